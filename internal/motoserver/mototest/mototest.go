@@ -1,0 +1,60 @@
+// Package mototest gives tests a moto_server for the length of a test binary. A missing moto_server
+// fails the test with install instructions; it never skips.
+package mototest
+
+import (
+	"context"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/breakerbox/breakerbox/internal/motoserver"
+)
+
+var (
+	mu     sync.Mutex
+	shared *motoserver.Server
+)
+
+// Shared returns one moto_server per test binary, started on first use. Call Main's cleanup in
+// TestMain (or rely on the process-death signal) to stop it. Tests isolate themselves by using unique
+// resource names.
+func Shared(tb testing.TB) *motoserver.Server {
+	tb.Helper()
+	mu.Lock()
+	defer mu.Unlock()
+	if shared == nil {
+		ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+		defer cancel()
+		s, err := motoserver.Start(ctx)
+		if err != nil {
+			tb.Fatalf("moto_server is needed for this test: %v", err)
+		}
+		shared = s
+	}
+	return shared
+}
+
+// Own starts a private moto_server for one test (for tests that stop or restart it) and stops it
+// when the test ends.
+func Own(tb testing.TB) *motoserver.Server {
+	tb.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	defer cancel()
+	s, err := motoserver.Start(ctx)
+	if err != nil {
+		tb.Fatalf("moto_server is needed for this test: %v", err)
+	}
+	tb.Cleanup(s.Stop)
+	return s
+}
+
+// StopShared stops the shared server; call it at the end of TestMain.
+func StopShared() {
+	mu.Lock()
+	defer mu.Unlock()
+	if shared != nil {
+		shared.Stop()
+		shared = nil
+	}
+}
