@@ -1,0 +1,67 @@
+package circuit
+
+import "time"
+
+// Counts are the outcomes seen over some span: a bucket, a buffer or a whole window.
+type Counts struct {
+	Calls    int64
+	Failures int64
+	Slow     int64
+}
+
+// Add returns c + o.
+func (c Counts) Add(o Counts) Counts {
+	return Counts{Calls: c.Calls + o.Calls, Failures: c.Failures + o.Failures, Slow: c.Slow + o.Slow}
+}
+
+// IsZero reports whether nothing was counted.
+func (c Counts) IsZero() bool { return c == Counts{} }
+
+// Record counts one outcome under policy p.
+func (c *Counts) Record(o Outcome, p Policy) {
+	c.Calls++
+	if !o.OK {
+		c.Failures++
+	}
+	if o.Latency > p.SlowCall {
+		c.Slow++
+	}
+}
+
+// BucketStart returns the start of the window bucket that holds t.
+func (p Policy) BucketStart(t time.Time) time.Time {
+	w := p.BucketWidth()
+	return time.Unix(0, t.UnixNano()-t.UnixNano()%int64(w)).UTC()
+}
+
+// WindowBuckets returns the starts of the Buckets buckets that make up the window ending at now,
+// oldest first. The last one is the current, partly filled bucket.
+func (p Policy) WindowBuckets(now time.Time) [Buckets]time.Time {
+	var out [Buckets]time.Time
+	cur := p.BucketStart(now)
+	w := p.BucketWidth()
+	for i := 0; i < Buckets; i++ {
+		out[i] = cur.Add(-time.Duration(Buckets-1-i) * w)
+	}
+	return out
+}
+
+// BucketCounts are the counts of one window bucket (summed over shards or not).
+type BucketCounts struct {
+	Start time.Time
+	Counts
+}
+
+// SumWindow adds up the buckets that lie in the window ending at now and start at or after since
+// (the circuit's last state change), so failures from before a circuit closed never re-trip it.
+func (p Policy) SumWindow(buckets []BucketCounts, since, now time.Time) Counts {
+	oldest := p.BucketStart(now).Add(-time.Duration(Buckets-1) * p.BucketWidth())
+	var sum Counts
+	for _, b := range buckets {
+		if b.Start.Before(oldest) || b.Start.After(now) || b.Start.Before(since) {
+			continue
+		}
+		sum = sum.Add(b.Counts)
+	}
+	return sum
+}
