@@ -68,7 +68,7 @@ func (p Policy) BucketWidth() time.Duration { return p.Window / Buckets }
 // Validate reports every knob that is out of range.
 func (p Policy) Validate() error {
 	var errs []error
-	bad := func(knob, msg string) { errs = append(errs, fmt.Errorf("policy %s %s", knob, msg)) }
+	bad := func(knob, msg string) { errs = append(errs, &knobError{key: knob, msg: msg}) }
 	if !(p.FailureRate > 0 && p.FailureRate <= 1) {
 		bad("failureRate", "must be a percentage from 1 to 100")
 	}
@@ -91,9 +91,9 @@ func (p Policy) Validate() error {
 		bad("openDuration", "must be a positive duration")
 	}
 	if p.MaxOpenDuration < p.OpenDuration {
-		bad("maxOpenDuration", "must be at least openDuration")
+		errs = append(errs, &knobError{key: "maxOpenDuration", also: "openDuration", msg: "must be at least openDuration"})
 	}
-	if p.BackoffMultiplier < 1 {
+	if !(p.BackoffMultiplier >= 1) { // also refuses NaN
 		bad("backoffMultiplier", "must be at least 1")
 	}
 	if p.HalfOpenProbes < 1 {
@@ -107,6 +107,12 @@ func (p Policy) Validate() error {
 	}
 	return errors.Join(errs...)
 }
+
+// knobError is one out-of-range knob found by Validate; PolicyFromEnv uses key (and also, the other
+// knob of a cross-check) to name the variables.
+type knobError struct{ key, also, msg string }
+
+func (e *knobError) Error() string { return "policy " + e.key + " " + e.msg }
 
 // knob ties a policy field to its environment variable and its per-circuit key.
 type knob struct {
@@ -166,9 +172,38 @@ func PolicyFromEnv(base Policy, getenv func(string) string) (Policy, error) {
 		return base, err
 	}
 	if err := p.Validate(); err != nil {
-		return base, fmt.Errorf("policy from environment: %w", err)
+		return base, fmt.Errorf("policy from environment: %w", nameVariables(err, getenv))
 	}
 	return p, nil
+}
+
+// nameVariables prefixes each of Validate's errors with the environment variable that sets the knob,
+// so that an in-range-but-invalid value (BREAKERBOX_MIN_CALLS=0) is reported by the variable's name.
+func nameVariables(err error, getenv func(string) string) error {
+	joined, ok := err.(interface{ Unwrap() []error })
+	if !ok {
+		return err
+	}
+	var out []error
+	for _, e := range joined.Unwrap() {
+		var ke *knobError
+		if !errors.As(e, &ke) {
+			out = append(out, e)
+			continue
+		}
+		var names []string
+		for _, key := range []string{ke.key, ke.also} {
+			if k, ok := knobByKey(key); ok {
+				if v := strings.TrimSpace(getenv(k.env)); v != "" {
+					names = append(names, fmt.Sprintf("%s=%q", k.env, v))
+				} else {
+					names = append(names, k.env+" (not set)")
+				}
+			}
+		}
+		out = append(out, fmt.Errorf("%s: %w", strings.Join(names, ", "), e))
+	}
+	return errors.Join(out...)
 }
 
 // WithOverrides applies a circuit's own policy map (keys from OverrideKeys, values written as the
@@ -179,7 +214,13 @@ func (p Policy) WithOverrides(m map[string]string) (Policy, error) {
 	}
 	out := p
 	var errs []error
-	for key, v := range m {
+	keys := make([]string, 0, len(m))
+	for key := range m {
+		keys = append(keys, key)
+	}
+	sort.Strings(keys) // errors in a stable order
+	for _, key := range keys {
+		v := m[key]
 		k, ok := knobByKey(key)
 		if !ok {
 			errs = append(errs, fmt.Errorf("unknown policy key %q: want one of %s", key, strings.Join(OverrideKeys(), ", ")))
@@ -213,7 +254,7 @@ func parsePercent(v string) (float64, error) {
 	if err != nil {
 		return 0, fmt.Errorf("not a number: give a percentage from 1 to 100, e.g. 50")
 	}
-	if f < 1 || f > 100 {
+	if !(f >= 1 && f <= 100) { // also refuses NaN
 		return 0, fmt.Errorf("out of range: give a percentage from 1 to 100, e.g. 50")
 	}
 	return f / 100, nil
