@@ -98,13 +98,19 @@ func Observe(prev Circuit, obs Observation, p Policy, now time.Time) Result {
 
 func observeClosed(c *Circuit, obs Observation, p Policy, now time.Time, tr *Transition) bool {
 	changed := false
-	consec := c.ConsecutiveFailures
+	consec, run := c.ConsecutiveFailures, 0
 	for _, o := range obs.Outcomes {
 		if o.OK {
 			consec = 0
 		} else {
 			consec++
+			run = max(run, consec)
 		}
+	}
+	// A run that reached the threshold trips even if a later success in the same batch ended it:
+	// the decision must not depend on where a reporter happened to cut its batches.
+	if p.ConsecutiveFailures > 0 && run >= p.ConsecutiveFailures {
+		consec = run
 	}
 	if consec != c.ConsecutiveFailures {
 		c.ConsecutiveFailures = consec
