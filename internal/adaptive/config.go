@@ -1,0 +1,160 @@
+package adaptive
+
+import (
+	"errors"
+	"fmt"
+	"math"
+	"time"
+)
+
+// Names of the policies accepted by [New] and by BATCH_POLICY.
+const (
+	PolicyStep     = "step"
+	PolicyAIMD     = "aimd"
+	PolicyGradient = "gradient"
+)
+
+// DefaultPolicy is the policy used when BATCH_POLICY is not set.
+const DefaultPolicy = PolicyAIMD
+
+// Environment variables read by [LoadConfig]; validation errors name them too.
+const (
+	EnvPolicy            = "BATCH_POLICY"
+	EnvMinBatch          = "MIN_BATCH"
+	EnvMaxBatch          = "MAX_BATCH"
+	EnvInitialBatch      = "INITIAL_BATCH"
+	EnvSlowCall          = "SLOW_CALL"
+	EnvMinSamples        = "MIN_SAMPLES"
+	EnvBackoffRatio      = "BACKOFF_RATIO"
+	EnvBackoffFactor     = "BACKOFF_FACTOR"
+	EnvTripAfter         = "TRIP_AFTER"
+	EnvGradientTolerance = "GRADIENT_TOLERANCE"
+	EnvGradientSmoothing = "GRADIENT_SMOOTHING"
+	EnvGradientWindow    = "GRADIENT_WINDOW"
+)
+
+// MaxBatchLimit is the largest MAX_BATCH accepted: the largest batch size an event source mapping
+// takes (Kinesis, or SQS with a batching window).
+const MaxBatchLimit = 10000
+
+// ErrInvalidConfig is wrapped by every error that [Config.Validate] and [LoadConfig] return.
+var ErrInvalidConfig = errors.New("invalid batch controller config")
+
+// Config sets the controller's policy and bounds. The zero value is not valid; start from
+// [DefaultConfig] or [LoadConfig].
+type Config struct {
+	// Policy is "step", "aimd" or "gradient" (BATCH_POLICY, default "aimd").
+	Policy string
+	// MinBatch is the smallest batch size, where failures trip (MIN_BATCH, default 1).
+	MinBatch int
+	// MaxBatch is the largest batch size (MAX_BATCH, default 100, at most 10000).
+	MaxBatch int
+	// InitialBatch is the batch size of a controller without a stored state (INITIAL_BATCH,
+	// default MinBatch).
+	InitialBatch int
+	// SlowCall is the latency above which a successful call counts as slow (SLOW_CALL, default 1s).
+	SlowCall time.Duration
+	// MinSamples is the number of calls a decision needs; smaller batches accumulate until it is
+	// reached (MIN_SAMPLES, default 1: every batch decides, as the original rule does).
+	MinSamples int
+	// BackoffRatio is the share of slow or failed calls above which aimd and gradient back off
+	// (BACKOFF_RATIO, default 0.25). The step policy keeps its fixed 50 %.
+	BackoffRatio float64
+	// BackoffFactor multiplies the batch size when aimd and gradient back off (BACKOFF_FACTOR,
+	// default 0.5).
+	BackoffFactor float64
+	// TripAfter is the number of consecutive failing batches at MinBatch that trip the breaker
+	// (TRIP_AFTER, default 1).
+	TripAfter int
+	// GradientTolerance is how much slower than its baseline latency may get before gradient
+	// shrinks the batch (GRADIENT_TOLERANCE, default 1.5).
+	GradientTolerance float64
+	// GradientSmoothing is the weight of a new gradient estimate against the previous limit
+	// (GRADIENT_SMOOTHING, default 0.2).
+	GradientSmoothing float64
+	// GradientWindow is the number of decisions over which gradient's baseline latency may rise
+	// (GRADIENT_WINDOW, default 100).
+	GradientWindow int
+}
+
+// DefaultConfig returns the defaults listed on each field of [Config].
+func DefaultConfig() Config {
+	return Config{
+		Policy:            DefaultPolicy,
+		MinBatch:          1,
+		MaxBatch:          100,
+		SlowCall:          time.Second,
+		MinSamples:        1,
+		BackoffRatio:      0.25,
+		BackoffFactor:     0.5,
+		TripAfter:         1,
+		GradientTolerance: 1.5,
+		GradientSmoothing: 0.2,
+		GradientWindow:    100,
+	}
+}
+
+// initialBatch is InitialBatch, or MinBatch when InitialBatch is unset.
+func (c Config) initialBatch() int {
+	if c.InitialBatch == 0 {
+		return c.MinBatch
+	}
+	return c.InitialBatch
+}
+
+// Validate reports every problem of c at once, each naming its environment variable. The error
+// wraps [ErrInvalidConfig].
+func (c Config) Validate() error {
+	var errs []error
+	bad := func(format string, args ...any) {
+		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...))
+	}
+	switch c.Policy {
+	case PolicyStep, PolicyAIMD, PolicyGradient:
+	default:
+		bad("%s must be one of %s, %s, %s; got %q", EnvPolicy, PolicyStep, PolicyAIMD, PolicyGradient, c.Policy)
+	}
+	if c.MinBatch < 1 {
+		bad("%s must be at least 1, got %d", EnvMinBatch, c.MinBatch)
+	}
+	if c.MaxBatch < 1 || c.MaxBatch > MaxBatchLimit {
+		bad("%s must be between 1 and %d, got %d", EnvMaxBatch, MaxBatchLimit, c.MaxBatch)
+	}
+	if c.MinBatch >= 1 && c.MaxBatch >= 1 && c.MinBatch > c.MaxBatch {
+		bad("%s (%d) must not exceed %s (%d)", EnvMinBatch, c.MinBatch, EnvMaxBatch, c.MaxBatch)
+	}
+	if c.InitialBatch != 0 && (c.InitialBatch < c.MinBatch || c.InitialBatch > c.MaxBatch) {
+		bad("%s must be between %s (%d) and %s (%d), got %d",
+			EnvInitialBatch, EnvMinBatch, c.MinBatch, EnvMaxBatch, c.MaxBatch, c.InitialBatch)
+	}
+	if c.SlowCall <= 0 {
+		bad("%s must be a positive duration, got %s", EnvSlowCall, c.SlowCall)
+	}
+	if c.MinSamples < 1 {
+		bad("%s must be at least 1, got %d", EnvMinSamples, c.MinSamples)
+	}
+	if !inRange(c.BackoffRatio, 0, 1) || c.BackoffRatio == 1 {
+		bad("%s must be at least 0 and below 1, got %v", EnvBackoffRatio, c.BackoffRatio)
+	}
+	if !inRange(c.BackoffFactor, 0, 1) || c.BackoffFactor == 0 || c.BackoffFactor == 1 {
+		bad("%s must be above 0 and below 1, got %v", EnvBackoffFactor, c.BackoffFactor)
+	}
+	if c.TripAfter < 1 {
+		bad("%s must be at least 1, got %d", EnvTripAfter, c.TripAfter)
+	}
+	if !inRange(c.GradientTolerance, 1, 10) {
+		bad("%s must be between 1 and 10, got %v", EnvGradientTolerance, c.GradientTolerance)
+	}
+	if !inRange(c.GradientSmoothing, 0, 1) || c.GradientSmoothing == 0 {
+		bad("%s must be above 0 and at most 1, got %v", EnvGradientSmoothing, c.GradientSmoothing)
+	}
+	if c.GradientWindow < 1 {
+		bad("%s must be at least 1, got %d", EnvGradientWindow, c.GradientWindow)
+	}
+	return errors.Join(errs...)
+}
+
+// inRange reports whether lo <= v <= hi; NaN is never in range.
+func inRange(v, lo, hi float64) bool {
+	return !math.IsNaN(v) && v >= lo && v <= hi
+}
