@@ -3,10 +3,10 @@ package lambdaenv
 import (
 	"bytes"
 	"errors"
-	"os"
-	"strconv"
 	"fmt"
+	"os"
 	"os/exec"
+	"strconv"
 	"syscall"
 	"time"
 )
