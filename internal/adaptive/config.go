@@ -58,7 +58,7 @@ type Config struct {
 	// reached (MIN_SAMPLES, default 1: every batch decides, as the original rule does).
 	MinSamples int
 	// BackoffRatio is the share of slow or failed calls above which aimd and gradient back off
-	// (BACKOFF_RATIO, default 0.25). The step policy keeps its fixed 50 %.
+	// (BACKOFF_RATIO, default 0.5, the circuit's slow-call rate). The step policy keeps its fixed 50 %.
 	BackoffRatio float64
 	// BackoffFactor multiplies the batch size when aimd and gradient back off (BACKOFF_FACTOR,
 	// default 0.5).
@@ -85,7 +85,7 @@ func DefaultConfig() Config {
 		MaxBatch:          100,
 		SlowCall:          time.Second,
 		MinSamples:        1,
-		BackoffRatio:      0.25,
+		BackoffRatio:      0.5,
 		BackoffFactor:     0.5,
 		TripAfter:         1,
 		GradientTolerance: 1.5,
