@@ -303,3 +303,15 @@ func earliest(probes []Probe) time.Time {
 }
 
 func pct(f float64) string { return fmt.Sprintf("%d%%", int(math.Round(f*100))) }
+
+// Release gives a half-open permit back without counting a trial (the caller decided not to call).
+// Releasing a permit that is not held changes nothing.
+func Release(prev Circuit, permit string, now time.Time) Result {
+	i := probeIndex(prev.Probes, permit)
+	if i < 0 {
+		return Result{Circuit: prev}
+	}
+	c := prev
+	c.Probes = without(c.Probes, i)
+	return finish(prev, c, true, Transition{}, now)
+}

@@ -4,6 +4,7 @@ package motoserver
 
 import (
 	"context"
+	_ "embed"
 	"errors"
 	"fmt"
 	"net"
@@ -24,6 +25,9 @@ const InstallHint = `moto_server not found on PATH: install it with  pip install
 // Region is the region every local client uses.
 const Region = "us-east-1"
 
+//go:embed serve_locked.py
+var serveLocked string
+
 // Server is a running moto_server process.
 type Server struct {
 	// URL is the endpoint, e.g. http://127.0.0.1:41234.
@@ -34,6 +38,8 @@ type Server struct {
 }
 
 // Start launches moto_server on a free loopback port and waits until it answers (at most 30 s).
+// When moto's Python package is importable it is run through serve_locked.py, which makes each
+// DynamoDB request atomic as in the real service; otherwise the plain moto_server command is used.
 func Start(ctx context.Context) (*Server, error) {
 	bin, err := exec.LookPath("moto_server")
 	if err != nil {
@@ -52,6 +58,9 @@ func Start(ctx context.Context) (*Server, error) {
 
 func (s *Server) launch(ctx context.Context, bin string) error {
 	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(s.Port))
+	if py, err := exec.LookPath("python3"); err == nil && exec.Command(py, "-c", "import moto.server").Run() == nil {
+		cmd = exec.Command(py, "-c", serveLocked, "127.0.0.1", strconv.Itoa(s.Port))
+	}
 	cmd.Stdout, cmd.Stderr = nil, nil
 	if os.Getenv("MOTO_LOG") != "" {
 		cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr

@@ -1,0 +1,11 @@
+// Package store keeps breakerbox's circuits and their window counters in one DynamoDB table.
+//
+// Layout (pk/sk strings, TTL on expiresAt):
+//
+//	circuit:  pk = <id>           sk = "circuit"                  state, version, since, retryAt, ...
+//	window:   pk = <id>#<shard>   sk = "window#<bucket start s>"  calls, failures, slow (atomic ADD), expiresAt
+//
+// Every circuit write is conditional on the version read (optimistic concurrency): a lost race re-reads
+// and re-decides, it never overwrites. Counters are only ever changed with ADD, never read-modify-write.
+// Times are epoch milliseconds, expiresAt epoch seconds. Each call is bounded by the store's timeout.
+package store
