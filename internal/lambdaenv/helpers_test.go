@@ -76,7 +76,6 @@ func hlog(who, what string, data any) {
 type helperRequest struct {
 	Action  string `json:"action"`
 	Sleep   string `json:"sleep"`
-	Size    int    `json:"size"`
 	Message string `json:"message"`
 	Key     string `json:"key"`
 	Marker  string `json:"marker"`
@@ -122,8 +121,6 @@ func helperRuntime() int {
 		case "sleep":
 			d, _ := time.ParseDuration(req.Sleep)
 			time.Sleep(d)
-		case "big":
-			return strings.Repeat("x", req.Size), nil
 		case "exit":
 			os.Exit(4)
 		case "env":
