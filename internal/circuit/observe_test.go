@@ -261,8 +261,8 @@ func TestObserve(t *testing.T) {
 			pol:  func(p *Policy) { p.SuccessThreshold = 1 },
 			obs:  Observation{Outcomes: []Outcome{permitted(okCall(30), "p1")}},
 			want: written(halfOpenV5, with(halfOpenV5, func(c *Circuit) {
-				c.State, c.Since, c.Reason, c.OpenCount, c.Probes = Closed, now, "1 successful probes", 0, nil
-			}), now, Transition{From: "HALF_OPEN", To: "CLOSED", Reason: "1 successful probes"}),
+				c.State, c.Since, c.Reason, c.OpenCount, c.Probes = Closed, now, "1 successful probe", 0, nil
+			}), now, Transition{From: "HALF_OPEN", To: "CLOSED", Reason: "1 successful probe"}),
 		},
 		{
 			name: "the checker's active probe is a trial without a permit",
@@ -280,7 +280,7 @@ func TestObserve(t *testing.T) {
 			name: "a failed probe without a classification says failed",
 			prev: halfOpenV5,
 			obs:  Observation{Outcomes: []Outcome{probed(Outcome{Latency: ms(3)})}},
-			want: tripped(halfOpenV5, 2, d2, "probe failed (failed); open for 1m0s"),
+			want: tripped(halfOpenV5, 2, d2, "probe failed; open for 1m0s"),
 		},
 		{
 			name: "a slow successful probe is a failed probe",

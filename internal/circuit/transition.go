@@ -53,7 +53,8 @@ type Decision struct {
 	Allowed bool
 	// Permit is set when the caller holds a half-open probe permit; it reports it back with the outcome.
 	Permit string
-	// RetryAt is when an OPEN circuit may be tried again (zero if unknown or not OPEN).
+	// RetryAt is when a denied caller may try again: an OPEN circuit's retryAt, or in HALF_OPEN the end
+	// of the earliest live probe lease. Zero when unknown (e.g. FORCED_OPEN).
 	RetryAt time.Time
 }
 
@@ -156,18 +157,19 @@ func observeHalfOpen(c *Circuit, obs Observation, p Policy, now time.Time, tr *T
 		}
 		changed = true
 		if !o.OK || o.Latency > p.SlowCall {
-			why := o.Err
-			if why == "" && o.OK {
-				why = fmt.Sprintf("slower than %s", p.SlowCall)
-			} else if why == "" {
-				why = "failed"
+			reason := "probe failed"
+			switch {
+			case o.Err != "":
+				reason += " (" + o.Err + ")"
+			case o.OK:
+				reason += " (slower than " + p.SlowCall.String() + ")"
 			}
-			open(c, p, now, "probe failed ("+why+")", tr)
+			open(c, p, now, reason, tr)
 			return true
 		}
 		c.ProbeSuccesses++
 		if c.ProbeSuccesses >= p.SuccessThreshold {
-			closeCircuit(c, now, fmt.Sprintf("%d successful probes", c.ProbeSuccesses), tr)
+			closeCircuit(c, now, plural(c.ProbeSuccesses, "successful probe"), tr)
 			return true
 		}
 	}
@@ -314,4 +316,11 @@ func Release(prev Circuit, permit string, now time.Time) Result {
 	c := prev
 	c.Probes = without(c.Probes, i)
 	return finish(prev, c, true, Transition{}, now)
+}
+
+func plural(n int, noun string) string {
+	if n == 1 {
+		return "1 " + noun
+	}
+	return fmt.Sprintf("%d %ss", n, noun)
 }
