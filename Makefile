@@ -44,3 +44,7 @@ fmt: ## Format the code
 .PHONY: clean
 clean: ## Remove build output
 	rm -rf $(BIN) out layer/build layer/*.zip
+
+.PHONY: sim
+sim: ## Run the batch-size simulator: table on stdout, out/sim/results.json and out/sim/batchsize.svg
+	$(GO) run ./cmd/sim -out out/sim
