@@ -1,0 +1,287 @@
+package lambdaenv
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+)
+
+// Invoker runs a function synchronously; *Env implements it.
+type Invoker interface {
+	Invoke(ctx context.Context, function string, payload []byte) (Result, error)
+}
+
+// PollerConfig configures a Poller.
+type PollerConfig struct {
+	// AWS is the SDK configuration of the local AWS endpoint (moto_server): the poller reads the
+	// mapping through its Lambda API and the records through its Kinesis or SQS API.
+	AWS aws.Config
+	// MappingUUID is the event source mapping to emulate (see CreateMapping).
+	MappingUUID string
+	// Invoker runs the function, usually the Env.
+	Invoker Invoker
+	// FunctionName, when set, overrides the function the mapping names.
+	FunctionName string
+	// PollInterval is the pause after a poll that found nothing or failed, and between checks of a
+	// disabled mapping; default 1s. A poll that delivered records is followed at once by the next.
+	PollInterval time.Duration
+	// InvokeTimeout bounds one invoke; default 15 minutes (Lambda's longest timeout).
+	InvokeTimeout time.Duration
+	// Logger receives the poller's logs; default: discarded.
+	Logger *slog.Logger
+}
+
+// PollerStats counts what a Poller did.
+type PollerStats struct {
+	// Polls counts polls of an active mapping; SkippedPolls those skipped because it was not.
+	Polls, SkippedPolls int64
+	// Batches counts invokes; Records the records they carried (retries included).
+	Batches, Records int64
+	// Succeeded counts records settled as processed (deleted from the queue, or checkpointed).
+	Succeeded int64
+	// Failures counts records that failed and will come again (batch item failures and the records
+	// of failed batches); FunctionErrors counts batches that failed as a whole.
+	Failures, FunctionErrors int64
+	// Errors counts AWS API errors while polling.
+	Errors int64
+	// LastBatchSize is the number of records in the last batch.
+	LastBatchSize int
+	// BatchSize and State are the mapping's as read at the last poll.
+	BatchSize int
+	State     string
+}
+
+// Poller emulates an event source mapping: it polls a Kinesis stream or an SQS queue and invokes
+// the function with batches, as Lambda does, honouring the mapping's batch size, state and
+// ReportBatchItemFailures as stored in the (local) Lambda API, re-read before every poll.
+//
+// Kinesis: each shard is read from the mapping's starting position; a batch that fails as a whole
+// is retried from its first record, a batch with item failures is checkpointed before the lowest
+// failed sequence number and retried from there (retries are unlimited: MaximumRetryAttempts,
+// bisection and on-failure destinations are not emulated). SQS: up to BatchSize messages are
+// gathered with ReceiveMessage calls of at most 10; succeeded messages are deleted, failed ones
+// come back after the queue's visibility timeout.
+type Poller struct {
+	cfg    PollerConfig
+	log    *slog.Logger
+	lambda *lambda.Client
+	source source
+	arn    string
+
+	mu    sync.Mutex
+	stats PollerStats
+}
+
+// source is one kind of event source.
+type source interface {
+	// poll reads one batch per shard or queue, delivers it and settles it. It returns the number of
+	// records delivered and whether a batch failed.
+	poll(ctx context.Context, m mappingState) (delivered int, failed bool, err error)
+}
+
+// mappingState is what the poller uses of an event source mapping.
+type mappingState struct {
+	batchSize        int
+	state            string
+	reportFailures   bool
+	function         string
+	startingPosition lambdatypes.EventSourcePosition
+	startingTime     *time.Time
+}
+
+// active reports whether Lambda would poll in this state: Enabled, or Updating (a change is being
+// applied to an enabled mapping). Creating, Enabling, Disabling, Disabled and Deleting do not poll.
+func (m mappingState) active() bool {
+	return m.state == "Enabled" || m.state == "Updating"
+}
+
+// NewPoller reads the mapping once to learn its event source and returns a Poller for it.
+func NewPoller(ctx context.Context, cfg PollerConfig) (*Poller, error) {
+	if cfg.MappingUUID == "" || cfg.Invoker == nil {
+		return nil, errors.New("lambdaenv: NewPoller needs MappingUUID and Invoker")
+	}
+	if cfg.PollInterval <= 0 {
+		cfg.PollInterval = time.Second
+	}
+	if cfg.InvokeTimeout <= 0 {
+		cfg.InvokeTimeout = 15 * time.Minute
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.DiscardHandler)
+	}
+	p := &Poller{cfg: cfg, lambda: lambda.NewFromConfig(cfg.AWS)}
+	out, err := p.lambda.GetEventSourceMapping(ctx, &lambda.GetEventSourceMappingInput{UUID: aws.String(cfg.MappingUUID)})
+	if err != nil {
+		return nil, fmt.Errorf("lambdaenv: event source mapping %s: %w", cfg.MappingUUID, err)
+	}
+	p.arn = aws.ToString(out.EventSourceArn)
+	service, err := sourceService(p.arn)
+	if err != nil {
+		return nil, err
+	}
+	p.log = cfg.Logger.With("mapping", cfg.MappingUUID, "source", p.arn)
+	if service == "kinesis" {
+		p.source = newKinesisSource(p, kinesis.NewFromConfig(cfg.AWS))
+	} else {
+		s, err := newSQSSource(ctx, p, sqs.NewFromConfig(cfg.AWS))
+		if err != nil {
+			return nil, err
+		}
+		p.source = s
+	}
+	return p, nil
+}
+
+// EventSourceArn returns the stream or queue the poller reads.
+func (p *Poller) EventSourceArn() string { return p.arn }
+
+// Stats returns a snapshot of the poller's counters.
+func (p *Poller) Stats() PollerStats {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.stats
+}
+
+func (p *Poller) count(f func(*PollerStats)) {
+	p.mu.Lock()
+	f(&p.stats)
+	p.mu.Unlock()
+}
+
+// Run polls until ctx ends, then returns nil. Errors of the AWS APIs are logged, counted and retried
+// after the poll interval.
+func (p *Poller) Run(ctx context.Context) error {
+	p.log.Info("poller started")
+	defer p.log.Info("poller stopped")
+	for ctx.Err() == nil {
+		m, err := p.readMapping(ctx)
+		if err != nil {
+			if ctx.Err() != nil {
+				break
+			}
+			p.count(func(s *PollerStats) { s.Errors++ })
+			p.log.Warn("read event source mapping", "error", err.Error())
+			sleepCtx(ctx, p.cfg.PollInterval)
+			continue
+		}
+		p.count(func(s *PollerStats) { s.BatchSize, s.State = m.batchSize, m.state })
+		if !m.active() {
+			p.count(func(s *PollerStats) { s.SkippedPolls++ })
+			sleepCtx(ctx, p.cfg.PollInterval)
+			continue
+		}
+		p.count(func(s *PollerStats) { s.Polls++ })
+		n, failed, err := p.source.poll(ctx, m)
+		if err != nil && ctx.Err() == nil {
+			p.count(func(s *PollerStats) { s.Errors++ })
+			p.log.Warn("poll", "error", err.Error())
+		}
+		if n == 0 || failed || err != nil {
+			sleepCtx(ctx, p.cfg.PollInterval)
+		}
+	}
+	return nil
+}
+
+// readMapping reads the mapping's current configuration.
+func (p *Poller) readMapping(ctx context.Context) (mappingState, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	out, err := p.lambda.GetEventSourceMapping(ctx, &lambda.GetEventSourceMappingInput{UUID: aws.String(p.cfg.MappingUUID)})
+	if err != nil {
+		return mappingState{}, fmt.Errorf("get event source mapping: %w", err)
+	}
+	m := mappingState{
+		batchSize:        int(aws.ToInt32(out.BatchSize)),
+		state:            aws.ToString(out.State),
+		reportFailures:   slices.Contains(out.FunctionResponseTypes, lambdatypes.FunctionResponseTypeReportBatchItemFailures),
+		startingPosition: out.StartingPosition,
+		startingTime:     out.StartingPositionTimestamp,
+	}
+	m.function, _ = FunctionNameFromARN(aws.ToString(out.FunctionArn))
+	if p.cfg.FunctionName != "" {
+		m.function = p.cfg.FunctionName
+	}
+	if m.batchSize <= 0 {
+		m.batchSize = 10
+	}
+	return m, nil
+}
+
+// outcome is how a delivered batch ended.
+type outcome struct {
+	failedAll bool     // function error, platform error or invalid response: retry everything
+	failedIDs []string // batch item failures (valid identifiers only)
+}
+
+// deliver invokes the function with a batch and interprets the answer.
+func (p *Poller) deliver(ctx context.Context, m mappingState, payload []byte, records int, valid func(id string) bool) outcome {
+	p.count(func(s *PollerStats) { s.Batches++; s.Records += int64(records); s.LastBatchSize = records })
+	ctx, cancel := context.WithTimeout(ctx, p.cfg.InvokeTimeout)
+	defer cancel()
+	res, err := p.cfg.Invoker.Invoke(ctx, m.function, payload)
+	switch {
+	case err != nil:
+		p.log.Warn("invoke failed", "function", m.function, "records", records, "error", err.Error())
+		return p.failedBatch(records)
+	case res.FunctionError != "":
+		p.log.Info("batch failed", "function", m.function, "records", records, "requestId", res.RequestID, "error", string(res.Payload))
+		return p.failedBatch(records)
+	case !m.reportFailures:
+		return outcome{}
+	}
+	ids, ok := batchItemFailures(res.Payload, valid)
+	if !ok {
+		p.log.Info("invalid batchItemFailures: the whole batch is retried", "function", m.function, "response", string(res.Payload))
+		return p.failedBatch(records)
+	}
+	return outcome{failedIDs: ids}
+}
+
+func (p *Poller) failedBatch(records int) outcome {
+	p.count(func(s *PollerStats) { s.FunctionErrors++ })
+	return outcome{failedAll: true}
+}
+
+// batchItemFailures reads {"batchItemFailures":[{"itemIdentifier":"..."}]}. A response without the
+// field (or that is not an object) has no failures; an empty, missing or unknown identifier makes
+// the response invalid, which Lambda treats as a failure of the whole batch.
+func batchItemFailures(payload []byte, valid func(string) bool) ([]string, bool) {
+	var resp struct {
+		BatchItemFailures []struct {
+			ItemIdentifier *string `json:"itemIdentifier"`
+		} `json:"batchItemFailures"`
+	}
+	if json.Unmarshal(payload, &resp) != nil {
+		return nil, true
+	}
+	var ids []string
+	for _, f := range resp.BatchItemFailures {
+		if f.ItemIdentifier == nil || *f.ItemIdentifier == "" || !valid(*f.ItemIdentifier) {
+			return nil, false
+		}
+		ids = append(ids, *f.ItemIdentifier)
+	}
+	return ids, true
+}
+
+// sleepCtx sleeps for d or until ctx ends.
+func sleepCtx(ctx context.Context, d time.Duration) {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
+}

@@ -1,0 +1,551 @@
+package lambdaenv
+
+import (
+	"context"
+	"crypto/md5"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	kinesistypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
+
+	"github.com/breakerbox/breakerbox/internal/motoserver/mototest"
+)
+
+// funcInvoker is an in-process function for poller tests.
+type funcInvoker func(ctx context.Context, name string, payload []byte) (Result, error)
+
+func (f funcInvoker) Invoke(ctx context.Context, name string, payload []byte) (Result, error) {
+	return f(ctx, name, payload)
+}
+
+func unique(prefix string) string { return fmt.Sprintf("%s-%d", prefix, time.Now().UnixNano()) }
+
+func itemFailures(ids ...string) Result {
+	var resp events.SQSEventResponse
+	for _, id := range ids {
+		resp.BatchItemFailures = append(resp.BatchItemFailures, events.SQSBatchItemFailure{ItemIdentifier: id})
+	}
+	b, _ := json.Marshal(resp)
+	return Result{Payload: b}
+}
+
+var functionError = Result{Payload: []byte(`{"errorMessage":"batch failed","errorType":"errorString"}`), FunctionError: FunctionErrorUnhandled}
+
+// runPoller runs p until the test ends and checks that it stops cleanly on cancel.
+func runPoller(t *testing.T, p *Poller) {
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	t.Cleanup(func() {
+		cancel()
+		select {
+		case err := <-done:
+			if err != nil {
+				t.Errorf("Run: %v", err)
+			}
+		case <-time.After(20 * time.Second):
+			t.Error("the poller did not stop after its context was cancelled")
+		}
+	})
+}
+
+// progress tracks what a scripted function processed, for "nothing lost, nothing twice" checks.
+type progress struct {
+	mu        sync.Mutex
+	t         *testing.T
+	processed []string
+	done      map[string]bool
+	delivered map[string]int
+	batches   []int
+}
+
+func newProgress(t *testing.T) *progress {
+	return &progress{t: t, done: map[string]bool{}, delivered: map[string]int{}}
+}
+
+func (p *progress) batch(items []string) {
+	p.batches = append(p.batches, len(items))
+	for _, it := range items {
+		if p.done[it] {
+			p.t.Errorf("%s delivered again after it was processed", it)
+		}
+		p.delivered[it]++
+	}
+}
+
+func (p *progress) ok(it string) {
+	p.processed = append(p.processed, it)
+	p.done[it] = true
+}
+
+func (p *progress) count() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.processed)
+}
+
+func (p *progress) batchCount() int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return len(p.batches)
+}
+
+// Kinesis: batches follow the mapping's batch size as it changes, a disabled mapping is not polled,
+// an item failure checkpoints before the failed record and retries from it, a function error retries
+// the batch, and every record is processed once, in order.
+func TestKinesisPoller(t *testing.T) {
+	moto := mototest.Shared(t)
+	cfg := moto.AWSConfig()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	kc := kinesis.NewFromConfig(cfg)
+	lc := lambda.NewFromConfig(cfg)
+	stream := unique("poller-kinesis")
+	if _, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(stream), ShardCount: aws.Int32(1)}); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := kc.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(stream)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn := aws.ToString(sum.StreamDescriptionSummary.StreamARN)
+	uuid, err := CreateMapping(ctx, cfg, MappingInput{FunctionName: "kinesis-consumer", EventSourceArn: arn, BatchSize: 5, ReportBatchItemFailures: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 30
+	before := time.Now().Add(-time.Second)
+	for i := range n {
+		if _, err := kc.PutRecord(ctx, &kinesis.PutRecordInput{StreamARN: aws.String(arn), Data: fmt.Appendf(nil, "r%02d", i), PartitionKey: aws.String("k")}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	pr := newProgress(t)
+	var failed07, failed12, resized, disabled bool
+	disabledAt := make(chan struct{})
+	update := func(in *lambda.UpdateEventSourceMappingInput) {
+		in.UUID = aws.String(uuid)
+		out, err := lc.UpdateEventSourceMapping(ctx, in)
+		if err != nil {
+			t.Errorf("UpdateEventSourceMapping: %v", err)
+			return
+		}
+		if in.Enabled != nil && !*in.Enabled && aws.ToString(out.State) != "Disabled" {
+			t.Logf("moto answered state %q to a disable", aws.ToString(out.State))
+		}
+	}
+	fn := funcInvoker(func(ctx context.Context, name string, payload []byte) (Result, error) {
+		pr.mu.Lock()
+		defer pr.mu.Unlock()
+		if name != "kinesis-consumer" {
+			t.Errorf("invoked %q", name)
+		}
+		var ev events.KinesisEvent
+		if err := json.Unmarshal(payload, &ev); err != nil {
+			t.Fatalf("payload %s: %v", payload, err)
+		}
+		var items []string
+		for _, r := range ev.Records {
+			k := r.Kinesis
+			if r.EventSource != "aws:kinesis" || r.EventSourceArn != arn || r.EventName != "aws:kinesis:record" || r.AwsRegion != "us-east-1" ||
+				r.EventID != "shardId-000000000000:"+k.SequenceNumber || k.PartitionKey != "k" || k.KinesisSchemaVersion != "1.0" ||
+				k.ApproximateArrivalTimestamp.Before(before) || r.InvokeIdentityArn == "" {
+				t.Errorf("badly shaped record %+v", r)
+			}
+			items = append(items, string(k.Data))
+		}
+		pr.batch(items)
+		if resized && len(items) > 2 {
+			t.Errorf("batch of %d after the batch size became 2", len(items))
+		}
+		if len(items) > 5 {
+			t.Errorf("batch of %d with batch size 5", len(items))
+		}
+		if !failed12 && slices.Contains(items, "r12") {
+			failed12 = true
+			return functionError, nil
+		}
+		for i, it := range items {
+			if it == "r07" && !failed07 {
+				failed07 = true
+				return itemFailures(ev.Records[i].Kinesis.SequenceNumber), nil
+			}
+			pr.ok(it)
+		}
+		if slices.Contains(items, "r15") && !resized {
+			resized = true
+			update(&lambda.UpdateEventSourceMappingInput{BatchSize: aws.Int32(2)})
+		}
+		if slices.Contains(items, "r21") && !disabled {
+			disabled = true
+			update(&lambda.UpdateEventSourceMappingInput{Enabled: aws.Bool(false)})
+			close(disabledAt)
+		}
+		return Result{Payload: []byte(`{"batchItemFailures":[]}`)}, nil
+	})
+	p, err := NewPoller(ctx, PollerConfig{AWS: cfg, MappingUUID: uuid, Invoker: fn, PollInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runPoller(t, p)
+
+	select {
+	case <-disabledAt:
+	case <-ctx.Done():
+		t.Fatalf("never reached r21; processed %v", pr.processed)
+	}
+	skipped, batches := p.Stats().SkippedPolls, pr.batchCount()
+	eventually(t, "polls of the disabled mapping", func() bool { return p.Stats().SkippedPolls >= skipped+3 })
+	if got := pr.batchCount(); got != batches {
+		t.Fatalf("%d batches delivered while the mapping was disabled", got-batches)
+	}
+	if st := p.Stats().State; st != "Disabled" {
+		t.Errorf("mapping state %q while disabled", st)
+	}
+	update(&lambda.UpdateEventSourceMappingInput{Enabled: aws.Bool(true)})
+	eventually(t, "every record to be processed", func() bool { return pr.count() >= n })
+
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	for i, it := range pr.processed {
+		if want := fmt.Sprintf("r%02d", i); it != want || i >= n {
+			t.Fatalf("processed %v: want r00..r%02d once each, in order", pr.processed, n-1)
+		}
+	}
+	if !failed07 || !failed12 || pr.delivered["r07"] != 2 || pr.delivered["r12"] != 2 {
+		t.Errorf("r07 delivered %d times, r12 %d times: want both retried once", pr.delivered["r07"], pr.delivered["r12"])
+	}
+	st := p.Stats()
+	if st.Succeeded != n || st.FunctionErrors != 1 || st.Failures == 0 || st.Batches != int64(len(pr.batches)) || st.State != "Enabled" || st.BatchSize != 2 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+// SQS (standard): up to BatchSize messages gathered over several receives, the batch size and the
+// enabled flag followed at the next poll, succeeded messages deleted, failed ones back after the
+// visibility timeout, nothing lost and nothing processed twice.
+func TestSQSPoller(t *testing.T) {
+	moto := mototest.Shared(t)
+	cfg := moto.AWSConfig()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	qc := sqs.NewFromConfig(cfg)
+	lc := lambda.NewFromConfig(cfg)
+	name := unique("poller-sqs")
+	q, err := qc.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name), Attributes: map[string]string{"VisibilityTimeout": "1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := aws.ToString(q.QueueUrl)
+	arn := queueARNFromURL(url)
+	uuid, err := CreateMapping(ctx, cfg, MappingInput{FunctionName: "sqs-consumer", EventSourceArn: arn, BatchSize: 15, ReportBatchItemFailures: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	const n = 25
+	for i := range n {
+		if _, err := qc.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String(fmt.Sprintf("m%02d", i)),
+			MessageAttributes: map[string]sqstypes.MessageAttributeValue{"kind": {DataType: aws.String("String"), StringValue: aws.String("test")}}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+
+	pr := newProgress(t)
+	var failed03, failed20, resized, disabled bool
+	receiveCount := map[string][]string{}
+	disabledAt := make(chan struct{})
+	update := func(in *lambda.UpdateEventSourceMappingInput) {
+		in.UUID = aws.String(uuid)
+		if _, err := lc.UpdateEventSourceMapping(ctx, in); err != nil {
+			t.Errorf("UpdateEventSourceMapping: %v", err)
+		}
+	}
+	fn := funcInvoker(func(ctx context.Context, name string, payload []byte) (Result, error) {
+		pr.mu.Lock()
+		defer pr.mu.Unlock()
+		var ev events.SQSEvent
+		if err := json.Unmarshal(payload, &ev); err != nil {
+			t.Fatalf("payload %s: %v", payload, err)
+		}
+		var items []string
+		for _, m := range ev.Records {
+			sum := md5.Sum([]byte(m.Body))
+			if m.EventSource != "aws:sqs" || m.EventSourceARN != arn || m.AWSRegion != "us-east-1" || m.MessageId == "" || m.ReceiptHandle == "" ||
+				m.Md5OfBody != hex.EncodeToString(sum[:]) || m.Attributes["SentTimestamp"] == "" || m.Attributes["ApproximateFirstReceiveTimestamp"] == "" ||
+				m.MessageAttributes["kind"].StringValue == nil || *m.MessageAttributes["kind"].StringValue != "test" || m.MessageAttributes["kind"].DataType != "String" {
+				t.Errorf("badly shaped message %+v", m)
+			}
+			receiveCount[m.Body] = append(receiveCount[m.Body], m.Attributes["ApproximateReceiveCount"])
+			items = append(items, m.Body)
+		}
+		first := len(pr.batches) == 0
+		pr.batch(items)
+		if first && len(items) != 15 {
+			t.Errorf("first batch has %d messages, want 15 (batch size 15, gathered from receives of at most 10)", len(items))
+		}
+		if resized && len(items) > 4 {
+			t.Errorf("batch of %d after the batch size became 4", len(items))
+		}
+		if first {
+			resized = true
+			update(&lambda.UpdateEventSourceMappingInput{BatchSize: aws.Int32(4)})
+		}
+		if !failed20 && slices.Contains(items, "m20") {
+			failed20 = true
+			return functionError, nil
+		}
+		var failedIDs []string
+		for i, it := range items {
+			if it == "m03" && !failed03 {
+				failed03 = true
+				failedIDs = append(failedIDs, ev.Records[i].MessageId)
+				continue
+			}
+			pr.ok(it)
+		}
+		if len(pr.processed) >= 18 && !disabled && pr.done["m03"] {
+			disabled = true
+			update(&lambda.UpdateEventSourceMappingInput{Enabled: aws.Bool(false)})
+			close(disabledAt)
+		}
+		return itemFailures(failedIDs...), nil
+	})
+	p, err := NewPoller(ctx, PollerConfig{AWS: cfg, MappingUUID: uuid, Invoker: fn, PollInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runPoller(t, p)
+
+	select {
+	case <-disabledAt:
+	case <-ctx.Done():
+		t.Fatalf("never disabled; processed %v", pr.processed)
+	}
+	skipped, batches := p.Stats().SkippedPolls, pr.batchCount()
+	eventually(t, "polls of the disabled mapping", func() bool { return p.Stats().SkippedPolls >= skipped+3 })
+	if got := pr.batchCount(); got != batches {
+		t.Fatalf("%d batches delivered while the mapping was disabled", got-batches)
+	}
+	update(&lambda.UpdateEventSourceMappingInput{Enabled: aws.Bool(true)})
+	eventually(t, "every message to be processed", func() bool { return pr.count() >= n })
+	eventually(t, "the queue to be empty", func() bool {
+		out, err := qc.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{QueueUrl: aws.String(url), AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameAll}})
+		return err == nil && out.Attributes["ApproximateNumberOfMessages"] == "0" && out.Attributes["ApproximateNumberOfMessagesNotVisible"] == "0"
+	})
+
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	if len(pr.processed) != n {
+		t.Errorf("processed %d messages, want %d: %v", len(pr.processed), n, pr.processed)
+	}
+	for i := range n {
+		if it := fmt.Sprintf("m%02d", i); !pr.done[it] {
+			t.Errorf("%s was never processed", it)
+		}
+	}
+	if got := receiveCount["m03"]; len(got) != 2 || got[0] != "1" || got[1] != "2" {
+		t.Errorf("m03 receive counts %v, want [1 2] (failed once, back after the visibility timeout)", got)
+	}
+	if got := receiveCount["m20"]; len(got) != 2 || got[1] != "2" {
+		t.Errorf("m20 receive counts %v, want a retry after the function error", got)
+	}
+	st := p.Stats()
+	if st.Succeeded != n || st.FunctionErrors != 1 || st.Failures < 2 || st.BatchSize != 4 {
+		t.Errorf("stats %+v", st)
+	}
+}
+
+// SQS FIFO: records carry MessageGroupId, MessageDeduplicationId and SequenceNumber; a failed message
+// and the rest of its group come back, and each group is processed in order.
+func TestSQSFIFOPoller(t *testing.T) {
+	moto := mototest.Shared(t)
+	cfg := moto.AWSConfig()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	qc := sqs.NewFromConfig(cfg)
+	name := unique("poller") + ".fifo"
+	q, err := qc.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name), Attributes: map[string]string{
+		"FifoQueue": "true", "ContentBasedDeduplication": "true", "VisibilityTimeout": "1"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := aws.ToString(q.QueueUrl)
+	arn := queueARNFromURL(url)
+	uuid, err := CreateMapping(ctx, cfg, MappingInput{FunctionName: "fifo-consumer", EventSourceArn: arn, BatchSize: 10, ReportBatchItemFailures: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 1; i <= 5; i++ {
+		for _, g := range []string{"a", "b"} {
+			in := &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String(fmt.Sprintf("%s%d", g, i)), MessageGroupId: aws.String(g)}
+			if g == "a" {
+				in.MessageDeduplicationId = aws.String(fmt.Sprintf("dedup-%s%d", g, i))
+			}
+			if _, err := qc.SendMessage(ctx, in); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	pr := newProgress(t)
+	failedA3 := false
+	fn := funcInvoker(func(ctx context.Context, name string, payload []byte) (Result, error) {
+		pr.mu.Lock()
+		defer pr.mu.Unlock()
+		var ev events.SQSEvent
+		if err := json.Unmarshal(payload, &ev); err != nil {
+			t.Fatal(err)
+		}
+		var items []string
+		for _, m := range ev.Records {
+			seq := m.Attributes["SequenceNumber"]
+			if !regexp.MustCompile(`^[0-9]{20}$`).MatchString(seq) || m.Attributes["MessageGroupId"] != m.Body[:1] || m.Attributes["MessageDeduplicationId"] == "" {
+				t.Errorf("FIFO attributes %v of %s", m.Attributes, m.Body)
+			}
+			items = append(items, m.Body)
+		}
+		pr.batch(items)
+		var failedIDs []string
+		failing := false
+		for i, m := range ev.Records {
+			if m.Body == "a3" && !failedA3 {
+				failedA3, failing = true, true
+			}
+			if failing && strings.HasPrefix(m.Body, "a") {
+				failedIDs = append(failedIDs, ev.Records[i].MessageId)
+				continue
+			}
+			pr.ok(m.Body)
+		}
+		return itemFailures(failedIDs...), nil
+	})
+	p, err := NewPoller(ctx, PollerConfig{AWS: cfg, MappingUUID: uuid, Invoker: fn, PollInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runPoller(t, p)
+	eventually(t, "every message to be processed", func() bool { return pr.count() >= 10 })
+
+	pr.mu.Lock()
+	defer pr.mu.Unlock()
+	var a, b []string
+	for _, it := range pr.processed {
+		if it[0] == 'a' {
+			a = append(a, it)
+		} else {
+			b = append(b, it)
+		}
+	}
+	if strings.Join(a, ",") != "a1,a2,a3,a4,a5" || strings.Join(b, ",") != "b1,b2,b3,b4,b5" {
+		t.Errorf("processed group a %v, group b %v: want each once, in order", a, b)
+	}
+	if !failedA3 || pr.delivered["a3"] != 2 {
+		t.Errorf("a3 delivered %d times, want a retry", pr.delivered["a3"])
+	}
+}
+
+// A poller feeding a real function in an Env: the helper runtime gets a well-formed SQS event.
+func TestPollerInvokesAnEnvFunction(t *testing.T) {
+	moto := mototest.Shared(t)
+	cfg := moto.AWSConfig()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	r := newRig(t, Config{})
+	r.function(FunctionConfig{Name: "sqs-env-consumer"})
+	qc := sqs.NewFromConfig(cfg)
+	q, err := qc.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(unique("poller-env"))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	url := aws.ToString(q.QueueUrl)
+	uuid, err := CreateMapping(ctx, cfg, MappingInput{FunctionName: "sqs-env-consumer", EventSourceArn: queueARNFromURL(url), BatchSize: 10})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if _, err := qc.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String(fmt.Sprint("hello ", i))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	p, err := NewPoller(ctx, PollerConfig{AWS: cfg, MappingUUID: uuid, Invoker: r.env, PollInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runPoller(t, p)
+	eventually(t, "the messages to be processed", func() bool { return p.Stats().Succeeded == 3 })
+	if st := p.Stats(); st.Batches != 1 || st.Records != 3 {
+		t.Errorf("stats %+v, want one batch of 3", st)
+	}
+	if got := find(r.entries(), "runtime", "invoke"); len(got) != 1 {
+		t.Errorf("the runtime was invoked %d times, want 1", len(got))
+	}
+}
+
+// The mapping check happens before every poll: a disabled mapping is not polled at all.
+func TestPollerStartsDisabled(t *testing.T) {
+	moto := mototest.Shared(t)
+	cfg := moto.AWSConfig()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	kc := kinesis.NewFromConfig(cfg)
+	stream := unique("poller-disabled")
+	if _, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(stream), ShardCount: aws.Int32(2)}); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := kc.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(stream)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	arn := aws.ToString(sum.StreamDescriptionSummary.StreamARN)
+	uuid, err := CreateMapping(ctx, cfg, MappingInput{FunctionName: "late-consumer", EventSourceArn: arn, Disabled: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if s, err := kc.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamARN: aws.String(arn)}); err != nil ||
+		aws.ToInt32(s.StreamDescriptionSummary.OpenShardCount) != 2 {
+		t.Fatalf("recreated stream: %v %+v", err, s)
+	}
+	for i := range 6 {
+		if _, err := kc.PutRecord(ctx, &kinesis.PutRecordInput{StreamARN: aws.String(arn), Data: []byte{byte(i)}, PartitionKey: aws.String(strconv.Itoa(i))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var mu sync.Mutex
+	got := 0
+	fn := funcInvoker(func(ctx context.Context, name string, payload []byte) (Result, error) {
+		var ev events.KinesisEvent
+		_ = json.Unmarshal(payload, &ev)
+		mu.Lock()
+		got += len(ev.Records)
+		mu.Unlock()
+		return Result{Payload: []byte("null")}, nil
+	})
+	p, err := NewPoller(ctx, PollerConfig{AWS: cfg, MappingUUID: uuid, Invoker: fn, PollInterval: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runPoller(t, p)
+	eventually(t, "polls of the disabled mapping", func() bool { return p.Stats().SkippedPolls >= 3 })
+	if st := p.Stats(); st.Batches != 0 || st.Polls != 0 {
+		t.Fatalf("a disabled mapping was polled: %+v", st)
+	}
+	if _, err := lambda.NewFromConfig(cfg).UpdateEventSourceMapping(ctx, &lambda.UpdateEventSourceMappingInput{UUID: aws.String(uuid), Enabled: aws.Bool(true)}); err != nil {
+		t.Fatal(err)
+	}
+	eventually(t, "all records from both shards", func() bool { mu.Lock(); defer mu.Unlock(); return got == 6 })
+	_ = kinesistypes.ShardIteratorTypeLatest
+}
