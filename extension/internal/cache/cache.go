@@ -1,0 +1,218 @@
+package cache
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	"github.com/hashicorp/golang-lru/v2/expirable"
+	"golang.org/x/sync/singleflight"
+
+	"github.com/breakerbox/breakerbox/internal/circuit"
+	"github.com/breakerbox/breakerbox/internal/store"
+)
+
+// Jitter is the ± fraction applied to each entry's TTL.
+const Jitter = 0.10
+
+// maxRetryInterval caps how long a failed read is not retried.
+const maxRetryInterval = time.Second
+
+// ErrUnavailable is returned when DynamoDB could not be read and no copy may be served. It wraps the
+// store's error.
+var ErrUnavailable = errors.New("circuit state unavailable")
+
+// Reader reads one circuit; *store.Store is one. A circuit that does not exist is store.ErrNotFound.
+type Reader interface {
+	Get(ctx context.Context, id string) (circuit.Circuit, error)
+}
+
+// Options tune a Cache.
+type Options struct {
+	// TTL is how long a copy is fresh (before jitter). Required.
+	TTL time.Duration
+	// StaleTTL is how long after its read a copy may be served stale while reads fail.
+	StaleTTL time.Duration
+	// Size is the most circuits kept. Required.
+	Size int
+	// Now returns the wall-clock time (default time.Now); tests move it.
+	Now func() time.Time
+	// Rand returns a number in [0, 1) for the TTL jitter (default math/rand/v2).
+	Rand func() float64
+}
+
+// Entry is one cached answer about a circuit.
+type Entry struct {
+	// Circuit is the circuit as read (or as written by this environment). Valid when Found.
+	Circuit circuit.Circuit
+	// Found is false for a circuit known not to exist (a negative entry).
+	Found bool
+	// ReadAt is when the copy was read from (or written to) DynamoDB, wall clock.
+	ReadAt time.Time
+	// FreshUntil is when the copy must be read again, wall clock.
+	FreshUntil time.Time
+
+	// unreadable marks a placeholder for a circuit never read successfully: it only carries retryAt.
+	unreadable bool
+	// retryAt is when a failed read may be tried again; zero after a good read.
+	retryAt time.Time
+}
+
+// Result is the answer to Get.
+type Result struct {
+	Entry
+	// Stale is true when DynamoDB could not be read and this is the last good copy.
+	Stale bool
+	// Hit is true when the answer came from the cache without a DynamoDB read.
+	Hit bool
+}
+
+// Cache is a read-through TTL cache of circuits. It is safe for concurrent use.
+type Cache struct {
+	r     Reader
+	opt   Options
+	lru   *expirable.LRU[string, *Entry]
+	group singleflight.Group
+	stats counters
+}
+
+// New returns a cache that reads through r.
+func New(r Reader, opt Options) (*Cache, error) {
+	if opt.TTL <= 0 || opt.Size < 1 || opt.StaleTTL < 0 {
+		return nil, fmt.Errorf("cache: TTL %s, size %d, stale TTL %s: want a positive TTL and size", opt.TTL, opt.Size, opt.StaleTTL)
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.Rand == nil {
+		opt.Rand = rand.Float64
+	}
+	// The LRU only drops entries too old to be served at all; freshness is judged here, by wall clock.
+	keep := max(opt.TTL, opt.StaleTTL) + opt.TTL + maxRetryInterval
+	return &Cache{r: r, opt: opt, lru: expirable.NewLRU[string, *Entry](opt.Size, nil, keep)}, nil
+}
+
+// now is the wall-clock time without a monotonic reading, so that every comparison with it is by
+// wall clock (time.Time compares by wall clock when either side lacks the monotonic reading).
+func (c *Cache) now() time.Time { return c.opt.Now().Round(0) }
+
+// Get answers from a fresh copy, else reads the circuit (one read for concurrent callers). ctx bounds
+// the wait; the read itself is bounded by the store's timeout and finishes for the others even if
+// ctx ends. A circuit that does not exist is a Result with Found false, not an error.
+func (c *Cache) Get(ctx context.Context, id string) (Result, error) {
+	now := c.now()
+	e, ok := c.lru.Get(id)
+	if ok && !e.unreadable && now.Before(e.FreshUntil) {
+		c.stats.hits.Add(1)
+		return Result{Entry: *e, Hit: true}, nil
+	}
+	if ok && now.Before(e.retryAt) {
+		// A read failed a moment ago: answer without waiting for another one.
+		return c.fallback(id, e, now, errors.New("store: last read failed; retrying shortly"))
+	}
+	c.stats.misses.Add(1)
+	ch := c.group.DoChan(id, func() (any, error) { return c.load(context.WithoutCancel(ctx), id) })
+	select {
+	case r := <-ch:
+		if r.Err != nil {
+			return Result{}, r.Err
+		}
+		return r.Val.(Result), nil
+	case <-ctx.Done():
+		return Result{}, fmt.Errorf("cache: get circuit %q: %w", id, ctx.Err())
+	}
+}
+
+// Prefetch reads ids (concurrently) so that the first questions are answered from the cache. It
+// returns the errors of the reads that failed; those circuits are retried by the next Get.
+func (c *Cache) Prefetch(ctx context.Context, ids []string) error {
+	errs := make(chan error, len(ids))
+	for _, id := range ids {
+		go func() {
+			_, err, _ := c.group.Do(id, func() (any, error) { return c.load(ctx, id) })
+			errs <- err
+		}()
+	}
+	var all []error
+	for range ids {
+		if err := <-errs; err != nil {
+			all = append(all, err)
+		}
+	}
+	return errors.Join(all...)
+}
+
+// load reads id from the store and caches what it learnt.
+func (c *Cache) load(ctx context.Context, id string) (Result, error) {
+	c.stats.reads.Add(1)
+	got, err := c.r.Get(ctx, id)
+	now := c.now()
+	old, _ := c.lru.Peek(id)
+	switch {
+	case err == nil:
+		if old != nil && old.Found && old.Circuit.Version > got.Version {
+			got = old.Circuit // an eventually consistent read older than what this environment wrote
+		}
+		e := c.fresh(got, true, now)
+		c.lru.Add(id, e)
+		return Result{Entry: *e}, nil
+	case errors.Is(err, store.ErrNotFound):
+		e := c.fresh(circuit.Circuit{ID: id}, false, now)
+		c.lru.Add(id, e)
+		return Result{Entry: *e}, nil
+	}
+	c.stats.readErrors.Add(1)
+	retry := now.Add(min(c.opt.TTL, maxRetryInterval))
+	var e *Entry
+	if old != nil && !old.unreadable {
+		cp := *old
+		cp.retryAt = retry
+		e = &cp
+	} else {
+		e = &Entry{Circuit: circuit.Circuit{ID: id}, unreadable: true, retryAt: retry}
+	}
+	c.lru.Add(id, e)
+	return c.fallback(id, e, now, err)
+}
+
+// fallback answers after a failed read: the last good copy while it is within the stale TTL, else
+// ErrUnavailable.
+func (c *Cache) fallback(id string, e *Entry, now time.Time, cause error) (Result, error) {
+	if !e.unreadable && now.Sub(e.ReadAt) <= c.opt.StaleTTL {
+		c.stats.stale.Add(1)
+		return Result{Entry: *e, Stale: true}, nil
+	}
+	c.stats.unavailable.Add(1)
+	return Result{}, fmt.Errorf("cache: circuit %q: %w: %w", id, ErrUnavailable, cause)
+}
+
+func (c *Cache) fresh(circ circuit.Circuit, found bool, now time.Time) *Entry {
+	ttl := time.Duration(float64(c.opt.TTL) * (1 + Jitter*(2*c.opt.Rand()-1)))
+	return &Entry{Circuit: circ, Found: found, ReadAt: now, FreshUntil: now.Add(ttl)}
+}
+
+// Put caches a circuit this environment has just written or read back from a write (it is as fresh
+// as a read). A copy with a higher version already cached is kept.
+func (c *Cache) Put(circ circuit.Circuit) {
+	if old, ok := c.lru.Peek(circ.ID); ok && old.Found && old.Circuit.Version > circ.Version {
+		return
+	}
+	c.lru.Add(circ.ID, c.fresh(circ, circ.Exists(), c.now()))
+}
+
+// Peek returns the cached entry for id, fresh or not, without reading or counting.
+func (c *Cache) Peek(id string) (Entry, bool) {
+	e, ok := c.lru.Peek(id)
+	if !ok || e.unreadable {
+		return Entry{}, false
+	}
+	return *e, true
+}
+
+// IDs lists the circuits cached (found or known not to exist), oldest use first.
+func (c *Cache) IDs() []string { return c.lru.Keys() }
+
+// Len is the number of entries.
+func (c *Cache) Len() int { return c.lru.Len() }
