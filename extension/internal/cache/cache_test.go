@@ -58,7 +58,7 @@ func (r *fakeReader) Get(ctx context.Context, id string) (circuit.Circuit, error
 }
 
 func (r *fakeReader) set(c circuit.Circuit) { r.mu.Lock(); r.items[c.ID] = c; r.mu.Unlock() }
-func (r *fakeReader) setFail(err error)    { r.mu.Lock(); r.fail = err; r.mu.Unlock() }
+func (r *fakeReader) setFail(err error)     { r.mu.Lock(); r.fail = err; r.mu.Unlock() }
 
 // clock is a wall clock the test moves; it keeps a monotonic reading that does not move, as a frozen
 // process would see it.
