@@ -1,0 +1,237 @@
+package controlstate
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/feature/dynamodb/attributevalue"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/breakerbox/breakerbox/internal/adaptive"
+)
+
+// Key values and attribute names of the controller item.
+const (
+	PKPrefix    = "ventilator#"
+	SK          = "controller"
+	attrPK      = "pk"
+	attrSK      = "sk"
+	attrState   = "state"
+	attrVersion = "version"
+	attrUpdated = "updatedAt"
+	attrWriter  = "writeToken"
+)
+
+// ErrConflict is returned by Update when it lost the race MaxAttempts times in a row.
+var ErrConflict = errors.New("controller state changed concurrently too many times")
+
+// DynamoDB is the part of the DynamoDB client the store uses.
+type DynamoDB interface {
+	GetItem(ctx context.Context, in *dynamodb.GetItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.GetItemOutput, error)
+	PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error)
+}
+
+// Options tune a Store; zero fields take their defaults.
+type Options struct {
+	// Timeout bounds every DynamoDB call (default 5s).
+	Timeout time.Duration
+	// MaxAttempts bounds Update's rounds of apply-and-write (default 20).
+	MaxAttempts int
+	// Now is the clock for updatedAt; nil means time.Now.
+	Now func() time.Time
+}
+
+// Store reads and writes controller states in one table.
+type Store struct {
+	db    DynamoDB
+	table string
+	opt   Options
+}
+
+// New returns a Store on table.
+func New(db DynamoDB, table string, opt Options) *Store {
+	if opt.Timeout <= 0 {
+		opt.Timeout = 5 * time.Second
+	}
+	if opt.MaxAttempts <= 0 {
+		opt.MaxAttempts = 20
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	return &Store{db: db, table: table, opt: opt}
+}
+
+// Snapshot is a stored state and the version it was written with (0: none stored yet).
+type Snapshot struct {
+	State   adaptive.State
+	Version int64
+	token   string
+}
+
+// Apply computes the next state from the previous one. It must be pure: Update calls it again on the
+// winner's state after every lost race.
+type Apply func(prev adaptive.State) (adaptive.State, adaptive.Decision)
+
+// Change is what Update wrote.
+type Change struct {
+	// Prev is the state the final Apply started from, Next the state written.
+	Prev, Next adaptive.State
+	// Decision is the final Apply's decision.
+	Decision adaptive.Decision
+	// Version is the version written.
+	Version int64
+	// Attempts is the number of writes tried (1 without contention).
+	Attempts int
+}
+
+// Get reads the state of the mapping (consistently). A mapping without a stored state gives a zero
+// Snapshot, which adaptive controllers read as their initial state.
+func (s *Store) Get(ctx context.Context, mappingUUID string) (Snapshot, error) {
+	ctx, cancel := context.WithTimeout(ctx, s.opt.Timeout)
+	defer cancel()
+	out, err := s.db.GetItem(ctx, &dynamodb.GetItemInput{TableName: &s.table, Key: key(mappingUUID), ConsistentRead: aws.Bool(true)})
+	if err != nil {
+		return Snapshot{}, fmt.Errorf("controlstate: get %s: %w", mappingUUID, err)
+	}
+	if len(out.Item) == 0 {
+		return Snapshot{}, nil
+	}
+	return decode(mappingUUID, out.Item)
+}
+
+// Update applies fn to the stored state and writes the result on condition that nobody wrote in
+// between. After a lost race it applies fn again to the winner's state (returned by DynamoDB with the
+// failed condition, or re-read), up to MaxAttempts times, then fails with ErrConflict.
+func (s *Store) Update(ctx context.Context, mappingUUID string, fn Apply) (Change, error) {
+	var cur *Snapshot
+	for attempt := 1; ; attempt++ {
+		if cur == nil {
+			snap, err := s.Get(ctx, mappingUUID)
+			if err != nil {
+				return Change{}, err
+			}
+			cur = &snap
+		}
+		next, decision := fn(cur.State)
+		ch := Change{Prev: cur.State, Next: next, Decision: decision, Version: cur.Version + 1, Attempts: attempt}
+		token := newToken()
+		winner, err := s.put(ctx, mappingUUID, ch, token)
+		if err == nil || (winner != nil && winner.token == token) {
+			// The second case is our own write: the SDK retried a put whose answer was lost, and the
+			// retry found the item it had written. Applying again would count this batch twice.
+			return ch, nil
+		}
+		if !errors.Is(err, ErrConflict) {
+			return Change{}, err
+		}
+		if attempt >= s.opt.MaxAttempts {
+			return Change{}, fmt.Errorf("controlstate: update %s after %d attempts: %w", mappingUUID, attempt, ErrConflict)
+		}
+		cur = winner
+		if err := pause(ctx, attempt); err != nil {
+			return Change{}, fmt.Errorf("controlstate: update %s: %w", mappingUUID, err)
+		}
+	}
+}
+
+// put writes ch conditionally. On a lost race it returns ErrConflict and the winner's snapshot when
+// DynamoDB returned it (nil otherwise, to re-read).
+func (s *Store) put(ctx context.Context, mappingUUID string, ch Change, token string) (*Snapshot, error) {
+	state, err := attributevalue.Marshal(ch.Next)
+	if err != nil {
+		return nil, fmt.Errorf("controlstate: encode state of %s: %w", mappingUUID, err)
+	}
+	item := key(mappingUUID)
+	item[attrState] = state
+	item[attrVersion] = num(ch.Version)
+	item[attrUpdated] = num(s.opt.Now().UnixMilli())
+	item[attrWriter] = &types.AttributeValueMemberS{Value: token}
+	in := &dynamodb.PutItemInput{
+		TableName:                           &s.table,
+		Item:                                item,
+		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
+	}
+	if ch.Version == 1 {
+		in.ConditionExpression = aws.String("attribute_not_exists(pk)")
+	} else {
+		in.ConditionExpression = aws.String("#v = :prev")
+		in.ExpressionAttributeNames = map[string]string{"#v": attrVersion}
+		in.ExpressionAttributeValues = map[string]types.AttributeValue{":prev": num(ch.Version - 1)}
+	}
+	ctx, cancel := context.WithTimeout(ctx, s.opt.Timeout)
+	defer cancel()
+	_, err = s.db.PutItem(ctx, in)
+	var ccf *types.ConditionalCheckFailedException
+	switch {
+	case err == nil:
+		return nil, nil
+	case !errors.As(err, &ccf):
+		return nil, fmt.Errorf("controlstate: put %s version %d: %w", mappingUUID, ch.Version, err)
+	case len(ccf.Item) == 0:
+		return nil, ErrConflict
+	}
+	winner, derr := decode(mappingUUID, ccf.Item)
+	if derr != nil {
+		return nil, ErrConflict
+	}
+	return &winner, ErrConflict
+}
+
+// pause waits a jittered, growing moment between lost races (up to about 200ms), so that contending
+// ventilators spread out.
+func pause(ctx context.Context, attempt int) error {
+	d := time.Duration(rand.Int64N(int64(min(attempt, 8))*25*int64(time.Millisecond)) + 1)
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+func decode(mappingUUID string, item map[string]types.AttributeValue) (Snapshot, error) {
+	var snap Snapshot
+	v, ok := item[attrVersion].(*types.AttributeValueMemberN)
+	if !ok {
+		return snap, fmt.Errorf("controlstate: item of %s has no numeric version", mappingUUID)
+	}
+	n, err := strconv.ParseInt(v.Value, 10, 64)
+	if err != nil {
+		return snap, fmt.Errorf("controlstate: item of %s: version %q: %w", mappingUUID, v.Value, err)
+	}
+	snap.Version = n
+	if t, ok := item[attrWriter].(*types.AttributeValueMemberS); ok {
+		snap.token = t.Value
+	}
+	if raw, ok := item[attrState]; ok {
+		if err := attributevalue.Unmarshal(raw, &snap.State); err != nil {
+			return snap, fmt.Errorf("controlstate: item of %s: state: %w", mappingUUID, err)
+		}
+	}
+	return snap, nil
+}
+
+// newToken returns a random id that tells one write from every other.
+func newToken() string {
+	return strconv.FormatUint(rand.Uint64(), 36) + strconv.FormatUint(rand.Uint64(), 36)
+}
+
+func key(mappingUUID string) map[string]types.AttributeValue {
+	return map[string]types.AttributeValue{
+		attrPK: &types.AttributeValueMemberS{Value: PKPrefix + mappingUUID},
+		attrSK: &types.AttributeValueMemberS{Value: SK},
+	}
+}
+
+func num(n int64) types.AttributeValue {
+	return &types.AttributeValueMemberN{Value: strconv.FormatInt(n, 10)}
+}
