@@ -1,0 +1,272 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	"github.com/aws/aws-lambda-go/lambdacontext"
+)
+
+// The test binary doubles as the helper processes, picked by the name it is run under: "bootstrap"
+// is a runtime (aws-lambda-go) that echoes, "ext-recorder" an extension that records its events.
+func TestMain(m *testing.M) {
+	switch filepath.Base(os.Args[0]) {
+	case "bootstrap":
+		lambda.Start(func(ctx context.Context, ev json.RawMessage) (map[string]any, error) {
+			lc, _ := lambdacontext.FromContext(ctx)
+			return map[string]any{"event": ev, "function": os.Getenv("AWS_LAMBDA_FUNCTION_NAME"), "requestId": lc.AwsRequestID,
+				"passedThrough": os.Getenv("LAMBDAENV_TEST_VALUE")}, nil
+		})
+		os.Exit(0)
+	case "ext-recorder":
+		os.Exit(recorder())
+	}
+	os.Exit(m.Run())
+}
+
+// recorder is the helper extension: it registers and appends every event to $HELPER_LOG.
+func recorder() int {
+	logf := func(format string, args ...any) {
+		f, err := os.OpenFile(os.Getenv("HELPER_LOG"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
+		if err == nil {
+			fmt.Fprintf(f, format+"\n", args...)
+			f.Close()
+		}
+	}
+	api := "http://" + os.Getenv("AWS_LAMBDA_RUNTIME_API") + "/2020-01-01/extension"
+	req, _ := http.NewRequest(http.MethodPost, api+"/register", strings.NewReader(`{"events":["INVOKE","SHUTDOWN"]}`))
+	req.Header.Set("Lambda-Extension-Name", "ext-recorder")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil || resp.StatusCode != http.StatusOK {
+		logf("register failed: %v", err)
+		return 1
+	}
+	resp.Body.Close()
+	id := resp.Header.Get("Lambda-Extension-Identifier")
+	logf("registered value=%s", os.Getenv("LAMBDAENV_TEST_VALUE"))
+	for {
+		req, _ := http.NewRequest(http.MethodGet, api+"/event/next", nil)
+		req.Header.Set("Lambda-Extension-Identifier", id)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			logf("next failed: %v", err)
+			return 1
+		}
+		body, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		logf("%s", body)
+		if bytes.Contains(body, []byte(`"SHUTDOWN"`)) {
+			return 0
+		}
+	}
+}
+
+// build compiles the command into dir.
+func build(t *testing.T, dir string) string {
+	t.Helper()
+	bin := filepath.Join(dir, "lambdaenv")
+	args := []string{"build", "-o", bin}
+	if raceEnabled {
+		args = append(args, "-race")
+	}
+	out, err := exec.Command("go", append(args, ".")...).CombinedOutput()
+	if err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// lockedBuffer collects a process's stderr.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
+}
+
+// The command as a real process: extensions from a directory, the runtime after --, an invoke over
+// HTTP, then SIGTERM delivers SHUTDOWN and the command exits 0.
+func TestCommand(t *testing.T) {
+	dir := t.TempDir()
+	bin := build(t, dir)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	extDir := filepath.Join(dir, "extensions")
+	fnDir := filepath.Join(dir, "function")
+	for _, d := range []string{extDir, fnDir} {
+		if err := os.Mkdir(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.Symlink(self, filepath.Join(extDir, "ext-recorder")); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(extDir, "README"), []byte("not an extension"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(self, filepath.Join(fnDir, "bootstrap")); err != nil {
+		t.Fatal(err)
+	}
+	logPath := filepath.Join(dir, "helper.log")
+
+	cmd := exec.Command(bin, "-extensions", extDir, "-addr", "127.0.0.1:0", "-name", "hello", "-timeout", "10s", "--", filepath.Join(fnDir, "bootstrap"))
+	cmd.Env = append(os.Environ(), "HELPER_LOG="+logPath, "LAMBDAENV_TEST_VALUE=passed", "GORACE=atexit_sleep_ms=0")
+	var stderr lockedBuffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	// One reader for stdout: the first line is the URL, the rest is drained until the exit.
+	lines := make(chan string, 1)
+	exited := make(chan error, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for first := true; sc.Scan(); first = false {
+			if first {
+				lines <- sc.Text()
+			}
+		}
+		exited <- cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		if t.Failed() {
+			t.Logf("lambdaenv stderr:\n%s", stderr.String())
+		}
+	})
+	var line string
+	select {
+	case line = <-lines:
+	case <-time.After(30 * time.Second):
+		t.Fatal("lambdaenv printed no URL")
+	}
+	const prefix = "lambdaenv: Invoke API on "
+	if !strings.HasPrefix(line, prefix) || !strings.HasSuffix(line, "/2015-03-31/functions/hello/invocations") {
+		t.Fatalf("first line %q", line)
+	}
+	url := strings.TrimPrefix(line, prefix)
+
+	client := &http.Client{Timeout: 30 * time.Second}
+	resp, err := client.Post(url, "application/json", strings.NewReader(`{"ping":1}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var reply struct {
+		Event         json.RawMessage `json:"event"`
+		Function      string          `json:"function"`
+		RequestID     string          `json:"requestId"`
+		PassedThrough string          `json:"passedThrough"`
+	}
+	if err := json.Unmarshal(body, &reply); err != nil || resp.StatusCode != 200 || string(reply.Event) != `{"ping":1}` || reply.Function != "hello" ||
+		reply.PassedThrough != "passed" || resp.Header.Get("X-Amz-Executed-Version") != "$LATEST" || resp.Header.Get("X-Amz-Function-Error") != "" {
+		t.Fatalf("invoke: %d %s (%v)", resp.StatusCode, body, err)
+	}
+	resp, err = client.Post(strings.Replace(url, "/hello/", "/other/", 1), "application/json", strings.NewReader(`{}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.StatusCode != 404 {
+		t.Errorf("unknown function: status %d, want 404", resp.StatusCode)
+	}
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("lambdaenv exited with %v, want status 0", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("lambdaenv did not exit after SIGTERM")
+	}
+	logged, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	log := string(logged)
+	if !strings.Contains(log, "registered value=passed") || !strings.Contains(log, `"requestId":"`+reply.RequestID+`"`) ||
+		!strings.Contains(log, `"eventType":"SHUTDOWN","shutdownReason":"spindown"`) {
+		t.Errorf("extension log lacks the registration, the INVOKE or the SHUTDOWN:\n%s", log)
+	}
+	if !strings.Contains(stderr.String(), `"msg":"sandbox initialised","function":"hello"`) {
+		t.Errorf("stderr lacks the sandbox's logs:\n%s", stderr.String())
+	}
+}
+
+// Bad command lines are refused with a clear message and status 2, before anything starts.
+func TestFlagValidation(t *testing.T) {
+	dir := t.TempDir()
+	file := filepath.Join(dir, "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cases := map[string]struct {
+		args []string
+		want string
+	}{
+		"no command":          {[]string{"-addr", "127.0.0.1:0"}, "missing the runtime command"},
+		"missing extensions":  {[]string{"-extensions", filepath.Join(dir, "nope"), "--", "/bin/true"}, "-extensions"},
+		"extensions not dir":  {[]string{"-extensions", file, "--", "/bin/true"}, "not a directory"},
+		"public address":      {[]string{"-addr", "0.0.0.0:9001", "--", "/bin/true"}, "not a loopback address"},
+		"zero timeout":        {[]string{"-timeout", "0s", "--", "/bin/true"}, "-timeout"},
+		"bad name":            {[]string{"-name", "no/slashes", "--", "/bin/true"}, "function name"},
+		"bad upstream":        {[]string{"-upstream", "::nope", "--", "/bin/true"}, "upstream"},
+		"unknown flag":        {[]string{"-frobnicate", "--", "/bin/true"}, "flag provided but not defined"},
+		"zero concurrency":    {[]string{"-concurrency", "0", "--", "/bin/true"}, "-concurrency"},
+		"bad log level":       {[]string{"-log-level", "loud", "--", "/bin/true"}, "log-level"},
+		"bad shutdown period": {[]string{"-shutdown-timeout", "-1s", "--", "/bin/true"}, "-shutdown-timeout"},
+	}
+	for name, tc := range cases {
+		t.Run(name, func(t *testing.T) {
+			var out, errOut bytes.Buffer
+			ctx, cancel := context.WithCancel(context.Background())
+			cancel() // were it to start, it would stop at once
+			if code := run(ctx, tc.args, nil, &out, &errOut); code != 2 {
+				t.Errorf("exit status %d, want 2 (stderr %q)", code, errOut.String())
+			}
+			if !strings.Contains(errOut.String(), tc.want) {
+				t.Errorf("stderr %q lacks %q", errOut.String(), tc.want)
+			}
+			if out.Len() != 0 {
+				t.Errorf("stdout %q, want nothing", out.String())
+			}
+		})
+	}
+	if code := run(context.Background(), []string{"-h"}, nil, io.Discard, io.Discard); code != 0 {
+		t.Errorf("-h: status %d, want 0", code)
+	}
+}
