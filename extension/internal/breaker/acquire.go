@@ -1,0 +1,138 @@
+package breaker
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/breakerbox/breakerbox/internal/circuit"
+)
+
+// Unknown is the state shown for a circuit that does not exist or could not be read.
+const Unknown = "UNKNOWN"
+
+// Decision answers "may I call now?".
+type Decision struct {
+	Allowed bool
+	// State is the circuit's automatic state, or Unknown.
+	State string
+	// Override is the operator's override, if any.
+	Override circuit.Override
+	// Permit is set when the caller holds a half-open probe permit; it reports it with the outcome.
+	Permit string
+	// RetryAt is when a denied caller may try again (zero when unknown).
+	RetryAt time.Time
+	// Stale is true when the answer could not use DynamoDB (a last good copy, or the fail mode).
+	Stale bool
+	// Reason says why, in words.
+	Reason string
+}
+
+// Acquire decides whether a call may go out now. CLOSED, OPEN before retryAt and a HALF_OPEN whose
+// probe slots are all leased are answered from the cache. OPEN past retryAt and HALF_OPEN with a free
+// slot ask DynamoDB for a probe permit through a conditional write, so the fleet never holds more
+// permits than the policy's half-open probes. Unknown circuits follow the fail mode; asking does not
+// create a circuit.
+func (b *Breaker) Acquire(ctx context.Context, id string) Decision {
+	d := b.acquire(ctx, id)
+	if d.Allowed {
+		b.stats.allowed.Add(1)
+	} else {
+		b.stats.denied.Add(1)
+	}
+	if d.Permit != "" {
+		b.stats.permits.Add(1)
+	}
+	return d
+}
+
+func (b *Breaker) acquire(ctx context.Context, id string) Decision {
+	res, err := b.cache.Get(ctx, id)
+	if err != nil {
+		return Decision{Allowed: b.opt.FailOpen, State: Unknown, Stale: true,
+			Reason: "circuit state unavailable; fail mode " + b.failMode()}
+	}
+	if !res.Found {
+		return Decision{Allowed: b.opt.FailOpen, State: Unknown, Stale: res.Stale,
+			Reason: "unknown circuit; fail mode " + b.failMode()}
+	}
+	c := res.Circuit
+	now := b.now()
+	base := Decision{State: string(c.State), Override: c.Override, Stale: res.Stale, Reason: c.Reason}
+	switch {
+	case c.Override == circuit.ForcedClosed:
+		base.Allowed = true
+		return base
+	case c.Override == circuit.ForcedOpen:
+		return base
+	case c.State == circuit.Closed:
+		base.Allowed = true
+		return base
+	case c.State == circuit.Open && now.Before(c.RetryAt):
+		base.RetryAt = c.RetryAt
+		return base
+	case c.State == circuit.HalfOpen:
+		if live, until := liveProbes(c, now); live >= b.policyFor(c).HalfOpenProbes {
+			base.RetryAt = until
+			return base
+		}
+	}
+	if res.Stale {
+		base.Reason = "a probe permit needs DynamoDB, which cannot be read"
+		return base
+	}
+	return b.takePermit(ctx, id, base, now)
+}
+
+// takePermit asks the store for a probe permit and caches what the conditional write settled.
+func (b *Breaker) takePermit(ctx context.Context, id string, base Decision, now time.Time) Decision {
+	permit := b.opt.NewPermit()
+	r, dec, err := b.store.AcquireProbe(ctx, id, permit, b.opt.Policy, now)
+	if err != nil {
+		b.stats.storeErrors.Add(1)
+		b.log.Warn("probe permit not taken", "circuit", id, "error", err.Error())
+		base.Stale = true
+		base.Reason = "could not take a probe permit: DynamoDB did not answer"
+		if errors.Is(err, context.Canceled) {
+			base.Reason = "request canceled"
+		}
+		return base
+	}
+	if r.Changed {
+		b.stats.storeWrites.Add(1)
+	}
+	if !r.Circuit.Exists() {
+		b.cache.Put(r.Circuit)
+		return Decision{Allowed: b.opt.FailOpen, State: Unknown, Reason: "unknown circuit; fail mode " + b.failMode()}
+	}
+	b.cache.Put(r.Circuit)
+	if r.Transition.Happened() {
+		b.logTransition(r.Transition, id)
+	}
+	c := r.Circuit
+	out := Decision{Allowed: dec.Allowed, State: string(c.State), Override: c.Override, Permit: dec.Permit, RetryAt: dec.RetryAt, Reason: c.Reason}
+	if out.Allowed && out.Permit == "" && c.State != circuit.Closed && c.Override != circuit.ForcedClosed {
+		out.Allowed = false // defensive: outside CLOSED only a permit lets a call through
+	}
+	return out
+}
+
+// liveProbes counts c's probe leases still running at now and returns the earliest end among them.
+func liveProbes(c circuit.Circuit, now time.Time) (int, time.Time) {
+	n := 0
+	var first time.Time
+	for _, p := range c.Probes {
+		if now.Before(p.Until) {
+			n++
+			if first.IsZero() || p.Until.Before(first) {
+				first = p.Until
+			}
+		}
+	}
+	return n, first
+}
+
+func (b *Breaker) logTransition(tr circuit.Transition, id string) {
+	b.stats.transitions.Add(1)
+	b.log.Info("circuit state change", "circuit", id, "from", tr.From, "to", tr.To, "reason", tr.Reason, "version", tr.Version)
+}

@@ -1,0 +1,119 @@
+package breaker
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	mrand "math/rand/v2"
+	"sync"
+	"time"
+
+	"github.com/breakerbox/breakerbox/extension/internal/cache"
+	"github.com/breakerbox/breakerbox/internal/circuit"
+	"github.com/breakerbox/breakerbox/internal/store"
+)
+
+// Store is the part of *store.Store the breaker uses.
+type Store interface {
+	AcquireProbe(ctx context.Context, id, permit string, base circuit.Policy, now time.Time) (circuit.Result, circuit.Decision, error)
+	Update(ctx context.Context, id string, decide store.Decide) (circuit.Result, error)
+	AddCounts(ctx context.Context, id string, shard int, bucket time.Time, c circuit.Counts, p circuit.Policy) error
+	ReadWindow(ctx context.Context, id string, shards int, p circuit.Policy, now time.Time) ([]circuit.BucketCounts, error)
+}
+
+// ErrNotFound is returned by State for a circuit that does not exist.
+var ErrNotFound = errors.New("circuit not found")
+
+// Options configure a Breaker.
+type Options struct {
+	// Policy is the environment's policy; each circuit's own policy map applies over it.
+	Policy circuit.Policy
+	// FailOpen allows calls to circuits that are unknown or unreadable with no stale copy.
+	FailOpen bool
+	// Shards is the number of counter shards; Shard is this environment's (default: random).
+	Shards int
+	Shard  int
+	// WindowTTL is the longest a window read is reused before it is read again (the cache TTL).
+	WindowTTL time.Duration
+	// FlushInterval is the most often buffers are flushed by FlushIfDue.
+	FlushInterval time.Duration
+	// Now returns the wall-clock time (default time.Now).
+	Now func() time.Time
+	// NewPermit returns a new probe permit id (default: 26 random base32 characters).
+	NewPermit func() string
+	// Logger receives the breaker's logs (default: discarded).
+	Logger *slog.Logger
+}
+
+// Breaker is the extension's state: the cache, the outcome buffers and the counters.
+type Breaker struct {
+	store Store
+	cache *cache.Cache
+	opt   Options
+	log   *slog.Logger
+
+	mu      sync.Mutex
+	pending map[string]*buffer
+	windows map[string]*windowCopy
+
+	flushMu   sync.Mutex
+	lastFlush time.Time
+
+	stats counters
+}
+
+// New returns a Breaker reading through c and writing through s.
+func New(s Store, c *cache.Cache, opt Options) (*Breaker, error) {
+	if opt.Shards < 1 {
+		return nil, fmt.Errorf("breaker: %d counter shards, want at least 1", opt.Shards)
+	}
+	if opt.Shard < 0 || opt.Shard >= opt.Shards {
+		opt.Shard = mrand.IntN(opt.Shards)
+	}
+	if err := opt.Policy.Validate(); err != nil {
+		return nil, fmt.Errorf("breaker: %w", err)
+	}
+	if opt.Now == nil {
+		opt.Now = time.Now
+	}
+	if opt.NewPermit == nil {
+		opt.NewPermit = rand.Text
+	}
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	return &Breaker{
+		store: s, cache: c, opt: opt, log: opt.Logger,
+		pending: map[string]*buffer{}, windows: map[string]*windowCopy{},
+		lastFlush: opt.Now().Round(0),
+	}, nil
+}
+
+// Shard is this environment's counter shard.
+func (b *Breaker) Shard() int { return b.opt.Shard }
+
+// Cache is the circuit cache.
+func (b *Breaker) Cache() *cache.Cache { return b.cache }
+
+// now is the wall-clock time without a monotonic reading.
+func (b *Breaker) now() time.Time { return b.opt.Now().Round(0) }
+
+// policyFor is the circuit's policy: its own map over the environment's. A map that does not apply
+// is logged and ignored.
+func (b *Breaker) policyFor(c circuit.Circuit) circuit.Policy {
+	p, err := store.PolicyFor(b.opt.Policy, c)
+	if err != nil {
+		b.log.Warn("ignoring the circuit's policy map", "circuit", c.ID, "error", err.Error())
+	}
+	return p
+}
+
+// failMode names the fail mode for reasons.
+func (b *Breaker) failMode() string {
+	if b.opt.FailOpen {
+		return "open"
+	}
+	return "closed"
+}

@@ -1,0 +1,314 @@
+package breaker
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/breakerbox/breakerbox/extension/internal/cache"
+	"github.com/breakerbox/breakerbox/internal/circuit"
+	"github.com/breakerbox/breakerbox/internal/store"
+)
+
+func TestStateAndList(t *testing.T) {
+	s := newStore(t)
+	since := time.Now().Add(-time.Minute).Truncate(time.Millisecond).UTC()
+	put(t, s, circuit.Circuit{ID: "inventory", State: circuit.Closed, Since: since, Reason: "created"})
+	put(t, s, circuit.Circuit{ID: "payments", State: circuit.Open, Since: since, RetryAt: since.Add(time.Hour), Reason: "failure rate"})
+	b := newEnv(t, s, s, 0, circuit.DefaultPolicy())
+
+	v, err := b.State(ctxT(t), "inventory")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if v.ID != "inventory" || v.State != circuit.Closed || !v.Allowed || !v.Since.Equal(since) || v.Version != 1 || v.Stale {
+		t.Errorf("view = %+v", v)
+	}
+	if _, err := b.State(ctxT(t), "nobody"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unknown circuit: err = %v, want ErrNotFound", err)
+	}
+	if _, err := b.State(ctxT(t), "payments"); err != nil {
+		t.Fatal(err)
+	}
+	got := b.List(ctxT(t))
+	if len(got) != 2 || got[0].ID != "inventory" || got[1].ID != "payments" || got[1].Allowed || !got[1].RetryAt.Equal(since.Add(time.Hour)) {
+		t.Errorf("list = %+v, want inventory then payments (OPEN, not allowed)", got)
+	}
+}
+
+func TestAcquireFromTheCacheInClosedAndOpen(t *testing.T) {
+	s := newStore(t)
+	retry := time.Now().Add(time.Hour).Truncate(time.Millisecond).UTC()
+	put(t, s, circuit.Circuit{ID: "up", State: circuit.Closed, Since: time.Now()})
+	put(t, s, circuit.Circuit{ID: "down", State: circuit.Open, Since: time.Now(), RetryAt: retry, Reason: "failure rate 80% ≥ 50% over 10 calls"})
+	put(t, s, circuit.Circuit{ID: "pinned", State: circuit.Open, Override: circuit.ForcedOpen, Since: time.Now()})
+	b := newEnv(t, s, s, 0, circuit.DefaultPolicy())
+	if err := b.Cache().Prefetch(ctxT(t), []string{"up", "down", "pinned"}); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if d := b.Acquire(ctxT(t), "up"); !d.Allowed || d.Permit != "" || d.State != "CLOSED" {
+			t.Fatalf("CLOSED: %+v", d)
+		}
+		if d := b.Acquire(ctxT(t), "down"); d.Allowed || !d.RetryAt.Equal(retry) || d.State != "OPEN" || !strings.Contains(d.Reason, "failure rate") {
+			t.Fatalf("OPEN: %+v", d)
+		}
+		if d := b.Acquire(ctxT(t), "pinned"); d.Allowed || d.Override != circuit.ForcedOpen {
+			t.Fatalf("FORCED_OPEN: %+v", d)
+		}
+	}
+	st := b.Stats()
+	if st.StoreReads != 3 || st.StoreWrites != 0 || st.CacheHits != 9 || st.AcquireAllowed != 3 || st.AcquireDenied != 6 {
+		t.Errorf("stats = %+v, want 9 cache hits and no store call beyond the prefetch", st)
+	}
+}
+
+func TestAcquireUnknownFollowsTheFailModeAndCreatesNothing(t *testing.T) {
+	s := newStore(t)
+	for _, open := range []bool{true, false} {
+		b := newEnv(t, s, s, 0, circuit.DefaultPolicy(), func(o *Options) { o.FailOpen = open })
+		d := b.Acquire(ctxT(t), "nobody")
+		if d.Allowed != open || d.State != Unknown || !strings.Contains(d.Reason, "fail mode") {
+			t.Errorf("fail open %v: %+v", open, d)
+		}
+	}
+	if _, err := s.Get(ctxT(t), "nobody"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("acquire created the circuit: %v", err)
+	}
+}
+
+// Two environments race for the one probe of a circuit whose open time is over: the conditional write
+// elects one; the other is denied and, once it has seen the leased slot, denies from its cache.
+func TestHalfOpenElectionAcrossEnvironments(t *testing.T) {
+	s := newStore(t)
+	put(t, s, circuit.Circuit{ID: "inv", State: circuit.Open, Since: time.Now().Add(-time.Minute), RetryAt: time.Now().Add(-time.Second), OpenCount: 1})
+	p := circuit.DefaultPolicy()
+	envs := []*Breaker{newEnv(t, s, s, 0, p), newEnv(t, s, s, 1, p), newEnv(t, s, s, 2, p)}
+	var wg sync.WaitGroup
+	ds := make([]Decision, len(envs))
+	for i, b := range envs {
+		wg.Go(func() { ds[i] = b.Acquire(ctxT(t), "inv") })
+	}
+	wg.Wait()
+	winners := 0
+	for _, d := range ds {
+		if d.Allowed {
+			winners++
+			if d.Permit == "" {
+				t.Errorf("allowed without a permit: %+v", d)
+			}
+		}
+	}
+	if winners != 1 {
+		t.Fatalf("%d environments got a permit, want exactly 1: %+v", winners, ds)
+	}
+	c := stored(t, s, "inv")
+	if c.State != circuit.HalfOpen || len(c.Probes) != 1 {
+		t.Fatalf("stored circuit %+v, want HALF_OPEN with one probe", c)
+	}
+	for _, b := range envs {
+		before := b.Stats().StoreWrites
+		if d := b.Acquire(ctxT(t), "inv"); d.Allowed || d.RetryAt.IsZero() {
+			t.Errorf("second acquire: %+v, want denied until the lease ends", d)
+		}
+		if b.Stats().StoreWrites != before {
+			t.Errorf("a denied acquire in a full HALF_OPEN wrote to the store")
+		}
+	}
+}
+
+// Probe successes reported with their permits close the circuit (success threshold 2).
+func TestPermitOutcomesSettleTheTrial(t *testing.T) {
+	s := newStore(t)
+	put(t, s, circuit.Circuit{ID: "inv", State: circuit.HalfOpen, Since: time.Now(), OpenCount: 1})
+	b := newEnv(t, s, s, 0, circuit.DefaultPolicy())
+	for i := range 2 {
+		d := b.Acquire(ctxT(t), "inv")
+		if !d.Allowed || d.Permit == "" {
+			t.Fatalf("probe %d: %+v", i, d)
+		}
+		b.Report(ctxT(t), "inv", []Outcome{{OK: true, Latency: 20 * time.Millisecond, Permit: d.Permit}})
+	}
+	c := stored(t, s, "inv")
+	if c.State != circuit.Closed || c.Reason != "2 successful probes" {
+		t.Fatalf("stored %+v, want CLOSED after 2 successful probes", c)
+	}
+	if d := b.Acquire(ctxT(t), "inv"); !d.Allowed || d.Permit != "" {
+		t.Errorf("after closing: %+v, want allowed from the cache", d)
+	}
+}
+
+func TestFailedProbeReopensWithBackoff(t *testing.T) {
+	s := newStore(t)
+	put(t, s, circuit.Circuit{ID: "inv", State: circuit.HalfOpen, Since: time.Now(), OpenCount: 1})
+	b := newEnv(t, s, s, 0, circuit.DefaultPolicy())
+	d := b.Acquire(ctxT(t), "inv")
+	b.Report(ctxT(t), "inv", []Outcome{{OK: false, Latency: time.Second, Permit: d.Permit, Err: "status 503"}})
+	c := stored(t, s, "inv")
+	if c.State != circuit.Open || c.OpenCount != 2 || !strings.Contains(c.Reason, "probe failed (status 503)") {
+		t.Fatalf("stored %+v, want OPEN (second open) after the failed probe", c)
+	}
+	if d := b.Acquire(ctxT(t), "inv"); d.Allowed {
+		t.Errorf("after the failed probe: %+v", d)
+	}
+}
+
+// Failures seen by two environments, each below the minimum calls, trip the circuit through the
+// window summed over their shards.
+func TestFailureRateTripsAcrossShards(t *testing.T) {
+	s := newStore(t)
+	p := circuit.DefaultPolicy()
+	p.ConsecutiveFailures = 0
+	put(t, s, circuit.Circuit{ID: "inv", State: circuit.Closed, Since: time.Now().Add(-time.Hour)})
+	a, b := newEnv(t, s, s, 0, p), newEnv(t, s, s, 1, p)
+	report := func(e *Breaker, ok, fail int) {
+		var outs []Outcome
+		for range ok {
+			outs = append(outs, Outcome{OK: true, Latency: 10 * time.Millisecond})
+		}
+		for range fail {
+			outs = append(outs, Outcome{OK: false, Latency: 10 * time.Millisecond})
+		}
+		e.Report(ctxT(t), "inv", outs)
+		if err := e.Flush(ctxT(t)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	report(a, 2, 3)
+	if c := stored(t, s, "inv"); c.State != circuit.Closed || c.Version != 1 {
+		t.Fatalf("after 5 calls: %+v, want CLOSED and not written", c)
+	}
+	report(b, 2, 3)
+	c := stored(t, s, "inv")
+	if c.State != circuit.Open || !strings.HasPrefix(c.Reason, "failure rate 60% ≥ 50% over 10 calls") {
+		t.Fatalf("after 10 calls with 6 failures over two shards: %+v", c)
+	}
+	if e, _ := b.Cache().Peek("inv"); e.Circuit.State != circuit.Open {
+		t.Errorf("the deciding environment's cache shows %s", e.Circuit.State)
+	}
+	if st := a.Stats(); st.StoreWrites != 1 || st.Transitions != 0 {
+		t.Errorf("environment a: %+v, want exactly one write (its ADD)", st)
+	}
+}
+
+func TestSlowCallRateTrips(t *testing.T) {
+	s := newStore(t)
+	p := circuit.DefaultPolicy()
+	p.SlowCall = 100 * time.Millisecond
+	b := newEnv(t, s, s, 0, p)
+	var outs []Outcome
+	for i := range 10 {
+		outs = append(outs, Outcome{OK: true, Latency: time.Duration(50+100*(i%2)) * time.Millisecond})
+	}
+	b.Report(ctxT(t), "slow", outs)
+	if err := b.Flush(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	c := stored(t, s, "slow")
+	if c.State != circuit.Open || !strings.HasPrefix(c.Reason, "slow call rate 50% ≥ 50% over 10 calls") {
+		t.Fatalf("stored %+v, want OPEN by slow call rate (the circuit is created by the observation)", c)
+	}
+}
+
+func TestConsecutiveFailuresOfOneEnvironmentTrip(t *testing.T) {
+	s := newStore(t)
+	put(t, s, circuit.Circuit{ID: "inv", State: circuit.Closed, Since: time.Now()})
+	b := newEnv(t, s, s, 0, circuit.DefaultPolicy())
+	b.Report(ctxT(t), "inv", []Outcome{{OK: false}, {OK: false}})
+	if err := b.Flush(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if c := stored(t, s, "inv"); c.State != circuit.Closed || c.Version != 1 {
+		t.Fatalf("after 2 failures: %+v, want CLOSED and the item untouched (no write for counts)", c)
+	}
+	b.Report(ctxT(t), "inv", []Outcome{{OK: false}, {OK: true}})
+	if err := b.Flush(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if c := stored(t, s, "inv"); c.State != circuit.Open || !strings.HasPrefix(c.Reason, "3 consecutive failures") {
+		t.Fatalf("after a run of 3 failures across two flushes: %+v", c)
+	}
+}
+
+func TestHealthyTrafficWritesNothing(t *testing.T) {
+	s := newStore(t)
+	b := newEnv(t, s, s, 0, circuit.DefaultPolicy())
+	for range 5 {
+		b.Report(ctxT(t), "fine", []Outcome{{OK: true, Latency: time.Millisecond}, {OK: true, Latency: 2 * time.Millisecond}})
+		if err := b.Flush(ctxT(t)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := b.Stats()
+	if st.StoreWrites != 0 || st.WindowReads != 0 || st.OutcomesReceived != 10 || st.OutcomesBuffered != 10 {
+		t.Errorf("stats = %+v, want no store traffic and 10 calls buffered", st)
+	}
+	if _, err := s.Get(ctxT(t), "fine"); !errors.Is(err, store.ErrNotFound) {
+		t.Errorf("healthy outcomes created the circuit: %v", err)
+	}
+}
+
+// failingAdds fails AddCounts while fail is set.
+type failingAdds struct {
+	*store.Store
+	mu   sync.Mutex
+	fail bool
+}
+
+func (f *failingAdds) AddCounts(ctx context.Context, id string, shard int, bucket time.Time, c circuit.Counts, p circuit.Policy) error {
+	f.mu.Lock()
+	fail := f.fail
+	f.mu.Unlock()
+	if fail {
+		return errors.New("dynamodb: connection refused")
+	}
+	return f.Store.AddCounts(ctx, id, shard, bucket, c, p)
+}
+
+func TestFailedFlushKeepsItsCounts(t *testing.T) {
+	s := newStore(t)
+	fs := &failingAdds{Store: s, fail: true}
+	p := circuit.DefaultPolicy()
+	b := newEnv(t, fs, s, 2, p)
+	b.Report(ctxT(t), "inv", []Outcome{{OK: false}, {OK: true}, {OK: true}})
+	if err := b.Flush(ctxT(t)); err == nil {
+		t.Fatal("flush succeeded with the store refusing writes")
+	}
+	if st := b.Stats(); st.OutcomesBuffered != 3 || st.FlushErrors != 1 {
+		t.Fatalf("after the failed flush: %+v, want the 3 calls still buffered", st)
+	}
+	fs.mu.Lock()
+	fs.fail = false
+	fs.mu.Unlock()
+	if err := b.Flush(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	buckets, err := s.ReadWindow(ctxT(t), "inv", 4, p, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.SumWindow(buckets, time.Time{}, now); got != (circuit.Counts{Calls: 3, Failures: 1}) {
+		t.Errorf("window after the second flush = %+v, want 3 calls, 1 failure", got)
+	}
+	if st := b.Stats(); st.OutcomesBuffered != 0 {
+		t.Errorf("still buffered after a good flush: %+v", st)
+	}
+}
+
+func TestFlushIfDueWaitsForTheInterval(t *testing.T) {
+	s := newStore(t)
+	b := newEnv(t, s, s, 0, circuit.DefaultPolicy(), func(o *Options) { o.FlushInterval = time.Hour })
+	b.Report(ctxT(t), "inv", []Outcome{{OK: false}})
+	if err := b.FlushIfDue(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if st := b.Stats(); st.Flushes != 0 || st.OutcomesBuffered != 1 {
+		t.Errorf("flushed before the interval: %+v", st)
+	}
+}
+
+var _ cache.Reader = (*store.Store)(nil)

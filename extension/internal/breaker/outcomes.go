@@ -1,0 +1,127 @@
+package breaker
+
+import (
+	"context"
+	"time"
+
+	"github.com/breakerbox/breakerbox/internal/circuit"
+)
+
+// Outcome is one reported call.
+type Outcome struct {
+	OK      bool
+	Latency time.Duration
+	// Permit is the half-open permit the call was made under, if any.
+	Permit string
+	// Err classifies a failure ("timeout", "status 503"), for the circuit's reason.
+	Err string
+}
+
+// buffer is one circuit's outcomes not flushed yet.
+type buffer struct {
+	// buckets holds counts per window bucket start (unix seconds).
+	buckets map[int64]circuit.Counts
+	// bad is set once the buffer holds a failure or a slow call: only then is it flushed.
+	bad bool
+	// consec is the current run of failures; peak the longest run since the last decision. They are
+	// this environment's own and never written.
+	consec, peak int
+	// permits are outcomes with a permit whose trial could not be written yet.
+	permits []circuit.Outcome
+	// redecide is set when counts were written but the decision after them was not.
+	redecide bool
+}
+
+func (p *buffer) calls() int64 {
+	var n int64
+	for _, c := range p.buckets {
+		n += c.Calls
+	}
+	return n
+}
+
+// Report takes outcomes of calls to circuit id. They are counted in memory for the next flush;
+// outcomes that carry a permit settle their half-open trial at once (a conditional write), and are
+// kept for the next flush if that write fails.
+func (b *Breaker) Report(ctx context.Context, id string, outs []Outcome) {
+	if len(outs) == 0 {
+		return
+	}
+	now := b.now()
+	var cached *circuit.Circuit
+	if e, ok := b.cache.Peek(id); ok && e.Found {
+		cached = &e.Circuit
+	}
+	p := b.opt.Policy
+	if cached != nil {
+		p = b.policyFor(*cached)
+	}
+	// Only a CLOSED circuit (or one that does not exist yet) decides anything from counts: outcomes
+	// seen while OPEN belong to calls started earlier, and in HALF_OPEN only permits are trials.
+	counts := cached == nil || (cached.State == circuit.Closed && cached.Override == circuit.NoOverride)
+	var trials []circuit.Outcome
+	bucket := p.BucketStart(now).Unix()
+
+	b.mu.Lock()
+	buf := b.pending[id]
+	if buf == nil {
+		buf = &buffer{buckets: map[int64]circuit.Counts{}}
+		b.pending[id] = buf
+	}
+	for _, o := range outs {
+		co := circuit.Outcome{OK: o.OK, Latency: o.Latency, Permit: o.Permit, Err: o.Err}
+		if o.Permit != "" {
+			trials = append(trials, co)
+		}
+		if !counts {
+			continue
+		}
+		c := buf.buckets[bucket]
+		c.Record(co, p)
+		buf.buckets[bucket] = c
+		if !o.OK || o.Latency > p.SlowCall {
+			buf.bad = true
+		}
+		if o.OK {
+			buf.consec = 0
+		} else {
+			buf.consec++
+			buf.peak = max(buf.peak, buf.consec)
+		}
+	}
+	b.mu.Unlock()
+	b.stats.received.Add(int64(len(outs)))
+
+	if len(trials) > 0 {
+		if err := b.settleTrials(ctx, id, trials, now); err != nil {
+			b.mu.Lock()
+			buf.permits = append(buf.permits, trials...)
+			b.mu.Unlock()
+		}
+	}
+}
+
+// settleTrials applies outcomes that carry permits to a HALF_OPEN circuit with a conditional write:
+// a matching permit is released and counted as a trial (closing or reopening the circuit per
+// policy); a permit that is not held (its lease ran out) changes nothing.
+func (b *Breaker) settleTrials(ctx context.Context, id string, trials []circuit.Outcome, now time.Time) error {
+	r, err := b.store.Update(ctx, id, func(prev circuit.Circuit) (circuit.Result, error) {
+		if !prev.Exists() || prev.State != circuit.HalfOpen || prev.Override != circuit.NoOverride {
+			return circuit.Result{Circuit: prev}, nil
+		}
+		return circuit.Observe(prev, circuit.Observation{Outcomes: trials}, b.policyFor(prev), now), nil
+	})
+	if err != nil {
+		b.stats.storeErrors.Add(1)
+		b.log.Warn("half-open trial not written; kept for the next flush", "circuit", id, "error", err.Error())
+		return err
+	}
+	if r.Changed {
+		b.stats.storeWrites.Add(1)
+		b.cache.Put(r.Circuit)
+	}
+	if r.Transition.Happened() {
+		b.logTransition(r.Transition, id)
+	}
+	return nil
+}
