@@ -57,8 +57,19 @@ type Config struct {
 type Want struct {
 	// BatchSize is the wanted batch size; 0 keeps the current one.
 	BatchSize int
-	Enabled   bool
+	// Enabled is the wanted flag: Keep (the zero value), Enable or Disable.
+	Enabled Flag
 }
+
+// Flag is a wanted state of the mapping's enabled flag.
+type Flag int
+
+// Values of Flag.
+const (
+	Keep Flag = iota
+	Enable
+	Disable
+)
 
 // Applied reports what Apply did.
 type Applied struct {
@@ -216,10 +227,14 @@ func (m *Manager) Apply(ctx context.Context, want Want, fresh bool) (Applied, er
 	if limit := maxBatchSize(cur); size > limit {
 		size, a.Clamped = limit, true
 	}
-	if size == cur.BatchSize && want.Enabled == cur.Enabled {
+	flagChanges := want.Enabled != Keep && (want.Enabled == Enable) != cur.Enabled
+	if size == cur.BatchSize && !flagChanges {
 		return a, nil
 	}
-	in := &lambda.UpdateEventSourceMappingInput{UUID: aws.String(cur.UUID), Enabled: aws.Bool(want.Enabled)}
+	in := &lambda.UpdateEventSourceMappingInput{UUID: aws.String(cur.UUID)}
+	if flagChanges {
+		in.Enabled = aws.Bool(want.Enabled == Enable)
+	}
 	if size != cur.BatchSize {
 		in.BatchSize = aws.Int32(int32(size))
 	}
@@ -231,7 +246,9 @@ func (m *Manager) Apply(ctx context.Context, want Want, fresh bool) (Applied, er
 	}
 	after := cur
 	after.BatchSize = size
-	after.Enabled = want.Enabled
+	if want.Enabled != Keep {
+		after.Enabled = want.Enabled == Enable
+	}
 	if out.BatchSize != nil {
 		after.BatchSize = int(*out.BatchSize)
 	}

@@ -95,7 +95,7 @@ func TestBatchSizeChangeIsVisibleThroughGetEventSourceMapping(t *testing.T) {
 	if err != nil || c.UUID != uuid || c.BatchSize != 1 || !c.Enabled || c.EventSourceARN != arn {
 		t.Fatalf("Get = %+v, %v", c, err)
 	}
-	a, err := m.Apply(ctx, mapping.Want{BatchSize: 7, Enabled: true}, true)
+	a, err := m.Apply(ctx, mapping.Want{BatchSize: 7, Enabled: mapping.Enable}, true)
 	if err != nil || !a.Changed || a.Before.BatchSize != 1 || a.After.BatchSize != 7 || a.Attempts != 1 {
 		t.Fatalf("Apply 7 = %+v, %v", a, err)
 	}
@@ -106,10 +106,10 @@ func TestBatchSizeChangeIsVisibleThroughGetEventSourceMapping(t *testing.T) {
 	// The same again is no call at all while the cached view is fresh, and a read but no update
 	// when asked to look afresh.
 	gets := api.gets.Load()
-	if a, err := m.Apply(ctx, mapping.Want{BatchSize: 7, Enabled: true}, false); err != nil || a.Changed || api.gets.Load() != gets {
+	if a, err := m.Apply(ctx, mapping.Want{BatchSize: 7, Enabled: mapping.Enable}, false); err != nil || a.Changed || api.gets.Load() != gets {
 		t.Fatalf("Apply of the same = %+v, %v (%d reads)", a, err, api.gets.Load()-gets)
 	}
-	if a, err := m.Apply(ctx, mapping.Want{BatchSize: 7, Enabled: true}, true); err != nil || a.Changed || api.gets.Load() != gets+1 {
+	if a, err := m.Apply(ctx, mapping.Want{BatchSize: 7, Enabled: mapping.Enable}, true); err != nil || a.Changed || api.gets.Load() != gets+1 {
 		t.Fatalf("fresh Apply of the same = %+v, %v", a, err)
 	}
 	if n := api.updates.Load(); n != 1 {
@@ -117,14 +117,14 @@ func TestBatchSizeChangeIsVisibleThroughGetEventSourceMapping(t *testing.T) {
 	}
 
 	// Disable at batch size 1, then enable again.
-	if a, err := m.Apply(ctx, mapping.Want{BatchSize: 1, Enabled: false}, true); err != nil || !a.Changed {
+	if a, err := m.Apply(ctx, mapping.Want{BatchSize: 1, Enabled: mapping.Disable}, true); err != nil || !a.Changed {
 		t.Fatalf("disable = %+v, %v", a, err)
 	}
 	got := getMapping(t, uuid)
 	if aws.ToInt32(got.BatchSize) != 1 || !strings.EqualFold(aws.ToString(got.State), "Disabled") {
 		t.Fatalf("after disabling: batch size %d, state %s", aws.ToInt32(got.BatchSize), aws.ToString(got.State))
 	}
-	if a, err := m.Apply(ctx, mapping.Want{Enabled: true}, true); err != nil || !a.Changed || a.After.BatchSize != 1 {
+	if a, err := m.Apply(ctx, mapping.Want{Enabled: mapping.Enable}, true); err != nil || !a.Changed || a.After.BatchSize != 1 {
 		t.Fatalf("enable keeping the batch size = %+v, %v", a, err)
 	}
 	if st := aws.ToString(getMapping(t, uuid).State); !strings.EqualFold(st, "Enabled") {
@@ -165,7 +165,7 @@ func TestSQSBatchSizeIsClamped(t *testing.T) {
 		t.Fatal(err)
 	}
 	m := mapping.New(lambda.NewFromConfig(cfg), mapping.Locator{UUID: uuid}, mapping.Options{Timeout: 20 * time.Second})
-	a, err := m.Apply(ctx, mapping.Want{BatchSize: 50, Enabled: true}, true)
+	a, err := m.Apply(ctx, mapping.Want{BatchSize: 50, Enabled: mapping.Enable}, true)
 	if err != nil || !a.Clamped || a.After.BatchSize != 10 {
 		t.Fatalf("Apply 50 on a FIFO queue = %+v, %v; want clamped to 10", a, err)
 	}
@@ -176,7 +176,7 @@ func TestSQSBatchSizeIsClamped(t *testing.T) {
 
 func TestUnknownUUIDIsAnError(t *testing.T) {
 	m := mapping.New(lambda.NewFromConfig(mototest.Shared(t).AWSConfig()), mapping.Locator{UUID: "00000000-0000-0000-0000-000000000000"}, mapping.Options{Timeout: 20 * time.Second})
-	_, err := m.Apply(ctxT(t), mapping.Want{BatchSize: 2, Enabled: true}, false)
+	_, err := m.Apply(ctxT(t), mapping.Want{BatchSize: 2, Enabled: mapping.Enable}, false)
 	if err == nil || !strings.Contains(err.Error(), "mapping: get 00000000") {
 		t.Fatalf("Apply on an unknown mapping = %v", err)
 	}

@@ -63,14 +63,14 @@ func TestUpdateRetriesInUseAndThrottling(t *testing.T) {
 		inUse(),
 	}}
 	m := mapping.New(f, mapping.Locator{UUID: "u"}, fastOptions())
-	a, err := m.Apply(context.Background(), mapping.Want{BatchSize: 2, Enabled: true}, false)
+	a, err := m.Apply(context.Background(), mapping.Want{BatchSize: 2, Enabled: mapping.Enable}, false)
 	if err != nil || !a.Changed || a.Attempts != 4 || f.batchSize != 2 {
 		t.Fatalf("Apply = %+v, %v after %d updates; want success on the 4th", a, err, f.updates)
 	}
 	// After an update, the cached view is "Updating": the next Apply of the same reads afresh and,
 	// once the mapping is Enabled again, changes nothing.
 	f.state = "Enabled"
-	if a, err := m.Apply(context.Background(), mapping.Want{BatchSize: 2, Enabled: true}, false); err != nil || a.Changed {
+	if a, err := m.Apply(context.Background(), mapping.Want{BatchSize: 2, Enabled: mapping.Enable}, false); err != nil || a.Changed {
 		t.Fatalf("Apply of the same = %+v, %v", a, err)
 	}
 }
@@ -78,7 +78,7 @@ func TestUpdateRetriesInUseAndThrottling(t *testing.T) {
 func TestUpdateRetriesAreBounded(t *testing.T) {
 	f := &fakeAPI{state: "Enabled", batchSize: 4, failures: []error{inUse(), inUse(), inUse(), inUse(), inUse()}}
 	m := mapping.New(f, mapping.Locator{UUID: "u"}, fastOptions())
-	a, err := m.Apply(context.Background(), mapping.Want{BatchSize: 2, Enabled: true}, false)
+	a, err := m.Apply(context.Background(), mapping.Want{BatchSize: 2, Enabled: mapping.Enable}, false)
 	var iu *types.ResourceInUseException
 	if !errors.As(err, &iu) || a.Attempts != 4 || f.updates != 4 || !strings.Contains(err.Error(), "after 4 attempt(s)") {
 		t.Fatalf("Apply = %+v, %v after %d updates; want the in-use error after 4", a, err, f.updates)
@@ -88,7 +88,7 @@ func TestUpdateRetriesAreBounded(t *testing.T) {
 func TestOtherErrorsAreNotRetried(t *testing.T) {
 	f := &fakeAPI{state: "Enabled", batchSize: 4, failures: []error{&types.InvalidParameterValueException{Message: aws.String("bad batch size")}}}
 	m := mapping.New(f, mapping.Locator{UUID: "u"}, fastOptions())
-	if _, err := m.Apply(context.Background(), mapping.Want{BatchSize: 2, Enabled: true}, false); err == nil || f.updates != 1 {
+	if _, err := m.Apply(context.Background(), mapping.Want{BatchSize: 2, Enabled: mapping.Enable}, false); err == nil || f.updates != 1 {
 		t.Fatalf("Apply = %v after %d updates; want one failed update", err, f.updates)
 	}
 }
@@ -100,7 +100,7 @@ func TestCancelledContextStopsRetries(t *testing.T) {
 	m := mapping.New(f, mapping.Locator{UUID: "u"}, opt)
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
-	if _, err := m.Apply(ctx, mapping.Want{BatchSize: 2, Enabled: true}, false); !errors.Is(err, context.DeadlineExceeded) {
+	if _, err := m.Apply(ctx, mapping.Want{BatchSize: 2, Enabled: mapping.Enable}, false); !errors.Is(err, context.DeadlineExceeded) {
 		t.Fatalf("Apply = %v, want the context's deadline", err)
 	}
 }
