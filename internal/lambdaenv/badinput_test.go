@@ -248,3 +248,47 @@ func (b *lockedBuffer) String() string {
 	defer b.mu.Unlock()
 	return b.buf.String()
 }
+
+// An extension that reports /exit/error during an invoke fails it with Extension.ExitError; the
+// sandbox is reset and the next invoke starts a fresh one.
+func TestExtensionExitError(t *testing.T) {
+	r := newRig(t, Config{})
+	f := r.function(FunctionConfig{Name: "exiting", Extensions: []string{r.exe("ext-exiterror"), r.exe("ext-basic")}})
+	ie := mustFail(t, r.invoke("exiting", `{}`), "Extension.ExitError")
+	if !strings.HasSuffix(ie.Message, "extension ext-exiterror exited with an error: Extension.Broken: lost my config") {
+		t.Errorf("message %q", ie.Message)
+	}
+	es := r.entries()
+	sent := find(es, "ext-exiterror", "exit-error-sent")
+	if len(sent) != 1 || !strings.Contains(string(sent[0].Data), `"status":202`) {
+		t.Errorf("exit/error answer %+v, want 202", sent)
+	}
+	sd := eventsOf[ShutdownEvent](t, es, "ext-basic", EventShutdown)
+	if len(sd) != 1 || sd[0].ShutdownReason != ShutdownFailure {
+		t.Errorf("SHUTDOWN events %+v, want reason failure", sd)
+	}
+	if sb := f.Sandboxes()[0]; sb.State != "cold" {
+		t.Errorf("state %q after the exit error, want cold", sb.State)
+	}
+}
+
+// An extension registered from inside the runtime process (a name that is no extension executable)
+// is an internal extension: INVOKE only, and it gets every INVOKE.
+func TestInternalExtension(t *testing.T) {
+	r := newRig(t, Config{})
+	f := r.function(FunctionConfig{Name: "internal", Env: []string{"HELPER_RUNTIME_INIT=internal"}})
+	res := r.invoke("internal", `{}`)
+	mustSucceed(t, res)
+	es := r.entries()
+	refused := find(es, "internal-agent", "register-shutdown")
+	if len(refused) != 1 || !strings.Contains(string(refused[0].Data), `"status":403`) || !strings.Contains(string(refused[0].Data), "Extension.InvalidEventType") {
+		t.Errorf("an internal extension's SHUTDOWN registration: %+v, want 403 Extension.InvalidEventType", refused)
+	}
+	inv := eventsOf[InvokeEvent](t, es, "internal-agent", EventInvoke)
+	if len(inv) != 1 || inv[0].RequestID != res.RequestID {
+		t.Errorf("internal extension INVOKE events %+v, want one for %s", inv, res.RequestID)
+	}
+	if sb := f.Sandboxes()[0]; len(sb.Extensions) != 0 {
+		t.Errorf("internal extensions listed as processes: %+v", sb.Extensions)
+	}
+}

@@ -127,11 +127,9 @@ func (s *sandbox) extensionNext(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ext.ready = true
-	ext.waiters++
 	s.broadcastLocked()
 	for {
 		if s.gen != g {
-			ext.waiters--
 			s.mu.Unlock()
 			writeAPIError(w, http.StatusInternalServerError, errContainer, "Non-recoverable state: the sandbox was reset; the extension should exit promptly")
 			return
@@ -140,7 +138,6 @@ func (s *sandbox) extensionNext(w http.ResponseWriter, r *http.Request) {
 			ev := ext.queue[0]
 			ext.queue = ext.queue[1:]
 			ext.ready = false
-			ext.waiters--
 			s.broadcastLocked()
 			s.mu.Unlock()
 			w.Header().Set(headerExtensionEventID, newUUID())
@@ -154,9 +151,6 @@ func (s *sandbox) extensionNext(w http.ResponseWriter, r *http.Request) {
 		select {
 		case <-ch:
 		case <-r.Context().Done():
-			s.mu.Lock()
-			ext.waiters--
-			s.mu.Unlock()
 			return
 		}
 		s.mu.Lock()

@@ -106,6 +106,8 @@ func helperRuntime() int {
 		return 1
 	case "exit":
 		return 2
+	case "internal":
+		internalExtension(api)
 	}
 	lambda.Start(func(ctx context.Context, raw json.RawMessage) (any, error) {
 		var req helperRequest
@@ -129,6 +131,42 @@ func helperRuntime() int {
 		return reply, nil
 	})
 	return 0
+}
+
+// internalExtension registers an extension from inside the runtime process, as a runtime's own
+// agent would: first (wrongly) for SHUTDOWN, then for INVOKE only, and serves its events.
+func internalExtension(api string) {
+	register := func(events string) (*http.Response, string) {
+		req, _ := http.NewRequest(http.MethodPost, "http://"+api+"/2020-01-01/extension/register", strings.NewReader(events))
+		req.Header.Set("Lambda-Extension-Name", "internal-agent")
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return nil, err.Error()
+		}
+		defer resp.Body.Close()
+		b, _ := io.ReadAll(resp.Body)
+		return resp, string(b)
+	}
+	resp, body := register(`{"events":["INVOKE","SHUTDOWN"]}`)
+	hlog("internal-agent", "register-shutdown", map[string]any{"status": resp.StatusCode, "body": body})
+	resp, body = register(`{"events":["INVOKE"]}`)
+	if resp == nil || resp.StatusCode != http.StatusOK {
+		hlog("internal-agent", "register-failed", body)
+		return
+	}
+	id := resp.Header.Get("Lambda-Extension-Identifier")
+	hlog("internal-agent", "registered", nil)
+	go func() {
+		for {
+			req, _ := http.NewRequest(http.MethodGet, "http://"+api+"/2020-01-01/extension/event/next", nil)
+			req.Header.Set("Lambda-Extension-Identifier", id)
+			status, body := do(req)
+			if status != http.StatusOK {
+				return
+			}
+			hlog("internal-agent", "event", json.RawMessage(body))
+		}
+	}()
 }
 
 // do runs a request and returns its status and body ("" on a transport error).
@@ -224,6 +262,14 @@ func helperExtension(name string) int {
 		hlog(name, "event", json.RawMessage(raw))
 		switch ev.EventType {
 		case "INVOKE":
+			if mode == "exiterror" {
+				req, _ := http.NewRequest(http.MethodPost, api+"/exit/error", strings.NewReader(`{"errorMessage":"lost my config","errorType":"Extension.Broken"}`))
+				req.Header.Set("Lambda-Extension-Identifier", id)
+				req.Header.Set("Lambda-Extension-Function-Error-Type", "Extension.Broken")
+				status, body := do(req)
+				hlog(name, "exit-error-sent", map[string]any{"status": status, "body": body})
+				return 1
+			}
 			if mode == "slow" {
 				d, _ := time.ParseDuration(os.Getenv("HELPER_EXT_DELAY"))
 				time.Sleep(d)

@@ -168,12 +168,14 @@ func queueURL(ctx context.Context, c *sqs.Client, arn string) (string, error) {
 }
 
 // settableQueueAttributes are the attributes CreateQueue accepts.
-var settableQueueAttributes = []sqstypes.QueueAttributeName{
-	sqstypes.QueueAttributeNameDelaySeconds, sqstypes.QueueAttributeNameMaximumMessageSize, sqstypes.QueueAttributeNameMessageRetentionPeriod,
-	sqstypes.QueueAttributeNamePolicy, sqstypes.QueueAttributeNameReceiveMessageWaitTimeSeconds, sqstypes.QueueAttributeNameRedrivePolicy,
-	sqstypes.QueueAttributeNameRedriveAllowPolicy, sqstypes.QueueAttributeNameVisibilityTimeout, sqstypes.QueueAttributeNameKmsMasterKeyId,
-	sqstypes.QueueAttributeNameKmsDataKeyReusePeriodSeconds, sqstypes.QueueAttributeNameSqsManagedSseEnabled, sqstypes.QueueAttributeNameFifoQueue,
-	sqstypes.QueueAttributeNameContentBasedDeduplication, sqstypes.QueueAttributeNameDeduplicationScope, sqstypes.QueueAttributeNameFifoThroughputLimit,
+func settableQueueAttributes() []sqstypes.QueueAttributeName {
+	return []sqstypes.QueueAttributeName{
+		sqstypes.QueueAttributeNameDelaySeconds, sqstypes.QueueAttributeNameMaximumMessageSize, sqstypes.QueueAttributeNameMessageRetentionPeriod,
+		sqstypes.QueueAttributeNamePolicy, sqstypes.QueueAttributeNameReceiveMessageWaitTimeSeconds, sqstypes.QueueAttributeNameRedrivePolicy,
+		sqstypes.QueueAttributeNameRedriveAllowPolicy, sqstypes.QueueAttributeNameVisibilityTimeout, sqstypes.QueueAttributeNameKmsMasterKeyId,
+		sqstypes.QueueAttributeNameKmsDataKeyReusePeriodSeconds, sqstypes.QueueAttributeNameSqsManagedSseEnabled, sqstypes.QueueAttributeNameFifoQueue,
+		sqstypes.QueueAttributeNameContentBasedDeduplication, sqstypes.QueueAttributeNameDeduplicationScope, sqstypes.QueueAttributeNameFifoThroughputLimit,
+	}
 }
 
 // recreateQueue deletes and recreates a queue with the same name, attributes and tags.
@@ -187,7 +189,7 @@ func recreateQueue(ctx context.Context, c *sqs.Client, arn string) error {
 		return fmt.Errorf("queue attributes: %w", err)
 	}
 	keep := map[string]string{}
-	for _, name := range settableQueueAttributes {
+	for _, name := range settableQueueAttributes() {
 		if v, ok := attrs.Attributes[string(name)]; ok && v != "" {
 			keep[string(name)] = v
 		}

@@ -182,7 +182,9 @@ func (p *Poller) Run(ctx context.Context) error {
 			continue
 		}
 		p.count(func(s *PollerStats) { s.Polls++ })
-		n, failed, err := p.source.poll(ctx, m)
+		pctx, cancel := context.WithTimeout(ctx, p.cfg.InvokeTimeout+2*time.Minute)
+		n, failed, err := p.source.poll(pctx, m)
+		cancel()
 		if err != nil && ctx.Err() == nil {
 			p.count(func(s *PollerStats) { s.Errors++ })
 			p.log.Warn("poll", "error", err.Error())

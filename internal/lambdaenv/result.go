@@ -43,8 +43,8 @@ func (r Result) Err() error {
 // InvokeError is a failed invoke: Type is Lambda's errorType (e.g. "Sandbox.Timedout",
 // "Runtime.ExitError", "Extension.InitError" or the function's own error type).
 type InvokeError struct {
-	Type    string
-	Message string
+	Type    string // Lambda's errorType
+	Message string // errorMessage, "RequestId: <id> Error: ..." for platform errors
 	// verbatim marks an error document written by the runtime itself, which Lambda passes on
 	// unchanged (no "RequestId: ... Error:" prefix).
 	verbatim bool

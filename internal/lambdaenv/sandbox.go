@@ -41,7 +41,6 @@ type extension struct {
 	invoke, shutdown bool     // subscribed events
 	proc             *process // nil for an internal extension
 	ready            bool     // called /event/next since its last event: owes nothing
-	waiters          int      // /event/next calls blocked right now
 	queue            [][]byte // events not picked up yet
 }
 
@@ -284,10 +283,10 @@ type SandboxInfo struct {
 
 // ExtensionInfo describes one launched extension process.
 type ExtensionInfo struct {
-	Name       string
-	PID        int
-	Registered bool
-	Events     []string
+	Name       string   // the executable's file name
+	PID        int      // 0 when not running
+	Registered bool     // has called /register in the current initialisation
+	Events     []string // the events it registered for
 }
 
 // info reports the sandbox's state.

@@ -46,24 +46,24 @@ const FunctionErrorUnhandled = "Unhandled"
 
 // Tracing is the X-Ray tracing block of an INVOKE event.
 type Tracing struct {
-	Type  string `json:"type"`
-	Value string `json:"value"`
+	Type  string `json:"type"`  // "X-Amzn-Trace-Id"
+	Value string `json:"value"` // the trace header value
 }
 
 // InvokeEvent is the body of an INVOKE event returned by /extension/event/next.
 type InvokeEvent struct {
-	EventType          string  `json:"eventType"`
-	DeadlineMs         int64   `json:"deadlineMs"`
-	RequestID          string  `json:"requestId"`
-	InvokedFunctionArn string  `json:"invokedFunctionArn"`
-	Tracing            Tracing `json:"tracing"`
+	EventType          string  `json:"eventType"`          // "INVOKE"
+	DeadlineMs         int64   `json:"deadlineMs"`         // the invoke's deadline, Unix milliseconds
+	RequestID          string  `json:"requestId"`          // the invoke's request id
+	InvokedFunctionArn string  `json:"invokedFunctionArn"` // the function's ARN
+	Tracing            Tracing `json:"tracing"`            // the X-Ray trace header
 }
 
 // ShutdownEvent is the body of a SHUTDOWN event returned by /extension/event/next.
 type ShutdownEvent struct {
-	EventType      string `json:"eventType"`
-	ShutdownReason string `json:"shutdownReason"`
-	DeadlineMs     int64  `json:"deadlineMs"`
+	EventType      string `json:"eventType"`      // "SHUTDOWN"
+	ShutdownReason string `json:"shutdownReason"` // spindown, timeout or failure
+	DeadlineMs     int64  `json:"deadlineMs"`     // when the process is killed, Unix milliseconds
 }
 
 // RegisterResponse is the body of a successful /extension/register.
