@@ -1,0 +1,141 @@
+package server
+
+import (
+	"context"
+	"crypto/subtle"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/go-chi/chi/v5"
+
+	"github.com/breakerbox/breakerbox/extension/internal/breaker"
+)
+
+// MaxBody is the largest request body accepted.
+const MaxBody = 64 << 10
+
+// TokenHeader carries the caller's token.
+const TokenHeader = "X-Breakerbox-Token"
+
+// Service is what the API serves; *breaker.Breaker is one.
+type Service interface {
+	State(ctx context.Context, id string) (breaker.View, error)
+	List(ctx context.Context) []breaker.View
+	Acquire(ctx context.Context, id string) breaker.Decision
+	Report(ctx context.Context, id string, outs []breaker.Outcome)
+	Stats() breaker.Stats
+}
+
+// Options configure the API.
+type Options struct {
+	// Token, when set, is required in X-Breakerbox-Token on every request but /healthz.
+	Token string
+	// Logger receives request problems (default: discarded).
+	Logger *slog.Logger
+	// Started is when the extension started, for the stats' uptime (default: now).
+	Started time.Time
+}
+
+type api struct {
+	svc     Service
+	token   []byte
+	log     *slog.Logger
+	started time.Time
+}
+
+// Handler returns the HTTP API over svc.
+func Handler(svc Service, opt Options) http.Handler {
+	if opt.Logger == nil {
+		opt.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opt.Started.IsZero() {
+		opt.Started = time.Now()
+	}
+	a := &api{svc: svc, log: opt.Logger, started: opt.Started}
+	if opt.Token != "" {
+		a.token = []byte(opt.Token)
+	}
+	r := chi.NewRouter()
+	r.Use(a.recoverer, a.auth, limitBody)
+	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
+		writeError(w, http.StatusNotFound, "unknown_endpoint", "no such endpoint: "+r.Method+" "+r.URL.Path)
+	})
+	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
+		allow := http.MethodGet
+		if strings.HasSuffix(r.URL.Path, "/acquire") || strings.HasSuffix(r.URL.Path, "/outcomes") {
+			allow = http.MethodPost
+		}
+		w.Header().Set("Allow", allow)
+		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed on "+r.URL.Path+"; use "+allow)
+	})
+	r.Get("/healthz", a.health)
+	r.Get("/v1/stats", a.stats)
+	r.Get("/v1/circuits", a.list)
+	r.Get("/v1/circuits/{id}", a.get)
+	r.Post("/v1/circuits/{id}/acquire", a.acquire)
+	r.Post("/v1/circuits/{id}/outcomes", a.outcomes)
+	return r
+}
+
+// NewServer wraps the handler in an http.Server with header and write timeouts. Keep-alive
+// connections get no idle timeout: the function holds them across freezes, and a server-side close
+// would make its next POST fail.
+func NewServer(h http.Handler, log *slog.Logger) *http.Server {
+	return &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       0,
+		WriteTimeout:      30 * time.Second,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
+	}
+}
+
+// recoverer turns a panic in a handler into a 500 JSON error; the process keeps serving.
+func (a *api) recoverer(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		defer func() {
+			if v := recover(); v != nil {
+				if v == http.ErrAbortHandler {
+					panic(v)
+				}
+				a.log.Error("handler panicked", "method", r.Method, "path", r.URL.Path, "panic", v)
+				writeError(w, http.StatusInternalServerError, "internal", "internal error")
+			}
+		}()
+		next.ServeHTTP(w, r)
+	})
+}
+
+// auth checks the token (constant time) on every path but /healthz.
+func (a *api) auth(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if a.token != nil && r.URL.Path != "/healthz" {
+			got := r.Header.Get(TokenHeader)
+			if got == "" {
+				writeError(w, http.StatusUnauthorized, "unauthorized", "missing "+TokenHeader+" header: send the function's AWS_SESSION_TOKEN")
+				return
+			}
+			if subtle.ConstantTimeCompare([]byte(got), a.token) != 1 {
+				writeError(w, http.StatusUnauthorized, "unauthorized", "wrong "+TokenHeader)
+				return
+			}
+		}
+		next.ServeHTTP(w, r)
+	})
+}
+
+// limitBody refuses declared bodies over MaxBody and caps the others.
+func limitBody(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.ContentLength > MaxBody {
+			writeError(w, http.StatusRequestEntityTooLarge, "body_too_large", "request body over 64 KiB")
+			return
+		}
+		if r.Body != nil && r.Body != http.NoBody {
+			r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
+		}
+		next.ServeHTTP(w, r)
+	})
+}

@@ -1,0 +1,275 @@
+package server
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/breakerbox/breakerbox/extension/internal/breaker"
+	"github.com/breakerbox/breakerbox/extension/internal/cache"
+	"github.com/breakerbox/breakerbox/internal/circuit"
+)
+
+const token = "IQoJb3JpZ2luX2VjEJr//////////wEaCXVzLWVhc3QtMSJHMEUCIQ"
+
+var (
+	since   = time.Date(2026, 11, 22, 12, 0, 0, 123e6, time.UTC)
+	retryAt = since.Add(30 * time.Second)
+)
+
+// fakeService answers from fixed data and records reports.
+type fakeService struct {
+	mu      sync.Mutex
+	reports map[string][]breaker.Outcome
+	panics  bool
+}
+
+func (f *fakeService) State(_ context.Context, id string) (breaker.View, error) {
+	if f.panics {
+		panic("boom")
+	}
+	switch id {
+	case "inventory":
+		return breaker.View{ID: id, State: circuit.Closed, Allowed: true, Since: since, Reason: "2 successful probes", Version: 7, Age: 1500 * time.Millisecond}, nil
+	case "payments":
+		return breaker.View{ID: id, State: circuit.Open, Since: since, RetryAt: retryAt, Reason: "failure rate 60% ≥ 50% over 10 calls; open for 30s",
+			Version: 3, Override: circuit.ForcedOpen, Stale: true, Age: 42 * time.Millisecond}, nil
+	case "down":
+		return breaker.View{}, fmt.Errorf("cache: %w", cache.ErrUnavailable)
+	}
+	return breaker.View{}, fmt.Errorf("circuit %q: %w", id, breaker.ErrNotFound)
+}
+
+func (f *fakeService) List(ctx context.Context) []breaker.View {
+	a, _ := f.State(ctx, "inventory")
+	b, _ := f.State(ctx, "payments")
+	return []breaker.View{a, b}
+}
+
+func (f *fakeService) Acquire(_ context.Context, id string) breaker.Decision {
+	if id == "payments" {
+		return breaker.Decision{State: "HALF_OPEN", RetryAt: retryAt, Reason: "probing"}
+	}
+	return breaker.Decision{Allowed: true, State: "HALF_OPEN", Permit: "PERMIT1", Reason: "probing"}
+}
+
+func (f *fakeService) Report(_ context.Context, id string, outs []breaker.Outcome) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.reports == nil {
+		f.reports = map[string][]breaker.Outcome{}
+	}
+	f.reports[id] = append(f.reports[id], outs...)
+}
+
+func (f *fakeService) Stats() breaker.Stats {
+	return breaker.Stats{CacheHits: 5, StoreReads: 1, OutcomesBuffered: 2}
+}
+
+type rig struct {
+	t   *testing.T
+	srv *httptest.Server
+	svc *fakeService
+}
+
+func newRig(t *testing.T, tok string) *rig {
+	svc := &fakeService{}
+	srv := httptest.NewServer(Handler(svc, Options{Token: tok}))
+	t.Cleanup(srv.Close)
+	return &rig{t: t, srv: srv, svc: svc}
+}
+
+// call sends a request with the token (unless tok is "-") and returns status, headers and body.
+func (r *rig) call(method, path, tok string, body io.Reader) (int, http.Header, string) {
+	r.t.Helper()
+	req, err := http.NewRequest(method, r.srv.URL+path, body)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	if tok != "-" {
+		req.Header.Set(TokenHeader, tok)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, resp.Header, string(b)
+}
+
+// healthy checks the server still answers after an error.
+func (r *rig) healthy() {
+	r.t.Helper()
+	if st, _, body := r.call("GET", "/healthz", "-", nil); st != 200 || body != `{"status":"ok"}` {
+		r.t.Fatalf("healthz after an error: %d %s", st, body)
+	}
+}
+
+func errorCode(t *testing.T, body string) string {
+	t.Helper()
+	var e struct {
+		Error struct{ Code, Message string }
+	}
+	if err := json.Unmarshal([]byte(body), &e); err != nil || e.Error.Code == "" || e.Error.Message == "" {
+		t.Fatalf("not an error document: %s (%v)", body, err)
+	}
+	return e.Error.Code
+}
+
+func TestCircuitViewShape(t *testing.T) {
+	r := newRig(t, token)
+	st, h, body := r.call("GET", "/v1/circuits/inventory", token, nil)
+	want := `{"id":"inventory","state":"CLOSED","allowed":true,"since":"2026-11-22T12:00:00.123Z","reason":"2 successful probes","version":7,"stale":false,"ageMs":1500}`
+	if st != 200 || body != want || h.Get("Content-Type") != "application/json" {
+		t.Fatalf("GET inventory: %d %s\n got %s\nwant %s", st, h.Get("Content-Type"), body, want)
+	}
+	_, _, body = r.call("GET", "/v1/circuits/payments", token, nil)
+	want = `{"id":"payments","state":"OPEN","allowed":false,"since":"2026-11-22T12:00:00.123Z","retryAt":"2026-11-22T12:00:30.123Z","reason":"failure rate 60% ≥ 50% over 10 calls; open for 30s","version":3,"override":"FORCED_OPEN","stale":true,"ageMs":42}`
+	if body != want {
+		t.Fatalf("GET payments:\n got %s\nwant %s", body, want)
+	}
+}
+
+func TestListAcquireHealthStats(t *testing.T) {
+	r := newRig(t, token)
+	st, _, body := r.call("GET", "/v1/circuits", token, nil)
+	var list struct{ Circuits []map[string]any }
+	if err := json.Unmarshal([]byte(body), &list); st != 200 || err != nil || len(list.Circuits) != 2 || list.Circuits[1]["id"] != "payments" {
+		t.Fatalf("list: %d %s (%v)", st, body, err)
+	}
+	st, _, body = r.call("POST", "/v1/circuits/inventory/acquire", token, nil)
+	if want := `{"allowed":true,"state":"HALF_OPEN","permit":"PERMIT1","stale":false,"reason":"probing"}`; st != 200 || body != want {
+		t.Fatalf("acquire: %d\n got %s\nwant %s", st, body, want)
+	}
+	_, _, body = r.call("POST", "/v1/circuits/payments/acquire", token, strings.NewReader("{}"))
+	if want := `{"allowed":false,"state":"HALF_OPEN","retryAt":"2026-11-22T12:00:30.123Z","stale":false,"reason":"probing"}`; body != want {
+		t.Fatalf("denied acquire:\n got %s\nwant %s", body, want)
+	}
+	st, _, body = r.call("GET", "/v1/stats", token, nil)
+	var stats map[string]any
+	if err := json.Unmarshal([]byte(body), &stats); st != 200 || err != nil || stats["cacheHits"] != 5.0 || stats["outcomesBuffered"] != 2.0 {
+		t.Fatalf("stats: %d %s", st, body)
+	}
+	for _, k := range []string{"cacheMisses", "storeReads", "storeErrors", "flushes", "uptimeMs"} {
+		if _, ok := stats[k]; !ok {
+			t.Errorf("stats lacks %q: %s", k, body)
+		}
+	}
+}
+
+func TestAuth(t *testing.T) {
+	r := newRig(t, token)
+	for _, tok := range []string{"-", "", "wrong", token + "x"} {
+		st, _, body := r.call("GET", "/v1/circuits/inventory", tok, nil)
+		if st != 401 || errorCode(t, body) != "unauthorized" {
+			t.Errorf("token %q: %d %s, want 401 unauthorized", tok, st, body)
+		}
+		r.healthy()
+	}
+	if st, _, _ := r.call("POST", "/v1/circuits/inventory/acquire", "-", nil); st != 401 {
+		t.Errorf("acquire without token: %d", st)
+	}
+	// Without a configured token nobody needs one.
+	open := newRig(t, "")
+	if st, _, _ := open.call("GET", "/v1/circuits/inventory", "-", nil); st != 200 {
+		t.Errorf("no auth configured: %d", st)
+	}
+}
+
+func TestErrors(t *testing.T) {
+	r := newRig(t, token)
+	long := strings.Repeat("a", 129)
+	for _, tc := range []struct {
+		method, path string
+		body         io.Reader
+		status       int
+		code         string
+	}{
+		{"GET", "/v1/circuits/bad%20id", nil, 400, "invalid_id"},
+		{"GET", "/v1/circuits/" + long, nil, 400, "invalid_id"},
+		{"POST", "/v1/circuits/caf%C3%A9/acquire", nil, 400, "invalid_id"},
+		{"GET", "/v1/circuits/nobody", nil, 404, "not_found"},
+		{"GET", "/v1/circuits/down", nil, 503, "store_unavailable"},
+		{"GET", "/v2/circuits", nil, 404, "unknown_endpoint"},
+		{"DELETE", "/v1/circuits/inventory", nil, 405, "method_not_allowed"},
+		{"GET", "/v1/circuits/inventory/acquire", nil, 405, "method_not_allowed"},
+		{"PUT", "/v1/circuits/inventory/outcomes", nil, 405, "method_not_allowed"},
+		{"POST", "/v1/circuits/inventory/outcomes", strings.NewReader(`{"outcomes":[{"ok":tru`), 400, "invalid_json"},
+		{"POST", "/v1/circuits/inventory/outcomes", strings.NewReader(`[]`), 400, "invalid_json"},
+		{"POST", "/v1/circuits/inventory/outcomes", strings.NewReader(`{}`), 400, "invalid_outcome"},
+		{"POST", "/v1/circuits/inventory/outcomes", strings.NewReader(`{"outcomes":[{"latencyMs":3}]}`), 400, "invalid_outcome"},
+		{"POST", "/v1/circuits/inventory/outcomes", strings.NewReader(`{"ok":true,"latencyMs":-1}`), 400, "invalid_outcome"},
+		{"POST", "/v1/circuits/inventory/outcomes", strings.NewReader(`{"outcomes":[{"ok":true,"permit":"` + long + `"}]}`), 400, "invalid_outcome"},
+		{"POST", "/v1/circuits/inventory/outcomes", strings.NewReader(strings.Repeat(" ", MaxBody+1)), 413, "body_too_large"},
+		{"POST", "/v1/circuits/inventory/outcomes", io.MultiReader(strings.NewReader(`{"outcomes":[`), strings.NewReader(strings.Repeat(`{"ok":true},`, 7000))), 413, "body_too_large"},
+		{"POST", "/v1/circuits/inventory/acquire", struct{ io.Reader }{strings.NewReader(strings.Repeat("x", MaxBody+10))}, 413, "body_too_large"},
+	} {
+		st, h, body := r.call(tc.method, tc.path, token, tc.body)
+		if st != tc.status || errorCode(t, body) != tc.code || h.Get("Content-Type") != "application/json" {
+			t.Errorf("%s %s: %d %s, want %d %s", tc.method, tc.path, st, body, tc.status, tc.code)
+		}
+		if st == 405 && h.Get("Allow") == "" {
+			t.Errorf("%s %s: 405 without Allow", tc.method, tc.path)
+		}
+		r.healthy()
+	}
+}
+
+func TestOutcomesAccepted(t *testing.T) {
+	r := newRig(t, token)
+	st, _, body := r.call("POST", "/v1/circuits/inventory/outcomes", token, strings.NewReader(`{"ok":false,"latencyMs":1200.5,"permit":"P1","error":"status 503"}`))
+	if st != 202 || body != `{"accepted":1}` {
+		t.Fatalf("one outcome: %d %s", st, body)
+	}
+	st, _, body = r.call("POST", "/v1/circuits/inventory/outcomes", token, strings.NewReader(`{"outcomes":[{"ok":true,"latencyMs":5},{"ok":true}],"extra":1}`))
+	if st != 202 || body != `{"accepted":2}` {
+		t.Fatalf("two outcomes: %d %s", st, body)
+	}
+	want := []breaker.Outcome{
+		{OK: false, Latency: 1200500 * time.Microsecond, Permit: "P1", Err: "status 503"},
+		{OK: true, Latency: 5 * time.Millisecond},
+		{OK: true},
+	}
+	r.svc.mu.Lock()
+	got := r.svc.reports["inventory"]
+	r.svc.mu.Unlock()
+	if fmt.Sprint(got) != fmt.Sprint(want) {
+		t.Errorf("reported %+v, want %+v", got, want)
+	}
+}
+
+func TestPanicIsA500AndServingGoesOn(t *testing.T) {
+	r := newRig(t, "")
+	r.svc.panics = true
+	st, _, body := r.call("GET", "/v1/circuits/inventory", "-", nil)
+	if st != 500 || errorCode(t, body) != "internal" {
+		t.Fatalf("panic: %d %s", st, body)
+	}
+	r.healthy()
+}
+
+func TestAppendStringMatchesEncodingJSON(t *testing.T) {
+	for _, s := range []string{"", "plain", `q"uo\te`, "tab\tnl\ncr\r", "\x00\x1f\x7f", "≥ 50% — é 😀", "<&>", "bad\xffutf8", "\u2028"} {
+		got := appendString(nil, s)
+		if !json.Valid(got) {
+			t.Errorf("%q: invalid JSON %s", s, got)
+			continue
+		}
+		var back string
+		_ = json.Unmarshal(got, &back)
+		want, _ := json.Marshal(s)
+		var wantBack string
+		_ = json.Unmarshal(want, &wantBack)
+		if back != wantBack {
+			t.Errorf("%q: decodes to %q, encoding/json's to %q", s, back, wantBack)
+		}
+	}
+}
