@@ -110,7 +110,16 @@ func (s *Store) Get(ctx context.Context, mappingUUID string) (Snapshot, error) {
 // between. After a lost race it applies fn again to the winner's state (returned by DynamoDB with the
 // failed condition, or re-read), up to MaxAttempts times, then fails with ErrConflict.
 func (s *Store) Update(ctx context.Context, mappingUUID string, fn Apply) (Change, error) {
-	var cur *Snapshot
+	return s.update(ctx, mappingUUID, nil, fn)
+}
+
+// UpdateFrom is Update starting from known, a snapshot read earlier, which saves a read when nobody
+// wrote since (a lost race re-applies fn on the winner's state as Update does).
+func (s *Store) UpdateFrom(ctx context.Context, mappingUUID string, known Snapshot, fn Apply) (Change, error) {
+	return s.update(ctx, mappingUUID, &known, fn)
+}
+
+func (s *Store) update(ctx context.Context, mappingUUID string, cur *Snapshot, fn Apply) (Change, error) {
 	for attempt := 1; ; attempt++ {
 		if cur == nil {
 			snap, err := s.Get(ctx, mappingUUID)

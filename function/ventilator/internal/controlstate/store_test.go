@@ -135,6 +135,32 @@ func TestConcurrentVentilatorsLoseNoUpdate(t *testing.T) {
 	}
 }
 
+func TestUpdateFromAStaleSnapshot(t *testing.T) {
+	db, table := newTable(t)
+	s := controlstate.New(db, table, controlstate.Options{Timeout: 20 * time.Second})
+	ctx := ctxT(t)
+	ctrl := stepController(t)
+	next := func(prev adaptive.State) (adaptive.State, adaptive.Decision) { return ctrl.Next(prev, healthy, time.Now()) }
+	stale, err := s.Get(ctx, "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Update(ctx, "m", next); err != nil { // someone else writes batch size 2
+		t.Fatal(err)
+	}
+	ch, err := s.UpdateFrom(ctx, "m", stale, next)
+	if err != nil || ch.Attempts != 2 || ch.Prev.BatchSize != 2 || ch.Next.BatchSize != 3 || ch.Version != 2 {
+		t.Fatalf("UpdateFrom a stale snapshot = %+v, %v; want a second attempt from batch size 2", ch, err)
+	}
+	fresh, err := s.Get(ctx, "m")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ch, err := s.UpdateFrom(ctx, "m", fresh, next); err != nil || ch.Attempts != 1 || ch.Next.BatchSize != 4 {
+		t.Fatalf("UpdateFrom a fresh snapshot = %+v, %v", ch, err)
+	}
+}
+
 // racer is a DynamoDB whose PutItem loses the race a number of times, with or without the winner's
 // item, before it passes calls through.
 type racer struct {
