@@ -1,0 +1,73 @@
+package store
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/breakerbox/breakerbox/internal/circuit"
+)
+
+// GetMany reads many circuits with strongly consistent BatchGetItem calls of up to 100 keys each,
+// retrying unprocessed keys. Circuits that were never written are absent from the map. Items that
+// cannot be read are named in the error while the readable ones are still returned, so a caller can
+// fall back to Get for whatever is missing.
+func (s *Store) GetMany(ctx context.Context, ids []string) (map[string]circuit.Circuit, error) {
+	out := make(map[string]circuit.Circuit, len(ids))
+	seen := make(map[string]bool, len(ids))
+	var keys []map[string]types.AttributeValue
+	for _, id := range ids {
+		if err := circuit.ValidateID(id); err != nil {
+			return nil, err
+		}
+		if !seen[id] { // BatchGetItem refuses duplicate keys
+			seen[id] = true
+			keys = append(keys, circuitKey(id))
+		}
+	}
+	var bad []error
+	for start := 0; start < len(keys); start += maxBatchGetKeys {
+		chunk := keys[start:min(start+maxBatchGetKeys, len(keys))]
+		if err := s.batchGet(ctx, chunk, out, &bad); err != nil {
+			return out, err
+		}
+	}
+	if len(bad) > 0 {
+		return out, fmt.Errorf("store: %d unreadable circuit items: %w", len(bad), errors.Join(bad...))
+	}
+	return out, nil
+}
+
+func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeValue, out map[string]circuit.Circuit, bad *[]error) error {
+	req := map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
+	for attempt := 1; len(req) > 0; attempt++ {
+		cctx, cancel := s.call(ctx)
+		resp, err := s.db.BatchGetItem(cctx, &dynamodb.BatchGetItemInput{RequestItems: req})
+		cancel()
+		if err != nil {
+			return fmt.Errorf("store: read %d circuits from table %s: %w", len(keys), s.table, err)
+		}
+		for _, item := range resp.Responses[s.table] {
+			c, err := decodeCircuit(item)
+			if err != nil {
+				*bad = append(*bad, err)
+				continue
+			}
+			out[c.ID] = c
+		}
+		req = resp.UnprocessedKeys
+		if len(req) > 0 {
+			if attempt >= s.opt.MaxAttempts {
+				return fmt.Errorf("store: read circuits from table %s: keys still unprocessed after %d attempts", s.table, attempt)
+			}
+			if err := sleep(ctx, backoff(attempt)); err != nil {
+				return fmt.Errorf("store: read circuits from table %s: %w", s.table, err)
+			}
+		}
+	}
+	return nil
+}
