@@ -1,0 +1,26 @@
+package check
+
+import "context"
+
+// limits bounds the probes and the store calls in flight, separately: a target holds a probe slot
+// while its request is out and a store slot while it reads or writes, never both, so slow services
+// cannot keep the results of fast ones from being written, nor the reverse.
+type limits struct {
+	probe, store chan struct{}
+}
+
+func newLimits(n int) limits {
+	return limits{probe: make(chan struct{}, n), store: make(chan struct{}, n)}
+}
+
+// do runs fn holding a slot of sem, or returns ctx's error if none frees up in time.
+func do(ctx context.Context, sem chan struct{}, fn func()) error {
+	select {
+	case sem <- struct{}{}:
+	case <-ctx.Done():
+		return context.Cause(ctx)
+	}
+	defer func() { <-sem }()
+	fn()
+	return nil
+}

@@ -1,0 +1,182 @@
+package check
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"log/slog"
+
+	"github.com/breakerbox/breakerbox/checker/input"
+	"github.com/breakerbox/breakerbox/checker/internal/probe"
+	"github.com/breakerbox/breakerbox/internal/circuit"
+	"github.com/breakerbox/breakerbox/internal/events"
+	"github.com/breakerbox/breakerbox/internal/store"
+)
+
+// checkOne checks one target: decide from the circuit read, maybe take a probe permit, probe,
+// record, publish. known holds the circuits read in batch; a missing one is read here.
+func (h *Handler) checkOne(ctx, probeCtx context.Context, t input.Target, known map[string]circuit.Circuit, lim limits, log *slog.Logger) TargetResult {
+	r := TargetResult{ID: t.ID, URL: t.URL.Redacted()}
+	if err := context.Cause(probeCtx); err != nil {
+		return h.notRecorded(r, log, "not checked: "+err.Error())
+	}
+	c, ok := known[t.ID]
+	if !ok {
+		var err error
+		if serr := do(ctx, lim.store, func() { c, err = h.store.GetConsistent(ctx, t.ID) }); serr != nil {
+			err = serr
+		}
+		if errors.Is(err, store.ErrNotFound) {
+			c, err = circuit.Circuit{ID: t.ID}, nil
+		}
+		if err != nil {
+			return h.notRecorded(r, log, err.Error())
+		}
+	}
+	base := h.cfg.Policy
+	if t.SlowCall > 0 {
+		base.SlowCall = t.SlowCall
+	}
+	pol, err := store.PolicyFor(base, c)
+	if err != nil {
+		return h.notRecorded(r, log, err.Error())
+	}
+	if t.SlowCall > 0 {
+		pol.SlowCall = t.SlowCall // the target's own threshold wins for its probe
+	}
+	r.State, r.Version = c.Label(), c.Version
+	now := h.cfg.Now()
+	permit := ""
+	switch {
+	case c.Override == circuit.ForcedOpen:
+		return skipped(r, log, "forced open by operator: "+c.Reason)
+	case c.Override == circuit.NoOverride && c.State == circuit.Open && now.Before(c.RetryAt):
+		return skipped(r, log, "open until "+events.FormatTime(c.RetryAt))
+	case c.Override == circuit.NoOverride && (c.State == circuit.Open || c.State == circuit.HalfOpen):
+		var dec circuit.Decision
+		permit = "checker:" + rand.Text()[:16]
+		res, err := h.apply(ctx, lim, c, func(prev circuit.Circuit) (circuit.Result, error) {
+			p, err := store.PolicyFor(base, prev)
+			if err != nil {
+				return circuit.Result{}, err
+			}
+			var res circuit.Result
+			res, dec = circuit.Acquire(prev, permit, p, now)
+			return res, nil
+		})
+		if err != nil {
+			return h.notRecorded(r, log, err.Error())
+		}
+		h.transition(ctx, &r, res, log)
+		if !dec.Allowed {
+			why := "another caller holds the half-open probe"
+			if !dec.RetryAt.IsZero() {
+				why += " until " + events.FormatTime(dec.RetryAt)
+			}
+			return skipped(r, log, why)
+		}
+		c, permit = res.Circuit, dec.Permit // no permit when the circuit closed meanwhile: a plain check
+	}
+	var pr probe.Result
+	if err := do(probeCtx, lim.probe, func() { pr = h.prober.Probe(probeCtx, t, pol.SlowCall) }); err != nil {
+		pr = probe.Result{Aborted: true, Err: "aborted: " + err.Error()}
+	}
+	r.OK, r.LatencyMs, r.Status, r.Error = pr.OK, pr.Latency.Milliseconds(), pr.Status, pr.Err
+	if pr.Aborted {
+		h.release(ctx, lim, c, permit, log)
+		r.OK, r.Error = false, ""
+		return h.notRecorded(r, log, "probe not recorded: "+pr.Err)
+	}
+	obs := circuit.Observation{
+		Outcomes: []circuit.Outcome{{OK: pr.OK, Latency: pr.Latency, Permit: permit, Err: pr.Err}},
+		Checked:  true,
+	}
+	now = h.cfg.Now()
+	res, err := h.apply(ctx, lim, c, func(prev circuit.Circuit) (circuit.Result, error) {
+		p, err := store.PolicyFor(base, prev)
+		if err != nil {
+			return circuit.Result{}, err
+		}
+		return circuit.Observe(prev, obs, p, now), nil
+	})
+	if err != nil {
+		return h.notRecorded(r, log, err.Error())
+	}
+	h.transition(ctx, &r, res, log)
+	r.Probed = true
+	level := slog.LevelDebug
+	if !pr.OK {
+		level = slog.LevelInfo
+	}
+	log.Log(ctx, level, "probed", "url", r.URL, "ok", pr.OK, "latencyMs", r.LatencyMs, "status", pr.Status,
+		"error", pr.Err, "state", r.State, "version", r.Version)
+	return r
+}
+
+// apply decides from prev, the copy already in hand, and writes the result on condition that the
+// stored version is still prev's: one write and no read in the usual case. A lost race goes through
+// the store's Update, which re-reads and re-decides until it wins.
+func (h *Handler) apply(ctx context.Context, lim limits, prev circuit.Circuit, decide store.Decide) (circuit.Result, error) {
+	res, err := decide(prev)
+	if err != nil || !res.Changed {
+		return res, err
+	}
+	if serr := do(ctx, lim.store, func() {
+		err = h.store.Put(ctx, res.Circuit)
+		if errors.Is(err, store.ErrConflict) {
+			res, err = h.store.Update(ctx, prev.ID, decide)
+		}
+	}); serr != nil {
+		return circuit.Result{}, serr
+	}
+	if err != nil {
+		return circuit.Result{}, err
+	}
+	return res, nil
+}
+
+// release gives back a permit that was taken for a probe that was never completed, so others need
+// not wait for its lease to lapse.
+func (h *Handler) release(ctx context.Context, lim limits, c circuit.Circuit, permit string, log *slog.Logger) {
+	if permit == "" {
+		return
+	}
+	now := h.cfg.Now()
+	_, err := h.apply(ctx, lim, c, func(prev circuit.Circuit) (circuit.Result, error) {
+		return circuit.Release(prev, permit, now), nil
+	})
+	if err != nil {
+		log.Warn("could not release probe permit; it lapses with its lease", "permit", permit, "error", err.Error())
+	}
+}
+
+// transition records, logs and publishes res's transition, if any. A failed publish is logged and
+// counted; the state is already written and stays so.
+func (h *Handler) transition(ctx context.Context, r *TargetResult, res circuit.Result, log *slog.Logger) {
+	if res.Circuit.Exists() {
+		r.State, r.Version = res.Circuit.Label(), res.Circuit.Version
+	}
+	if !res.Transition.Happened() {
+		return
+	}
+	d := events.FromTransition(r.ID, res.Transition)
+	r.Transitions = append(r.Transitions, d)
+	log.Info("circuit state change", "from", d.From, "to", d.To, "reason", d.Reason, "version", d.Version, "at", d.At)
+	if err := h.pub.Publish(ctx, d); err != nil {
+		r.publishFailed++
+		r.PublishError = err.Error()
+		log.Error("state change written but not published", "from", d.From, "to", d.To, "version", d.Version, "error", err.Error())
+	}
+}
+
+func skipped(r TargetResult, log *slog.Logger, why string) TargetResult {
+	r.Skipped = why
+	log.Info("not probed", "why", why, "state", r.State, "version", r.Version)
+	return r
+}
+
+func (h *Handler) notRecorded(r TargetResult, log *slog.Logger, why string) TargetResult {
+	r.StoreError = why
+	log.Error("check not recorded", "error", why)
+	return r
+}

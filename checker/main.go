@@ -1,0 +1,51 @@
+// Command checker is the breakerbox checker Lambda: run by one EventBridge schedule rule per monitored
+// service, it probes each service named in the rule's constant Input and moves its circuit between
+// CLOSED, OPEN and HALF_OPEN, publishing every change to EventBridge. The logic is in package check;
+// this file only wires configuration and clients.
+package main
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambda"
+	awsconfig "github.com/aws/aws-sdk-go-v2/config"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+
+	"github.com/breakerbox/breakerbox/checker/check"
+	"github.com/breakerbox/breakerbox/internal/events"
+	"github.com/breakerbox/breakerbox/internal/store"
+)
+
+func main() {
+	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	h, err := setup(context.Background(), os.Getenv, log)
+	if err != nil {
+		log.Error("checker cannot start", "error", err.Error())
+		os.Exit(1)
+	}
+	lambda.Start(h.Handle)
+}
+
+// setup validates the configuration and builds the handler with its AWS clients.
+func setup(ctx context.Context, getenv func(string) string, log *slog.Logger) (*check.Handler, error) {
+	cfg, err := loadConfig(getenv)
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("load AWS configuration: %w", err)
+	}
+	st := store.New(dynamodb.NewFromConfig(awsCfg), cfg.Table, store.Options{Timeout: cfg.StoreTimeout})
+	pub := events.NewPublisher(eventbridge.NewFromConfig(awsCfg), events.Options{Bus: cfg.EventBus, Timeout: cfg.PublishTimeout})
+	log.Info("checker configured", "table", cfg.Table, "eventBus", cfg.EventBus, "storeTimeout", cfg.StoreTimeout.String(),
+		"concurrency", cfg.Concurrency)
+	return check.New(st, pub, check.Config{Policy: cfg.Policy, Concurrency: cfg.Concurrency, Logger: log})
+}
