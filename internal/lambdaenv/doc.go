@@ -18,6 +18,19 @@
 //
 // [Poller] feeds a function from a Kinesis stream or an SQS queue as an event source mapping does,
 // reading the mapping (batch size, state, response types) from the Lambda API before every poll.
-// [Scheduler] delivers EventBridge scheduled events with time compression. [RegisterInMoto] and
-// [CreateMapping] create the function and mapping records in moto that the pollers read.
+// [Scheduler] delivers EventBridge scheduled events with time compression, from static rules or
+// following the rate() rules stored in EventBridge.
+//
+// # With moto_server
+//
+// The mapping a Poller follows lives in moto's Lambda API: create it with [CreateMapping] (which
+// calls [RegisterInMoto] to create the function record and the IAM role moto requires) before any
+// record is sent, then run [NewPoller] on its UUID. Functions that change their own mapping
+// (UpdateEventSourceMapping) reach moto through the Env when Config.Upstream is moto's URL and
+// their AWS_ENDPOINT_URL_LAMBDA is [Env.URL]. moto specifics handled here: its mappings deliver to
+// Docker by themselves (CreateMapping detaches that by recreating the empty source), it answers
+// State "Disabled" at once where AWS passes through "Disabling", it gives FIFO messages a
+// SequenceNumber only when the sender set a MessageDeduplicationId (the Poller fills one in), and
+// it redelivers several failed messages of one FIFO group out of order (the Poller releases them
+// together).
 package lambdaenv
