@@ -1,0 +1,101 @@
+package input_test
+
+import (
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/breakerbox/breakerbox/checker/input"
+)
+
+func TestThreeShapes(t *testing.T) {
+	single := `{"id":"inventory","url":"https://api.example.com/health","timeout":"3s","method":"head","expectStatus":"200,204","slowCall":"800ms","headers":{"X-Api-Key":"k"},"followRedirects":true}`
+	ts, err := input.Parse([]byte(single))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := ts[0]
+	if len(ts) != 1 || got.ID != "inventory" || got.URL.String() != "https://api.example.com/health" || got.Timeout != 3*time.Second ||
+		got.Method != http.MethodHead || got.Expect.String() != "200,204" || got.SlowCall != 800*time.Millisecond ||
+		got.Headers.Get("X-Api-Key") != "k" || !got.FollowRedirects {
+		t.Fatalf("single: %+v", got)
+	}
+
+	ts, err = input.Parse([]byte(`{"targets":[{"id":"a","url":"http://a.example"},{"ID":"b","URL":"https://b.example/x"}]}`))
+	if err != nil || len(ts) != 2 || ts[0].ID != "a" || ts[1].ID != "b" || ts[1].URL.Host != "b.example" {
+		t.Fatalf("list: %+v %v", ts, err)
+	}
+
+	ts, err = input.Parse([]byte(` {"ID":"sample","URL":"https://sample.example/"} `))
+	if err != nil {
+		t.Fatal(err)
+	}
+	d := ts[0]
+	if d.ID != "sample" || d.Timeout != input.DefaultTimeout || d.Method != "GET" || d.Expect.String() != "200-399" ||
+		d.SlowCall != 0 || d.Headers != nil || d.FollowRedirects {
+		t.Fatalf("AWS sample shape with defaults: %+v", d)
+	}
+}
+
+func TestErrorsSayWhatIsWrong(t *testing.T) {
+	cases := map[string]string{
+		`{"id":"a","URL":"http://x","url":"http://y"}`:            `both "URL" and "url" are set`,
+		`{"targets":[{"id":"a","url":"http://x"}],"id":"b"}`:      `"targets" must be the only field, found also "id"`,
+		`{"targets":{"id":"a"}}`:                                  `"targets" must be a list`,
+		`{"targets":[1]}`:                                         "targets[0] is not a JSON object",
+		`null`:                                                    "checker input is empty",
+		`{"id":"a","url":"http://x","timeout":"10m"}`:             "over the 5m0s limit",
+		`{"id":"a","url":"http://x","headers":{"Bad Name":"v"}}`:  `"Bad Name" is not a valid header name`,
+		`{"id":"a","url":"http://x","headers":{"X":"a\r\nB: c"}}`: "line break",
+		`{"id":"a","url":"http://x","expectStatus":"399-200"}`:    "runs backwards",
+		`{"id":"a","url":"http://x","expectStatus":"700"}`:        "from 100 to 599",
+		`{"id":"a","url":"https://"}`:                             "has no host",
+		`{"id":"a","url":"http://x","followRedirects":"yes"}`:     `field "followRedirects": want true or false`,
+	}
+	for in, want := range cases {
+		_, err := input.Parse([]byte(in))
+		if err == nil || !strings.Contains(err.Error(), want) {
+			t.Errorf("%s: err = %v, want %q", in, err, want)
+		}
+	}
+}
+
+func TestStatusSet(t *testing.T) {
+	s, err := input.ParseStatusSet(" 200-299 , 304,418 ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for code, want := range map[int]bool{199: false, 200: true, 299: true, 300: false, 304: true, 418: true, 500: false} {
+		if s.Contains(code) != want {
+			t.Errorf("Contains(%d) = %v", code, !want)
+		}
+	}
+	if s.String() != "200-299,304,418" {
+		t.Fatalf("String() = %q", s.String())
+	}
+}
+
+// TestEncodeRoundTrips: what breakerctl writes as a rule's input is exactly what Parse reads back.
+func TestEncodeRoundTrips(t *testing.T) {
+	spec := input.Spec{ID: "inventory", URL: "https://api.example.com/health", Timeout: "4s"}
+	b, err := input.Encode(spec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if string(b) != `{"id":"inventory","url":"https://api.example.com/health","timeout":"4s"}` {
+		t.Fatalf("encoded %s", b)
+	}
+	ts, err := input.Parse(b)
+	if err != nil || ts[0].ID != "inventory" || ts[0].Timeout != 4*time.Second {
+		t.Fatalf("parse back: %+v %v", ts, err)
+	}
+	if _, err := input.Encode(input.Spec{ID: "x"}); err == nil {
+		t.Fatal("Encode accepted a spec without url")
+	}
+	var back input.Spec
+	if err := json.Unmarshal(b, &back); err != nil || back.ID != spec.ID || back.URL != spec.URL || back.Timeout != spec.Timeout {
+		t.Fatalf("spec round trip: %+v %v", back, err)
+	}
+}
