@@ -1,0 +1,178 @@
+package client
+
+import (
+	"context"
+	"errors"
+	"time"
+)
+
+// Circuit is the extension's view of a circuit.
+type Circuit struct {
+	ID string `json:"id"`
+	// State is CLOSED, OPEN or HALF_OPEN.
+	State string `json:"state"`
+	// Allowed is whether a call without a permit may go out now.
+	Allowed bool      `json:"allowed"`
+	Since   time.Time `json:"since"`
+	// RetryAt is when an OPEN circuit may go HALF_OPEN (zero otherwise).
+	RetryAt time.Time `json:"retryAt"`
+	Reason  string    `json:"reason"`
+	Version int64     `json:"version"`
+	// Override is FORCED_OPEN or FORCED_CLOSED when an operator set one.
+	Override string `json:"override"`
+	// Stale is true when the extension could not read DynamoDB and this is its last good copy.
+	Stale bool  `json:"stale"`
+	AgeMs int64 `json:"ageMs"`
+}
+
+// State reads a circuit. An unknown circuit is an error matching ErrNotFound.
+func (c *Client) State(ctx context.Context, id string) (Circuit, error) {
+	var out Circuit
+	if err := validID(id); err != nil {
+		return out, err
+	}
+	err := c.call(ctx, "GET", circuitPath(id), nil, &out)
+	return out, err
+}
+
+// Decision is the answer to Acquire.
+type Decision struct {
+	Allowed bool `json:"allowed"`
+	// State is the circuit's state, or UNKNOWN.
+	State    string `json:"state"`
+	Override string `json:"override"`
+	// Permit is set when this caller holds a half-open probe permit: pass it back with the outcome.
+	Permit string `json:"permit"`
+	// RetryAt is when a denied caller may try again (zero when unknown).
+	RetryAt time.Time `json:"retryAt"`
+	Stale   bool      `json:"stale"`
+	Reason  string    `json:"reason"`
+	// Unreachable is true when the extension gave no usable answer; Allowed then follows the fail mode.
+	Unreachable bool `json:"-"`
+}
+
+// Acquire asks whether a call to circuit id may go out now. The Decision is always usable: when the
+// extension cannot answer, Allowed follows the fail mode and the error says why. Only an invalid id
+// returns a Decision that denies regardless of the fail mode.
+func (c *Client) Acquire(ctx context.Context, id string) (Decision, error) {
+	if err := validID(id); err != nil {
+		return Decision{State: "UNKNOWN", Reason: err.Error()}, err
+	}
+	var d Decision
+	if err := c.call(ctx, "POST", circuitPath(id)+"/acquire", nil, &d); err != nil {
+		return c.failDecision(err), err
+	}
+	return d, nil
+}
+
+func (c *Client) failDecision(err error) Decision {
+	mode := "open"
+	if !c.failOpen {
+		mode = "closed"
+	}
+	return Decision{Allowed: c.failOpen, State: "UNKNOWN", Unreachable: true, Reason: "extension gave no answer (" + err.Error() + "); fail mode " + mode}
+}
+
+// Outcome is how one call went.
+type Outcome struct {
+	OK      bool
+	Latency time.Duration
+	// Permit is the half-open permit the call was made under, from Decision.Permit.
+	Permit string
+	// Err classifies a failure in a few words ("timeout", "status 503"); optional.
+	Err string
+}
+
+type outcomeJSON struct {
+	OK        bool    `json:"ok"`
+	LatencyMs float64 `json:"latencyMs"`
+	Permit    string  `json:"permit,omitempty"`
+	Error     string  `json:"error,omitempty"`
+}
+
+// Report sends outcomes of calls to circuit id. The extension answers at once and writes them to
+// DynamoDB in its next flush.
+func (c *Client) Report(ctx context.Context, id string, outcomes ...Outcome) error {
+	if err := validID(id); err != nil {
+		return err
+	}
+	if len(outcomes) == 0 {
+		return nil
+	}
+	body := struct {
+		Outcomes []outcomeJSON `json:"outcomes"`
+	}{make([]outcomeJSON, len(outcomes))}
+	for i, o := range outcomes {
+		body.Outcomes[i] = outcomeJSON{OK: o.OK, LatencyMs: float64(o.Latency) / float64(time.Millisecond), Permit: o.Permit, Error: o.Err}
+	}
+	return c.call(ctx, "POST", circuitPath(id)+"/outcomes", body, nil)
+}
+
+// ErrOpen matches (errors.Is) the error Do returns when the circuit denies the call.
+var ErrOpen = errors.New("breakerbox: circuit open")
+
+// OpenError is returned by Do when the circuit denies the call; errors.Is(err, ErrOpen) is true.
+type OpenError struct {
+	ID       string
+	Decision Decision
+	// Cause is why the fail mode applied, when the extension could not answer.
+	Cause error
+}
+
+func (e *OpenError) Error() string {
+	msg := "breakerbox: circuit " + e.ID + " denies the call (" + e.Decision.State
+	if !e.Decision.RetryAt.IsZero() {
+		msg += ", retry at " + e.Decision.RetryAt.UTC().Format(time.RFC3339)
+	}
+	if e.Decision.Reason != "" {
+		msg += ": " + e.Decision.Reason
+	}
+	return msg + ")"
+}
+
+// Is makes errors.Is(err, ErrOpen) true.
+func (e *OpenError) Is(target error) bool { return target == ErrOpen }
+
+// Unwrap returns the cause, if any.
+func (e *OpenError) Unwrap() error { return e.Cause }
+
+// Do acquires, runs fn when allowed, times it and reports the outcome (with the permit, if one was
+// granted), and returns fn's error. When the circuit denies the call it returns an *OpenError
+// (errors.Is(err, ErrOpen)) without running fn. An error of fn caused by the caller's own ctx ending
+// is not reported: it says nothing about the downstream.
+func (c *Client) Do(ctx context.Context, id string, fn func(ctx context.Context) error) error {
+	d, err := c.Acquire(ctx, id)
+	if errors.Is(err, ErrInvalidID) {
+		return err
+	}
+	if !d.Allowed {
+		return &OpenError{ID: id, Decision: d, Cause: err}
+	}
+	start := time.Now()
+	ferr := fn(ctx)
+	lat := time.Since(start)
+	if d.Unreachable || (ferr != nil && ctx.Err() != nil && errors.Is(ferr, ctx.Err())) {
+		return ferr
+	}
+	o := Outcome{OK: ferr == nil || !c.isFailure(ferr), Latency: lat, Permit: d.Permit}
+	if !o.OK {
+		o.Err = shortError(ferr)
+	}
+	_ = c.Report(context.WithoutCancel(ctx), id, o) // the outcome is best effort; fn's result is what matters
+	return ferr
+}
+
+// shortError keeps the first line of err, at most 120 bytes, for the circuit's reason.
+func shortError(err error) string {
+	s := err.Error()
+	for i := 0; i < len(s); i++ {
+		if s[i] == '\n' {
+			s = s[:i]
+			break
+		}
+	}
+	if len(s) > 120 {
+		s = s[:120]
+	}
+	return s
+}

@@ -1,0 +1,186 @@
+package client
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"os"
+	"strconv"
+	"strings"
+	"time"
+)
+
+// DefaultPort is the extension's port when BREAKERBOX_PORT is not set.
+const DefaultPort = 4243
+
+// DefaultTimeout bounds each request to the extension.
+const DefaultTimeout = 2 * time.Second
+
+// TokenHeader carries the token.
+const TokenHeader = "X-Breakerbox-Token"
+
+// Option configures a Client.
+type Option func(*Client)
+
+// WithBaseURL sets the extension's URL (default http://127.0.0.1:$BREAKERBOX_PORT).
+func WithBaseURL(u string) Option { return func(c *Client) { c.base = strings.TrimRight(u, "/") } }
+
+// WithToken sets the token sent in X-Breakerbox-Token (default AWS_SESSION_TOKEN).
+func WithToken(token string) Option { return func(c *Client) { c.token = token } }
+
+// WithFailOpen sets the fail mode: true lets calls through when the extension cannot answer, false
+// denies them (default: BREAKERBOX_FAIL_MODE, open unless it says closed).
+func WithFailOpen(open bool) Option { return func(c *Client) { c.failOpen = open } }
+
+// WithTimeout bounds each request to the extension (default DefaultTimeout).
+func WithTimeout(d time.Duration) Option { return func(c *Client) { c.timeout = d } }
+
+// WithHTTPClient sets the HTTP client (its Timeout is replaced by WithTimeout's when that is set).
+func WithHTTPClient(hc *http.Client) Option { return func(c *Client) { c.hc = hc } }
+
+// WithFailure sets how Do classifies the error of fn: true counts it as a failure of the downstream
+// (default: every error but the caller's own cancellation).
+func WithFailure(isFailure func(err error) bool) Option {
+	return func(c *Client) { c.isFailure = isFailure }
+}
+
+// Client talks to the extension. It is safe for concurrent use; create one per process.
+type Client struct {
+	base      string
+	token     string
+	failOpen  bool
+	timeout   time.Duration
+	hc        *http.Client
+	isFailure func(error) bool
+}
+
+// New returns a client configured from the environment, then opts.
+func New(opts ...Option) *Client {
+	port := DefaultPort
+	if p, err := strconv.Atoi(strings.TrimSpace(os.Getenv("BREAKERBOX_PORT"))); err == nil && p > 0 && p < 65536 {
+		port = p
+	}
+	c := &Client{
+		base:     "http://127.0.0.1:" + strconv.Itoa(port),
+		failOpen: !strings.EqualFold(strings.TrimSpace(os.Getenv("BREAKERBOX_FAIL_MODE")), "closed"),
+	}
+	if !strings.EqualFold(strings.TrimSpace(os.Getenv("BREAKERBOX_AUTH")), "none") {
+		c.token = os.Getenv("AWS_SESSION_TOKEN")
+	}
+	for _, o := range opts {
+		o(c)
+	}
+	if c.hc == nil {
+		c.hc = &http.Client{Transport: &http.Transport{
+			Proxy:               nil, // the extension is on localhost: never through HTTP_PROXY
+			MaxIdleConnsPerHost: 64,
+			IdleConnTimeout:     0, // keep connections across freezes; the extension never closes idle ones
+		}}
+	}
+	if c.timeout <= 0 {
+		c.timeout = DefaultTimeout
+	}
+	if c.isFailure == nil {
+		c.isFailure = func(error) bool { return true }
+	}
+	return c
+}
+
+// FailOpen reports the client's fail mode.
+func (c *Client) FailOpen() bool { return c.failOpen }
+
+// Error is an error answer of the extension.
+type Error struct {
+	Status  int
+	Code    string
+	Message string
+}
+
+func (e *Error) Error() string {
+	return fmt.Sprintf("breakerbox: extension answered %d %s: %s", e.Status, e.Code, e.Message)
+}
+
+// ErrNotFound matches (errors.Is) the extension's 404 for an unknown circuit.
+var ErrNotFound = errors.New("breakerbox: circuit not found")
+
+// ErrUnreachable matches (errors.Is) failures to talk to the extension at all.
+var ErrUnreachable = errors.New("breakerbox: extension unreachable")
+
+// ErrInvalidID matches a circuit id the extension would refuse: 1-128 of [A-Za-z0-9._:-].
+var ErrInvalidID = errors.New("breakerbox: invalid circuit id")
+
+// Is makes errors.Is(err, ErrNotFound) true for a 404 not_found.
+func (e *Error) Is(target error) bool { return target == ErrNotFound && e.Code == "not_found" }
+
+// validID checks the id locally, with the extension's rule.
+func validID(id string) error {
+	if id == "" || len(id) > 128 {
+		return fmt.Errorf("%w %q: want 1-128 characters of A-Z a-z 0-9 . _ : -", ErrInvalidID, id)
+	}
+	for i := 0; i < len(id); i++ {
+		switch ch := id[i]; {
+		case ch >= 'a' && ch <= 'z', ch >= 'A' && ch <= 'Z', ch >= '0' && ch <= '9', ch == '.', ch == '_', ch == ':', ch == '-':
+		default:
+			return fmt.Errorf("%w %q: want 1-128 characters of A-Z a-z 0-9 . _ : -", ErrInvalidID, id)
+		}
+	}
+	return nil
+}
+
+// call sends one request and decodes a 2xx answer into out.
+func (c *Client) call(ctx context.Context, method, path string, body any, out any) error {
+	var r io.Reader
+	if body != nil {
+		b, err := json.Marshal(body)
+		if err != nil {
+			return fmt.Errorf("breakerbox: encode request: %w", err)
+		}
+		r = bytes.NewReader(b)
+	}
+	ctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, method, c.base+path, r)
+	if err != nil {
+		return fmt.Errorf("breakerbox: %w", err)
+	}
+	if body != nil {
+		req.Header.Set("Content-Type", "application/json")
+	}
+	if c.token != "" {
+		req.Header.Set(TokenHeader, c.token)
+	}
+	resp, err := c.hc.Do(req)
+	if err != nil {
+		return fmt.Errorf("%w: %s %s: %w", ErrUnreachable, method, path, err)
+	}
+	defer resp.Body.Close()
+	raw, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return fmt.Errorf("%w: %s %s: read answer: %w", ErrUnreachable, method, path, err)
+	}
+	if resp.StatusCode < 200 || resp.StatusCode > 299 {
+		e := &Error{Status: resp.StatusCode}
+		var doc struct {
+			Error struct{ Code, Message string } `json:"error"`
+		}
+		if json.Unmarshal(raw, &doc) == nil && doc.Error.Code != "" {
+			e.Code, e.Message = doc.Error.Code, doc.Error.Message
+		} else {
+			e.Code, e.Message = "unexpected", strings.TrimSpace(string(raw))
+		}
+		return e
+	}
+	if out != nil {
+		if err := json.Unmarshal(raw, out); err != nil {
+			return fmt.Errorf("breakerbox: decode answer to %s %s: %w", method, path, err)
+		}
+	}
+	return nil
+}
+
+func circuitPath(id string) string { return "/v1/circuits/" + url.PathEscape(id) }

@@ -1,0 +1,236 @@
+package client
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// fakeExtension answers like the extension and records reports and tokens.
+type fakeExtension struct {
+	mu      sync.Mutex
+	acquire string // body of the acquire answer
+	reports []string
+	tokens  []string
+	srv     *httptest.Server
+}
+
+func newFake(t *testing.T, acquire string) *fakeExtension {
+	f := &fakeExtension{acquire: acquire}
+	mux := http.NewServeMux()
+	mux.HandleFunc("POST /v1/circuits/{id}/acquire", func(w http.ResponseWriter, r *http.Request) {
+		f.record(r, "")
+		_, _ = io.WriteString(w, f.acquire)
+	})
+	mux.HandleFunc("POST /v1/circuits/{id}/outcomes", func(w http.ResponseWriter, r *http.Request) {
+		b, _ := io.ReadAll(r.Body)
+		f.record(r, r.PathValue("id")+" "+string(b))
+		w.WriteHeader(http.StatusAccepted)
+		_, _ = io.WriteString(w, `{"accepted":1}`)
+	})
+	mux.HandleFunc("GET /v1/circuits/{id}", func(w http.ResponseWriter, r *http.Request) {
+		f.record(r, "")
+		if r.PathValue("id") != "inventory" {
+			w.WriteHeader(http.StatusNotFound)
+			_, _ = io.WriteString(w, `{"error":{"code":"not_found","message":"circuit \"x\" not found"}}`)
+			return
+		}
+		_, _ = io.WriteString(w, `{"id":"inventory","state":"OPEN","allowed":false,"since":"2026-11-22T12:00:00.123Z","retryAt":"2026-11-22T12:00:30.000Z","reason":"3 consecutive failures","version":4,"stale":true,"ageMs":12}`)
+	})
+	f.srv = httptest.NewServer(mux)
+	t.Cleanup(f.srv.Close)
+	return f
+}
+
+func (f *fakeExtension) record(r *http.Request, report string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.tokens = append(f.tokens, r.Header.Get(TokenHeader))
+	if report != "" {
+		f.reports = append(f.reports, report)
+	}
+}
+
+func (f *fakeExtension) got() ([]string, []string) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]string(nil), f.reports...), append([]string(nil), f.tokens...)
+}
+
+const allowedWithPermit = `{"allowed":true,"state":"HALF_OPEN","permit":"P1","stale":false,"reason":"probing"}`
+const denied = `{"allowed":false,"state":"OPEN","retryAt":"2026-11-22T12:00:30.000Z","stale":false,"reason":"failure rate 60% ≥ 50% over 10 calls; open for 30s"}`
+
+func TestNewReadsTheEnvironment(t *testing.T) {
+	t.Setenv("BREAKERBOX_PORT", "5123")
+	t.Setenv("AWS_SESSION_TOKEN", "tok")
+	t.Setenv("BREAKERBOX_FAIL_MODE", "closed")
+	c := New()
+	if c.base != "http://127.0.0.1:5123" || c.token != "tok" || c.FailOpen() {
+		t.Errorf("client = %+v", c)
+	}
+	t.Setenv("BREAKERBOX_AUTH", "none")
+	t.Setenv("BREAKERBOX_PORT", "nonsense")
+	t.Setenv("BREAKERBOX_FAIL_MODE", "")
+	c = New()
+	if c.base != "http://127.0.0.1:4243" || c.token != "" || !c.FailOpen() {
+		t.Errorf("client = %+v", c)
+	}
+}
+
+func TestDoReportsTheOutcomeWithThePermit(t *testing.T) {
+	f := newFake(t, allowedWithPermit)
+	c := New(WithBaseURL(f.srv.URL), WithToken("tok"))
+	boom := errors.New("inventory: status 503\nbody")
+	err := c.Do(context.Background(), "inventory", func(context.Context) error {
+		time.Sleep(20 * time.Millisecond)
+		return boom
+	})
+	if !errors.Is(err, boom) {
+		t.Fatalf("Do = %v, want fn's error", err)
+	}
+	reports, tokens := f.got()
+	if len(reports) != 1 {
+		t.Fatalf("reports = %q", reports)
+	}
+	id, body, _ := strings.Cut(reports[0], " ")
+	var rep struct {
+		Outcomes []struct {
+			OK        bool
+			LatencyMs float64
+			Permit    string
+			Error     string
+		}
+	}
+	if err := json.Unmarshal([]byte(body), &rep); err != nil || id != "inventory" || len(rep.Outcomes) != 1 {
+		t.Fatalf("report %q (%v)", reports[0], err)
+	}
+	o := rep.Outcomes[0]
+	if o.OK || o.Permit != "P1" || o.LatencyMs < 20 || o.Error != "inventory: status 503" {
+		t.Errorf("outcome = %+v", o)
+	}
+	for _, tok := range tokens {
+		if tok != "tok" {
+			t.Errorf("token sent %q", tok)
+		}
+	}
+}
+
+func TestDoWhenOpenDoesNotCall(t *testing.T) {
+	f := newFake(t, denied)
+	c := New(WithBaseURL(f.srv.URL))
+	called := false
+	err := c.Do(context.Background(), "inventory", func(context.Context) error { called = true; return nil })
+	var oe *OpenError
+	if !errors.Is(err, ErrOpen) || !errors.As(err, &oe) || called {
+		t.Fatalf("Do = %v (called %v), want ErrOpen without calling", err, called)
+	}
+	if oe.Decision.State != "OPEN" || !oe.Decision.RetryAt.Equal(time.Date(2026, 11, 22, 12, 0, 30, 0, time.UTC)) || !strings.Contains(err.Error(), "retry at") {
+		t.Errorf("OpenError = %+v (%v)", oe, err)
+	}
+	if reports, _ := f.got(); len(reports) != 0 {
+		t.Errorf("reported a call that was not made: %q", reports)
+	}
+}
+
+// unreachable is a URL where nothing listens.
+func unreachable(t *testing.T) string {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := ln.Addr().String()
+	ln.Close()
+	return "http://" + addr
+}
+
+func TestUnreachableExtensionFollowsTheFailMode(t *testing.T) {
+	url := unreachable(t)
+	open := New(WithBaseURL(url), WithFailOpen(true))
+	d, err := open.Acquire(context.Background(), "inventory")
+	if !errors.Is(err, ErrUnreachable) || !d.Allowed || !d.Unreachable || d.State != "UNKNOWN" {
+		t.Fatalf("fail open: %+v, %v", d, err)
+	}
+	called := false
+	if err := open.Do(context.Background(), "inventory", func(context.Context) error { called = true; return nil }); err != nil || !called {
+		t.Fatalf("fail open Do = %v (called %v)", err, called)
+	}
+
+	closed := New(WithBaseURL(url), WithFailOpen(false))
+	err = closed.Do(context.Background(), "inventory", func(context.Context) error { t.Error("called"); return nil })
+	if !errors.Is(err, ErrOpen) || !errors.Is(err, ErrUnreachable) {
+		t.Fatalf("fail closed Do = %v, want ErrOpen caused by ErrUnreachable", err)
+	}
+}
+
+func TestErrorAnswersFollowTheFailModeToo(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusUnauthorized)
+		_, _ = io.WriteString(w, `{"error":{"code":"unauthorized","message":"wrong X-Breakerbox-Token"}}`)
+	}))
+	defer srv.Close()
+	d, err := New(WithBaseURL(srv.URL), WithFailOpen(false)).Acquire(context.Background(), "inventory")
+	var e *Error
+	if !errors.As(err, &e) || e.Status != 401 || e.Code != "unauthorized" || d.Allowed || !d.Unreachable {
+		t.Fatalf("401: %+v, %v", d, err)
+	}
+}
+
+func TestStateAndNotFound(t *testing.T) {
+	f := newFake(t, denied)
+	c := New(WithBaseURL(f.srv.URL))
+	got, err := c.State(context.Background(), "inventory")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.State != "OPEN" || got.Allowed || got.Version != 4 || !got.Stale || got.AgeMs != 12 || got.Reason != "3 consecutive failures" ||
+		!got.Since.Equal(time.Date(2026, 11, 22, 12, 0, 0, 123e6, time.UTC)) {
+		t.Errorf("State = %+v", got)
+	}
+	if _, err := c.State(context.Background(), "nobody"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("unknown: %v, want ErrNotFound", err)
+	}
+}
+
+func TestInvalidIDsAreRefusedLocally(t *testing.T) {
+	c := New(WithBaseURL(unreachable(t)), WithFailOpen(true))
+	for _, id := range []string{"", "a b", "café", strings.Repeat("x", 129)} {
+		if err := c.Do(context.Background(), id, func(context.Context) error { t.Error("called"); return nil }); !errors.Is(err, ErrInvalidID) {
+			t.Errorf("Do(%q) = %v, want ErrInvalidID", id, err)
+		}
+		if err := c.Report(context.Background(), id, Outcome{OK: true}); !errors.Is(err, ErrInvalidID) {
+			t.Errorf("Report(%q) = %v", id, err)
+		}
+	}
+}
+
+func TestCallerCancellationIsNotReported(t *testing.T) {
+	f := newFake(t, allowedWithPermit)
+	c := New(WithBaseURL(f.srv.URL))
+	ctx, cancel := context.WithCancel(context.Background())
+	err := c.Do(ctx, "inventory", func(ctx context.Context) error { cancel(); return ctx.Err() })
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Do = %v", err)
+	}
+	if reports, _ := f.got(); len(reports) != 0 {
+		t.Errorf("reported the caller's own cancellation: %q", reports)
+	}
+}
+
+func TestWithFailureClassifies(t *testing.T) {
+	f := newFake(t, allowedWithPermit)
+	notMine := errors.New("validation error")
+	c := New(WithBaseURL(f.srv.URL), WithFailure(func(err error) bool { return !errors.Is(err, notMine) }))
+	_ = c.Do(context.Background(), "inventory", func(context.Context) error { return notMine })
+	reports, _ := f.got()
+	if len(reports) != 1 || !strings.Contains(reports[0], `"ok":true`) {
+		t.Errorf("reports = %q, want the call counted as ok", reports)
+	}
+}

@@ -1,0 +1,12 @@
+// Package client is what a Go Lambda function imports to use the breakerbox extension: ask whether a
+// call may go out (Acquire), report how it went (Report), read a circuit (State), or let Do do all
+// three around a call, returning ErrOpen when the circuit denies it.
+//
+// New reads the extension's port (BREAKERBOX_PORT), the token (AWS_SESSION_TOKEN, unless
+// BREAKERBOX_AUTH=none) and the fail mode (BREAKERBOX_FAIL_MODE) from the function's environment,
+// which the extension shares. When the extension cannot be reached, or answers with an error, the
+// client follows the fail mode: "open" (the default) lets calls through, "closed" denies them.
+//
+// It uses the standard library only. A Python or Node function does the same with plain HTTP; see
+// the README.
+package client
