@@ -1,0 +1,330 @@
+package handler
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/aws/aws-lambda-go/lambdacontext"
+
+	"github.com/breakerbox/breakerbox/function/ventilator/internal/controlstate"
+	"github.com/breakerbox/breakerbox/function/ventilator/internal/emf"
+	"github.com/breakerbox/breakerbox/function/ventilator/internal/fanout"
+	"github.com/breakerbox/breakerbox/function/ventilator/internal/mapping"
+	"github.com/breakerbox/breakerbox/internal/adaptive"
+)
+
+// run is one batch in progress.
+type run struct {
+	h     *Handler
+	recs  []record
+	log   *slog.Logger
+	uuid  string
+	owner string
+	fifo  bool
+	probe string // the half-open permit, when the batch is a probe
+	// startBy is the last moment a record may start: later, its call might not finish before the
+	// function's deadline.
+	startBy time.Time
+
+	mu      sync.Mutex
+	results []result
+	calls   []adaptive.Result
+}
+
+// result is what became of one record.
+type result struct {
+	status status
+	reason string
+}
+
+type status int
+
+const (
+	pending   status = iota // not processed: returned as a failure
+	succeeded               // the worker succeeded
+	skipped                 // already done or dead-lettered today
+	failed                  // failed: returned as a failure, retried later
+	deadLettered
+)
+
+// retried reports whether the record goes back to Lambda as a batch item failure.
+func (s status) retried() bool { return s == pending || s == failed }
+
+func (h *Handler) batch(ctx context.Context, recs []record) Response {
+	if len(recs) == 0 {
+		return Response{BatchItemFailures: []ItemFailure{}}
+	}
+	r := &run{h: h, recs: recs, results: make([]result, len(recs)), owner: requestID(ctx), log: h.Log.With("records", len(recs))}
+	r.fifo = recs[0].source == sourceSQS && recs[0].group != ""
+	uuid, err := h.Mapping.UUID(ctx)
+	if err != nil {
+		r.log.ErrorContext(ctx, "event source mapping not found: every record will be retried", "error", err.Error())
+		return r.response()
+	}
+	r.uuid = uuid
+	r.log = r.log.With("mapping", uuid)
+
+	snap, err := h.State.Get(ctx, uuid)
+	if err != nil {
+		r.log.WarnContext(ctx, "controller state unreadable: running at the minimum batch size", "error", err.Error())
+		snap = controlstate.Snapshot{}
+	}
+	if snap.State.Tripped {
+		r.keepDisabled(ctx)
+		return r.response()
+	}
+	grant, err := h.Breaker.Acquire(ctx, h.cfg.Circuit)
+	if err != nil {
+		r.log.ErrorContext(ctx, "extension acquire failed: every record will be retried", "error", err.Error())
+		return r.response()
+	}
+	if !grant.Allowed {
+		r.stop(ctx, snap, grant)
+		return r.response()
+	}
+	r.probe = grant.Permit
+
+	concurrency := h.Controller.Initial(h.Now()).BatchSize
+	if snap.State.BatchSize > 0 {
+		concurrency = min(max(snap.State.BatchSize, h.cfg.Adaptive.MinBatch), h.cfg.Adaptive.MaxBatch)
+	}
+	r.startBy = r.deadline(ctx)
+	r.fanOut(ctx, concurrency)
+	r.settle(ctx, snap)
+	return r.response()
+}
+
+// requestID is the invoke's request id, which makes dedup claim owners unique.
+func requestID(ctx context.Context) string {
+	if lc, ok := lambdacontext.FromContext(ctx); ok && lc.AwsRequestID != "" {
+		return lc.AwsRequestID
+	}
+	return fmt.Sprintf("local-%d", time.Now().UnixNano())
+}
+
+// deadline is the last moment a record may start: the function's deadline less one worker call and
+// two AWS calls (the dedup writes around it). Without a deadline there is no limit. Deadlines are
+// wall-clock times, so they are compared with time.Now, not the handler's clock.
+func (r *run) deadline(ctx context.Context) time.Time {
+	d, ok := ctx.Deadline()
+	if !ok {
+		return time.Time{}
+	}
+	startBy := d.Add(-(r.h.cfg.InvokeTimeout + 2*r.h.cfg.AWSTimeout))
+	if time.Now().After(startBy) {
+		r.log.ErrorContext(ctx, "the function timeout is too short for one worker call: set it above INVOKE_TIMEOUT + 2 × AWS_CALL_TIMEOUT; every record will be retried",
+			"remaining", time.Until(d).String(), "invokeTimeout", r.h.cfg.InvokeTimeout.String(), "awsCallTimeout", r.h.cfg.AWSTimeout.String())
+	}
+	return startBy
+}
+
+// lanes groups the records' indexes into sequences that run in order: one per SQS FIFO message
+// group, one per record otherwise; a probe is a single sequence of every record.
+func (r *run) lanes() [][]int {
+	if r.probe != "" {
+		all := make([]int, len(r.recs))
+		for i := range all {
+			all[i] = i
+		}
+		return [][]int{all}
+	}
+	var lanes [][]int
+	if !r.fifo {
+		for i := range r.recs {
+			lanes = append(lanes, []int{i})
+		}
+		return lanes
+	}
+	byGroup := map[string]int{}
+	for i, rec := range r.recs {
+		n, ok := byGroup[rec.group]
+		if !ok {
+			n = len(lanes)
+			byGroup[rec.group] = n
+			lanes = append(lanes, nil)
+		}
+		lanes[n] = append(lanes[n], i)
+	}
+	return lanes
+}
+
+// fanOut processes the records, at most concurrency lanes at once.
+func (r *run) fanOut(ctx context.Context, concurrency int) {
+	if r.probe != "" {
+		concurrency = 1
+	}
+	fanout.Run(ctx, r.lanes(), concurrency, func(ctx context.Context, _ int, lane []int) {
+		for _, i := range lane {
+			if ctx.Err() != nil || (!r.startBy.IsZero() && time.Now().After(r.startBy)) {
+				return // the rest stay pending: retried
+			}
+			res, called := r.process(ctx, i)
+			r.mu.Lock()
+			r.results[i] = res
+			r.mu.Unlock()
+			if res.status.retried() && r.fifo {
+				return // later messages of the group must not overtake this one
+			}
+			if called && r.probe != "" {
+				return // a probe is one call
+			}
+		}
+	})
+}
+
+// noteCall notes one worker call's outcome.
+func (r *run) noteCall(o fanout.Outcome) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.calls = append(r.calls, adaptive.Result{OK: o.OK, Latency: o.Latency})
+}
+
+// settle reports the calls, folds them into the controller state, applies the decision to the
+// mapping and writes the metrics.
+func (r *run) settle(ctx context.Context, snap controlstate.Snapshot) {
+	h := r.h
+	m := emf.Metrics{Circuit: h.cfg.Circuit, BatchSize: snap.State.BatchSize, Calls: len(r.calls), Properties: r.properties()}
+	if len(r.calls) == 0 {
+		r.log.InfoContext(ctx, "batch done without worker calls", "failures", r.failures())
+		r.writeMetrics(ctx, m)
+		return
+	}
+	outcomes := make([]Outcome, len(r.calls))
+	latencies := make([]time.Duration, len(r.calls))
+	for i, c := range r.calls {
+		outcomes[i] = Outcome{OK: c.OK, Latency: c.Latency, Permit: r.probe}
+		latencies[i] = c.Latency
+	}
+	if err := h.Breaker.Report(ctx, h.cfg.Circuit, outcomes); err != nil {
+		r.log.WarnContext(ctx, "reporting outcomes to the extension failed", "error", err.Error())
+	}
+	summary := adaptive.Summarize(r.calls, h.cfg.Adaptive.SlowCall)
+	m.LatencyP50, m.LatencyP99 = adaptive.Percentile(latencies, 50), adaptive.Percentile(latencies, 99)
+	m.ErrorRate = summary.ErrorRatio()
+
+	now := h.Now()
+	ch, err := h.State.UpdateFrom(ctx, r.uuid, snap, func(prev adaptive.State) (adaptive.State, adaptive.Decision) {
+		return h.Controller.Next(prev, summary, now)
+	})
+	if err != nil {
+		r.log.ErrorContext(ctx, "controller state not updated: batch size unchanged", "error", err.Error())
+		r.writeMetrics(ctx, m)
+		return
+	}
+	d := ch.Decision
+	m.BatchSize, m.Tripped = d.BatchSize, d.Trip
+	m.Properties["reason"] = d.Reason
+	want := mapping.Want{BatchSize: d.BatchSize}
+	if d.Trip {
+		want.Enabled = mapping.Disable
+	}
+	changed := d.Trip || d.BatchSize != ch.Prev.BatchSize
+	a, err := h.Mapping.Apply(ctx, want, changed)
+	level := slog.LevelInfo
+	if d.Trip {
+		level = slog.LevelWarn
+	}
+	attrs := []any{"calls", summary.Calls, "errors", summary.Errors, "slow", summary.Slow, "failures", r.failures(),
+		"batchSize", d.BatchSize, "previousBatchSize", ch.Prev.BatchSize, "trip", d.Trip, "reason", d.Reason,
+		"mappingChanged", a.Changed, "stateAttempts", ch.Attempts}
+	if a.Clamped {
+		attrs = append(attrs, "clampedTo", a.After.BatchSize)
+	}
+	if err != nil {
+		r.log.ErrorContext(ctx, "event source mapping not updated", append(attrs, "error", err.Error())...)
+	} else {
+		r.log.Log(ctx, level, "batch done", attrs...)
+	}
+	r.writeMetrics(ctx, m)
+}
+
+// stop handles a denied acquire: the state is marked tripped (so that the wake-up re-enables the
+// mapping), then the mapping is disabled at the minimum batch size. If the state cannot be written
+// the mapping is left enabled, since nothing would re-enable it.
+func (r *run) stop(ctx context.Context, snap controlstate.Snapshot, g Grant) {
+	h := r.h
+	now := h.Now()
+	reason := fmt.Sprintf("circuit %s is %s: fan-out stopped until the wake-up", h.cfg.Circuit, g.State)
+	ch, err := h.State.UpdateFrom(ctx, r.uuid, snap, func(prev adaptive.State) (adaptive.State, adaptive.Decision) {
+		s := prev
+		if s.Policy == "" && s.BatchSize == 0 {
+			s = h.Controller.Initial(now)
+		}
+		s.Tripped, s.BatchSize, s.UpdatedAt = true, h.cfg.Adaptive.MinBatch, now.UnixMilli()
+		return s, adaptive.Decision{BatchSize: s.BatchSize, Trip: true, Reason: reason}
+	})
+	m := emf.Metrics{Circuit: h.cfg.Circuit, BatchSize: snap.State.BatchSize, Properties: r.properties()}
+	m.Properties["reason"] = reason
+	m.Properties["circuitState"] = g.State
+	if err != nil {
+		r.log.ErrorContext(ctx, "circuit denied the batch; controller state not written, so the mapping stays enabled", "circuitState", g.State, "error", err.Error())
+		r.writeMetrics(ctx, m)
+		return
+	}
+	m.BatchSize, m.Tripped = ch.Next.BatchSize, true
+	a, err := h.Mapping.Apply(ctx, mapping.Want{BatchSize: ch.Next.BatchSize, Enabled: mapping.Disable}, true)
+	if err != nil {
+		r.log.ErrorContext(ctx, "circuit denied the batch; disabling the mapping failed", "circuitState", g.State, "error", err.Error())
+	} else {
+		r.log.WarnContext(ctx, "circuit denied the batch: mapping disabled, every record will be retried", "circuitState", g.State,
+			"retryAt", g.RetryAt, "mappingChanged", a.Changed)
+	}
+	r.writeMetrics(ctx, m)
+}
+
+// keepDisabled handles a batch that arrives while the ventilator is tripped (the mapping was still
+// polling, or disabling it failed): nothing is called, and the mapping is disabled if it is not.
+func (r *run) keepDisabled(ctx context.Context) {
+	_, err := r.h.Mapping.Apply(ctx, mapping.Want{BatchSize: r.h.cfg.Adaptive.MinBatch, Enabled: mapping.Disable}, false)
+	attrs := []any{}
+	if err != nil {
+		attrs = append(attrs, "error", err.Error())
+	}
+	r.log.WarnContext(ctx, "tripped: waiting for the wake-up, every record will be retried", attrs...)
+}
+
+func (r *run) properties() map[string]any {
+	p := map[string]any{"mapping": r.uuid, "records": len(r.recs), "failures": r.failures()}
+	if r.probe != "" {
+		p["probe"] = true
+	}
+	if len(r.recs) > 0 {
+		p["eventSource"] = r.recs[0].source
+	}
+	return p
+}
+
+func (r *run) writeMetrics(ctx context.Context, m emf.Metrics) {
+	if err := r.h.Metrics.Write(m); err != nil {
+		r.log.WarnContext(ctx, "metrics not written", "error", err.Error())
+	}
+}
+
+// failures counts the records returned for a retry.
+func (r *run) failures() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	n := 0
+	for _, res := range r.results {
+		if res.status.retried() {
+			n++
+		}
+	}
+	return n
+}
+
+// response lists the records to retry, in the batch's order.
+func (r *run) response() Response {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	out := Response{BatchItemFailures: []ItemFailure{}}
+	for i, res := range r.results {
+		if res.status.retried() {
+			out.BatchItemFailures = append(out.BatchItemFailures, ItemFailure{ItemIdentifier: r.recs[i].itemID})
+		}
+	}
+	return out
+}

@@ -1,0 +1,94 @@
+package handler
+
+import (
+	"context"
+	"time"
+
+	"github.com/breakerbox/breakerbox/function/ventilator/internal/controlstate"
+	"github.com/breakerbox/breakerbox/function/ventilator/internal/deadletter"
+	"github.com/breakerbox/breakerbox/function/ventilator/internal/dedup"
+	"github.com/breakerbox/breakerbox/function/ventilator/internal/emf"
+	"github.com/breakerbox/breakerbox/function/ventilator/internal/fanout"
+	"github.com/breakerbox/breakerbox/function/ventilator/internal/mapping"
+)
+
+// Breaker is what the ventilator asks of the breakerbox extension (the extension client, adapted in
+// main).
+type Breaker interface {
+	// Acquire asks whether a call to the circuit's downstream may go now.
+	Acquire(ctx context.Context, circuit string) (Grant, error)
+	// Report tells the extension the outcomes of calls.
+	Report(ctx context.Context, circuit string, outcomes []Outcome) error
+	// State reads the circuit.
+	State(ctx context.Context, circuit string) (Circuit, error)
+}
+
+// Grant is the extension's answer to an acquire.
+type Grant struct {
+	Allowed bool
+	// State is the circuit's state (CLOSED, OPEN, HALF_OPEN, ...).
+	State string
+	// Permit, when set, is a half-open probe permit, to be reported back with the probe's outcome.
+	Permit string
+	// RetryAt is when an OPEN circuit may let a probe through.
+	RetryAt time.Time
+}
+
+// Outcome is one call's result, as reported to the extension.
+type Outcome struct {
+	OK      bool
+	Latency time.Duration
+	Permit  string
+}
+
+// Circuit is the extension's view of a circuit.
+type Circuit struct {
+	State    string
+	Allowed  bool
+	Override string
+	RetryAt  time.Time
+}
+
+// Circuit states and overrides, as the extension names them.
+const (
+	StateClosed   = "CLOSED"
+	StateOpen     = "OPEN"
+	StateHalfOpen = "HALF_OPEN"
+	ForcedOpen    = "FORCED_OPEN"
+	ForcedClosed  = "FORCED_CLOSED"
+)
+
+// Dedup is the dedup table (*dedup.Table).
+type Dedup interface {
+	Claim(ctx context.Context, key, owner string) (dedup.Claim, error)
+	Complete(ctx context.Context, key, owner string) (bool, error)
+	Release(ctx context.Context, key, owner, reason string) (bool, error)
+	MarkDeadLettered(ctx context.Context, key, owner, reason string) (bool, error)
+}
+
+// StateStore keeps the controller state (*controlstate.Store).
+type StateStore interface {
+	Get(ctx context.Context, mappingUUID string) (controlstate.Snapshot, error)
+	UpdateFrom(ctx context.Context, mappingUUID string, known controlstate.Snapshot, fn controlstate.Apply) (controlstate.Change, error)
+}
+
+// Mapping controls the event source mapping (*mapping.Manager).
+type Mapping interface {
+	UUID(ctx context.Context) (string, error)
+	Apply(ctx context.Context, want mapping.Want, fresh bool) (mapping.Applied, error)
+}
+
+// Worker calls the worker function (*fanout.Caller).
+type Worker interface {
+	Call(ctx context.Context, payload []byte) fanout.Outcome
+}
+
+// DeadLetters is the dead-letter queue (*deadletter.Queue).
+type DeadLetters interface {
+	Send(ctx context.Context, l deadletter.Letter) error
+}
+
+// Metrics writes the EMF lines (*emf.Writer).
+type Metrics interface {
+	Write(m emf.Metrics) error
+}

@@ -1,0 +1,30 @@
+// Package handler is the ventilator's orchestration: one [Handler.Invoke] per Lambda invoke, for a
+// Kinesis batch, an SQS batch (standard or FIFO) or the EventBridge scheduled wake-up.
+//
+// A batch:
+//
+//  1. If the controller state says the ventilator tripped (it disabled the mapping and waits for the
+//     wake-up), nothing is called: the mapping is kept disabled and every record is returned as a
+//     batch item failure.
+//  2. The extension is asked once (acquire). Denied: the state is marked tripped, the mapping is
+//     disabled at MIN_BATCH, and every record is returned as a failure. A half-open permit makes the
+//     batch a probe: records run one at a time until one worker call has been made; the rest are
+//     returned as failures.
+//  3. Records run concurrently, at most the controller's batch size at once; the messages of one
+//     SQS FIFO message group run in order, and once one fails the rest of its group is returned as
+//     failures. Each record: not JSON or no string id → dead-letter queue at once; otherwise a claim
+//     in the dedup table (done or dead-lettered today → skipped as a success; claimed elsewhere →
+//     failure), past MAX_ATTEMPTS → dead-letter queue, else the worker is invoked; success marks it
+//     done, a failure releases it, or sends it to the dead-letter queue if it was the last attempt.
+//  4. The calls' outcomes are reported to the extension (with the probe's permit), folded into the
+//     controller state (conditional write), and the decision applied to the mapping: a new batch size
+//     only when it changed, a disable on a trip. Batches never enable the mapping.
+//  5. One Embedded Metric Format line, and the batchItemFailures.
+//
+// The wake-up re-enables the mapping at MIN_BATCH (and resumes the controller) only when the
+// ventilator itself tripped and the circuit allows a call or a probe: CLOSED, FORCED_CLOSED,
+// HALF_OPEN, or OPEN past its retryAt. A mapping disabled by someone else is left alone.
+//
+// No record is ever dropped: each ends as a success (processed, or already processed today), a batch
+// item failure (retried by Lambda), or a message in the dead-letter queue.
+package handler

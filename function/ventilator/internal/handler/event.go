@@ -1,0 +1,134 @@
+package handler
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"strconv"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+
+	"github.com/breakerbox/breakerbox/function/ventilator/internal/deadletter"
+)
+
+// Event sources of a record, as Lambda names them.
+const (
+	sourceKinesis = "aws:kinesis"
+	sourceSQS     = "aws:sqs"
+)
+
+// record is one record of a batch, whatever its source.
+type record struct {
+	// itemID identifies the record in batchItemFailures: a Kinesis sequence number or an SQS
+	// message id.
+	itemID string
+	// deliveryID is unique to the record in its source: a Kinesis event id (shard and sequence
+	// number) or an SQS message id.
+	deliveryID string
+	// group is the SQS FIFO message group ("" otherwise).
+	group string
+	// arrival is when the source received the record (zero if unknown).
+	arrival        time.Time
+	data           []byte
+	raw            json.RawMessage
+	source         string
+	eventSourceARN string
+}
+
+// envelope is just enough of any event to tell what it is.
+type envelope struct {
+	Records    []json.RawMessage `json:"Records"`
+	Source     string            `json:"source"`
+	DetailType string            `json:"detail-type"`
+}
+
+// errUnsupported is wrapped by the error for an event that is neither a batch nor a wake-up.
+var errUnsupported = errors.New("unsupported event: want a Kinesis or SQS batch, or an EventBridge scheduled event")
+
+// parseEvent tells a batch (its records, possibly none) from a scheduled wake-up (wake true).
+func parseEvent(raw []byte) (recs []record, wake bool, err error) {
+	var env envelope
+	if err := json.Unmarshal(raw, &env); err != nil {
+		return nil, false, fmt.Errorf("%w: %w", errUnsupported, err)
+	}
+	switch {
+	case env.Records != nil:
+	case env.Source == "aws.events" || env.DetailType == "Scheduled Event":
+		return nil, true, nil
+	default:
+		return nil, false, errUnsupported
+	}
+	recs = make([]record, 0, len(env.Records))
+	for i, r := range env.Records {
+		rec, err := parseRecord(r)
+		if err != nil {
+			return nil, false, fmt.Errorf("record %d: %w", i, err)
+		}
+		recs = append(recs, rec)
+	}
+	return recs, false, nil
+}
+
+func parseRecord(raw json.RawMessage) (record, error) {
+	var head struct {
+		EventSource string `json:"eventSource"`
+	}
+	if err := json.Unmarshal(raw, &head); err != nil {
+		return record{}, fmt.Errorf("%w: %w", errUnsupported, err)
+	}
+	switch head.EventSource {
+	case sourceKinesis:
+		var k events.KinesisEventRecord
+		if err := json.Unmarshal(raw, &k); err != nil {
+			return record{}, fmt.Errorf("kinesis record: %w", err)
+		}
+		if k.Kinesis.SequenceNumber == "" {
+			return record{}, errors.New("kinesis record without a sequence number")
+		}
+		return record{
+			itemID: k.Kinesis.SequenceNumber, deliveryID: k.EventID, arrival: k.Kinesis.ApproximateArrivalTimestamp.Time,
+			data: k.Kinesis.Data, raw: raw, source: sourceKinesis, eventSourceARN: k.EventSourceArn,
+		}, nil
+	case sourceSQS:
+		var m events.SQSMessage
+		if err := json.Unmarshal(raw, &m); err != nil {
+			return record{}, fmt.Errorf("sqs message: %w", err)
+		}
+		if m.MessageId == "" {
+			return record{}, errors.New("sqs message without a message id")
+		}
+		rec := record{
+			itemID: m.MessageId, deliveryID: m.MessageId, group: m.Attributes["MessageGroupId"],
+			data: []byte(m.Body), raw: raw, source: sourceSQS, eventSourceARN: m.EventSourceARN,
+		}
+		if ms, err := strconv.ParseInt(m.Attributes["SentTimestamp"], 10, 64); err == nil {
+			rec.arrival = time.UnixMilli(ms)
+		}
+		return rec, nil
+	}
+	return record{}, fmt.Errorf("%w: record source %q", errUnsupported, head.EventSource)
+}
+
+// recordID returns the record's string id, or a dead-letter reason code and detail.
+func recordID(data []byte) (id, reason, detail string) {
+	var obj map[string]json.RawMessage
+	if err := json.Unmarshal(data, &obj); err != nil {
+		return "", deadletter.ReasonInvalidJSON, "record is not a JSON object: " + err.Error()
+	}
+	raw, ok := obj["id"]
+	if !ok {
+		return "", deadletter.ReasonMissingID, `record has no "id"`
+	}
+	if err := json.Unmarshal(raw, &id); err != nil || id == "" {
+		return "", deadletter.ReasonMissingID, `record's "id" is not a non-empty string: ` + truncate(string(raw), 64)
+	}
+	return id, "", ""
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
+}
