@@ -140,7 +140,9 @@ func TestUpdateFromAStaleSnapshot(t *testing.T) {
 	s := controlstate.New(db, table, controlstate.Options{Timeout: 20 * time.Second})
 	ctx := ctxT(t)
 	ctrl := stepController(t)
-	next := func(prev adaptive.State) (adaptive.State, adaptive.Decision) { return ctrl.Next(prev, healthy, time.Now()) }
+	next := func(prev adaptive.State) (adaptive.State, adaptive.Decision) {
+		return ctrl.Next(prev, healthy, time.Now())
+	}
 	stale, err := s.Get(ctx, "m")
 	if err != nil {
 		t.Fatal(err)

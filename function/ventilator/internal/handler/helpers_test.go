@@ -160,7 +160,9 @@ func (w *fakeWorker) total() int {
 	return len(w.order)
 }
 
-func ok(time.Duration) fanout.Outcome { return fanout.Outcome{OK: true, Latency: 20 * time.Millisecond} }
+func ok(time.Duration) fanout.Outcome {
+	return fanout.Outcome{OK: true, Latency: 20 * time.Millisecond}
+}
 
 func fail(string) fanout.Outcome {
 	return fanout.Outcome{Latency: 30 * time.Millisecond, Err: errors.New("invoke worker: function error Unhandled: HTTP 503")}
