@@ -9,6 +9,7 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambdacontext"
 
+	"github.com/breakerbox/breakerbox/extension/client"
 	"github.com/breakerbox/breakerbox/function/ventilator/internal/controlstate"
 	"github.com/breakerbox/breakerbox/function/ventilator/internal/emf"
 	"github.com/breakerbox/breakerbox/function/ventilator/internal/fanout"
@@ -77,11 +78,15 @@ func (h *Handler) batch(ctx context.Context, recs []record) Response {
 		return r.response()
 	}
 	grant, err := h.Breaker.Acquire(ctx, h.cfg.Circuit)
-	if err != nil {
-		r.log.ErrorContext(ctx, "extension acquire failed: every record will be retried", "error", err.Error())
+	switch {
+	case err != nil && !grant.Allowed:
+		// No answer from the circuit, and the fail mode is closed: hold back, but this is no
+		// circuit decision, so the mapping stays as it is.
+		r.log.ErrorContext(ctx, "extension gave no answer and the fail mode is closed: every record will be retried", "error", err.Error())
 		return r.response()
-	}
-	if !grant.Allowed {
+	case err != nil:
+		r.log.WarnContext(ctx, "extension gave no answer: the fail mode is open, fanning out", "error", err.Error())
+	case !grant.Allowed:
 		r.stop(ctx, snap, grant)
 		return r.response()
 	}
@@ -192,13 +197,16 @@ func (r *run) settle(ctx context.Context, snap controlstate.Snapshot) {
 		r.writeMetrics(ctx, m)
 		return
 	}
-	outcomes := make([]Outcome, len(r.calls))
+	outcomes := make([]client.Outcome, len(r.calls))
 	latencies := make([]time.Duration, len(r.calls))
 	for i, c := range r.calls {
-		outcomes[i] = Outcome{OK: c.OK, Latency: c.Latency, Permit: r.probe}
+		outcomes[i] = client.Outcome{OK: c.OK, Latency: c.Latency, Permit: r.probe}
+		if !c.OK {
+			outcomes[i].Err = "worker call failed"
+		}
 		latencies[i] = c.Latency
 	}
-	if err := h.Breaker.Report(ctx, h.cfg.Circuit, outcomes); err != nil {
+	if err := h.Breaker.Report(ctx, h.cfg.Circuit, outcomes...); err != nil {
 		r.log.WarnContext(ctx, "reporting outcomes to the extension failed", "error", err.Error())
 	}
 	summary := adaptive.Summarize(r.calls, h.cfg.Adaptive.SlowCall)
@@ -244,7 +252,7 @@ func (r *run) settle(ctx context.Context, snap controlstate.Snapshot) {
 // stop handles a denied acquire: the state is marked tripped (so that the wake-up re-enables the
 // mapping), then the mapping is disabled at the minimum batch size. If the state cannot be written
 // the mapping is left enabled, since nothing would re-enable it.
-func (r *run) stop(ctx context.Context, snap controlstate.Snapshot, g Grant) {
+func (r *run) stop(ctx context.Context, snap controlstate.Snapshot, g client.Decision) {
 	h := r.h
 	now := h.Now()
 	reason := fmt.Sprintf("circuit %s is %s: fan-out stopped until the wake-up", h.cfg.Circuit, g.State)

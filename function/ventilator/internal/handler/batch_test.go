@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/breakerbox/breakerbox/extension/client"
 	"github.com/breakerbox/breakerbox/function/ventilator/internal/config"
 	"github.com/breakerbox/breakerbox/function/ventilator/internal/deadletter"
 	"github.com/breakerbox/breakerbox/function/ventilator/internal/fanout"
@@ -180,7 +181,7 @@ func TestOpenCircuitStopsFanOut(t *testing.T) {
 	r := newRig(t, nil)
 	r.mapping.batchSize = 8
 	r.setController(adaptive.State{Policy: "aimd", BatchSize: 8})
-	r.breaker.grant = Grant{Allowed: false, State: StateOpen, RetryAt: r.now.Add(30 * time.Second)}
+	r.breaker.grant = client.Decision{Allowed: false, State: StateOpen, RetryAt: r.now.Add(30 * time.Second)}
 	failed := r.invoke(kinesisEvent(rec("a"), rec("b"), rec("c")))
 	if !slices.Equal(failed, []string{"1000", "1001", "1002"}) {
 		t.Fatalf("failures %v, want every record", failed)
@@ -205,17 +206,26 @@ func TestOpenCircuitStopsFanOut(t *testing.T) {
 	}
 }
 
-func TestAcquireErrorRetriesEverything(t *testing.T) {
+func TestUnreachableExtensionFollowsTheFailMode(t *testing.T) {
 	r := newRig(t, nil)
-	r.breaker.acquireErr = errors.New("connection refused")
+	r.breaker.acquireErr = errors.New("breakerbox: extension unreachable: connection refused")
+	r.breaker.grant = client.Decision{State: "UNKNOWN", Unreachable: true} // fail mode closed
 	if failed := r.invoke(kinesisEvent(rec("a"), rec("b"))); len(failed) != 2 || r.worker.total() != 0 || len(r.mapping.applies) != 0 {
-		t.Fatalf("failures %v, %d calls, %d mapping changes", failed, r.worker.total(), len(r.mapping.applies))
+		t.Fatalf("fail closed: failures %v, %d calls, %d mapping changes; want every record retried and the mapping untouched",
+			failed, r.worker.total(), len(r.mapping.applies))
+	}
+	if s := r.controller(); s.Tripped {
+		t.Fatal("an unreachable extension tripped the ventilator")
+	}
+	r.breaker.grant = client.Decision{Allowed: true, State: "UNKNOWN", Unreachable: true} // fail mode open
+	if failed := r.invoke(kinesisEvent(rec("a"), rec("b"))); len(failed) != 0 || r.worker.total() != 2 {
+		t.Fatalf("fail open: failures %v, %d calls", failed, r.worker.total())
 	}
 }
 
 func TestProbeRunsOneCall(t *testing.T) {
 	r := newRig(t, nil)
-	r.breaker.grant = Grant{Allowed: true, State: StateHalfOpen, Permit: "p-1"}
+	r.breaker.grant = client.Decision{Allowed: true, State: StateHalfOpen, Permit: "p-1"}
 	failed := r.invoke(kinesisEvent(rec("a"), rec("b"), rec("c")))
 	if !slices.Equal(failed, []string{"1001", "1002"}) || r.worker.total() != 1 || r.worker.count("a") != 1 {
 		t.Fatalf("probe: failures %v, calls %v", failed, r.worker.order)

@@ -2,8 +2,8 @@ package handler
 
 import (
 	"context"
-	"time"
 
+	"github.com/breakerbox/breakerbox/extension/client"
 	"github.com/breakerbox/breakerbox/function/ventilator/internal/controlstate"
 	"github.com/breakerbox/breakerbox/function/ventilator/internal/deadletter"
 	"github.com/breakerbox/breakerbox/function/ventilator/internal/dedup"
@@ -12,41 +12,15 @@ import (
 	"github.com/breakerbox/breakerbox/function/ventilator/internal/mapping"
 )
 
-// Breaker is what the ventilator asks of the breakerbox extension (the extension client, adapted in
-// main).
+// Breaker is what the ventilator asks of the breakerbox extension; *client.Client satisfies it.
 type Breaker interface {
-	// Acquire asks whether a call to the circuit's downstream may go now.
-	Acquire(ctx context.Context, circuit string) (Grant, error)
+	// Acquire asks whether a call to the circuit's downstream may go now. When the extension cannot
+	// answer, the Decision follows the fail mode and the error says why.
+	Acquire(ctx context.Context, id string) (client.Decision, error)
 	// Report tells the extension the outcomes of calls.
-	Report(ctx context.Context, circuit string, outcomes []Outcome) error
-	// State reads the circuit.
-	State(ctx context.Context, circuit string) (Circuit, error)
-}
-
-// Grant is the extension's answer to an acquire.
-type Grant struct {
-	Allowed bool
-	// State is the circuit's state (CLOSED, OPEN, HALF_OPEN, ...).
-	State string
-	// Permit, when set, is a half-open probe permit, to be reported back with the probe's outcome.
-	Permit string
-	// RetryAt is when an OPEN circuit may let a probe through.
-	RetryAt time.Time
-}
-
-// Outcome is one call's result, as reported to the extension.
-type Outcome struct {
-	OK      bool
-	Latency time.Duration
-	Permit  string
-}
-
-// Circuit is the extension's view of a circuit.
-type Circuit struct {
-	State    string
-	Allowed  bool
-	Override string
-	RetryAt  time.Time
+	Report(ctx context.Context, id string, outcomes ...client.Outcome) error
+	// State reads the circuit; an unknown circuit is an error matching client.ErrNotFound.
+	State(ctx context.Context, id string) (client.Circuit, error)
 }
 
 // Circuit states and overrides, as the extension names them.

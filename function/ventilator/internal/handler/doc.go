@@ -9,7 +9,9 @@
 //  2. The extension is asked once (acquire). Denied: the state is marked tripped, the mapping is
 //     disabled at MIN_BATCH, and every record is returned as a failure. A half-open permit makes the
 //     batch a probe: records run one at a time until one worker call has been made; the rest are
-//     returned as failures.
+//     returned as failures. When the extension cannot answer, the client's fail mode decides: open
+//     fans out, closed returns every record as a failure without touching the mapping (no circuit
+//     said anything).
 //  3. Records run concurrently, at most the controller's batch size at once; the messages of one
 //     SQS FIFO message group run in order, and once one fails the rest of its group is returned as
 //     failures. Each record: not JSON or no string id → dead-letter queue at once; otherwise a claim

@@ -17,6 +17,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/breakerbox/breakerbox/extension/client"
 	"github.com/breakerbox/breakerbox/function/ventilator/internal/config"
 	"github.com/breakerbox/breakerbox/function/ventilator/internal/controlstate"
 	"github.com/breakerbox/breakerbox/function/ventilator/internal/deadletter"
@@ -38,37 +39,38 @@ func TestMain(m *testing.M) {
 // fakeBreaker is the extension: a fixed grant and circuit view, and the reports it got.
 type fakeBreaker struct {
 	mu         sync.Mutex
-	grant      Grant
+	grant      client.Decision
 	acquireErr error
-	view       Circuit
+	view       client.Circuit
+	viewErr    error
 	acquires   int
-	reports    [][]Outcome
+	reports    [][]client.Outcome
 }
 
-func (b *fakeBreaker) Acquire(context.Context, string) (Grant, error) {
+func (b *fakeBreaker) Acquire(context.Context, string) (client.Decision, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.acquires++
 	return b.grant, b.acquireErr
 }
 
-func (b *fakeBreaker) Report(_ context.Context, _ string, o []Outcome) error {
+func (b *fakeBreaker) Report(_ context.Context, _ string, o ...client.Outcome) error {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.reports = append(b.reports, o)
 	return nil
 }
 
-func (b *fakeBreaker) State(context.Context, string) (Circuit, error) {
+func (b *fakeBreaker) State(context.Context, string) (client.Circuit, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	return b.view, nil
+	return b.view, b.viewErr
 }
 
-func (b *fakeBreaker) outcomes() []Outcome {
+func (b *fakeBreaker) outcomes() []client.Outcome {
 	b.mu.Lock()
 	defer b.mu.Unlock()
-	var all []Outcome
+	var all []client.Outcome
 	for _, r := range b.reports {
 		all = append(all, r...)
 	}
@@ -262,7 +264,7 @@ func newRig(t *testing.T, edit func(*config.Config)) *rig {
 	}
 	r := &rig{
 		t: t, cfg: cfg, now: time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC),
-		breaker: &fakeBreaker{grant: Grant{Allowed: true, State: StateClosed}, view: Circuit{State: StateClosed, Allowed: true}},
+		breaker: &fakeBreaker{grant: client.Decision{Allowed: true, State: StateClosed}, view: client.Circuit{State: StateClosed, Allowed: true}},
 		mapping: &fakeMapping{batchSize: 1, enabled: true},
 		worker:  &fakeWorker{},
 		dlq:     &fakeDLQ{},

@@ -2,9 +2,11 @@ package handler
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
+	"github.com/breakerbox/breakerbox/extension/client"
 	"github.com/breakerbox/breakerbox/function/ventilator/internal/emf"
 	"github.com/breakerbox/breakerbox/function/ventilator/internal/mapping"
 	"github.com/breakerbox/breakerbox/internal/adaptive"
@@ -50,7 +52,11 @@ func (h *Handler) wake(ctx context.Context) (WakeResult, error) {
 		return res, nil
 	}
 	view, err := h.Breaker.State(ctx, h.cfg.Circuit)
-	if err != nil {
+	switch {
+	case errors.Is(err, client.ErrNotFound):
+		// No outcome or probe was ever recorded for the circuit: nothing says its downstream is down.
+		view, err = client.Circuit{ID: h.cfg.Circuit, State: StateClosed, Allowed: true}, nil
+	case err != nil:
 		return res, fmt.Errorf("wake-up: read circuit %s: %w", h.cfg.Circuit, err)
 	}
 	res.CircuitState = view.State
@@ -85,7 +91,7 @@ func (h *Handler) wake(ctx context.Context) (WakeResult, error) {
 }
 
 // probeable reports whether the circuit lets a call or a probe through now, and if not, why.
-func probeable(c Circuit, now time.Time) (bool, string) {
+func probeable(c client.Circuit, now time.Time) (bool, string) {
 	switch {
 	case c.Override == ForcedOpen:
 		return false, "circuit forced open by an operator"

@@ -1,9 +1,11 @@
 package handler
 
 import (
+	"fmt"
 	"testing"
 	"time"
 
+	"github.com/breakerbox/breakerbox/extension/client"
 	"github.com/breakerbox/breakerbox/internal/adaptive"
 )
 
@@ -11,16 +13,16 @@ func TestWakeUp(t *testing.T) {
 	at := time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC)
 	cases := []struct {
 		name   string
-		view   Circuit
+		view   client.Circuit
 		action string
 	}{
-		{"open before retryAt", Circuit{State: StateOpen, RetryAt: at.Add(time.Second)}, WakeWaiting},
-		{"open without retryAt", Circuit{State: StateOpen}, WakeWaiting},
-		{"forced open", Circuit{State: StateClosed, Override: ForcedOpen}, WakeWaiting},
-		{"open past retryAt", Circuit{State: StateOpen, RetryAt: at}, WakeResumed},
-		{"half open", Circuit{State: StateHalfOpen}, WakeResumed},
-		{"closed", Circuit{State: StateClosed, Allowed: true}, WakeResumed},
-		{"forced closed", Circuit{State: StateOpen, Override: ForcedClosed, Allowed: true}, WakeResumed},
+		{"open before retryAt", client.Circuit{State: StateOpen, RetryAt: at.Add(time.Second)}, WakeWaiting},
+		{"open without retryAt", client.Circuit{State: StateOpen}, WakeWaiting},
+		{"forced open", client.Circuit{State: StateClosed, Override: ForcedOpen}, WakeWaiting},
+		{"open past retryAt", client.Circuit{State: StateOpen, RetryAt: at}, WakeResumed},
+		{"half open", client.Circuit{State: StateHalfOpen}, WakeResumed},
+		{"closed", client.Circuit{State: StateClosed, Allowed: true}, WakeResumed},
+		{"forced closed", client.Circuit{State: StateOpen, Override: ForcedClosed, Allowed: true}, WakeResumed},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -61,7 +63,7 @@ func TestTripThenWakeUpThenRecover(t *testing.T) {
 	if _, on := r.mapping.get(); on {
 		t.Fatal("not disabled after failing at 1")
 	}
-	r.breaker.view = Circuit{State: StateOpen, RetryAt: r.now.Add(time.Minute)}
+	r.breaker.view = client.Circuit{State: StateOpen, RetryAt: r.now.Add(time.Minute)}
 	if res := r.wake(); res.Action != WakeWaiting {
 		t.Fatalf("wake-up while OPEN = %+v", res)
 	}
@@ -70,11 +72,26 @@ func TestTripThenWakeUpThenRecover(t *testing.T) {
 		t.Fatalf("wake-up past retryAt = %+v", res)
 	}
 	r.worker.behave = nil
-	r.breaker.grant = Grant{Allowed: true, State: StateHalfOpen, Permit: "p"}
+	r.breaker.grant = client.Decision{Allowed: true, State: StateHalfOpen, Permit: "p"}
 	if failed := r.invoke(kinesisEvent(rec("a"))); len(failed) != 0 {
 		t.Fatalf("probe failures %v", failed)
 	}
 	if size, on := r.mapping.get(); !on || size != 2 {
 		t.Fatalf("after a good probe: mapping at %d enabled %v; want 2 and enabled", size, on)
+	}
+}
+
+func TestWakeUpOfAnUnknownCircuitResumes(t *testing.T) {
+	r := newRig(t, nil)
+	r.mapping.enabled = false
+	r.setController(adaptive.State{Policy: "aimd", BatchSize: 1, Tripped: true})
+	r.breaker.viewErr = &client.Error{Status: 404, Code: "not_found", Message: "no circuit inventory"}
+	if res := r.wake(); res.Action != WakeResumed {
+		t.Fatalf("wake-up = %+v", res)
+	}
+	r.breaker.viewErr = fmt.Errorf("read: %w", client.ErrUnreachable)
+	r.setController(adaptive.State{Policy: "aimd", BatchSize: 1, Tripped: true})
+	if _, err := r.h.Invoke(r.ctx(), []byte(`{"source":"aws.events","detail-type":"Scheduled Event"}`)); err == nil {
+		t.Fatal("a wake-up that cannot read the circuit succeeded")
 	}
 }
