@@ -1,0 +1,232 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+
+	"github.com/breakerbox/breakerbox/internal/events"
+	"github.com/breakerbox/breakerbox/internal/store"
+)
+
+// Env is what breakerctl takes from its surroundings, so tests can run it in-process.
+type Env struct {
+	// Getenv reads an environment variable.
+	Getenv func(string) string
+	// AWS loads the SDK configuration (credentials, region, endpoints).
+	AWS func(ctx context.Context) (aws.Config, error)
+}
+
+// Exit codes.
+const (
+	exitOK    = 0
+	exitError = 1
+	exitUsage = 2
+)
+
+// usageError is a mistake in the command line; it exits 2 and points at the help.
+type usageError struct{ msg string }
+
+func (e *usageError) Error() string { return e.msg }
+
+func usagef(format string, args ...any) error { return &usageError{msg: fmt.Sprintf(format, args...)} }
+
+// app is one run of breakerctl: its streams, environment and the flags every command takes.
+type app struct {
+	stdout, stderr io.Writer
+	env            Env
+	table          string
+	output         string
+	awsTimeout     time.Duration
+	bus            string
+	awsCfg         *aws.Config
+}
+
+// command is one subcommand.
+type command struct {
+	name string
+	run  func(ctx context.Context, a *app, args []string) error
+}
+
+func commands() []command {
+	return []command{
+		{"circuits", runCircuits},
+		{"get", runGet},
+		{"force-open", runForce("force-open")},
+		{"force-closed", runForce("force-closed")},
+		{"clear", runForce("clear")},
+		{"watch", runWatch},
+		{"monitor", runMonitor},
+		{"create-table", runCreateTable},
+	}
+}
+
+const usage = `breakerctl operates breakerbox circuits and the checker's monitors.
+
+Usage:
+  breakerctl circuits                          list every circuit
+  breakerctl get ID                            show one circuit
+  breakerctl force-open ID --reason TEXT       pin a circuit OPEN until cleared
+  breakerctl force-closed ID [--reason TEXT]   pin a circuit CLOSED until cleared
+  breakerctl clear ID [--reason TEXT]          remove an override; the circuit starts again CLOSED
+  breakerctl watch [--interval 1s]             print transitions as they happen (Ctrl-C stops)
+  breakerctl monitor add --id ID --url URL [--every 1m] [--timeout 4s] [--method GET]
+                         [--expect-status 200-399] [--slow-call 1s] [--header 'Name: value']...
+                         [--follow-redirects] [--checker-arn ARN]
+                                               probe URL on a schedule with the checker Lambda
+  breakerctl monitor list                      list the monitors (rules named breakerbox-*)
+  breakerctl monitor remove ID                 delete a monitor's rule and target
+  breakerctl create-table                      create the table (for local use; safe to repeat)
+
+Flags of every command:
+  --table NAME       the breakerbox DynamoDB table (default $BREAKERBOX_TABLE)
+  -o table|json      output: aligned tables for people (default) or JSON for scripts
+  --aws-timeout D    bound on each AWS call (default 10s)
+  --bus NAME         event bus for state-change events (default $BREAKERBOX_EVENT_BUS or "default")
+
+monitor add takes the checker's ARN from --checker-arn or $BREAKERBOX_CHECKER_ARN.
+AWS credentials, region and endpoint come from the SDK's standard settings
+(AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, ...).
+`
+
+// run is breakerctl's whole life: it parses args, runs the command and returns the exit code.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer, env Env) int {
+	if len(args) == 0 || args[0] == "help" || args[0] == "-h" || args[0] == "--help" {
+		w := stdout
+		code := exitOK
+		if len(args) == 0 {
+			w, code = stderr, exitUsage
+		}
+		fmt.Fprint(w, usage)
+		return code
+	}
+	a := &app{stdout: stdout, stderr: stderr, env: env}
+	for _, c := range commands() {
+		if c.name != args[0] {
+			continue
+		}
+		err := c.run(ctx, a, args[1:])
+		var ue *usageError
+		switch {
+		case err == nil:
+			return exitOK
+		case errors.Is(err, flag.ErrHelp):
+			return exitOK
+		case errors.As(err, &ue):
+			fmt.Fprintf(stderr, "breakerctl %s: %v\nRun 'breakerctl help' for usage.\n", c.name, err)
+			return exitUsage
+		default:
+			fmt.Fprintf(stderr, "breakerctl %s: %v\n", c.name, err)
+			return exitError
+		}
+	}
+	fmt.Fprintf(stderr, "breakerctl: unknown command %q\nRun 'breakerctl help' for usage.\n", args[0])
+	return exitUsage
+}
+
+// flags returns a flag set with the flags every command takes.
+func (a *app) flags(name string) *flag.FlagSet {
+	fs := flag.NewFlagSet("breakerctl "+name, flag.ContinueOnError)
+	fs.SetOutput(a.stderr)
+	fs.StringVar(&a.table, "table", a.env.Getenv("BREAKERBOX_TABLE"), "the breakerbox DynamoDB table")
+	fs.StringVar(&a.output, "o", "table", "output format: table or json")
+	fs.StringVar(&a.output, "output", "table", "output format: table or json")
+	fs.DurationVar(&a.awsTimeout, "aws-timeout", 10*time.Second, "bound on each AWS call")
+	bus := a.env.Getenv("BREAKERBOX_EVENT_BUS")
+	if bus == "" {
+		bus = events.DefaultBus
+	}
+	fs.StringVar(&a.bus, "bus", bus, "event bus for state-change events")
+	return fs
+}
+
+// parse parses flags that may come before, between or after the positional arguments, and checks
+// the common ones. It returns the positional arguments.
+func (a *app) parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, &usageError{msg: err.Error()}
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			break
+		}
+		pos, args = append(pos, args[0]), args[1:]
+	}
+	switch a.output {
+	case "table", "json":
+	default:
+		return nil, usagef("-o %q: want table or json", a.output)
+	}
+	if a.awsTimeout <= 0 {
+		return nil, usagef("--aws-timeout must be positive")
+	}
+	return pos, nil
+}
+
+// oneID returns the single positional argument, the circuit id.
+func oneID(pos []string, cmd string) (string, error) {
+	if len(pos) != 1 {
+		return "", usagef("want exactly one circuit id, e.g. breakerctl %s inventory; got %d arguments", cmd, len(pos))
+	}
+	return pos[0], nil
+}
+
+func (a *app) aws(ctx context.Context) (aws.Config, error) {
+	if a.awsCfg != nil {
+		return *a.awsCfg, nil
+	}
+	ctx, cancel := context.WithTimeout(ctx, a.awsTimeout)
+	defer cancel()
+	cfg, err := a.env.AWS(ctx)
+	if err != nil {
+		return aws.Config{}, fmt.Errorf("load AWS configuration: %w (set AWS_PROFILE or AWS_REGION and credentials)", err)
+	}
+	a.awsCfg = &cfg
+	return cfg, nil
+}
+
+// dynamo returns a DynamoDB client; store returns the store on the chosen table.
+func (a *app) dynamo(ctx context.Context) (*dynamodb.Client, error) {
+	if strings.TrimSpace(a.table) == "" {
+		return nil, usagef("no table: pass --table NAME or set BREAKERBOX_TABLE")
+	}
+	cfg, err := a.aws(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return dynamodb.NewFromConfig(cfg), nil
+}
+
+func (a *app) store(ctx context.Context) (*store.Store, error) {
+	db, err := a.dynamo(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return store.New(db, a.table, store.Options{Timeout: a.awsTimeout}), nil
+}
+
+func (a *app) eventBridge(ctx context.Context) (*eventbridge.Client, error) {
+	cfg, err := a.aws(ctx)
+	if err != nil {
+		return nil, err
+	}
+	return eventbridge.NewFromConfig(cfg), nil
+}
+
+// warnf writes a warning to stderr.
+func (a *app) warnf(format string, args ...any) {
+	fmt.Fprintf(a.stderr, "warning: "+format+"\n", args...)
+}

@@ -1,0 +1,80 @@
+package main
+
+import (
+	"encoding/json"
+	"strings"
+	"testing"
+)
+
+func TestForceGetCircuitsClear(t *testing.T) {
+	c := newCtl(t)
+	if out := c.must("circuits"); !strings.Contains(out, "no circuits in table") {
+		t.Fatalf("empty table: %q", out)
+	}
+	out := c.must("force-open", "payments", "--reason", "provider maintenance")
+	if !strings.Contains(out, "payments: new → FORCED_OPEN (version 1): FORCED_OPEN: provider maintenance") {
+		t.Fatalf("force-open: %q", out)
+	}
+	out = c.must("circuits")
+	if lines := strings.Split(strings.TrimSpace(out), "\n"); len(lines) != 2 || !strings.HasPrefix(lines[0], "ID") ||
+		!strings.Contains(lines[1], "payments") || !strings.Contains(lines[1], "FORCED_OPEN") {
+		t.Fatalf("circuits table:\n%s", out)
+	}
+	var got circuitView
+	if err := json.Unmarshal([]byte(c.must("get", "-o", "json", "payments")), &got); err != nil {
+		t.Fatal(err)
+	}
+	if got.ID != "payments" || got.Override != "FORCED_OPEN" || got.Effective != "OPEN" || got.Version != 1 || got.Since == "" {
+		t.Fatalf("get -o json: %+v", got)
+	}
+	if out := c.must("get", "payments"); !strings.Contains(out, "FORCED_OPEN: provider maintenance") {
+		t.Fatalf("get: %s", out)
+	}
+	var list struct{ Circuits []circuitView }
+	if err := json.Unmarshal([]byte(c.must("circuits", "-o", "json")), &list); err != nil || len(list.Circuits) != 1 {
+		t.Fatalf("circuits -o json: %+v %v", list, err)
+	}
+	var res forceResult
+	if err := json.Unmarshal([]byte(c.must("clear", "payments", "-o", "json", "--reason", "done")), &res); err != nil {
+		t.Fatal(err)
+	}
+	if res.Transition == nil || res.Transition.From != "FORCED_OPEN" || res.Transition.To != "CLOSED" || res.Circuit.Version != 2 ||
+		res.PublishError != "" {
+		t.Fatalf("clear -o json: %+v", res)
+	}
+	if out := c.must("clear", "payments"); !strings.Contains(out, "already CLOSED") {
+		t.Fatalf("clear again: %q", out)
+	}
+}
+
+func TestErrorsSayWhatToDo(t *testing.T) {
+	c := newCtl(t)
+	cases := []struct {
+		args []string
+		code int
+		want string
+	}{
+		{[]string{"force-open", "x"}, exitUsage, "force-open needs --reason"},
+		{[]string{"get"}, exitUsage, "want exactly one circuit id"},
+		{[]string{"get", "no such"}, exitUsage, "invalid circuit id"},
+		{[]string{"get", "missing"}, exitError, `no circuit "missing" in table`},
+		{[]string{"circuits", "-o", "yaml"}, exitUsage, `-o "yaml": want table or json`},
+		{[]string{"frobnicate"}, exitUsage, `unknown command "frobnicate"`},
+		{[]string{"monitor"}, exitUsage, "monitor needs add, list or remove"},
+		{[]string{"monitor", "add", "--id", "x"}, exitUsage, "needs --id and --url"},
+		{[]string{"monitor", "add", "--id", "x", "--url", "http://x"}, exitUsage, "needs the checker's ARN"},
+		{[]string{"monitor", "add", "--id", "x", "--url", "http://x", "--checker-arn", "arn:x", "--every", "30s"}, exitUsage, "whole minutes"},
+		{[]string{"monitor", "add", "--id", "x", "--url", "ftp://x", "--checker-arn", "arn:x"}, exitUsage, `unsupported scheme "ftp"`},
+		{[]string{"monitor", "remove", "ghost"}, exitError, `no monitor for "ghost"`},
+	}
+	for _, tc := range cases {
+		_, errOut, code := c.run(tc.args...)
+		if code != tc.code || !strings.Contains(errOut, tc.want) {
+			t.Errorf("breakerctl %s: exit %d, stderr %q; want exit %d and %q", strings.Join(tc.args, " "), code, errOut, tc.code, tc.want)
+		}
+	}
+	delete(c.env, "BREAKERBOX_TABLE")
+	if _, errOut, code := c.run("circuits"); code != exitUsage || !strings.Contains(errOut, "pass --table NAME or set BREAKERBOX_TABLE") {
+		t.Errorf("no table: exit %d %q", code, errOut)
+	}
+}

@@ -1,0 +1,84 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/breakerbox/breakerbox/internal/circuit"
+	"github.com/breakerbox/breakerbox/internal/events"
+)
+
+// forceResult is what force-open, force-closed and clear print with -o json.
+type forceResult struct {
+	Circuit      circuitView    `json:"circuit"`
+	Transition   *events.Detail `json:"transition,omitempty"`
+	PublishError string         `json:"publishError,omitempty"`
+}
+
+// runForce returns the command that sets (or, for clear, removes) an override through the store's
+// conditional write, then publishes the transition like every other part does.
+func runForce(name string) func(ctx context.Context, a *app, args []string) error {
+	override := map[string]circuit.Override{
+		"force-open": circuit.ForcedOpen, "force-closed": circuit.ForcedClosed, "clear": circuit.NoOverride,
+	}[name]
+	return func(ctx context.Context, a *app, args []string) error {
+		fs := a.flags(name)
+		reason := fs.String("reason", "", "why, kept as the circuit's reason")
+		publish := fs.Bool("publish", true, "publish the change to EventBridge")
+		pos, err := a.parse(fs, args)
+		if err != nil {
+			return err
+		}
+		id, err := oneID(pos, name)
+		if err != nil {
+			return err
+		}
+		if err := circuit.ValidateID(id); err != nil {
+			return usagef("%v", err)
+		}
+		if override == circuit.ForcedOpen && *reason == "" {
+			return usagef("force-open needs --reason: say why, e.g. --reason 'provider maintenance until 14:00 UTC'")
+		}
+		st, err := a.store(ctx)
+		if err != nil {
+			return err
+		}
+		res, err := st.Force(ctx, id, override, *reason, time.Now())
+		if err != nil {
+			return err
+		}
+		out := forceResult{Circuit: viewOf(res.Circuit)}
+		if res.Transition.Happened() {
+			d := events.FromTransition(id, res.Transition)
+			out.Transition = &d
+			if *publish {
+				if err := a.publish(ctx, d); err != nil {
+					out.PublishError = err.Error()
+					a.warnf("the change is saved but was not published to EventBridge: %v", err)
+				}
+			}
+		}
+		if a.output == "json" {
+			return writeJSON(a.stdout, out)
+		}
+		if out.Transition == nil {
+			fmt.Fprintf(a.stdout, "%s: already %s (version %d)\n", id, res.Circuit.Label(), res.Circuit.Version)
+			return nil
+		}
+		from := out.Transition.From
+		if from == "" {
+			from = "new"
+		}
+		fmt.Fprintf(a.stdout, "%s: %s → %s (version %d): %s\n", id, from, out.Transition.To, out.Transition.Version, out.Transition.Reason)
+		return nil
+	}
+}
+
+func (a *app) publish(ctx context.Context, d events.Detail) error {
+	eb, err := a.eventBridge(ctx)
+	if err != nil {
+		return err
+	}
+	return events.NewPublisher(eb, events.Options{Bus: a.bus, Timeout: a.awsTimeout}).Publish(ctx, d)
+}

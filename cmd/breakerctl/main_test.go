@@ -1,0 +1,89 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+
+	"github.com/breakerbox/breakerbox/internal/motoserver/mototest"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	mototest.StopShared()
+	os.Exit(code)
+}
+
+var seq atomic.Int64
+
+// syncBuffer is a bytes.Buffer safe for a writer and a reader in different goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// ctl runs breakerctl in-process against the shared moto_server with env as its environment.
+type ctl struct {
+	t   *testing.T
+	env map[string]string
+}
+
+func newCtl(t *testing.T) *ctl {
+	mototest.Shared(t)
+	c := &ctl{t: t, env: map[string]string{"BREAKERBOX_TABLE": fmt.Sprintf("ctl-test-%d", seq.Add(1))}}
+	if _, errOut, code := c.run("create-table"); code != 0 {
+		t.Fatalf("create-table: %s", errOut)
+	}
+	return c
+}
+
+func (c *ctl) envOf() Env {
+	srv := mototest.Shared(c.t)
+	return Env{
+		Getenv: func(k string) string { return c.env[k] },
+		AWS:    func(context.Context) (aws.Config, error) { return srv.AWSConfig(), nil },
+	}
+}
+
+func (c *ctl) runCtx(ctx context.Context, stdout, stderr *syncBuffer, args ...string) int {
+	return run(ctx, args, stdout, stderr, c.envOf())
+}
+
+func (c *ctl) run(args ...string) (string, string, int) {
+	c.t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	var out, errOut syncBuffer
+	code := c.runCtx(ctx, &out, &errOut, args...)
+	return out.String(), errOut.String(), code
+}
+
+// must runs a command that has to succeed and returns its output.
+func (c *ctl) must(args ...string) string {
+	c.t.Helper()
+	out, errOut, code := c.run(args...)
+	if code != 0 {
+		c.t.Fatalf("breakerctl %s: exit %d: %s", strings.Join(args, " "), code, errOut)
+	}
+	return out
+}
