@@ -1,6 +1,9 @@
 package main
 
 import (
+	"context"
+	"io"
+	"log/slog"
 	"strings"
 	"testing"
 	"time"
@@ -42,5 +45,16 @@ func TestConfigErrorsNameEveryVariable(t *testing.T) {
 		if err == nil || !strings.Contains(err.Error(), want) {
 			t.Errorf("err = %v, want it to name %s", err, want)
 		}
+	}
+}
+
+func TestSetupBuildsTheHandlerOrSaysWhatIsMissing(t *testing.T) {
+	log := slog.New(slog.NewJSONHandler(io.Discard, nil))
+	if _, err := setup(context.Background(), env(nil), log); err == nil || !strings.Contains(err.Error(), "BREAKERBOX_TABLE is required") {
+		t.Fatalf("without a table: %v", err)
+	}
+	h, err := setup(context.Background(), env(map[string]string{"BREAKERBOX_TABLE": "circuits"}), log)
+	if err != nil || h == nil {
+		t.Fatalf("setup: %v", err)
 	}
 }

@@ -8,10 +8,12 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net/http"
 	"os"
 	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
+	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
@@ -39,7 +41,12 @@ func setup(ctx context.Context, getenv func(string) string, log *slog.Logger) (*
 	}
 	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
 	defer cancel()
-	awsCfg, err := awsconfig.LoadDefaultConfig(ctx)
+	// Keep as many DynamoDB connections open as the handler makes calls at once, so a run reuses
+	// them instead of paying a TLS handshake per write (the SDK keeps 10 per host by default).
+	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
+		t.MaxIdleConnsPerHost = check.DefaultStoreConcurrency + 4
+	})
+	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithHTTPClient(httpClient))
 	if err != nil {
 		return nil, fmt.Errorf("load AWS configuration: %w", err)
 	}

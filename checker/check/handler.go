@@ -21,12 +21,16 @@ import (
 
 // Defaults of Config.
 const (
-	// DefaultConcurrency bounds the probes in flight (and, separately, the store calls in flight).
+	// DefaultConcurrency bounds the probes in flight.
 	// A probe is a goroutine and a socket waiting on the network, so the bound is there to cap
 	// sockets and memory, not to pace work: with a bound below the number of hanging services a run
 	// would take several timeouts, and the checker exists for the times services hang. Below the
 	// Lambda file-descriptor limit (1024) with room to spare.
 	DefaultConcurrency = 256
+	// DefaultStoreConcurrency bounds the DynamoDB calls in flight. Each takes a few milliseconds, so
+	// a few dozen write hundreds of results well within a second, over connections the SDK's pool
+	// can keep open (see main, which sizes the pool to match).
+	DefaultStoreConcurrency = 32
 	// DefaultReserve is the time kept before the invocation's deadline for recording results: probes
 	// still running then are abandoned and not recorded.
 	DefaultReserve = 2 * time.Second
@@ -49,9 +53,11 @@ type Publisher interface {
 type Config struct {
 	// Policy is the environment's policy; each circuit's own policy map applies over it.
 	Policy circuit.Policy
-	// Concurrency bounds the probes in flight, and separately the store calls in flight (default
-	// DefaultConcurrency each): a hanging probe holds a probe slot only, never a store one.
+	// Concurrency bounds the probes in flight (default DefaultConcurrency). A hanging probe holds a
+	// probe slot only, never a store slot.
 	Concurrency int
+	// StoreConcurrency bounds the store calls in flight (default DefaultStoreConcurrency).
+	StoreConcurrency int
 	// Reserve is kept before the invocation deadline for writes (default DefaultReserve).
 	Reserve time.Duration
 	// Now is the clock (default time.Now). Probe latencies are always measured on the real clock.
@@ -80,6 +86,9 @@ func New(st Store, pub Publisher, cfg Config) (*Handler, error) {
 	}
 	if cfg.Concurrency <= 0 {
 		cfg.Concurrency = DefaultConcurrency
+	}
+	if cfg.StoreConcurrency <= 0 {
+		cfg.StoreConcurrency = DefaultStoreConcurrency
 	}
 	if cfg.Reserve <= 0 {
 		cfg.Reserve = DefaultReserve
@@ -111,7 +120,7 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (Summary, err
 	defer cancel()
 	known := h.readAll(ctx, targets, log)
 	results := make([]TargetResult, len(targets))
-	lim := newLimits(h.cfg.Concurrency)
+	lim := newLimits(h.cfg.Concurrency, h.cfg.StoreConcurrency)
 	var wg sync.WaitGroup
 	for i, t := range targets {
 		wg.Add(1)

@@ -9,8 +9,8 @@ type limits struct {
 	probe, store chan struct{}
 }
 
-func newLimits(n int) limits {
-	return limits{probe: make(chan struct{}, n), store: make(chan struct{}, n)}
+func newLimits(probes, storeCalls int) limits {
+	return limits{probe: make(chan struct{}, probes), store: make(chan struct{}, storeCalls)}
 }
 
 // do runs fn holding a slot of sem, or returns ctx's error if none frees up in time.
