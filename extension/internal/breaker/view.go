@@ -29,9 +29,9 @@ type View struct {
 	Age time.Duration
 }
 
-func viewOf(res cache.Result, now time.Time) View {
+func viewOf(res cache.Result) View {
 	c := res.Circuit
-	age := now.Sub(res.ReadAt)
+	age := res.At.Sub(res.ReadAt)
 	if age < 0 {
 		age = 0
 	}
@@ -51,7 +51,7 @@ func (b *Breaker) State(ctx context.Context, id string) (View, error) {
 	if !res.Found {
 		return View{}, fmt.Errorf("circuit %q: %w", id, ErrNotFound)
 	}
-	return viewOf(res, b.now()), nil
+	return viewOf(res), nil
 }
 
 // List returns the views of the circuits this environment knows (prefetched or asked about), by id.

@@ -67,6 +67,8 @@ type Result struct {
 	Stale bool
 	// Hit is true when the answer came from the cache without a DynamoDB read.
 	Hit bool
+	// At is the wall-clock time the answer was given at (for the copy's age).
+	At time.Time
 }
 
 // Cache is a read-through TTL cache of circuits. It is safe for concurrent use.
@@ -106,7 +108,7 @@ func (c *Cache) Get(ctx context.Context, id string) (Result, error) {
 	e, ok := c.lru.Get(id)
 	if ok && !e.unreadable && now.Before(e.FreshUntil) {
 		c.stats.hits.Add(1)
-		return Result{Entry: *e, Hit: true}, nil
+		return Result{Entry: *e, Hit: true, At: now}, nil
 	}
 	if ok && now.Before(e.retryAt) {
 		// A read failed a moment ago: answer without waiting for another one.
@@ -157,11 +159,11 @@ func (c *Cache) load(ctx context.Context, id string) (Result, error) {
 		}
 		e := c.fresh(got, true, now)
 		c.lru.Add(id, e)
-		return Result{Entry: *e}, nil
+		return Result{Entry: *e, At: now}, nil
 	case errors.Is(err, store.ErrNotFound):
 		e := c.fresh(circuit.Circuit{ID: id}, false, now)
 		c.lru.Add(id, e)
-		return Result{Entry: *e}, nil
+		return Result{Entry: *e, At: now}, nil
 	}
 	c.stats.readErrors.Add(1)
 	retry := now.Add(min(c.opt.TTL, maxRetryInterval))
@@ -182,7 +184,7 @@ func (c *Cache) load(ctx context.Context, id string) (Result, error) {
 func (c *Cache) fallback(id string, e *Entry, now time.Time, cause error) (Result, error) {
 	if !e.unreadable && now.Sub(e.ReadAt) <= c.opt.StaleTTL {
 		c.stats.stale.Add(1)
-		return Result{Entry: *e, Stale: true}, nil
+		return Result{Entry: *e, Stale: true, At: now}, nil
 	}
 	c.stats.unavailable.Add(1)
 	return Result{}, fmt.Errorf("cache: circuit %q: %w: %w", id, ErrUnavailable, cause)

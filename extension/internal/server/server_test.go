@@ -273,3 +273,15 @@ func TestAppendStringMatchesEncodingJSON(t *testing.T) {
 		}
 	}
 }
+
+func TestAppendTimeMatchesRFC3339Milli(t *testing.T) {
+	for _, tm := range []time.Time{
+		since, time.Unix(0, 0), time.Date(2026, 1, 2, 3, 4, 5, 6e6, time.FixedZone("x", 3600)),
+		time.Date(9999, 12, 31, 23, 59, 59, 999999999, time.UTC), time.Date(10000, 1, 1, 0, 0, 0, 0, time.UTC), {},
+	} {
+		want := `"` + tm.UTC().Format(rfc3339Milli) + `"`
+		if got := string(appendTime(nil, tm)); got != want {
+			t.Errorf("appendTime(%v) = %s, want %s", tm, got, want)
+		}
+	}
+}

@@ -1,0 +1,194 @@
+// Command bench measures the breakerbox extension (make bench): cache-hit GET throughput and latency
+// next to a bare net/http handler answering the same JSON, DynamoDB reads per circuit under a steady
+// lookup rate, and start-up time, peak RSS and stripped binary size. It builds the extension, starts
+// moto_server, and drives the real binary through a minimal Extensions API. It prints figures; it
+// does not pass or fail on them.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"math"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"slices"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/breakerbox/breakerbox/extension/internal/loadgen"
+	"github.com/breakerbox/breakerbox/internal/circuit"
+	"github.com/breakerbox/breakerbox/internal/motoserver"
+	"github.com/breakerbox/breakerbox/internal/store"
+)
+
+func main() {
+	bare := flag.String("serve-bare", "", "internal: serve the bare comparison handler on this address")
+	body := flag.String("body", "", "internal: the body file of the bare handler")
+	dur := flag.Duration("duration", 5*time.Second, "measured time of each throughput run")
+	rounds := flag.Int("rounds", 2, "throughput rounds, alternating bare and extension")
+	readsFor := flag.Duration("reads-duration", 30*time.Second, "length of the DynamoDB reads run")
+	readsRate := flag.Float64("reads-rate", 5000, "lookups per second in the DynamoDB reads run")
+	starts := flag.Int("starts", 5, "start-ups measured")
+	flag.Parse()
+	if *bare != "" {
+		os.Exit(serveBare(*bare, *body))
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+	if err := run(ctx, *dur, *rounds, *readsFor, *readsRate, *starts); err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}
+
+func run(ctx context.Context, dur time.Duration, rounds int, readsFor time.Duration, readsRate float64, starts int) error {
+	dir, err := os.MkdirTemp("", "breakerbox-bench-")
+	if err != nil {
+		return err
+	}
+	defer os.RemoveAll(dir)
+	bin := filepath.Join(dir, "extensions", "breakerbox")
+	build := exec.CommandContext(ctx, "go", "build", "-trimpath", "-ldflags=-s -w", "-o", bin, "github.com/breakerbox/breakerbox/extension")
+	build.Stdout, build.Stderr = os.Stderr, os.Stderr
+	if err := build.Run(); err != nil {
+		return fmt.Errorf("build the extension: %w", err)
+	}
+	st, err := os.Stat(bin)
+	if err != nil {
+		return err
+	}
+
+	moto, err := motoserver.Start(ctx)
+	if err != nil {
+		return err
+	}
+	defer moto.Stop()
+	proxy, err := startCountingProxy(moto.URL)
+	if err != nil {
+		return err
+	}
+	defer proxy.Close()
+	const table, id = "breakerbox-bench", "inventory"
+	db := dynamodb.NewFromConfig(moto.AWSConfig())
+	if err := store.CreateTable(ctx, db, table); err != nil {
+		return err
+	}
+	s := store.New(db, table, store.Options{Timeout: 10 * time.Second})
+	if err := s.Put(ctx, circuit.Circuit{ID: id, State: circuit.Closed, Version: 1, Since: time.Now(), Reason: "2 successful probes"}); err != nil {
+		return err
+	}
+	env := append(moto.Env(), "AWS_ENDPOINT_URL="+proxy.url, "BREAKERBOX_TABLE="+table, "BREAKERBOX_CIRCUITS="+id)
+
+	fmt.Printf("breakerbox extension benchmarks (%s, GOMAXPROCS %d on this machine)\n\n", time.Now().UTC().Format(time.RFC3339), numCPU())
+
+	// Start-up: process start → registered, prefetch done (the cache is warm before /register).
+	var times []time.Duration
+	for range starts {
+		p, err := startExtension(ctx, bin, env)
+		if err != nil {
+			return err
+		}
+		times = append(times, p.startup)
+		if _, err := p.stop(); err != nil {
+			return err
+		}
+	}
+	slices.Sort(times)
+
+	ext, err := startExtension(ctx, bin, env)
+	if err != nil {
+		return err
+	}
+	path := "/v1/circuits/" + id
+	first, err := ext.get(path)
+	if err != nil {
+		return err
+	}
+	stats0, err := ext.stats()
+	if err != nil {
+		return err
+	}
+	bodyFile := filepath.Join(dir, "body.json")
+	if err := os.WriteFile(bodyFile, first, 0o644); err != nil {
+		return err
+	}
+	bare, err := startBare(ctx, bodyFile)
+	if err != nil {
+		return err
+	}
+	defer bare.stop()
+
+	fmt.Println("1. Cache-hit GET " + path + " (keep-alive, closed loop, same Go load generator; rounds alternate bare/extension)")
+	fmt.Printf("   answer (%d bytes): %s\n", len(first), first)
+	fmt.Printf("   %-22s %5s %12s %10s %10s %8s\n", "server", "conns", "req/s", "p50", "p99", "errors")
+	tok := map[string]string{"X-Breakerbox-Token": ext.token}
+	for _, conns := range []int{1, 16} {
+		var b, e loadgen.Result
+		for range rounds {
+			rb, err := loadgen.Run(ctx, loadgen.Config{Addr: bare.addr, Path: path, Header: tok, Conns: conns, Warmup: 500 * time.Millisecond, Duration: dur})
+			if err != nil {
+				return err
+			}
+			re, err := loadgen.Run(ctx, loadgen.Config{Addr: ext.addr(), Path: path, Header: tok, Conns: conns, Warmup: 500 * time.Millisecond, Duration: dur})
+			if err != nil {
+				return err
+			}
+			b, e = b.Merge(rb), e.Merge(re)
+		}
+		printRow("bare net/http handler", conns, b)
+		printRow("breakerbox extension", conns, e)
+		tr, pr := e.RPS()/b.RPS(), float64(e.Percentile(0.99))/float64(b.Percentile(0.99))
+		fmt.Printf("   %-22s %5d %11.2fx %10s %9.2fx   goal ≥0.80x throughput, ≤1.50x p99: %s\n", "extension / bare", conns, tr, "", pr, verdict(tr >= 0.8 && pr <= 1.5))
+	}
+
+	fmt.Printf("\n2. DynamoDB reads under %.0f lookups/s of one circuit for %s (CACHE_TTL default 5s ±10%% jitter)\n", readsRate, readsFor)
+	gets0, batch0, stats1 := proxy.getItems.Load(), proxy.batchGets.Load(), must(ext.stats())
+	r, err := loadgen.Run(ctx, loadgen.Config{Addr: ext.addr(), Path: path, Header: tok, Conns: 8, Duration: readsFor, Rate: readsRate})
+	if err != nil {
+		return err
+	}
+	gets := proxy.getItems.Load() - gets0
+	stats2 := must(ext.stats())
+	bound := int64(math.Ceil(readsFor.Seconds()/(5*0.9))) + 1
+	fmt.Printf("   lookups: %d (%.0f/s, %d errors)\n", r.Requests, r.RPS(), r.Errors)
+	fmt.Printf("   GetItem calls seen by the proxy in front of DynamoDB: %d (extension's own count: %.0f); BatchGetItem: %d\n",
+		gets, stats2["storeReads"]-stats1["storeReads"], proxy.batchGets.Load()-batch0)
+	fmt.Printf("   prefetch reads before the first query: %.0f; bound one per TTL: ≤ %d: %s\n", stats0["storeReads"], bound, verdict(gets <= bound))
+
+	rss, err := ext.stop()
+	if err != nil {
+		return err
+	}
+	fmt.Println("\n3. Start-up, memory, size")
+	fmt.Printf("   process start → registered with a warm cache (prefetch of 1 circuit from moto): min %s, median %s, max %s over %d starts\n",
+		ms(times[0]), ms(times[len(times)/2]), ms(times[len(times)-1]), len(times))
+	fmt.Printf("   peak RSS of the extension over all of the above: %.1f MiB\n", float64(rss)/1024)
+	fmt.Printf("   stripped binary (go build -trimpath -ldflags='-s -w', %s): %.1f MiB (%d bytes)\n", goarch(), float64(st.Size())/(1<<20), st.Size())
+	return nil
+}
+
+func printRow(name string, conns int, r loadgen.Result) {
+	fmt.Printf("   %-22s %5d %12.0f %10s %10s %8d\n", name, conns, r.RPS(), us(r.Percentile(0.5)), us(r.Percentile(0.99)), r.Errors)
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "MISSED"
+}
+
+func us(d time.Duration) string { return fmt.Sprintf("%.0fµs", float64(d)/float64(time.Microsecond)) }
+func ms(d time.Duration) string { return fmt.Sprintf("%.1fms", float64(d)/float64(time.Millisecond)) }
+
+func must(m map[string]float64, err error) map[string]float64 {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench: stats:", err)
+		return map[string]float64{}
+	}
+	return m
+}
