@@ -48,3 +48,7 @@ clean: ## Remove build output
 .PHONY: sim
 sim: ## Run the batch-size simulator: table on stdout, out/sim/results.json and out/sim/batchsize.svg
 	$(GO) run ./cmd/sim -out out/sim
+
+.PHONY: bench
+bench: deps ## Benchmark the extension: cache-hit GET vs bare net/http, DynamoDB reads per TTL, start-up, RSS, size
+	$(GO) run ./extension/internal/bench
