@@ -47,6 +47,12 @@ func (b *Breaker) Acquire(ctx context.Context, id string) Decision {
 }
 
 func (b *Breaker) acquire(ctx context.Context, id string) Decision {
+	return b.decideAcquire(ctx, id, false)
+}
+
+// decideAcquire answers from the cache when it can. waited is set on the second pass of a caller
+// that waited for another caller's permit attempt: it then tries itself rather than wait again.
+func (b *Breaker) decideAcquire(ctx context.Context, id string, waited bool) Decision {
 	res, err := b.cache.Get(ctx, id)
 	if err != nil {
 		return Decision{Allowed: b.opt.FailOpen, State: Unknown, Stale: true,
@@ -81,7 +87,34 @@ func (b *Breaker) acquire(ctx context.Context, id string) Decision {
 		base.Reason = "a probe permit needs DynamoDB, which cannot be read"
 		return base
 	}
-	return b.takePermit(ctx, id, base, now)
+	if waited {
+		return b.takePermit(ctx, id, base, now)
+	}
+	// One conditional write at a time per circuit in this environment: callers arriving while one
+	// is in flight wait for it and decide again from what it cached (usually: slots full, denied).
+	b.mu.Lock()
+	ch, busy := b.inflight[id]
+	if !busy {
+		ch = make(chan struct{})
+		b.inflight[id] = ch
+	}
+	b.mu.Unlock()
+	if busy {
+		select {
+		case <-ch:
+			return b.decideAcquire(ctx, id, true)
+		case <-ctx.Done():
+			base.Reason = "request canceled"
+			return base
+		}
+	}
+	defer func() {
+		b.mu.Lock()
+		delete(b.inflight, id)
+		b.mu.Unlock()
+		close(ch)
+	}()
+	return b.takePermit(ctx, id, base, b.now())
 }
 
 // takePermit asks the store for a probe permit and caches what the conditional write settled.

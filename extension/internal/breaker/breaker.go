@@ -54,9 +54,10 @@ type Breaker struct {
 	opt   Options
 	log   *slog.Logger
 
-	mu      sync.Mutex
-	pending map[string]*buffer
-	windows map[string]*windowCopy
+	mu       sync.Mutex
+	pending  map[string]*buffer
+	windows  map[string]*windowCopy
+	inflight map[string]chan struct{} // permit attempts in flight, by circuit
 
 	flushMu   sync.Mutex
 	lastFlush time.Time
@@ -86,7 +87,7 @@ func New(s Store, c *cache.Cache, opt Options) (*Breaker, error) {
 	}
 	return &Breaker{
 		store: s, cache: c, opt: opt, log: opt.Logger,
-		pending: map[string]*buffer{}, windows: map[string]*windowCopy{},
+		pending: map[string]*buffer{}, windows: map[string]*windowCopy{}, inflight: map[string]chan struct{}{},
 		lastFlush: opt.Now().Round(0),
 	}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -312,3 +313,38 @@ func TestFlushIfDueWaitsForTheInterval(t *testing.T) {
 }
 
 var _ cache.Reader = (*store.Store)(nil)
+
+// countingStore counts AcquireProbe calls.
+type countingStore struct {
+	*store.Store
+	probes atomic.Int64
+}
+
+func (c *countingStore) AcquireProbe(ctx context.Context, id, permit string, base circuit.Policy, now time.Time) (circuit.Result, circuit.Decision, error) {
+	c.probes.Add(1)
+	return c.Store.AcquireProbe(ctx, id, permit, base, now)
+}
+
+// Many concurrent acquires in one environment at retryAt make one conditional write between them.
+func TestConcurrentAcquiresShareOnePermitAttempt(t *testing.T) {
+	s := newStore(t)
+	put(t, s, circuit.Circuit{ID: "inv", State: circuit.Open, Since: time.Now().Add(-time.Minute), RetryAt: time.Now().Add(-time.Second), OpenCount: 1})
+	cs := &countingStore{Store: s}
+	b := newEnv(t, cs, s, 0, circuit.DefaultPolicy())
+	if err := b.Cache().Prefetch(ctxT(t), []string{"inv"}); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	var allowed atomic.Int64
+	for range 20 {
+		wg.Go(func() {
+			if d := b.Acquire(ctxT(t), "inv"); d.Allowed {
+				allowed.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if allowed.Load() != 1 || cs.probes.Load() != 1 {
+		t.Errorf("%d allowed after %d permit attempts, want 1 and 1", allowed.Load(), cs.probes.Load())
+	}
+}
