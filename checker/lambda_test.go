@@ -1,0 +1,99 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
+	"github.com/breakerbox/breakerbox/checker/check"
+	"github.com/breakerbox/breakerbox/internal/lambdaenv"
+	"github.com/breakerbox/breakerbox/internal/motoserver/mototest"
+	"github.com/breakerbox/breakerbox/internal/store"
+)
+
+func TestMain(m *testing.M) {
+	code := m.Run()
+	mototest.StopShared()
+	os.Exit(code)
+}
+
+// TestAsALambda builds the checker and runs it as a Lambda function (Runtime API, real deadline)
+// against moto: the rule's input comes in as the event, the summary goes out as the response, and
+// malformed input fails the invoke with its message.
+func TestAsALambda(t *testing.T) {
+	srv := mototest.Shared(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	bin := filepath.Join(t.TempDir(), "checker")
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	table := fmt.Sprintf("checker-lambda-%d", time.Now().UnixNano())
+	db := dynamodb.NewFromConfig(srv.AWSConfig())
+	if err := store.CreateTable(ctx, db, table); err != nil {
+		t.Fatal(err)
+	}
+	svc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
+	defer svc.Close()
+
+	env, err := lambdaenv.New(lambdaenv.Config{Output: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer env.Close(context.Background())
+	var fnEnv []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "AWS_") && !strings.HasPrefix(kv, "BREAKERBOX_") {
+			fnEnv = append(fnEnv, kv)
+		}
+	}
+	fnEnv = append(fnEnv, srv.Env()...)
+	fnEnv = append(fnEnv, "BREAKERBOX_TABLE="+table, "BREAKERBOX_STORE_TIMEOUT=10s")
+	if _, err := env.AddFunction(lambdaenv.FunctionConfig{Name: "checker", Command: []string{bin}, Env: fnEnv, Timeout: 30 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+
+	res, err := env.Invoke(ctx, "checker", []byte(`{"id":"lambda-svc","url":"`+svc.URL+`","timeout":"2s"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := res.Err(); err != nil {
+		t.Fatalf("invoke failed: %v", err)
+	}
+	var sum check.Summary
+	if err := json.Unmarshal(res.Payload, &sum); err != nil {
+		t.Fatalf("response %s: %v", res.Payload, err)
+	}
+	if len(sum.Targets) != 1 || !sum.Targets[0].OK || sum.Targets[0].State != "CLOSED" || sum.Targets[0].Version != 1 {
+		t.Fatalf("summary %s", res.Payload)
+	}
+
+	res, err = env.Invoke(ctx, "checker", []byte(`{"id":"other","url":"gopher://x"}`))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := res.Err(); err == nil || !strings.Contains(err.Error(), `unsupported scheme "gopher"`) {
+		t.Fatalf("malformed input: err = %v, payload %s", err, res.Payload)
+	}
+	out, err := db.Scan(ctx, &dynamodb.ScanInput{TableName: &table})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out.Count != 1 {
+		t.Fatalf("%d items, want only the first check's circuit", out.Count)
+	}
+}
