@@ -2,7 +2,12 @@ package store_test
 
 import (
 	"fmt"
+	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/breakerbox/breakerbox/internal/circuit"
 	"github.com/breakerbox/breakerbox/internal/store"
@@ -37,5 +42,25 @@ func TestGetMany(t *testing.T) {
 	}
 	if _, err := st.GetMany(ctx, []string{"ok", "not ok"}); err == nil {
 		t.Fatal("an invalid id was accepted")
+	}
+}
+
+// TestGetManyNamesUnreadableItems: a bad item is named in the error; the good ones still come back.
+func TestGetManyNamesUnreadableItems(t *testing.T) {
+	st, db := newStore(t, store.Options{})
+	ctx := ctxT(t)
+	if err := st.Put(ctx, goodCircuit("fine")); err != nil {
+		t.Fatal(err)
+	}
+	bad := map[string]types.AttributeValue{"pk": s("broken"), "sk": s("circuit"), "state": s("BROKEN"), "version": n("1")}
+	if _, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: aws.String(st.Table()), Item: bad}); err != nil {
+		t.Fatal(err)
+	}
+	got, err := st.GetMany(ctx, []string{"fine", "broken", "absent"})
+	if err == nil || !strings.Contains(err.Error(), `pk="broken"`) || !strings.Contains(err.Error(), `unknown circuit state "BROKEN"`) {
+		t.Fatalf("err = %v", err)
+	}
+	if _, ok := got["fine"]; !ok || len(got) != 1 {
+		t.Fatalf("got %v", got)
 	}
 }
