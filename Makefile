@@ -22,7 +22,7 @@ build: ## Build every binary into bin/
 	$(GO) build -o $(BIN)/ ./cmd/...
 
 .PHONY: test
-test: deps vet ## Run every test with the race detector (starts moto_server itself)
+test: deps vet validate ## Run every test with the race detector (starts moto_server itself)
 	$(GO) test -race -count=1 -timeout 30m $(PKGS)
 
 .PHONY: race
@@ -43,11 +43,62 @@ fmt: ## Format the code
 
 .PHONY: clean
 clean: ## Remove build output
-	rm -rf $(BIN) out layer/build layer/*.zip
+	rm -rf $(BIN) out build layer/build layer/*.zip
 
 .PHONY: sim
 sim: ## Run the batch-size simulator: table on stdout, out/sim/results.json and out/sim/batchsize.svg
 	$(GO) run ./cmd/sim -out out/sim
+
+# --- Lambda builds -------------------------------------------------------------------------------
+# Static, stripped Linux binaries; Lambda functions use the lambda.norpc tag (provided.al2023 runs
+# bootstrap through the Runtime API, never net/rpc). ARCH picks arm64 (default) or x86_64;
+# STRIP= keeps the symbol table (the template test reads it to list each binary's AWS calls).
+ARCH ?= arm64
+goarch = $(if $(filter x86_64 amd64,$(1)),amd64,arm64)
+STRIP ?= -s -w
+lambda_build = CGO_ENABLED=0 GOOS=linux GOARCH=$(call goarch,$(1)) $(GO) build -trimpath -tags lambda.norpc -ldflags='$(STRIP)' -o $(2) $(3)
+
+# `sam build` calls these with ARTIFACTS_DIR set (BuildMethod: makefile in template.yaml).
+build-CheckerFunction:
+	$(call lambda_build,$(ARCH),$(ARTIFACTS_DIR)/bootstrap,./checker)
+build-VentilatorFunction:
+	$(call lambda_build,$(ARCH),$(ARTIFACTS_DIR)/bootstrap,./function/ventilator)
+build-WorkerFunction:
+	$(call lambda_build,$(ARCH),$(ARTIFACTS_DIR)/bootstrap,./function/worker)
+build-OrdersFunction:
+	$(call lambda_build,$(ARCH),$(ARTIFACTS_DIR)/bootstrap,./function/orders)
+build-BreakerboxLayerArm64:
+	$(call lambda_build,arm64,$(ARTIFACTS_DIR)/extensions/breakerbox,./extension)
+build-BreakerboxLayerX86:
+	$(call lambda_build,x86_64,$(ARTIFACTS_DIR)/extensions/breakerbox,./extension)
+
+FUNCTIONS := CheckerFunction VentilatorFunction WorkerFunction OrdersFunction
+
+.PHONY: package
+package: ## Build every function as build/<Function>/bootstrap (ARCH=arm64|x86_64)
+	@for f in $(FUNCTIONS); do $(MAKE) --no-print-directory build-$$f ARTIFACTS_DIR=build/$$f || exit 1; done
+	@ls -l build/*/bootstrap
+
+.PHONY: layer
+layer: ## Build the extension layer zips (arm64 and x86_64) into layer/
+	@for a in arm64 x86_64; do \
+		rm -rf layer/build/$$a && mkdir -p layer/build/$$a/extensions && \
+		$(MAKE) --no-print-directory build-BreakerboxLayer$$( [ $$a = arm64 ] && echo Arm64 || echo X86 ) ARTIFACTS_DIR=layer/build/$$a >/dev/null && \
+		chmod 0755 layer/build/$$a/extensions/breakerbox && \
+		rm -f layer/breakerbox-$$a.zip && \
+		(cd layer/build/$$a && python3 -m zipfile -c ../../breakerbox-$$a.zip extensions/) && \
+		printf 'layer/breakerbox-%s.zip  %s bytes zipped (binary %s bytes)\n' $$a \
+			$$(stat -c %s layer/breakerbox-$$a.zip) $$(stat -c %s layer/build/$$a/extensions/breakerbox) || exit 1; \
+	done
+
+.PHONY: validate
+validate: ## Lint template.yaml with cfn-lint (installed with pip when missing)
+	@command -v cfn-lint >/dev/null 2>&1 || python3 -m pip install --quiet cfn-lint
+	cfn-lint template.yaml
+
+.PHONY: deploy
+deploy: ## Build with SAM and deploy to your AWS account (needs sam and credentials; not run in CI)
+	sam build && sam deploy --guided
 
 .PHONY: bench
 bench: deps ## Benchmark the extension: cache-hit GET vs bare net/http, DynamoDB reads per TTL, start-up, RSS, size

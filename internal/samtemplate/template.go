@@ -1,0 +1,247 @@
+// Package samtemplate reads what deployment checks need from template.yaml: each function's
+// environment, layers and IAM actions, with CloudFormation intrinsics (!Ref, !GetAtt, !Sub, !If)
+// resolved against parameter defaults and placeholder resource names, as a deployment would see them.
+package samtemplate
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// Placeholder account and region used when resolving intrinsics.
+const (
+	Account = "123456789012"
+	Region  = "us-east-1"
+	Stack   = "breakerbox"
+)
+
+// Template is a parsed SAM template.
+type Template struct {
+	params     map[string]string
+	conditions map[string]*yaml.Node
+	resources  map[string]*yaml.Node
+	types      map[string]string
+	globalEnv  map[string]string
+}
+
+// PollerSid names the policy statement that lets Lambda's poller read the event source.
+const PollerSid = "ReadSource"
+
+// Function is one AWS::Serverless::Function as deployed with parameter defaults.
+type Function struct {
+	LogicalID string
+	// Env holds the resolved environment variables.
+	Env map[string]string
+	// Layers are the logical ids of the attached layers.
+	Layers []string
+	// Actions are the IAM actions of the function's inline policy statements (every branch of an
+	// !If, so a check holds for each choice of parameters), except those of PollerSid.
+	Actions map[string]bool
+	// PollerActions are those the Lambda service uses on the function's behalf to read its event
+	// source (the statement whose Sid is PollerSid), not called by the function's code.
+	PollerActions map[string]bool
+	// BuildMethod is the Metadata.BuildMethod ("makefile" for every function here).
+	BuildMethod string
+}
+
+// Load parses the template at path.
+func Load(path string) (*Template, error) {
+	raw, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("samtemplate: %w", err)
+	}
+	var doc yaml.Node
+	if err := yaml.Unmarshal(raw, &doc); err != nil {
+		return nil, fmt.Errorf("samtemplate: parse %s: %w", path, err)
+	}
+	root := doc.Content[0]
+	t := &Template{params: map[string]string{}, conditions: map[string]*yaml.Node{}, resources: map[string]*yaml.Node{}, types: map[string]string{}}
+	for name, p := range mapping(get(root, "Parameters")) {
+		t.params[name] = scalar(get(p, "Default"))
+	}
+	t.conditions = mapping(get(root, "Conditions"))
+	t.resources = mapping(get(root, "Resources"))
+	for id, r := range t.resources {
+		t.types[id] = scalar(get(r, "Type"))
+	}
+	return t, nil
+}
+
+// Functions returns every serverless function, sorted by logical id.
+func (t *Template) Functions() ([]Function, error) {
+	var out []Function
+	for id, r := range t.resources {
+		if t.types[id] != "AWS::Serverless::Function" {
+			continue
+		}
+		props := get(r, "Properties")
+		f := Function{LogicalID: id, Env: map[string]string{}, Actions: map[string]bool{}, PollerActions: map[string]bool{}, BuildMethod: scalar(get(get(r, "Metadata"), "BuildMethod"))}
+		for k, v := range mapping(get(get(props, "Environment"), "Variables")) {
+			s, err := t.resolve(v)
+			if err != nil {
+				return nil, fmt.Errorf("%s env %s: %w", id, k, err)
+			}
+			f.Env[k] = s
+		}
+		if l := get(props, "Layers"); l != nil {
+			for _, item := range l.Content {
+				// Layers are !If [cond, !Ref A, !Ref B]: keep every branch.
+				for _, ref := range refs(item) {
+					f.Layers = append(f.Layers, ref)
+				}
+			}
+		}
+		if pol := get(props, "Policies"); pol != nil {
+			for _, p := range pol.Content {
+				for _, st := range get(p, "Statement").Content {
+					into := f.Actions
+					if scalar(get(st, "Sid")) == PollerSid {
+						into = f.PollerActions
+					}
+					for _, a := range leaves(get(st, "Action")) {
+						into[a] = true
+					}
+				}
+			}
+		}
+		out = append(out, f)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].LogicalID < out[j].LogicalID })
+	return out, nil
+}
+
+// resolve turns a value node into the string a deployment would see.
+func (t *Template) resolve(n *yaml.Node) (string, error) {
+	switch n.Tag {
+	case "!Ref":
+		return t.ref(n.Value)
+	case "!GetAtt":
+		res, attr, _ := strings.Cut(n.Value, ".")
+		if attr != "Arn" {
+			return "", fmt.Errorf("GetAtt %s: only .Arn is resolved", n.Value)
+		}
+		return t.arn(res)
+	case "!If":
+		ok, err := t.condition(n.Content[0].Value)
+		if err != nil {
+			return "", err
+		}
+		if ok {
+			return t.resolve(n.Content[1])
+		}
+		return t.resolve(n.Content[2])
+	case "!Sub":
+		return "", fmt.Errorf("!Sub is not resolved for environment values")
+	}
+	if n.Kind != yaml.ScalarNode {
+		return "", fmt.Errorf("unsupported value at line %d", n.Line)
+	}
+	return n.Value, nil
+}
+
+func (t *Template) ref(name string) (string, error) {
+	if v, ok := t.params[name]; ok {
+		return v, nil
+	}
+	switch t.types[name] {
+	case "AWS::SQS::Queue":
+		return fmt.Sprintf("https://sqs.%s.amazonaws.com/%s/%s-%s", Region, Account, Stack, name), nil
+	case "":
+		return "", fmt.Errorf("Ref %s: no such parameter or resource", name)
+	}
+	return Stack + "-" + name, nil
+}
+
+func (t *Template) arn(res string) (string, error) {
+	name := Stack + "-" + res
+	switch t.types[res] {
+	case "AWS::Kinesis::Stream":
+		return fmt.Sprintf("arn:aws:kinesis:%s:%s:stream/%s", Region, Account, name), nil
+	case "AWS::SQS::Queue":
+		return fmt.Sprintf("arn:aws:sqs:%s:%s:%s", Region, Account, name), nil
+	case "AWS::DynamoDB::Table":
+		return fmt.Sprintf("arn:aws:dynamodb:%s:%s:table/%s", Region, Account, name), nil
+	case "AWS::Serverless::Function":
+		return fmt.Sprintf("arn:aws:lambda:%s:%s:function:%s", Region, Account, name), nil
+	}
+	return "", fmt.Errorf("GetAtt %s.Arn: resource type %q not resolved", res, t.types[res])
+}
+
+// condition evaluates a condition made of !Equals [!Ref Param, value].
+func (t *Template) condition(name string) (bool, error) {
+	c, ok := t.conditions[name]
+	if !ok || c.Tag != "!Equals" || len(c.Content) != 2 {
+		return false, fmt.Errorf("condition %s: only !Equals [a, b] is evaluated", name)
+	}
+	a, err := t.resolve(c.Content[0])
+	if err != nil {
+		return false, err
+	}
+	b, err := t.resolve(c.Content[1])
+	return a == b, err
+}
+
+func get(n *yaml.Node, key string) *yaml.Node {
+	if n == nil || n.Kind != yaml.MappingNode {
+		return nil
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		if n.Content[i].Value == key {
+			return n.Content[i+1]
+		}
+	}
+	return nil
+}
+
+func mapping(n *yaml.Node) map[string]*yaml.Node {
+	out := map[string]*yaml.Node{}
+	if n == nil || n.Kind != yaml.MappingNode {
+		return out
+	}
+	for i := 0; i+1 < len(n.Content); i += 2 {
+		out[n.Content[i].Value] = n.Content[i+1]
+	}
+	return out
+}
+
+func scalar(n *yaml.Node) string {
+	if n == nil {
+		return ""
+	}
+	return n.Value
+}
+
+// refs returns the names of every !Ref under n.
+func refs(n *yaml.Node) []string {
+	if n.Tag == "!Ref" {
+		return []string{n.Value}
+	}
+	var out []string
+	for _, c := range n.Content {
+		out = append(out, refs(c)...)
+	}
+	return out
+}
+
+// leaves returns every plain string under n, skipping the condition name of an !If.
+func leaves(n *yaml.Node) []string {
+	if n == nil {
+		return nil
+	}
+	if n.Kind == yaml.ScalarNode {
+		return []string{n.Value}
+	}
+	content := n.Content
+	if n.Tag == "!If" {
+		content = content[1:]
+	}
+	var out []string
+	for _, c := range content {
+		out = append(out, leaves(c)...)
+	}
+	return out
+}

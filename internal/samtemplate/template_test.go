@@ -1,0 +1,347 @@
+package samtemplate_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"go/ast"
+	"go/parser"
+	"go/token"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"sort"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/breakerbox/breakerbox/internal/lambdaenv"
+	"github.com/breakerbox/breakerbox/internal/samtemplate"
+)
+
+const root = "../.."
+
+// layerOfHost is the layer whose build target matches this machine, so its binary can run here.
+func layerOfHost() string {
+	if runtime.GOARCH == "arm64" {
+		return "BreakerboxLayerArm64"
+	}
+	return "BreakerboxLayerX86"
+}
+
+func hostArch() string {
+	if runtime.GOARCH == "arm64" {
+		return "arm64"
+	}
+	return "x86_64"
+}
+
+func loadFunctions(t *testing.T) []samtemplate.Function {
+	t.Helper()
+	tpl, err := samtemplate.Load(filepath.Join(root, "template.yaml"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fns, err := tpl.Functions()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(fns) < 4 {
+		t.Fatalf("template has %d functions, want checker, ventilator, worker and orders", len(fns))
+	}
+	return fns
+}
+
+var (
+	buildMu  sync.Mutex
+	built    = map[string]string{}
+	buildDir string
+)
+
+func TestMain(m *testing.M) {
+	dir, err := os.MkdirTemp("", "samtemplate-build-")
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	buildDir = dir
+	code := m.Run()
+	os.RemoveAll(dir)
+	os.Exit(code)
+}
+
+// build runs the Makefile's build-<LogicalID> rule, the same one `sam build` runs, and returns the
+// binary it made: bootstrap for functions, extensions/breakerbox for layers.
+func build(t *testing.T, logicalID string) string {
+	t.Helper()
+	buildMu.Lock()
+	defer buildMu.Unlock()
+	if p, ok := built[logicalID]; ok {
+		return p
+	}
+	dir := filepath.Join(buildDir, logicalID)
+	// STRIP= keeps the symbol table that sdkActions reads; otherwise this is exactly sam build's rule.
+	cmd := exec.Command("make", "--no-print-directory", "-C", root, "build-"+logicalID, "ARTIFACTS_DIR="+dir, "ARCH="+hostArch(), "STRIP=")
+	if out, err := cmd.CombinedOutput(); err != nil {
+		t.Fatalf("make build-%s (the rule sam build uses for this resource): %v\n%s", logicalID, err, out)
+	}
+	p := filepath.Join(dir, "bootstrap")
+	if strings.HasPrefix(logicalID, "BreakerboxLayer") {
+		p = filepath.Join(dir, "extensions", "breakerbox")
+	}
+	if _, err := os.Stat(p); err != nil {
+		t.Fatalf("build-%s made no %s", logicalID, p)
+	}
+	built[logicalID] = p
+	return p
+}
+
+// TestEveryFunctionBuildsFromItsRule: each function uses the makefile build method and its rule
+// builds a bootstrap; so do both layers.
+func TestEveryFunctionBuildsFromItsRule(t *testing.T) {
+	for _, f := range loadFunctions(t) {
+		if f.BuildMethod != "makefile" {
+			t.Errorf("%s: Metadata.BuildMethod = %q, want makefile (it carries -tags lambda.norpc and static linking)", f.LogicalID, f.BuildMethod)
+		}
+		build(t, f.LogicalID)
+	}
+	build(t, layerOfHost())
+}
+
+var sdkMethod = regexp.MustCompile(`github\.com/aws/aws-sdk-go-v2/service/([a-z0-9]+)\.\(\*Client\)\.([A-Z][A-Za-z0-9]+)$`)
+
+// iamPrefix maps an SDK service package to its IAM action prefix.
+var iamPrefix = map[string]string{"dynamodb": "dynamodb", "eventbridge": "events", "lambda": "lambda", "kinesis": "kinesis", "sqs": "sqs"}
+
+// credentialServices are linked by the SDK's default credential chain (SSO, web identity, console
+// sign-in). On Lambda the role's credentials come from the environment, so they need no grant.
+var credentialServices = map[string]bool{"sso": true, "ssooidc": true, "sts": true, "signin": true}
+
+// sdkActions lists the IAM actions a binary can perform: the SDK client methods the linker kept,
+// which are the ones reachable from main.
+func sdkActions(t *testing.T, bin string) []string {
+	t.Helper()
+	out, err := exec.Command("go", "tool", "nm", bin).Output()
+	if err != nil {
+		t.Fatalf("go tool nm %s: %v", bin, err)
+	}
+	set := map[string]bool{}
+	for _, line := range strings.Split(string(out), "\n") {
+		m := sdkMethod.FindStringSubmatch(strings.TrimSpace(line))
+		// DescribeEndpoints serves the SDK's endpoint discovery, which is off for DynamoDB unless
+		// enabled, and nothing here enables it: linked, never called.
+		if m == nil || m[2] == "Options" || m[2] == "DescribeEndpoints" || credentialServices[m[1]] {
+			continue
+		}
+		prefix, ok := iamPrefix[m[1]]
+		if !ok {
+			t.Fatalf("%s calls service %q: add its IAM prefix to the test", bin, m[1])
+		}
+		action := m[2]
+		if prefix == "lambda" && action == "Invoke" {
+			action = "InvokeFunction"
+		}
+		set[prefix+":"+action] = true
+	}
+	return sorted(set)
+}
+
+// TestIAMCoversEveryCall: the function's own policy grants every AWS call its binary (and the
+// extension of its layer) can make, and nothing else (least privilege); the poller's statement is
+// the one exception, since Lambda uses it on the function's behalf.
+func TestIAMCoversEveryCall(t *testing.T) {
+	ext := sdkActions(t, build(t, layerOfHost()))
+	if !contains(ext, "dynamodb:GetItem") {
+		t.Fatalf("the extension binary shows no dynamodb:GetItem (%v): the symbol scan is broken", ext)
+	}
+	for _, f := range loadFunctions(t) {
+		need := sdkActions(t, build(t, f.LogicalID))
+		if len(f.Layers) > 0 {
+			need = append(need, ext...)
+		}
+		for _, a := range need {
+			if !f.Actions[a] {
+				t.Errorf("%s: its binary can call %s, but its policy does not allow it", f.LogicalID, a)
+			}
+		}
+		for a := range f.Actions {
+			if !contains(need, a) {
+				t.Errorf("%s: its policy allows %s, which neither its binary nor its layer calls", f.LogicalID, a)
+			}
+		}
+		t.Logf("%s calls %v", f.LogicalID, need)
+	}
+}
+
+// envLiterals collects every ALL_CAPS string literal in the non-test Go files of pkg and of the
+// module's packages it imports: the names the binary can read from its environment.
+func envLiterals(t *testing.T, pkg string) map[string]bool {
+	t.Helper()
+	cmd := exec.Command("go", "list", "-deps", "-f", `{{if not .Standard}}{{.ImportPath}}{{"\t"}}{{.Dir}}{{"\t"}}{{join .GoFiles ","}}{{end}}`, pkg)
+	cmd.Dir = root
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("go list %s: %v", pkg, err)
+	}
+	name := regexp.MustCompile(`^[A-Z][A-Z0-9]*(_[A-Z0-9]+)+$`)
+	set := map[string]bool{}
+	fset := token.NewFileSet()
+	for _, line := range strings.Split(strings.TrimSpace(string(out)), "\n") {
+		parts := strings.Split(line, "\t")
+		if len(parts) != 3 || !strings.HasPrefix(parts[0], "github.com/breakerbox/breakerbox") || parts[2] == "" {
+			continue
+		}
+		for _, file := range strings.Split(parts[2], ",") {
+			f, err := parser.ParseFile(fset, filepath.Join(parts[1], file), nil, 0)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ast.Inspect(f, func(n ast.Node) bool {
+				if lit, ok := n.(*ast.BasicLit); ok && lit.Kind == token.STRING {
+					if s, err := strconv.Unquote(lit.Value); err == nil && name.MatchString(s) {
+						set[s] = true
+					}
+				}
+				return true
+			})
+		}
+	}
+	return set
+}
+
+// packageOf reads the Go package that the Makefile's build rule for logicalID compiles.
+func packageOf(t *testing.T, logicalID string) string {
+	t.Helper()
+	mk, err := os.ReadFile(filepath.Join(root, "Makefile"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	re := regexp.MustCompile(`(?m)^build-` + logicalID + `:\n\t.*,(\./[a-z/]+)\)$`)
+	m := re.FindSubmatch(mk)
+	if m == nil {
+		t.Fatalf("Makefile has no build-%s rule naming a ./package", logicalID)
+	}
+	return string(m[1])
+}
+
+// TestTemplateSetsOnlyVariablesTheCodeReads: a misspelt variable in the template would be ignored
+// silently by the code; this catches it.
+func TestTemplateSetsOnlyVariablesTheCodeReads(t *testing.T) {
+	ext := envLiterals(t, packageOf(t, layerOfHost()))
+	if !ext["BREAKERBOX_TABLE"] || !ext["BREAKERBOX_CACHE_TTL"] {
+		t.Fatal("the extension's sources show no BREAKERBOX_TABLE/BREAKERBOX_CACHE_TTL: the literal scan is broken")
+	}
+	for _, f := range loadFunctions(t) {
+		reads := envLiterals(t, packageOf(t, f.LogicalID))
+		for name := range f.Env {
+			if !reads[name] && !(len(f.Layers) > 0 && ext[name]) {
+				t.Errorf("%s: template sets %s, which neither its code nor its layer's extension reads", f.LogicalID, name)
+			}
+		}
+	}
+}
+
+// TestFunctionsStartWithTheTemplateEnvironment runs every function, with its layer's extension,
+// in the local Lambda environment with exactly the template's variables (intrinsics resolved as a
+// deployment with default parameters would) and checks that init succeeds: every variable the
+// code requires is set and valid. As a control, removing a required variable must fail init.
+func TestFunctionsStartWithTheTemplateEnvironment(t *testing.T) {
+	ext := build(t, layerOfHost())
+	fns := loadFunctions(t)
+	env, err := lambdaenv.New(lambdaenv.Config{Output: testWriter{t}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		_ = env.Close(ctx)
+	})
+	aws := []string{
+		"AWS_ENDPOINT_URL=http://127.0.0.1:1", // nothing listens: init must not need AWS
+		"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_REGION=" + samtemplate.Region,
+		"AWS_EC2_METADATA_DISABLED=true", "BREAKERBOX_STORE_TIMEOUT=200ms",
+	}
+	port := 14243
+	add := func(name string, f samtemplate.Function, drop string) {
+		t.Helper()
+		// Each Lambda sandbox has its own loopback; here they share one, so each gets its own port.
+		port++
+		vars := []string{"BREAKERBOX_PORT=" + strconv.Itoa(port)}
+		for k, v := range f.Env {
+			if k != drop {
+				vars = append(vars, k+"="+v)
+			}
+		}
+		sort.Strings(vars)
+		cfg := lambdaenv.FunctionConfig{Name: name, Command: []string{build(t, f.LogicalID)}, Env: append(vars, aws...), Timeout: 20 * time.Second}
+		if len(f.Layers) > 0 {
+			cfg.Extensions = []string{ext}
+		}
+		if _, err := env.AddFunction(cfg); err != nil {
+			t.Fatal(err)
+		}
+	}
+	initFailed := func(name string) (bool, string) {
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		res, err := env.Invoke(ctx, name, []byte(`{}`))
+		if err != nil {
+			t.Fatalf("%s: invoke: %v", name, err)
+		}
+		var body struct{ ErrorType string }
+		_ = json.Unmarshal(res.Payload, &body)
+		isInit := strings.HasPrefix(body.ErrorType, "Runtime.") || strings.HasPrefix(body.ErrorType, "Extension.")
+		return isInit, fmt.Sprintf("%s %s", res.FunctionError, res.Payload)
+	}
+	for _, f := range fns {
+		add(f.LogicalID, f, "")
+		if failed, msg := initFailed(f.LogicalID); failed {
+			t.Errorf("%s does not start with the template's environment: %s", f.LogicalID, msg)
+		}
+	}
+	// Control: without BREAKERBOX_TABLE the checker's init must fail, naming the variable.
+	for _, f := range fns {
+		if f.LogicalID != "CheckerFunction" {
+			continue
+		}
+		add("control", f, "BREAKERBOX_TABLE")
+		failed, msg := initFailed("control")
+		if !failed {
+			t.Errorf("checker without BREAKERBOX_TABLE: init failed=%v (%s); the start-up check cannot tell a missing variable", failed, msg)
+		}
+	}
+}
+
+type testWriter struct{ t *testing.T }
+
+func (w testWriter) Write(p []byte) (int, error) {
+	w.t.Helper()
+	w.t.Log(strings.TrimRight(string(p), "\n"))
+	return len(p), nil
+}
+
+func sorted(set map[string]bool) []string {
+	out := make([]string, 0, len(set))
+	for k := range set {
+		out = append(out, k)
+	}
+	sort.Strings(out)
+	return out
+}
+
+func contains(list []string, s string) bool {
+	for _, v := range list {
+		if v == s {
+			return true
+		}
+	}
+	return false
+}
