@@ -1,0 +1,140 @@
+package stack
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/breakerbox/breakerbox/internal/store"
+)
+
+// Names are the AWS resources' names.
+type Names struct {
+	Table, DedupTable, DLQ, Stream string
+	// CheckRule is the checker's schedule rule, named as breakerctl monitor add names it;
+	// WakeRule is the ventilator's wake-up schedule.
+	CheckRule, WakeRule string
+}
+
+// NamesFor returns the names for circuit; a non-empty run suffixes them so that runs sharing an
+// endpoint do not collide.
+func NamesFor(circuit, run string) Names {
+	sfx := ""
+	if run != "" {
+		sfx = "-" + run
+	}
+	return Names{
+		Table:      "breakerbox" + sfx,
+		DedupTable: "breakerbox-dedup" + sfx,
+		DLQ:        "orders-dlq" + sfx,
+		Stream:     "orders" + sfx,
+		CheckRule:  "breakerbox-" + circuit + sfx,
+		WakeRule:   "wake-ventilator" + sfx,
+	}
+}
+
+// Resources are the created resources' identifiers.
+type Resources struct {
+	Names
+	StreamARN string
+	DLQURL    string
+}
+
+// CreateResources creates the tables, the stream and the dead-letter queue (not the rules, which
+// need the functions' ARNs).
+func CreateResources(ctx context.Context, cfg aws.Config, n Names) (Resources, error) {
+	r := Resources{Names: n}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute)
+	defer cancel()
+	db := dynamodb.NewFromConfig(cfg)
+	if err := store.CreateTable(ctx, db, n.Table); err != nil {
+		return r, fmt.Errorf("stack: %w", err)
+	}
+	if err := createDedupTable(ctx, db, n.DedupTable); err != nil {
+		return r, err
+	}
+	q := sqs.NewFromConfig(cfg)
+	out, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(n.DLQ)})
+	if err != nil {
+		return r, fmt.Errorf("stack: create dead-letter queue %s: %w", n.DLQ, err)
+	}
+	r.DLQURL = aws.ToString(out.QueueUrl)
+	k := kinesis.NewFromConfig(cfg)
+	if _, err := k.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(n.Stream), ShardCount: aws.Int32(1)}); err != nil {
+		return r, fmt.Errorf("stack: create stream %s: %w", n.Stream, err)
+	}
+	if err := kinesis.NewStreamExistsWaiter(k).Wait(ctx, &kinesis.DescribeStreamInput{StreamName: aws.String(n.Stream)}, time.Minute); err != nil {
+		return r, fmt.Errorf("stack: wait for stream %s: %w", n.Stream, err)
+	}
+	d, err := k.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(n.Stream)})
+	if err != nil {
+		return r, fmt.Errorf("stack: describe stream %s: %w", n.Stream, err)
+	}
+	r.StreamARN = aws.ToString(d.StreamDescriptionSummary.StreamARN)
+	return r, nil
+}
+
+// createDedupTable creates the ventilator's dedup table as its package describes it: string
+// partition key pk, TTL on expiresAt, on demand.
+func createDedupTable(ctx context.Context, db *dynamodb.Client, name string) error {
+	_, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
+		TableName:            aws.String(name),
+		BillingMode:          ddbtypes.BillingModePayPerRequest,
+		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
+		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: ddbtypes.KeyTypeHash}},
+	})
+	var inUse *ddbtypes.ResourceInUseException
+	if err != nil && !errors.As(err, &inUse) {
+		return fmt.Errorf("stack: create dedup table %s: %w", name, err)
+	}
+	if err := dynamodb.NewTableExistsWaiter(db).Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)}, time.Minute); err != nil {
+		return fmt.Errorf("stack: wait for dedup table %s: %w", name, err)
+	}
+	_, err = db.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
+		TableName:               aws.String(name),
+		TimeToLiveSpecification: &ddbtypes.TimeToLiveSpecification{AttributeName: aws.String("expiresAt"), Enabled: aws.Bool(true)},
+	})
+	if err != nil && !strings.Contains(strings.ToLower(err.Error()), "already enabled") {
+		return fmt.Errorf("stack: enable TTL on dedup table %s: %w", name, err)
+	}
+	return nil
+}
+
+// Rule is a scheduled EventBridge rule with one Lambda target.
+type Rule struct {
+	Name, Schedule, FunctionARN string
+	// Input is the target's constant input; "" sends the scheduled event.
+	Input string
+}
+
+// PutRule creates (or updates) the rule and its target.
+func PutRule(ctx context.Context, cfg aws.Config, r Rule) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	eb := eventbridge.NewFromConfig(cfg)
+	if _, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String(r.Name), ScheduleExpression: aws.String(r.Schedule), State: ebtypes.RuleStateEnabled}); err != nil {
+		return fmt.Errorf("stack: put rule %s: %w", r.Name, err)
+	}
+	t := ebtypes.Target{Id: aws.String("lambda"), Arn: aws.String(r.FunctionARN)}
+	if r.Input != "" {
+		t.Input = aws.String(r.Input)
+	}
+	out, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{Rule: aws.String(r.Name), Targets: []ebtypes.Target{t}})
+	if err != nil {
+		return fmt.Errorf("stack: put target of rule %s: %w", r.Name, err)
+	}
+	if out.FailedEntryCount > 0 {
+		return fmt.Errorf("stack: put target of rule %s: %d failed", r.Name, out.FailedEntryCount)
+	}
+	return nil
+}
