@@ -277,8 +277,11 @@ func (r *run) stop(ctx context.Context, snap controlstate.Snapshot, g client.Dec
 	if err != nil {
 		r.log.ErrorContext(ctx, "circuit denied the batch; disabling the mapping failed", "circuitState", g.State, "error", err.Error())
 	} else {
-		r.log.WarnContext(ctx, "circuit denied the batch: mapping disabled, every record will be retried", "circuitState", g.State,
-			"retryAt", g.RetryAt, "mappingChanged", a.Changed)
+		attrs := []any{"circuitState", g.State, "mappingChanged", a.Changed}
+		if !g.RetryAt.IsZero() {
+			attrs = append(attrs, "retryAt", g.RetryAt)
+		}
+		r.log.WarnContext(ctx, "circuit denied the batch: mapping disabled, every record will be retried", attrs...)
 	}
 	r.writeMetrics(ctx, m)
 }

@@ -1,0 +1,147 @@
+package e2e
+
+import (
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/breakerbox/breakerbox/internal/circuit"
+)
+
+// An OPEN circuit stops the fan-out: every record comes back as a batch item failure, nothing is
+// called, the mapping is disabled. The scheduled wake-up leaves it disabled while the circuit is
+// forced open, and re-enables it at batch size 1 once the circuit allows; then every record is
+// processed once: nothing was lost.
+func TestOpenCircuitStopsFanOutUntilTheWakeUp(t *testing.T) {
+	r := newRig(t, rigOptions{BatchSize: 5, WakeEvery: 500 * time.Millisecond})
+	if _, err := r.store.Force(ctxT(t), r.circuit, circuit.ForcedOpen, "e2e maintenance", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	var ids []string
+	for i := range 5 {
+		ids = append(ids, fmt.Sprint("o", i))
+		r.put("", record(ids[i]))
+	}
+	r.start()
+	r.eventually("the mapping is disabled", func() bool { _, st := r.mapping(); return st == "Disabled" })
+	if size, _ := r.mapping(); size != 1 {
+		t.Errorf("disabled at batch size %d, want 1", size)
+	}
+	if s := r.polled(); s.Failures < 5 || s.Succeeded != 0 {
+		t.Errorf("poller: %d failures, %d succeeded; want every record returned as a failure", s.Failures, s.Succeeded)
+	}
+	if n := r.provider.totalCalls(); n != 0 {
+		t.Fatalf("%d provider calls through an open circuit", n)
+	}
+	if snap := r.controller(); !snap.State.Tripped {
+		t.Errorf("controller %+v, want tripped", snap.State)
+	}
+
+	// Wake-ups come and go while the circuit is forced open: the mapping stays disabled.
+	fired := r.sched.Stats().Invokes
+	r.eventually("three more wake-ups", func() bool { return r.sched.Stats().Invokes >= fired+3 })
+	if _, st := r.mapping(); st != "Disabled" {
+		t.Fatalf("mapping %s after wake-ups while forced open, want Disabled", st)
+	}
+	if len(r.logLines(map[string]any{"msg": "wake-up: circuit does not allow a probe yet; mapping stays disabled", "reason": "circuit forced open by an operator"})) == 0 {
+		t.Error("no wake-up said it was waiting for the forced-open circuit")
+	}
+	if n := r.provider.totalCalls(); n != 0 {
+		t.Fatalf("%d provider calls while forced open", n)
+	}
+
+	if _, err := r.store.Force(ctxT(t), r.circuit, circuit.NoOverride, "e2e maintenance over", time.Now()); err != nil {
+		t.Fatal(err)
+	}
+	r.eventually("every record succeeded", func() bool {
+		for _, id := range ids {
+			if r.provider.successesOf(id) == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	for _, id := range ids {
+		if n := r.provider.callsOf(id); n != 1 {
+			t.Errorf("record %s called %d times, want 1", id, n)
+		}
+	}
+	resumed := r.logLines(map[string]any{"msg": "wake-up: mapping re-enabled"})
+	if len(resumed) == 0 || resumed[0]["batchSize"] != 1.0 {
+		t.Fatalf("re-enable logs %v, want one at batch size 1", resumed)
+	}
+	if _, st := r.mapping(); st != "Enabled" {
+		t.Errorf("mapping %s, want Enabled", st)
+	}
+}
+
+// Failures at batch size 1 trip the ventilator: the mapping is disabled at batch size 1. The circuit
+// opens too, and the scheduled wake-up re-enables the mapping at batch size 1 only once the circuit
+// allows a probe (past its retryAt); the probe succeeds and the records are processed once. (The
+// wake-ups start once the circuit is OPEN: one that came between the trip and the extension's flush
+// would find the circuit still CLOSED and rightly re-enable the mapping for another try.)
+func TestTripAtBatchSizeOneAndRecoverAfterRetryAt(t *testing.T) {
+	r := newRig(t, rigOptions{Source: sqsSource, Env: []string{
+		"BREAKERBOX_CONSECUTIVE_FAILURES=1", "BREAKERBOX_OPEN_DURATION=6s", "MAX_ATTEMPTS=100",
+	}})
+	r.provider.failing()
+	var ids []string
+	for i := range 4 {
+		ids = append(ids, fmt.Sprint("t", i))
+		r.put("", record(ids[i]))
+	}
+	r.start()
+	r.eventually("the mapping is disabled", func() bool { _, st := r.mapping(); return st == "Disabled" })
+	if size, _ := r.mapping(); size != 1 {
+		t.Errorf("disabled at batch size %d, want 1", size)
+	}
+	if snap := r.controller(); !snap.State.Tripped || snap.State.BatchSize != 1 {
+		t.Errorf("controller %+v, want tripped at 1", snap.State)
+	}
+	if l := r.metrics(); len(l) == 0 || l[len(l)-1]["Tripped"] != 1.0 {
+		t.Errorf("EMF %v, want the last line Tripped=1", l)
+	}
+	var open circuit.Circuit
+	r.eventually("the circuit is OPEN", func() bool { open = r.circuitState(); return open.State == circuit.Open })
+
+	// A wake-up before retryAt leaves the mapping disabled.
+	w := r.wake()
+	if time.Now().Before(open.RetryAt) {
+		if w.Action != "waiting" {
+			t.Fatalf("wake-up before retryAt = %+v, want waiting", w)
+		}
+		if _, st := r.mapping(); st != "Disabled" {
+			t.Fatalf("mapping %s after a wake-up before retryAt", st)
+		}
+	} else {
+		t.Logf("the machine was too slow to wake up before retryAt (%s); skipping that check", open.RetryAt.Format(time.RFC3339Nano))
+	}
+
+	// Wake-ups from now on: the first ones come before retryAt (or not, on a slow machine), and the
+	// mapping must not be enabled before it.
+	r.startWakeUps()
+	r.provider.healthy()
+	r.eventually("every record succeeded", func() bool {
+		for _, id := range ids {
+			if r.provider.successesOf(id) == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	for _, id := range ids {
+		if n := r.provider.successesOf(id); n != 1 {
+			t.Errorf("record %s succeeded %d times, want 1", id, n)
+		}
+	}
+	resumed := r.logLines(map[string]any{"msg": "wake-up: mapping re-enabled"})
+	if len(resumed) == 0 {
+		t.Fatal("no wake-up re-enabled the mapping")
+	}
+	at, err := time.Parse(time.RFC3339Nano, fmt.Sprint(resumed[0]["time"]))
+	if err != nil || at.Before(open.RetryAt) || resumed[0]["batchSize"] != 1.0 {
+		t.Fatalf("re-enabled at %v (batch size %v), circuit OPEN until %v: want re-enabling at batch size 1, after retryAt",
+			resumed[0]["time"], resumed[0]["batchSize"], open.RetryAt)
+	}
+	r.eventually("the circuit is CLOSED again", func() bool { return r.circuitState().State == circuit.Closed })
+}

@@ -1,0 +1,89 @@
+package e2e
+
+import (
+	"fmt"
+	"testing"
+)
+
+// A healthy provider: every record is processed once, and the batch size grows, as
+// GetEventSourceMapping shows.
+func TestKinesisBatchSizeGrows(t *testing.T) {
+	r := newRig(t, rigOptions{})
+	var ids []string
+	var bodies []string
+	for i := range 30 {
+		ids = append(ids, fmt.Sprint("k", i))
+		bodies = append(bodies, record(ids[i]))
+	}
+	r.put("", bodies...)
+	r.start()
+	r.eventually("every record succeeded", func() bool {
+		for _, id := range ids {
+			if r.provider.successesOf(id) == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	r.eventually("the mapping's batch size grew", func() bool { size, _ := r.mapping(); return size > 1 })
+	for _, id := range ids {
+		if n := r.provider.callsOf(id); n != 1 {
+			t.Errorf("record %s called %d times, want 1", id, n)
+		}
+	}
+	size, state := r.mapping()
+	if state != "Enabled" {
+		t.Errorf("mapping %s, want Enabled", state)
+	}
+	snap := r.controller()
+	if snap.State.BatchSize != size || snap.State.Policy != "aimd" {
+		t.Errorf("controller %+v, mapping batch size %d; want them equal", snap.State, size)
+	}
+	m := r.metrics()
+	if len(m) == 0 || m[len(m)-1]["BatchSize"] != float64(size) || m[0]["Circuit"] != r.circuit {
+		t.Errorf("EMF lines %v", m)
+	}
+	t.Logf("%d records in %d batches; batch size now %d", len(ids), r.polled().Batches, size)
+}
+
+// A batch with a failed record is delivered again from that record on (Kinesis retries from the
+// lowest failed sequence number): the records after it that succeeded are not processed again.
+func TestKinesisReplayDoesNotReprocess(t *testing.T) {
+	r := newRig(t, rigOptions{BatchSize: 10, Env: []string{"INITIAL_BATCH=10"}})
+	r.provider.set(func(id string, call int) int {
+		if id == "r3" && call == 1 {
+			return 503
+		}
+		return 200
+	})
+	var ids []string
+	for i := range 10 {
+		ids = append(ids, fmt.Sprint("r", i))
+		r.put("", record(ids[i]))
+	}
+	r.start()
+	r.eventually("every record succeeded", func() bool {
+		for _, id := range ids {
+			if r.provider.successesOf(id) == 0 {
+				return false
+			}
+		}
+		return true
+	})
+	r.eventually("the poller settled every record", func() bool { return r.polled().Succeeded >= 10 })
+	for _, id := range ids {
+		want := 1
+		if id == "r3" {
+			want = 2
+		}
+		if got := r.provider.callsOf(id); got != want {
+			t.Errorf("record %s called %d times, want %d", id, got, want)
+		}
+		if got := r.provider.successesOf(id); got != 1 {
+			t.Errorf("record %s succeeded %d times, want 1", id, got)
+		}
+	}
+	if s := r.polled(); s.Records < 17 {
+		t.Errorf("%d records delivered, want at least 17: the replay from r3 did not happen", s.Records)
+	}
+}
