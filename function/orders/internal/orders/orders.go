@@ -76,6 +76,7 @@ func New(cfg Config, breaker Breaker, hc *http.Client, log *slog.Logger) *Handle
 // downstreamError is a failure of the inventory service itself: it counts against the circuit.
 type downstreamError struct{ msg string }
 
+// Error returns the failure in a few words.
 func (e *downstreamError) Error() string { return e.msg }
 
 // IsDownstreamFailure tells client.WithFailure which errors of the call count against the circuit:
