@@ -70,7 +70,7 @@ func (h *Handler) batch(ctx context.Context, recs []record) Response {
 
 	snap, err := h.State.Get(ctx, uuid)
 	if err != nil {
-		r.log.WarnContext(ctx, "controller state unreadable: running at the minimum batch size", "error", err.Error())
+		r.log.WarnContext(ctx, "controller state unreadable: running at the initial batch size", "error", err.Error())
 		snap = controlstate.Snapshot{}
 	}
 	if snap.State.Tripped {
