@@ -28,6 +28,10 @@ var packages = []string{"./extension", "./function/ventilator", "./function/work
 // Build compiles the extension and the three functions from the module at repo into dir, as for
 // Lambda (-tags lambda.norpc), and lays the extension out as a layer does.
 func Build(ctx context.Context, repo, dir string) (Binaries, error) {
+	dir, err := filepath.Abs(dir)
+	if err != nil {
+		return Binaries{}, fmt.Errorf("stack: build directory: %w", err)
+	}
 	if err := os.MkdirAll(filepath.Join(dir, "extensions"), 0o755); err != nil {
 		return Binaries{}, fmt.Errorf("stack: build directory: %w", err)
 	}

@@ -178,7 +178,7 @@ func (s Summary) Write(w io.Writer) error {
 	}
 	fmt.Fprintf(&b, "\n%s\n", title)
 	row := func(label string, v any, note string) {
-		fmt.Fprintf(&b, "  %-28s %6v  %s\n", label, v, note)
+		fmt.Fprintln(&b, strings.TrimRight(fmt.Sprintf("  %-28s %6v  %s", label, v, note), " "))
 	}
 	row("records fed", s.Fed, "")
 	row("succeeded exactly once", s.Succeeded, "counted by the provider itself, per record id")

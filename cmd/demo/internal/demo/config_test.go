@@ -1,0 +1,69 @@
+package demo
+
+import (
+	"flag"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestDefaultConfigIsValidAndShort(t *testing.T) {
+	c := DefaultConfig()
+	if err := c.Validate(); err != nil {
+		t.Fatalf("the default configuration is invalid: %v", err)
+	}
+	// make demo must fit in three minutes with the builds, set-up and the drain.
+	if c.Duration() > 100*time.Second {
+		t.Errorf("default scenario lasts %s: too long for a three-minute demo", c.Duration())
+	}
+	if got := len(c.Scenario().Phases); got != 4 {
+		t.Errorf("%d phases, want 4", got)
+	}
+}
+
+func TestFlags(t *testing.T) {
+	c := DefaultConfig()
+	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+	c.RegisterFlags(fs)
+	err := fs.Parse([]string{"-down", "30s", "-degraded", "0", "-policy", "step", "-max-batch", "20", "-degraded-errors", "0.3", "-seed", "42"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.Down != 30*time.Second || c.Policy != "step" || c.MaxBatch != 20 || c.DegradedErrors != 0.3 || c.Seed != 42 {
+		t.Errorf("flags not applied: %+v", c)
+	}
+	sc := c.Scenario()
+	if len(sc.Phases) != 3 || sc.Find("degraded") != -1 {
+		t.Errorf("a phase of length 0 must be left out: %+v", sc.Phases)
+	}
+	if err := c.Validate(); err != nil {
+		t.Errorf("valid flags rejected: %v", err)
+	}
+}
+
+func TestValidateNamesTheFlags(t *testing.T) {
+	c := DefaultConfig()
+	c.Policy, c.DegradedErrors, c.DegradedSlow, c.Recovered, c.Window, c.Rate, c.Color, c.Circuit = "fast", 0.8, 0.5, 0, 10*time.Second, 0, "blue", "bad id!"
+	err := c.Validate()
+	if err == nil {
+		t.Fatal("invalid configuration accepted")
+	}
+	for _, want := range []string{"-policy", "-degraded-errors plus -degraded-slow", "-recovered", "-window", "-rate", "-color", "-circuit"} {
+		if !strings.Contains(err.Error(), want) {
+			t.Errorf("error does not name %s:\n%v", want, err)
+		}
+	}
+}
+
+func TestLetterID(t *testing.T) {
+	for body, want := range map[string]string{
+		`{"key":"payments#2026-11-22#order-7","record":{}}`:                                                   "order-7",
+		`{"key":"payments#2026-11-22#delivery:abc","record":{"kinesis":{"data":"eyJpZCI6Im9yZGVyLTgifQ=="}}}`: "order-8",
+		`{"key":"","record":{"kinesis":{"data":"bm90IGpzb24="}}}`:                                             "(letter without a record id)",
+		`not json`: "(unreadable letter)",
+	} {
+		if got := letterID(body); got != want {
+			t.Errorf("letterID(%s) = %q, want %q", body, got, want)
+		}
+	}
+}

@@ -1,0 +1,52 @@
+package emfsplit
+
+import (
+	"strings"
+	"testing"
+)
+
+const emf = `{"BatchSize":3,"_aws":{"Timestamp":1,"CloudWatchMetrics":[{"Namespace":"breakerbox","Dimensions":[["Circuit"]],"Metrics":[{"Name":"BatchSize","Unit":"Count"}]}]}}`
+
+func TestSplit(t *testing.T) {
+	var metrics, logs strings.Builder
+	s := New(&metrics, &logs)
+	in := "[ventilator#0 bootstrap] " + emf + "\n" +
+		`[ventilator#0 bootstrap] {"level":"INFO","msg":"batch done"}` + "\n" +
+		`[ventilator#0 breakerbox] {"msg":"mentions \"_aws\" but is no metric"}` + "\n" +
+		"[ventilator#1 bootstrap] " + emf[:20]
+	// Written in pieces, as pipes deliver it.
+	for len(in) > 0 {
+		n := min(7, len(in))
+		if _, err := s.Write([]byte(in[:n])); err != nil {
+			t.Fatal(err)
+		}
+		in = in[n:]
+	}
+	if _, err := s.Write([]byte(emf[20:] + "\n")); err != nil {
+		t.Fatal(err)
+	}
+	if want := emf + "\n" + emf + "\n"; metrics.String() != want {
+		t.Errorf("metrics:\n%s\nwant:\n%s", metrics.String(), want)
+	}
+	if got := strings.Count(logs.String(), "\n"); got != 2 || !strings.HasPrefix(logs.String(), "[ventilator#0 bootstrap] {") {
+		t.Errorf("logs (%d lines):\n%s", got, logs.String())
+	}
+	if s.Metrics() != 2 || s.Err() != nil {
+		t.Errorf("metrics %d, err %v", s.Metrics(), s.Err())
+	}
+}
+
+func TestIsEMF(t *testing.T) {
+	for in, want := range map[string]bool{
+		emf:                   true,
+		`{"_aws":{}}`:         false,
+		`{"_aws":"x"}`:        false,
+		`not json "_aws"`:     false,
+		"":                    false,
+		`  ` + emf + "  \r\n": true,
+	} {
+		if got := IsEMF([]byte(in)); got != want {
+			t.Errorf("IsEMF(%.40q) = %v, want %v", in, got, want)
+		}
+	}
+}

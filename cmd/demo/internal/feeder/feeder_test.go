@@ -1,0 +1,101 @@
+package feeder
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"strconv"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis/types"
+)
+
+// fakeKinesis accepts records, rejecting every third one once and failing every fifth call.
+type fakeKinesis struct {
+	mu       sync.Mutex
+	calls    int
+	accepted []string
+	rejected map[string]bool
+}
+
+func (f *fakeKinesis) PutRecords(_ context.Context, in *kinesis.PutRecordsInput, _ ...func(*kinesis.Options)) (*kinesis.PutRecordsOutput, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	f.calls++
+	if f.calls%5 == 0 {
+		return nil, errors.New("throttled")
+	}
+	out := &kinesis.PutRecordsOutput{}
+	for i, e := range in.Records {
+		var o Order
+		if err := json.Unmarshal(e.Data, &o); err != nil || o.ID == "" || aws.ToString(e.PartitionKey) != o.ID {
+			return nil, errors.New("bad record")
+		}
+		if (len(f.accepted)+i)%3 == 0 && !f.rejected[o.ID] {
+			f.rejected[o.ID] = true
+			out.Records = append(out.Records, types.PutRecordsResultEntry{ErrorCode: aws.String("ProvisionedThroughputExceededException")})
+			continue
+		}
+		out.Records = append(out.Records, types.PutRecordsResultEntry{SequenceNumber: aws.String("1")})
+		f.accepted = append(f.accepted, o.ID)
+	}
+	return out, nil
+}
+
+func TestFeedsAtRateAndResendsRejected(t *testing.T) {
+	k := &fakeKinesis{rejected: map[string]bool{}}
+	f, err := New(Config{Client: k, StreamARN: "arn:aws:kinesis:us-east-1:123456789012:stream/orders", Rate: 100, Tick: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
+	defer cancel()
+	if err := f.Run(ctx); err != nil {
+		t.Fatal(err)
+	}
+	ids := f.IDs()
+	if len(ids) < 25 || len(ids) > 55 {
+		t.Errorf("%d records fed in 0.5s at 100/s", len(ids))
+	}
+	seen := map[string]bool{}
+	for _, id := range ids {
+		if seen[id] {
+			t.Fatalf("id %s fed twice", id)
+		}
+		seen[id] = true
+	}
+	if f.Errors() == 0 {
+		t.Error("no error counted though some calls failed and some records were rejected")
+	}
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if len(k.accepted) != len(ids) {
+		t.Errorf("Kinesis accepted %d records, the feeder counts %d", len(k.accepted), len(ids))
+	}
+	// Every id up to the last fed one was accepted, rejected ones included after their resend,
+	// except possibly those still waiting to be resent when the feeder stopped.
+	missing := 0
+	for i := 1; i <= len(ids); i++ {
+		if !seen["order-"+itoa(i)] {
+			missing++
+		}
+	}
+	if missing > 5 {
+		t.Errorf("%d ids below order-%d never fed: rejected records are not resent", missing, len(ids))
+	}
+}
+
+func itoa(i int) string { return strconv.Itoa(i) }
+
+func TestNewValidates(t *testing.T) {
+	if _, err := New(Config{}); err == nil {
+		t.Error("no client accepted")
+	}
+	if _, err := New(Config{Client: &fakeKinesis{}, StreamARN: "x", Rate: 0}); err == nil {
+		t.Error("rate 0 accepted")
+	}
+}

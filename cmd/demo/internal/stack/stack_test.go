@@ -1,0 +1,44 @@
+package stack
+
+import (
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestNamesFor(t *testing.T) {
+	n := NamesFor("payments", "")
+	if n.CheckRule != "breakerbox-payments" || n.Table != "breakerbox" || n.Stream != "orders" {
+		t.Errorf("names without a run: %+v", n)
+	}
+	r := NamesFor("payments", "x1")
+	for _, name := range []string{r.Table, r.DedupTable, r.DLQ, r.Stream, r.CheckRule, r.WakeRule} {
+		if !strings.HasSuffix(name, "-x1") {
+			t.Errorf("name %q is not suffixed by the run", name)
+		}
+	}
+}
+
+func TestSpeedup(t *testing.T) {
+	if got := speedup(CheckSchedule, 2*time.Second); got != 30 {
+		t.Errorf("rate(1 minute) every 2s: speedup %v, want 30", got)
+	}
+	if got := speedup(WakeSchedule, 2*time.Second); got != 300 {
+		t.Errorf("rate(10 minutes) every 2s: speedup %v, want 300", got)
+	}
+}
+
+func TestModuleRoot(t *testing.T) {
+	root, err := ModuleRoot(".")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(root, "go.mod")); err != nil {
+		t.Errorf("module root %s has no go.mod", root)
+	}
+	if _, err := ModuleRoot(t.TempDir()); err == nil {
+		t.Error("a directory outside any module has a module root")
+	}
+}

@@ -1,0 +1,6 @@
+//go:build race
+
+package main
+
+// raceEnabled builds the demo under test with the race detector when the tests run with it.
+const raceEnabled = true
