@@ -19,6 +19,7 @@ type config struct {
 	StoreTimeout   time.Duration
 	PublishTimeout time.Duration
 	Concurrency    int
+	Heartbeat      time.Duration
 	Policy         circuit.Policy
 }
 
@@ -33,6 +34,7 @@ func loadConfig(getenv func(string) string) (config, error) {
 		StoreTimeout:   defaultStoreTimeout,
 		PublishTimeout: 2 * time.Second,
 		Concurrency:    check.DefaultConcurrency,
+		Heartbeat:      check.DefaultHeartbeat,
 	}
 	var errs []error
 	if c.Table == "" {
@@ -46,6 +48,17 @@ func loadConfig(getenv func(string) string) (config, error) {
 	}
 	if err := duration(getenv, "BREAKERBOX_PUBLISH_TIMEOUT", &c.PublishTimeout); err != nil {
 		errs = append(errs, err)
+	}
+	if v := strings.TrimSpace(getenv("CHECKER_HEARTBEAT")); v != "" {
+		d, err := time.ParseDuration(v)
+		switch {
+		case err != nil || d < 0:
+			errs = append(errs, fmt.Errorf("CHECKER_HEARTBEAT=%q: want a Go duration such as 5m, or 0 to write every check", v))
+		case d == 0:
+			c.Heartbeat = -1 // write every check
+		default:
+			c.Heartbeat = d
+		}
 	}
 	if v := strings.TrimSpace(getenv("CHECKER_CONCURRENCY")); v != "" {
 		n, err := strconv.Atoi(v)

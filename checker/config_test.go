@@ -19,7 +19,7 @@ func TestConfigDefaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	if c.Table != "circuits" || c.EventBus != "default" || c.StoreTimeout != 500*time.Millisecond ||
-		c.Concurrency != check.DefaultConcurrency || c.Policy.ConsecutiveFailures != 3 {
+		c.Concurrency != check.DefaultConcurrency || c.Heartbeat != check.DefaultHeartbeat || c.Policy.ConsecutiveFailures != 3 {
 		t.Fatalf("%+v", c)
 	}
 }
@@ -27,12 +27,12 @@ func TestConfigDefaults(t *testing.T) {
 func TestConfigOverrides(t *testing.T) {
 	c, err := loadConfig(env(map[string]string{
 		"BREAKERBOX_TABLE": "t", "BREAKERBOX_EVENT_BUS": "ops", "BREAKERBOX_STORE_TIMEOUT": "2s",
-		"CHECKER_CONCURRENCY": "8", "BREAKERBOX_CONSECUTIVE_FAILURES": "5",
+		"CHECKER_CONCURRENCY": "8", "BREAKERBOX_CONSECUTIVE_FAILURES": "5", "CHECKER_HEARTBEAT": "0",
 	}))
 	if err != nil {
 		t.Fatal(err)
 	}
-	if c.EventBus != "ops" || c.StoreTimeout != 2*time.Second || c.Concurrency != 8 || c.Policy.ConsecutiveFailures != 5 {
+	if c.EventBus != "ops" || c.StoreTimeout != 2*time.Second || c.Concurrency != 8 || c.Policy.ConsecutiveFailures != 5 || c.Heartbeat >= 0 {
 		t.Fatalf("%+v", c)
 	}
 }

@@ -53,6 +53,6 @@ func setup(ctx context.Context, getenv func(string) string, log *slog.Logger) (*
 	st := store.New(dynamodb.NewFromConfig(awsCfg), cfg.Table, store.Options{Timeout: cfg.StoreTimeout})
 	pub := events.NewPublisher(eventbridge.NewFromConfig(awsCfg), events.Options{Bus: cfg.EventBus, Timeout: cfg.PublishTimeout})
 	log.Info("checker configured", "table", cfg.Table, "eventBus", cfg.EventBus, "storeTimeout", cfg.StoreTimeout.String(),
-		"concurrency", cfg.Concurrency)
-	return check.New(st, pub, check.Config{Policy: cfg.Policy, Concurrency: cfg.Concurrency, Logger: log})
+		"concurrency", cfg.Concurrency, "heartbeat", cfg.Heartbeat.String())
+	return check.New(st, pub, check.Config{Policy: cfg.Policy, Concurrency: cfg.Concurrency, Heartbeat: cfg.Heartbeat, Logger: log})
 }

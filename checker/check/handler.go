@@ -31,6 +31,9 @@ const (
 	// a few dozen write hundreds of results well within a second, over connections the SDK's pool
 	// can keep open (see main, which sizes the pool to match).
 	DefaultStoreConcurrency = 32
+	// DefaultHeartbeat is how long a healthy check that changes nothing may go unwritten: the
+	// circuit's checkedAt and lastLatencyMs are at most this old while all is well.
+	DefaultHeartbeat = 5 * time.Minute
 	// DefaultReserve is the time kept before the invocation's deadline for recording results: probes
 	// still running then are abandoned and not recorded.
 	DefaultReserve = 2 * time.Second
@@ -58,6 +61,9 @@ type Config struct {
 	Concurrency int
 	// StoreConcurrency bounds the store calls in flight (default DefaultStoreConcurrency).
 	StoreConcurrency int
+	// Heartbeat is how often a check that changes nothing is still written (default
+	// DefaultHeartbeat); negative writes every check.
+	Heartbeat time.Duration
 	// Reserve is kept before the invocation deadline for writes (default DefaultReserve).
 	Reserve time.Duration
 	// Now is the clock (default time.Now). Probe latencies are always measured on the real clock.
@@ -89,6 +95,9 @@ func New(st Store, pub Publisher, cfg Config) (*Handler, error) {
 	}
 	if cfg.StoreConcurrency <= 0 {
 		cfg.StoreConcurrency = DefaultStoreConcurrency
+	}
+	if cfg.Heartbeat == 0 {
+		cfg.Heartbeat = DefaultHeartbeat
 	}
 	if cfg.Reserve <= 0 {
 		cfg.Reserve = DefaultReserve

@@ -181,3 +181,38 @@ func TestTransitionsAreLogged(t *testing.T) {
 	}
 	t.Fatalf("no transition log in:\n%s", r.logs.String())
 }
+
+// TestHealthyChecksAreWrittenOncePerHeartbeat: a healthy check that changes nothing is not written
+// until the heartbeat; a failure always is.
+func TestHealthyChecksAreWrittenOncePerHeartbeat(t *testing.T) {
+	r := newRig(t, nil)
+	svc, healthy := flaky(t)
+	healthy.Store(true)
+	in := target("steady", svc.URL, "")
+	if got := r.run(t, in).Targets[0]; !got.Recorded || got.Version != 1 {
+		t.Fatalf("first check: %+v", got)
+	}
+	first := r.get(t, "steady").CheckedAt
+	r.clock.Advance(time.Minute)
+	if got := r.run(t, in).Targets[0]; !got.Probed || !got.OK || got.Recorded || got.Version != 1 {
+		t.Fatalf("routine check: %+v", got)
+	}
+	if c := r.get(t, "steady"); c.Version != 1 || !c.CheckedAt.Equal(first) {
+		t.Fatalf("routine check was written: %+v", c)
+	}
+	r.clock.Advance(4 * time.Minute) // five minutes since the last written check
+	if got := r.run(t, in).Targets[0]; !got.Recorded || got.Version != 2 {
+		t.Fatalf("heartbeat check: %+v", got)
+	}
+	healthy.Store(false)
+	if got := r.run(t, in).Targets[0]; !got.Recorded || got.Version != 3 {
+		t.Fatalf("failed check: %+v", got)
+	}
+	healthy.Store(true)
+	if got := r.run(t, in).Targets[0]; !got.Recorded || got.Version != 4 {
+		t.Fatalf("recovery (clears lastError and the failure count): %+v", got)
+	}
+	if c := r.get(t, "steady"); c.LastError != "" || c.ConsecutiveFailures != 0 {
+		t.Fatalf("after recovery: %+v", c)
+	}
+}

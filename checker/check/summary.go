@@ -22,8 +22,11 @@ type TargetResult struct {
 	ID string `json:"id"`
 	// URL is the probed URL with any password redacted.
 	URL string `json:"url"`
-	// Probed is true when a request was sent and its outcome recorded.
+	// Probed is true when a request was sent and its outcome applied to the circuit.
 	Probed bool `json:"probed"`
+	// Recorded is true when the check was written. A healthy check that changes nothing is written
+	// only once per heartbeat (Config.Heartbeat).
+	Recorded bool `json:"recorded"`
 	// OK is the probe's verdict: expected status within the slow-call threshold.
 	OK        bool  `json:"ok"`
 	LatencyMs int64 `json:"latencyMs"`

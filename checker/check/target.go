@@ -97,19 +97,23 @@ func (h *Handler) checkOne(ctx, probeCtx context.Context, t input.Target, known 
 		if err != nil {
 			return circuit.Result{}, err
 		}
-		return circuit.Observe(prev, obs, p, now), nil
+		res := circuit.Observe(prev, obs, p, now)
+		if permit == "" && h.routine(prev, res, now) {
+			return circuit.Result{Circuit: prev}, nil // nothing new to say: skip the write
+		}
+		return res, nil
 	})
 	if err != nil {
 		return h.notRecorded(r, log, err.Error())
 	}
 	h.transition(ctx, &r, res, log)
-	r.Probed = true
+	r.Probed, r.Recorded = true, res.Changed
 	level := slog.LevelDebug
 	if !pr.OK {
 		level = slog.LevelInfo
 	}
 	log.Log(ctx, level, "probed", "url", r.URL, "ok", pr.OK, "latencyMs", r.LatencyMs, "status", pr.Status,
-		"error", pr.Err, "state", r.State, "version", r.Version)
+		"error", pr.Err, "state", r.State, "version", r.Version, "recorded", r.Recorded)
 	return r
 }
 
