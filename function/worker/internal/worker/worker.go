@@ -20,6 +20,8 @@ type Worker struct {
 	log  *slog.Logger
 	// draw returns a uniform number in [0, 1); tests pin it.
 	draw func() float64
+	// wait sleeps for d unless ctx ends first; tests record the delays instead.
+	wait func(ctx context.Context, d time.Duration) error
 }
 
 // New returns a Worker; hc nil means a client without proxy whose calls are bounded by
@@ -31,7 +33,19 @@ func New(cfg Config, hc *http.Client, log *slog.Logger) *Worker {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Worker{cfg: cfg, http: hc, log: log, draw: rand.Float64}
+	return &Worker{cfg: cfg, http: hc, log: log, draw: rand.Float64, wait: sleep}
+}
+
+// sleep waits for d, or until ctx ends (its error).
+func sleep(ctx context.Context, d time.Duration) error {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-t.C:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 }
 
 // Result is the worker's answer for a record.
@@ -78,12 +92,8 @@ func (w *Worker) simulate(ctx context.Context) error {
 	if w.draw() < w.cfg.SlowRatio {
 		delay = w.cfg.SlowDelay
 	}
-	t := time.NewTimer(delay)
-	defer t.Stop()
-	select {
-	case <-t.C:
-	case <-ctx.Done():
-		return fmt.Errorf("worker: %w: %w", ErrProvider, ctx.Err())
+	if err := w.wait(ctx, delay); err != nil {
+		return fmt.Errorf("worker: %w: %w", ErrProvider, err)
 	}
 	if w.draw() < w.cfg.ErrorRatio {
 		return fmt.Errorf("worker: %w: simulated error (ERROR_RATIO %v)", ErrProvider, w.cfg.ErrorRatio)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -36,32 +37,50 @@ func TestLoadConfig(t *testing.T) {
 }
 
 func TestSimulation(t *testing.T) {
-	cfg := Config{SlowRatio: 0.5, ErrorRatio: 0.5, SlowDelay: 30 * time.Millisecond, BaseDelay: time.Millisecond, ProviderTimeout: time.Second}
+	cfg := Config{SlowRatio: 0.5, ErrorRatio: 0.5, SlowDelay: 2 * time.Second, BaseDelay: 20 * time.Millisecond, ProviderTimeout: time.Second}
 	w := New(cfg, nil, nil)
-	draws := []float64{0.9, 0.9} // fast, no error
+	var draws []float64
 	w.draw = func() float64 { d := draws[0]; draws = draws[1:]; return d }
+	var waited []time.Duration
+	w.wait = func(ctx context.Context, d time.Duration) error { waited = append(waited, d); return ctx.Err() }
+
+	draws = []float64{0.9, 0.9} // fast, no error
 	res, err := w.Handle(context.Background(), []byte(`{"id":"r1"}`))
-	if err != nil || res.ID != "r1" || res.Status != "ok" || res.LatencyMs >= 30 {
+	if err != nil || res.ID != "r1" || res.Status != "ok" {
 		t.Fatalf("fast call = %+v, %v", res, err)
 	}
 	draws = []float64{0.1, 0.9} // slow, no error
-	if res, err := w.Handle(context.Background(), []byte(`{"id":"r2"}`)); err != nil || res.LatencyMs < 30 {
-		t.Fatalf("slow call = %+v, %v", res, err)
+	if _, err := w.Handle(context.Background(), []byte(`{"id":"r2"}`)); err != nil {
+		t.Fatalf("slow call = %v", err)
 	}
 	draws = []float64{0.9, 0.1} // fast, error
 	if _, err := w.Handle(context.Background(), []byte(`{"id":"r3"}`)); !errors.Is(err, ErrProvider) {
 		t.Fatalf("failing call = %v", err)
 	}
+	if want := []time.Duration{20 * time.Millisecond, 2 * time.Second, 20 * time.Millisecond}; !slices.Equal(waited, want) {
+		t.Fatalf("waited %v, want %v", waited, want)
+	}
 	ctx, cancel := context.WithCancel(context.Background())
 	cancel()
 	draws = []float64{0.1, 0.9}
-	if _, err := w.Handle(ctx, []byte(`{"id":"r4"}`)); !errors.Is(err, context.Canceled) {
+	if _, err := w.Handle(ctx, []byte(`{"id":"r4"}`)); !errors.Is(err, context.Canceled) || !errors.Is(err, ErrProvider) {
 		t.Fatalf("cancelled call = %v", err)
 	}
 	for _, bad := range []string{`[]`, `{"id":5}`, `{}`, `x`} {
 		if _, err := w.Handle(context.Background(), []byte(bad)); err == nil {
 			t.Errorf("record %s accepted", bad)
 		}
+	}
+}
+
+func TestSleepStopsWithTheContext(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if err := sleep(ctx, time.Hour); !errors.Is(err, context.Canceled) {
+		t.Fatalf("sleep = %v", err)
+	}
+	if err := sleep(context.Background(), time.Millisecond); err != nil {
+		t.Fatalf("sleep = %v", err)
 	}
 }
 
