@@ -20,12 +20,9 @@ func serveBare(addr, bodyFile string) int {
 		fmt.Fprintln(os.Stderr, err)
 		return 1
 	}
-	length := []string{strconv.Itoa(len(body))}
 	ct := []string{"application/json"}
 	srv := &http.Server{Addr: addr, ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
-		h := w.Header()
-		h["Content-Type"] = ct
-		h["Content-Length"] = length
+		w.Header()["Content-Type"] = ct
 		_, _ = w.Write(body)
 	})}
 	if err := srv.ListenAndServe(); err != nil {

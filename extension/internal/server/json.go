@@ -19,11 +19,9 @@ var (
 	bufPool         = sync.Pool{New: func() any { b := make([]byte, 0, 512); return &b }}
 )
 
-// writeRaw writes a JSON body with its length.
+// writeRaw writes a JSON body. net/http adds Content-Length itself for a body written in one piece.
 func writeRaw(w http.ResponseWriter, status int, body []byte) {
-	h := w.Header()
-	h["Content-Type"] = contentTypeJSON
-	h["Content-Length"] = []string{strconv.Itoa(len(body))}
+	w.Header()["Content-Type"] = contentTypeJSON
 	w.WriteHeader(status)
 	_, _ = w.Write(body)
 }
