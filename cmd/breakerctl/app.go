@@ -35,6 +35,7 @@ const (
 // usageError is a mistake in the command line; it exits 2 and points at the help.
 type usageError struct{ msg string }
 
+// Error returns the message, which says what to do.
 func (e *usageError) Error() string { return e.msg }
 
 func usagef(format string, args ...any) error { return &usageError{msg: fmt.Sprintf(format, args...)} }
