@@ -49,6 +49,12 @@ clean: ## Remove build output
 sim: ## Run the batch-size simulator: table on stdout, out/sim/results.json and out/sim/batchsize.svg
 	$(GO) run ./cmd/sim -out out/sim
 
+.PHONY: demo
+demo: deps ## The whole system on one machine, no AWS account: timeline, summary, out/demo (ARGS="-down 30s", -h for flags)
+	@mkdir -p $(BIN)
+	@$(GO) build -o $(BIN)/demo ./cmd/demo
+	@./$(BIN)/demo $(ARGS)
+
 # --- Lambda builds -------------------------------------------------------------------------------
 # Static, stripped Linux binaries; Lambda functions use the lambda.norpc tag (provided.al2023 runs
 # bootstrap through the Runtime API, never net/rpc). ARCH picks arm64 (default) or x86_64;

@@ -106,6 +106,9 @@ func TestShortDemo(t *testing.T) {
 	if s["succeeded"]+s["dlq"] != s["fed"] {
 		t.Errorf("succeeded %d + dlq %d != fed %d: a record is unaccounted for", s["succeeded"], s["dlq"], s["fed"])
 	}
+	if strings.Contains(stdout.String(), "unknown ids") {
+		t.Error("records were charged or dead-lettered that the feeder does not count as fed")
+	}
 	if s["trips"] < 1 || s["recoveries"] < 1 {
 		t.Errorf("trips=%d recoveries=%d, want at least one of each", s["trips"], s["recoveries"])
 	}

@@ -30,7 +30,7 @@ type Config struct {
 	Rate float64
 	// Tick is how often due records are sent in one PutRecords; default 200ms.
 	Tick time.Duration
-	// Timeout bounds each PutRecords call; default 5s.
+	// Timeout bounds each PutRecords call; default 10s.
 	Timeout time.Duration
 	// Logger receives failures; default: discarded.
 	Logger *slog.Logger
@@ -66,7 +66,7 @@ func New(cfg Config) (*Feeder, error) {
 		cfg.Tick = 200 * time.Millisecond
 	}
 	if cfg.Timeout <= 0 {
-		cfg.Timeout = 5 * time.Second
+		cfg.Timeout = 10 * time.Second
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -96,7 +96,9 @@ func (f *Feeder) Errors() int {
 }
 
 // Run sends records at the configured rate until ctx ends, then returns nil. Records Kinesis rejects
-// are sent again at the next tick, under the same id.
+// are sent again at the next tick, under the same id. A call in flight when ctx ends is not cut
+// short (its records might be accepted without the feeder knowing), and records waiting to be sent
+// again get one last try.
 func (f *Feeder) Run(ctx context.Context) error {
 	start := time.Now()
 	t := time.NewTicker(f.cfg.Tick)
@@ -105,6 +107,9 @@ func (f *Feeder) Run(ctx context.Context) error {
 	for {
 		select {
 		case <-ctx.Done():
+			if len(retry) > 0 {
+				f.put(ctx, retry)
+			}
 			return nil
 		case <-t.C:
 		}
@@ -113,10 +118,10 @@ func (f *Feeder) Run(ctx context.Context) error {
 		for range max(due, 0) {
 			batch = append(batch, f.newID())
 		}
+		retry = nil
 		for len(batch) > 0 && ctx.Err() == nil {
 			n := min(len(batch), 500) // PutRecords' limit
-			failed := f.put(ctx, batch[:n])
-			retry = append(retry[:0:0], failed...)
+			retry = append(retry, f.put(ctx, batch[:n])...)
 			batch = batch[n:]
 		}
 	}
@@ -145,16 +150,14 @@ func (f *Feeder) put(ctx context.Context, ids []string) []string {
 		data, _ := json.Marshal(Order{ID: id, Amount: 100 + (n*37)%9900, Currency: "EUR", Created: now})
 		entries[i] = types.PutRecordsRequestEntry{Data: data, PartitionKey: aws.String(id)}
 	}
-	cctx, cancel := context.WithTimeout(ctx, f.cfg.Timeout)
+	cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), f.cfg.Timeout)
 	defer cancel()
 	out, err := f.cfg.Client.PutRecords(cctx, &kinesis.PutRecordsInput{StreamARN: aws.String(f.cfg.StreamARN), Records: entries})
 	if err != nil {
 		f.mu.Lock()
 		f.errs++
 		f.mu.Unlock()
-		if ctx.Err() == nil {
-			f.cfg.Logger.Warn("put records failed: they will be sent again", "records", len(ids), "error", err.Error())
-		}
+		f.cfg.Logger.Warn("put records failed: they will be sent again", "records", len(ids), "error", err.Error())
 		return ids
 	}
 	var failed []string

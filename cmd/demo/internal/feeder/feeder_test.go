@@ -99,3 +99,51 @@ func TestNewValidates(t *testing.T) {
 		t.Error("rate 0 accepted")
 	}
 }
+
+// slowKinesis accepts everything after a delay.
+type slowKinesis struct {
+	mu       sync.Mutex
+	accepted int
+	started  chan struct{}
+}
+
+func (s *slowKinesis) PutRecords(ctx context.Context, in *kinesis.PutRecordsInput, _ ...func(*kinesis.Options)) (*kinesis.PutRecordsOutput, error) {
+	select {
+	case s.started <- struct{}{}:
+	default:
+	}
+	select {
+	case <-time.After(100 * time.Millisecond):
+	case <-ctx.Done():
+		return nil, ctx.Err()
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.accepted += len(in.Records)
+	out := &kinesis.PutRecordsOutput{}
+	for range in.Records {
+		out.Records = append(out.Records, types.PutRecordsResultEntry{SequenceNumber: aws.String("1")})
+	}
+	return out, nil
+}
+
+// A call in flight when the feeder is stopped must finish, so that every record Kinesis took is
+// counted as fed.
+func TestStopDoesNotCutACallShort(t *testing.T) {
+	k := &slowKinesis{started: make(chan struct{}, 1)}
+	f, err := New(Config{Client: k, StreamARN: "arn:aws:kinesis:us-east-1:123456789012:stream/orders", Rate: 50, Tick: 20 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = f.Run(ctx) }()
+	<-k.started
+	cancel()
+	<-done
+	k.mu.Lock()
+	defer k.mu.Unlock()
+	if k.accepted == 0 || f.Fed() != k.accepted {
+		t.Errorf("Kinesis accepted %d records, the feeder counts %d", k.accepted, f.Fed())
+	}
+}
