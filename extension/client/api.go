@@ -119,6 +119,7 @@ type OpenError struct {
 	Cause error
 }
 
+// Error says which circuit denied the call and why.
 func (e *OpenError) Error() string {
 	msg := "breakerbox: circuit " + e.ID + " denies the call (" + e.Decision.State
 	if !e.Decision.RetryAt.IsZero() {

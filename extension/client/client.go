@@ -101,6 +101,7 @@ type Error struct {
 	Message string
 }
 
+// Error implements error.
 func (e *Error) Error() string {
 	return fmt.Sprintf("breakerbox: extension answered %d %s: %s", e.Status, e.Code, e.Message)
 }

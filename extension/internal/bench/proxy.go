@@ -45,4 +45,5 @@ func startCountingProxy(upstream string) (*countingProxy, error) {
 	return p, nil
 }
 
+// Close stops the proxy.
 func (p *countingProxy) Close() { _ = p.srv.Close() }
