@@ -94,6 +94,19 @@ func TestHalfOpenRaceGrantsExactlyTheProbes(t *testing.T) {
 	if !d.Allowed || d.Permit == "" || permits[d.Permit] {
 		t.Fatalf("after the leases expired: %+v, want a new permit", d)
 	}
+
+	// Reporting the call with its permit settles the trial at once and frees the slot.
+	res := r.invoke(post("/v1/circuits/inventory/outcomes", `{"ok":true,"latencyMs":15,"permit":"`+d.Permit+`"}`)).Results[0]
+	if res.Status != 202 {
+		t.Fatalf("report with the permit: %d %s", res.Status, res.Body)
+	}
+	c, err = r.get("inventory")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if c.State != circuit.HalfOpen || c.ProbeSuccesses != 1 || len(c.Probes) != 0 {
+		t.Fatalf("after the report: %+v, want HALF_OPEN with 1 successful probe and its slot free", c)
+	}
 }
 
 // Failures and slow calls reported in three sandboxes trip the circuits per policy (failure rate,
