@@ -27,8 +27,9 @@ func TestOpenCircuitStopsFanOutUntilTheWakeUp(t *testing.T) {
 	if size, _ := r.mapping(); size != 1 {
 		t.Errorf("disabled at batch size %d, want 1", size)
 	}
-	if s := r.polled(); s.Failures < 5 || s.Succeeded != 0 {
-		t.Errorf("poller: %d failures, %d succeeded; want every record returned as a failure", s.Failures, s.Succeeded)
+	r.eventually("every record came back as a failure", func() bool { return r.polled().Failures >= 5 })
+	if s := r.polled(); s.Succeeded != 0 {
+		t.Errorf("poller: %d succeeded through an open circuit", s.Succeeded)
 	}
 	if n := r.provider.totalCalls(); n != 0 {
 		t.Fatalf("%d provider calls through an open circuit", n)
@@ -66,9 +67,13 @@ func TestOpenCircuitStopsFanOutUntilTheWakeUp(t *testing.T) {
 			t.Errorf("record %s called %d times, want 1", id, n)
 		}
 	}
-	resumed := r.logLines(map[string]any{"msg": "wake-up: mapping re-enabled"})
-	if len(resumed) == 0 || resumed[0]["batchSize"] != 1.0 {
-		t.Fatalf("re-enable logs %v, want one at batch size 1", resumed)
+	var resumed []map[string]any
+	r.eventually("a wake-up logged the re-enable", func() bool {
+		resumed = r.logLines(map[string]any{"msg": "wake-up: mapping re-enabled"})
+		return len(resumed) > 0
+	})
+	if resumed[0]["batchSize"] != 1.0 {
+		t.Fatalf("re-enabled at batch size %v, want 1", resumed[0]["batchSize"])
 	}
 	if _, st := r.mapping(); st != "Enabled" {
 		t.Errorf("mapping %s, want Enabled", st)
@@ -98,9 +103,14 @@ func TestTripAtBatchSizeOneAndRecoverAfterRetryAt(t *testing.T) {
 	if snap := r.controller(); !snap.State.Tripped || snap.State.BatchSize != 1 {
 		t.Errorf("controller %+v, want tripped at 1", snap.State)
 	}
-	if l := r.metrics(); len(l) == 0 || l[len(l)-1]["Tripped"] != 1.0 {
-		t.Errorf("EMF %v, want the last line Tripped=1", l)
-	}
+	r.eventually("an EMF line says Tripped", func() bool {
+		for _, m := range r.metrics() {
+			if m["Tripped"] == 1.0 && m["BatchSize"] == 1.0 && m["ErrorRate"] == 100.0 {
+				return true
+			}
+		}
+		return false
+	})
 	var open circuit.Circuit
 	r.eventually("the circuit is OPEN", func() bool { open = r.circuitState(); return open.State == circuit.Open })
 
@@ -134,10 +144,11 @@ func TestTripAtBatchSizeOneAndRecoverAfterRetryAt(t *testing.T) {
 			t.Errorf("record %s succeeded %d times, want 1", id, n)
 		}
 	}
-	resumed := r.logLines(map[string]any{"msg": "wake-up: mapping re-enabled"})
-	if len(resumed) == 0 {
-		t.Fatal("no wake-up re-enabled the mapping")
-	}
+	var resumed []map[string]any
+	r.eventually("a wake-up logged the re-enable", func() bool {
+		resumed = r.logLines(map[string]any{"msg": "wake-up: mapping re-enabled"})
+		return len(resumed) > 0
+	})
 	at, err := time.Parse(time.RFC3339Nano, fmt.Sprint(resumed[0]["time"]))
 	if err != nil || at.Before(open.RetryAt) || resumed[0]["batchSize"] != 1.0 {
 		t.Fatalf("re-enabled at %v (batch size %v), circuit OPEN until %v: want re-enabling at batch size 1, after retryAt",

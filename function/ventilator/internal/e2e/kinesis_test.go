@@ -31,17 +31,19 @@ func TestKinesisBatchSizeGrows(t *testing.T) {
 			t.Errorf("record %s called %d times, want 1", id, n)
 		}
 	}
-	size, state := r.mapping()
-	if state != "Enabled" {
-		t.Errorf("mapping %s, want Enabled", state)
+	// The last batch writes its state, then the mapping, then its metrics line: wait for all three.
+	var size int
+	r.eventually("the controller, the mapping and the last metrics line agree", func() bool {
+		s, state := r.mapping()
+		m := r.metrics()
+		size = s
+		return state == "Enabled" && r.controller().State.BatchSize == s && len(m) > 0 && m[len(m)-1]["BatchSize"] == float64(s)
+	})
+	if snap := r.controller(); snap.State.Policy != "aimd" {
+		t.Errorf("controller %+v, want aimd", snap.State)
 	}
-	snap := r.controller()
-	if snap.State.BatchSize != size || snap.State.Policy != "aimd" {
-		t.Errorf("controller %+v, mapping batch size %d; want them equal", snap.State, size)
-	}
-	m := r.metrics()
-	if len(m) == 0 || m[len(m)-1]["BatchSize"] != float64(size) || m[0]["Circuit"] != r.circuit {
-		t.Errorf("EMF lines %v", m)
+	if m := r.metrics(); m[0]["Circuit"] != r.circuit {
+		t.Errorf("EMF line %v, want the circuit as its dimension", m[0])
 	}
 	t.Logf("%d records in %d batches; batch size now %d", len(ids), r.polled().Batches, size)
 }
