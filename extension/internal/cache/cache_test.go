@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -60,8 +61,7 @@ func (r *fakeReader) Get(ctx context.Context, id string) (circuit.Circuit, error
 func (r *fakeReader) set(c circuit.Circuit) { r.mu.Lock(); r.items[c.ID] = c; r.mu.Unlock() }
 func (r *fakeReader) setFail(err error)     { r.mu.Lock(); r.fail = err; r.mu.Unlock() }
 
-// clock is a wall clock the test moves; it keeps a monotonic reading that does not move, as a frozen
-// process would see it.
+// clock is a clock the test moves (its readings carry a monotonic reading, as time.Now's do).
 type clock struct {
 	mu   sync.Mutex
 	base time.Time
@@ -136,12 +136,18 @@ func TestHitThenReadAgainAfterTTL(t *testing.T) {
 	}
 }
 
-// The clock's monotonic reading never moves here, as in a process that was frozen: only the wall
-// clock says the copy is old, and that is enough to read again.
+// Freshness is judged by wall clock: the cache keeps no monotonic reading in its times, so every
+// comparison with them is by wall clock (Go compares by wall clock when either side lacks one). A
+// sandbox whose monotonic clock stood still through a freeze still sees the copy as old.
 func TestFreshnessIsJudgedByWallClock(t *testing.T) {
 	r, clk := newReader(inventory(1)), newClock()
 	c := newCache(t, r, clk, Options{TTL: time.Second})
-	get(t, c, "inventory")
+	res := get(t, c, "inventory")
+	for name, tm := range map[string]time.Time{"ReadAt": res.ReadAt, "FreshUntil": res.FreshUntil, "At": res.At} {
+		if strings.Contains(tm.String(), " m=") {
+			t.Errorf("%s %v carries a monotonic reading", name, tm)
+		}
+	}
 	clk.advance(3 * time.Minute)
 	if res := get(t, c, "inventory"); res.Hit {
 		t.Fatal("served a copy three minutes old (by wall clock) as fresh")
