@@ -143,7 +143,8 @@ func TestFreshnessIsJudgedByWallClock(t *testing.T) {
 	r, clk := newReader(inventory(1)), newClock()
 	c := newCache(t, r, clk, Options{TTL: time.Second})
 	res := get(t, c, "inventory")
-	for name, tm := range map[string]time.Time{"ReadAt": res.ReadAt, "FreshUntil": res.FreshUntil, "At": res.At} {
+	hit := get(t, c, "inventory")
+	for name, tm := range map[string]time.Time{"ReadAt": res.ReadAt, "FreshUntil": res.FreshUntil, "At": res.At, "hit's At": hit.At} {
 		if strings.Contains(tm.String(), " m=") {
 			t.Errorf("%s %v carries a monotonic reading", name, tm)
 		}
