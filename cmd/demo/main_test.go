@@ -112,7 +112,7 @@ func TestShortDemo(t *testing.T) {
 	if s["trips"] < 1 || s["recoveries"] < 1 {
 		t.Errorf("trips=%d recoveries=%d, want at least one of each", s["trips"], s["recoveries"])
 	}
-	for _, want := range []string{"curl -s http://127.0.0.1:", "/v1/circuits/payments", "circuit CLOSED → OPEN", "→ CLOSED", "provider DOWN", "backlog drained"} {
+	for _, want := range []string{"curl -s http://127.0.0.1:", "/v1/circuits/payments", "circuit CLOSED → OPEN", "→ CLOSED", "provider DOWN", "every record succeeded or is in the dead-letter queue"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("the timeline does not show %q", want)
 		}

@@ -5,6 +5,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/breakerbox/breakerbox/cmd/demo/internal/timeline"
 )
 
 func TestDefaultConfigIsValidAndShort(t *testing.T) {
@@ -65,5 +67,26 @@ func TestLetterID(t *testing.T) {
 		if got := letterID(body); got != want {
 			t.Errorf("letterID(%s) = %q, want %q", body, got, want)
 		}
+	}
+}
+
+func TestCaughtUp(t *testing.T) {
+	starts := map[string]time.Duration{"healthy": 0, "down": 10 * time.Second, "recovered": 20 * time.Second}
+	samples := []timeline.Sample{
+		{At: 5 * time.Second, Fed: 40, Done: 40},    // healthy, but before the recovery
+		{At: 21 * time.Second, Fed: 170, Done: 80},  // backlog
+		{At: 25 * time.Second, Fed: 200, Done: 180}, // still 20 waiting
+		{At: 28 * time.Second, Fed: 225, Done: 219}, // within a second's worth of 8/s
+		{At: 30 * time.Second, Fed: 240, Done: 240},
+	}
+	if got := caughtUp(samples, starts, 8); got != 28*time.Second {
+		t.Errorf("caught up at %s, want 28s", got)
+	}
+	if got := caughtUp(samples[:3], starts, 8); got != 0 {
+		t.Errorf("caught up at %s, want never (0)", got)
+	}
+	delete(starts, "recovered")
+	if got := caughtUp(samples, starts, 8); got != 0 {
+		t.Errorf("without a recovered phase: %s, want 0", got)
 	}
 }

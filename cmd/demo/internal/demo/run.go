@@ -83,8 +83,8 @@ func (r *run) run(ctx context.Context) (summary.Summary, error) {
 		}
 		return summary.Summary{}, err
 	}
-	drained, interrupted := r.live(ctx)
-	return r.finish(ctx, drained, interrupted)
+	interrupted := r.live(ctx)
+	return r.finish(ctx, interrupted)
 }
 
 // setup builds the parts, starts the endpoint and the provider, creates the resources and brings
@@ -188,8 +188,8 @@ func phaseNames(sc scenario.Scenario) string {
 }
 
 // live runs the scenario: feeds records while the phases last, then waits for the backlog. It
-// returns when the backlog drained (since the start), and whether ctx ended first.
-func (r *run) live(ctx context.Context) (time.Duration, bool) {
+// reports whether ctx ended first.
+func (r *run) live(ctx context.Context) bool {
 	r.rec = timeline.NewRecorder(r.files.transitions)
 	awsCfg := r.endpoint.AWSConfig()
 	mon := &monitor{
@@ -214,14 +214,15 @@ func (r *run) live(ctx context.Context) (time.Duration, bool) {
 	wg.Go(func() { _ = r.feeder.Run(feedCtx) })
 	<-feedCtx.Done()
 	if ctx.Err() != nil {
-		return 0, true
+		return true
 	}
 	r.out.Line("  ── all phases over: %d records fed; waiting up to %s for the backlog ──", r.feeder.Fed(), r.cfg.Drain)
 	return r.drain(ctx)
 }
 
-// drain waits until every fed record succeeded or is in the dead-letter queue, at most cfg.Drain.
-func (r *run) drain(ctx context.Context) (time.Duration, bool) {
+// drain waits until every fed record succeeded or is in the dead-letter queue, at most cfg.Drain,
+// and reports whether ctx ended first.
+func (r *run) drain(ctx context.Context) bool {
 	deadline := time.NewTimer(r.cfg.Drain)
 	defer deadline.Stop()
 	t := time.NewTicker(200 * time.Millisecond)
@@ -236,17 +237,16 @@ func (r *run) drain(ctx context.Context) (time.Duration, bool) {
 				}
 			}
 			if pending <= s.DLQ {
-				at := r.clock.Elapsed()
-				r.out.Line("  ── backlog drained: every record succeeded or is in the dead-letter queue ──")
-				return at, false
+				r.out.Line("  ── done: every record succeeded or is in the dead-letter queue ──")
+				return false
 			}
 		}
 		select {
 		case <-ctx.Done():
-			return 0, true
+			return true
 		case <-deadline.C:
 			r.out.Line("  ── the backlog did not drain within %s (-drain) ──", r.cfg.Drain)
-			return 0, false
+			return false
 		case <-t.C:
 		}
 	}
@@ -254,7 +254,7 @@ func (r *run) drain(ctx context.Context) (time.Duration, bool) {
 
 // finish takes the Lambda environment down, reads the dead-letter queue and the dedup table, and
 // writes the chart and the summary.
-func (r *run) finish(ctx context.Context, drained time.Duration, interrupted bool) (summary.Summary, error) {
+func (r *run) finish(ctx context.Context, interrupted bool) (summary.Summary, error) {
 	r.out.EndProgress()
 	tctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), teardownTimeout)
 	defer cancel()
@@ -280,7 +280,7 @@ func (r *run) finish(ctx context.Context, drained time.Duration, interrupted boo
 	}
 	sum := summary.Compute(summary.Input{
 		Fed: r.feeder.IDs(), Successes: r.provider.Successes(), DeadLettered: dlq, Dedup: dedup,
-		Events: r.rec.Events(), PhaseStarts: starts, Drained: drained, Interrupted: interrupted,
+		Events: r.rec.Events(), PhaseStarts: starts, CaughtUp: caughtUp(r.rec.Samples(), starts, r.cfg.Rate), Interrupted: interrupted,
 	})
 	var errs []error
 	if err := r.writeChart(); err != nil {
@@ -311,6 +311,23 @@ func (r *run) finish(ctx context.Context, drained time.Duration, interrupted boo
 		errs = append(errs, fmt.Errorf("%w: lost=%d duplicates=%d", ErrVerdict, sum.Lost, sum.Duplicates))
 	}
 	return sum, errors.Join(errs...)
+}
+
+// caughtUp is the first moment after the provider recovered when fewer records were waiting than
+// a second's worth of feed: the outage's backlog was worked off. 0 if that never happened (or the
+// scenario has no recovered phase).
+func caughtUp(samples []timeline.Sample, starts map[string]time.Duration, rate float64) time.Duration {
+	rec, ok := starts["recovered"]
+	if !ok {
+		return 0
+	}
+	limit := max(int(rate), 2)
+	for _, s := range samples {
+		if s.At >= rec && s.Fed-s.Done <= limit {
+			return s.At
+		}
+	}
+	return 0
 }
 
 // writeChart draws the timeline's samples to the chart file.

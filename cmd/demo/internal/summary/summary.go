@@ -28,8 +28,9 @@ type Input struct {
 	// Events are the recorded events; PhaseStarts the start of each phase by name, since the start.
 	Events      []timeline.Event
 	PhaseStarts map[string]time.Duration
-	// Drained is when every fed record was done, since the start; 0 if never.
-	Drained time.Duration
+	// CaughtUp is when the backlog built up during the outage was worked off after the recovery,
+	// since the start; 0 if it never was.
+	CaughtUp time.Duration
 	// Interrupted is set when the demo was stopped before the backlog drained: records not done are
 	// then pending, not lost.
 	Interrupted bool
@@ -59,9 +60,9 @@ type Summary struct {
 	Pauses int
 	// TripIn and RecoverIn are the first trip and the last recovery, each as a time into its phase.
 	TripIn, RecoverIn *PhaseTime
-	// Drained is when the backlog was drained, as a time into the phase it happened in.
-	Drained *PhaseTime
-	Dedup   map[string]int
+	// CaughtUp is when the backlog was worked off, as a time into the phase it happened in.
+	CaughtUp *PhaseTime
+	Dedup    map[string]int
 	// Interrupted is copied from the Input.
 	Interrupted bool
 }
@@ -146,8 +147,8 @@ func Compute(in Input) Summary {
 			s.Pauses++
 		}
 	}
-	if in.Drained > 0 {
-		s.Drained = into(in.Drained, in.PhaseStarts)
+	if in.CaughtUp > 0 {
+		s.CaughtUp = into(in.CaughtUp, in.PhaseStarts)
 	}
 	return s
 }
@@ -197,8 +198,8 @@ func (s Summary) Write(w io.Writer) error {
 	row("circuit trips", s.Trips, "time to trip: "+s.TripIn.String())
 	row("recoveries", s.Recoveries, "time to recover: "+s.RecoverIn.String())
 	row("mapping paused", s.Pauses, "times the ventilator disabled its event source")
-	if s.Drained != nil {
-		row("backlog drained", "", s.Drained.String())
+	if s.CaughtUp != nil {
+		row("backlog worked off", "", s.CaughtUp.String())
 	}
 	if len(s.Dedup) > 0 {
 		keys := make([]string, 0, len(s.Dedup))

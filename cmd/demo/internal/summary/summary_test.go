@@ -23,7 +23,7 @@ func input() Input {
 			{Kind: timeline.KindMapping, From: "Disabled", To: "Enabled", At: 33 * time.Second},
 		},
 		PhaseStarts: map[string]time.Duration{"healthy": 0, "degraded": 10 * time.Second, "down": 20 * time.Second, "recovered": 30 * time.Second},
-		Drained:     40 * time.Second,
+		CaughtUp:    40 * time.Second,
 	}
 }
 
@@ -72,7 +72,7 @@ func TestWriteEndsWithTheLine(t *testing.T) {
 	if last := lines[len(lines)-1]; last != s.Line() {
 		t.Errorf("last line %q, want %q", last, s.Line())
 	}
-	for _, want := range []string{"2.0s after the provider went down", "3.0s after the provider recovered", "e.g. e"} {
+	for _, want := range []string{"2.0s after the provider went down", "3.0s after the provider recovered", "10.0s after the provider recovered", "e.g. e"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("summary does not say %q:\n%s", want, out)
 		}
