@@ -9,6 +9,7 @@ import (
 	"image/color"
 	"io"
 	"math"
+	"strconv"
 
 	"gonum.org/v1/plot"
 	"gonum.org/v1/plot/plotter"
@@ -97,6 +98,7 @@ func newPanel(in Input, end, top float64, ylabel string) (*plot.Plot, error) {
 	p := plot.New()
 	p.Y.Label.Text = ylabel
 	p.X.Min, p.X.Max = 0, end
+	p.X.Tick.Marker = secondTicks(end)
 	p.Y.Min, p.Y.Max = 0, top
 	for _, ph := range in.Phases {
 		poly, err := plotter.NewPolygon(plotter.XYs{{X: ph.Start, Y: 0}, {X: ph.End, Y: 0}, {X: ph.End, Y: top}, {X: ph.Start, Y: top}})
@@ -144,7 +146,7 @@ func batchPanel(in Input, end float64) (*plot.Plot, error) {
 	}
 	xy = append(xy, plotter.XY{X: end, Y: xy[len(xy)-1].Y})
 	top = math.Ceil(top*1.3) + 1
-	p, err := newPanel(in, end, top, "batch size (0: paused)")
+	p, err := newPanel(in, end, top, "batch (0 = paused)")
 	if err != nil {
 		return nil, err
 	}
@@ -252,4 +254,21 @@ func callsPanel(in Input, end float64) (*plot.Plot, error) {
 	p.Legend.Add("failed", lb)
 	p.Legend.Top, p.Legend.Left = true, true
 	return p, nil
+}
+
+// secondTicks labels the time axis every 10 s (every 30 s past 200 s), with minor ticks between.
+func secondTicks(end float64) plot.ConstantTicks {
+	major := 10.0
+	if end > 200 {
+		major = 30
+	}
+	var ticks plot.ConstantTicks
+	for v := 0.0; v <= end; v += major / 2 {
+		t := plot.Tick{Value: v}
+		if math.Mod(v, major) == 0 {
+			t.Label = strconv.Itoa(int(v))
+		}
+		ticks = append(ticks, t)
+	}
+	return ticks
 }

@@ -29,7 +29,7 @@ func TestWriteIsSVG(t *testing.T) {
 	if root != "svg" {
 		t.Fatalf("root element %q, want svg", root)
 	}
-	for _, want := range []string{"batch size", "HALF_OPEN", "provider calls/s", "recovered"} {
+	for _, want := range []string{"batch (0 = paused)", "HALF_OPEN", "provider calls/s", "recovered"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("the chart has no %q", want)
 		}

@@ -211,8 +211,12 @@ func (r *run) live(ctx context.Context) bool {
 	wg.Go(func() { mon.run(runCtx) })
 	feedCtx, stopFeed := context.WithTimeout(runCtx, r.cfg.Duration())
 	defer stopFeed()
-	wg.Go(func() { _ = r.feeder.Run(feedCtx) })
-	<-feedCtx.Done()
+	fed := make(chan struct{})
+	wg.Go(func() {
+		defer close(fed)
+		_ = r.feeder.Run(feedCtx)
+	})
+	<-fed
 	if ctx.Err() != nil {
 		return true
 	}
