@@ -19,21 +19,34 @@ type TableAdmin interface {
 	UpdateTimeToLive(ctx context.Context, in *dynamodb.UpdateTimeToLiveInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateTimeToLiveOutput, error)
 }
 
-// CreateTable creates a pk/sk on-demand table with TTL on expiresAt and waits until it is active. An
-// existing table is fine (TTL is still ensured), so it can run at every start of the demo or tests.
+// CreateTable creates the circuit table (pk/sk, on demand, TTL on expiresAt) and waits until it is
+// active. An existing table is fine (TTL is still ensured), so it can run at every start of the demo
+// or tests.
 func CreateTable(ctx context.Context, db TableAdmin, name string) error {
-	_, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:   &name,
-		BillingMode: types.BillingModePayPerRequest,
-		AttributeDefinitions: []types.AttributeDefinition{
-			{AttributeName: aws.String(attrPK), AttributeType: types.ScalarAttributeTypeS},
-			{AttributeName: aws.String(attrSK), AttributeType: types.ScalarAttributeTypeS},
-		},
-		KeySchema: []types.KeySchemaElement{
-			{AttributeName: aws.String(attrPK), KeyType: types.KeyTypeHash},
-			{AttributeName: aws.String(attrSK), KeyType: types.KeyTypeRange},
-		},
-	})
+	return EnsureTable(ctx, db, TableSpec{Name: name, SortKey: true})
+}
+
+// TableSpec describes an on-demand table keyed by the string attribute pk, and sk when SortKey.
+type TableSpec struct {
+	Name    string
+	SortKey bool
+}
+
+// EnsureTable creates the table unless it exists, waits until it is active and turns on TTL on
+// expiresAt. It is shared by the circuit table and the ventilator's dedup table.
+func EnsureTable(ctx context.Context, db TableAdmin, spec TableSpec) error {
+	name := spec.Name
+	in := &dynamodb.CreateTableInput{
+		TableName:            &name,
+		BillingMode:          types.BillingModePayPerRequest,
+		AttributeDefinitions: []types.AttributeDefinition{{AttributeName: aws.String(attrPK), AttributeType: types.ScalarAttributeTypeS}},
+		KeySchema:            []types.KeySchemaElement{{AttributeName: aws.String(attrPK), KeyType: types.KeyTypeHash}},
+	}
+	if spec.SortKey {
+		in.AttributeDefinitions = append(in.AttributeDefinitions, types.AttributeDefinition{AttributeName: aws.String(attrSK), AttributeType: types.ScalarAttributeTypeS})
+		in.KeySchema = append(in.KeySchema, types.KeySchemaElement{AttributeName: aws.String(attrSK), KeyType: types.KeyTypeRange})
+	}
+	_, err := db.CreateTable(ctx, in)
 	var inUse *types.ResourceInUseException
 	if err != nil && !errors.As(err, &inUse) {
 		return fmt.Errorf("store: create table %s: %w", name, err)
