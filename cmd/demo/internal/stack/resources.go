@@ -2,14 +2,11 @@ package stack
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
-	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
@@ -60,8 +57,9 @@ func CreateResources(ctx context.Context, cfg aws.Config, n Names) (Resources, e
 	if err := store.CreateTable(ctx, db, n.Table); err != nil {
 		return r, fmt.Errorf("stack: %w", err)
 	}
-	if err := createDedupTable(ctx, db, n.DedupTable); err != nil {
-		return r, err
+	// The ventilator's dedup table: pk only, TTL on expiresAt (see its package dedup).
+	if err := store.EnsureTable(ctx, db, store.TableSpec{Name: n.DedupTable}); err != nil {
+		return r, fmt.Errorf("stack: dedup table: %w", err)
 	}
 	q := sqs.NewFromConfig(cfg)
 	out, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(n.DLQ)})
@@ -82,32 +80,6 @@ func CreateResources(ctx context.Context, cfg aws.Config, n Names) (Resources, e
 	}
 	r.StreamARN = aws.ToString(d.StreamDescriptionSummary.StreamARN)
 	return r, nil
-}
-
-// createDedupTable creates the ventilator's dedup table as its package describes it: string
-// partition key pk, TTL on expiresAt, on demand.
-func createDedupTable(ctx context.Context, db *dynamodb.Client, name string) error {
-	_, err := db.CreateTable(ctx, &dynamodb.CreateTableInput{
-		TableName:            aws.String(name),
-		BillingMode:          ddbtypes.BillingModePayPerRequest,
-		AttributeDefinitions: []ddbtypes.AttributeDefinition{{AttributeName: aws.String("pk"), AttributeType: ddbtypes.ScalarAttributeTypeS}},
-		KeySchema:            []ddbtypes.KeySchemaElement{{AttributeName: aws.String("pk"), KeyType: ddbtypes.KeyTypeHash}},
-	})
-	var inUse *ddbtypes.ResourceInUseException
-	if err != nil && !errors.As(err, &inUse) {
-		return fmt.Errorf("stack: create dedup table %s: %w", name, err)
-	}
-	if err := dynamodb.NewTableExistsWaiter(db).Wait(ctx, &dynamodb.DescribeTableInput{TableName: aws.String(name)}, time.Minute); err != nil {
-		return fmt.Errorf("stack: wait for dedup table %s: %w", name, err)
-	}
-	_, err = db.UpdateTimeToLive(ctx, &dynamodb.UpdateTimeToLiveInput{
-		TableName:               aws.String(name),
-		TimeToLiveSpecification: &ddbtypes.TimeToLiveSpecification{AttributeName: aws.String("expiresAt"), Enabled: aws.Bool(true)},
-	})
-	if err != nil && !strings.Contains(strings.ToLower(err.Error()), "already enabled") {
-		return fmt.Errorf("stack: enable TTL on dedup table %s: %w", name, err)
-	}
-	return nil
 }
 
 // Rule is a scheduled EventBridge rule with one Lambda target.
