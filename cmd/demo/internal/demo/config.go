@@ -56,16 +56,17 @@ type Config struct {
 	Color string
 }
 
-// DefaultConfig is the configuration of `make demo`: about a minute and a half of scenario.
+// DefaultConfig is the configuration of `make demo`: 75 s of scenario, so that the whole run,
+// builds included, stays within three minutes on a fresh machine.
 func DefaultConfig() Config {
 	return Config{
 		Out: "out/demo", Repo: ".", Circuit: "payments",
-		Healthy: 15 * time.Second, Degraded: 20 * time.Second, Down: 20 * time.Second, Recovered: 30 * time.Second,
+		Healthy: 12 * time.Second, Degraded: 18 * time.Second, Down: 18 * time.Second, Recovered: 27 * time.Second,
 		Latency: 20 * time.Millisecond, SlowDelay: 1500 * time.Millisecond,
 		DegradedErrors: 0.15, DegradedSlow: 0.4, DownErrors: 1,
 		Rate:   8,
 		Policy: adaptive.PolicyAIMD, MinBatch: 1, MaxBatch: 10, InitialBatch: 1, TripAfter: 3, Tries: 3,
-		Window: 12 * time.Second, OpenDuration: 4 * time.Second, MaxOpenDuration: 16 * time.Second, SlowCall: time.Second,
+		Window: 12 * time.Second, OpenDuration: 4 * time.Second, MaxOpenDuration: 8 * time.Second, SlowCall: time.Second,
 		MinCalls: 10, ConsecutiveFailures: 5,
 		CheckEvery: 2 * time.Second, WakeEvery: 2 * time.Second, RowEvery: 2 * time.Second,
 		Drain: 60 * time.Second, Seed: 1, Color: "auto",

@@ -15,7 +15,7 @@ func TestDefaultConfigIsValidAndShort(t *testing.T) {
 		t.Fatalf("the default configuration is invalid: %v", err)
 	}
 	// make demo must fit in three minutes with the builds, set-up and the drain.
-	if c.Duration() > 100*time.Second {
+	if c.Duration() > 90*time.Second {
 		t.Errorf("default scenario lasts %s: too long for a three-minute demo", c.Duration())
 	}
 	if got := len(c.Scenario().Phases); got != 4 {
