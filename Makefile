@@ -17,9 +17,9 @@ deps: ## Install moto_server (the local AWS APIs) when it is missing
 		python3 -m pip install --quiet "moto[server]" || { echo 'install it by hand: pip install "moto[server]"'; exit 1; }; }
 
 .PHONY: build
-build: ## Build every binary into bin/
+build: ## Build every binary for this machine into bin/ (the Lambda builds are `make package` and `make layer`)
 	@mkdir -p $(BIN)
-	$(GO) build -o $(BIN)/ ./cmd/...
+	$(GO) build -o $(BIN)/ ./cmd/... ./checker ./extension ./function/ventilator ./function/worker ./function/orders
 
 .PHONY: test
 test: deps vet validate ## Run every test with the race detector (starts moto_server itself)
