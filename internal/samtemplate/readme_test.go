@@ -1,0 +1,60 @@
+package samtemplate_test
+
+import (
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+)
+
+// notVariables are ALL_CAPS strings the code uses as data (states, error codes), not as names of
+// environment variables. setByLambda are read by the code but set by Lambda itself.
+var (
+	notVariables = map[string]bool{"DOWNSTREAM_UNAVAILABLE": true, "FORCED_CLOSED": true, "FORCED_OPEN": true, "HALF_OPEN": true, "INVALID_ORDER": true, "OUT_OF_STOCK": true}
+	setByLambda  = map[string]bool{"AWS_LAMBDA_FUNCTION_NAME": true, "AWS_LAMBDA_LOG_LEVEL": true, "AWS_LAMBDA_RUNTIME_API": true, "AWS_SESSION_TOKEN": true}
+)
+
+// binaries are the programs a user configures through the environment.
+var binaries = []string{"./checker", "./extension", "./extension/client", "./function/ventilator", "./function/worker", "./function/orders", "./cmd/breakerctl"}
+
+// TestREADMEListsEveryVariable holds the README's "Environment variables" table to the code: every
+// variable a binary reads has a row, and every row names a variable some binary reads.
+func TestREADMEListsEveryVariable(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(raw), "\n## Environment variables\n")
+	if !ok {
+		t.Fatal(`README.md has no "## Environment variables" section`)
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	row := regexp.MustCompile("(?m)^\\| `([A-Z][A-Z0-9_]+)` \\|")
+	documented := map[string]bool{}
+	for _, m := range row.FindAllStringSubmatch(section, -1) {
+		if documented[m[1]] {
+			t.Errorf("README lists %s twice", m[1])
+		}
+		documented[m[1]] = true
+	}
+	if len(documented) < 20 {
+		t.Fatalf("found %d rows in the README's table: the row pattern is broken", len(documented))
+	}
+	read := map[string]bool{}
+	for _, pkg := range binaries {
+		for name := range envLiterals(t, pkg) {
+			read[name] = true
+		}
+	}
+	for name := range read {
+		if !documented[name] && !notVariables[name] && !setByLambda[name] {
+			t.Errorf("the code reads %s but the README's Environment variables table has no row for it (or, if it is not a variable, add it to notVariables)", name)
+		}
+	}
+	for name := range documented {
+		if !read[name] {
+			t.Errorf("the README documents %s, but no binary reads it", name)
+		}
+	}
+}
