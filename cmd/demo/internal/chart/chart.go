@@ -216,22 +216,31 @@ func level(label string) (float64, bool) {
 	return 0, false
 }
 
-// callsPanel: the provider's successful and failed calls per second, over windows of about a second.
-func callsPanel(in Input, end float64) (*plot.Plot, error) {
-	var ok, bad plotter.XYs
-	top := 1.0
-	last := in.Samples[0]
-	for _, s := range in.Samples[1:] {
+// rates turns the provider's counters into successful and failed calls per second, over windows
+// of about a second. Both counters count calls as they complete, so neither rate is negative.
+func rates(samples []timeline.Sample) (ok, bad plotter.XYs) {
+	if len(samples) == 0 {
+		return nil, nil
+	}
+	last := samples[0]
+	for _, s := range samples[1:] {
 		dt := (s.At - last.At).Seconds()
 		if dt < 1 {
 			continue
 		}
-		errs := float64(s.Errors-last.Errors) / dt
-		succ := float64((s.Calls-last.Calls)-(s.Errors-last.Errors)) / dt
-		ok = append(ok, plotter.XY{X: s.At.Seconds(), Y: succ})
-		bad = append(bad, plotter.XY{X: s.At.Seconds(), Y: errs})
-		top = math.Max(top, math.Max(succ, errs))
+		ok = append(ok, plotter.XY{X: s.At.Seconds(), Y: float64(s.Succeeded-last.Succeeded) / dt})
+		bad = append(bad, plotter.XY{X: s.At.Seconds(), Y: float64(s.Errors-last.Errors) / dt})
 		last = s
+	}
+	return ok, bad
+}
+
+// callsPanel: the provider's successful and failed calls per second.
+func callsPanel(in Input, end float64) (*plot.Plot, error) {
+	ok, bad := rates(in.Samples)
+	top := 1.0
+	for i := range ok {
+		top = math.Max(top, math.Max(ok[i].Y, bad[i].Y))
 	}
 	p, err := newPanel(in, end, math.Ceil(top*1.35), "provider calls/s")
 	if err != nil {

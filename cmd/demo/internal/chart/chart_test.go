@@ -14,7 +14,7 @@ import (
 func TestWriteIsSVG(t *testing.T) {
 	var samples []timeline.Sample
 	for i := range 60 {
-		s := timeline.Sample{At: time.Duration(i) * 500 * time.Millisecond, Mapping: "Enabled", Batch: 1 + i%5, Circuit: "CLOSED", Calls: int64(3 * i), Errors: int64(i / 2)}
+		s := timeline.Sample{At: time.Duration(i) * 500 * time.Millisecond, Mapping: "Enabled", Batch: 1 + i%5, Circuit: "CLOSED", Calls: int64(3 * i), Errors: int64(i / 2), Succeeded: int64(2 * i)}
 		if i > 30 && i < 40 {
 			s.Mapping, s.Circuit = "Disabled", "OPEN"
 		}
@@ -32,6 +32,30 @@ func TestWriteIsSVG(t *testing.T) {
 	for _, want := range []string{"batch (0 = paused)", "HALF_OPEN", "provider calls/s", "recovered"} {
 		if !strings.Contains(b.String(), want) {
 			t.Errorf("the chart has no %q", want)
+		}
+	}
+}
+
+// The calls panel is drawn from counters of completed calls: a rate is never negative, even when
+// calls started in one interval fail in the next.
+func TestCallRatesAreNeverNegative(t *testing.T) {
+	samples := []timeline.Sample{
+		{At: 0},
+		{At: time.Second, Calls: 10, Succeeded: 10},
+		{At: 2 * time.Second, Calls: 12, Succeeded: 10, Errors: 0}, // two calls in flight
+		{At: 3 * time.Second, Calls: 12, Succeeded: 10, Errors: 2}, // they failed
+	}
+	p, err := callsPanel(Input{Samples: samples}, 3)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.Y.Min < 0 {
+		t.Errorf("calls panel goes down to %v", p.Y.Min)
+	}
+	ok, _ := rates(samples)
+	for _, xy := range ok {
+		if xy.Y < 0 {
+			t.Errorf("negative success rate %v at %vs", xy.Y, xy.X)
 		}
 	}
 }
