@@ -1,7 +1,6 @@
 package check_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -15,6 +14,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/breakerbox/breakerbox/internal/testkit"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
@@ -81,24 +82,6 @@ type clock struct{ offset atomic.Int64 }
 func (c *clock) Now() time.Time          { return time.Now().Add(time.Duration(c.offset.Load())) }
 func (c *clock) Advance(d time.Duration) { c.offset.Add(int64(d)) }
 
-// syncBuffer is a bytes.Buffer safe for the concurrent writes of a logger.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 // rig is a handler on a fresh table with a recording publisher, a movable clock and captured logs.
 type rig struct {
 	h     *check.Handler
@@ -106,13 +89,13 @@ type rig struct {
 	db    *dynamodb.Client
 	pub   *recorder
 	clock *clock
-	logs  *syncBuffer
+	logs  *testkit.SyncBuffer
 }
 
 func newRig(t *testing.T, mod func(*check.Config)) *rig {
 	t.Helper()
 	st, db := newTable(t)
-	r := &rig{st: st, db: db, pub: &recorder{}, clock: &clock{}, logs: &syncBuffer{}}
+	r := &rig{st: st, db: db, pub: &recorder{}, clock: &clock{}, logs: &testkit.SyncBuffer{}}
 	cfg := check.Config{
 		Policy: circuit.DefaultPolicy(),
 		Now:    r.clock.Now,

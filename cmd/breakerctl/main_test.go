@@ -1,15 +1,15 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"fmt"
 	"os"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/breakerbox/breakerbox/internal/testkit"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 
@@ -23,24 +23,6 @@ func TestMain(m *testing.M) {
 }
 
 var seq atomic.Int64
-
-// syncBuffer is a bytes.Buffer safe for a writer and a reader in different goroutines.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
 
 // ctl runs breakerctl in-process against the shared moto_server with env as its environment.
 type ctl struct {
@@ -65,7 +47,7 @@ func (c *ctl) envOf() Env {
 	}
 }
 
-func (c *ctl) runCtx(ctx context.Context, stdout, stderr *syncBuffer, args ...string) int {
+func (c *ctl) runCtx(ctx context.Context, stdout, stderr *testkit.SyncBuffer, args ...string) int {
 	return run(ctx, args, stdout, stderr, c.envOf())
 }
 
@@ -73,7 +55,7 @@ func (c *ctl) run(args ...string) (string, string, int) {
 	c.t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	var out, errOut syncBuffer
+	var out, errOut testkit.SyncBuffer
 	code := c.runCtx(ctx, &out, &errOut, args...)
 	return out.String(), errOut.String(), code
 }

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/breakerbox/breakerbox/internal/events"
+	"github.com/breakerbox/breakerbox/internal/testkit"
 )
 
 // TestWatchPrintsTransitions: watch prints each change as it happens and stops cleanly on cancel.
@@ -16,7 +17,7 @@ func TestWatchPrintsTransitions(t *testing.T) {
 	c.must("force-closed", "existing")
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	var out, errOut syncBuffer
+	var out, errOut testkit.SyncBuffer
 	done := make(chan int, 1)
 	go func() { done <- c.runCtx(ctx, &out, &errOut, "watch", "-o", "json", "--interval", "200ms") }()
 	waitFor(t, func() bool { return strings.Contains(errOut.String(), "watching 1 circuits") }, "watch to start", &errOut)
@@ -49,7 +50,7 @@ func TestWatchPrintsTransitions(t *testing.T) {
 	}
 }
 
-func waitFor(t *testing.T, cond func() bool, what string, buf *syncBuffer) {
+func waitFor(t *testing.T, cond func() bool, what string, buf *testkit.SyncBuffer) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for !cond() {

@@ -12,10 +12,11 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/breakerbox/breakerbox/internal/testkit"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -90,24 +91,6 @@ func build(t *testing.T, dir string) string {
 	return bin
 }
 
-// lockedBuffer collects a process's stderr.
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 // The command as a real process: extensions from a directory, the runtime after --, an invoke over
 // HTTP, then SIGTERM delivers SHUTDOWN and the command exits 0.
 func TestCommand(t *testing.T) {
@@ -137,7 +120,7 @@ func TestCommand(t *testing.T) {
 
 	cmd := exec.Command(bin, "-extensions", extDir, "-addr", "127.0.0.1:0", "-name", "hello", "-timeout", "10s", "--", filepath.Join(fnDir, "bootstrap"))
 	cmd.Env = append(os.Environ(), "HELPER_LOG="+logPath, "LAMBDAENV_TEST_VALUE=passed", "GORACE=atexit_sleep_ms=0")
-	var stderr lockedBuffer
+	var stderr testkit.SyncBuffer
 	cmd.Stderr = &stderr
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {

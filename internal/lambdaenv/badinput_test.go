@@ -11,6 +11,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/breakerbox/breakerbox/internal/testkit"
 )
 
 // Bad input on the Runtime and Extensions APIs gets a clear 4xx with Lambda's error document, and
@@ -224,29 +226,12 @@ func TestConcurrencyAndSandboxEnv(t *testing.T) {
 // process.
 func TestProcessOutputIsPrefixed(t *testing.T) {
 	r := newRig(t, Config{})
-	var out lockedBuffer
+	var out testkit.SyncBuffer
 	r.function(FunctionConfig{Name: "chatty", Extensions: []string{r.exe("ext-early")}, Output: &out})
 	mustFail(t, r.invoke("chatty", `{}`), "Extension.Crash")
 	if got := out.String(); !strings.Contains(got, "[chatty#0 ext-early] giving up before registering\n") {
 		t.Errorf("output %q lacks the prefixed extension line", got)
 	}
-}
-
-type lockedBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *lockedBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *lockedBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
 }
 
 // An extension that reports /exit/error during an invoke fails it with Extension.ExitError; the

@@ -1,12 +1,10 @@
 package e2e
 
 import (
-	"bytes"
 	"context"
 	"crypto/rand"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"strconv"
 	"strings"
@@ -14,6 +12,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/breakerbox/breakerbox/internal/testkit"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
@@ -34,7 +34,7 @@ type rig struct {
 	store *store.Store
 	table string
 	token string
-	out   *syncBuffer
+	out   *testkit.SyncBuffer
 	ports sync.Map // sandbox index → port
 }
 
@@ -47,40 +47,13 @@ type rigOptions struct {
 	MaxConcurrency int
 }
 
-// syncBuffer collects the processes' output for the failure log.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
-func freePort(t *testing.T) int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
-}
-
 func newRig(t *testing.T, opt rigOptions) *rig {
 	t.Helper()
 	srv := opt.Moto
 	if srv == nil {
 		srv = mototest.Shared(t)
 	}
-	r := &rig{t: t, out: &syncBuffer{}, token: "e2e-" + rand.Text()}
+	r := &rig{t: t, out: &testkit.SyncBuffer{}, token: "e2e-" + rand.Text()}
 	r.table = fmt.Sprintf("e2e-%d-%d", os.Getpid(), tableSeq.Add(1))
 	db := dynamodb.NewFromConfig(srv.AWSConfig())
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
@@ -115,7 +88,7 @@ func newRig(t *testing.T, opt rigOptions) *rig {
 		ExtensionsDir: extensionsDir,
 		Env:           fnEnv,
 		SandboxEnv: func(i int) []string {
-			p := freePort(t)
+			p := testkit.FreePort(t)
 			r.ports.Store(i, p)
 			return []string{"BREAKERBOX_PORT=" + strconv.Itoa(p), "E2E_SANDBOX=" + strconv.Itoa(i)}
 		},

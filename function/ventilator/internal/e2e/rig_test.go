@@ -2,11 +2,9 @@ package e2e
 
 import (
 	"bufio"
-	"bytes"
 	"context"
 	"encoding/json"
 	"fmt"
-	"net"
 	"os"
 	"slices"
 	"strconv"
@@ -15,6 +13,8 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/breakerbox/breakerbox/internal/testkit"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -70,7 +70,7 @@ type rig struct {
 	aws      aws.Config
 	env      *lambdaenv.Env
 	provider *provider
-	out      *syncBuffer
+	out      *testkit.SyncBuffer
 	baseEnv  []string
 	store    *store.Store
 	state    *controlstate.Store
@@ -89,37 +89,10 @@ type rig struct {
 	sched   *lambdaenv.Scheduler
 }
 
-// syncBuffer collects a function's output.
-type syncBuffer struct {
-	mu sync.Mutex
-	b  bytes.Buffer
-}
-
-func (s *syncBuffer) Write(p []byte) (int, error) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.Write(p)
-}
-
-func (s *syncBuffer) String() string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return s.b.String()
-}
-
 func ctxT(t *testing.T) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	t.Cleanup(cancel)
 	return ctx
-}
-
-func freePort(t *testing.T) int {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().(*net.TCPAddr).Port
 }
 
 // newRig creates everything but starts no poller: send records, then call start.
@@ -143,7 +116,7 @@ func newRig(t *testing.T, opt rigOptions) *rig {
 	moto := mototest.Shared(t)
 	n := seq.Add(1)
 	r := &rig{
-		t: t, opt: opt, aws: moto.AWSConfig(), provider: newProvider(t), out: &syncBuffer{},
+		t: t, opt: opt, aws: moto.AWSConfig(), provider: newProvider(t), out: &testkit.SyncBuffer{},
 		circuit: fmt.Sprintf("provider-%d", n), ventilator: fmt.Sprintf("ventilator-%d", n), worker: fmt.Sprintf("worker-%d", n),
 		table: fmt.Sprintf("breakerbox-e2e-%d", n), dedupTable: fmt.Sprintf("dedup-e2e-%d", n),
 	}
@@ -280,7 +253,7 @@ func (r *rig) ventilatorConfig(name string, extra []string) lambdaenv.FunctionCo
 		Command:         []string{ventilatorBin},
 		ExtensionsDir:   extensionsDir,
 		Env:             append(env, extra...),
-		SandboxEnv:      func(int) []string { return []string{"BREAKERBOX_PORT=" + strconv.Itoa(freePort(r.t))} },
+		SandboxEnv:      func(int) []string { return []string{"BREAKERBOX_PORT=" + strconv.Itoa(testkit.FreePort(r.t))} },
 		Timeout:         2 * time.Minute, // above INVOKE_TIMEOUT + 2 × AWS_CALL_TIMEOUT
 		InitTimeout:     time.Minute,
 		ShutdownTimeout: 5 * time.Second,
