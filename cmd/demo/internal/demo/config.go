@@ -36,9 +36,10 @@ type Config struct {
 	Rate float64
 
 	// Batch controller (the ventilator's BATCH_POLICY, MIN_BATCH, MAX_BATCH, INITIAL_BATCH,
-	// TRIP_AFTER) and MAX_ATTEMPTS.
+	// TRIP_AFTER, BACKOFF_RATIO) and MAX_ATTEMPTS.
 	Policy                                             string
 	MinBatch, MaxBatch, InitialBatch, TripAfter, Tries int
+	BackoffRatio                                       float64
 
 	// Circuit policy, compressed to the demo's clock.
 	Window, OpenDuration, MaxOpenDuration, SlowCall time.Duration
@@ -63,10 +64,13 @@ func DefaultConfig() Config {
 		Out: "out/demo", Repo: ".", Circuit: "payments",
 		Healthy: 12 * time.Second, Degraded: 18 * time.Second, Down: 18 * time.Second, Recovered: 27 * time.Second,
 		Latency: 20 * time.Millisecond, SlowDelay: 1500 * time.Millisecond,
-		DegradedErrors: 0.15, DegradedSlow: 0.4, DownErrors: 1,
+		DegradedErrors: 0.1, DegradedSlow: 0.25, DownErrors: 1,
 		Rate:   8,
 		Policy: adaptive.PolicyAIMD, MinBatch: 1, MaxBatch: 10, InitialBatch: 1, TripAfter: 3, Tries: 3,
-		Window: 12 * time.Second, OpenDuration: 4 * time.Second, MaxOpenDuration: 8 * time.Second, SlowCall: time.Second,
+		// The ventilator slows down at a milder degradation (30 % slow or failed calls) than the
+		// circuit trips at (50 %): concurrency first, the breaker for the outage.
+		BackoffRatio: 0.3,
+		Window:       12 * time.Second, OpenDuration: 4 * time.Second, MaxOpenDuration: 8 * time.Second, SlowCall: time.Second,
 		MinCalls: 10, ConsecutiveFailures: 5,
 		CheckEvery: 2 * time.Second, WakeEvery: 2 * time.Second, RowEvery: 2 * time.Second,
 		Drain: 60 * time.Second, Seed: 1, Color: "auto",
@@ -95,6 +99,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.IntVar(&c.MaxBatch, "max-batch", c.MaxBatch, "largest batch size (MAX_BATCH), also the worker's concurrency")
 	fs.IntVar(&c.InitialBatch, "initial-batch", c.InitialBatch, "batch size at the start (INITIAL_BATCH)")
 	fs.IntVar(&c.TripAfter, "trip-after", c.TripAfter, "failing batches in a row at the smallest size before the ventilator pauses itself (TRIP_AFTER)")
+	fs.Float64Var(&c.BackoffRatio, "backoff-ratio", c.BackoffRatio, "share of slow or failed calls above which aimd and gradient shrink the batch (BACKOFF_RATIO)")
 	fs.IntVar(&c.Tries, "max-attempts", c.Tries, "worker calls per record before the dead-letter queue (MAX_ATTEMPTS)")
 
 	fs.DurationVar(&c.Window, "window", c.Window, "circuit's sliding window (BREAKERBOX_WINDOW)")
@@ -156,8 +161,9 @@ func (c Config) Validate() error {
 	}
 	ac := adaptive.DefaultConfig()
 	ac.Policy, ac.MinBatch, ac.MaxBatch, ac.InitialBatch, ac.TripAfter, ac.SlowCall = c.Policy, c.MinBatch, c.MaxBatch, c.InitialBatch, c.TripAfter, c.SlowCall
+	ac.BackoffRatio = c.BackoffRatio
 	if err := ac.Validate(); err != nil {
-		bad("batch controller (-policy, -min-batch, -max-batch, -initial-batch, -trip-after, -slow-call): %w", err)
+		bad("batch controller (-policy, -min-batch, -max-batch, -initial-batch, -trip-after, -backoff-ratio, -slow-call): %w", err)
 	}
 	if c.MaxBatch > 50 {
 		bad("-max-batch: at most 50 on one machine (one worker process per concurrent record), got %d", c.MaxBatch)
@@ -234,6 +240,7 @@ func (c Config) ventilatorEnv() []string {
 		"MAX_BATCH=" + strconv.Itoa(c.MaxBatch),
 		"INITIAL_BATCH=" + strconv.Itoa(c.InitialBatch),
 		"TRIP_AFTER=" + strconv.Itoa(c.TripAfter),
+		"BACKOFF_RATIO=" + strconv.FormatFloat(c.BackoffRatio, 'f', -1, 64),
 		"SLOW_CALL=" + c.SlowCall.String(),
 		"MAX_ATTEMPTS=" + strconv.Itoa(c.Tries),
 		// The demo's clock is compressed: the extension reads circuits and reports outcomes often.

@@ -25,6 +25,7 @@ import (
 	"github.com/breakerbox/breakerbox/cmd/demo/internal/stack"
 	"github.com/breakerbox/breakerbox/cmd/demo/internal/summary"
 	"github.com/breakerbox/breakerbox/cmd/demo/internal/timeline"
+	"github.com/breakerbox/breakerbox/internal/circuit"
 	"github.com/breakerbox/breakerbox/internal/store"
 )
 
@@ -146,8 +147,13 @@ func (r *run) setup(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	r.out.Line("  Kinesis stream %s → ventilator (batch policy %s, %d..%d, MAX_ATTEMPTS %d) → worker → provider; circuit %q in table %s",
-		r.res.Stream, cfg.Policy, cfg.MinBatch, cfg.MaxBatch, cfg.Tries, cfg.Circuit, r.res.Table)
+	r.out.Line("  Kinesis stream %s → ventilator → worker → provider; circuit %q in table %s", r.res.Stream, cfg.Circuit, r.res.Table)
+	r.out.Line("  the ventilator's batch (policy %s, %d..%d) shrinks above %.0f%% slow or failed calls; MAX_ATTEMPTS %d",
+		cfg.Policy, cfg.MinBatch, cfg.MaxBatch, 100*cfg.BackoffRatio, cfg.Tries)
+	if p, err := circuit.PolicyFromEnv(circuit.DefaultPolicy(), cfg.lookupPolicy); err == nil {
+		r.out.Line("  the circuit trips at %.0f%% failed or %.0f%% slow calls over %s (at least %d calls) or %d failures in a row; open %s, doubling up to %s",
+			100*p.FailureRate, 100*p.SlowCallRate, p.Window, p.MinCalls, p.ConsecutiveFailures, p.OpenDuration, p.MaxOpenDuration)
+	}
 	r.out.Line("  checker every %s (rule %s, %s compressed), ventilator wake-up every %s (rule %s, %s compressed)",
 		cfg.CheckEvery, r.res.CheckRule, stack.CheckSchedule, cfg.WakeEvery, r.res.WakeRule, stack.WakeSchedule)
 	if err := r.stack.Warm(ctx); err != nil {
