@@ -22,14 +22,19 @@ import (
 
 // Span is a phase of the provider, in seconds since the start.
 type Span struct {
-	Name       string
+	// Name is the phase's name; healthy, degraded, down and recovered have their own shade.
+	Name string
+	// Start and End are in seconds since the start.
 	Start, End float64
 }
 
 // Input is what the chart shows.
 type Input struct {
-	Title   string
-	Phases  []Span
+	// Title is drawn above the top panel.
+	Title string
+	// Phases are shaded in every panel.
+	Phases []Span
+	// Samples are the recorded samples, in time order; at least one.
 	Samples []timeline.Sample
 }
 

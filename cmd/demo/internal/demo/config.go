@@ -29,21 +29,29 @@ type Config struct {
 
 	// Phase lengths.
 	Healthy, Degraded, Down, Recovered time.Duration
-	// Provider behaviour: normal latency, the slow calls' delay, and the failure mix per phase.
-	Latency, SlowDelay                       time.Duration
+	// Latency and SlowDelay are the provider's normal and slow call times.
+	Latency, SlowDelay time.Duration
+	// DegradedErrors, DegradedSlow and DownErrors are the failure mix: the shares of failing and
+	// slow calls while degraded, and of failing calls while down.
 	DegradedErrors, DegradedSlow, DownErrors float64
 	// Rate is the records fed per second.
 	Rate float64
 
-	// Batch controller (the ventilator's BATCH_POLICY, MIN_BATCH, MAX_BATCH, INITIAL_BATCH,
-	// TRIP_AFTER, BACKOFF_RATIO) and MAX_ATTEMPTS.
-	Policy                                             string
+	// Policy is the batch controller's policy (BATCH_POLICY).
+	Policy string
+	// MinBatch, MaxBatch, InitialBatch and TripAfter bound and tune the batch controller
+	// (MIN_BATCH, MAX_BATCH, INITIAL_BATCH, TRIP_AFTER); Tries is MAX_ATTEMPTS.
 	MinBatch, MaxBatch, InitialBatch, TripAfter, Tries int
-	BackoffRatio                                       float64
+	// BackoffRatio is the share of slow or failed calls above which the batch shrinks
+	// (BACKOFF_RATIO).
+	BackoffRatio float64
 
-	// Circuit policy, compressed to the demo's clock.
+	// Window, OpenDuration, MaxOpenDuration and SlowCall are the circuit policy's durations
+	// (BREAKERBOX_WINDOW, ...), compressed to the demo's clock; SlowCall is also the controller's.
 	Window, OpenDuration, MaxOpenDuration, SlowCall time.Duration
-	MinCalls, ConsecutiveFailures                   int
+	// MinCalls and ConsecutiveFailures are the circuit policy's counts (BREAKERBOX_MIN_CALLS,
+	// BREAKERBOX_CONSECUTIVE_FAILURES).
+	MinCalls, ConsecutiveFailures int
 
 	// CheckEvery and WakeEvery are the checker's and the wake-up's compressed periods.
 	CheckEvery, WakeEvery time.Duration

@@ -24,6 +24,7 @@ type Kinesis interface {
 
 // Config configures a Feeder.
 type Config struct {
+	// Client puts the records; StreamARN is the stream they go to.
 	Client    Kinesis
 	StreamARN string
 	// Rate is records per second, more than 0.
@@ -38,7 +39,9 @@ type Config struct {
 
 // Order is one record's body.
 type Order struct {
-	ID       string `json:"id"`
+	// ID is "order-N", unique per run: the record id the ventilator deduplicates on.
+	ID string `json:"id"`
+	// Amount, Currency and Created make it look like an order.
 	Amount   int    `json:"amountCents"`
 	Currency string `json:"currency"`
 	Created  string `json:"createdAt"`

@@ -47,6 +47,7 @@ func percent(f float64) string { return fmt.Sprintf("%.0f%%", f*100) }
 
 // Scenario is the provider's phases in order.
 type Scenario struct {
+	// Phases follow one another; the last one lasts beyond the end.
 	Phases []Phase
 }
 

@@ -17,6 +17,8 @@ import (
 
 // Names are the AWS resources' names.
 type Names struct {
+	// Table is breakerbox's table, DedupTable the ventilator's, DLQ its dead-letter queue and
+	// Stream the Kinesis stream it reads.
 	Table, DedupTable, DLQ, Stream string
 	// CheckRule is the checker's schedule rule, named as breakerctl monitor add names it;
 	// WakeRule is the ventilator's wake-up schedule.
@@ -43,6 +45,7 @@ func NamesFor(circuit, run string) Names {
 // Resources are the created resources' identifiers.
 type Resources struct {
 	Names
+	// StreamARN is the stream's ARN; DLQURL the dead-letter queue's URL.
 	StreamARN string
 	DLQURL    string
 }
@@ -84,6 +87,7 @@ func CreateResources(ctx context.Context, cfg aws.Config, n Names) (Resources, e
 
 // Rule is a scheduled EventBridge rule with one Lambda target.
 type Rule struct {
+	// Name is the rule's name, Schedule its rate expression, FunctionARN its target.
 	Name, Schedule, FunctionARN string
 	// Input is the target's constant input; "" sends the scheduled event.
 	Input string

@@ -36,8 +36,11 @@ const FirstExtensionPort = 4243
 
 // Config is what Up needs.
 type Config struct {
-	Bin       Binaries
-	Endpoint  *Endpoint
+	// Bin are the built executables.
+	Bin Binaries
+	// Endpoint serves the AWS APIs.
+	Endpoint *Endpoint
+	// Resources are the created tables, stream and queue.
 	Resources Resources
 	// Circuit is the circuit guarding the provider.
 	Circuit string

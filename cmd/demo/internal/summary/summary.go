@@ -26,7 +26,8 @@ type Input struct {
 	// Dedup counts the dedup table's items per status (done, dlq, failed, claimed), when read.
 	Dedup map[string]int
 	// Events are the recorded events; PhaseStarts the start of each phase by name, since the start.
-	Events      []timeline.Event
+	Events []timeline.Event
+	// PhaseStarts is the start of each phase, by name, since the start.
 	PhaseStarts map[string]time.Duration
 	// CaughtUp is when the backlog built up during the outage was worked off after the recovery,
 	// since the start; 0 if it never was.
@@ -38,6 +39,7 @@ type Input struct {
 
 // Summary is the demo's verdict.
 type Summary struct {
+	// Fed counts the records the stream accepted.
 	Fed int
 	// Succeeded counts fed records the provider charged exactly once; Duplicates those charged
 	// more than once.
@@ -62,17 +64,20 @@ type Summary struct {
 	TripIn, RecoverIn *PhaseTime
 	// CaughtUp is when the backlog was worked off, as a time into the phase it happened in.
 	CaughtUp *PhaseTime
-	Dedup    map[string]int
+	// Dedup counts the dedup table's items per status.
+	Dedup map[string]int
 	// Interrupted is copied from the Input.
 	Interrupted bool
 }
 
 // PhaseTime is a moment as a time into a phase.
 type PhaseTime struct {
+	// Phase is the phase's name; Into the time since it started.
 	Phase string
 	Into  time.Duration
 }
 
+// String says it in words, e.g. "1.2s after the provider went down"; "-" for nil.
 func (p *PhaseTime) String() string {
 	if p == nil {
 		return "-"

@@ -22,7 +22,7 @@ type Sample struct {
 	Circuit string
 	// Mapping is the event source mapping's state (Enabled, Disabled, ...) and Batch its batch size.
 	Mapping string
-	Batch   int
+	Batch   int // the mapping's batch size
 	// Calls, Errors, Slow and Succeeded are the provider's counters.
 	Calls, Errors, Slow, Succeeded int64
 	// Fed counts records accepted by the stream; Done those that succeeded or went to the
@@ -47,13 +47,16 @@ type Event struct {
 	At   time.Duration `json:"-"`
 	// Seconds is At in seconds, for the JSON lines.
 	Seconds float64 `json:"t"`
-	Kind    string  `json:"kind"`
+	// Kind is KindPhase, KindCircuit or KindMapping.
+	Kind string `json:"kind"`
 	// Circuit is the circuit id (circuit events).
 	Circuit string `json:"circuit,omitempty"`
-	From    string `json:"from,omitempty"`
-	To      string `json:"to"`
+	// From and To are the states before and after (the phase's name for a phase event).
+	From string `json:"from,omitempty"`
+	To   string `json:"to"`
 	// Via is a state the circuit went through between two observations (a short HALF_OPEN).
-	Via    string `json:"via,omitempty"`
+	Via string `json:"via,omitempty"`
+	// Reason says why: the circuit's reason, or what the provider does in a phase.
 	Reason string `json:"reason,omitempty"`
 	// Version is the circuit item's version after the transition.
 	Version int64 `json:"version,omitempty"`
