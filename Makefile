@@ -107,5 +107,6 @@ deploy: ## Build with SAM and deploy to your AWS account (needs sam and credenti
 	sam build && sam deploy --guided
 
 .PHONY: bench
-bench: deps ## Benchmark the extension: cache-hit GET vs bare net/http, DynamoDB reads per TTL, start-up, RSS, size
+bench: deps ## Benchmarks: the model's transitions (ns/op, allocs/op), the simulator, and the extension (GET vs bare net/http, reads per TTL, start-up, RSS, size)
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/circuit/ ./internal/adaptive/sim/
 	$(GO) run ./extension/internal/bench
