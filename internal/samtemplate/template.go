@@ -6,6 +6,7 @@ package samtemplate
 import (
 	"fmt"
 	"os"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -46,6 +47,8 @@ type Function struct {
 	PollerActions map[string]bool
 	// BuildMethod is the Metadata.BuildMethod ("makefile" for every function here).
 	BuildMethod string
+	// ScheduleInputs maps each Schedule event's name to its resolved constant Input.
+	ScheduleInputs map[string]string
 }
 
 // Load parses the template at path.
@@ -93,6 +96,19 @@ func (t *Template) Functions() ([]Function, error) {
 				for _, ref := range refs(item) {
 					f.Layers = append(f.Layers, ref)
 				}
+			}
+		}
+		f.ScheduleInputs = map[string]string{}
+		for name, ev := range mapping(get(props, "Events")) {
+			if scalar(get(ev, "Type")) != "Schedule" {
+				continue
+			}
+			if in := get(get(ev, "Properties"), "Input"); in != nil {
+				v, err := t.sub(in)
+				if err != nil {
+					return nil, fmt.Errorf("%s event %s: %w", id, name, err)
+				}
+				f.ScheduleInputs[name] = v
 			}
 		}
 		if pol := get(props, "Policies"); pol != nil {
@@ -170,6 +186,25 @@ func (t *Template) arn(res string) (string, error) {
 	}
 	return "", fmt.Errorf("GetAtt %s.Arn: resource type %q not resolved", res, t.types[res])
 }
+
+// sub resolves a plain string or an !Sub of parameters (${Name}) with their defaults.
+func (t *Template) sub(n *yaml.Node) (string, error) {
+	if n.Tag != "!Sub" {
+		return t.resolve(n)
+	}
+	var err error
+	out := subVar.ReplaceAllStringFunc(n.Value, func(m string) string {
+		name := m[2 : len(m)-1]
+		v, ok := t.params[name]
+		if !ok {
+			err = fmt.Errorf("!Sub %s: only parameters are resolved", m)
+		}
+		return v
+	})
+	return out, err
+}
+
+var subVar = regexp.MustCompile(`\$\{[A-Za-z0-9:]+\}`)
 
 // condition evaluates a condition made of !Equals [!Ref Param, value].
 func (t *Template) condition(name string) (bool, error) {

@@ -19,6 +19,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/breakerbox/breakerbox/checker/input"
 	"github.com/breakerbox/breakerbox/internal/lambdaenv"
 	"github.com/breakerbox/breakerbox/internal/samtemplate"
 )
@@ -344,4 +345,24 @@ func contains(list []string, s string) bool {
 		}
 	}
 	return false
+}
+
+// TestScheduleInputsAreValidCheckerInput: each schedule rule's constant Input is parsed by the
+// checker's own parser, so a rule in the template never fails every invocation.
+func TestScheduleInputsAreValidCheckerInput(t *testing.T) {
+	n := 0
+	for _, f := range loadFunctions(t) {
+		if f.LogicalID != "CheckerFunction" {
+			continue
+		}
+		for name, in := range f.ScheduleInputs {
+			n++
+			if _, err := input.Parse([]byte(in)); err != nil {
+				t.Errorf("CheckerFunction event %s: Input %s: %v", name, in, err)
+			}
+		}
+	}
+	if n < 1 {
+		t.Fatal("the checker has no schedule rule with an Input")
+	}
 }
