@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
+	"github.com/breakerbox/breakerbox/function/internal/ctxwait"
 	"github.com/breakerbox/breakerbox/internal/adaptive"
 )
 
@@ -144,7 +145,7 @@ func (s *Store) update(ctx context.Context, mappingUUID string, cur *Snapshot, f
 			return Change{}, fmt.Errorf("controlstate: update %s after %d attempts: %w", mappingUUID, attempt, ErrConflict)
 		}
 		cur = winner
-		if err := pause(ctx, attempt); err != nil {
+		if err := ctxwait.Sleep(ctx, pause(attempt)); err != nil {
 			return Change{}, fmt.Errorf("controlstate: update %s: %w", mappingUUID, err)
 		}
 	}
@@ -193,18 +194,10 @@ func (s *Store) put(ctx context.Context, mappingUUID string, ch Change, token st
 	return &winner, ErrConflict
 }
 
-// pause waits a jittered, growing moment between lost races (up to about 200ms), so that contending
+// pause is the jittered, growing wait between lost races (up to about 200ms), so that contending
 // ventilators spread out.
-func pause(ctx context.Context, attempt int) error {
-	d := time.Duration(rand.Int64N(int64(min(attempt, 8))*25*int64(time.Millisecond)) + 1)
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+func pause(attempt int) time.Duration {
+	return time.Duration(rand.Int64N(int64(min(attempt, 8))*25*int64(time.Millisecond)) + 1)
 }
 
 func decode(mappingUUID string, item map[string]types.AttributeValue) (Snapshot, error) {

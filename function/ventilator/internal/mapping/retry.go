@@ -10,6 +10,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
+
+	"github.com/breakerbox/breakerbox/function/internal/ctxwait"
 )
 
 // update calls UpdateEventSourceMapping, retrying ResourceInUseException and
@@ -28,12 +30,8 @@ func (m *Manager) update(ctx context.Context, in *lambda.UpdateEventSourceMappin
 			return nil, attempt, fmt.Errorf("mapping: update %s (batch size %v, enabled %v) after %d attempt(s): %w",
 				aws.ToString(in.UUID), ptr(in.BatchSize), ptr(in.Enabled), attempt, err)
 		}
-		t := time.NewTimer(wait)
-		select {
-		case <-t.C:
-		case <-ctx.Done():
-			t.Stop()
-			return nil, attempt, fmt.Errorf("mapping: update %s: %w (last error: %w)", aws.ToString(in.UUID), ctx.Err(), err)
+		if werr := ctxwait.Sleep(ctx, wait); werr != nil {
+			return nil, attempt, fmt.Errorf("mapping: update %s: %w (last error: %w)", aws.ToString(in.UUID), werr, err)
 		}
 	}
 }

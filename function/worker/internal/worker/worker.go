@@ -11,6 +11,8 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"time"
+
+	"github.com/breakerbox/breakerbox/function/internal/ctxwait"
 )
 
 // Worker handles one record per invoke.
@@ -33,19 +35,7 @@ func New(cfg Config, hc *http.Client, log *slog.Logger) *Worker {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Worker{cfg: cfg, http: hc, log: log, draw: rand.Float64, wait: sleep}
-}
-
-// sleep waits for d, or until ctx ends (its error).
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
+	return &Worker{cfg: cfg, http: hc, log: log, draw: rand.Float64, wait: ctxwait.Sleep}
 }
 
 // Result is the worker's answer for a record.

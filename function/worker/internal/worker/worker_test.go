@@ -73,17 +73,6 @@ func TestSimulation(t *testing.T) {
 	}
 }
 
-func TestSleepStopsWithTheContext(t *testing.T) {
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if err := sleep(ctx, time.Hour); !errors.Is(err, context.Canceled) {
-		t.Fatalf("sleep = %v", err)
-	}
-	if err := sleep(context.Background(), time.Millisecond); err != nil {
-		t.Fatalf("sleep = %v", err)
-	}
-}
-
 func TestProviderCall(t *testing.T) {
 	status := http.StatusOK
 	var body string
