@@ -32,7 +32,17 @@ func (s *Store) GetMany(ctx context.Context, ids []string) (map[string]circuit.C
 	var bad []error
 	for start := 0; start < len(keys); start += maxBatchGetKeys {
 		chunk := keys[start:min(start+maxBatchGetKeys, len(keys))]
-		if err := s.batchGet(ctx, chunk, out, &bad); err != nil {
+		err := s.batchGet(ctx, types.KeysAndAttributes{Keys: chunk, ConsistentRead: aws.Bool(true)},
+			fmt.Sprintf("read %d circuits", len(chunk)), func(item map[string]types.AttributeValue) error {
+				c, err := decodeCircuit(item)
+				if err != nil {
+					bad = append(bad, err)
+					return nil
+				}
+				out[c.ID] = c
+				return nil
+			})
+		if err != nil {
 			return out, err
 		}
 	}
@@ -42,30 +52,29 @@ func (s *Store) GetMany(ctx context.Context, ids []string) (map[string]circuit.C
 	return out, nil
 }
 
-func (s *Store) batchGet(ctx context.Context, keys []map[string]types.AttributeValue, out map[string]circuit.Circuit, bad *[]error) error {
-	req := map[string]types.KeysAndAttributes{s.table: {Keys: keys, ConsistentRead: aws.Bool(true)}}
+// batchGet runs BatchGetItem on one table until no key is left unprocessed, handing every returned
+// item to each (an error from each stops it). what names the read in errors.
+func (s *Store) batchGet(ctx context.Context, ka types.KeysAndAttributes, what string, each func(map[string]types.AttributeValue) error) error {
+	req := map[string]types.KeysAndAttributes{s.table: ka}
 	for attempt := 1; len(req) > 0; attempt++ {
 		cctx, cancel := s.call(ctx)
 		resp, err := s.db.BatchGetItem(cctx, &dynamodb.BatchGetItemInput{RequestItems: req})
 		cancel()
 		if err != nil {
-			return fmt.Errorf("store: read %d circuits from table %s: %w", len(keys), s.table, err)
+			return fmt.Errorf("store: %s from table %s: %w", what, s.table, err)
 		}
 		for _, item := range resp.Responses[s.table] {
-			c, err := decodeCircuit(item)
-			if err != nil {
-				*bad = append(*bad, err)
-				continue
+			if err := each(item); err != nil {
+				return err
 			}
-			out[c.ID] = c
 		}
 		req = resp.UnprocessedKeys
 		if len(req) > 0 {
 			if attempt >= s.opt.MaxAttempts {
-				return fmt.Errorf("store: read circuits from table %s: keys still unprocessed after %d attempts", s.table, attempt)
+				return fmt.Errorf("store: %s from table %s: keys still unprocessed after %d attempts", what, s.table, attempt)
 			}
 			if err := sleep(ctx, backoff(attempt)); err != nil {
-				return fmt.Errorf("store: read circuits from table %s: %w", s.table, err)
+				return fmt.Errorf("store: %s from table %s: %w", what, s.table, err)
 			}
 		}
 	}

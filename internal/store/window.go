@@ -2,8 +2,10 @@ package store
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
@@ -70,41 +72,25 @@ func (s *Store) ReadWindow(ctx context.Context, id string, shards int, p circuit
 		out[i].Start = b
 		byStart[b.Unix()] = &out[i]
 	}
-	req := map[string]types.KeysAndAttributes{s.table: {
-		Keys:                 keys,
-		ProjectionExpression: strPtr("sk, calls, failures, slow"),
-	}}
-	for attempt := 1; len(req) > 0; attempt++ {
-		cctx, cancel := s.call(ctx)
-		resp, err := s.db.BatchGetItem(cctx, &dynamodb.BatchGetItemInput{RequestItems: req})
-		cancel()
-		if err != nil {
-			return nil, fmt.Errorf("store: read window of %q: %w", id, err)
-		}
-		for _, item := range resp.Responses[s.table] {
+	err := s.batchGet(ctx, types.KeysAndAttributes{Keys: keys, ProjectionExpression: strPtr("sk, calls, failures, slow")},
+		fmt.Sprintf("read window of %q", id), func(item map[string]types.AttributeValue) error {
 			d := &decoder{item: item}
 			sk := d.str(attrSK, true)
-			start, err := strconv.ParseInt(sk[len("window#"):], 10, 64)
+			start, err := strconv.ParseInt(strings.TrimPrefix(sk, "window#"), 10, 64)
 			bc := byStart[start]
 			if err != nil || bc == nil {
-				return nil, fmt.Errorf("store: window item of %q has unexpected sk %q", id, sk)
+				return fmt.Errorf("store: window item of %q has unexpected sk %q", id, sk)
 			}
 			bc.Calls += d.int("calls", false)
 			bc.Failures += d.int("failures", false)
 			bc.Slow += d.int("slow", false)
 			if len(d.errs) > 0 {
-				return nil, fmt.Errorf("store: window item of %q sk %q is not valid: %v", id, sk, d.errs)
+				return fmt.Errorf("store: window item of %q sk %q is not valid: %w", id, sk, errors.Join(d.errs...))
 			}
-		}
-		req = resp.UnprocessedKeys
-		if len(req) > 0 {
-			if attempt >= s.opt.MaxAttempts {
-				return nil, fmt.Errorf("store: read window of %q: keys still unprocessed after %d attempts", id, attempt)
-			}
-			if err := sleep(ctx, backoff(attempt)); err != nil {
-				return nil, fmt.Errorf("store: read window of %q: %w", id, err)
-			}
-		}
+			return nil
+		})
+	if err != nil {
+		return nil, err
 	}
 	return out, nil
 }

@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -65,5 +66,24 @@ func TestReadWindowRejectsTooManyKeys(t *testing.T) {
 	st, _ := newStore(t, store.Options{})
 	if _, err := st.ReadWindow(ctxT(t), "w", 17, circuit.DefaultPolicy(), t0); err == nil {
 		t.Fatal("17 shards × 6 buckets > 100 keys: want an error")
+	}
+}
+
+// TestReadWindowRejectsBadCounters: a counter written with the wrong type is an error naming the
+// item, never a panic and never a silent zero.
+func TestReadWindowRejectsBadCounters(t *testing.T) {
+	st, db := newStore(t, store.Options{})
+	ctx := ctxT(t)
+	p := circuit.DefaultPolicy()
+	bucket := p.BucketStart(t0)
+	_, err := db.PutItem(ctx, &dynamodb.PutItemInput{TableName: strp(st.Table()), Item: map[string]types.AttributeValue{
+		"pk": s("bad#0"), "sk": s("window#" + strconv.FormatInt(bucket.Unix(), 10)), "calls": s("3"),
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, err = st.ReadWindow(ctx, "bad", 1, p, t0)
+	if err == nil || !strings.Contains(err.Error(), `"calls": want a number (N), got S`) || !strings.Contains(err.Error(), `window item of "bad"`) {
+		t.Fatalf("err = %v, want an error naming the item and the attribute", err)
 	}
 }
