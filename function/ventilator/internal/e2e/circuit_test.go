@@ -54,26 +54,15 @@ func TestOpenCircuitStopsFanOutUntilTheWakeUp(t *testing.T) {
 	if _, err := r.store.Force(ctxT(t), r.circuit, circuit.NoOverride, "e2e maintenance over", time.Now()); err != nil {
 		t.Fatal(err)
 	}
-	r.eventually("every record succeeded", func() bool {
-		for _, id := range ids {
-			if r.provider.successesOf(id) == 0 {
-				return false
-			}
-		}
-		return true
-	})
+	r.eventuallySucceeded(ids)
 	for _, id := range ids {
 		if n := r.provider.callsOf(id); n != 1 {
 			t.Errorf("record %s called %d times, want 1", id, n)
 		}
 	}
-	var resumed []map[string]any
-	r.eventually("a wake-up logged the re-enable", func() bool {
-		resumed = r.logLines(map[string]any{"msg": "wake-up: mapping re-enabled"})
-		return len(resumed) > 0
-	})
-	if resumed[0]["batchSize"] != 1.0 {
-		t.Fatalf("re-enabled at batch size %v, want 1", resumed[0]["batchSize"])
+	resumed := r.firstReEnable()
+	if resumed["batchSize"] != 1.0 {
+		t.Fatalf("re-enabled at batch size %v, want 1", resumed["batchSize"])
 	}
 	if _, st := r.mapping(); st != "Enabled" {
 		t.Errorf("mapping %s, want Enabled", st)
@@ -131,28 +120,17 @@ func TestTripAtBatchSizeOneAndRecoverAfterRetryAt(t *testing.T) {
 	// mapping must not be enabled before it.
 	r.startWakeUps()
 	r.provider.healthy()
-	r.eventually("every record succeeded", func() bool {
-		for _, id := range ids {
-			if r.provider.successesOf(id) == 0 {
-				return false
-			}
-		}
-		return true
-	})
+	r.eventuallySucceeded(ids)
 	for _, id := range ids {
 		if n := r.provider.successesOf(id); n != 1 {
 			t.Errorf("record %s succeeded %d times, want 1", id, n)
 		}
 	}
-	var resumed []map[string]any
-	r.eventually("a wake-up logged the re-enable", func() bool {
-		resumed = r.logLines(map[string]any{"msg": "wake-up: mapping re-enabled"})
-		return len(resumed) > 0
-	})
-	at, err := time.Parse(time.RFC3339Nano, fmt.Sprint(resumed[0]["time"]))
-	if err != nil || at.Before(open.RetryAt) || resumed[0]["batchSize"] != 1.0 {
+	resumed := r.firstReEnable()
+	at, err := time.Parse(time.RFC3339Nano, fmt.Sprint(resumed["time"]))
+	if err != nil || at.Before(open.RetryAt) || resumed["batchSize"] != 1.0 {
 		t.Fatalf("re-enabled at %v (batch size %v), circuit OPEN until %v: want re-enabling at batch size 1, after retryAt",
-			resumed[0]["time"], resumed[0]["batchSize"], open.RetryAt)
+			resumed["time"], resumed["batchSize"], open.RetryAt)
 	}
 	r.eventually("the circuit is CLOSED again", func() bool { return r.circuitState().State == circuit.Closed })
 }

@@ -17,14 +17,7 @@ func TestKinesisBatchSizeGrows(t *testing.T) {
 	}
 	r.put("", bodies...)
 	r.start()
-	r.eventually("every record succeeded", func() bool {
-		for _, id := range ids {
-			if r.provider.successesOf(id) == 0 {
-				return false
-			}
-		}
-		return true
-	})
+	r.eventuallySucceeded(ids)
 	r.eventually("the mapping's batch size grew", func() bool { size, _ := r.mapping(); return size > 1 })
 	for _, id := range ids {
 		if n := r.provider.callsOf(id); n != 1 {
@@ -64,14 +57,7 @@ func TestKinesisReplayDoesNotReprocess(t *testing.T) {
 		r.put("", record(ids[i]))
 	}
 	r.start()
-	r.eventually("every record succeeded", func() bool {
-		for _, id := range ids {
-			if r.provider.successesOf(id) == 0 {
-				return false
-			}
-		}
-		return true
-	})
+	r.eventuallySucceeded(ids)
 	r.eventually("the poller settled every record", func() bool { return r.polled().Succeeded >= 10 })
 	for _, id := range ids {
 		want := 1

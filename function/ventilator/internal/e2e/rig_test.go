@@ -382,6 +382,30 @@ func (r *rig) eventually(what string, cond func() bool) {
 	}
 }
 
+// eventuallySucceeded waits until the provider has answered a success for every id.
+func (r *rig) eventuallySucceeded(ids []string) {
+	r.t.Helper()
+	r.eventually("every record succeeded", func() bool {
+		for _, id := range ids {
+			if r.provider.successesOf(id) == 0 {
+				return false
+			}
+		}
+		return true
+	})
+}
+
+// firstReEnable waits for the first wake-up that re-enabled the mapping and returns its log line.
+func (r *rig) firstReEnable() map[string]any {
+	r.t.Helper()
+	var resumed []map[string]any
+	r.eventually("a wake-up logged the re-enable", func() bool {
+		resumed = r.logLines(map[string]any{"msg": "wake-up: mapping re-enabled"})
+		return len(resumed) > 0
+	})
+	return resumed[0]
+}
+
 // wake invokes the ventilator with a scheduled event, as the EventBridge rule does.
 func (r *rig) wake() handler.WakeResult {
 	r.t.Helper()

@@ -92,14 +92,7 @@ func TestConcurrentVentilatorsLoseNoControllerUpdate(t *testing.T) {
 		r.put("", record(ids[i]))
 	}
 	r.start()
-	r.eventually("every record succeeded", func() bool {
-		for _, id := range ids {
-			if r.provider.successesOf(id) == 0 {
-				return false
-			}
-		}
-		return true
-	})
+	r.eventuallySucceeded(ids)
 	r.eventually("the queue is drained", r.queueEmpty)
 	r.cancel() // no more batches while counting
 	r.wg.Wait()
