@@ -46,3 +46,25 @@ func BenchmarkCacheHitGet(b *testing.B) {
 		h.ServeHTTP(w, req)
 	}
 }
+
+// BenchmarkCacheHitAcquire is the other hot path: POST acquire on a CLOSED circuit served from cache.
+func BenchmarkCacheHitAcquire(b *testing.B) {
+	c, err := cache.New(oneReader{}, cache.Options{TTL: time.Hour, StaleTTL: time.Hour, Size: 16})
+	if err != nil {
+		b.Fatal(err)
+	}
+	br, err := breaker.New(nil, c, breaker.Options{Policy: circuit.DefaultPolicy(), Shards: 4})
+	if err != nil {
+		b.Fatal(err)
+	}
+	h := Handler(br, Options{Token: token})
+	req := httptest.NewRequest("POST", "/v1/circuits/inventory/acquire", nil)
+	req.Header.Set(TokenHeader, token)
+	w := &discard{h: http.Header{}}
+	h.ServeHTTP(w, req)
+	b.ReportAllocs()
+	for b.Loop() {
+		clear(w.h)
+		h.ServeHTTP(w, req)
+	}
+}
