@@ -34,7 +34,7 @@ type Decision struct {
 // permits than the policy's half-open probes. Unknown circuits follow the fail mode; asking does not
 // create a circuit.
 func (b *Breaker) Acquire(ctx context.Context, id string) Decision {
-	d := b.acquire(ctx, id)
+	d := b.decideAcquire(ctx, id, false)
 	if d.Allowed {
 		b.stats.allowed.Add(1)
 	} else {
@@ -46,24 +46,17 @@ func (b *Breaker) Acquire(ctx context.Context, id string) Decision {
 	return d
 }
 
-func (b *Breaker) acquire(ctx context.Context, id string) Decision {
-	return b.decideAcquire(ctx, id, false)
-}
-
 // decideAcquire answers from the cache when it can. waited is set on the second pass of a caller
 // that waited for another caller's permit attempt: it then tries itself rather than wait again.
 func (b *Breaker) decideAcquire(ctx context.Context, id string, waited bool) Decision {
 	res, err := b.cache.Get(ctx, id)
 	if err != nil {
-		return Decision{Allowed: b.opt.FailOpen, State: Unknown, Stale: true,
-			Reason: "circuit state unavailable; fail mode " + b.failMode()}
+		return Decision{Allowed: b.opt.FailOpen, State: Unknown, Stale: true, Reason: b.reasons.unavailable}
 	}
 	if !res.Found {
-		return Decision{Allowed: b.opt.FailOpen, State: Unknown, Stale: res.Stale,
-			Reason: "unknown circuit; fail mode " + b.failMode()}
+		return Decision{Allowed: b.opt.FailOpen, State: Unknown, Stale: res.Stale, Reason: b.reasons.unknown}
 	}
-	c := res.Circuit
-	now := b.now()
+	c := &res.Circuit // not copied: the Result is this call's own
 	base := Decision{State: string(c.State), Override: c.Override, Stale: res.Stale, Reason: c.Reason}
 	switch {
 	case c.Override == circuit.ForcedClosed:
@@ -71,14 +64,17 @@ func (b *Breaker) decideAcquire(ctx context.Context, id string, waited bool) Dec
 		return base
 	case c.Override == circuit.ForcedOpen:
 		return base
-	case c.State == circuit.Closed:
+	case c.State == circuit.Closed: // the hot path: answered without reading the clock
 		base.Allowed = true
 		return base
+	}
+	now := b.now()
+	switch {
 	case c.State == circuit.Open && now.Before(c.RetryAt):
 		base.RetryAt = c.RetryAt
 		return base
 	case c.State == circuit.HalfOpen:
-		if live, until := liveProbes(c, now); live >= b.policyFor(c).HalfOpenProbes {
+		if live, until := liveProbes(c, now); live >= b.policyFor(*c).HalfOpenProbes {
 			base.RetryAt = until
 			return base
 		}
@@ -136,7 +132,7 @@ func (b *Breaker) takePermit(ctx context.Context, id string, base Decision, now 
 	}
 	if !r.Circuit.Exists() {
 		b.cache.Put(r.Circuit)
-		return Decision{Allowed: b.opt.FailOpen, State: Unknown, Reason: "unknown circuit; fail mode " + b.failMode()}
+		return Decision{Allowed: b.opt.FailOpen, State: Unknown, Reason: b.reasons.unknown}
 	}
 	b.cache.Put(r.Circuit)
 	if r.Transition.Happened() {
@@ -151,7 +147,7 @@ func (b *Breaker) takePermit(ctx context.Context, id string, base Decision, now 
 }
 
 // liveProbes counts c's probe leases still running at now and returns the earliest end among them.
-func liveProbes(c circuit.Circuit, now time.Time) (int, time.Time) {
+func liveProbes(c *circuit.Circuit, now time.Time) (int, time.Time) {
 	n := 0
 	var first time.Time
 	for _, p := range c.Probes {

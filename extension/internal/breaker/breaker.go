@@ -63,6 +63,9 @@ type Breaker struct {
 	lastFlush time.Time
 
 	stats counters
+
+	// reasons are the fail-mode answers' reasons, built once rather than on every answer.
+	reasons struct{ unknown, unavailable string }
 }
 
 // New returns a Breaker reading through c and writing through s.
@@ -85,11 +88,18 @@ func New(s Store, c *cache.Cache, opt Options) (*Breaker, error) {
 	if opt.Logger == nil {
 		opt.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Breaker{
+	b := &Breaker{
 		store: s, cache: c, opt: opt, log: opt.Logger,
 		pending: map[string]*buffer{}, windows: map[string]*windowCopy{}, inflight: map[string]chan struct{}{},
 		lastFlush: opt.Now().Round(0),
-	}, nil
+	}
+	mode := "closed"
+	if opt.FailOpen {
+		mode = "open"
+	}
+	b.reasons.unknown = "unknown circuit; fail mode " + mode
+	b.reasons.unavailable = "circuit state unavailable; fail mode " + mode
+	return b, nil
 }
 
 // Shard is this environment's counter shard.
@@ -109,12 +119,4 @@ func (b *Breaker) policyFor(c circuit.Circuit) circuit.Policy {
 		b.log.Warn("ignoring the circuit's policy map", "circuit", c.ID, "error", err.Error())
 	}
 	return p
-}
-
-// failMode names the fail mode for reasons.
-func (b *Breaker) failMode() string {
-	if b.opt.FailOpen {
-		return "open"
-	}
-	return "closed"
 }

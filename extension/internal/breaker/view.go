@@ -29,8 +29,8 @@ type View struct {
 	Age time.Duration
 }
 
-func viewOf(res cache.Result) View {
-	c := res.Circuit
+func viewOf(res *cache.Result) View {
+	c := &res.Circuit
 	age := res.At.Sub(res.ReadAt)
 	if age < 0 {
 		age = 0
@@ -51,7 +51,7 @@ func (b *Breaker) State(ctx context.Context, id string) (View, error) {
 	if !res.Found {
 		return View{}, fmt.Errorf("circuit %q: %w", id, ErrNotFound)
 	}
-	return viewOf(res), nil
+	return viewOf(&res), nil
 }
 
 // List returns the views of the circuits this environment knows (prefetched or asked about), by id.
