@@ -160,8 +160,10 @@ func (h *Handler) readAll(ctx context.Context, targets []input.Target, log *slog
 	}
 	found, err := h.store.GetMany(ctx, ids)
 	if err != nil {
-		log.Warn("batch read of circuits failed; reading them one by one", "error", err.Error())
-		return nil
+		// Keep what was read: only the rest is read again, one by one. Missing ids cannot be taken
+		// for never-written circuits here, since their read may be what failed.
+		log.Warn("batch read of circuits failed; reading the rest one by one", "read", len(found), "error", err.Error())
+		return found
 	}
 	for _, id := range ids {
 		if _, ok := found[id]; !ok {
