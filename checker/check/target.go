@@ -33,16 +33,16 @@ func (h *Handler) checkOne(ctx, probeCtx context.Context, t input.Target, known 
 			return h.notRecorded(r, log, err.Error())
 		}
 	}
-	base := h.cfg.Policy
-	if t.SlowCall > 0 {
-		base.SlowCall = t.SlowCall
+	policyFor := func(c circuit.Circuit) (circuit.Policy, error) {
+		p, err := store.PolicyFor(h.cfg.Policy, c)
+		if err == nil && t.SlowCall > 0 {
+			p.SlowCall = t.SlowCall // the target's own threshold wins, for the probe and the window alike
+		}
+		return p, err
 	}
-	pol, err := store.PolicyFor(base, c)
+	pol, err := policyFor(c)
 	if err != nil {
 		return h.notRecorded(r, log, err.Error())
-	}
-	if t.SlowCall > 0 {
-		pol.SlowCall = t.SlowCall // the target's own threshold wins for its probe
 	}
 	r.State, r.Version = c.Label(), c.Version
 	now := h.cfg.Now()
@@ -56,7 +56,7 @@ func (h *Handler) checkOne(ctx, probeCtx context.Context, t input.Target, known 
 		var dec circuit.Decision
 		permit = "checker:" + rand.Text()[:16]
 		res, err := h.apply(ctx, lim, c, func(prev circuit.Circuit) (circuit.Result, error) {
-			p, err := store.PolicyFor(base, prev)
+			p, err := policyFor(prev)
 			if err != nil {
 				return circuit.Result{}, err
 			}
@@ -93,7 +93,7 @@ func (h *Handler) checkOne(ctx, probeCtx context.Context, t input.Target, known 
 	}
 	now = h.cfg.Now()
 	res, err := h.apply(ctx, lim, c, func(prev circuit.Circuit) (circuit.Result, error) {
-		p, err := store.PolicyFor(base, prev)
+		p, err := policyFor(prev)
 		if err != nil {
 			return circuit.Result{}, err
 		}
