@@ -46,21 +46,48 @@ func itemFailures(ids ...string) Result {
 var functionError = Result{Payload: []byte(`{"errorMessage":"batch failed","errorType":"errorString"}`), FunctionError: FunctionErrorUnhandled}
 
 // runPoller runs p until the test ends and checks that it stops cleanly on cancel.
-func runPoller(t *testing.T, p *Poller) {
+func runPoller(t *testing.T, p *Poller) { runUntilCleanup(t, "poller", p.Run) }
+
+// runUntilCleanup runs run until the test ends and checks that it returns nil soon after its
+// context is cancelled; what names the runner in failures.
+func runUntilCleanup(t *testing.T, what string, run func(context.Context) error) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
+	go func() { done <- run(ctx) }()
 	t.Cleanup(func() {
 		cancel()
 		select {
 		case err := <-done:
 			if err != nil {
-				t.Errorf("Run: %v", err)
+				t.Errorf("%s Run: %v", what, err)
 			}
 		case <-time.After(20 * time.Second):
-			t.Error("the poller did not stop after its context was cancelled")
+			t.Errorf("the %s did not stop after its context was cancelled", what)
 		}
 	})
+}
+
+// createQueue creates an SQS queue with attrs and returns its URL.
+func createQueue(t *testing.T, ctx context.Context, qc *sqs.Client, name string, attrs map[string]string) string {
+	t.Helper()
+	q, err := qc.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name), Attributes: attrs})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToString(q.QueueUrl)
+}
+
+// createStream creates a Kinesis stream with shards shards and returns its ARN.
+func createStream(t *testing.T, ctx context.Context, kc *kinesis.Client, name string, shards int32) string {
+	t.Helper()
+	if _, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(name), ShardCount: aws.Int32(shards)}); err != nil {
+		t.Fatal(err)
+	}
+	sum, err := kc.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(name)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return aws.ToString(sum.StreamDescriptionSummary.StreamARN)
 }
 
 // progress tracks what a scripted function processed, for "nothing lost, nothing twice" checks.
@@ -114,15 +141,7 @@ func TestKinesisPoller(t *testing.T) {
 	defer cancel()
 	kc := kinesis.NewFromConfig(cfg)
 	lc := lambda.NewFromConfig(cfg)
-	stream := unique("poller-kinesis")
-	if _, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(stream), ShardCount: aws.Int32(1)}); err != nil {
-		t.Fatal(err)
-	}
-	sum, err := kc.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(stream)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	arn := aws.ToString(sum.StreamDescriptionSummary.StreamARN)
+	arn := createStream(t, ctx, kc, unique("poller-kinesis"), 1)
 	uuid, err := CreateMapping(ctx, cfg, MappingInput{FunctionName: "kinesis-consumer", EventSourceArn: arn, BatchSize: 5, ReportBatchItemFailures: true})
 	if err != nil {
 		t.Fatal(err)
@@ -270,11 +289,7 @@ func TestSQSPoller(t *testing.T) {
 	qc := sqs.NewFromConfig(cfg)
 	lc := lambda.NewFromConfig(cfg)
 	name := unique("poller-sqs")
-	q, err := qc.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name), Attributes: map[string]string{"VisibilityTimeout": "1"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	url := aws.ToString(q.QueueUrl)
+	url := createQueue(t, ctx, qc, name, map[string]string{"VisibilityTimeout": "1"})
 	arn := queueARNFromURL(url)
 	uuid, err := CreateMapping(ctx, cfg, MappingInput{FunctionName: "sqs-consumer", EventSourceArn: arn, BatchSize: 15, ReportBatchItemFailures: true})
 	if err != nil {
@@ -402,12 +417,7 @@ func TestSQSFIFOPoller(t *testing.T) {
 	defer cancel()
 	qc := sqs.NewFromConfig(cfg)
 	name := unique("poller") + ".fifo"
-	q, err := qc.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(name), Attributes: map[string]string{
-		"FifoQueue": "true", "ContentBasedDeduplication": "true", "VisibilityTimeout": "1"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	url := aws.ToString(q.QueueUrl)
+	url := createQueue(t, ctx, qc, name, map[string]string{"FifoQueue": "true", "ContentBasedDeduplication": "true", "VisibilityTimeout": "1"})
 	arn := queueARNFromURL(url)
 	uuid, err := CreateMapping(ctx, cfg, MappingInput{FunctionName: "fifo-consumer", EventSourceArn: arn, BatchSize: 10, ReportBatchItemFailures: true})
 	if err != nil {
@@ -490,11 +500,7 @@ func TestPollerInvokesAnEnvFunction(t *testing.T) {
 	r := newRig(t, Config{})
 	r.function(FunctionConfig{Name: "sqs-env-consumer"})
 	qc := sqs.NewFromConfig(cfg)
-	q, err := qc.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(unique("poller-env"))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	url := aws.ToString(q.QueueUrl)
+	url := createQueue(t, ctx, qc, unique("poller-env"), nil)
 	uuid, err := CreateMapping(ctx, cfg, MappingInput{FunctionName: "sqs-env-consumer", EventSourceArn: queueARNFromURL(url), BatchSize: 10})
 	if err != nil {
 		t.Fatal(err)
@@ -525,15 +531,7 @@ func TestPollerStartsDisabled(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	kc := kinesis.NewFromConfig(cfg)
-	stream := unique("poller-disabled")
-	if _, err := kc.CreateStream(ctx, &kinesis.CreateStreamInput{StreamName: aws.String(stream), ShardCount: aws.Int32(2)}); err != nil {
-		t.Fatal(err)
-	}
-	sum, err := kc.DescribeStreamSummary(ctx, &kinesis.DescribeStreamSummaryInput{StreamName: aws.String(stream)})
-	if err != nil {
-		t.Fatal(err)
-	}
-	arn := aws.ToString(sum.StreamDescriptionSummary.StreamARN)
+	arn := createStream(t, ctx, kc, unique("poller-disabled"), 2)
 	uuid, err := CreateMapping(ctx, cfg, MappingInput{FunctionName: "late-consumer", EventSourceArn: arn, Disabled: true})
 	if err != nil {
 		t.Fatal(err)

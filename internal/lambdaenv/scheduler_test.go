@@ -41,22 +41,7 @@ func (r *recorder) calls(name string) [][]byte {
 	return append([][]byte(nil), r.got[name]...)
 }
 
-func runScheduler(t *testing.T, s *Scheduler) {
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- s.Run(ctx) }()
-	t.Cleanup(func() {
-		cancel()
-		select {
-		case err := <-done:
-			if err != nil {
-				t.Errorf("Run: %v", err)
-			}
-		case <-time.After(20 * time.Second):
-			t.Error("the scheduler did not stop after its context was cancelled")
-		}
-	})
-}
+func runScheduler(t *testing.T, s *Scheduler) { runUntilCleanup(t, "scheduler", s.Run) }
 
 func TestParseRate(t *testing.T) {
 	for expr, want := range map[string]time.Duration{"rate(1 minute)": time.Minute, "rate(10 minutes)": 10 * time.Minute, "rate(2 hours)": 2 * time.Hour, "rate(1 day)": 24 * time.Hour} {
