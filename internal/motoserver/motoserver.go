@@ -114,20 +114,6 @@ func (s *Server) Restart(ctx context.Context) error {
 	return s.launch(ctx, bin)
 }
 
-// Reset wipes all state in the running server.
-func (s *Server) Reset(ctx context.Context) error {
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.URL+"/moto-api/reset", nil)
-	if err != nil {
-		return err
-	}
-	resp, err := (&http.Client{Timeout: 10 * time.Second}).Do(req)
-	if err != nil {
-		return fmt.Errorf("motoserver: reset: %w", err)
-	}
-	resp.Body.Close()
-	return nil
-}
-
 // AWSConfig returns an SDK config with static test credentials, the local region and the server as
 // the base endpoint of every service.
 func (s *Server) AWSConfig() aws.Config {
