@@ -127,16 +127,9 @@ func (b *Breaker) takePermit(ctx context.Context, id string, base Decision, now 
 		}
 		return base
 	}
-	if r.Changed {
-		b.stats.storeWrites.Add(1)
-	}
+	b.wrote(id, r)
 	if !r.Circuit.Exists() {
-		b.cache.Put(r.Circuit)
 		return Decision{Allowed: b.opt.FailOpen, State: Unknown, Reason: b.reasons.unknown}
-	}
-	b.cache.Put(r.Circuit)
-	if r.Transition.Happened() {
-		b.logTransition(r.Transition, id)
 	}
 	c := r.Circuit
 	out := Decision{Allowed: dec.Allowed, State: string(c.State), Override: c.Override, Permit: dec.Permit, RetryAt: dec.RetryAt, Reason: c.Reason}
@@ -161,7 +154,15 @@ func liveProbes(c *circuit.Circuit, now time.Time) (int, time.Time) {
 	return n, first
 }
 
-func (b *Breaker) logTransition(tr circuit.Transition, id string) {
-	b.stats.transitions.Add(1)
-	b.log.Info("circuit state change", "circuit", id, "from", tr.From, "to", tr.To, "reason", tr.Reason, "version", tr.Version)
+// wrote does the bookkeeping after a conditional write of circuit id: counts the write, caches the
+// circuit as the write left it (it is as fresh as a read), and logs a transition.
+func (b *Breaker) wrote(id string, r circuit.Result) {
+	if r.Changed {
+		b.stats.storeWrites.Add(1)
+	}
+	b.cache.Put(r.Circuit)
+	if tr := r.Transition; tr.Happened() {
+		b.stats.transitions.Add(1)
+		b.log.Info("circuit state change", "circuit", id, "from", tr.From, "to", tr.To, "reason", tr.Reason, "version", tr.Version)
+	}
 }

@@ -216,13 +216,7 @@ func (b *Breaker) decide(ctx context.Context, id string, added []circuit.BucketC
 		b.log.Warn("circuit decision not written; retried at the next flush", "circuit", id, "error", err.Error())
 		return err
 	}
-	if wr.Changed {
-		b.stats.storeWrites.Add(1)
-	}
-	b.cache.Put(wr.Circuit)
-	if wr.Transition.Happened() {
-		b.logTransition(wr.Transition, id)
-	}
+	b.wrote(id, wr)
 	return nil
 }
 

@@ -116,12 +116,6 @@ func (b *Breaker) settleTrials(ctx context.Context, id string, trials []circuit.
 		b.log.Warn("half-open trial not written; kept for the next flush", "circuit", id, "error", err.Error())
 		return err
 	}
-	if r.Changed {
-		b.stats.storeWrites.Add(1)
-		b.cache.Put(r.Circuit)
-	}
-	if r.Transition.Happened() {
-		b.logTransition(r.Transition, id)
-	}
+	b.wrote(id, r)
 	return nil
 }
