@@ -5,13 +5,15 @@ import (
 	"encoding/json"
 	"errors"
 	"io"
-	"net"
 	"net/http"
 	"net/http/httptest"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/breakerbox/breakerbox/internal/testkit"
 )
 
 // fakeExtension answers like the extension and records reports and tokens.
@@ -142,13 +144,7 @@ func TestDoWhenOpenDoesNotCall(t *testing.T) {
 
 // unreachable is a URL where nothing listens.
 func unreachable(t *testing.T) string {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	addr := ln.Addr().String()
-	ln.Close()
-	return "http://" + addr
+	return "http://127.0.0.1:" + strconv.Itoa(testkit.FreePort(t))
 }
 
 func TestUnreachableExtensionFollowsTheFailMode(t *testing.T) {
