@@ -15,10 +15,11 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/breakerbox/breakerbox/internal/testkit"
 )
 
 // shortFlags make a demo of about half a minute of scenario that still trips and recovers.
@@ -153,29 +154,21 @@ func TestInterruptedDemo(t *testing.T) {
 	cmd.Env = withoutEndpoint(os.Environ())
 	pr, pw := io.Pipe()
 	cmd.Stdout = pw
-	var stderr bytes.Buffer
+	// exec copies stderr from its own goroutine; the failure messages below read it meanwhile.
+	var stderr testkit.SyncBuffer
 	cmd.Stderr = &stderr
 	if err := cmd.Start(); err != nil {
 		t.Fatal(err)
 	}
-	var (
-		mu  sync.Mutex
-		all strings.Builder
-	)
-	text := func() string {
-		mu.Lock()
-		defer mu.Unlock()
-		return all.String()
-	}
+	var all testkit.SyncBuffer
+	text := all.String
 	sawRow, readDone := make(chan struct{}), make(chan struct{})
 	go func() {
 		defer close(readDone)
 		sc := bufio.NewScanner(pr)
 		signalled := false
 		for sc.Scan() {
-			mu.Lock()
-			all.WriteString(sc.Text() + "\n")
-			mu.Unlock()
+			_, _ = all.Write([]byte(sc.Text() + "\n"))
 			if !signalled && strings.Contains(sc.Text(), "  degraded  ") {
 				signalled = true
 				close(sawRow)
