@@ -26,6 +26,9 @@ type run struct {
 	owner string
 	fifo  bool
 	probe string // the half-open permit, when the batch is a probe
+	// size is the batch size the ventilator runs at: the stored one within bounds, or the initial
+	// one. It is the concurrency of the fan-out and the metrics' batch size until a decision.
+	size int
 	// startBy is the last moment a record may start: later, its call might not finish before the
 	// function's deadline.
 	startBy time.Time
@@ -73,6 +76,10 @@ func (h *Handler) batch(ctx context.Context, recs []record) Response {
 		r.log.WarnContext(ctx, "controller state unreadable: running at the initial batch size", "error", err.Error())
 		snap = controlstate.Snapshot{}
 	}
+	r.size = h.Controller.Initial(h.Now()).BatchSize
+	if snap.State.BatchSize > 0 {
+		r.size = min(max(snap.State.BatchSize, h.cfg.Adaptive.MinBatch), h.cfg.Adaptive.MaxBatch)
+	}
 	if snap.State.Tripped {
 		r.keepDisabled(ctx)
 		return r.response()
@@ -91,13 +98,8 @@ func (h *Handler) batch(ctx context.Context, recs []record) Response {
 		return r.response()
 	}
 	r.probe = grant.Permit
-
-	concurrency := h.Controller.Initial(h.Now()).BatchSize
-	if snap.State.BatchSize > 0 {
-		concurrency = min(max(snap.State.BatchSize, h.cfg.Adaptive.MinBatch), h.cfg.Adaptive.MaxBatch)
-	}
 	r.startBy = r.deadline(ctx)
-	r.fanOut(ctx, concurrency)
+	r.fanOut(ctx, r.size)
 	r.settle(ctx, snap)
 	return r.response()
 }
@@ -191,7 +193,8 @@ func (r *run) noteCall(o fanout.Outcome) {
 // mapping and writes the metrics.
 func (r *run) settle(ctx context.Context, snap controlstate.Snapshot) {
 	h := r.h
-	m := emf.Metrics{Circuit: h.cfg.Circuit, BatchSize: snap.State.BatchSize, Calls: len(r.calls), Properties: r.properties()}
+	m := r.metrics()
+	m.Calls = len(r.calls)
 	if len(r.calls) == 0 {
 		r.log.InfoContext(ctx, "batch done without worker calls", "failures", r.failures())
 		r.writeMetrics(ctx, m)
@@ -264,7 +267,7 @@ func (r *run) stop(ctx context.Context, snap controlstate.Snapshot, g client.Dec
 		s.Tripped, s.BatchSize, s.UpdatedAt = true, h.cfg.Adaptive.MinBatch, now.UnixMilli()
 		return s, adaptive.Decision{BatchSize: s.BatchSize, Trip: true, Reason: reason}
 	})
-	m := emf.Metrics{Circuit: h.cfg.Circuit, BatchSize: snap.State.BatchSize, Properties: r.properties()}
+	m := r.metrics()
 	m.Properties["reason"] = reason
 	m.Properties["circuitState"] = g.State
 	if err != nil {
@@ -297,15 +300,13 @@ func (r *run) keepDisabled(ctx context.Context) {
 	r.log.WarnContext(ctx, "tripped: waiting for the wake-up, every record will be retried", attrs...)
 }
 
-func (r *run) properties() map[string]any {
-	p := map[string]any{"mapping": r.uuid, "records": len(r.recs), "failures": r.failures()}
+// metrics is the batch's EMF line before a decision: the batch size it ran at and its properties.
+func (r *run) metrics() emf.Metrics {
+	p := map[string]any{"mapping": r.uuid, "records": len(r.recs), "failures": r.failures(), "eventSource": r.recs[0].source}
 	if r.probe != "" {
 		p["probe"] = true
 	}
-	if len(r.recs) > 0 {
-		p["eventSource"] = r.recs[0].source
-	}
-	return p
+	return emf.Metrics{Circuit: r.h.cfg.Circuit, BatchSize: r.size, Properties: p}
 }
 
 func (r *run) writeMetrics(ctx context.Context, m emf.Metrics) {

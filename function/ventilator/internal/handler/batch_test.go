@@ -164,6 +164,22 @@ func TestBadRecordsGoToTheDeadLetterQueueOnce(t *testing.T) {
 	}
 }
 
+// A batch without a worker call decides nothing: its EMF line carries the batch size it ran at, which
+// on a ventilator without a stored state is the initial one, not 0.
+func TestBatchWithoutCallsReportsItsBatchSize(t *testing.T) {
+	r := newRig(t, func(c *config.Config) { c.Adaptive.InitialBatch = 4 })
+	if failed := r.invoke(sqsEvent(sqsMessage{id: "m-1", body: "not json"})); len(failed) != 0 {
+		t.Fatalf("failures %v", failed)
+	}
+	lines := r.emf.lines(t)
+	if len(lines) != 1 || lines[0]["BatchSize"] != 4.0 || lines[0]["_aws"] == nil {
+		t.Fatalf("EMF %v, want one line with BatchSize 4", lines)
+	}
+	if _, ok := lines[0]["LatencyP99"]; ok || r.worker.total() != 0 {
+		t.Fatalf("EMF %v with %d worker calls, want no call and no latency", lines, r.worker.total())
+	}
+}
+
 func TestDeadLetterQueueDownKeepsTheRecord(t *testing.T) {
 	r := newRig(t, nil)
 	r.dlq.err = errors.New("sqs: service unavailable")
