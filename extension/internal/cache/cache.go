@@ -7,7 +7,7 @@ import (
 	"math/rand/v2"
 	"time"
 
-	"github.com/hashicorp/golang-lru/v2/expirable"
+	lru "github.com/hashicorp/golang-lru/v2"
 	"golang.org/x/sync/singleflight"
 
 	"github.com/breakerbox/breakerbox/internal/circuit"
@@ -58,6 +58,8 @@ type Entry struct {
 	unreadable bool
 	// retryAt is when a failed read may be tried again; zero after a good read.
 	retryAt time.Time
+	// dropAt is when the entry is too old to be served at all and counts as absent, wall clock.
+	dropAt time.Time
 }
 
 // Result is the answer to Get.
@@ -75,7 +77,8 @@ type Result struct {
 type Cache struct {
 	r     Reader
 	opt   Options
-	lru   *expirable.LRU[string, *Entry]
+	lru   *lru.Cache[string, *Entry] // entries are never changed once added
+	keep  time.Duration              // how long an entry is kept after it was added
 	group singleflight.Group
 	stats counters
 }
@@ -91,9 +94,38 @@ func New(r Reader, opt Options) (*Cache, error) {
 	if opt.Rand == nil {
 		opt.Rand = rand.Float64
 	}
-	// The LRU only drops entries too old to be served at all; freshness is judged here, by wall clock.
+	l, err := lru.New[string, *Entry](opt.Size)
+	if err != nil {
+		return nil, fmt.Errorf("cache: %w", err)
+	}
+	// Entries too old to be served at all count as absent; like freshness, that is judged here by the
+	// wall clock read once per Get (an expiring LRU would read the clock a second time on every hit).
 	keep := max(opt.TTL, opt.StaleTTL) + opt.TTL + maxRetryInterval
-	return &Cache{r: r, opt: opt, lru: expirable.NewLRU[string, *Entry](opt.Size, nil, keep)}, nil
+	return &Cache{r: r, opt: opt, lru: l, keep: keep}, nil
+}
+
+// get returns id's entry unless it is past dropAt, marking it recently used.
+func (c *Cache) get(id string, now time.Time) (*Entry, bool) {
+	e, ok := c.lru.Get(id)
+	if !ok || !now.Before(e.dropAt) {
+		return nil, false
+	}
+	return e, true
+}
+
+// peek is get without marking the entry used.
+func (c *Cache) peek(id string, now time.Time) (*Entry, bool) {
+	e, ok := c.lru.Peek(id)
+	if !ok || !now.Before(e.dropAt) {
+		return nil, false
+	}
+	return e, true
+}
+
+// add stores e as id's entry, kept until now plus keep.
+func (c *Cache) add(id string, e *Entry, now time.Time) {
+	e.dropAt = now.Add(c.keep)
+	c.lru.Add(id, e)
 }
 
 // now is the wall-clock time without a monotonic reading, so that every comparison with it is by
@@ -105,7 +137,7 @@ func (c *Cache) now() time.Time { return c.opt.Now().Round(0) }
 // ctx ends. A circuit that does not exist is a Result with Found false, not an error.
 func (c *Cache) Get(ctx context.Context, id string) (Result, error) {
 	now := c.now()
-	e, ok := c.lru.Get(id)
+	e, ok := c.get(id, now)
 	if ok && !e.unreadable && now.Before(e.FreshUntil) {
 		c.stats.hits.Add(1)
 		return Result{Entry: *e, Hit: true, At: now}, nil
@@ -151,18 +183,18 @@ func (c *Cache) load(ctx context.Context, id string) (Result, error) {
 	c.stats.reads.Add(1)
 	got, err := c.r.Get(ctx, id)
 	now := c.now()
-	old, _ := c.lru.Peek(id)
+	old, _ := c.peek(id, now)
 	switch {
 	case err == nil:
 		if old != nil && old.Found && old.Circuit.Version > got.Version {
 			got = old.Circuit // an eventually consistent read older than what this environment wrote
 		}
 		e := c.fresh(got, true, now)
-		c.lru.Add(id, e)
+		c.add(id, e, now)
 		return Result{Entry: *e, At: now}, nil
 	case errors.Is(err, store.ErrNotFound):
 		e := c.fresh(circuit.Circuit{ID: id}, false, now)
-		c.lru.Add(id, e)
+		c.add(id, e, now)
 		return Result{Entry: *e, At: now}, nil
 	}
 	c.stats.readErrors.Add(1)
@@ -175,7 +207,7 @@ func (c *Cache) load(ctx context.Context, id string) (Result, error) {
 	} else {
 		e = &Entry{Circuit: circuit.Circuit{ID: id}, unreadable: true, retryAt: retry}
 	}
-	c.lru.Add(id, e)
+	c.add(id, e, now)
 	return c.fallback(id, e, now, err)
 }
 
@@ -198,15 +230,16 @@ func (c *Cache) fresh(circ circuit.Circuit, found bool, now time.Time) *Entry {
 // Put caches a circuit this environment has just written or read back from a write (it is as fresh
 // as a read). A copy with a higher version already cached is kept.
 func (c *Cache) Put(circ circuit.Circuit) {
-	if old, ok := c.lru.Peek(circ.ID); ok && old.Found && old.Circuit.Version > circ.Version {
+	now := c.now()
+	if old, ok := c.peek(circ.ID, now); ok && old.Found && old.Circuit.Version > circ.Version {
 		return
 	}
-	c.lru.Add(circ.ID, c.fresh(circ, circ.Exists(), c.now()))
+	c.add(circ.ID, c.fresh(circ, circ.Exists(), now), now)
 }
 
 // Peek returns the cached entry for id, fresh or not, without reading or counting.
 func (c *Cache) Peek(id string) (Entry, bool) {
-	e, ok := c.lru.Peek(id)
+	e, ok := c.peek(id, c.now())
 	if !ok || e.unreadable {
 		return Entry{}, false
 	}
@@ -214,7 +247,17 @@ func (c *Cache) Peek(id string) (Entry, bool) {
 }
 
 // IDs lists the circuits cached (found or known not to exist), oldest use first.
-func (c *Cache) IDs() []string { return c.lru.Keys() }
+func (c *Cache) IDs() []string {
+	now := c.now()
+	ids := c.lru.Keys()
+	kept := ids[:0]
+	for _, id := range ids {
+		if _, ok := c.peek(id, now); ok {
+			kept = append(kept, id)
+		}
+	}
+	return kept
+}
 
 // Len is the number of entries.
 func (c *Cache) Len() int { return c.lru.Len() }

@@ -367,3 +367,26 @@ func TestNewRefusesBadOptions(t *testing.T) {
 		}
 	}
 }
+
+// An entry too old to be served even stale is dropped, by the same wall clock as freshness: it is
+// gone from Peek and IDs, and a Get reads again rather than answering from it.
+func TestEntriesPastServingAreDroppedByWallClock(t *testing.T) {
+	r, clk := newReader(inventory(1)), newClock()
+	c := newCache(t, r, clk, Options{TTL: time.Second, StaleTTL: time.Minute})
+	get(t, c, "inventory")
+	clk.advance(time.Minute) // stale but still servable
+	if _, ok := c.Peek("inventory"); !ok {
+		t.Fatal("Peek lost an entry that may still be served stale")
+	}
+	clk.advance(time.Minute) // past StaleTTL + TTL + the retry interval
+	if e, ok := c.Peek("inventory"); ok {
+		t.Fatalf("Peek = %+v, want the entry dropped", e)
+	}
+	if ids := c.IDs(); len(ids) != 0 {
+		t.Fatalf("IDs = %q, want none", ids)
+	}
+	r.setFail(errDown)
+	if _, err := c.Get(context.Background(), "inventory"); !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Get of a dropped entry with the store down = %v, want ErrUnavailable", err)
+	}
+}
