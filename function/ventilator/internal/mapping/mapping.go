@@ -10,6 +10,8 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+
+	"github.com/breakerbox/breakerbox/function/ventilator/internal/config"
 )
 
 // API is the part of the Lambda client the Manager uses.
@@ -284,11 +286,9 @@ func transitional(state string) bool {
 
 // maxBatchSize is the largest batch size the mapping's source accepts.
 func maxBatchSize(c Config) int {
-	parts := strings.SplitN(c.EventSourceARN, ":", 6)
-	if len(parts) == 6 && parts[2] == "sqs" {
-		if strings.HasSuffix(parts[5], ".fifo") || c.BatchingWindow < 1 {
-			return 10
-		}
+	switch src, _ := config.SourceOf(c.EventSourceARN); {
+	case src == config.SourceSQSFIFO, src == config.SourceSQS && c.BatchingWindow < 1:
+		return 10
 	}
 	return 10000
 }
