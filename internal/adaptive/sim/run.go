@@ -86,7 +86,8 @@ type runner struct {
 	results    []adaptive.Result
 	scratch    []time.Duration
 
-	out2 Outcome
+	// outcome is what run returns, filled in as the scenario plays.
+	outcome Outcome
 }
 
 // Run plays the scenario once for each policy, from the same seed, and returns their outcomes in the
@@ -120,9 +121,9 @@ func newRunner(sc Scenario, p Policy) *runner {
 	for i := range sc.Phases {
 		r.starts = append(r.starts, sc.phaseStart(i))
 	}
-	r.out2 = Outcome{Policy: p.Name, Phases: make([]PhaseStats, len(sc.Phases))}
+	r.outcome = Outcome{Policy: p.Name, Phases: make([]PhaseStats, len(sc.Phases))}
 	for i, ph := range sc.Phases {
-		r.out2.Phases[i] = PhaseStats{TripAfter: -1, PerSecond: make([]int, int(math.Ceil(ph.Duration.Seconds())))}
+		r.outcome.Phases[i] = PhaseStats{TripAfter: -1, PerSecond: make([]int, int(math.Ceil(ph.Duration.Seconds())))}
 	}
 	r.enabled = true
 	if p.Controller != nil {
@@ -153,7 +154,7 @@ func (r *runner) run() Outcome {
 		}
 	}
 	r.countLost()
-	return r.out2
+	return r.outcome
 }
 
 // arrivedBy is how many records have arrived by virtual time t.
@@ -199,7 +200,7 @@ func (r *runner) poll(t time.Duration) {
 	phase := r.sc.Phases[ph]
 	r.prov.serve(phase, r.out)
 
-	st := &r.out2.Phases[ph]
+	st := &r.outcome.Phases[ph]
 	st.Batches++
 	st.BatchSizeSum += r.batchSize
 	st.Calls += len(r.called)
@@ -230,15 +231,15 @@ func (r *runner) done(t time.Duration) {
 		}
 		// A success counts for the phase the provider served it in (when the batch was sent), and
 		// in the per-second series at the moment it completed.
-		st := &r.out2.Phases[r.sc.phaseAt(start)]
+		st := &r.outcome.Phases[r.sc.phaseAt(start)]
 		if r.succ[id] > 0 {
 			st.Duplicates++
 		} else {
 			st.Successes++
 			at := start + r.sc.BatchOverhead/2 + o.latency
 			ph := r.sc.phaseAt(at)
-			if sec := int((at - r.starts[ph]).Seconds()); sec >= 0 && sec < len(r.out2.Phases[ph].PerSecond) {
-				r.out2.Phases[ph].PerSecond[sec]++
+			if sec := int((at - r.starts[ph]).Seconds()); sec >= 0 && sec < len(r.outcome.Phases[ph].PerSecond) {
+				r.outcome.Phases[ph].PerSecond[sec]++
 			}
 		}
 		r.succ[id] = min(r.succ[id]+1, 255)
@@ -265,7 +266,7 @@ func (r *runner) done(t time.Duration) {
 func (r *runner) trip(t time.Duration) {
 	r.enabled = false
 	ph := r.sc.phaseAt(t)
-	st := &r.out2.Phases[ph]
+	st := &r.outcome.Phases[ph]
 	st.Trips++
 	if st.TripAfter < 0 {
 		st.TripAfter = t - r.starts[ph]
@@ -294,11 +295,11 @@ func (r *runner) mark(t time.Duration) {
 	if !r.enabled {
 		size = 0
 	}
-	s := r.out2.Series
+	s := r.outcome.Series
 	if len(s) > 0 && s[len(s)-1].Size == size {
 		return
 	}
-	r.out2.Series = append(s, Point{T: t, Size: size})
+	r.outcome.Series = append(s, Point{T: t, Size: size})
 }
 
 // countLost checks conservation at the end: every record that arrived has succeeded, or waits, or is
@@ -316,7 +317,7 @@ func (r *runner) countLost() {
 	}
 	for id, ok := range seen {
 		if !ok {
-			r.out2.Phases[r.sc.phaseAt(r.arrivalOf(id))].Lost++
+			r.outcome.Phases[r.sc.phaseAt(r.arrivalOf(id))].Lost++
 		}
 	}
 }
