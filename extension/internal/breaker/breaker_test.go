@@ -348,3 +348,54 @@ func TestConcurrentAcquiresShareOnePermitAttempt(t *testing.T) {
 		t.Errorf("%d allowed after %d permit attempts, want 1 and 1", allowed.Load(), cs.probes.Load())
 	}
 }
+
+// blockedUpdate holds the first Update until release is closed, then fails it.
+type blockedUpdate struct {
+	*store.Store
+	once    sync.Once
+	entered chan struct{}
+	release chan struct{}
+}
+
+func (f *blockedUpdate) Update(ctx context.Context, id string, decide store.Decide) (circuit.Result, error) {
+	first := false
+	f.once.Do(func() { first = true })
+	if first {
+		close(f.entered)
+		<-f.release
+		return circuit.Result{}, errors.New("dynamodb: connection refused")
+	}
+	return f.Store.Update(ctx, id, decide)
+}
+
+// A trial whose write fails is kept even when a flush took the circuit's (count-less, HALF_OPEN)
+// buffer out while the write was in flight: the next flush settles it.
+func TestFailedTrialKeptAcrossAConcurrentFlush(t *testing.T) {
+	s := newStore(t)
+	put(t, s, circuit.Circuit{ID: "inv", State: circuit.HalfOpen, Since: time.Now(), OpenCount: 1})
+	fs := &blockedUpdate{Store: s, entered: make(chan struct{}), release: make(chan struct{})}
+	p := circuit.DefaultPolicy()
+	p.SuccessThreshold = 1
+	b := newEnv(t, fs, s, 0, p)
+	d := b.Acquire(ctxT(t), "inv")
+	if !d.Allowed || d.Permit == "" {
+		t.Fatalf("acquire: %+v, want a permit", d)
+	}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		b.Report(ctxT(t), "inv", []Outcome{{OK: true, Latency: 20 * time.Millisecond, Permit: d.Permit}})
+	}()
+	<-fs.entered
+	if err := b.Flush(ctxT(t)); err != nil { // takes the HALF_OPEN buffer, which holds no counts
+		t.Fatal(err)
+	}
+	close(fs.release)
+	<-done
+	if err := b.Flush(ctxT(t)); err != nil {
+		t.Fatalf("second flush: %v", err)
+	}
+	if c := stored(t, s, "inv"); c.State != circuit.Closed {
+		t.Fatalf("stored %+v, want CLOSED: the failed trial was lost", c)
+	}
+}

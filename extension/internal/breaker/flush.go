@@ -128,13 +128,7 @@ func (b *Breaker) flushOne(ctx context.Context, w work, now time.Time) error {
 	var errs []error
 	if len(w.permits) > 0 {
 		if err := b.settleTrials(ctx, w.id, w.permits, now); err != nil {
-			b.mu.Lock()
-			if buf := b.pending[w.id]; buf != nil {
-				buf.permits = append(buf.permits, w.permits...)
-			} else {
-				b.pending[w.id] = &buffer{buckets: map[int64]circuit.Counts{}, permits: w.permits}
-			}
-			b.mu.Unlock()
+			b.keepTrials(w.id, w.permits)
 			errs = append(errs, err)
 		}
 	}

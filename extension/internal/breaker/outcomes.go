@@ -94,11 +94,22 @@ func (b *Breaker) Report(ctx context.Context, id string, outs []Outcome) {
 
 	if len(trials) > 0 {
 		if err := b.settleTrials(ctx, id, trials, now); err != nil {
-			b.mu.Lock()
-			buf.permits = append(buf.permits, trials...)
-			b.mu.Unlock()
+			b.keepTrials(id, trials)
 		}
 	}
+}
+
+// keepTrials puts trials whose write failed back in id's buffer for the next flush. The buffer is
+// looked up again: a flush may have taken it out of b.pending while the write was in flight.
+func (b *Breaker) keepTrials(id string, trials []circuit.Outcome) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	buf := b.pending[id]
+	if buf == nil {
+		buf = &buffer{buckets: map[int64]circuit.Counts{}}
+		b.pending[id] = buf
+	}
+	buf.permits = append(buf.permits, trials...)
 }
 
 // settleTrials applies outcomes that carry permits to a HALF_OPEN circuit with a conditional write:
