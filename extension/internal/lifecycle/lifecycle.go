@@ -28,17 +28,15 @@ type Options struct {
 	Name string
 	// FlushInterval is the background flusher's period.
 	FlushInterval time.Duration
-	// ShutdownMargin is kept free before SHUTDOWN's deadline (default 10 % of the time left, at most
-	// 200ms).
-	ShutdownMargin time.Duration
 	// OnShutdown runs after the final flush, with what is left of the deadline (e.g. stopping the
 	// HTTP server).
 	OnShutdown func(ctx context.Context)
-	// SignalGrace bounds the final flush when ctx ends (SIGTERM) instead of a SHUTDOWN event.
-	SignalGrace time.Duration
 	// Logger receives the lifecycle's logs (default: discarded).
 	Logger *slog.Logger
 }
+
+// signalGrace bounds the final flush when ctx ends (SIGTERM) instead of a SHUTDOWN event.
+const signalGrace = 500 * time.Millisecond
 
 // Registered is called once registration succeeded, with its answer (for start-up timing).
 type Registered func(extensionsapi.RegisterResponse)
@@ -70,14 +68,10 @@ func Run(ctx context.Context, api API, f Flusher, opt Options, onRegistered Regi
 		ev, err := api.Next(ctx)
 		if err != nil {
 			if ctx.Err() != nil {
-				grace := opt.SignalGrace
-				if grace <= 0 {
-					grace = 500 * time.Millisecond
-				}
-				log.Info("signalled: flushing and exiting", "grace", grace.String())
+				log.Info("signalled: flushing and exiting", "grace", signalGrace.String())
 				stopBg()
 				<-bgDone
-				shutdown(time.Now().Add(grace), f, opt, log)
+				shutdown(time.Now().Add(signalGrace), f, opt, log)
 				return nil
 			}
 			return fmt.Errorf("next event: %w", err)
@@ -125,10 +119,7 @@ func shutdown(deadline time.Time, f Flusher, opt Options, log *slog.Logger) {
 		deadline = time.Now().Add(time.Second)
 	}
 	left := time.Until(deadline)
-	margin := opt.ShutdownMargin
-	if margin <= 0 {
-		margin = min(left/10, 200*time.Millisecond)
-	}
+	margin := min(left/10, 200*time.Millisecond) // kept free before the deadline
 	ctx, cancel := context.WithDeadline(context.Background(), deadline.Add(-margin))
 	defer cancel()
 	start := time.Now()
