@@ -10,6 +10,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/breakerbox/breakerbox/internal/circuit"
+	"github.com/breakerbox/breakerbox/internal/ctxwait"
 )
 
 // GetMany reads many circuits with strongly consistent BatchGetItem calls of up to 100 keys each,
@@ -73,7 +74,7 @@ func (s *Store) batchGet(ctx context.Context, ka types.KeysAndAttributes, what s
 			if attempt >= s.opt.MaxAttempts {
 				return fmt.Errorf("store: %s from table %s: keys still unprocessed after %d attempts", what, s.table, attempt)
 			}
-			if err := sleep(ctx, backoff(attempt)); err != nil {
+			if err := ctxwait.Sleep(ctx, backoff(attempt)); err != nil {
 				return fmt.Errorf("store: %s from table %s: %w", what, s.table, err)
 			}
 		}

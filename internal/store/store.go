@@ -12,6 +12,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/breakerbox/breakerbox/internal/circuit"
+	"github.com/breakerbox/breakerbox/internal/ctxwait"
 )
 
 // DynamoDB is the part of the DynamoDB client the store uses.
@@ -186,7 +187,7 @@ func (s *Store) Update(ctx context.Context, id string, decide Decide) (circuit.R
 		if attempt >= s.opt.MaxAttempts {
 			return circuit.Result{}, fmt.Errorf("store: update circuit %q: gave up after %d lost races: %w", id, attempt, ErrConflict)
 		}
-		if err := sleep(ctx, backoff(attempt)); err != nil {
+		if err := ctxwait.Sleep(ctx, backoff(attempt)); err != nil {
 			return circuit.Result{}, fmt.Errorf("store: update circuit %q: %w", id, err)
 		}
 	}
@@ -198,15 +199,4 @@ func (s *Store) Update(ctx context.Context, id string, decide Decide) (circuit.R
 func backoff(attempt int) time.Duration {
 	ceil := time.Millisecond << min(attempt, 8)
 	return time.Duration(rand.Int64N(int64(ceil)) + 1)
-}
-
-func sleep(ctx context.Context, d time.Duration) error {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-t.C:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
-	}
 }

@@ -13,8 +13,8 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
-	"github.com/breakerbox/breakerbox/function/internal/ctxwait"
 	"github.com/breakerbox/breakerbox/internal/adaptive"
+	"github.com/breakerbox/breakerbox/internal/ctxwait"
 )
 
 // Key values and attribute names of the controller item.

@@ -11,7 +11,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
-	"github.com/breakerbox/breakerbox/function/internal/ctxwait"
+	"github.com/breakerbox/breakerbox/internal/ctxwait"
 )
 
 // update calls UpdateEventSourceMapping, retrying ResourceInUseException and

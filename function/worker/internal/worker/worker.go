@@ -12,7 +12,7 @@ import (
 	"net/http"
 	"time"
 
-	"github.com/breakerbox/breakerbox/function/internal/ctxwait"
+	"github.com/breakerbox/breakerbox/internal/ctxwait"
 )
 
 // Worker handles one record per invoke.

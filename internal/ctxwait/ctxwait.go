@@ -1,5 +1,5 @@
-// Package ctxwait holds the functions' one context-aware sleep, shared by the worker's simulated
-// provider and the ventilator's retry loops (controller state, event source mapping).
+// Package ctxwait holds the project's one context-aware sleep, used by the store's and the
+// ventilator's retry loops and by the worker's simulated provider.
 package ctxwait
 
 import (
