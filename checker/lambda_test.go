@@ -22,11 +22,7 @@ import (
 	"github.com/breakerbox/breakerbox/internal/store"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	mototest.StopShared()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { mototest.Main(m) }
 
 // TestAsALambda builds the checker and runs it as a Lambda function (Runtime API, real deadline)
 // against moto: the rule's input comes in as the event, the summary goes out as the response, and

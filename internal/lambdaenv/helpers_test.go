@@ -42,9 +42,7 @@ func TestMain(m *testing.M) {
 	case strings.HasPrefix(name, "ext-"):
 		os.Exit(helperExtension(name))
 	}
-	code := m.Run()
-	mototest.StopShared()
-	os.Exit(code)
+	mototest.Main(m)
 }
 
 // logEntry is one line of $HELPER_LOG.

@@ -4,6 +4,7 @@ package mototest
 
 import (
 	"context"
+	"os"
 	"sync"
 	"testing"
 	"time"
@@ -57,4 +58,12 @@ func StopShared() {
 		shared.Stop()
 		shared = nil
 	}
+}
+
+// Main runs a package's tests and then stops the shared server: the whole body of a TestMain that
+// needs nothing else, func TestMain(m *testing.M) { mototest.Main(m) }.
+func Main(m *testing.M) {
+	code := m.Run()
+	StopShared()
+	os.Exit(code)
 }

@@ -8,7 +8,6 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
-	"os"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -30,11 +29,7 @@ import (
 	"github.com/breakerbox/breakerbox/internal/store"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	mototest.StopShared()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { mototest.Main(m) }
 
 // fakeBreaker is the extension: a fixed grant and circuit view, and the reports it got.
 type fakeBreaker struct {
