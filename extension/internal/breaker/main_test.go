@@ -16,11 +16,7 @@ import (
 	"github.com/breakerbox/breakerbox/internal/store"
 )
 
-func TestMain(m *testing.M) {
-	code := m.Run()
-	mototest.StopShared()
-	os.Exit(code)
-}
+func TestMain(m *testing.M) { mototest.Main(m) }
 
 var tableSeq atomic.Int64
 
