@@ -18,7 +18,9 @@ const (
 	attrPK        = "pk"
 	attrSK        = "sk"
 	attrExpiresAt = "expiresAt"
-	skCircuit     = "circuit"
+	// attrWriteToken marks which Put wrote a circuit item; readers ignore it.
+	attrWriteToken = "writeToken"
+	skCircuit      = "circuit"
 )
 
 func circuitKey(id string) map[string]types.AttributeValue {

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -121,9 +122,14 @@ func (s *Store) Put(ctx context.Context, c circuit.Circuit) error {
 	if c.Version < 1 {
 		return fmt.Errorf("store: put circuit %q: version %d, want ≥ 1", c.ID, c.Version)
 	}
+	// A random token marks this write, so that a retry of it (the SDK retries a request whose answer
+	// was lost) that fails its own condition is recognised as the success it is, not a lost race.
+	token := strconv.FormatUint(rand.Uint64(), 36)
+	item := encodeCircuit(c)
+	item[attrWriteToken] = str(token)
 	in := &dynamodb.PutItemInput{
 		TableName:                           &s.table,
-		Item:                                encodeCircuit(c),
+		Item:                                item,
 		ReturnValuesOnConditionCheckFailure: types.ReturnValuesOnConditionCheckFailureAllOld,
 	}
 	if c.Version == 1 {
@@ -137,6 +143,9 @@ func (s *Store) Put(ctx context.Context, c circuit.Circuit) error {
 	if _, err := s.db.PutItem(ctx, in); err != nil {
 		var ccf *types.ConditionalCheckFailedException
 		if errors.As(err, &ccf) {
+			if w, ok := ccf.Item[attrWriteToken].(*types.AttributeValueMemberS); ok && w.Value == token {
+				return nil // our own write, retried: it succeeded the first time
+			}
 			ce := &ConflictError{ID: c.ID, Version: c.Version}
 			if len(ccf.Item) > 0 {
 				if cur, derr := decodeCircuit(ccf.Item); derr == nil {
