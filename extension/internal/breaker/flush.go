@@ -151,10 +151,12 @@ func (b *Breaker) take(now time.Time) []work {
 		}
 		out = append(out, w)
 	}
-	// Window copies are kept while they are fresh or their circuit has something pending: a stale
-	// copy of a circuit nobody reports on any more is only memory.
+	// A window copy is read again once it is older than WindowTTL; a stale one only serves while
+	// DynamoDB cannot be read, and one older than the window holds nothing in it: let those go, and
+	// every stale one of a circuit with nothing pending.
 	for id, wc := range b.windows {
-		if b.pending[id] == nil && now.Sub(wc.readAt) >= b.opt.WindowTTL {
+		age := now.Sub(wc.readAt)
+		if age >= b.opt.WindowTTL && (b.pending[id] == nil || age >= b.opt.Policy.Window+b.opt.WindowTTL) {
 			delete(b.windows, id)
 		}
 	}
