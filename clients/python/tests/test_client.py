@@ -1,0 +1,248 @@
+"""The Python client against the real extension (run by clients/harness_test.go: `go test ./clients/`).
+
+The harness runs the extension under internal/lambdaenv with DynamoDB on moto and gives this process
+its BREAKERBOX_PORT and AWS_SESSION_TOKEN; `breakerbox` is imported from the layer's python/ folder.
+Each test uses circuits of its own, so the tests do not depend on each other's order.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import threading
+import time
+import unittest
+import uuid
+from typing import Callable, List
+
+import breakerbox
+
+DEADLINE = 90.0  # seconds; generous, for a loaded machine. Conditions are polled, never slept for.
+
+
+def circuit_id(name: str) -> str:
+    return f"py-{name}-{uuid.uuid4().hex[:8]}"
+
+
+def wait_for(what: str, cond: Callable[[], bool]) -> None:
+    end = time.monotonic() + DEADLINE
+    while not cond():
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out after {DEADLINE}s waiting for {what}")
+        time.sleep(0.1)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Downstream(Exception):
+    """A failure of the protected service."""
+
+
+class Business(Exception):
+    """An answer of the protected service that says nothing about its health."""
+
+
+def state_of(client: breakerbox.Client, circuit: str) -> str:
+    try:
+        return client.state(circuit).state
+    except breakerbox.NotFoundError:
+        return "NOT_FOUND"
+
+
+def stats(client: breakerbox.Client) -> dict:
+    return client._call("GET", "/v1/stats")
+
+
+class ClientAgainstTheExtension(unittest.TestCase):
+    def setUp(self) -> None:
+        self.assertTrue(os.environ.get("BREAKERBOX_PORT"), "run through the harness: go test ./clients/")
+        self.transitions: List[breakerbox.Transition] = []
+        self.client = breakerbox.Client(on_transition=self.transitions.append)
+
+    def trip(self, circuit: str) -> None:
+        """Reports three failures in a row (the default consecutive-failure rule) and waits for OPEN."""
+        self.client.report(circuit, *[breakerbox.Outcome(ok=False, latency_ms=5, error="status 503")] * 3)
+        wait_for(f"{circuit} to trip", lambda: state_of(self.client, circuit) == "OPEN")
+
+    def test_allowed_call_is_made_and_reported(self) -> None:
+        circuit = circuit_id("allowed")
+        # A first failure creates the circuit, CLOSED.
+        self.client.report(circuit, breakerbox.Outcome(ok=False, latency_ms=3, error="status 500"))
+        wait_for(f"{circuit} to be created", lambda: state_of(self.client, circuit) == "CLOSED")
+        before = stats(self.client)["outcomesReceived"]
+        calls = []
+
+        @self.client.circuit_breaker(circuit)
+        def inventory(sku: str) -> int:
+            calls.append(sku)
+            return 5
+
+        self.assertEqual(inventory("A-1"), 5)
+        self.assertEqual(calls, ["A-1"])
+        d = self.client.acquire(circuit)
+        self.assertTrue(d.allowed)
+        self.assertEqual(d.state, "CLOSED")
+        self.assertFalse(d.unreachable)
+        self.assertEqual(stats(self.client)["outcomesReceived"], before + 1, "the call's outcome was not reported")
+
+    def test_trip_from_reported_failures(self) -> None:
+        circuit = circuit_id("trip")
+        calls = 0
+        for _ in range(3):
+            with self.assertRaises(Downstream):
+                with self.client.protect(circuit) as p:
+                    self.assertTrue(p.decision.allowed)
+                    calls += 1
+                    raise Downstream("inventory answered 503")
+        self.assertEqual(calls, 3)
+        wait_for(f"{circuit} to trip from the reported failures", lambda: state_of(self.client, circuit) == "OPEN")
+        c = self.client.state(circuit)
+        self.assertFalse(c.allowed)
+        self.assertTrue(c.retry_at, "an OPEN circuit says when it may be retried")
+        self.assertIn("OPEN", [t.to_state for t in self.transitions if t.circuit == circuit],
+                      f"no transition hook call to OPEN: {self.transitions}")
+        # The context manager does not run its block on an open circuit.
+        with self.assertRaises(breakerbox.CircuitOpenError):
+            with self.client.protect(circuit):
+                calls += 1
+        self.assertEqual(calls, 3, "the block ran although the circuit is OPEN")
+
+    def test_denied_with_fallback(self) -> None:
+        circuit = circuit_id("denied")
+        self.trip(circuit)
+        calls, fallbacks = [], []
+
+        def fallback(sku: str, circuit: breakerbox.CircuitOpenError) -> str:
+            fallbacks.append(circuit)
+            return "back-ordered"
+
+        @self.client.circuit_breaker(circuit, on_circuit_open=fallback)
+        def inventory(sku: str) -> str:
+            calls.append(sku)
+            return "in stock"
+
+        self.assertEqual(inventory("A-1"), "back-ordered")
+        self.assertEqual(calls, [], "the wrapper called the service although the circuit is OPEN")
+        self.assertEqual(fallbacks[0].decision.state, "OPEN")
+        self.assertFalse(fallbacks[0].decision.allowed)
+        self.assertIn(circuit, str(fallbacks[0]))
+
+        # Without a fallback the caller gets CircuitOpenError, and the service is not called either.
+        bare = breakerbox.circuit_breaker(circuit, client=self.client)(lambda: calls.append("bare"))
+        with self.assertRaises(breakerbox.CircuitOpenError) as cm:
+            bare()
+        self.assertEqual(cm.exception.decision.state, "OPEN")
+        self.assertEqual(calls, [])
+
+    def test_timeout_is_counted_as_a_failure(self) -> None:
+        circuit = circuit_id("timeout")
+        release = threading.Event()
+        self.addCleanup(release.set)
+
+        @self.client.circuit_breaker(circuit, timeout=0.2, ignored_exceptions=Business)
+        def hangs() -> None:
+            release.wait(60)
+
+        for _ in range(3):
+            with self.assertRaises(breakerbox.CallTimeoutError):
+                hangs()
+        # Nothing but the three timeouts was reported: the circuit trips only if they counted as failures.
+        wait_for(f"{circuit} to trip from three timeouts", lambda: state_of(self.client, circuit) == "OPEN")
+
+    def test_ignored_exceptions_do_not_count(self) -> None:
+        circuit = circuit_id("ignored")
+        tripped = circuit_id("handled")
+
+        @self.client.circuit_breaker(circuit, ignored_exceptions=Business)
+        def business() -> None:
+            raise Business("unknown SKU")
+
+        @self.client.circuit_breaker(tripped, handled_exceptions=Downstream)
+        def downstream() -> None:
+            raise Downstream("503")
+
+        for _ in range(3):
+            self.assertRaises(Business, business)
+            self.assertRaises(Downstream, downstream)
+        # Both sets of outcomes go through the same extension and flush; once the handled failures
+        # have tripped theirs, the ignored ones have been flushed too, and created nothing.
+        wait_for(f"{tripped} to trip", lambda: state_of(self.client, tripped) == "OPEN")
+        self.assertEqual(state_of(self.client, circuit), "NOT_FOUND", "ignored exceptions were counted as failures")
+        with self.assertRaises(breakerbox.ConfigError):
+            self.client.circuit_breaker(circuit, handled_exceptions=Downstream, ignored_exceptions=Business)
+
+    def test_fail_mode_when_the_extension_is_gone(self) -> None:
+        gone = str(free_port())
+        calls = []
+        closed = breakerbox.Client(env={"BREAKERBOX_PORT": gone, "BREAKERBOX_FAIL_MODE": "closed"}, timeout=1)
+        d = closed.acquire("inventory")
+        self.assertFalse(d.allowed)
+        self.assertTrue(d.unreachable)
+        self.assertIn("fail mode closed", d.reason)
+        got = closed.call("inventory", lambda: calls.append("closed"), fallback=lambda circuit: f"fallback: {circuit.decision.state}")
+        self.assertEqual(got, "fallback: UNKNOWN")
+        self.assertEqual(calls, [], "fail mode closed let the call through")
+
+        opened = breakerbox.Client(env={"BREAKERBOX_PORT": gone, "BREAKERBOX_FAIL_MODE": "open"}, timeout=1)
+        self.assertEqual(opened.call("inventory", lambda: calls.append("open") or "called"), "called")
+        self.assertEqual(calls, ["open"])
+        # Unset means open, as in the Go client and the extension.
+        self.assertTrue(breakerbox.Client(env={"BREAKERBOX_PORT": gone}).fail_open)
+
+    def test_bad_settings_are_errors_that_name_the_variable(self) -> None:
+        for name, value in [("BREAKERBOX_FAIL_MODE", "clsoed"), ("BREAKERBOX_DISABLED", "yes"),
+                            ("BREAKERBOX_PORT", "42a3"), ("BREAKERBOX_PORT", "70000"), ("BREAKERBOX_AUTH", "tokn")]:
+            with self.subTest(name=name, value=value):
+                with self.assertRaises(breakerbox.ConfigError) as cm:
+                    breakerbox.Client(env={name: value})
+                self.assertIn(name, str(cm.exception))
+                self.assertIn(repr(value), str(cm.exception))
+
+    def test_disabled_switch_bypasses_the_breaker(self) -> None:
+        circuit = circuit_id("disabled")
+        self.trip(circuit)
+        before = stats(self.client)
+        off = breakerbox.Client(env={**os.environ, "BREAKERBOX_DISABLED": "true"})
+        calls = []
+
+        @off.circuit_breaker(circuit)
+        def inventory() -> str:
+            calls.append(1)
+            return "called"
+
+        self.assertEqual(inventory(), "called")
+        with off.protect(circuit):
+            calls.append(2)
+        self.assertEqual(calls, [1, 2])
+        after = stats(self.client)
+        for k in ("acquireAllowed", "acquireDenied", "outcomesReceived"):
+            self.assertEqual(after.get(k), before.get(k), f"{k} changed: a disabled client talked to the extension")
+        # The same calls through an enabled client are denied: the switch, not the circuit, let them through.
+        self.assertFalse(self.client.acquire(circuit).allowed)
+
+    def test_token_is_sent_and_checked(self) -> None:
+        self.assertTrue(self.client.token, "the harness sets AWS_SESSION_TOKEN")
+        wrong = breakerbox.Client(token="not-the-token")
+        with self.assertRaises(breakerbox.ExtensionError) as cm:
+            wrong.state("inventory")
+        self.assertEqual((cm.exception.status, cm.exception.code), (401, "unauthorized"))
+        d = wrong.acquire("inventory")
+        self.assertTrue(d.unreachable, "an error answer follows the fail mode")
+
+    def test_unknown_circuit_and_invalid_ids(self) -> None:
+        with self.assertRaises(breakerbox.NotFoundError):
+            self.client.state(circuit_id("nobody"))
+        d = self.client.acquire(circuit_id("nobody"))
+        self.assertEqual((d.allowed, d.state, d.unreachable), (True, "UNKNOWN", False))
+        for bad in ["", "a b", "café", "x" * 129]:
+            with self.subTest(id=bad):
+                with self.assertRaises(breakerbox.InvalidCircuitIdError):
+                    self.client.call(bad, lambda: self.fail("called with an invalid id"))
+
+
+if __name__ == "__main__":
+    unittest.main()
