@@ -251,4 +251,3 @@ func mustAbs(t *testing.T, p string) string {
 	}
 	return a
 }
-
