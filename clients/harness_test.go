@@ -8,6 +8,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"runtime"
 	"strconv"
 	"strings"
 	"sync"
@@ -22,18 +23,32 @@ import (
 	"github.com/breakerbox/breakerbox/internal/testkit"
 )
 
-func TestMain(m *testing.M) { mototest.Main(m) }
+func TestMain(m *testing.M) {
+	code := run(m)
+	if layer != "" {
+		os.RemoveAll(layer)
+	}
+	os.Exit(code)
+}
+
+// run runs the tests and stops the shared moto_server.
+func run(m *testing.M) int {
+	defer mototest.StopShared()
+	return m.Run()
+}
 
 const root = ".."
 
 var (
 	buildOnce sync.Once
-	extBin    string
+	layer     string
 	buildErr  error
 )
 
-// extension builds the real extension once per test binary.
-func extension(t *testing.T) string {
+// layerDir builds the layer for this machine's architecture with the Makefile's rule, the one
+// `make layer` and `sam build` use, once per test binary, and returns its root: what Lambda mounts
+// at /opt (extensions/breakerbox, python/breakerbox, nodejs/node_modules/breakerbox).
+func layerDir(t *testing.T) string {
 	t.Helper()
 	buildOnce.Do(func() {
 		dir, err := os.MkdirTemp("", "breakerbox-clients-")
@@ -41,51 +56,20 @@ func extension(t *testing.T) string {
 			buildErr = err
 			return
 		}
-		extBin = filepath.Join(dir, "extensions", "breakerbox")
-		cmd := exec.Command("go", "build", "-o", extBin, "github.com/breakerbox/breakerbox/extension")
+		layer = dir
+		rule, arch := "build-BreakerboxLayerX86", "x86_64"
+		if runtime.GOARCH == "arm64" {
+			rule, arch = "build-BreakerboxLayerArm64", "arm64"
+		}
+		cmd := exec.Command("make", "--no-print-directory", "-C", root, rule, "ARTIFACTS_DIR="+dir, "ARCH="+arch)
 		if out, err := cmd.CombinedOutput(); err != nil {
-			buildErr = fmt.Errorf("go build ./extension: %v\n%s", err, out)
+			buildErr = fmt.Errorf("make %s (the layer's build rule): %v\n%s", rule, err, out)
 		}
 	})
 	if buildErr != nil {
 		t.Fatal(buildErr)
 	}
-	return extBin
-}
-
-// layerDir lays the clients out as the layer's zip does (python/breakerbox,
-// nodejs/node_modules/breakerbox), the way Lambda mounts a layer at /opt.
-func layerDir(t *testing.T) string {
-	t.Helper()
-	opt := t.TempDir()
-	copyTree(t, filepath.Join(root, "clients", "python", "breakerbox"), filepath.Join(opt, "python", "breakerbox"))
-	copyTree(t, filepath.Join(root, "clients", "node", "breakerbox"), filepath.Join(opt, "nodejs", "node_modules", "breakerbox"))
-	return opt
-}
-
-func copyTree(t *testing.T, from, to string) {
-	t.Helper()
-	err := filepath.WalkDir(from, func(p string, d os.DirEntry, err error) error {
-		if err != nil {
-			return err
-		}
-		rel, _ := filepath.Rel(from, p)
-		dst := filepath.Join(to, rel)
-		if d.IsDir() {
-			if d.Name() == "__pycache__" {
-				return filepath.SkipDir
-			}
-			return os.MkdirAll(dst, 0o755)
-		}
-		b, err := os.ReadFile(p)
-		if err != nil {
-			return err
-		}
-		return os.WriteFile(dst, b, 0o644)
-	})
-	if err != nil {
-		t.Fatalf("copy %s: %v", from, err)
-	}
+	return layer
 }
 
 // sandbox is one example function running with the real extension in lambdaenv.
@@ -104,6 +88,11 @@ func startExample(t *testing.T, name, dir, handler string, command ...string) sa
 	t.Helper()
 	srv := mototest.Shared(t)
 	sb := sandbox{token: "clients-" + rand.Text(), table: fmt.Sprintf("clients-%s-%d", name, os.Getpid()), opt: layerDir(t), moto: srv.Env()}
+	for _, p := range []string{"extensions/breakerbox", "python/breakerbox/__init__.py", "nodejs/node_modules/breakerbox/package.json"} {
+		if _, err := os.Stat(filepath.Join(sb.opt, p)); err != nil {
+			t.Fatalf("the layer has no %s: %v", p, err)
+		}
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	if err := store.CreateTable(ctx, dynamodb.NewFromConfig(srv.AWSConfig()), sb.table); err != nil {
@@ -130,6 +119,7 @@ func startExample(t *testing.T, name, dir, handler string, command ...string) sa
 		"PYTHONPATH=" + filepath.Join(sb.opt, "python"),
 		"NODE_PATH=" + filepath.Join(sb.opt, "nodejs", "node_modules"),
 		"INVENTORY_URL=http://127.0.0.1:1/availability", // the first invoke never calls it
+		"PYTHONDONTWRITEBYTECODE=1",                     // the layer is shared and read-only
 	}, sb.moto...)
 	abs, err := filepath.Abs(dir)
 	if err != nil {
@@ -140,7 +130,7 @@ func startExample(t *testing.T, name, dir, handler string, command ...string) sa
 		Command:     command,
 		Handler:     handler,
 		Dir:         abs,
-		Extensions:  []string{extension(t)},
+		Extensions:  []string{filepath.Join(sb.opt, "extensions", "breakerbox")},
 		Env:         append(fnEnv, "LAMBDA_TASK_ROOT="+abs),
 		Timeout:     time.Minute,
 		InitTimeout: time.Minute,
