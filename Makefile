@@ -73,6 +73,11 @@ build-WorkerFunction:
 	$(call lambda_build,$(ARCH),$(ARTIFACTS_DIR)/bootstrap,./function/worker)
 build-OrdersFunction:
 	$(call lambda_build,$(ARCH),$(ARTIFACTS_DIR)/bootstrap,./function/orders)
+# The Python and Node examples need no build: their rule copies the handler (the client is in the layer).
+build-OrdersPythonFunction:
+	mkdir -p $(ARTIFACTS_DIR) && cp function/orders-python/app.py $(ARTIFACTS_DIR)/
+build-OrdersNodeFunction:
+	mkdir -p $(ARTIFACTS_DIR) && cp function/orders-node/index.js $(ARTIFACTS_DIR)/
 build-BreakerboxLayerArm64:
 	$(call lambda_build,arm64,$(ARTIFACTS_DIR)/extensions/breakerbox,./extension)
 	$(call layer_clients,$(ARTIFACTS_DIR))
