@@ -297,3 +297,35 @@ func leaves(n *yaml.Node) []string {
 	}
 	return out
 }
+
+// Layer is one AWS::Serverless::LayerVersion.
+type Layer struct {
+	LogicalID string
+	// Name is the LayerName.
+	Name string
+	// Runtimes and Architectures are CompatibleRuntimes and CompatibleArchitectures, in order.
+	Runtimes      []string
+	Architectures []string
+}
+
+// Layers returns every serverless layer, sorted by logical id.
+func (t *Template) Layers() ([]Layer, error) {
+	var out []Layer
+	for id, r := range t.resources {
+		if t.types[id] != "AWS::Serverless::LayerVersion" {
+			continue
+		}
+		props := get(r, "Properties")
+		l := Layer{LogicalID: id}
+		name, err := t.resolve(get(props, "LayerName"))
+		if err != nil {
+			return nil, fmt.Errorf("%s LayerName: %w", id, err)
+		}
+		l.Name = name
+		l.Runtimes = leaves(get(props, "CompatibleRuntimes"))
+		l.Architectures = leaves(get(props, "CompatibleArchitectures"))
+		out = append(out, l)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].LogicalID < out[j].LogicalID })
+	return out, nil
+}
