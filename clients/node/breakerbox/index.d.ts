@@ -150,15 +150,18 @@ export declare class ConfigError extends BreakerboxError {}
 export declare class InvalidCircuitIdError extends BreakerboxError {}
 export declare class UnreachableError extends BreakerboxError {}
 export declare class ExtensionError extends UnreachableError {
+  constructor(status: number, code: string, message: string);
   readonly status: number;
   readonly code: string;
   readonly detail: string;
 }
 export declare class NotFoundError extends ExtensionError {}
 export declare class CallTimeoutError extends BreakerboxError {
+  constructor(ms: number);
   readonly code: 'BREAKERBOX_TIMEOUT';
 }
 export declare class CircuitOpenError extends BreakerboxError {
+  constructor(circuit: string, decision: Decision, cause?: unknown);
   readonly circuit: string;
   readonly decision: Decision;
 }

@@ -278,3 +278,14 @@ test('the package loads with require and import from node_modules, as in the lay
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('index.d.ts declares every export, and index.mjs exports the same names', async () => {
+  const dir = path.dirname(require.resolve('breakerbox/package.json'));
+  const dts = fs.readFileSync(path.join(dir, 'index.d.ts'), 'utf8');
+  const declared = new Set([...dts.matchAll(/^export declare (?:const|class|function) (\w+)/gm)].map((m) => m[1]));
+  for (const m of dts.matchAll(/^export \{ (\w+) as (\w+) \};/gm)) declared.add(m[2]);
+  const exported = Object.keys(breakerbox).sort();
+  assert.deepEqual([...declared].sort(), exported, 'index.d.ts and index.js disagree on the exports');
+  const esm = await import(require('node:url').pathToFileURL(path.join(dir, 'index.mjs')).href);
+  assert.deepEqual(Object.keys(esm).filter((k) => k !== 'default').sort(), exported, 'index.mjs and index.js disagree on the exports');
+});
