@@ -59,7 +59,8 @@ function loadApp(env) {
 async function setUp(t) {
   const inv = await inventory(t);
   const circuit = `node-orders-${crypto.randomBytes(4).toString('hex')}`;
-  const app = loadApp({ INVENTORY_URL: inv.url, INVENTORY_CIRCUIT: circuit, INVENTORY_TIMEOUT: '300ms' });
+  const app = loadApp({ INVENTORY_URL: inv.url, INVENTORY_CIRCUIT: circuit, INVENTORY_TIMEOUT: '2s' }); // generous: a loaded machine answers slowly too
+  app.breaker.timeout = 30000; // a loaded machine's first read from moto may take more than the 2s default
   const order = (sku, quantity = 1) => app.handler({ orderId: `o-${crypto.randomBytes(3).toString('hex')}`, sku, quantity }, {});
   const state = async () => {
     try {

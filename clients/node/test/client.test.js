@@ -57,7 +57,9 @@ class Business extends Error {}
 function newClient() {
   assert.ok(process.env.BREAKERBOX_PORT, 'run through the harness: go test ./clients/');
   const transitions = [];
-  return { client: new Breakerbox({ onTransition: (t) => transitions.push(t) }), transitions };
+  // A generous bound on each request: on a loaded machine a first read from moto can be slow, and a
+  // timed-out acquire would follow the fail mode instead of the circuit.
+  return { client: new Breakerbox({ onTransition: (t) => transitions.push(t), timeout: 30000 }), transitions };
 }
 
 async function trip(client, circuit) {
@@ -186,7 +188,7 @@ test('BREAKERBOX_DISABLED=true bypasses the breaker', async () => {
   const circuit = circuitId('disabled');
   await trip(client, circuit);
   const before = await stats(client);
-  const off = new Breakerbox({ env: { ...process.env, BREAKERBOX_DISABLED: 'true' } });
+  const off = new Breakerbox({ env: { ...process.env, BREAKERBOX_DISABLED: 'true' }, timeout: 30000 });
   const calls = [];
   assert.equal(await off.wrap(circuit, async () => { calls.push(1); return 'called'; })(), 'called');
   const mw = off.middleware(circuit);
@@ -247,7 +249,7 @@ test('the Middy middleware guards a handler', async () => {
 test('the token is sent and checked', async () => {
   const { client } = newClient();
   assert.ok(client.token, 'the harness sets AWS_SESSION_TOKEN');
-  const wrong = new Breakerbox({ token: 'not-the-token' });
+  const wrong = new Breakerbox({ token: 'not-the-token', timeout: 30000 });
   await assert.rejects(wrong.state('inventory'), (err) => err instanceof ExtensionError && err.status === 401 && err.code === 'unauthorized');
   assert.equal((await wrong.acquire('inventory')).unreachable, true, 'an error answer follows the fail mode');
 });

@@ -61,7 +61,9 @@ class ClientAgainstTheExtension(unittest.TestCase):
     def setUp(self) -> None:
         self.assertTrue(os.environ.get("BREAKERBOX_PORT"), "run through the harness: go test ./clients/")
         self.transitions: List[breakerbox.Transition] = []
-        self.client = breakerbox.Client(on_transition=self.transitions.append)
+        # A generous bound on each request: on a loaded machine a first read from moto can be slow,
+        # and a timed-out acquire would follow the fail mode instead of the circuit.
+        self.client = breakerbox.Client(on_transition=self.transitions.append, timeout=30)
 
     def trip(self, circuit: str) -> None:
         """Reports three failures in a row (the default consecutive-failure rule) and waits for OPEN."""
@@ -206,7 +208,7 @@ class ClientAgainstTheExtension(unittest.TestCase):
         circuit = circuit_id("disabled")
         self.trip(circuit)
         before = stats(self.client)
-        off = breakerbox.Client(env={**os.environ, "BREAKERBOX_DISABLED": "true"})
+        off = breakerbox.Client(env={**os.environ, "BREAKERBOX_DISABLED": "true"}, timeout=30)
         calls = []
 
         @off.circuit_breaker(circuit)
@@ -226,7 +228,7 @@ class ClientAgainstTheExtension(unittest.TestCase):
 
     def test_token_is_sent_and_checked(self) -> None:
         self.assertTrue(self.client.token, "the harness sets AWS_SESSION_TOKEN")
-        wrong = breakerbox.Client(token="not-the-token")
+        wrong = breakerbox.Client(token="not-the-token", timeout=30)
         with self.assertRaises(breakerbox.ExtensionError) as cm:
             wrong.state("inventory")
         self.assertEqual((cm.exception.status, cm.exception.code), (401, "unauthorized"))
