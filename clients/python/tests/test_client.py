@@ -7,11 +7,13 @@ Each test uses circuits of its own, so the tests do not depend on each other's o
 
 from __future__ import annotations
 
+import inspect
 import os
 import socket
 import threading
 import time
 import unittest
+import typing
 import uuid
 from typing import Callable, List
 
@@ -244,6 +246,19 @@ class ClientAgainstTheExtension(unittest.TestCase):
             with self.subTest(id=bad):
                 with self.assertRaises(breakerbox.InvalidCircuitIdError):
                     self.client.call(bad, lambda: self.fail("called with an invalid id"))
+
+
+class TypeHints(unittest.TestCase):
+    def test_every_public_name_is_annotated_and_its_hints_resolve(self) -> None:
+        for name in breakerbox.__all__:
+            obj = getattr(breakerbox, name)
+            funcs = [obj] if inspect.isfunction(obj) else [f for _, f in inspect.getmembers(obj, inspect.isfunction)] if inspect.isclass(obj) else []
+            for f in funcs:
+                if f.__module__ != "breakerbox" or (f.__name__.startswith("_") and f.__name__ not in ("__init__", "__enter__", "__exit__")):
+                    continue
+                with self.subTest(function=f.__qualname__):
+                    hints = typing.get_type_hints(f)  # raises on a hint naming nothing
+                    self.assertIn("return", hints, f"{f.__qualname__} has no return annotation")
 
 
 if __name__ == "__main__":
