@@ -29,7 +29,9 @@ The names follow the Go client (``extension/client``: state, acquire, report, an
 
 from __future__ import annotations
 
+import asyncio
 import functools
+import inspect
 import http.client
 import json
 import os
@@ -340,6 +342,8 @@ class Client:
         stop the call's thread: give the call its own timeout too). A raised exception counts as a
         failure unless ``is_failure`` says otherwise; a timeout always does.
         """
+        if inspect.iscoroutinefunction(fn):
+            raise TypeError(f"breakerbox: {getattr(fn, '__qualname__', fn)} is a coroutine function: use await client.call_async(...) or the decorator")
         d = self.acquire(circuit)
         if not d.allowed:
             err = CircuitOpenError(circuit, d)
@@ -352,15 +356,64 @@ class Client:
         try:
             result = _run(fn, args, kwargs, timeout) if timeout is not None else fn(*args, **kwargs)
         except BaseException as exc:
-            elapsed = (time.monotonic() - start) * 1000
-            if not d.unreachable and isinstance(exc, Exception):
-                failed = isinstance(exc, TimeoutError) or is_failure is None or is_failure(exc)
-                self._report_quietly(circuit, Outcome(ok=not failed, latency_ms=elapsed, permit=d.permit,
-                                                      error=("timeout" if isinstance(exc, CallTimeoutError) else _short(exc)) if failed else ""))
+            self._settle(circuit, d, start, exc, is_failure)
             raise
-        if not d.unreachable:
-            self._report_quietly(circuit, Outcome(ok=True, latency_ms=(time.monotonic() - start) * 1000, permit=d.permit))
+        if inspect.isawaitable(result):
+            raise TypeError("breakerbox: the call returned an awaitable, which call() cannot time: use await client.call_async(...)")
+        self._settle(circuit, d, start, None, is_failure)
         return result
+
+    async def call_async(
+        self,
+        circuit: str,
+        fn: Callable[..., Any],
+        *args: Any,
+        timeout: Optional[float] = None,
+        fallback: Optional[Callable[..., Any]] = None,
+        is_failure: Optional[Callable[[BaseException], bool]] = None,
+        **kwargs: Any,
+    ) -> Any:
+        """call() for a coroutine function: the requests to the extension run in a thread, the call
+        is awaited (and cancelled after ``timeout`` seconds, raising CallTimeoutError). A fallback
+        may be a plain or a coroutine function."""
+        d = await asyncio.to_thread(self.acquire, circuit)
+        if not d.allowed:
+            err = CircuitOpenError(circuit, d)
+            if fallback is None:
+                raise err
+            res = fallback(*args, circuit=err, **kwargs)
+            return await res if inspect.isawaitable(res) else res
+        if self.disabled:
+            return await fn(*args, **kwargs)
+        start = time.monotonic()
+        try:
+            if timeout is None:
+                result = await fn(*args, **kwargs)
+            else:
+                try:
+                    result = await asyncio.wait_for(fn(*args, **kwargs), timeout)
+                except asyncio.TimeoutError:
+                    raise CallTimeoutError(f"breakerbox: the call took longer than its timeout of {timeout}s") from None
+        except BaseException as exc:
+            await asyncio.to_thread(self._settle, circuit, d, start, exc, is_failure)
+            raise
+        await asyncio.to_thread(self._settle, circuit, d, start, None, is_failure)
+        return result
+
+    def _settle(self, circuit: str, d: Decision, start: float, exc: Optional[BaseException], is_failure: Optional[Callable[[BaseException], bool]]) -> None:
+        """Reports how a call made under decision d went (nothing when the extension was unreachable,
+        or for a KeyboardInterrupt, SystemExit or cancellation, which say nothing of the downstream)."""
+        if d.unreachable or self.disabled:
+            return
+        elapsed = (time.monotonic() - start) * 1000
+        if exc is None:
+            self._report_quietly(circuit, Outcome(ok=True, latency_ms=elapsed, permit=d.permit))
+            return
+        if not isinstance(exc, Exception):
+            return
+        failed = isinstance(exc, TimeoutError) or is_failure is None or is_failure(exc)
+        error = ("timeout" if isinstance(exc, CallTimeoutError) else _short(exc)) if failed else ""
+        self._report_quietly(circuit, Outcome(ok=not failed, latency_ms=elapsed, permit=d.permit, error=error))
 
     def circuit_breaker(
         self,
@@ -377,11 +430,7 @@ class Client:
         is_failure = _classifier(handled_exceptions, ignored_exceptions)
 
         def decorate(fn: Callable[..., T]) -> Callable[..., T]:
-            @functools.wraps(fn)
-            def wrapper(*args: Any, **kwargs: Any) -> T:
-                return self.call(circuit, fn, *args, timeout=timeout, fallback=on_circuit_open, is_failure=is_failure, **kwargs)
-
-            return wrapper
+            return _wrap(lambda: self, circuit, fn, timeout, on_circuit_open, is_failure)
 
         return decorate
 
@@ -522,6 +571,30 @@ def _run(fn: Callable[..., Any], args: tuple, kwargs: dict, timeout: float) -> A
     return box.get("result")
 
 
+def _wrap(
+    client: Callable[[], Client],
+    circuit: str,
+    fn: Callable[..., Any],
+    timeout: Optional[float],
+    fallback: Optional[Callable[..., Any]],
+    is_failure: Callable[[BaseException], bool],
+) -> Callable[..., Any]:
+    """The decorated function: through call(), or call_async() for a coroutine function."""
+    if inspect.iscoroutinefunction(fn):
+
+        @functools.wraps(fn)
+        async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
+            return await client().call_async(circuit, fn, *args, timeout=timeout, fallback=fallback, is_failure=is_failure, **kwargs)
+
+        return async_wrapper
+
+    @functools.wraps(fn)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        return client().call(circuit, fn, *args, timeout=timeout, fallback=fallback, is_failure=is_failure, **kwargs)
+
+    return wrapper
+
+
 def _classifier(
     handled: Union[Type[BaseException], Iterable[Type[BaseException]], None],
     ignored: Union[Type[BaseException], Iterable[Type[BaseException]], None],
@@ -609,11 +682,7 @@ def circuit_breaker(
         return c
 
     def decorate(fn: Callable[..., T]) -> Callable[..., T]:
-        @functools.wraps(fn)
-        def wrapper(*args: Any, **kwargs: Any) -> T:
-            return resolve().call(circuit, fn, *args, timeout=timeout, fallback=on_circuit_open, is_failure=is_failure, **kwargs)
-
-        return wrapper
+        return _wrap(resolve, circuit, fn, timeout, on_circuit_open, is_failure)
 
     return decorate
 

@@ -157,6 +157,41 @@ class ClientAgainstTheExtension(unittest.TestCase):
         # Nothing but the three timeouts was reported: the circuit trips only if they counted as failures.
         wait_for(f"{circuit} to trip from three timeouts", lambda: state_of(self.client, circuit) == "OPEN")
 
+    def test_coroutine_functions_are_awaited_timed_and_denied(self) -> None:
+        import asyncio
+
+        circuit = circuit_id("async")
+        calls = []
+
+        @self.client.circuit_breaker(circuit, timeout=0.2)
+        async def hangs() -> None:
+            calls.append(1)
+            await asyncio.sleep(60)
+
+        async def fallback(circuit: breakerbox.CircuitOpenError) -> str:
+            return f"fallback: {circuit.decision.state}"
+
+        @self.client.circuit_breaker(circuit, on_circuit_open=fallback)
+        async def fine() -> str:
+            calls.append(2)
+            return "called"
+
+        async def scenario() -> None:
+            for _ in range(3):
+                with self.assertRaises(breakerbox.CallTimeoutError):
+                    await hangs()
+            # Only the three timeouts were reported: the circuit trips only if they counted.
+            end = time.monotonic() + DEADLINE
+            while await asyncio.to_thread(state_of, self.client, circuit) != "OPEN":
+                self.assertLess(time.monotonic(), end, f"{circuit} did not trip from three async timeouts")
+                await asyncio.sleep(0.1)
+            self.assertEqual(await fine(), "fallback: OPEN")
+
+        asyncio.run(scenario())
+        self.assertEqual(calls, [1, 1, 1], "the coroutine ran although the circuit is OPEN")
+        with self.assertRaises(TypeError):
+            self.client.call(circuit, fine)
+
     def test_ignored_exceptions_do_not_count(self) -> None:
         circuit = circuit_id("ignored")
         tripped = circuit_id("handled")
