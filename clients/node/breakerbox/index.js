@@ -322,7 +322,17 @@ class Breakerbox {
   }
 
   _call(method, p, body) {
-    return new Promise((resolve, reject) => {
+    return new Promise((resolve_, reject_) => {
+      // One timer bounds the whole exchange (connect, send, answer).
+      let timer = null;
+      const resolve = (v) => {
+        clearTimeout(timer);
+        resolve_(v);
+      };
+      const reject = (e) => {
+        clearTimeout(timer);
+        reject_(e);
+      };
       const data = body === undefined ? undefined : Buffer.from(JSON.stringify(body));
       const headers = { Accept: 'application/json' };
       if (data) {
@@ -332,7 +342,7 @@ class Breakerbox {
       if (this.token) headers[TOKEN_HEADER] = this.token;
       const where = `${this.host}:${this.port}`;
       const req = http.request(
-        { host: this.host, port: this.port, method, path: p, headers, agent: this._agent, signal: AbortSignal.timeout(this.timeout) },
+        { host: this.host, port: this.port, method, path: p, headers, agent: this._agent },
         (res) => {
           const chunks = [];
           let size = 0;
@@ -368,6 +378,8 @@ class Breakerbox {
         },
       );
       req.on('error', (err) => reject(new UnreachableError(`breakerbox: extension unreachable at ${where}: ${method} ${p}: ${err.message}`, { cause: err })));
+      timer = setTimeout(() => req.destroy(new Error(`no answer within ${this.timeout}ms`)), this.timeout);
+      timer.unref();
       req.end(data);
     });
   }

@@ -259,6 +259,9 @@ class Client:
         self._hooks: List[TransitionHook] = [on_transition] if on_transition else []
         self._seen: Dict[str, str] = {}
         self._lock = threading.Lock()
+        # One kept-alive connection per thread: the extension never closes idle connections, and a
+        # new connection per request costs about three times as much (see the README).
+        self._local = threading.local()
 
     def add_transition_hook(self, hook: TransitionHook) -> None:
         """Adds a hook called with every Transition this client sees."""
@@ -473,6 +476,38 @@ class Client:
             for hook in hooks:
                 hook(t)
 
+    def _roundtrip(self, method: str, path: str, data: Optional[bytes], headers: Dict[str, str]) -> Tuple[int, bytes]:
+        """Sends one request on this thread's kept-alive connection. A kept connection found closed
+        before any answer came (the extension that served it is gone) is replaced once; any other
+        failure closes the connection and propagates."""
+        for attempt in (0, 1):
+            conn: Optional[http.client.HTTPConnection] = getattr(self._local, "conn", None)
+            reused = conn is not None
+            if conn is None:
+                conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+                self._local.conn = conn
+            try:
+                conn.request(method, path, body=data, headers=headers)
+                resp = conn.getresponse()
+                raw = resp.read(1 << 20)
+                if resp.will_close or not resp.isclosed():
+                    self._drop()  # closing, or an answer longer than we read: start afresh next time
+                return resp.status, raw
+            except (http.client.RemoteDisconnected, ConnectionResetError, BrokenPipeError):
+                self._drop()
+                if not reused or attempt == 1:
+                    raise
+            except BaseException:
+                self._drop()
+                raise
+        raise AssertionError("unreachable")
+
+    def _drop(self) -> None:
+        conn = getattr(self._local, "conn", None)
+        self._local.conn = None
+        if conn is not None:
+            conn.close()
+
     def _call(self, method: str, path: str, body: Optional[dict] = None) -> dict:
         headers = {"Accept": "application/json"}
         data = None
@@ -481,16 +516,10 @@ class Client:
             headers["Content-Type"] = "application/json"
         if self.token:
             headers[TOKEN_HEADER] = self.token
-        conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
         try:
-            conn.request(method, path, body=data, headers=headers)
-            resp = conn.getresponse()
-            raw = resp.read(1 << 20)
-            status = resp.status
+            status, raw = self._roundtrip(method, path, data, headers)
         except (OSError, http.client.HTTPException) as err:
             raise UnreachableError(f"breakerbox: extension unreachable at {self.host}:{self.port}: {method} {path}: {err}") from err
-        finally:
-            conn.close()
         if not 200 <= status <= 299:
             code, message = "unexpected", raw.decode("utf-8", "replace").strip()
             try:

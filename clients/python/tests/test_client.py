@@ -283,6 +283,38 @@ class ClientAgainstTheExtension(unittest.TestCase):
                     self.client.call(bad, lambda: self.fail("called with an invalid id"))
 
 
+class KeptConnections(unittest.TestCase):
+    def test_a_kept_connection_closed_by_the_server_is_replaced_once(self) -> None:
+        import http.server
+
+        seen: List[str] = []
+
+        class OneRequestPerConnection(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, but close after each answer without saying so
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                seen.append(self.path)
+                body = b'{"allowed":true,"state":"CLOSED"}'
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                self.close_connection = True
+
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), OneRequestPerConnection)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        self.addCleanup(srv.server_close)
+        self.addCleanup(srv.shutdown)
+        c = breakerbox.Client(port=srv.server_address[1], token="", timeout=30)
+        for _ in range(3):
+            d = c.acquire("inventory")
+            self.assertEqual((d.allowed, d.state, d.unreachable), (True, "CLOSED", False), d.reason)
+        self.assertEqual(len(seen), 3, f"each acquire reached the server once: {seen}")
+
+
 class TypeHints(unittest.TestCase):
     def test_every_public_name_is_annotated_and_its_hints_resolve(self) -> None:
         for name in breakerbox.__all__:
