@@ -260,7 +260,7 @@ class Client:
         self._seen: Dict[str, str] = {}
         self._lock = threading.Lock()
         # One kept-alive connection per thread: the extension never closes idle connections, and a
-        # new connection per request costs about three times as much (see the README).
+        # new connection per request costs about as much again as the request itself.
         self._local = threading.local()
 
     def add_transition_hook(self, hook: TransitionHook) -> None:
