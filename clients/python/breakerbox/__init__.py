@@ -237,7 +237,7 @@ class Client:
             raw = env.get("BREAKERBOX_PORT", "").strip()
             if raw == "":
                 port = DEFAULT_PORT
-            elif not raw.isdigit() or not 0 < int(raw) < 65536:
+            elif not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) < 65536:
                 raise ConfigError(f"BREAKERBOX_PORT={raw!r} is not a port: set it to the extension's port (1-65535) or leave it unset for {DEFAULT_PORT}")
             else:
                 port = int(raw)

@@ -234,7 +234,7 @@ class ClientAgainstTheExtension(unittest.TestCase):
 
     def test_bad_settings_are_errors_that_name_the_variable(self) -> None:
         for name, value in [("BREAKERBOX_FAIL_MODE", "clsoed"), ("BREAKERBOX_DISABLED", "yes"),
-                            ("BREAKERBOX_PORT", "42a3"), ("BREAKERBOX_PORT", "70000"), ("BREAKERBOX_AUTH", "tokn")]:
+                            ("BREAKERBOX_PORT", "42a3"), ("BREAKERBOX_PORT", "70000"), ("BREAKERBOX_PORT", "4²"), ("BREAKERBOX_AUTH", "tokn")]:
             with self.subTest(name=name, value=value):
                 with self.assertRaises(breakerbox.ConfigError) as cm:
                     breakerbox.Client(env={name: value})
