@@ -291,3 +291,38 @@ test('index.d.ts declares every export, and index.mjs exports the same names', a
   const esm = await import(require('node:url').pathToFileURL(path.join(dir, 'index.mjs')).href);
   assert.deepEqual(Object.keys(esm).filter((k) => k !== 'default').sort(), exported, 'index.mjs and index.js disagree on the exports');
 });
+
+test('the permit and the failure go back with the outcome (a stand-in answers HALF_OPEN)', async (t) => {
+  const bodies = [];
+  const tokens = [];
+  const srv = require('node:http').createServer((req, res) => {
+    tokens.push(req.headers['x-breakerbox-token'] ?? '');
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      if (req.url.endsWith('/outcomes')) {
+        bodies.push(JSON.parse(Buffer.concat(chunks).toString()));
+        res.writeHead(202).end('{"accepted":1}');
+      } else {
+        res.end('{"allowed":true,"state":"HALF_OPEN","permit":"P1","reason":"probing"}');
+      }
+    });
+  });
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  t.after(() => {
+    srv.closeAllConnections();
+    srv.close();
+  });
+  const c = new Breakerbox({ port: srv.address().port, token: 'tok', timeout: 30000 });
+  const probe = async () => {
+    await new Promise((r) => setTimeout(r, 20));
+    throw new Downstream('inventory answered 503\nwith a body');
+  };
+  await assert.rejects(c.call('inventory', probe), Downstream);
+  assert.equal(bodies.length, 1);
+  const [o] = bodies[0].outcomes;
+  assert.deepEqual(Object.keys(o).sort(), ['error', 'latencyMs', 'ok', 'permit'], 'only the fields the extension knows');
+  assert.deepEqual([o.ok, o.permit, o.error], [false, 'P1', 'inventory answered 503']);
+  assert.ok(o.latencyMs >= 19, `latency ${o.latencyMs}ms`);
+  assert.deepEqual(tokens, ['tok', 'tok']);
+});

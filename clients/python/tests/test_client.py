@@ -315,6 +315,55 @@ class KeptConnections(unittest.TestCase):
         self.assertEqual(len(seen), 3, f"each acquire reached the server once: {seen}")
 
 
+class AgainstAStandIn(unittest.TestCase):
+    """What the real extension cannot be made to show on demand: a half-open permit."""
+
+    def test_the_permit_and_the_failure_go_back_with_the_outcome(self) -> None:
+        import http.server
+        import json as jsonlib
+
+        bodies: List[dict] = []
+        tokens: List[str] = []
+
+        class HalfOpen(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                tokens.append(self.headers.get(breakerbox.TOKEN_HEADER, ""))
+                n = int(self.headers.get("Content-Length") or 0)
+                if self.path.endswith("/outcomes"):
+                    bodies.append(jsonlib.loads(self.rfile.read(n)))
+                    status, body = 202, b'{"accepted":1}'
+                else:
+                    status, body = 200, b'{"allowed":true,"state":"HALF_OPEN","permit":"P1","reason":"probing"}'
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), HalfOpen)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        self.addCleanup(srv.server_close)
+        self.addCleanup(srv.shutdown)
+        c = breakerbox.Client(port=srv.server_address[1], token="tok", timeout=30)
+
+        def probe() -> None:
+            time.sleep(0.02)
+            raise Downstream("inventory answered 503\nwith a body")
+
+        with self.assertRaises(Downstream):
+            c.call("inventory", probe)
+        self.assertEqual(len(bodies), 1)
+        (o,) = bodies[0]["outcomes"]
+        self.assertEqual(set(o), {"ok", "latencyMs", "permit", "error"}, "only the fields the extension knows")
+        self.assertEqual((o["ok"], o["permit"], o["error"]), (False, "P1", "inventory answered 503"))
+        self.assertGreaterEqual(o["latencyMs"], 20)
+        self.assertEqual(tokens, ["tok", "tok"])
+
+
 class TypeHints(unittest.TestCase):
     def test_every_public_name_is_annotated_and_its_hints_resolve(self) -> None:
         for name in breakerbox.__all__:
