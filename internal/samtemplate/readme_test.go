@@ -20,8 +20,9 @@ var (
 // binaries are the programs a user configures through the environment.
 var binaries = []string{"./checker", "./extension", "./extension/client", "./function/ventilator", "./function/worker", "./function/orders", "./cmd/breakerctl"}
 
-// scripts are the Python and Node.js clients the layer ships and the examples that use them.
-var scripts = []string{"clients/python/breakerbox/__init__.py", "clients/node/breakerbox/index.js", "function/orders-python/app.py", "function/orders-node/index.js"}
+// scripts are the Python and Node.js clients the layer ships (every file of each) and the examples
+// that use them.
+var scripts = []string{"clients/python/breakerbox/*.py", "clients/node/breakerbox/*.js", "function/orders-python/app.py", "function/orders-node/index.js"}
 
 // TestREADMEListsEveryVariable holds the README's "Environment variables" table to the code: every
 // variable a binary reads has a row, and every row names a variable some binary reads.
@@ -52,8 +53,12 @@ func TestREADMEListsEveryVariable(t *testing.T) {
 			read[name] = true
 		}
 	}
-	for _, file := range scripts {
-		for name := range scriptLiterals(t, filepath.Join(root, file)) {
+	for _, pattern := range scripts {
+		files, err := filepath.Glob(filepath.Join(root, pattern))
+		if err != nil || len(files) == 0 {
+			t.Fatalf("%s matches no file (%v)", pattern, err)
+		}
+		for name := range scriptLiterals(t, files...) {
 			read[name] = true
 		}
 	}

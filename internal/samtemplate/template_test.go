@@ -254,12 +254,18 @@ func scriptLiterals(t *testing.T, files ...string) map[string]bool {
 	return set
 }
 
-// clientSource is the layer's client for a function's runtime, which its handler imports.
-func clientSource(f samtemplate.Function) string {
+// clientSources are the files of the layer's client for a function's runtime, which its handler imports.
+func clientSources(t *testing.T, f samtemplate.Function) []string {
+	t.Helper()
+	pattern := filepath.Join(root, "clients", "node", "breakerbox", "*.js")
 	if strings.HasPrefix(f.Runtime, "python") {
-		return filepath.Join(root, "clients", "python", "breakerbox", "__init__.py")
+		pattern = filepath.Join(root, "clients", "python", "breakerbox", "*.py")
 	}
-	return filepath.Join(root, "clients", "node", "breakerbox", "index.js")
+	files, err := filepath.Glob(pattern)
+	if err != nil || len(files) == 0 {
+		t.Fatalf("%s matches no file (%v)", pattern, err)
+	}
+	return files
 }
 
 // envLiterals collects every ALL_CAPS string literal in the non-test Go files of pkg and of the
@@ -325,7 +331,7 @@ func TestTemplateSetsOnlyVariablesTheCodeReads(t *testing.T) {
 		if f.IsGoBinary() {
 			reads = envLiterals(t, packageOf(t, f.LogicalID))
 		} else {
-			reads = scriptLiterals(t, buildFunction(t, f), clientSource(f))
+			reads = scriptLiterals(t, append(clientSources(t, f), buildFunction(t, f))...)
 		}
 		for name := range f.Env {
 			if !reads[name] && !(len(f.Layers) > 0 && ext[name]) {
