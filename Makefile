@@ -91,7 +91,7 @@ PY_CLIENT := clients/python/breakerbox
 NODE_CLIENT := clients/node/breakerbox
 layer_clients = rm -rf $(1)/python $(1)/nodejs && mkdir -p $(1)/python/breakerbox $(1)/nodejs/node_modules/breakerbox && \
 	cp $(PY_CLIENT)/*.py $(PY_CLIENT)/py.typed $(1)/python/breakerbox/ && \
-	cp $(NODE_CLIENT)/package.json $(NODE_CLIENT)/index.js $(NODE_CLIENT)/index.mjs $(NODE_CLIENT)/index.d.ts $(1)/nodejs/node_modules/breakerbox/
+	cp $(NODE_CLIENT)/package.json $(NODE_CLIENT)/*.js $(NODE_CLIENT)/index.mjs $(NODE_CLIENT)/index.d.ts $(1)/nodejs/node_modules/breakerbox/
 
 FUNCTIONS := CheckerFunction VentilatorFunction WorkerFunction OrdersFunction
 
