@@ -7,7 +7,7 @@ import inspect
 import os
 import threading
 import time
-from typing import Any, Callable, Dict, Iterable, List, Optional, Tuple, Type, TypeVar, Union
+from typing import Any, Callable, Dict, Iterable, List, Optional, Type, TypeVar, Union
 
 from .errors import BreakerboxError, CallTimeoutError, CircuitOpenError, ConfigError, UnreachableError
 from .models import Circuit, Decision, Outcome, Transition, TransitionHook
