@@ -1,0 +1,102 @@
+package lambdaenv
+
+import (
+	"context"
+	"encoding/json"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+)
+
+// On Lambda Managed Instances one sandbox serves ManagedConcurrency invokes at once (the barrier
+// lets none through until all four are inside the one runtime together), the runtime and the extension
+// see the model's variables, nothing is frozen, and SHUTDOWN still comes with a deadline.
+func TestManagedInstancesServeConcurrentInvokes(t *testing.T) {
+	r := newRig(t, Config{})
+	barrier := t.TempDir()
+	f := r.function(FunctionConfig{
+		Extensions:         []string{r.exe("ext-shutdownonly")},
+		Env:                []string{"HELPER_BARRIER_DIR=" + barrier},
+		ManagedConcurrency: 4,
+		MaxConcurrency:     1,
+		Timeout:            2 * time.Minute,
+		InitTimeout:        time.Minute,
+	})
+	var wg sync.WaitGroup
+	results := make([]Result, 4)
+	for i := range results {
+		wg.Go(func() { results[i] = r.invoke(f.Name(), `{"action":"barrier","key":"4"}`) })
+	}
+	wg.Wait()
+	pids := map[int]bool{}
+	for _, res := range results {
+		pids[mustSucceed(t, res).PID] = true
+	}
+	if len(pids) != 1 {
+		t.Errorf("invokes ran in %d runtime processes, want 1 (one environment)", len(pids))
+	}
+	if sbs := f.Sandboxes(); len(sbs) != 1 || sbs[0].Frozen || sbs[0].Invokes != 4 {
+		t.Errorf("sandboxes: %+v, want one, not frozen, 4 invokes", sbs)
+	}
+	for key, want := range map[string]string{"AWS_LAMBDA_MAX_CONCURRENCY": "4", "AWS_LAMBDA_INITIALIZATION_TYPE": InitTypeManagedInstances} {
+		if got := mustSucceed(t, r.invoke(f.Name(), `{"action":"env","key":"`+key+`"}`)).Value; got != want {
+			t.Errorf("runtime's %s = %q, want %q", key, got, want)
+		}
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := r.env.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	es := r.entries()
+	var start struct{ InitType, MaxConcurrency string }
+	if s := find(es, "ext-shutdownonly", "start"); len(s) != 1 || json.Unmarshal(s[0].Data, &start) != nil ||
+		start.InitType != InitTypeManagedInstances || start.MaxConcurrency != "" {
+		t.Errorf("extension start: %+v; want AWS_LAMBDA_INITIALIZATION_TYPE=%s and no AWS_LAMBDA_MAX_CONCURRENCY (the runtime's)", start, InitTypeManagedInstances)
+	}
+	evs := eventsOf[ShutdownEvent](t, es, "ext-shutdownonly", EventShutdown)
+	if len(evs) != 1 || evs[0].ShutdownReason != ShutdownSpindown || evs[0].DeadlineMs <= 0 {
+		t.Errorf("SHUTDOWN events %+v, want one spindown with a deadline", evs)
+	}
+	if n := len(eventsOf[InvokeEvent](t, es, "ext-shutdownonly", EventInvoke)); n != 0 {
+		t.Errorf("%d INVOKE events reached the extension, want 0", n)
+	}
+}
+
+// An extension that registers for INVOKE on Lambda Managed Instances is refused with 403
+// Extension.InvalidEventType; it exits, and the init fails with Extension.Crash.
+func TestManagedInstancesRefuseInvokeRegistration(t *testing.T) {
+	r := newRig(t, Config{})
+	f := r.function(FunctionConfig{Extensions: []string{r.exe("ext-full")}, ManagedConcurrency: 2})
+	res := r.invoke(f.Name(), `{}`)
+	if e := mustFail(t, res, "Extension.Crash"); !strings.Contains(e.Message, "ext-full") {
+		t.Errorf("init failure %q does not name the extension", e.Message)
+	}
+	failed := find(r.entries(), "ext-full", "register-failed")
+	if len(failed) != 1 {
+		t.Fatalf("register-failed entries: %d, want 1", len(failed))
+	}
+	var got struct {
+		Status int
+		Body   string
+	}
+	if err := json.Unmarshal(failed[0].Data, &got); err != nil {
+		t.Fatal(err)
+	}
+	var doc ErrorResponse
+	if err := json.Unmarshal([]byte(got.Body), &doc); err != nil || got.Status != 403 || doc.ErrorType != "Extension.InvalidEventType" || !strings.Contains(doc.ErrorMessage, "SHUTDOWN only") {
+		t.Errorf("register answer %d %s, want 403 Extension.InvalidEventType saying SHUTDOWN only", got.Status, got.Body)
+	}
+}
+
+// A configuration that asks for both models at once is refused with a clear error.
+func TestManagedInstancesNeverFreeze(t *testing.T) {
+	r := newRig(t, Config{})
+	_, err := r.env.AddFunction(FunctionConfig{Name: "both", Command: []string{r.exe("runtime")}, ManagedConcurrency: 2, Freeze: true})
+	if err == nil || !strings.Contains(err.Error(), "Freeze and ManagedConcurrency") {
+		t.Fatalf("AddFunction: %v, want the Freeze/ManagedConcurrency conflict", err)
+	}
+}
+
