@@ -99,4 +99,3 @@ func TestManagedInstancesNeverFreeze(t *testing.T) {
 		t.Fatalf("AddFunction: %v, want the Freeze/ManagedConcurrency conflict", err)
 	}
 }
-
