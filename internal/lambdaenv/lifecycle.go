@@ -55,13 +55,17 @@ func (s *sandbox) initialize() *InvokeError {
 	cfg := s.fn.cfg
 	g := newGeneration()
 	deadline := g.started.Add(cfg.InitTimeout)
+	var sbEnv []string
+	if cfg.SandboxEnv != nil {
+		sbEnv = cfg.SandboxEnv(s.index)
+	}
 
 	s.mu.Lock()
 	s.gen = g
 	s.inits++
 	for _, path := range cfg.extensions {
 		name := filepath.Base(path)
-		p, err := s.startLocked(g, name, kindExtension, []string{path}, s.processEnv(kindExtension))
+		p, err := s.startLocked(g, name, kindExtension, []string{path}, s.processEnv(kindExtension, sbEnv))
 		if err != nil {
 			g.fail(newInvokeError("Extension.LaunchError", "extension %s: %v", name, err))
 			break
@@ -84,7 +88,7 @@ func (s *sandbox) initialize() *InvokeError {
 		return g.fatal
 	}
 	g.phase = phaseRuntimeInit
-	p, err := s.startLocked(g, "runtime", kindRuntime, cfg.Command, s.processEnv(kindRuntime))
+	p, err := s.startLocked(g, "runtime", kindRuntime, cfg.Command, s.processEnv(kindRuntime, sbEnv))
 	if err != nil {
 		s.mu.Unlock()
 		return newInvokeError("Runtime.InvalidEntrypoint", "%v", err)

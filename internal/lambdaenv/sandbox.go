@@ -280,12 +280,11 @@ func (s *sandbox) waitUntil(deadline time.Time, cond func() bool) bool {
 // runtime and the extensions see AWS_LAMBDA_INITIALIZATION_TYPE=lambda-managed-instances, and the
 // runtime AWS_LAMBDA_MAX_CONCURRENCY, the number of invocations it may take at once
 // (https://docs.aws.amazon.com/lambda/latest/dg/lambda-managed-instances-runtimes.html).
-func (s *sandbox) processEnv(kind processKind) []string {
+// sandboxEnv is SandboxEnv's answer, asked once per initialisation so that every process sees the
+// same values.
+func (s *sandbox) processEnv(kind processKind, sandboxEnv []string) []string {
 	cfg := s.fn.cfg
-	env := append([]string(nil), cfg.Env...)
-	if cfg.SandboxEnv != nil {
-		env = append(env, cfg.SandboxEnv(s.index)...)
-	}
+	env := append(append([]string(nil), cfg.Env...), sandboxEnv...)
 	region := s.fn.env.cfg.Region
 	now := time.Now().UTC()
 	initType := "on-demand"
