@@ -146,6 +146,7 @@ func (s *sandbox) invoke(inv *invocation) Result {
 	g.phase = phaseInvoke
 	g.inflight[inv.id] = inv
 	g.pending = append(g.pending, inv)
+	inv.dispatched = time.Now()
 	ev, _ := json.Marshal(InvokeEvent{
 		EventType:          EventInvoke,
 		DeadlineMs:         inv.deadline.UnixMilli(),
@@ -185,6 +186,7 @@ func (s *sandbox) invoke(inv *invocation) Result {
 		s.shutdown(ShutdownTimeout)
 		return errorResult(inv.id, newInvokeError("Sandbox.Timedout", "Task timed out after %s", seconds(cfg.Timeout)))
 	}
+	res.RuntimeDuration, res.Duration = inv.answered.Sub(inv.dispatched), time.Since(inv.dispatched)
 	if cfg.Freeze && !reset {
 		s.freeze()
 	}

@@ -39,6 +39,7 @@ func (s *sandbox) invokeManaged(inv *invocation) Result {
 	g.phase = phaseInvoke
 	g.inflight[inv.id] = inv
 	g.pending = append(g.pending, inv)
+	inv.dispatched = time.Now()
 	s.broadcastLocked()
 	s.mu.Unlock()
 	s.opMu.Unlock()
@@ -72,6 +73,7 @@ func (s *sandbox) invokeManaged(inv *invocation) Result {
 	if reset {
 		s.resetIfCurrent(g)
 	}
+	res.RuntimeDuration, res.Duration = inv.answered.Sub(inv.dispatched), time.Since(inv.dispatched)
 	res.RequestID = inv.id
 	return res
 }

@@ -116,6 +116,7 @@ func (s *sandbox) answer(w http.ResponseWriter, r *http.Request, isError bool) {
 		return
 	}
 	inv.responded = true
+	inv.answered = time.Now()
 	status := "success"
 	if isError || tooLarge {
 		status = "error"

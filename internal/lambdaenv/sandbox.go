@@ -49,7 +49,9 @@ type invocation struct {
 	id, arn, trace string
 	payload        []byte
 	deadline       time.Time
+	dispatched     time.Time // when it was handed to the runtime and the extensions
 	pickedUp       time.Time // when the runtime received it
+	answered       time.Time // when the runtime answered
 	responded      bool
 	timedOut       bool // failed as timed out; a late answer is taken and dropped
 	result         Result

@@ -14,7 +14,13 @@ import (
 func TestTelemetryDeliversRuntimeDone(t *testing.T) {
 	r := newRig(t, Config{})
 	f := r.function(FunctionConfig{Extensions: []string{r.exe("ext-telemetry")}, Freeze: true, Timeout: time.Minute, InitTimeout: time.Minute})
-	ok := mustSucceed(t, r.invoke(f.Name(), `{"action":"echo"}`))
+	okRes := r.invoke(f.Name(), `{"action":"echo"}`)
+	ok := mustSucceed(t, okRes)
+	// The extension held the invoke open after the runtime's answer for at least the 25 ms the
+	// subscription buffers events.
+	if okRes.RuntimeDuration <= 0 || okRes.Duration-okRes.RuntimeDuration < 25*time.Millisecond {
+		t.Errorf("runtime %s, whole invoke %s: want the extension's wait for runtimeDone (≥25ms) after the answer", okRes.RuntimeDuration, okRes.Duration)
+	}
 	failed := r.invoke(f.Name(), `{"action":"error","message":"boom"}`)
 	if failed.FunctionError == "" {
 		t.Fatalf("the failing invoke succeeded: %s", failed.Payload)
