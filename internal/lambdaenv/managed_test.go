@@ -3,6 +3,7 @@ package lambdaenv
 import (
 	"context"
 	"encoding/json"
+	"net/http"
 	"strings"
 	"sync"
 	"testing"
@@ -97,5 +98,41 @@ func TestManagedInstancesNeverFreeze(t *testing.T) {
 	_, err := r.env.AddFunction(FunctionConfig{Name: "both", Command: []string{r.exe("runtime")}, ManagedConcurrency: 2, Freeze: true})
 	if err == nil || !strings.Contains(err.Error(), "Freeze and ManagedConcurrency") {
 		t.Fatalf("AddFunction: %v, want the Freeze/ManagedConcurrency conflict", err)
+	}
+}
+
+// On Lambda Managed Instances the Runtime API takes up to AWS_LAMBDA_MAX_CONCURRENCY invocations at
+// once: with both of a 2-concurrency sandbox's invocations running, a third /next is refused with
+// 403 and a message that says why.
+func TestManagedInstancesBoundConcurrentNext(t *testing.T) {
+	r := newRig(t, Config{})
+	f := r.function(FunctionConfig{Name: "bounded", Command: []string{r.exe("runtime")}, ManagedConcurrency: 2})
+	sb, err := f.acquire()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.release(sb)
+	// Stand in for the runtime: a generation whose two workers hold an invocation each.
+	sb.mu.Lock()
+	g := newGeneration()
+	g.phase = phaseInvoke
+	g.runtime = &process{}
+	for range 2 {
+		inv := &invocation{id: newUUID()}
+		g.current[inv.id], g.inflight[inv.id] = inv, inv
+	}
+	sb.gen = g
+	sb.mu.Unlock()
+	defer func() { sb.mu.Lock(); sb.gen = nil; sb.mu.Unlock() }()
+
+	resp, err := http.Get("http://" + sb.addr + "/2018-06-01/runtime/invocation/next")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var doc ErrorResponse
+	if err := json.NewDecoder(resp.Body).Decode(&doc); err != nil || resp.StatusCode != http.StatusForbidden ||
+		doc.ErrorType != errInvalidStateTransition || !strings.Contains(doc.ErrorMessage, "AWS_LAMBDA_MAX_CONCURRENCY is 2") {
+		t.Errorf("third /next: %d %+v (%v), want 403 naming AWS_LAMBDA_MAX_CONCURRENCY", resp.StatusCode, doc, err)
 	}
 }

@@ -79,9 +79,12 @@ func TestManagedInstancesEightAtATime(t *testing.T) {
 	}
 
 	// Reported last, closed at once: the SHUTDOWN flush writes it.
-	rep := r.invoke(step{Op: "client.report", ID: "inventory", OK: false, Ms: 5})
+	rep := r.invoke(step{Op: "client.report", ID: "inventory", OK: false, Ms: 5}, get("/v1/stats"))
 	if rep.Results[0].Err != "" {
 		t.Fatal(rep.Results[0].Err)
+	}
+	if st := decode[stats](t, rep.Results[1]); st.OutcomesBuffered < 1 {
+		t.Fatalf("stats %s: want the failure still buffered before SHUTDOWN", rep.Results[1].Body)
 	}
 	r.close()
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
