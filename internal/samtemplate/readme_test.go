@@ -12,7 +12,7 @@ import (
 // environment variables. setByLambda are read by the code but set by Lambda itself.
 var (
 	notVariables = map[string]bool{"DOWNSTREAM_UNAVAILABLE": true, "FORCED_CLOSED": true, "FORCED_OPEN": true, "HALF_OPEN": true, "INVALID_ORDER": true, "OUT_OF_STOCK": true}
-	setByLambda  = map[string]bool{"AWS_LAMBDA_FUNCTION_NAME": true, "AWS_LAMBDA_INITIALIZATION_TYPE": true, "AWS_LAMBDA_LOG_LEVEL": true, "AWS_LAMBDA_RUNTIME_API": true, "AWS_SESSION_TOKEN": true}
+	setByLambda  = map[string]bool{"AWS_LAMBDA_FUNCTION_NAME": true, "AWS_LAMBDA_LOG_LEVEL": true, "AWS_LAMBDA_RUNTIME_API": true, "AWS_SESSION_TOKEN": true}
 )
 
 // binaries are the programs a user configures through the environment.

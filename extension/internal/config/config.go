@@ -62,21 +62,17 @@ type Config struct {
 	Token string
 	// FlushInterval is the most often outcomes are flushed to DynamoDB.
 	FlushInterval time.Duration
+	// ManagedInstances is true on Lambda Managed Instances (AWS_LAMBDA_INITIALIZATION_TYPE is
+	// lambda-managed-instances): one environment serves many invocations at once, is never frozen,
+	// and an extension may register for SHUTDOWN only.
+	ManagedInstances bool
 	// CounterShards is the number of window counter shards (1..MaxCounterShards).
 	CounterShards int
 	// Policy is the environment's circuit policy; a circuit's own policy map applies over it.
 	Policy circuit.Policy
 	// LogLevel is the level of the structured logs (BREAKERBOX_LOG_LEVEL, default info).
 	LogLevel slog.Level
-	// ManagedInstances is true on Lambda Managed Instances (AWS_LAMBDA_INITIALIZATION_TYPE is
-	// lambda-managed-instances): one environment serves many invocations at once, is never frozen,
-	// and an extension may register for SHUTDOWN only.
-	ManagedInstances bool
 }
-
-// InitTypeManagedInstances is AWS_LAMBDA_INITIALIZATION_TYPE on Lambda Managed Instances; the other
-// values (on-demand, provisioned-concurrency, snap-start) all mean the default model.
-const InitTypeManagedInstances = "lambda-managed-instances"
 
 // Load reads the configuration through getenv (os.Getenv in main). The error joins every problem.
 func Load(getenv func(string) string) (Config, error) {
@@ -94,8 +90,6 @@ func Load(getenv func(string) string) (Config, error) {
 		Circuits:      r.circuits("BREAKERBOX_CIRCUITS"),
 		Token:         r.token(),
 		LogLevel:      r.logLevel("BREAKERBOX_LOG_LEVEL"),
-
-		ManagedInstances: r.str("AWS_LAMBDA_INITIALIZATION_TYPE") == InitTypeManagedInstances,
 	}
 	if c.Table == "" {
 		r.fail("BREAKERBOX_TABLE", "", "is required: the name of the breakerbox DynamoDB table")
@@ -105,6 +99,7 @@ func Load(getenv func(string) string) (Config, error) {
 		r.errs = append(r.errs, err)
 	}
 	c.Policy = p
+	c.ManagedInstances = managedInstances(r.str)
 	if err := errors.Join(r.errs...); err != nil {
 		return Config{}, fmt.Errorf("invalid configuration: %w", err)
 	}

@@ -41,13 +41,13 @@ type rig struct {
 type rigOptions struct {
 	// Env is added to the function's environment (KEY=VALUE), after the defaults.
 	Env []string
+	// Managed runs the Lambda Managed Instances model: one environment serving this many
+	// invocations at once.
+	Managed int
 	// Moto is the server to use (default: the shared one).
 	Moto           *motoserver.Server
 	Freeze         bool
 	MaxConcurrency int
-	// Managed runs the Lambda Managed Instances model: one environment serving this many
-	// invocations at once.
-	Managed int
 }
 
 func newRig(t *testing.T, opt rigOptions) *rig {

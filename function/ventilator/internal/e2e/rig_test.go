@@ -53,6 +53,9 @@ type rigOptions struct {
 	// Pollers is the number of pollers on the mapping (default 1): SQS pollers run concurrently
 	// like Lambda's, each invoking the ventilator.
 	Pollers int
+	// Managed, when set, runs the ventilator and the worker on Lambda Managed Instances: each
+	// environment serves this many invocations at once (Ventilators counts environments then).
+	Managed int
 	// Ventilators is the ventilator's maximum concurrency (default 2).
 	Ventilators int
 	// FindMapping makes the ventilator find its mapping by EVENT_SOURCE_ARN instead of ESM_UUID.
@@ -60,9 +63,6 @@ type rigOptions struct {
 	// WakeEvery, when set, makes start also start a scheduler that fires the wake-up rule
 	// rate(10 minutes) compressed to this period.
 	WakeEvery time.Duration
-	// Managed, when set, runs the ventilator and the worker on Lambda Managed Instances: each
-	// environment serves this many invocations at once (Ventilators counts environments then).
-	Managed int
 }
 
 // rig is a ventilator with the extension, a worker, an event source with its mapping, and the
