@@ -136,3 +136,33 @@ func TestManagedInstancesBoundConcurrentNext(t *testing.T) {
 		t.Errorf("third /next: %d %+v (%v), want 403 naming AWS_LAMBDA_MAX_CONCURRENCY", resp.StatusCode, doc, err)
 	}
 }
+
+// On Lambda Managed Instances an invoke that times out fails alone: the environment the other
+// invocations share is not reset, and the runtime's late answer is taken and dropped, so its
+// worker serves the next invocation.
+func TestManagedInstancesTimeoutFailsOneInvoke(t *testing.T) {
+	r := newRig(t, Config{})
+	f := r.function(FunctionConfig{ManagedConcurrency: 2, MaxConcurrency: 1, Timeout: 300 * time.Millisecond, InitTimeout: time.Minute})
+	first := mustSucceed(t, r.invoke(f.Name(), `{"action":"echo"}`))
+	mustFail(t, r.invoke(f.Name(), `{"action":"sleep","sleep":"1s"}`), "Sandbox.Timedout")
+	if again := mustSucceed(t, r.invoke(f.Name(), `{"action":"echo"}`)); again.PID != first.PID {
+		t.Errorf("runtime pid %d after the timeout, want %d: the environment was reset", again.PID, first.PID)
+	}
+	// Once the late answer has come back, both workers serve again.
+	f.mu.Lock()
+	sb := f.sandboxes[0]
+	f.mu.Unlock()
+	eventually(t, "the late answer taken", func() bool {
+		sb.mu.Lock()
+		defer sb.mu.Unlock()
+		return sb.gen != nil && len(sb.gen.current) == 0
+	})
+	var wg sync.WaitGroup
+	for range 2 {
+		wg.Go(func() { mustSucceed(t, r.invoke(f.Name(), `{"action":"echo"}`)) })
+	}
+	wg.Wait()
+	if sbs := f.Sandboxes(); len(sbs) != 1 || sbs[0].Inits != 1 {
+		t.Errorf("sandboxes %+v: want one environment initialised once", sbs)
+	}
+}
