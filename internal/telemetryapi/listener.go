@@ -109,6 +109,7 @@ func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, "telemetry listener: want a JSON array of events: "+err.Error(), http.StatusBadRequest)
 		return
 	}
+	var done []RuntimeDone
 	for _, ev := range batch {
 		if ev.Type != "platform.runtimeDone" {
 			continue
@@ -118,9 +119,17 @@ func (l *Listener) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			l.log.Warn("platform.runtimeDone without a request id ignored", "record", string(ev.Record))
 			continue
 		}
+		done = append(done, rd)
+	}
+	// Answer Lambda before waking the waiter: once woken, the extension may let the environment
+	// freeze, and an unanswered delivery would hang until the next thaw.
+	w.WriteHeader(http.StatusOK)
+	if f, ok := w.(http.Flusher); ok {
+		f.Flush()
+	}
+	for _, rd := range done {
 		l.arrived(rd)
 	}
-	w.WriteHeader(http.StatusOK)
 }
 
 // arrived hands rd to its waiter, or keeps it for one.
