@@ -15,7 +15,8 @@ import (
 // the extension's own clock flushes the failures and trips the circuit; then every invocation sees
 // it OPEN and makes no call; and what is reported last is flushed by SHUTDOWN.
 func TestManagedInstancesEightAtATime(t *testing.T) {
-	r := newRig(t, rigOptions{Managed: 8, Env: []string{"BREAKERBOX_FLUSH_INTERVAL=500ms"}})
+	// A long open duration: the circuit stays OPEN (no half-open probe) however slow the machine.
+	r := newRig(t, rigOptions{Managed: 8, Env: []string{"BREAKERBOX_FLUSH_INTERVAL=500ms", "BREAKERBOX_OPEN_DURATION=5m"}})
 	type doResult struct {
 		Called bool `json:"called"`
 		Open   bool `json:"open"`
