@@ -74,6 +74,7 @@ func TestBadRequestsAndTheExtensionKeepsServing(t *testing.T) {
 		{step{Method: "POST", Path: "/v1/circuits/inventory/outcomes", BodyBytes: 70 << 10}, 413, "body_too_large"},
 		{post("/v1/circuits/inventory/outcomes", `{"outcomes":[{"ok":`), 400, "invalid_json"},
 		{post("/v1/circuits/inventory/outcomes", `{"outcomes":[{"latencyMs":1}]}`), 400, "invalid_outcome"},
+		{post("/v1/circuits/inventory/outcomes", `{"ok":true,"latency":1500}`), 400, "invalid_outcome"}, // not counted as a 0 ms call
 	}
 	var steps []step
 	for _, c := range cases {
