@@ -111,6 +111,13 @@ func newBreaker(ctx context.Context, cfg config.Config, log *slog.Logger) (*brea
 		return nil, fmt.Errorf("AWS configuration: %w", err)
 	}
 	st := store.New(dynamodb.NewFromConfig(awsCfg), cfg.Table, store.Options{Timeout: cfg.StoreTimeout})
+	// A table that does not exist fails the init, where the user looks first; DynamoDB slow or
+	// unreachable for a moment does not: the cache retries and the fail mode answers meanwhile.
+	if err := st.CheckTable(ctx); errors.Is(err, store.ErrTableNotFound) {
+		return nil, fmt.Errorf("BREAKERBOX_TABLE=%s: %w; check the name, and that the table is in region %s (AWS_REGION) and this account", cfg.Table, err, awsCfg.Region)
+	} else if err != nil {
+		log.Warn("table not readable at init; going on, the fail mode answers until it is", "table", cfg.Table, "error", err.Error())
+	}
 	c, err := cache.New(st, cache.Options{TTL: cfg.CacheTTL, StaleTTL: cfg.StaleTTL, Size: cfg.CacheSize})
 	if err != nil {
 		return nil, err

@@ -13,6 +13,7 @@ import (
 	"github.com/breakerbox/breakerbox/extension/internal/breaker"
 	"github.com/breakerbox/breakerbox/extension/internal/cache"
 	"github.com/breakerbox/breakerbox/internal/circuit"
+	"github.com/breakerbox/breakerbox/internal/store"
 )
 
 var healthBody = []byte(`{"status":"ok"}`)
@@ -50,7 +51,7 @@ func (a *api) stateError(w http.ResponseWriter, id string, err error) {
 	case errors.Is(err, breaker.ErrNotFound):
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("circuit %q not found", id))
 	case errors.Is(err, cache.ErrUnavailable):
-		writeError(w, http.StatusServiceUnavailable, "store_unavailable", fmt.Sprintf("circuit %q: DynamoDB cannot be read and no copy may be served", id))
+		writeError(w, http.StatusServiceUnavailable, "store_unavailable", fmt.Sprintf("circuit %q: DynamoDB cannot be read and no copy may be served: %s", id, store.Cause(err)))
 	default:
 		a.log.Warn("circuit state failed", "circuit", id, "error", err.Error())
 		writeError(w, http.StatusServiceUnavailable, "unavailable", fmt.Sprintf("circuit %q: %v", id, err))
