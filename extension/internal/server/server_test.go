@@ -311,7 +311,9 @@ func TestStrictOutcomes(t *testing.T) {
 		{`{"ok":true,"latencyMs":3} {"ok":true,"latencyMs":3}`, "invalid_json", []string{"not valid JSON"}},
 	} {
 		st, _, body := r.call("POST", "/v1/circuits/inventory/outcomes", token, strings.NewReader(tc.body))
-		var e struct{ Error struct{ Code, Message string } }
+		var e struct {
+			Error struct{ Code, Message string }
+		}
 		_ = json.Unmarshal([]byte(body), &e)
 		if st != 400 || e.Error.Code != tc.code {
 			t.Errorf("%s: %d %s, want 400 %s", tc.body, st, body, tc.code)
