@@ -225,13 +225,12 @@ func (a *app) aws(ctx context.Context) (aws.Config, error) {
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("load AWS configuration: %w (set AWS_PROFILE or AWS_REGION and credentials)", err)
 	}
-	a.awsCfg = &cfg
+	a.awsCfg = &cfg // endpoint() reads it
 	cfg.Logger = sdkLogger{w: a.stderr, local: a.endpoint() != ""}
 	if err := a.checkAWS(ctx, cfg); err != nil {
 		a.awsCfg = nil
 		return aws.Config{}, err
 	}
-	a.awsCfg = &cfg
 	return cfg, nil
 }
 
