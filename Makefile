@@ -60,21 +60,24 @@ demo: deps ## The whole system on one machine, no AWS account: timeline, summary
 # bootstrap through the Runtime API, never net/rpc). ARCH picks arm64 (default) or x86_64;
 # STRIP= keeps the symbol table (the template test reads it to list each binary's AWS calls).
 ARCH ?= arm64
-# check_arch stops a build whose ARCH Lambda does not run, rather than build arm64 in its place.
-check_arch = $(if $(filter arm64 x86_64 amd64,$(ARCH)),,$(error ARCH=$(ARCH) is not a Lambda architecture: use ARCH=arm64 (the default) or ARCH=x86_64 (amd64 is taken as x86_64)))
+# check-arch stops a build whose ARCH Lambda does not run, rather than build arm64 in its place.
+.PHONY: check-arch
+check-arch:
+	$(if $(filter arm64 x86_64 amd64,$(ARCH)),,$(error ARCH=$(ARCH) is not a Lambda architecture: use ARCH=arm64 (the default) or ARCH=x86_64 (amd64 is taken as x86_64)))
+package layer build-CheckerFunction build-VentilatorFunction build-WorkerFunction build-OrdersFunction: check-arch
 goarch = $(if $(filter x86_64 amd64,$(1)),amd64,arm64)
 STRIP ?= -s -w
 lambda_build = CGO_ENABLED=0 GOOS=linux GOARCH=$(call goarch,$(1)) $(GO) build -trimpath -tags lambda.norpc -ldflags='$(STRIP)' -o $(2) $(3)
 
 # `sam build` calls these with ARTIFACTS_DIR set (BuildMethod: makefile in template.yaml).
 build-CheckerFunction:
-	$(check_arch)$(call lambda_build,$(ARCH),$(ARTIFACTS_DIR)/bootstrap,./checker)
+	$(call lambda_build,$(ARCH),$(ARTIFACTS_DIR)/bootstrap,./checker)
 build-VentilatorFunction:
-	$(check_arch)$(call lambda_build,$(ARCH),$(ARTIFACTS_DIR)/bootstrap,./function/ventilator)
+	$(call lambda_build,$(ARCH),$(ARTIFACTS_DIR)/bootstrap,./function/ventilator)
 build-WorkerFunction:
-	$(check_arch)$(call lambda_build,$(ARCH),$(ARTIFACTS_DIR)/bootstrap,./function/worker)
+	$(call lambda_build,$(ARCH),$(ARTIFACTS_DIR)/bootstrap,./function/worker)
 build-OrdersFunction:
-	$(check_arch)$(call lambda_build,$(ARCH),$(ARTIFACTS_DIR)/bootstrap,./function/orders)
+	$(call lambda_build,$(ARCH),$(ARTIFACTS_DIR)/bootstrap,./function/orders)
 build-BreakerboxLayerArm64:
 	$(call lambda_build,arm64,$(ARTIFACTS_DIR)/extensions/breakerbox,./extension)
 build-BreakerboxLayerX86:
@@ -84,12 +87,12 @@ FUNCTIONS := CheckerFunction VentilatorFunction WorkerFunction OrdersFunction
 
 .PHONY: package
 package: ## Build every function as build/<Function>/bootstrap (ARCH=arm64|x86_64)
-	$(check_arch)@for f in $(FUNCTIONS); do $(MAKE) --no-print-directory build-$$f ARTIFACTS_DIR=build/$$f || exit 1; done
+	@for f in $(FUNCTIONS); do $(MAKE) --no-print-directory build-$$f ARTIFACTS_DIR=build/$$f || exit 1; done
 	@ls -l build/*/bootstrap
 
 .PHONY: layer
 layer: ## Build the extension layer zips (arm64 and x86_64) into layer/
-	$(check_arch)@for a in arm64 x86_64; do \
+	@for a in arm64 x86_64; do \
 		rm -rf layer/build/$$a && mkdir -p layer/build/$$a/extensions && \
 		$(MAKE) --no-print-directory build-BreakerboxLayer$$( [ $$a = arm64 ] && echo Arm64 || echo X86 ) ARTIFACTS_DIR=layer/build/$$a >/dev/null && \
 		chmod 0755 layer/build/$$a/extensions/breakerbox && \
