@@ -37,17 +37,22 @@ func (s *Store) CheckTable(ctx context.Context) error {
 	return fmt.Errorf("store: read table %q: %w", s.table, err)
 }
 
+// TableMissing reports whether err, from any store call, says the table does not exist.
+func TableMissing(err error) bool {
+	var nf *types.ResourceNotFoundException
+	return errors.Is(err, ErrTableNotFound) || errors.As(err, &nf)
+}
+
 // Cause says in a few words why a DynamoDB call failed and what to check, for answers that show
 // the failure to someone who can fix it: a table that does not exist, access denied, no answer in
 // time, DynamoDB unreachable, or the error's own text.
 func Cause(err error) string {
-	var nf *types.ResourceNotFoundException
 	var api smithy.APIError
 	var op *net.OpError
 	switch {
 	case err == nil:
 		return ""
-	case errors.As(err, &nf) || errors.Is(err, ErrTableNotFound):
+	case TableMissing(err):
 		return "the table does not exist: check BREAKERBOX_TABLE, and that the table is in the function's region and account"
 	case errors.As(err, &api) && strings.Contains(api.ErrorCode(), "AccessDenied"):
 		return "access denied: the function's role needs dynamodb:GetItem, PutItem, UpdateItem and BatchGetItem on the table (" + api.ErrorMessage() + ")"

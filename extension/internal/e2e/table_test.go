@@ -13,17 +13,22 @@ import (
 // A table that does not exist (a misspelt BREAKERBOX_TABLE, another region) fails the init through
 // /init/error, naming the table and what to check, instead of a start that answers 503 and
 // "stale":true with no cause.
+// With circuits to prefetch their reads tell; without, one read of a key no item uses.
 func TestWrongTableFailsTheInit(t *testing.T) {
-	r := newRig(t, rigOptions{Env: []string{"BREAKERBOX_TABLE=breakerbox-typo"}})
-	_, err := r.invokeRaw(get("/healthz"))
-	var ie *lambdaenv.InvokeError
-	if !errors.As(err, &ie) || ie.Type != "Extension.InitError" {
-		t.Fatalf("invoke: %v, want an Extension.InitError", err)
-	}
-	for _, want := range []string{"BREAKERBOX_TABLE=breakerbox-typo", "does not exist", "region us-east-1 (AWS_REGION)"} {
-		if !strings.Contains(ie.Message, want) {
-			t.Errorf("init error %q does not say %q", ie.Message, want)
-		}
+	for _, prefetch := range []string{"", "inventory,payments"} {
+		t.Run("BREAKERBOX_CIRCUITS="+prefetch, func(t *testing.T) {
+			r := newRig(t, rigOptions{Env: []string{"BREAKERBOX_TABLE=breakerbox-typo", "BREAKERBOX_CIRCUITS=" + prefetch}})
+			_, err := r.invokeRaw(get("/healthz"))
+			var ie *lambdaenv.InvokeError
+			if !errors.As(err, &ie) || ie.Type != "Extension.InitError" {
+				t.Fatalf("invoke: %v, want an Extension.InitError", err)
+			}
+			for _, want := range []string{"BREAKERBOX_TABLE=breakerbox-typo", "does not exist", "region us-east-1 (AWS_REGION)"} {
+				if !strings.Contains(ie.Message, want) {
+					t.Errorf("init error %q does not say %q", ie.Message, want)
+				}
+			}
+		})
 	}
 }
 
