@@ -77,16 +77,19 @@ func (a *api) acquire(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	// acquire takes no body: it is read so that an oversized one is refused like anywhere else, and
-	// one that carries fields is refused rather than ignored.
-	raw, err := io.ReadAll(r.Body)
-	if err != nil {
-		bodyError(w, err)
-		return
-	}
-	if err := checkEmptyBody(raw); err != nil {
-		writeRequestError(w, err)
-		return
+	// acquire takes no body. One that is sent is read, so that an oversized one is refused like
+	// anywhere else and one that carries fields is refused rather than ignored; the usual request,
+	// without a body, costs nothing here.
+	if r.ContentLength != 0 {
+		raw, err := io.ReadAll(r.Body)
+		if err != nil {
+			bodyError(w, err)
+			return
+		}
+		if err := checkEmptyBody(raw); err != nil {
+			writeRequestError(w, err)
+			return
+		}
 	}
 	d := a.svc.Acquire(r.Context(), id)
 	writeAppended(w, http.StatusOK, func(b []byte) []byte { return appendDecision(b, &d) })
