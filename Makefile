@@ -60,6 +60,11 @@ demo: deps ## The whole system on one machine, no AWS account: timeline, summary
 # bootstrap through the Runtime API, never net/rpc). ARCH picks arm64 (default) or x86_64;
 # STRIP= keeps the symbol table (the template test reads it to list each binary's AWS calls).
 ARCH ?= arm64
+# check-arch stops a build whose ARCH Lambda does not run, rather than build arm64 in its place.
+.PHONY: check-arch
+check-arch:
+	$(if $(filter arm64 x86_64 amd64,$(ARCH)),,$(error ARCH=$(ARCH) is not a Lambda architecture: use ARCH=arm64 (the default) or ARCH=x86_64 (amd64 is taken as x86_64)))
+package layer build-CheckerFunction build-VentilatorFunction build-WorkerFunction build-OrdersFunction: check-arch
 goarch = $(if $(filter x86_64 amd64,$(1)),amd64,arm64)
 STRIP ?= -s -w
 lambda_build = CGO_ENABLED=0 GOOS=linux GOARCH=$(call goarch,$(1)) $(GO) build -trimpath -tags lambda.norpc -ldflags='$(STRIP)' -o $(2) $(3)
@@ -113,9 +118,9 @@ layer: ## Build the layer zips (arm64 and x86_64: the extension, the Python and 
 	done
 
 .PHONY: validate
-validate: ## Lint template.yaml with cfn-lint (installed with pip when missing)
+validate: ## Lint template.yaml with cfn-lint, informational checks included (installed with pip when missing)
 	@command -v cfn-lint >/dev/null 2>&1 || python3 -m pip install --quiet cfn-lint
-	cfn-lint template.yaml
+	cfn-lint --include-checks I -- template.yaml
 
 .PHONY: deploy
 deploy: ## Build with SAM and deploy to your AWS account (needs sam and credentials; not run in CI)

@@ -67,7 +67,10 @@ func run() int {
 		_ = ln.Close()
 		return initFailed(ctx, api, name, "Extension.InitFailed", err, log)
 	}
-	prefetch(ctx, b, cfg, log)
+	if err := prefetch(ctx, b, cfg, log); err != nil {
+		_ = ln.Close()
+		return initFailed(ctx, api, name, "Extension.InitFailed", err, log)
+	}
 
 	srv := server.NewServer(server.Handler(b, server.Options{Token: cfg.Token, Logger: log, Started: started}), log)
 	serveErr := make(chan error, 1)
@@ -125,6 +128,16 @@ func newBreaker(ctx context.Context, cfg config.Config, log *slog.Logger) (*brea
 		return nil, fmt.Errorf("AWS configuration: %w", err)
 	}
 	st := store.New(dynamodb.NewFromConfig(awsCfg), cfg.Table, store.Options{Timeout: cfg.StoreTimeout})
+	// A table that does not exist fails the init, where the user looks first; DynamoDB slow or
+	// unreachable for a moment does not: the cache retries and the fail mode answers meanwhile.
+	// With circuits to prefetch, their reads tell (see prefetch), without a read of their own.
+	if len(cfg.Circuits) == 0 {
+		if err := st.CheckTable(ctx); store.TableMissing(err) {
+			return nil, tableMissing(cfg, awsCfg.Region, err)
+		} else if err != nil {
+			log.Warn("table not readable at init; going on, the fail mode answers until it is", "table", cfg.Table, "error", err.Error())
+		}
+	}
 	c, err := cache.New(st, cache.Options{TTL: cfg.CacheTTL, StaleTTL: cfg.StaleTTL, Size: cfg.CacheSize})
 	if err != nil {
 		return nil, err
@@ -140,18 +153,28 @@ func newBreaker(ctx context.Context, cfg config.Config, log *slog.Logger) (*brea
 	})
 }
 
-// prefetch reads BREAKERBOX_CIRCUITS into the cache. A failure is logged, not fatal: the circuits are
-// read again on first use, and the fail mode covers an outage.
-func prefetch(ctx context.Context, b *breaker.Breaker, cfg config.Config, log *slog.Logger) {
+// prefetch reads BREAKERBOX_CIRCUITS into the cache. A table that does not exist is an error that
+// fails the init; any other failure is logged, not fatal: the circuits are read again on first use,
+// and the fail mode covers an outage.
+func prefetch(ctx context.Context, b *breaker.Breaker, cfg config.Config, log *slog.Logger) error {
 	if len(cfg.Circuits) == 0 {
-		return
+		return nil
 	}
 	start := time.Now()
 	if err := b.Cache().Prefetch(ctx, cfg.Circuits); err != nil {
+		if store.TableMissing(err) {
+			return tableMissing(cfg, os.Getenv("AWS_REGION"), err)
+		}
 		log.Warn("prefetch incomplete", "error", err.Error(), "ms", time.Since(start).Milliseconds())
-		return
+		return nil
 	}
 	log.Info("prefetched", "circuits", cfg.Circuits, "ms", time.Since(start).Milliseconds())
+	return nil
+}
+
+// tableMissing is the init error for a table that does not exist.
+func tableMissing(cfg config.Config, region string, err error) error {
+	return fmt.Errorf("BREAKERBOX_TABLE=%s: the DynamoDB table does not exist; check the name, and that the table is in region %s (AWS_REGION) and this account (%w)", cfg.Table, region, err)
 }
 
 // subscribeRuntimeDone starts the Telemetry API listener and subscribes it to platform events, with
