@@ -9,6 +9,7 @@
 // extension cannot be reached, or answers with an error, the client follows the fail mode: "open"
 // (the default) lets calls through, "closed" denies them.
 //
-// It uses the standard library only. The layer carries the same client for Python and Node; see
-// the README.
+// It uses the standard library only. The layer carries the same client for Python (import
+// breakerbox, from clients/python) and Node.js (require("breakerbox"), from clients/node); the
+// README's "From Python" and "From Node.js" sections show them.
 package client
