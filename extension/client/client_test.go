@@ -289,7 +289,7 @@ func TestWithFailureClassifies(t *testing.T) {
 // commonest failure there is; Do reports it (with the permit), although the caller's ctx ended.
 func TestDeadlineIsReportedAsAFailure(t *testing.T) {
 	f := newFake(t, allowedWithPermit)
-	c := New(WithBaseURL(f.srv.URL), WithFailure(func(error) bool { return false })) // even a lenient classifier
+	c := mustNew(t, WithBaseURL(f.srv.URL), WithFailure(func(error) bool { return false })) // even a lenient classifier
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	err := c.Do(ctx, "inventory", func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() })
