@@ -198,7 +198,7 @@ func TestFailureRateTripsAcrossShards(t *testing.T) {
 	if c := stored(t, s, "inv"); c.State != circuit.Closed {
 		t.Fatalf("10 settled calls, 5 of them the decider's own of the last moments: %+v, want CLOSED for now", c)
 	}
-	clk.Add(a.opt.WindowTTL) // a's calls are older than the lag, and its window copy is read again
+	clk.Add(a.opt.WindowTTL)                      // a's calls are older than the lag, and its window copy is read again
 	if err := a.FlushIfDue(ctxT(t)); err != nil { // the decision owed since the rates were at the threshold
 		t.Fatal(err)
 	}
