@@ -52,6 +52,8 @@ func encodeCircuit(c circuit.Circuit) map[string]types.AttributeValue {
 	setTime("retryAt", c.RetryAt)
 	setTime("updatedAt", c.UpdatedAt)
 	setTime("checkedAt", c.CheckedAt)
+	setTime("badSince", c.BadSince)
+	setTime("badUntil", c.BadUntil)
 	if c.Override != circuit.NoOverride {
 		item["override"] = str(string(c.Override))
 	}
@@ -65,6 +67,15 @@ func encodeCircuit(c circuit.Circuit) map[string]types.AttributeValue {
 			m[p.Permit] = ms(p.Until)
 		}
 		item["probes"] = &types.AttributeValueMemberM{Value: m}
+	}
+	if len(c.Unpublished) > 0 {
+		l := make([]types.AttributeValue, len(c.Unpublished))
+		for i, tr := range c.Unpublished {
+			l[i] = &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
+				"from": str(tr.From), "to": str(tr.To), "reason": str(tr.Reason), "at": ms(tr.At), "version": num(tr.Version),
+			}}
+		}
+		item["unpublished"] = &types.AttributeValueMemberL{Value: l}
 	}
 	if len(c.Policy) > 0 {
 		m := make(map[string]types.AttributeValue, len(c.Policy))
@@ -165,6 +176,8 @@ func decodeCircuit(item map[string]types.AttributeValue) (circuit.Circuit, error
 	c.RetryAt = d.time("retryAt")
 	c.UpdatedAt = d.time("updatedAt")
 	c.CheckedAt = d.time("checkedAt")
+	c.BadSince = d.time("badSince")
+	c.BadUntil = d.time("badUntil")
 	c.LastLatencyMs = d.int("lastLatencyMs", false)
 	c.LastError = d.str("lastError", false)
 	for permit, v := range d.strMap("probes") {
@@ -180,6 +193,7 @@ func decodeCircuit(item map[string]types.AttributeValue) (circuit.Circuit, error
 		c.Probes = append(c.Probes, circuit.Probe{Permit: permit, Until: time.UnixMilli(until).UTC()})
 	}
 	sortProbes(c.Probes)
+	c.Unpublished = d.transitions("unpublished")
 	if pm := d.strMap("policy"); pm != nil {
 		c.Policy = make(map[string]string, len(pm))
 		for k, v := range pm {
@@ -200,6 +214,35 @@ func decodeCircuit(item map[string]types.AttributeValue) (circuit.Circuit, error
 		return circuit.Circuit{}, fmt.Errorf("store: circuit item pk=%q sk=%q is not valid: %w", c.ID, skCircuit, errors.Join(d.errs...))
 	}
 	return c, nil
+}
+
+// transitions reads a list of transitions (the events outbox); a malformed entry is an error.
+func (d *decoder) transitions(name string) []circuit.Transition {
+	v, ok := d.item[name]
+	if !ok {
+		return nil
+	}
+	l, ok := v.(*types.AttributeValueMemberL)
+	if !ok {
+		d.fail(name, "want a list (L), got %s", typeName(v))
+		return nil
+	}
+	out := make([]circuit.Transition, 0, len(l.Value))
+	for i, e := range l.Value {
+		m, ok := e.(*types.AttributeValueMemberM)
+		if !ok {
+			d.fail(name, "entry %d: want a map (M), got %s", i, typeName(e))
+			continue
+		}
+		sub := &decoder{item: m.Value}
+		tr := circuit.Transition{From: sub.str("from", false), To: sub.str("to", true), Reason: sub.str("reason", false), At: sub.time("at"), Version: sub.int("version", true)}
+		if len(sub.errs) > 0 {
+			d.fail(name, "entry %d: %v", i, errors.Join(sub.errs...))
+			continue
+		}
+		out = append(out, tr)
+	}
+	return out
 }
 
 // sortProbes orders probes by lease end, then permit, so a decoded circuit is deterministic.

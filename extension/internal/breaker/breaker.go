@@ -8,18 +8,23 @@ import (
 	"log/slog"
 	mrand "math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/breakerbox/breakerbox/extension/internal/cache"
 	"github.com/breakerbox/breakerbox/internal/circuit"
+	"github.com/breakerbox/breakerbox/internal/events"
 	"github.com/breakerbox/breakerbox/internal/store"
 )
 
-// Store is the part of *store.Store the breaker uses.
+// Store is the part of store.Circuits the breaker writes through (its reads go through the cache's
+// Reader). *store.Store is one; the fleet simulator's in-memory store is another. The breaker never
+// reads the clock itself (Options.Now) and starts no goroutine: a simulator drives it by calling
+// Acquire, Report and Flush/FlushIfDue on a virtual clock.
 type Store interface {
 	AcquireProbe(ctx context.Context, id, permit string, base circuit.Policy, now time.Time) (circuit.Result, circuit.Decision, error)
 	Update(ctx context.Context, id string, decide store.Decide) (circuit.Result, error)
-	AddCounts(ctx context.Context, id string, shard int, bucket time.Time, c circuit.Counts, p circuit.Policy) error
+	AddCounts(ctx context.Context, w store.CountsWrite, p circuit.Policy) error
 	ReadWindow(ctx context.Context, id string, shards int, p circuit.Policy, now time.Time) ([]circuit.BucketCounts, error)
 }
 
@@ -35,16 +40,29 @@ type Options struct {
 	// Shards is the number of counter shards; Shard is this environment's (default: random).
 	Shards int
 	Shard  int
+	// Writer names this environment in its counter writes, so a retried write counts once
+	// (store.CountsWrite; default: 8 random characters).
+	Writer string
 	// WindowTTL is the longest a window read is reused before it is read again (the cache TTL).
 	WindowTTL time.Duration
 	// FlushInterval is the most often buffers are flushed by FlushIfDue.
 	FlushInterval time.Duration
+	// Settle is how long after a circuit's window is marked bad every environment that makes a call
+	// has flushed its calls (circuit.Settle; default: from WindowTTL, FlushInterval and a 1s store call).
+	Settle time.Duration
+	// Lag is how long a call may take to reach the store after it was reported: a flush interval and a
+	// store call (default: FlushInterval + 1s). A decision leaves out this environment's calls of the
+	// last Lag, as the others' of that span may still be on their way.
+	Lag time.Duration
 	// Now returns the wall-clock time (default time.Now).
 	Now func() time.Time
 	// NewPermit returns a new probe permit id (default: 26 random base32 characters).
 	NewPermit func() string
 	// Logger receives the breaker's logs (default: discarded).
 	Logger *slog.Logger
+	// Events publishes the transitions this environment writes, at the next flush, through an
+	// events.Outbox (nil: not published).
+	Events events.Sender
 }
 
 // Breaker is the extension's state: the cache, the outcome buffers and the counters.
@@ -61,8 +79,13 @@ type Breaker struct {
 
 	flushMu   sync.Mutex
 	lastFlush time.Time
+	seq       atomic.Uint64 // the last counter write's sequence number
 
 	stats counters
+
+	// toSend are written results whose transitions (or outbox) the next flush publishes.
+	sendMu sync.Mutex
+	toSend []sent
 
 	// reasons are the fail-mode answers' reasons, built once rather than on every answer.
 	reasons struct{ unknown, unavailable string }
@@ -81,6 +104,21 @@ func New(s Store, c *cache.Cache, opt Options) (*Breaker, error) {
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
+	}
+	if opt.Settle <= 0 {
+		opt.Settle = circuit.Settle(opt.WindowTTL, opt.FlushInterval, time.Second)
+	}
+	if opt.Lag <= 0 {
+		opt.Lag = opt.FlushInterval + time.Second
+	}
+	if opt.Writer == "" {
+		// 8 base32 characters (40 bits): short, because every counter item keeps one attribute per
+		// writer and an ADD is billed by item size; two environments of a fleet sharing a name in
+		// one shard is a chance of about E²/(S·2⁴¹).
+		opt.Writer = rand.Text()[:8]
+	}
+	if err := store.ValidateWriter(opt.Writer); err != nil {
+		return nil, fmt.Errorf("breaker: %w", err)
 	}
 	if opt.NewPermit == nil {
 		opt.NewPermit = rand.Text

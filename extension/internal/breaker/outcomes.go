@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/breakerbox/breakerbox/internal/circuit"
+	"github.com/breakerbox/breakerbox/internal/store"
 )
 
 // Outcome is one reported call.
@@ -19,23 +20,56 @@ type Outcome struct {
 
 // buffer is one circuit's outcomes not flushed yet.
 type buffer struct {
-	// buckets holds counts per window bucket start (unix seconds).
-	buckets map[int64]circuit.Counts
-	// bad is set once the buffer holds a failure or a slow call: only then is it flushed.
+	// buckets holds counts per window bucket start (unix seconds) not written yet.
+	buckets map[int64]tally
+	// own holds this environment's own counts per bucket start, written or not, for as long as the
+	// bucket is in the window (circuit.Policy.FleetWindow).
+	own map[int64]tally
+	// unsent are counter writes whose answer never came: they may have landed, so they are retried as
+	// they are (same sequence number, same counts) and the store counts them once.
+	unsent []store.CountsWrite
+	// bad is set once the buffer holds a failure or a slow call not judged yet.
 	bad bool
 	// consec is the current run of failures; peak the longest run since the last decision. They are
 	// this environment's own and never written.
 	consec, peak int
+	// recent are this environment's settled calls of the last moments, by when they were reported:
+	// the other environments' calls of that span may still be on their way to the store, so a
+	// decision leaves these out too (circuit.Policy.FleetWindow).
+	recent []stamped
 	// permits are outcomes with a permit whose trial could not be written yet.
 	permits []circuit.Outcome
-	// redecide is set when counts were written but the decision after them was not.
-	redecide bool
+	// redecide is set when a decision is owed: counts were written but the decision after them was
+	// not, or it was put off until the fleet's window settles (not before redecideAt).
+	redecide   bool
+	redecideAt time.Time
+}
+
+// stamped are counts reported at one time.
+type stamped struct {
+	at time.Time
+	c  circuit.Counts
+}
+
+// tally is one bucket's counts, and the part of them made once the circuit's bad-window mark had
+// settled (circuit.BucketCounts.Settled).
+type tally struct{ all, settled circuit.Counts }
+
+func (t tally) add(o tally) tally {
+	return tally{all: t.all.Add(o.all), settled: t.settled.Add(o.settled)}
+}
+
+func newBuffer() *buffer {
+	return &buffer{buckets: map[int64]tally{}, own: map[int64]tally{}}
 }
 
 func (p *buffer) calls() int64 {
 	var n int64
 	for _, c := range p.buckets {
-		n += c.Calls
+		n += c.all.Calls
+	}
+	for _, w := range p.unsent {
+		n += w.Counts.Calls
 	}
 	return n
 }
@@ -48,8 +82,16 @@ func (b *Breaker) Report(ctx context.Context, id string, outs []Outcome) {
 		return
 	}
 	now := b.now()
+	// The circuit as of at most a cache TTL ago (a read only when the copy is older, as Acquire
+	// would make): its bad-window mark says whether these calls count as settled.
+	e, ok := b.cache.Peek(id)
+	if !ok || !now.Before(e.FreshUntil) {
+		if res, err := b.cache.Get(ctx, id); err == nil {
+			e, ok = res.Entry, true
+		}
+	}
 	var cached *circuit.Circuit
-	if e, ok := b.cache.Peek(id); ok && e.Found {
+	if ok && e.Found {
 		cached = &e.Circuit
 	}
 	p := b.opt.Policy
@@ -61,11 +103,12 @@ func (b *Breaker) Report(ctx context.Context, id string, outs []Outcome) {
 	counts := cached == nil || (cached.State == circuit.Closed && cached.Override == circuit.NoOverride)
 	var trials []circuit.Outcome
 	bucket := p.BucketStart(now).Unix()
+	settled := cached != nil && p.Settled(*cached, b.opt.Settle, now)
 
 	b.mu.Lock()
 	buf := b.pending[id]
 	if buf == nil {
-		buf = &buffer{buckets: map[int64]circuit.Counts{}}
+		buf = newBuffer()
 		b.pending[id] = buf
 	}
 	for _, o := range outs {
@@ -76,9 +119,20 @@ func (b *Breaker) Report(ctx context.Context, id string, outs []Outcome) {
 		if !counts {
 			continue
 		}
-		c := buf.buckets[bucket]
-		c.Record(co, p)
-		buf.buckets[bucket] = c
+		var one tally
+		one.all.Record(co, p)
+		if settled {
+			one.settled = one.all
+		}
+		buf.buckets[bucket] = buf.buckets[bucket].add(one)
+		buf.own[bucket] = buf.own[bucket].add(one)
+		if settled {
+			if n := len(buf.recent); n > 0 && buf.recent[n-1].at.Equal(now) {
+				buf.recent[n-1].c = buf.recent[n-1].c.Add(one.settled)
+			} else {
+				buf.recent = append(buf.recent, stamped{at: now, c: one.settled})
+			}
+		}
 		if !o.OK || o.Latency > p.SlowCall {
 			buf.bad = true
 		}
@@ -106,7 +160,7 @@ func (b *Breaker) keepTrials(id string, trials []circuit.Outcome) {
 	defer b.mu.Unlock()
 	buf := b.pending[id]
 	if buf == nil {
-		buf = &buffer{buckets: map[int64]circuit.Counts{}}
+		buf = newBuffer()
 		b.pending[id] = buf
 	}
 	buf.permits = append(buf.permits, trials...)

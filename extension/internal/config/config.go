@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/breakerbox/breakerbox/internal/circuit"
+	"github.com/breakerbox/breakerbox/internal/events"
 )
 
 // Defaults of the design contract.
@@ -19,7 +20,9 @@ const (
 	DefaultStaleTTL      = 10 * time.Minute
 	DefaultStoreTimeout  = 500 * time.Millisecond
 	DefaultFlushInterval = time.Second
-	DefaultCounterShards = 4
+	// DefaultPublishTimeout bounds one PutEvents call.
+	DefaultPublishTimeout = 2 * time.Second
+	DefaultCounterShards  = 4
 	// MaxCounterShards keeps a window read (shards × circuit.Buckets keys) within one BatchGetItem.
 	MaxCounterShards = 100 / circuit.Buckets
 	// MinFlushInterval keeps the background flusher from spinning.
@@ -72,24 +75,34 @@ type Config struct {
 	Policy circuit.Policy
 	// LogLevel is the level of the structured logs (BREAKERBOX_LOG_LEVEL, default info).
 	LogLevel slog.Level
+	// EventBus is the EventBridge bus for the Circuit State Change events of the transitions this
+	// environment makes (BREAKERBOX_EVENT_BUS, default "default").
+	EventBus string
+	// PublishTimeout bounds one PutEvents call (BREAKERBOX_PUBLISH_TIMEOUT, default 2s).
+	PublishTimeout time.Duration
 }
 
 // Load reads the configuration through getenv (os.Getenv in main). The error joins every problem.
 func Load(getenv func(string) string) (Config, error) {
 	r := reader{getenv: getenv}
 	c := Config{
-		Table:         r.str("BREAKERBOX_TABLE"),
-		Port:          r.intIn("BREAKERBOX_PORT", DefaultPort, 1, 65535, "a TCP port number from 1 to 65535"),
-		CacheTTL:      r.duration("BREAKERBOX_CACHE_TTL", DefaultCacheTTL, time.Millisecond),
-		CacheSize:     r.intIn("BREAKERBOX_CACHE_SIZE", DefaultCacheSize, 1, 1<<24, "a number of circuits of at least 1"),
-		StaleTTL:      r.duration("BREAKERBOX_STALE_TTL", DefaultStaleTTL, 0),
-		StoreTimeout:  r.duration("BREAKERBOX_STORE_TIMEOUT", DefaultStoreTimeout, time.Millisecond),
-		FlushInterval: r.duration("BREAKERBOX_FLUSH_INTERVAL", DefaultFlushInterval, MinFlushInterval),
-		CounterShards: r.intIn("BREAKERBOX_COUNTER_SHARDS", DefaultCounterShards, 1, MaxCounterShards, fmt.Sprintf("a number of shards from 1 to %d", MaxCounterShards)),
-		FailMode:      r.failMode("BREAKERBOX_FAIL_MODE"),
-		Circuits:      r.circuits("BREAKERBOX_CIRCUITS"),
-		Token:         r.token(),
-		LogLevel:      r.logLevel("BREAKERBOX_LOG_LEVEL"),
+		Table:          r.str("BREAKERBOX_TABLE"),
+		Port:           r.intIn("BREAKERBOX_PORT", DefaultPort, 1, 65535, "a TCP port number from 1 to 65535"),
+		CacheTTL:       r.duration("BREAKERBOX_CACHE_TTL", DefaultCacheTTL, time.Millisecond),
+		CacheSize:      r.intIn("BREAKERBOX_CACHE_SIZE", DefaultCacheSize, 1, 1<<24, "a number of circuits of at least 1"),
+		StaleTTL:       r.duration("BREAKERBOX_STALE_TTL", DefaultStaleTTL, 0),
+		StoreTimeout:   r.duration("BREAKERBOX_STORE_TIMEOUT", DefaultStoreTimeout, time.Millisecond),
+		FlushInterval:  r.duration("BREAKERBOX_FLUSH_INTERVAL", DefaultFlushInterval, MinFlushInterval),
+		CounterShards:  r.intIn("BREAKERBOX_COUNTER_SHARDS", DefaultCounterShards, 1, MaxCounterShards, fmt.Sprintf("a number of shards from 1 to %d", MaxCounterShards)),
+		FailMode:       r.failMode("BREAKERBOX_FAIL_MODE"),
+		Circuits:       r.circuits("BREAKERBOX_CIRCUITS"),
+		Token:          r.token(),
+		LogLevel:       r.logLevel("BREAKERBOX_LOG_LEVEL"),
+		EventBus:       r.str("BREAKERBOX_EVENT_BUS"),
+		PublishTimeout: r.duration("BREAKERBOX_PUBLISH_TIMEOUT", DefaultPublishTimeout, time.Millisecond),
+	}
+	if c.EventBus == "" {
+		c.EventBus = events.DefaultBus
 	}
 	if c.Table == "" {
 		r.fail("BREAKERBOX_TABLE", "", "is required: the name of the breakerbox DynamoDB table")
