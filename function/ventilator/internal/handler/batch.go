@@ -93,8 +93,11 @@ func (h *Handler) batch(ctx context.Context, recs []record) Response {
 		return r.response()
 	case err != nil:
 		r.log.WarnContext(ctx, "extension gave no answer: the fail mode is open, fanning out", "error", err.Error())
-	case !grant.Allowed:
+	case !grant.Allowed && trips(grant):
 		r.stop(ctx, snap, grant)
+		return r.response()
+	case !grant.Allowed:
+		r.holdBack(ctx, grant)
 		return r.response()
 	}
 	r.probe = grant.Permit

@@ -6,8 +6,11 @@
 //  1. If the controller state says the ventilator tripped (it disabled the mapping and waits for the
 //     wake-up), nothing is called: the mapping is kept disabled and every record is returned as a
 //     batch item failure.
-//  2. The extension is asked once (acquire). Denied: the state is marked tripped, the mapping is
-//     disabled at MIN_BATCH, and every record is returned as a failure. A half-open permit makes the
+//  2. The extension is asked once (acquire). Denied by an OPEN or FORCED_OPEN circuit: the state is
+//     marked tripped, the mapping is disabled at MIN_BATCH, and every record is returned as a
+//     failure. Denied otherwise (HALF_OPEN with the probe held elsewhere, or an UNKNOWN circuit under
+//     the closed fail mode): every record is returned as a failure and nothing else changes, since
+//     no circuit said the provider is down. A half-open permit makes the
 //     batch a probe: records run one at a time until one worker call has been made; the rest are
 //     returned as failures. When the extension cannot answer, the client's fail mode decides: open
 //     fans out, closed returns every record as a failure without touching the mapping (no circuit
