@@ -44,6 +44,7 @@ type Dedup interface {
 type StateStore interface {
 	Get(ctx context.Context, mappingUUID string) (controlstate.Snapshot, error)
 	UpdateFrom(ctx context.Context, mappingUUID string, known controlstate.Snapshot, fn controlstate.Apply) (controlstate.Change, error)
+	UpdateEntry(ctx context.Context, mappingUUID string, known controlstate.Snapshot, fn controlstate.ApplyEntry) (controlstate.Change, error)
 }
 
 // Mapping controls the event source mapping (*mapping.Manager).

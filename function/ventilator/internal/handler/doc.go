@@ -26,9 +26,13 @@
 //     only when it changed, a disable on a trip. Batches never enable the mapping.
 //  5. One Embedded Metric Format line, and the batchItemFailures.
 //
-// The wake-up re-enables the mapping at MIN_BATCH (and resumes the controller) only when the
-// ventilator itself tripped and the circuit allows a call or a probe: CLOSED, FORCED_CLOSED,
-// HALF_OPEN, or OPEN past its retryAt. A mapping disabled by someone else is left alone.
+// The wake-up comes from the circuit's own Circuit State Change event (to HALF_OPEN or CLOSED,
+// through an EventBridge rule on the circuit) or from the schedule, the backstop. It re-enables the
+// mapping at MIN_BATCH (and resumes the controller) only when the ventilator itself tripped and the
+// circuit allows a call or a probe: CLOSED, FORCED_CLOSED, HALF_OPEN, or OPEN past its retryAt. The
+// resumed state carries the Resuming mark until the mapping is seen enabled: a failed enable fails
+// the invoke and the next wake-up (the event's retry, or the schedule) enables it, never forgotten.
+// A mapping disabled by someone else is left alone.
 //
 // No record is ever dropped: each ends as a success (processed, or already processed today), a batch
 // item failure (retried by Lambda), or a message in the dead-letter queue.

@@ -58,8 +58,8 @@ type ItemFailure struct {
 	ItemIdentifier string `json:"itemIdentifier"`
 }
 
-// Invoke handles one event: a Kinesis or SQS batch (answered with a [Response]) or a scheduled
-// wake-up (answered with a [WakeResult]). Only an event it cannot read fails the invoke; problems
+// Invoke handles one event: a Kinesis or SQS batch (answered with a [Response]), or a wake-up, the
+// scheduled one or the circuit's Circuit State Change event (answered with a [WakeResult]). Only an event it cannot read fails the invoke; problems
 // with single records become batch item failures or dead letters.
 func (h *Handler) Invoke(ctx context.Context, event json.RawMessage) (any, error) {
 	recs, wake, err := parseEvent(event)
@@ -67,8 +67,8 @@ func (h *Handler) Invoke(ctx context.Context, event json.RawMessage) (any, error
 		h.Log.ErrorContext(ctx, "unreadable event", "error", err.Error())
 		return nil, err
 	}
-	if wake {
-		return h.wake(ctx)
+	if wake != nil {
+		return h.wake(ctx, *wake)
 	}
 	return h.batch(ctx, recs), nil
 }

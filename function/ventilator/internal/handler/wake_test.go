@@ -1,7 +1,9 @@
 package handler
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -93,5 +95,68 @@ func TestWakeUpOfAnUnknownCircuitResumes(t *testing.T) {
 	r.setController(adaptive.State{Policy: "aimd", BatchSize: 1, Tripped: true})
 	if _, err := r.h.Invoke(r.ctx(), []byte(`{"source":"aws.events","detail-type":"Scheduled Event"}`)); err == nil {
 		t.Fatal("a wake-up that cannot read the circuit succeeded")
+	}
+}
+
+// A wake-up whose enable fails keeps the "tripped" mark (Resuming), fails the invoke so that it is
+// retried, and the next wake-up enables the mapping and clears the mark.
+func TestFailedEnableIsRetriedByTheNextWakeUp(t *testing.T) {
+	r := newRig(t, nil)
+	r.mapping.enabled, r.mapping.batchSize = false, 1
+	r.setController(adaptive.State{Policy: "aimd", BatchSize: 1, Tripped: true})
+	r.mapping.err = errors.New("ResourceInUseException: mapping busy")
+	if _, err := r.h.Invoke(r.ctx(), []byte(`{"source":"aws.events","detail-type":"Scheduled Event"}`)); err == nil {
+		t.Fatal("a wake-up whose enable failed succeeded")
+	}
+	snap, err := r.state.Get(r.ctx(), "m-1")
+	if err != nil || !snap.Marks.Resuming {
+		t.Fatalf("after a failed enable: %+v, %v; want the Resuming mark", snap, err)
+	}
+	r.mapping.err = nil
+	if res := r.wake(); res.Action != WakeResumed {
+		t.Fatalf("second wake-up = %+v, want resumed", res)
+	}
+	if _, on := r.mapping.get(); !on {
+		t.Fatal("mapping still disabled")
+	}
+	if snap, err = r.state.Get(r.ctx(), "m-1"); err != nil || snap.Marks.Resuming || snap.State.Tripped {
+		t.Fatalf("after the enable: %+v, %v; want no mark", snap, err)
+	}
+	if res := r.wake(); res.Action != WakeIdle {
+		t.Fatalf("third wake-up = %+v, want idle", res)
+	}
+}
+
+// The circuit's own state-change event wakes the ventilator when it is about its circuit and goes
+// to HALF_OPEN or CLOSED; other events leave everything alone; a malformed detail fails the invoke.
+func TestStateChangeEventWakesUp(t *testing.T) {
+	event := func(id, to string) []byte {
+		return []byte(`{"version":"0","id":"e-1","detail-type":"Circuit State Change","source":"breakerbox","account":"123456789012",` +
+			`"time":"2026-03-04T10:00:00Z","region":"us-east-1","resources":[],"detail":{"id":"` + id + `","from":"OPEN","to":"` + to +
+			`","reason":"probe ok","at":"2026-03-04T10:00:00Z","version":7}}`)
+	}
+	r := newRig(t, nil)
+	r.mapping.enabled = false
+	r.setController(adaptive.State{Policy: "aimd", BatchSize: 1, Tripped: true})
+	for _, ev := range [][]byte{event("other", StateClosed), event("inventory", StateOpen)} {
+		out, err := r.h.Invoke(r.ctx(), ev)
+		if res, ok := out.(WakeResult); err != nil || !ok || res.Action != WakeIdle || res.Trigger != TriggerEvent {
+			t.Fatalf("event %s = %+v, %v; want idle", ev, out, err)
+		}
+	}
+	if _, on := r.mapping.get(); on {
+		t.Fatal("an unrelated event enabled the mapping")
+	}
+	r.breaker.view = client.Circuit{State: StateHalfOpen}
+	out, err := r.h.Invoke(r.ctx(), event("inventory", StateHalfOpen))
+	if res, ok := out.(WakeResult); err != nil || !ok || res.Action != WakeResumed || res.Trigger != TriggerEvent {
+		t.Fatalf("HALF_OPEN event = %+v, %v; want resumed by the event", out, err)
+	}
+	if _, on := r.mapping.get(); !on {
+		t.Fatal("mapping still disabled")
+	}
+	bad := []byte(`{"detail-type":"Circuit State Change","source":"breakerbox","detail":{"id":"inventory","to":"CLOSED","extra":1}}`)
+	if _, err := r.h.Invoke(r.ctx(), bad); err == nil || !strings.Contains(err.Error(), "extra") {
+		t.Fatalf("malformed detail: %v, want an error naming the unknown field", err)
 	}
 }
