@@ -16,7 +16,7 @@ func TestMarksAreKeptUntilCleared(t *testing.T) {
 	ctx := ctxT(t)
 	ctrl := stepController(t)
 	now := time.UnixMilli(1_700_000_000_000)
-	marks := controlstate.Marks{Resuming: true, Suspect: "inventory#2026-03-04#bad"}
+	marks := controlstate.Marks{Resuming: true}
 	ch, err := s.UpdateEntry(ctx, "m-1", controlstate.Snapshot{}, func(prev controlstate.Entry) (controlstate.Entry, adaptive.Decision) {
 		st, d := ctrl.Next(prev.State, healthy, now)
 		return controlstate.Entry{State: st, Marks: marks}, d

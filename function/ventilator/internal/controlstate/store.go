@@ -85,10 +85,6 @@ type Marks struct {
 	// mapping is really enabled: with Tripped it is the "tripped" mark the wake-up acts on, so a
 	// failed enable is retried by the next wake-up, never forgotten.
 	Resuming bool `dynamodbav:"resuming,omitempty"`
-	// Suspect is the dedup key of the record that last failed alone (no other record failed with
-	// it), cleared by a batch without failures. The same record failing alone again is that record's
-	// fault, not the provider's.
-	Suspect string `dynamodbav:"suspect,omitempty"`
 }
 
 // Entry is what one write stores: the controller's state and the ventilator's marks.
