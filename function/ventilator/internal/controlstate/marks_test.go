@@ -34,7 +34,7 @@ func TestMarksAreKeptUntilCleared(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if snap, err = s.Get(ctx, "m-1"); err != nil || snap.Marks != marks || snap.State.BatchSize != 3 {
+	if snap, err = s.Get(ctx, "m-1"); err != nil || snap.Marks != marks || snap.State.Concurrency != 3 {
 		t.Fatalf("after a plain Update: %+v, %v", snap, err)
 	}
 	if _, err := s.UpdateEntry(ctx, "m-1", snap, func(prev controlstate.Entry) (controlstate.Entry, adaptive.Decision) {
