@@ -53,6 +53,12 @@ type Mapping interface {
 	Apply(ctx context.Context, want mapping.Want, fresh bool) (mapping.Applied, error)
 }
 
+// Shards counts the ventilators a Kinesis mapping runs at once (*shards.Counter).
+type Shards interface {
+	// Pollers is open shards × parallelization factor; on an error, the last known figure.
+	Pollers(ctx context.Context, streamARN string) (int, error)
+}
+
 // Worker calls the worker function (*fanout.Caller).
 type Worker interface {
 	Call(ctx context.Context, payload []byte) fanout.Outcome

@@ -15,7 +15,13 @@
 //     returned as failures. When the extension cannot answer, the client's fail mode decides: open
 //     fans out, closed returns every record as a failure without touching the mapping (no circuit
 //     said anything).
-//  3. Records run concurrently, at most the controller's batch size at once; the messages of one
+//  3. Records run in a pool over the batch: at most this invocation's share of the controller's
+//     fleet-wide concurrency at once (adaptive.Share over open shards × parallelization factor on
+//     Kinesis; adaptive.SQSScaling's pool on SQS, where Lambda runs up to the mapping's
+//     MaximumConcurrency invocations at once). No record starts after the fan-out's deadline, the
+//     function's less one call with its dedup writes and the settle reserve (the report, the state
+//     write and the mapping update); the records not started are returned and counted as unsent.
+//     The messages of one
 //     SQS FIFO message group run in order, and once one fails the rest of its group is returned as
 //     failures. Each record: not JSON or no string id → dead-letter queue at once; otherwise a claim
 //     in the dedup table (done or dead-lettered today → skipped as a success; claimed elsewhere →
@@ -23,12 +29,15 @@
 //     done, a failure releases it, or sends it to the dead-letter queue if it was the last attempt.
 //  4. The calls' outcomes are reported to the extension (with the probe's permit), folded into the
 //     controller state (conditional write), and the decision applied to the mapping: a new batch size
-//     only when it changed, a disable on a trip. Batches never enable the mapping.
+//     (and on SQS MaximumConcurrency) only when the figures changed, a disable on a trip. The
+//     controller trips only on failures of more than one record at the smallest concurrency: one
+//     poison record failing alone goes its way to the dead-letter queue. Batches never enable the
+//     mapping.
 //  5. One Embedded Metric Format line, and the batchItemFailures.
 //
 // The wake-up comes from the circuit's own Circuit State Change event (to HALF_OPEN or CLOSED,
 // through an EventBridge rule on the circuit) or from the schedule, the backstop. It re-enables the
-// mapping at MIN_BATCH (and resumes the controller) only when the ventilator itself tripped and the
+// mapping at the smallest concurrency (and resumes the controller) only when the ventilator itself tripped and the
 // circuit allows a call or a probe: CLOSED, FORCED_CLOSED, HALF_OPEN, or OPEN past its retryAt. The
 // resumed state carries the Resuming mark until the mapping is seen enabled: a failed enable fails
 // the invoke and the next wake-up (the event's retry, or the schedule) enables it, never forgotten.

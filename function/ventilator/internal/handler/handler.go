@@ -21,6 +21,8 @@ type Deps struct {
 	DLQ        DeadLetters
 	Metrics    Metrics
 	Controller adaptive.Controller
+	// Shards counts a Kinesis mapping's pollers; nil counts one.
+	Shards Shards
 	// Log receives structured logs; nil discards them.
 	Log *slog.Logger
 	// Now is the clock; nil means time.Now.
@@ -33,7 +35,7 @@ type Handler struct {
 	cfg config.Config
 }
 
-// New returns a Handler; every field of deps but Log and Now is required.
+// New returns a Handler; every field of deps but Shards, Log and Now is required.
 func New(cfg config.Config, deps Deps) (*Handler, error) {
 	if deps.Breaker == nil || deps.Dedup == nil || deps.State == nil || deps.Mapping == nil || deps.Worker == nil ||
 		deps.DLQ == nil || deps.Metrics == nil || deps.Controller == nil {

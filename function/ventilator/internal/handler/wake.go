@@ -33,6 +33,7 @@ type WakeResult struct {
 	CircuitState string `json:"circuitState,omitempty"`
 	Mapping      string `json:"mapping"`
 	BatchSize    int    `json:"batchSize,omitempty"`
+	Concurrency  int    `json:"concurrency,omitempty"`
 	Reason       string `json:"reason"`
 }
 
@@ -98,7 +99,9 @@ func (h *Handler) wake(ctx context.Context, w wakeUp) (WakeResult, error) {
 		return res, fmt.Errorf("wake-up: resume the controller: %w", err)
 	}
 	res.BatchSize = ch.Next.BatchSize
-	a, err := h.Mapping.Apply(ctx, mapping.Want{BatchSize: ch.Next.BatchSize, Enabled: mapping.Enable}, true)
+	want := h.want(ch.Decision)
+	want.Enabled = mapping.Enable
+	a, err := h.Mapping.Apply(ctx, want, true)
 	if err != nil {
 		log.ErrorContext(ctx, "wake-up: enabling the mapping failed; still marked tripped, the next wake-up retries", "error", err.Error())
 		return res, fmt.Errorf("wake-up: enable the mapping (kept marked for the next wake-up): %w", err)
@@ -115,9 +118,11 @@ func (h *Handler) wake(ctx context.Context, w wakeUp) (WakeResult, error) {
 		log.WarnContext(ctx, "wake-up: mapping enabled but the mark not cleared", "error", err.Error())
 	}
 	res.Action = WakeResumed
-	res.Reason = fmt.Sprintf("circuit %s allows a call: mapping enabled at batch size %d", view.State, ch.Next.BatchSize)
-	log.InfoContext(ctx, "wake-up: mapping re-enabled", "circuitState", view.State, "batchSize", ch.Next.BatchSize, "mappingChanged", a.Changed)
-	if err := h.Metrics.Write(emf.Metrics{Circuit: h.cfg.Circuit, BatchSize: ch.Next.BatchSize,
+	res.Concurrency = ch.Next.Concurrency
+	res.Reason = fmt.Sprintf("circuit %s allows a call: mapping enabled at concurrency %d, batch size %d", view.State, ch.Next.Concurrency, ch.Next.BatchSize)
+	log.InfoContext(ctx, "wake-up: mapping re-enabled", "circuitState", view.State, "batchSize", ch.Next.BatchSize,
+		"concurrency", ch.Next.Concurrency, "mappingChanged", a.Changed)
+	if err := h.Metrics.Write(emf.Metrics{Circuit: h.cfg.Circuit, BatchSize: ch.Next.BatchSize, Concurrency: ch.Next.Concurrency,
 		Properties: map[string]any{"mapping": uuid, "reason": res.Reason, "wakeUp": true, "trigger": w.trigger}}); err != nil {
 		log.WarnContext(ctx, "metrics not written", "error", err.Error())
 	}

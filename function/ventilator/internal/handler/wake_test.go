@@ -40,7 +40,7 @@ func TestWakeUp(t *testing.T) {
 			size, on := r.mapping.get()
 			s := r.controller()
 			if tc.action == WakeResumed {
-				if !on || size != 1 || s.Tripped || s.BatchSize != 1 || res.BatchSize != 1 {
+				if !on || size != s.BatchSize || s.Tripped || s.Concurrency != 1 || res.BatchSize != s.BatchSize || res.Concurrency != 1 {
 					t.Fatalf("resumed: mapping at %d enabled %v, controller %+v", size, on, s)
 				}
 			} else if on || !s.Tripped || res.Reason == "" {
@@ -62,8 +62,9 @@ func TestTripThenWakeUpThenRecover(t *testing.T) {
 	r := newRig(t, nil)
 	r.worker.behave = fail
 	r.invoke(kinesisEvent(rec("a")))
+	r.invoke(kinesisEvent(rec("b")))
 	if _, on := r.mapping.get(); on {
-		t.Fatal("not disabled after failing at 1")
+		t.Fatal("not disabled after two records failed at concurrency 1")
 	}
 	r.breaker.view = client.Circuit{State: StateOpen, RetryAt: r.now.Add(time.Minute)}
 	if res := r.wake(); res.Action != WakeWaiting {
@@ -78,8 +79,11 @@ func TestTripThenWakeUpThenRecover(t *testing.T) {
 	if failed := r.invoke(kinesisEvent(rec("a"))); len(failed) != 0 {
 		t.Fatalf("probe failures %v", failed)
 	}
-	if size, on := r.mapping.get(); !on || size != 2 {
-		t.Fatalf("after a good probe: mapping at %d enabled %v; want 2 and enabled", size, on)
+	if s := r.controller(); s.Concurrency != 2 {
+		t.Fatalf("after a good probe: controller %+v, want concurrency 2", s)
+	}
+	if size, on := r.mapping.get(); !on || size != r.controller().BatchSize {
+		t.Fatalf("after a good probe: mapping at %d enabled %v; want the controller's batch size, enabled", size, on)
 	}
 }
 
