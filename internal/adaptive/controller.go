@@ -9,7 +9,7 @@ import (
 // and the latest batch. Implementations are pure and safe for concurrent use: all they remember is
 // in the State.
 type Controller interface {
-	// Policy is the name of the controller's policy ("step", "aimd" or "gradient").
+	// Policy is the name of the controller's policy ("knee", "step", "aimd" or "gradient").
 	Policy() string
 	// Initial is the state of a ventilator that has none stored yet.
 	Initial(now time.Time) State
@@ -47,6 +47,8 @@ func New(cfg Config) (Controller, error) {
 		p = aimdPolicy{}
 	case PolicyGradient:
 		p = gradientPolicy{}
+	case PolicyKnee:
+		p = kneePolicy{}
 	}
 	return &controller{cfg: cfg, policy: p}, nil
 }
@@ -117,6 +119,7 @@ func (c *controller) Resume(prev State, now time.Time) (State, Decision) {
 	s.Pending = Batch{}
 	s.Concurrency = c.cfg.MinConcurrency
 	s.Limit = 0
+	s.Ramp = true
 	s = c.policy.adopt(c.cfg, s)
 	s.BatchSize = c.batchFor(s, Batch{})
 	return s, c.decision(s, false, fmt.Sprintf("resume at concurrency %d, batch size %d", s.Concurrency, s.BatchSize))
@@ -179,7 +182,11 @@ func (c *controller) adopt(prev State, now time.Time) State {
 // pool stays busy, but no more than fit in BudgetShare of the time budget at the sample's latency.
 func (c *controller) batchFor(s State, sample Batch) int {
 	pool := Share(s.Concurrency, s.Pollers)
-	n := pool * c.cfg.BatchFactor
+	rounds := c.cfg.BatchFactor
+	if s.Ramp {
+		rounds = 1
+	}
+	n := pool * rounds
 	if lat := max(sample.MeanLatency(), s.Recent); sample.Budget > 0 && lat > 0 {
 		rounds := int(c.cfg.BudgetShare * float64(sample.Budget) / float64(lat))
 		n = min(n, pool*max(rounds, 1))

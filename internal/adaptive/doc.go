@@ -16,9 +16,12 @@
 //
 // Policies, chosen by name with [New]:
 //
+//   - "knee" (the default): finds the provider's knee, the concurrency at which latency starts to rise
+//     above its no-load baseline, as TCP Vegas and BBR do, holds there, and backs off on errors and
+//     refusals (429);
 //   - "step": the original rule of the ventilator/worker pattern, -1 when more than half of the calls
 //     were slow or failed, +1 when none was, otherwise hold; kept as the reference;
-//   - "aimd" (the default): additive increase, multiplicative decrease, in the manner of TCP;
+//   - "aimd": additive increase, multiplicative decrease, in the manner of TCP;
 //   - "gradient": follows the ratio between a long-term latency baseline and the latest latency, in the
 //     spirit of Netflix concurrency-limits' Gradient2 and Envoy's adaptive concurrency filter.
 //

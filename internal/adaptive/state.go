@@ -34,7 +34,11 @@ type State struct {
 	Recent time.Duration `json:"recentNs,omitempty" dynamodbav:"recentNs,omitempty"`
 	// Knee is the concurrency at which latency was last seen rising above Baseline; 0 while unknown.
 	Knee float64 `json:"knee,omitempty" dynamodbav:"knee,omitempty"`
-	// Samples is the number of decisions folded into Baseline and Recent.
+	// Ramp is true while the policy is in slow start, far below the knee: the controller then sizes
+	// batches to one round of calls so that the next decision comes fast.
+	Ramp bool `json:"ramp,omitempty" dynamodbav:"ramp,omitempty"`
+	// Samples is the number of decisions folded into Baseline and Recent (the knee policy: since it
+	// last cut the concurrency).
 	Samples int `json:"samples,omitempty" dynamodbav:"samples,omitempty"`
 	// Probe is true while a policy runs one sample at a low concurrency to measure Baseline afresh;
 	// a failure during a probe does not trip.
