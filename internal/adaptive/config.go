@@ -37,6 +37,7 @@ const (
 	EnvInitialConc       = "INITIAL_CONCURRENCY"
 	EnvBatchFactor       = "BATCH_FACTOR"
 	EnvBudgetShare       = "BUDGET_SHARE"
+	EnvBatchTime         = "BATCH_TIME"
 	EnvKneeTolerance     = "KNEE_TOLERANCE"
 	EnvBaselineWindow    = "BASELINE_WINDOW"
 )
@@ -69,6 +70,10 @@ type Config struct {
 	// BatchFactor is how many records per call of its pool a ventilator's batch holds, so that the
 	// pool stays busy while the batch's last calls finish (BATCH_FACTOR, default 4).
 	BatchFactor int
+	// BatchTime is how long a batch should keep its pool busy at the latest latency, at least
+	// BatchFactor rounds of calls, so that the time between batches (poll, invoke, settle) stays a
+	// small share of the time spent calling (BATCH_TIME, default 1s).
+	BatchTime time.Duration
 	// BudgetShare is the share of a batch's time budget ([Batch.Budget]) that the next batch is
 	// sized to fill at the latest latency, leaving the rest for slow calls (BUDGET_SHARE,
 	// default 0.5).
@@ -119,6 +124,7 @@ func DefaultConfig() Config {
 		MaxConcurrency:    10,
 		BatchFactor:       4,
 		BudgetShare:       0.5,
+		BatchTime:         time.Second,
 		KneeTolerance:     1.2,
 		BaselineWindow:    5 * time.Minute,
 		MinBatch:          1,
@@ -178,6 +184,9 @@ func (c Config) Validate() error {
 	}
 	if c.BatchFactor < 1 || c.BatchFactor > 100 {
 		bad("%s must be between 1 and 100, got %d", EnvBatchFactor, c.BatchFactor)
+	}
+	if c.BatchTime < 0 {
+		bad("%s must not be negative, got %s", EnvBatchTime, c.BatchTime)
 	}
 	if !inRange(c.BudgetShare, 0, 1) || c.BudgetShare == 0 {
 		bad("%s must be above 0 and at most 1, got %v", EnvBudgetShare, c.BudgetShare)

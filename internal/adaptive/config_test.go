@@ -76,7 +76,7 @@ func TestLoadConfig(t *testing.T) {
 		"SLOW_CALL": "750ms", "MIN_SAMPLES": "4", "BACKOFF_RATIO": "0.3", "BACKOFF_FACTOR": "0.7",
 		"TRIP_AFTER": "2", "GRADIENT_TOLERANCE": "2", "GRADIENT_SMOOTHING": "0.5", "GRADIENT_WINDOW": "10",
 		"MIN_CONCURRENCY": "2", "MAX_CONCURRENCY": "40", "INITIAL_CONCURRENCY": "3", "BATCH_FACTOR": "3",
-		"BUDGET_SHARE": "0.4", "KNEE_TOLERANCE": "1.5", "BASELINE_WINDOW": "2m",
+		"BUDGET_SHARE": "0.4", "BATCH_TIME": "2s", "KNEE_TOLERANCE": "1.5", "BASELINE_WINDOW": "2m",
 		"UNRELATED": "x",
 	}
 	got, err := LoadConfig(lookupIn(env))
@@ -87,7 +87,7 @@ func TestLoadConfig(t *testing.T) {
 		Policy: PolicyGradient, MinBatch: 2, MaxBatch: 50, InitialBatch: 5, SlowCall: 750 * time.Millisecond,
 		MinSamples: 4, BackoffRatio: 0.3, BackoffFactor: 0.7, TripAfter: 2, GradientTolerance: 2,
 		GradientSmoothing: 0.5, GradientWindow: 10, MinConcurrency: 2, MaxConcurrency: 40, InitialConcurrency: 3,
-		BatchFactor: 3, BudgetShare: 0.4, KneeTolerance: 1.5, BaselineWindow: 2 * time.Minute,
+		BatchFactor: 3, BatchTime: 2 * time.Second, BudgetShare: 0.4, KneeTolerance: 1.5, BaselineWindow: 2 * time.Minute,
 	}
 	if got != want {
 		t.Errorf("LoadConfig() = %+v, want %+v", got, want)

@@ -178,18 +178,24 @@ func (c *controller) adopt(prev State, now time.Time) State {
 	return c.policy.adopt(c.cfg, s)
 }
 
-// batchFor sizes the next batch: BatchFactor records per call of one ventilator's pool, so that the
-// pool stays busy, but no more than fit in BudgetShare of the time budget at the sample's latency.
+// batchFor sizes the next batch: rounds of calls for one ventilator's pool, at least BatchFactor and
+// enough to last BatchTime at the latest latency, so that the pool stays busy and the time between
+// batches is small beside the batch; one round while ramping up, so the next decision comes fast;
+// and no more than fit in BudgetShare of the time budget.
 func (c *controller) batchFor(s State, sample Batch) int {
 	pool := Share(s.Concurrency, s.Pollers)
+	lat := max(sample.MeanLatency(), s.Recent)
 	rounds := c.cfg.BatchFactor
+	if lat > 0 {
+		rounds = max(rounds, int(min(float64(c.cfg.BatchTime)/float64(lat), MaxBatchLimit)))
+	}
 	if s.Ramp {
 		rounds = 1
 	}
-	n := pool * rounds
-	if lat := max(sample.MeanLatency(), s.Recent); sample.Budget > 0 && lat > 0 {
-		rounds := int(c.cfg.BudgetShare * float64(sample.Budget) / float64(lat))
-		n = min(n, pool*max(rounds, 1))
+	n := min(pool*rounds, MaxBatchLimit)
+	if sample.Budget > 0 && lat > 0 {
+		fit := int(min(c.cfg.BudgetShare*float64(sample.Budget)/float64(lat), MaxBatchLimit))
+		n = min(n, pool*max(fit, 1))
 	}
 	if sample.Unsent > 0 && sample.Batches > 0 {
 		// The budget ran out: at most half of what was called per batch.

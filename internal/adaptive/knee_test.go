@@ -114,7 +114,7 @@ func TestKneeBacksOffOnErrors(t *testing.T) {
 }
 
 func TestKneeRampsWithOneRoundBatches(t *testing.T) {
-	ctl := newController(t, PolicyKnee, nil)
+	ctl := newController(t, PolicyKnee, func(c *Config) { c.BatchTime = 0 })
 	s, d := ctl.Resume(State{Policy: PolicyKnee, Concurrency: 1, Tripped: true, Knee: 8}, t0)
 	if !s.Ramp || d.BatchSize != 1 || d.Concurrency != 1 {
 		t.Fatalf("Resume: ramp %v batch %d concurrency %d; want a ramp at 1 with one-call batches", s.Ramp, d.BatchSize, d.Concurrency)
