@@ -67,12 +67,13 @@ type Config struct {
 	// InitialConcurrency is the concurrency of a controller without a stored state
 	// (INITIAL_CONCURRENCY, default MinConcurrency).
 	InitialConcurrency int
-	// BatchFactor is how many records per call of its pool a ventilator's batch holds, so that the
-	// pool stays busy while the batch's last calls finish (BATCH_FACTOR, default 4).
+	// BatchFactor is the fewest rounds of calls a batch holds for its pool: a pool drains for about
+	// one call's latency at the end of each batch, losing half a round, so a batch of 16 rounds
+	// keeps some 97 % of its calls in flight (BATCH_FACTOR, default 16).
 	BatchFactor int
-	// BatchTime is how long a batch should keep its pool busy at the latest latency, at least
-	// BatchFactor rounds of calls, so that the time between batches (poll, invoke, settle) stays a
-	// small share of the time spent calling (BATCH_TIME, default 1s).
+	// BatchTime is the shortest time a batch keeps its pool busy at the latest latency, so that the
+	// time between batches (poll, invoke, settle) stays small beside it when calls are fast
+	// (BATCH_TIME, default 500ms). Longer batches react later to a provider that slows down.
 	BatchTime time.Duration
 	// BudgetShare is the share of a batch's time budget ([Batch.Budget]) that the next batch is
 	// sized to fill at the latest latency, leaving the rest for slow calls (BUDGET_SHARE,
@@ -122,9 +123,9 @@ func DefaultConfig() Config {
 		Policy:            DefaultPolicy,
 		MinConcurrency:    1,
 		MaxConcurrency:    10,
-		BatchFactor:       4,
+		BatchFactor:       16,
 		BudgetShare:       0.5,
-		BatchTime:         time.Second,
+		BatchTime:         500 * time.Millisecond,
 		KneeTolerance:     1.2,
 		BaselineWindow:    5 * time.Minute,
 		MinBatch:          1,

@@ -63,7 +63,8 @@ type controller struct {
 func (c *controller) Policy() string { return c.policy.name() }
 
 func (c *controller) Initial(now time.Time) State {
-	s := State{Policy: c.policy.name(), Concurrency: c.cfg.initialConcurrency(), Pollers: 1, UpdatedAt: now.UnixMilli()}
+	s := State{Policy: c.policy.name(), Concurrency: c.cfg.initialConcurrency(), Pollers: 1, Ramp: true,
+		UpdatedAt: now.UnixMilli()}
 	s.BatchSize = c.batchFor(s, Batch{})
 	return c.policy.adopt(c.cfg, s)
 }
@@ -82,7 +83,9 @@ func (c *controller) Next(prev State, batch Batch, now time.Time) (State, Decisi
 		return s, c.decision(s, false, "hold: no call in the batch")
 	}
 
-	if c.atFloor(s) && b.Errors*2 > b.Calls {
+	if c.atFloor(s) && b.OK() == 0 {
+		// Every call failed at the floor. Failures among successes are the records' own (a poison
+		// record fails while others succeed), or the circuit's business: it opens on the rates.
 		s = noteFloorFailure(s, b)
 		if s.FloorFailures >= c.cfg.TripAfter && s.FloorKeys >= 2 {
 			s.Tripped = true
@@ -118,7 +121,7 @@ func (c *controller) Resume(prev State, now time.Time) (State, Decision) {
 	s.FloorFailures, s.FloorKey, s.FloorKeys = 0, "", 0
 	s.Pending = Batch{}
 	s.Concurrency = c.cfg.MinConcurrency
-	s.Limit = 0
+	s.Limit, s.Knee = 0, 0 // what the provider took before the trip says nothing of it now
 	s.Ramp = true
 	s = c.policy.adopt(c.cfg, s)
 	s.BatchSize = c.batchFor(s, Batch{})
@@ -180,7 +183,8 @@ func (c *controller) adopt(prev State, now time.Time) State {
 
 // batchFor sizes the next batch: rounds of calls for one ventilator's pool, at least BatchFactor and
 // enough to last BatchTime at the latest latency, so that the pool stays busy and the time between
-// batches is small beside the batch; one round while ramping up, so the next decision comes fast;
+// batches is small beside the batch; while ramping up, one round of at least rampCalls calls, so the
+// next decision comes fast;
 // and no more than fit in BudgetShare of the time budget.
 func (c *controller) batchFor(s State, sample Batch) int {
 	pool := Share(s.Concurrency, s.Pollers)
@@ -190,7 +194,7 @@ func (c *controller) batchFor(s State, sample Batch) int {
 		rounds = max(rounds, int(min(float64(c.cfg.BatchTime)/float64(lat), MaxBatchLimit)))
 	}
 	if s.Ramp {
-		rounds = 1
+		rounds = (rampCalls + pool - 1) / pool
 	}
 	n := min(pool*rounds, MaxBatchLimit)
 	if sample.Budget > 0 && lat > 0 {

@@ -95,11 +95,11 @@ func TestTripOnlyAtTheFloor(t *testing.T) {
 
 func TestTripAtAMinimumAboveOne(t *testing.T) {
 	ctl := newController(t, PolicyAIMD, func(c *Config) { c.MinConcurrency = 3 })
-	if _, d := ctl.Next(at(ctl, 3), sample(3, 1, 0, 100*ms), t0); d.Trip {
-		t.Errorf("1 of 3 failing at the floor tripped (%s)", d.Reason)
+	if _, d := ctl.Next(at(ctl, 3), sample(3, 2, 0, 100*ms), t0); d.Trip {
+		t.Errorf("2 of 3 failing at the floor tripped: failures among successes are the records' (%s)", d.Reason)
 	}
-	if _, d := ctl.Next(at(ctl, 3), sample(3, 2, 0, 100*ms), t0); !d.Trip || d.Concurrency != 3 {
-		t.Errorf("2 of 3 failing at the floor: %+v, want a trip at 3", d)
+	if _, d := ctl.Next(at(ctl, 3), sample(3, 3, 0, 100*ms), t0); !d.Trip || d.Concurrency != 3 {
+		t.Errorf("3 of 3 failing at the floor: %+v, want a trip at 3", d)
 	}
 }
 

@@ -25,9 +25,9 @@
 //   - "gradient": follows the ratio between a long-term latency baseline and the latest latency, in the
 //     spirit of Netflix concurrency-limits' Gradient2 and Envoy's adaptive concurrency filter.
 //
-// Whatever the policy, a Controller only trips after failures at the smallest concurrency from more
-// than one record (one poison record failing again and again is the record's fault, not the
-// provider's), waits for a minimum number of calls before it decides, and keeps the concurrency
+// Whatever the policy, a Controller only trips after batches at the smallest concurrency in which
+// every call failed, from more than one record (one poison record failing again and again is the
+// record's fault, not the provider's, and so is a failure among successes), waits for a minimum number of calls before it decides, and keeps the concurrency
 // within [MIN_CONCURRENCY, MAX_CONCURRENCY] and the batch size within [MIN_BATCH, MAX_BATCH].
 //
 // The package is pure: standard library only, time is passed in, no goroutines, no I/O.

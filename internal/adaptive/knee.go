@@ -10,6 +10,12 @@ import (
 // more call in flight.
 const kneeHold = 4
 
+// baselineCalls is the fewest successful calls a sample needs to lower the baseline.
+const baselineCalls = 16
+
+// rampCalls is the fewest calls a slow-start sample needs, so that one noisy call cannot stop it.
+const rampCalls = 4
+
 // kneePolicy finds the provider's knee: the concurrency at which latency starts to rise above its
 // no-load baseline, in the manner of TCP Vegas and BBR (and of Netflix concurrency-limits' Vegas and
 // Gradient limiters). With L calls in flight, a provider that serves C at once answers in its base
@@ -24,9 +30,10 @@ const kneeHold = 4
 // mean the concurrency is past the provider's limit: one call less, and that becomes the knee.
 // Errors and slow calls back off like aimd.
 //
-// The baseline is the lowest sample latency seen; it is measured afresh when the policy runs at
-// MinConcurrency (nothing of its own can queue there) and when it has not been confirmed for
-// BaselineWindow, so a provider that became slower for good is accepted as the new normal.
+// The baseline is the lowest sample latency of the current and the previous BaselineWindow (a
+// windowed minimum, as BBR keeps its round-trip time), and the latest sample at MinConcurrency,
+// where nothing of the ventilators' own can queue; so a provider that became slower for good is
+// accepted as the new normal within two windows, or at once when the policy falls to the floor.
 type kneePolicy struct{}
 
 func (kneePolicy) name() string { return PolicyKnee }
@@ -52,9 +59,11 @@ func (kneePolicy) decide(cfg Config, s State, b Batch, now time.Time) (State, st
 	case b.Errors == b.Calls:
 		return kneeCut(s, cfg.MinConcurrency, false), fmt.Sprintf("knee: all %d calls failed: back to %d", b.Calls, cfg.MinConcurrency)
 	case b.Refused > 0:
+		// The calls the provider accepted were, on average, OKLatency/Elapsed at once (Little's
+		// law): that is its limit, whatever the refused calls did meanwhile.
 		next := l - 1
-		if b.Refused*2 > b.Calls {
-			next = backoff(cfg, l)
+		if b.Elapsed > 0 {
+			next = min(next, int(math.Round(float64(b.OKLatency)/float64(b.Elapsed))))
 		}
 		next = max(next, cfg.MinConcurrency)
 		s = kneeCut(s, next, true)
@@ -63,27 +72,42 @@ func (kneePolicy) decide(cfg Config, s State, b Batch, now time.Time) (State, st
 		next := backoff(cfg, l)
 		return kneeCut(s, next, false), fmt.Sprintf("knee: %d of %d calls slow or failed: x%v", b.Bad(), b.Calls, cfg.BackoffFactor)
 	}
+	if b.OK() < rampCalls {
+		return s, fmt.Sprintf("knee: %d successful calls are too few to read latency from: hold at %d", b.OK(), l)
+	}
 	lat := b.MeanLatency()
 	s.Recent = lat
-	stale := now.UnixMilli()-s.BaselineAt > cfg.BaselineWindow.Milliseconds()
+	// The baseline is a windowed minimum, as BBR keeps its round-trip time: the lowest sample
+	// latency of this window and the last, so that it keeps neither a provider's old speed nor
+	// the queueing it would absorb as a running mean. Samples of fewer than baselineCalls calls are
+	// too noisy for a minimum, unless nothing better is known. At MinConcurrency nothing of the
+	// ventilators' own can queue: there the sample is the baseline.
+	nowMs := now.UnixMilli()
+	if l <= cfg.MinConcurrency && s.Baseline > 0 && float64(lat) > float64(s.Baseline)*cfg.KneeTolerance {
+		// Slower at the floor than the baseline allows: the provider itself got slower, and the
+		// knee learnt against the old baseline is void. Slow start finds the new one.
+		s.Knee = 0
+	}
 	switch {
-	case s.Baseline == 0, lat < s.Baseline, l <= cfg.MinConcurrency, stale:
-		s.Baseline, s.BaselineAt = lat, now.UnixMilli()
-	case float64(lat) <= float64(s.Baseline)*cfg.KneeTolerance:
-		s.BaselineAt = now.UnixMilli()
+	case s.Baseline == 0, l <= cfg.MinConcurrency:
+		s.Baseline, s.NextBaseline, s.BaselineAt = lat, lat, nowMs
+	case b.OK() >= baselineCalls:
+		if nowMs-s.BaselineAt > cfg.BaselineWindow.Milliseconds() {
+			s.Baseline, s.NextBaseline, s.BaselineAt = minPositive(s.NextBaseline, lat), lat, nowMs
+		}
+		s.Baseline, s.NextBaseline = min(s.Baseline, lat), minPositive(s.NextBaseline, lat)
 	}
 	ratio := float64(lat) / float64(s.Baseline)
 	switch {
 	case ratio > cfg.KneeTolerance:
 		knee := float64(l) / ratio
-		next := max(int(math.Round(knee)), cfg.MinConcurrency)
-		if next >= l {
-			next = l - 1
-		}
-		s = kneeCut(s, max(next, cfg.MinConcurrency), true)
+		next := min(max(int(math.Round(knee)), cfg.MinConcurrency), l)
+		s = kneeCut(s, next, true)
 		return s, fmt.Sprintf("knee: latency %v is %.2f x the baseline %v at %d: knee at %.1f, %d",
 			lat, ratio, s.Baseline, l, knee, s.Concurrency)
-	case b.Errors > 0 || b.Bad() > 0:
+	case b.BadRatio() > cfg.BackoffRatio/10:
+		// A few failures are the records' own (a poison record fails at any concurrency); more
+		// are a reason not to grow.
 		s.Ramp = false
 		return s, fmt.Sprintf("knee: %d of %d calls slow or failed: hold at %d", b.Bad(), b.Calls, l)
 	case appLimited(b, s):
@@ -92,7 +116,7 @@ func (kneePolicy) decide(cfg Config, s State, b Batch, now time.Time) (State, st
 	}
 	// No queueing at l: below the last known knee (or with none known), slow start; at or above
 	// it, the knee is at least l.
-	quiet := ratio <= 1+(cfg.KneeTolerance-1)/2
+	quiet := ratio <= quietRatio(cfg)
 	switch {
 	case s.Knee > 0 && float64(l) > s.Knee && !quiet:
 		// A probe above the knee made latency rise, if not past the tolerance: back to the knee.
@@ -127,3 +151,7 @@ func kneeCut(s State, n int, known bool) State {
 	}
 	return s
 }
+
+// quietRatio is the latency ratio to the baseline below which a sample shows no queueing: half way
+// to KneeTolerance.
+func quietRatio(cfg Config) float64 { return 1 + (cfg.KneeTolerance-1)/2 }

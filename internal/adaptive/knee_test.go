@@ -90,11 +90,12 @@ func TestKneeRefusalsMarkTheLimit(t *testing.T) {
 	if _, d = ctl.Next(s, sample(20, 0, 0, 100*ms), t0); d.Concurrency != 6 {
 		t.Errorf("after %d quiet samples: %d, want 6 (%s)", kneeHold, d.Concurrency, d.Reason)
 	}
-	// Most calls refused: multiplicative back-off.
+	// Many calls refused: the provider's limit is what it accepted at once, by Little's law: 4
+	// successes of 100 ms in 100 ms.
 	b = sample(24, 20, 0, 100*ms)
-	b.Refused = 20
+	b.Refused, b.Elapsed = 20, 100*ms
 	if _, d = ctl.Next(at(ctl, 8), b, t0); d.Concurrency != 4 {
-		t.Errorf("20 of 24 refused at 8: %d, want 4 (%s)", d.Concurrency, d.Reason)
+		t.Errorf("20 of 24 refused at 8, 4 accepted at once: %d, want 4 (%s)", d.Concurrency, d.Reason)
 	}
 }
 
@@ -113,19 +114,24 @@ func TestKneeBacksOffOnErrors(t *testing.T) {
 	}
 }
 
-func TestKneeRampsWithOneRoundBatches(t *testing.T) {
-	ctl := newController(t, PolicyKnee, func(c *Config) { c.BatchTime = 0 })
+func TestKneeRampsWithShortBatches(t *testing.T) {
+	ctl := newController(t, PolicyKnee, func(c *Config) { c.BatchTime = 0; c.MaxBatch = 1000 })
 	s, d := ctl.Resume(State{Policy: PolicyKnee, Concurrency: 1, Tripped: true, Knee: 8}, t0)
-	if !s.Ramp || d.BatchSize != 1 || d.Concurrency != 1 {
-		t.Fatalf("Resume: ramp %v batch %d concurrency %d; want a ramp at 1 with one-call batches", s.Ramp, d.BatchSize, d.Concurrency)
+	if !s.Ramp || d.BatchSize != rampCalls || d.Concurrency != 1 || s.Knee != 0 {
+		t.Fatalf("Resume: ramp %v batch %d concurrency %d knee %v; want a ramp at 1 with batches of %d calls and the old knee forgotten",
+			s.Ramp, d.BatchSize, d.Concurrency, s.Knee, rampCalls)
 	}
-	s, d = ctl.Next(s, sample(1, 0, 0, 100*ms), t0)
-	if d.Concurrency != 2 || d.BatchSize != 2 {
-		t.Errorf("after the first call: concurrency %d batch %d; want 2, 2 (%s)", d.Concurrency, d.BatchSize, d.Reason)
+	s, d = ctl.Next(s, sample(4, 0, 0, 100*ms), t0)
+	if d.Concurrency != 2 || d.BatchSize != 4 {
+		t.Errorf("after the first calls: concurrency %d batch %d; want 2, 4 (%s)", d.Concurrency, d.BatchSize, d.Reason)
 	}
-	s.Concurrency, s.Limit = 8, 8
-	if _, d = ctl.Next(s, sample(8, 0, 0, 100*ms), t0); d.Concurrency != 8 || d.BatchSize != 32 {
-		t.Errorf("at the knee: concurrency %d batch %d; want 8 and 4 rounds of batch (%s)", d.Concurrency, d.BatchSize, d.Reason)
+	s, d = ctl.Next(s, sample(4, 0, 0, 100*ms), t0)
+	if d.Concurrency != 4 || d.BatchSize != 4 {
+		t.Errorf("ramping at 4: concurrency %d batch %d; want 4, one round of 4 (%s)", d.Concurrency, d.BatchSize, d.Reason)
+	}
+	s.Concurrency, s.Limit, s.Knee = 8, 8, 8
+	if _, d = ctl.Next(s, sample(8, 0, 0, 100*ms), t0); d.Concurrency != 8 || d.BatchSize != 128 {
+		t.Errorf("at the knee: concurrency %d batch %d; want 8 and 16 rounds of batch (%s)", d.Concurrency, d.BatchSize, d.Reason)
 	}
 }
 

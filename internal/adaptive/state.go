@@ -28,8 +28,10 @@ type State struct {
 	Limit float64 `json:"limit,omitempty" dynamodbav:"limit,omitempty"`
 	// Baseline is the latency the provider gives without queueing (the no-load latency).
 	Baseline time.Duration `json:"baselineNs,omitempty" dynamodbav:"baselineNs,omitempty"`
-	// BaselineAt is when Baseline was last measured or confirmed, in epoch milliseconds.
-	BaselineAt int64 `json:"baselineAt,omitempty" dynamodbav:"baselineAt,omitempty"`
+	// BaselineAt is when the current baseline window began, in epoch milliseconds; NextBaseline is
+	// the lowest latency seen in it, which becomes Baseline when the window ends.
+	BaselineAt   int64         `json:"baselineAt,omitempty" dynamodbav:"baselineAt,omitempty"`
+	NextBaseline time.Duration `json:"nextBaselineNs,omitempty" dynamodbav:"nextBaselineNs,omitempty"`
 	// Recent is the smoothed latency of the latest decisions.
 	Recent time.Duration `json:"recentNs,omitempty" dynamodbav:"recentNs,omitempty"`
 	// Knee is the concurrency at which latency was last seen rising above Baseline; 0 while unknown.
