@@ -14,7 +14,7 @@ type aimdPolicy struct{}
 func (aimdPolicy) name() string { return PolicyAIMD }
 
 func (aimdPolicy) adopt(_ Config, s State) State {
-	s.Limit, s.Baseline, s.Recent, s.Samples, s.Probe = 0, 0, 0, 0, false
+	s.Limit, s.Baseline, s.Recent, s.Samples, s.Probe, s.Ramp, s.Knee, s.BaselineAt = 0, 0, 0, 0, false, false, 0, 0
 	return s
 }
 

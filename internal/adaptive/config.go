@@ -12,10 +12,11 @@ const (
 	PolicyStep     = "step"
 	PolicyAIMD     = "aimd"
 	PolicyGradient = "gradient"
+	PolicyKnee     = "knee"
 )
 
 // DefaultPolicy is the policy used when BATCH_POLICY is not set.
-const DefaultPolicy = PolicyAIMD
+const DefaultPolicy = PolicyKnee
 
 // Environment variables read by [LoadConfig]; validation errors name them too.
 const (
@@ -36,6 +37,7 @@ const (
 	EnvInitialConc       = "INITIAL_CONCURRENCY"
 	EnvBatchFactor       = "BATCH_FACTOR"
 	EnvBudgetShare       = "BUDGET_SHARE"
+	EnvBatchTime         = "BATCH_TIME"
 	EnvKneeTolerance     = "KNEE_TOLERANCE"
 	EnvBaselineWindow    = "BASELINE_WINDOW"
 )
@@ -54,7 +56,7 @@ var ErrInvalidConfig = errors.New("invalid batch controller config")
 // size (records per ventilator invocation) are separate figures with bounds of their own. The zero value is not valid; start from
 // [DefaultConfig] or [LoadConfig].
 type Config struct {
-	// Policy is "step", "aimd" or "gradient" (BATCH_POLICY, default "aimd").
+	// Policy is "knee", "step", "aimd" or "gradient" (BATCH_POLICY, default "knee").
 	Policy string
 	// MinConcurrency is the smallest fleet-wide concurrency, where failures trip (MIN_CONCURRENCY,
 	// default 1; at least the number of ventilators running at once, see [Config.FitsPollers]).
@@ -65,9 +67,14 @@ type Config struct {
 	// InitialConcurrency is the concurrency of a controller without a stored state
 	// (INITIAL_CONCURRENCY, default MinConcurrency).
 	InitialConcurrency int
-	// BatchFactor is how many records per call of its pool a ventilator's batch holds, so that the
-	// pool stays busy while the batch's last calls finish (BATCH_FACTOR, default 4).
+	// BatchFactor is the fewest rounds of calls a batch holds for its pool: a pool drains for about
+	// one call's latency at the end of each batch, losing half a round, so a batch of 16 rounds
+	// keeps some 97 % of its calls in flight (BATCH_FACTOR, default 16).
 	BatchFactor int
+	// BatchTime is the shortest time a batch keeps its pool busy at the latest latency, so that the
+	// time between batches (poll, invoke, settle) stays small beside it when calls are fast
+	// (BATCH_TIME, default 500ms). Longer batches react later to a provider that slows down.
+	BatchTime time.Duration
 	// BudgetShare is the share of a batch's time budget ([Batch.Budget]) that the next batch is
 	// sized to fill at the latest latency, leaving the rest for slow calls (BUDGET_SHARE,
 	// default 0.5).
@@ -116,8 +123,9 @@ func DefaultConfig() Config {
 		Policy:            DefaultPolicy,
 		MinConcurrency:    1,
 		MaxConcurrency:    10,
-		BatchFactor:       4,
+		BatchFactor:       16,
 		BudgetShare:       0.5,
+		BatchTime:         500 * time.Millisecond,
 		KneeTolerance:     1.2,
 		BaselineWindow:    5 * time.Minute,
 		MinBatch:          1,
@@ -157,9 +165,9 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...))
 	}
 	switch c.Policy {
-	case PolicyStep, PolicyAIMD, PolicyGradient:
+	case PolicyKnee, PolicyStep, PolicyAIMD, PolicyGradient:
 	default:
-		bad("%s must be one of %s, %s, %s; got %q", EnvPolicy, PolicyStep, PolicyAIMD, PolicyGradient, c.Policy)
+		bad("%s must be one of %s, %s, %s, %s; got %q", EnvPolicy, PolicyKnee, PolicyStep, PolicyAIMD, PolicyGradient, c.Policy)
 	}
 	if c.MinConcurrency < 1 {
 		bad("%s must be at least 1, got %d", EnvMinConcurrency, c.MinConcurrency)
@@ -177,6 +185,9 @@ func (c Config) Validate() error {
 	}
 	if c.BatchFactor < 1 || c.BatchFactor > 100 {
 		bad("%s must be between 1 and 100, got %d", EnvBatchFactor, c.BatchFactor)
+	}
+	if c.BatchTime < 0 {
+		bad("%s must not be negative, got %s", EnvBatchTime, c.BatchTime)
 	}
 	if !inRange(c.BudgetShare, 0, 1) || c.BudgetShare == 0 {
 		bad("%s must be above 0 and at most 1, got %v", EnvBudgetShare, c.BudgetShare)

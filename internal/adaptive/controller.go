@@ -9,7 +9,7 @@ import (
 // and the latest batch. Implementations are pure and safe for concurrent use: all they remember is
 // in the State.
 type Controller interface {
-	// Policy is the name of the controller's policy ("step", "aimd" or "gradient").
+	// Policy is the name of the controller's policy ("knee", "step", "aimd" or "gradient").
 	Policy() string
 	// Initial is the state of a ventilator that has none stored yet.
 	Initial(now time.Time) State
@@ -47,6 +47,8 @@ func New(cfg Config) (Controller, error) {
 		p = aimdPolicy{}
 	case PolicyGradient:
 		p = gradientPolicy{}
+	case PolicyKnee:
+		p = kneePolicy{}
 	}
 	return &controller{cfg: cfg, policy: p}, nil
 }
@@ -61,7 +63,8 @@ type controller struct {
 func (c *controller) Policy() string { return c.policy.name() }
 
 func (c *controller) Initial(now time.Time) State {
-	s := State{Policy: c.policy.name(), Concurrency: c.cfg.initialConcurrency(), Pollers: 1, UpdatedAt: now.UnixMilli()}
+	s := State{Policy: c.policy.name(), Concurrency: c.cfg.initialConcurrency(), Pollers: 1, Ramp: true,
+		UpdatedAt: now.UnixMilli()}
 	s.BatchSize = c.batchFor(s, Batch{})
 	return c.policy.adopt(c.cfg, s)
 }
@@ -80,7 +83,9 @@ func (c *controller) Next(prev State, batch Batch, now time.Time) (State, Decisi
 		return s, c.decision(s, false, "hold: no call in the batch")
 	}
 
-	if c.atFloor(s) && b.Errors*2 > b.Calls {
+	if c.atFloor(s) && b.OK() == 0 {
+		// Every call failed at the floor. Failures among successes are the records' own (a poison
+		// record fails while others succeed), or the circuit's business: it opens on the rates.
 		s = noteFloorFailure(s, b)
 		if s.FloorFailures >= c.cfg.TripAfter && s.FloorKeys >= 2 {
 			s.Tripped = true
@@ -116,7 +121,8 @@ func (c *controller) Resume(prev State, now time.Time) (State, Decision) {
 	s.FloorFailures, s.FloorKey, s.FloorKeys = 0, "", 0
 	s.Pending = Batch{}
 	s.Concurrency = c.cfg.MinConcurrency
-	s.Limit = 0
+	s.Limit, s.Knee = 0, 0 // what the provider took before the trip says nothing of it now
+	s.Ramp = true
 	s = c.policy.adopt(c.cfg, s)
 	s.BatchSize = c.batchFor(s, Batch{})
 	return s, c.decision(s, false, fmt.Sprintf("resume at concurrency %d, batch size %d", s.Concurrency, s.BatchSize))
@@ -175,14 +181,25 @@ func (c *controller) adopt(prev State, now time.Time) State {
 	return c.policy.adopt(c.cfg, s)
 }
 
-// batchFor sizes the next batch: BatchFactor records per call of one ventilator's pool, so that the
-// pool stays busy, but no more than fit in BudgetShare of the time budget at the sample's latency.
+// batchFor sizes the next batch: rounds of calls for one ventilator's pool, at least BatchFactor and
+// enough to last BatchTime at the latest latency, so that the pool stays busy and the time between
+// batches is small beside the batch; while ramping up, one round of at least rampCalls calls, so the
+// next decision comes fast;
+// and no more than fit in BudgetShare of the time budget.
 func (c *controller) batchFor(s State, sample Batch) int {
 	pool := Share(s.Concurrency, s.Pollers)
-	n := pool * c.cfg.BatchFactor
-	if lat := max(sample.MeanLatency(), s.Recent); sample.Budget > 0 && lat > 0 {
-		rounds := int(c.cfg.BudgetShare * float64(sample.Budget) / float64(lat))
-		n = min(n, pool*max(rounds, 1))
+	lat := max(sample.MeanLatency(), s.Recent)
+	rounds := c.cfg.BatchFactor
+	if lat > 0 {
+		rounds = max(rounds, int(min(float64(c.cfg.BatchTime)/float64(lat), MaxBatchLimit)))
+	}
+	if s.Ramp {
+		rounds = (rampCalls + pool - 1) / pool
+	}
+	n := min(pool*rounds, MaxBatchLimit)
+	if sample.Budget > 0 && lat > 0 {
+		fit := int(min(c.cfg.BudgetShare*float64(sample.Budget)/float64(lat), MaxBatchLimit))
+		n = min(n, pool*max(fit, 1))
 	}
 	if sample.Unsent > 0 && sample.Batches > 0 {
 		// The budget ran out: at most half of what was called per batch.

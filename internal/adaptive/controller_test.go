@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-var policies = []string{PolicyStep, PolicyAIMD, PolicyGradient}
+var policies = []string{PolicyKnee, PolicyStep, PolicyAIMD, PolicyGradient}
 
 func TestMinSamplesAccumulate(t *testing.T) {
 	for _, p := range policies {
@@ -24,6 +24,9 @@ func TestMinSamplesAccumulate(t *testing.T) {
 			before := s
 			s, d = ctl.Next(s, sample(2, 0, 0, 100*ms), t0)
 			grew := d.Concurrency == 3
+			if p == PolicyKnee {
+				grew = d.Concurrency == 4 // no knee known yet: slow start doubles
+			}
 			if p == PolicyGradient {
 				grew = s.Limit > before.Limit // gradient grows by a fraction of sqrt(limit)
 			}
@@ -92,11 +95,11 @@ func TestTripOnlyAtTheFloor(t *testing.T) {
 
 func TestTripAtAMinimumAboveOne(t *testing.T) {
 	ctl := newController(t, PolicyAIMD, func(c *Config) { c.MinConcurrency = 3 })
-	if _, d := ctl.Next(at(ctl, 3), sample(3, 1, 0, 100*ms), t0); d.Trip {
-		t.Errorf("1 of 3 failing at the floor tripped (%s)", d.Reason)
+	if _, d := ctl.Next(at(ctl, 3), sample(3, 2, 0, 100*ms), t0); d.Trip {
+		t.Errorf("2 of 3 failing at the floor tripped: failures among successes are the records' (%s)", d.Reason)
 	}
-	if _, d := ctl.Next(at(ctl, 3), sample(3, 2, 0, 100*ms), t0); !d.Trip || d.Concurrency != 3 {
-		t.Errorf("2 of 3 failing at the floor: %+v, want a trip at 3", d)
+	if _, d := ctl.Next(at(ctl, 3), sample(3, 3, 0, 100*ms), t0); !d.Trip || d.Concurrency != 3 {
+		t.Errorf("3 of 3 failing at the floor: %+v, want a trip at 3", d)
 	}
 }
 

@@ -16,15 +16,18 @@
 //
 // Policies, chosen by name with [New]:
 //
+//   - "knee" (the default): finds the provider's knee, the concurrency at which latency starts to rise
+//     above its no-load baseline, as TCP Vegas and BBR do, holds there, and backs off on errors and
+//     refusals (429);
 //   - "step": the original rule of the ventilator/worker pattern, -1 when more than half of the calls
 //     were slow or failed, +1 when none was, otherwise hold; kept as the reference;
-//   - "aimd" (the default): additive increase, multiplicative decrease, in the manner of TCP;
+//   - "aimd": additive increase, multiplicative decrease, in the manner of TCP;
 //   - "gradient": follows the ratio between a long-term latency baseline and the latest latency, in the
 //     spirit of Netflix concurrency-limits' Gradient2 and Envoy's adaptive concurrency filter.
 //
-// Whatever the policy, a Controller only trips after failures at the smallest concurrency from more
-// than one record (one poison record failing again and again is the record's fault, not the
-// provider's), waits for a minimum number of calls before it decides, and keeps the concurrency
+// Whatever the policy, a Controller only trips after batches at the smallest concurrency in which
+// every call failed, from more than one record (one poison record failing again and again is the
+// record's fault, not the provider's, and so is a failure among successes), waits for a minimum number of calls before it decides, and keeps the concurrency
 // within [MIN_CONCURRENCY, MAX_CONCURRENCY] and the batch size within [MIN_BATCH, MAX_BATCH].
 //
 // The package is pure: standard library only, time is passed in, no goroutines, no I/O.

@@ -72,6 +72,7 @@ func LoadConfig(lookup func(string) (string, bool)) (Config, error) {
 	integer(EnvInitialConc, &c.InitialConcurrency)
 	integer(EnvBatchFactor, &c.BatchFactor)
 	float(EnvBudgetShare, &c.BudgetShare)
+	duration(EnvBatchTime, &c.BatchTime)
 	float(EnvKneeTolerance, &c.KneeTolerance)
 	duration(EnvBaselineWindow, &c.BaselineWindow)
 	if len(errs) > 0 {

@@ -79,7 +79,7 @@ func TestOldStateIsAdopted(t *testing.T) {
 }
 
 func TestBatchSizeFollowsPoolAndBudget(t *testing.T) {
-	ctl := newController(t, PolicyStep, func(c *Config) { c.BatchFactor = 4; c.MaxBatch = 1000 })
+	ctl := newController(t, PolicyStep, func(c *Config) { c.BatchFactor = 4; c.BatchTime = 0; c.MaxBatch = 1000 })
 	b := sample(10, 0, 1, 100*ms) // one slow call: step holds
 	b.Pollers = 2
 	s, d := ctl.Next(at(ctl, 10), b, t0)
@@ -97,5 +97,11 @@ func TestBatchSizeFollowsPoolAndBudget(t *testing.T) {
 	b.Unsent = 8 // the budget ran out after 10 calls: at most 5
 	if _, d = ctl.Next(at(ctl, 10), b, t0); d.BatchSize != 5 {
 		t.Errorf("unsent records: batch %d, want 5", d.BatchSize)
+	}
+	// A fast provider: rounds enough to last BATCH_TIME.
+	ctl = newController(t, PolicyStep, func(c *Config) { c.BatchTime = time.Second; c.MaxBatch = 10000 })
+	b = sample(10, 0, 1, 5*ms)
+	if _, d = ctl.Next(at(ctl, 10), b, t0); d.BatchSize != 2000 {
+		t.Errorf("5 ms calls, 1 s batches: batch %d, want 10 x 200", d.BatchSize)
 	}
 }

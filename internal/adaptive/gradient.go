@@ -32,6 +32,7 @@ func (gradientPolicy) adopt(cfg Config, s State) State {
 	s.Limit = min(max(s.Limit, float64(cfg.MinConcurrency)), float64(cfg.MaxConcurrency))
 	s.Baseline, s.Recent = max(s.Baseline, 0), max(s.Recent, 0)
 	s.Samples = max(s.Samples, 0)
+	s.Ramp, s.Knee, s.BaselineAt, s.NextBaseline = false, 0, 0, 0
 	if s.Probe && s.Concurrency != cfg.MinConcurrency {
 		s.Probe = false
 		s.Limit = float64(s.Concurrency)

@@ -28,13 +28,19 @@ type State struct {
 	Limit float64 `json:"limit,omitempty" dynamodbav:"limit,omitempty"`
 	// Baseline is the latency the provider gives without queueing (the no-load latency).
 	Baseline time.Duration `json:"baselineNs,omitempty" dynamodbav:"baselineNs,omitempty"`
-	// BaselineAt is when Baseline was last measured or confirmed, in epoch milliseconds.
-	BaselineAt int64 `json:"baselineAt,omitempty" dynamodbav:"baselineAt,omitempty"`
+	// BaselineAt is when the current baseline window began, in epoch milliseconds; NextBaseline is
+	// the lowest latency seen in it, which becomes Baseline when the window ends.
+	BaselineAt   int64         `json:"baselineAt,omitempty" dynamodbav:"baselineAt,omitempty"`
+	NextBaseline time.Duration `json:"nextBaselineNs,omitempty" dynamodbav:"nextBaselineNs,omitempty"`
 	// Recent is the smoothed latency of the latest decisions.
 	Recent time.Duration `json:"recentNs,omitempty" dynamodbav:"recentNs,omitempty"`
 	// Knee is the concurrency at which latency was last seen rising above Baseline; 0 while unknown.
 	Knee float64 `json:"knee,omitempty" dynamodbav:"knee,omitempty"`
-	// Samples is the number of decisions folded into Baseline and Recent.
+	// Ramp is true while the policy is in slow start, far below the knee: the controller then sizes
+	// batches to one round of calls so that the next decision comes fast.
+	Ramp bool `json:"ramp,omitempty" dynamodbav:"ramp,omitempty"`
+	// Samples is the number of decisions folded into Baseline and Recent (the knee policy: since it
+	// last cut the concurrency).
 	Samples int `json:"samples,omitempty" dynamodbav:"samples,omitempty"`
 	// Probe is true while a policy runs one sample at a low concurrency to measure Baseline afresh;
 	// a failure during a probe does not trip.

@@ -12,7 +12,7 @@ type stepPolicy struct{}
 func (stepPolicy) name() string { return PolicyStep }
 
 func (stepPolicy) adopt(_ Config, s State) State {
-	s.Limit, s.Baseline, s.Recent, s.Samples, s.Probe = 0, 0, 0, 0, false
+	s.Limit, s.Baseline, s.Recent, s.Samples, s.Probe, s.Ramp, s.Knee, s.BaselineAt = 0, 0, 0, 0, false, false, 0, 0
 	return s
 }
 
