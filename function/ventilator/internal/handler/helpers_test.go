@@ -252,6 +252,8 @@ func newRig(t *testing.T, edit func(*config.Config)) *rig {
 		MaxAttempts: 3, InvokeTimeout: 5 * time.Second, AWSTimeout: 20 * time.Second, DedupTTL: 48 * time.Hour,
 		ESMUUID: "m-1", Adaptive: adaptive.DefaultConfig(),
 	}
+	// The handler's tests follow aimd's simple +1 steps; the policies are tested in internal/adaptive.
+	cfg.Adaptive.Policy = adaptive.PolicyAIMD
 	if edit != nil {
 		edit(&cfg)
 	}
