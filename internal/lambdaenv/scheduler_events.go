@@ -29,6 +29,10 @@ import (
 type EventRule struct {
 	// Name is the rule's name; the rule must exist on EventBus, with its event pattern.
 	Name string
+	// EventBus is the rule's bus; default the scheduler's EventBus. (moto answers PutEvents on a bus
+	// with 500 while a scheduled rule with a Lambda target is on it, since it matches every event
+	// against such a rule and cannot invoke Lambda: put state-change rules on a bus of their own.)
+	EventBus string
 	// Function is the function (name or ARN) the rule targets.
 	Function string
 }
@@ -74,8 +78,12 @@ func (s *Scheduler) setUpRelays(ctx context.Context) ([]relay, error) {
 		if err != nil {
 			return nil, fmt.Errorf("lambdaenv: relay queue of rule %s: %w", r.Name, err)
 		}
+		bus := r.EventBus
+		if bus == "" {
+			bus = s.cfg.EventBus
+		}
 		put, err := s.cfg.EventBridge.PutTargets(ctx, &eventbridge.PutTargetsInput{
-			Rule: aws.String(r.Name), EventBusName: aws.String(s.cfg.EventBus),
+			Rule: aws.String(r.Name), EventBusName: aws.String(bus),
 			Targets: []ebtypes.Target{{Id: aws.String(relayTargetID), Arn: aws.String(attrs.Attributes[string(sqstypes.QueueAttributeNameQueueArn)])}},
 		})
 		if err == nil && put.FailedEntryCount > 0 {

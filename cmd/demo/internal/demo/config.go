@@ -80,7 +80,8 @@ func DefaultConfig() Config {
 		BackoffRatio: 0.3,
 		Window:       12 * time.Second, OpenDuration: 4 * time.Second, MaxOpenDuration: 8 * time.Second, SlowCall: time.Second,
 		MinCalls: 10, ConsecutiveFailures: 5,
-		CheckEvery: 2 * time.Second, WakeEvery: 2 * time.Second, RowEvery: 2 * time.Second,
+		// The circuit's state-change event wakes the ventilator; the schedule is only the backstop.
+		CheckEvery: 2 * time.Second, WakeEvery: 30 * time.Second, RowEvery: 2 * time.Second,
 		Drain: 60 * time.Second, Seed: 1, Color: "auto",
 	}
 }
@@ -246,6 +247,8 @@ func (c Config) ventilatorEnv() []string {
 		"BATCH_POLICY=" + c.Policy,
 		"MIN_BATCH=" + strconv.Itoa(c.MinBatch),
 		"MAX_BATCH=" + strconv.Itoa(c.MaxBatch),
+		// The worker runs at most MaxBatch sandboxes: the provider's limit on calls in flight here.
+		"MAX_CONCURRENCY=" + strconv.Itoa(c.MaxBatch),
 		"INITIAL_BATCH=" + strconv.Itoa(c.InitialBatch),
 		"TRIP_AFTER=" + strconv.Itoa(c.TripAfter),
 		"BACKOFF_RATIO=" + strconv.FormatFloat(c.BackoffRatio, 'f', -1, 64),

@@ -37,6 +37,9 @@ type monitor struct {
 	circuit  string
 	circuits circuitReader
 	mapping  func() lambdaenv.PollerStats
+	// wokenBy is the trigger of the latest wake-up that re-enabled the mapping ("event" or
+	// "schedule"), "" if none yet.
+	wokenBy  func() string
 	provider *provider.Provider
 	fed      func() int
 	sqs      *sqs.Client
@@ -84,7 +87,11 @@ func (m *monitor) tick(ctx context.Context) {
 	ms := m.mapping()
 	if ms.State != "" && ms.State != m.mappingState {
 		if m.mappingState != "" || ms.State != "Enabled" {
-			m.event(timeline.Event{Time: now, At: at, Kind: timeline.KindMapping, From: m.mappingState, To: ms.State, Batch: ms.BatchSize, Phase: ph.Name})
+			e := timeline.Event{Time: now, At: at, Kind: timeline.KindMapping, From: m.mappingState, To: ms.State, Batch: ms.BatchSize, Phase: ph.Name}
+			if ms.State == "Enabled" && m.wokenBy != nil {
+				e.Via = m.wokenBy()
+			}
+			m.event(e)
 		}
 		m.mappingState = ms.State
 	}

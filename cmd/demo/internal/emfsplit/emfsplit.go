@@ -20,6 +20,21 @@ type Splitter struct {
 	buf     []byte
 	count   int
 	err     error
+	// wakes counts the wake-ups that re-enabled the mapping, by trigger; last is the latest's.
+	wakes map[string]int
+	last  string
+}
+
+// Wakes returns how many wake-up lines (EMF lines with "wakeUp": true, written when a wake-up
+// re-enabled the mapping) each trigger ("event", "schedule") wrote, and the latest one's trigger.
+func (s *Splitter) Wakes() (byTrigger map[string]int, last string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int, len(s.wakes))
+	for k, v := range s.wakes {
+		out[k] = v
+	}
+	return out, s.last
 }
 
 // New returns a Splitter; either writer may be nil to drop its lines.
@@ -69,6 +84,18 @@ func (s *Splitter) line(l []byte) {
 	}
 	if IsEMF(body) {
 		s.count++
+		var w struct {
+			WakeUp  bool   `json:"wakeUp"`
+			Trigger string `json:"trigger"`
+		}
+		// A scrape of the ventilator's own metric line: only these two fields matter here.
+		if json.Unmarshal(body, &w) == nil && w.WakeUp {
+			if s.wakes == nil {
+				s.wakes = map[string]int{}
+			}
+			s.wakes[w.Trigger]++
+			s.last = w.Trigger
+		}
 		s.write(s.metrics, body)
 		return
 	}

@@ -120,9 +120,14 @@ func FormatEvent(e Event, color bool) string {
 		}
 		text = fmt.Sprintf("%s circuit %s → %s  %s", mark, from, paint(e.To, e.To, color), e.Reason)
 	case KindMapping:
-		if e.To == "Enabled" {
+		switch {
+		case e.To == "Enabled" && e.Via == "event":
+			text = fmt.Sprintf("▶ mapping enabled at batch size %d, woken by the circuit's state-change event: the ventilator reads the stream again", e.Batch)
+		case e.To == "Enabled" && e.Via == "schedule":
+			text = fmt.Sprintf("▶ mapping enabled at batch size %d, woken by the schedule (the backstop): the ventilator reads the stream again", e.Batch)
+		case e.To == "Enabled":
 			text = fmt.Sprintf("▶ mapping enabled at batch size %d: the ventilator reads the stream again", e.Batch)
-		} else {
+		default:
 			text = fmt.Sprintf("⏸ mapping %s: the ventilator stopped reading the stream (records wait in Kinesis)", strings.ToLower(e.To))
 		}
 	default:
