@@ -37,7 +37,8 @@ type Config struct {
 	// Rate is the records fed per second.
 	Rate float64
 
-	// Policy is the batch controller's policy (BATCH_POLICY).
+	// Policy is the concurrency controller's policy (BATCH_POLICY; default the controller's own,
+	// knee).
 	Policy string
 	// MinBatch, MaxBatch, InitialBatch and TripAfter bound and tune the batch controller
 	// (MIN_BATCH, MAX_BATCH, INITIAL_BATCH, TRIP_AFTER); Tries is MAX_ATTEMPTS.
@@ -74,7 +75,7 @@ func DefaultConfig() Config {
 		Latency: 20 * time.Millisecond, SlowDelay: 1500 * time.Millisecond,
 		DegradedErrors: 0.1, DegradedSlow: 0.25, DownErrors: 1,
 		Rate:   8,
-		Policy: adaptive.PolicyAIMD, MinBatch: 1, MaxBatch: 10, InitialBatch: 1, TripAfter: 3, Tries: 3,
+		Policy: adaptive.DefaultPolicy, MinBatch: 1, MaxBatch: 10, InitialBatch: 1, TripAfter: 3, Tries: 3,
 		// The ventilator slows down at a milder degradation (30 % slow or failed calls) than the
 		// circuit trips at (50 %): concurrency first, the breaker for the outage.
 		BackoffRatio: 0.3,
@@ -103,7 +104,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Float64Var(&c.DownErrors, "down-errors", c.DownErrors, "share of calls that fail while down (0-1)")
 	fs.Float64Var(&c.Rate, "rate", c.Rate, "records fed per second")
 
-	fs.StringVar(&c.Policy, "policy", c.Policy, "batch controller policy: step, aimd or gradient (BATCH_POLICY)")
+	fs.StringVar(&c.Policy, "policy", c.Policy, "concurrency controller policy: knee, step, aimd or gradient (BATCH_POLICY)")
 	fs.IntVar(&c.MinBatch, "min-batch", c.MinBatch, "smallest batch size (MIN_BATCH)")
 	fs.IntVar(&c.MaxBatch, "max-batch", c.MaxBatch, "largest batch size (MAX_BATCH), also the worker's concurrency")
 	fs.IntVar(&c.InitialBatch, "initial-batch", c.InitialBatch, "batch size at the start (INITIAL_BATCH)")

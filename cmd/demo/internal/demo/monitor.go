@@ -37,6 +37,8 @@ type monitor struct {
 	circuit  string
 	circuits circuitReader
 	mapping  func() lambdaenv.PollerStats
+	// concurrency is the ventilator's latest concurrency metric (0 before the first).
+	concurrency func() int
 	// wokenBy is the trigger of the latest wake-up that re-enabled the mapping ("event" or
 	// "schedule"), "" if none yet.
 	wokenBy  func() string
@@ -105,7 +107,7 @@ func (m *monitor) tick(ctx context.Context) {
 	}
 	ps := m.provider.Stats()
 	s := timeline.Sample{
-		At: at, Phase: ph.Name, Circuit: label(m.seen), Mapping: m.mappingState, Batch: ms.BatchSize,
+		At: at, Phase: ph.Name, Circuit: label(m.seen), Mapping: m.mappingState, Batch: ms.BatchSize, Concurrency: m.concurrencyNow(),
 		Calls: ps.Calls, Errors: ps.Errors, Slow: ps.Slow, Succeeded: ps.Succeeded,
 		Fed: m.fed(), Done: int(ps.Records) + m.dlq, DLQ: m.dlq,
 	}
@@ -154,6 +156,14 @@ func (m *monitor) event(e timeline.Event) {
 	m.rec.Event(e)
 	m.printer.Event(e)
 	m.log.Info("event", "kind", e.Kind, "from", e.From, "to", e.To, "via", e.Via, "reason", e.Reason, "phase", e.Phase, "t", e.At.Seconds())
+}
+
+// concurrencyNow is the ventilator's latest concurrency, 0 when unknown.
+func (m *monitor) concurrencyNow() int {
+	if m.concurrency == nil {
+		return 0
+	}
+	return m.concurrency()
 }
 
 // label is a circuit's label, "" before it exists.

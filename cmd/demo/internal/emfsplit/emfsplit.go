@@ -23,6 +23,15 @@ type Splitter struct {
 	// wakes counts the wake-ups that re-enabled the mapping, by trigger; last is the latest's.
 	wakes map[string]int
 	last  string
+	// concurrency is the latest line's Concurrency metric.
+	concurrency int
+}
+
+// Concurrency returns the Concurrency metric of the latest EMF line that had one (0 before).
+func (s *Splitter) Concurrency() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.concurrency
 }
 
 // Wakes returns how many wake-up lines (EMF lines with "wakeUp": true, written when a wake-up
@@ -85,11 +94,16 @@ func (s *Splitter) line(l []byte) {
 	if IsEMF(body) {
 		s.count++
 		var w struct {
-			WakeUp  bool   `json:"wakeUp"`
-			Trigger string `json:"trigger"`
+			WakeUp      bool   `json:"wakeUp"`
+			Trigger     string `json:"trigger"`
+			Concurrency int    `json:"Concurrency"`
 		}
-		// A scrape of the ventilator's own metric line: only these two fields matter here.
-		if json.Unmarshal(body, &w) == nil && w.WakeUp {
+		// A scrape of the ventilator's own metric line: only these fields matter here.
+		err := json.Unmarshal(body, &w)
+		if err == nil && w.Concurrency > 0 {
+			s.concurrency = w.Concurrency
+		}
+		if err == nil && w.WakeUp {
 			if s.wakes == nil {
 				s.wakes = map[string]int{}
 			}
