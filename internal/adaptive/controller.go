@@ -121,7 +121,8 @@ func (c *controller) Resume(prev State, now time.Time) (State, Decision) {
 	s.FloorFailures, s.FloorKey, s.FloorKeys = 0, "", 0
 	s.Pending = Batch{}
 	s.Concurrency = c.cfg.MinConcurrency
-	s.Limit, s.Knee = 0, 0 // what the provider took before the trip says nothing of it now
+	// What the provider did before the trip says nothing of it now.
+	s.Limit, s.Knee, s.Recent = 0, 0, 0
 	s.Ramp = true
 	s = c.policy.adopt(c.cfg, s)
 	s.BatchSize = c.batchFor(s, Batch{})

@@ -72,7 +72,7 @@ func (kneePolicy) decide(cfg Config, s State, b Batch, now time.Time) (State, st
 		next := backoff(cfg, l)
 		return kneeCut(s, next, false), fmt.Sprintf("knee: %d of %d calls slow or failed: x%v", b.Bad(), b.Calls, cfg.BackoffFactor)
 	}
-	if b.OK() < rampCalls {
+	if b.OK() < min(rampCalls, s.BatchSize*max(b.Batches, 1)) {
 		return s, fmt.Sprintf("knee: %d successful calls are too few to read latency from: hold at %d", b.OK(), l)
 	}
 	lat := b.MeanLatency()
@@ -88,10 +88,20 @@ func (kneePolicy) decide(cfg Config, s State, b Batch, now time.Time) (State, st
 		// knee learnt against the old baseline is void. Slow start finds the new one.
 		s.Knee = 0
 	}
+	big := b.OK() >= baselineCalls
 	switch {
 	case s.Baseline == 0, l <= cfg.MinConcurrency:
 		s.Baseline, s.NextBaseline, s.BaselineAt = lat, lat, nowMs
-	case b.OK() >= baselineCalls:
+		if !big {
+			// Provisional (BaselineAt 0): the first large sample that shows no queueing against it
+			// replaces it.
+			s.NextBaseline, s.BaselineAt = 0, 0
+		}
+	case big && s.BaselineAt == 0:
+		if float64(lat) <= float64(s.Baseline)*cfg.KneeTolerance {
+			s.Baseline, s.NextBaseline, s.BaselineAt = lat, lat, nowMs
+		}
+	case big:
 		if nowMs-s.BaselineAt > cfg.BaselineWindow.Milliseconds() {
 			s.Baseline, s.NextBaseline, s.BaselineAt = minPositive(s.NextBaseline, lat), lat, nowMs
 		}

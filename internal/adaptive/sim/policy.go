@@ -15,6 +15,8 @@ type Policy struct {
 	Controller adaptive.Controller
 	// SlowCall is the threshold above which the ventilator reports a successful call as slow.
 	SlowCall time.Duration
+	// Trace, when set, sees every decision with the batch it was made on, at virtual time t.
+	Trace func(t time.Duration, b adaptive.Batch, s adaptive.State, d adaptive.Decision)
 }
 
 // SimConfig is the controller configuration of the simulated ventilator for a provider whose

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 )
 
@@ -33,7 +34,7 @@ func WriteTable(w io.Writer, rows []Row, policies []string) error {
 	prev := ""
 	for _, k := range order {
 		if prev != "" && prev != k.base+k.disc {
-			fmt.Fprintln(tw, "\t\t\t\t")
+			fmt.Fprintln(tw, strings.Repeat("\t", 4+5*len(policies)))
 		}
 		prev = k.base + k.disc
 		line := fmt.Sprintf("%s\t%s\t%s\t", k.base, k.disc, k.phase)

@@ -6,8 +6,12 @@ import (
 )
 
 // RecoveryWindow is the sliding window over which goodput must reach RecoveryShare of the optimum
-// for a phase after an outage to count as recovered.
+// for a phase after an outage to count as recovered; for a provider slower than 2.5 s, four of its
+// base latencies (a rate cannot be read over less than a few calls' time).
 const RecoveryWindow = 10 * time.Second
+
+// recoveryWindow is the window for a provider of base latency base.
+func recoveryWindow(base time.Duration) time.Duration { return max(RecoveryWindow, 4*base) }
 
 // RecoveryShare is the share of the optimum that counts as recovered.
 const RecoveryShare = 0.9
@@ -40,8 +44,9 @@ type Row struct {
 	// TripBatches is how many batches an outage had sent calls in when the ventilator stopped
 	// (outage phases only; nil if it never stopped).
 	TripBatches *int `json:"tripBatches"`
-	// RecoverAfterS is how many seconds after an outage ended the goodput over RecoveryWindow first
-	// reached RecoveryShare of the optimum (phases right after an outage only).
+	// RecoverAfterS is how many seconds after an outage ended the goodput over RecoveryWindow (or
+	// four base latencies) first reached RecoveryShare of the optimum (phases right after an outage
+	// only; the phase's length when it never did).
 	RecoverAfterS *float64 `json:"recoverAfterS"`
 	// Duplicates counts records that succeeded more than once.
 	Duplicates int `json:"duplicates"`
@@ -65,7 +70,7 @@ func Rows(sc Scenario, outs []Outcome) []Row {
 					from = int(st.ClosedAt / time.Second)
 				}
 				row.FromS = float64(from)
-				s, ok := recoveredAfter(st.Successes, ph.Optimum())
+				s, ok := recoveredAfter(st.Successes, ph.Optimum(), recoveryWindow(ph.Latency))
 				if !ok {
 					s = ph.Duration.Seconds()
 				}
@@ -103,10 +108,10 @@ func Rows(sc Scenario, outs []Outcome) []Row {
 	return rows
 }
 
-// recoveredAfter returns the end, in seconds from the phase start, of the first window of
-// RecoveryWindow whose successes reach RecoveryShare of optimum (records per minute).
-func recoveredAfter(perSecond []int, optimum float64) (float64, bool) {
-	w := int(RecoveryWindow.Seconds())
+// recoveredAfter returns the end, in seconds from the phase start, of the first window whose
+// successes reach RecoveryShare of optimum (records per minute).
+func recoveredAfter(perSecond []int, optimum float64, window time.Duration) (float64, bool) {
+	w := int(window.Seconds())
 	need := RecoveryShare * optimum / 60 * float64(w)
 	sum := 0
 	for end := 1; end <= len(perSecond); end++ {

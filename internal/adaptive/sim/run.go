@@ -420,6 +420,9 @@ func (r *runner) settle(i int, t time.Duration) {
 		b.Budget = r.sc.FunctionTimeout - r.sc.SettleReserve
 		var d adaptive.Decision
 		r.state, d = r.pol.Controller.Next(r.state, b, epoch.Add(t))
+		if r.pol.Trace != nil {
+			r.pol.Trace(t, b, r.state, d)
+		}
 		r.outcome.MaxConcurrency = max(r.outcome.MaxConcurrency, d.Concurrency)
 		if d.Trip {
 			r.stop(t)
