@@ -159,6 +159,20 @@ func TestStateChangeEventWakesUp(t *testing.T) {
 	if _, on := r.mapping.get(); !on {
 		t.Fatal("mapping still disabled")
 	}
+	// An event newer than the extension's cached copy (still OPEN until later) wins over it.
+	r.setController(adaptive.State{Policy: "aimd", BatchSize: 1, Tripped: true})
+	r.mapping.enabled = false
+	r.breaker.view = client.Circuit{State: StateOpen, Version: 6, RetryAt: r.now.Add(time.Minute)}
+	out, err = r.h.Invoke(r.ctx(), event("inventory", StateHalfOpen)) // version 7
+	if res, ok := out.(WakeResult); err != nil || !ok || res.Action != WakeResumed || res.CircuitState != StateHalfOpen {
+		t.Fatalf("event newer than the cached OPEN = %+v, %v; want resumed", out, err)
+	}
+	r.setController(adaptive.State{Policy: "aimd", BatchSize: 1, Tripped: true})
+	r.breaker.view = client.Circuit{State: StateOpen, Version: 8, RetryAt: r.now.Add(time.Minute)}
+	out, err = r.h.Invoke(r.ctx(), event("inventory", StateHalfOpen)) // version 7: older than the copy
+	if res, ok := out.(WakeResult); err != nil || !ok || res.Action != WakeWaiting {
+		t.Fatalf("event older than the cached OPEN = %+v, %v; want waiting", out, err)
+	}
 	bad := []byte(`{"detail-type":"Circuit State Change","source":"breakerbox","detail":{"id":"inventory","to":"CLOSED","extra":1}}`)
 	if _, err := r.h.Invoke(r.ctx(), bad); err == nil || !strings.Contains(err.Error(), "extra") {
 		t.Fatalf("malformed detail: %v, want an error naming the unknown field", err)
