@@ -3,6 +3,8 @@ package e2e
 import (
 	"fmt"
 	"testing"
+
+	"github.com/breakerbox/breakerbox/internal/adaptive"
 )
 
 // A healthy provider: every record is processed once, and the batch size grows, as
@@ -32,8 +34,8 @@ func TestKinesisBatchSizeGrows(t *testing.T) {
 		size = s
 		return state == "Enabled" && r.controller().State.BatchSize == s && len(m) > 0 && m[len(m)-1]["BatchSize"] == float64(s)
 	})
-	if snap := r.controller(); snap.State.Policy != "aimd" {
-		t.Errorf("controller %+v, want aimd", snap.State)
+	if snap := r.controller(); snap.State.Policy != adaptive.DefaultPolicy {
+		t.Errorf("controller %+v, want the default policy %s", snap.State, adaptive.DefaultPolicy)
 	}
 	if m := r.metrics(); m[0]["Circuit"] != r.circuit {
 		t.Errorf("EMF line %v, want the circuit as its dimension", m[0])

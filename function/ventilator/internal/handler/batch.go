@@ -335,7 +335,7 @@ func (r *run) stop(ctx context.Context, snap controlstate.Snapshot, g client.Dec
 // keepDisabled handles a batch that arrives while the ventilator is tripped (the mapping was still
 // polling, or disabling it failed): nothing is called, and the mapping is disabled if it is not.
 func (r *run) keepDisabled(ctx context.Context) {
-	_, err := r.h.Mapping.Apply(ctx, mapping.Want{BatchSize: r.h.cfg.Adaptive.MinBatch, Enabled: mapping.Disable}, false)
+	_, err := r.h.Mapping.Apply(ctx, mapping.Want{Enabled: mapping.Disable}, false)
 	attrs := []any{}
 	if err != nil {
 		attrs = append(attrs, "error", err.Error())
