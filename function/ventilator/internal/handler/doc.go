@@ -7,7 +7,7 @@
 //     wake-up), nothing is called: the mapping is kept disabled and every record is returned as a
 //     batch item failure.
 //  2. The extension is asked once (acquire). Denied by an OPEN or FORCED_OPEN circuit: the state is
-//     marked tripped, the mapping is disabled at MIN_BATCH, and every record is returned as a
+//     marked tripped, the mapping is disabled at the smallest concurrency, and every record is returned as a
 //     failure. Denied otherwise (HALF_OPEN with the probe held elsewhere, or an UNKNOWN circuit under
 //     the closed fail mode): every record is returned as a failure and nothing else changes, since
 //     no circuit said the provider is down. A half-open permit makes the
