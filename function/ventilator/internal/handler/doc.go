@@ -7,8 +7,8 @@
 //     wake-up), nothing is called: the mapping is kept disabled and every record is returned as a
 //     batch item failure.
 //  2. The extension is asked once (acquire). Denied by an OPEN or FORCED_OPEN circuit: the state is
-//     marked tripped, the mapping is disabled at the smallest concurrency, and every record is returned as a
-//     failure. Denied otherwise (HALF_OPEN with the probe held elsewhere, or an UNKNOWN circuit under
+//     marked tripped, the mapping is disabled at the smallest concurrency, and every record is
+//     returned as a failure. Denied otherwise (HALF_OPEN with the probe held elsewhere, or an UNKNOWN circuit under
 //     the closed fail mode): every record is returned as a failure and nothing else changes, since
 //     no circuit said the provider is down. A half-open permit makes the
 //     batch a probe: records run one at a time until one worker call has been made; the rest are
