@@ -39,7 +39,7 @@ func (r *rig) queueEmpty() bool {
 // with their reason; everything else is processed once and the queue drains. The mapping is found
 // by listing the function's mappings on EVENT_SOURCE_ARN (no ESM_UUID).
 func TestDeadLetters(t *testing.T) {
-	r := newRig(t, rigOptions{Source: sqsSource, BatchSize: 10, FindMapping: true, Env: []string{"MAX_ATTEMPTS=2", "TRIP_AFTER=1000", "INITIAL_BATCH=10"}})
+	r := newRig(t, rigOptions{Source: sqsSource, BatchSize: 10, FindMapping: true, Env: []string{"MAX_ATTEMPTS=2", "TRIP_AFTER=1000", "INITIAL_BATCH=10", "MIN_CONCURRENCY=2"}})
 	r.provider.set(func(id string, _ int) int {
 		if id == "poison" {
 			return 500
