@@ -4,9 +4,11 @@
 //
 // New reads the extension's port (BREAKERBOX_PORT), the token (AWS_SESSION_TOKEN, unless
 // BREAKERBOX_AUTH=none) and the fail mode (BREAKERBOX_FAIL_MODE) from the function's environment,
-// which the extension shares. When the extension cannot be reached, or answers with an error, the
-// client follows the fail mode: "open" (the default) lets calls through, "closed" denies them.
+// which the extension shares, and returns an error naming the variable when one holds a value the
+// extension would refuse too (BREAKERBOX_FAIL_MODE=clsoed is an error, not "open"). When the
+// extension cannot be reached, or answers with an error, the client follows the fail mode: "open"
+// (the default) lets calls through, "closed" denies them.
 //
-// It uses the standard library only. A Python or Node function does the same with plain HTTP; see
+// It uses the standard library only. The layer carries the same client for Python and Node; see
 // the README.
 package client
