@@ -27,7 +27,11 @@ const (
 // outcome to the extension (BENCH_OUTCOME ok or fail; none reports nothing) and answers.
 func runBenchRuntime() int {
 	outcome := os.Getenv("BENCH_OUTCOME")
-	c := client.New()
+	c, err := client.New()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench runtime:", err)
+		return 1
+	}
 	lambda.Start(func(ctx context.Context) (string, error) {
 		if outcome != "none" {
 			if err := c.Report(ctx, "bench-after", client.Outcome{OK: outcome == "ok", Latency: 5 * time.Millisecond}); err != nil {
