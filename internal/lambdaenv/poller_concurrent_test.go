@@ -2,12 +2,15 @@ package lambdaenv
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -118,5 +121,91 @@ func TestSQSPollerHonoursMaximumConcurrency(t *testing.T) {
 	waitFor("2 invocations at once", func() bool { return reached[2] })
 	if s := p.Stats(); s.MaxInFlight != 3 {
 		t.Errorf("MaxInFlight %d, want 3", s.MaxInFlight)
+	}
+}
+
+// The Kinesis poller runs one invocation per shard at a time, the shards at once: with two shards
+// each invocation waits for the other shard's, so the test fails (by its deadline) if the shards
+// are read one after the other, and every record is delivered once.
+func TestKinesisPollerRunsShardsAtOnce(t *testing.T) {
+	cfg := mototest.Shared(t).AWSConfig()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	kc := kinesis.NewFromConfig(cfg)
+	arn := createStream(t, ctx, kc, unique("poller-shards"), 2)
+	uuid, err := CreateMapping(ctx, cfg, MappingInput{FunctionName: "shards-consumer", EventSourceArn: arn, BatchSize: 2, ReportBatchItemFailures: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		// Explicit hash keys at both ends of the key space put records on both shards.
+		hash := "0"
+		if i%2 == 1 {
+			hash = "170141183460469231731687303715884105729"
+		}
+		if _, err := kc.PutRecord(ctx, &kinesis.PutRecordInput{StreamARN: aws.String(arn), Data: fmt.Appendf(nil, "r%02d", i),
+			PartitionKey: aws.String("k"), ExplicitHashKey: aws.String(hash)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var (
+		mu      sync.Mutex
+		cond    = sync.NewCond(&mu)
+		in      int
+		paired  bool
+		seen    = map[string]int{}
+		records int
+	)
+	fn := funcInvoker(func(ctx context.Context, _ string, payload []byte) (Result, error) {
+		var ev events.KinesisEvent
+		if err := json.Unmarshal(payload, &ev); err != nil {
+			t.Errorf("payload %s: %v", payload, err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for _, r := range ev.Records {
+			seen[string(r.Kinesis.Data)]++
+			records++
+		}
+		in++
+		cond.Broadcast()
+		for in < 2 && !paired && ctx.Err() == nil {
+			cond.Wait()
+		}
+		if in >= 2 {
+			paired = true
+		}
+		in--
+		return Result{Payload: []byte(`{"batchItemFailures":[]}`)}, nil
+	})
+	p, err := NewPoller(ctx, PollerConfig{AWS: cfg, MappingUUID: uuid, Invoker: fn, PollInterval: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { _ = p.Run(runCtx); close(done) }()
+	defer func() {
+		stop()
+		mu.Lock()
+		cond.Broadcast()
+		mu.Unlock()
+		<-done
+	}()
+	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		mu.Lock()
+		ok := paired && len(seen) == 20
+		mu.Unlock()
+		if ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out: paired %v, %d of 20 records seen (stats %+v)", paired, len(seen), p.Stats())
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if records != 20 {
+		t.Errorf("%d records delivered, want each of the 20 once: %v", records, seen)
 	}
 }
