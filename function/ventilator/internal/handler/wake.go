@@ -80,11 +80,13 @@ func (h *Handler) wake(ctx context.Context, w wakeUp) (WakeResult, error) {
 	case err != nil:
 		return res, fmt.Errorf("wake-up: read circuit %s: %w", h.cfg.Circuit, err)
 	}
-	if w.trigger == TriggerEvent && w.change.Version > view.Version && view.Override == "" {
+	if w.trigger == TriggerEvent && w.change.Version > view.Version {
 		// The extension's cached copy predates the event (its TTL has not run out yet): the event
-		// is the newer word on the circuit.
-		log.InfoContext(ctx, "wake-up: the event is newer than the extension's copy of the circuit", "cachedState", view.State, "cachedVersion", view.Version)
-		view.State, view.Version, view.RetryAt = w.change.To, w.change.Version, time.Time{}
+		// is the newer word on the circuit. Its "to" is the circuit's label, an override's when one
+		// is set, so HALF_OPEN or CLOSED there means no override at that version.
+		log.InfoContext(ctx, "wake-up: the event is newer than the extension's copy of the circuit",
+			"cachedState", view.State, "cachedOverride", view.Override, "cachedVersion", view.Version)
+		view.State, view.Override, view.Version, view.RetryAt = w.change.To, "", w.change.Version, time.Time{}
 	}
 	res.CircuitState = view.State
 	now := h.Now()

@@ -167,6 +167,14 @@ func TestStateChangeEventWakesUp(t *testing.T) {
 	if res, ok := out.(WakeResult); err != nil || !ok || res.Action != WakeResumed || res.CircuitState != StateHalfOpen {
 		t.Fatalf("event newer than the cached OPEN = %+v, %v; want resumed", out, err)
 	}
+	// The same when the cached copy still carries the override the event's version cleared.
+	r.setController(adaptive.State{Policy: "aimd", BatchSize: 1, Tripped: true})
+	r.mapping.enabled = false
+	r.breaker.view = client.Circuit{State: StateOpen, Override: ForcedOpen, Version: 6}
+	out, err = r.h.Invoke(r.ctx(), event("inventory", StateClosed)) // version 7
+	if res, ok := out.(WakeResult); err != nil || !ok || res.Action != WakeResumed {
+		t.Fatalf("event newer than the cached FORCED_OPEN = %+v, %v; want resumed", out, err)
+	}
 	r.setController(adaptive.State{Policy: "aimd", BatchSize: 1, Tripped: true})
 	r.breaker.view = client.Circuit{State: StateOpen, Version: 8, RetryAt: r.now.Add(time.Minute)}
 	out, err = r.h.Invoke(r.ctx(), event("inventory", StateHalfOpen)) // version 7: older than the copy
