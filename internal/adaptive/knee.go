@@ -98,7 +98,9 @@ func (kneePolicy) decide(cfg Config, s State, b Batch, now time.Time) (State, st
 			s.NextBaseline, s.BaselineAt = 0, 0
 		}
 	case big && s.BaselineAt == 0:
-		if float64(lat) <= float64(s.Baseline)*cfg.KneeTolerance {
+		// Within the tolerance, or at two calls a ventilator or fewer, where its own calls hardly
+		// queue, a large sample is a better baseline than the few calls that made this one.
+		if float64(lat) <= float64(s.Baseline)*cfg.KneeTolerance || l <= 2*cfg.MinConcurrency {
 			s.Baseline, s.NextBaseline, s.BaselineAt = lat, lat, nowMs
 		}
 	case big:
@@ -112,7 +114,9 @@ func (kneePolicy) decide(cfg Config, s State, b Batch, now time.Time) (State, st
 	case ratio > cfg.KneeTolerance:
 		knee := float64(l) / ratio
 		next := min(max(int(math.Round(knee)), cfg.MinConcurrency), l)
-		s = kneeCut(s, next, true)
+		// Against a baseline read from a few calls, a small sample cannot mark a knee: cut, but
+		// leave the knee unknown until a large sample confirms one.
+		s = kneeCut(s, next, big || s.BaselineAt != 0)
 		return s, fmt.Sprintf("knee: latency %v is %.2f x the baseline %v at %d: knee at %.1f, %d",
 			lat, ratio, s.Baseline, l, knee, s.Concurrency)
 	case b.BadRatio() > cfg.BackoffRatio/10:

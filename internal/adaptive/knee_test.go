@@ -146,3 +146,23 @@ func equalInts(a, b []int) bool {
 	}
 	return true
 }
+
+func TestKneeProvisionalBaselineMarksNoKnee(t *testing.T) {
+	ctl := newController(t, PolicyKnee, nil)
+	s := ctl.Initial(t0)
+	// Four calls at the floor, 20 % faster than the provider's real 100 ms: a provisional baseline.
+	s, _ = ctl.Next(s, sample(4, 0, 0, 80*ms), t0)
+	if s.Baseline != 80*ms || s.BaselineAt != 0 || s.Concurrency != 2 {
+		t.Fatalf("after four calls: baseline %v at %d, concurrency %d; want a provisional 80ms and slow start to 2", s.Baseline, s.BaselineAt, s.Concurrency)
+	}
+	// A few calls at 2 read 1.25 x that: too few to tell queueing from a lucky first call.
+	s, d := ctl.Next(s, sample(4, 0, 0, 100*ms), t0)
+	if s.Knee != 0 || d.Concurrency != 2 {
+		t.Fatalf("4 calls at 1.25 x a provisional baseline: knee %v concurrency %d; want a cut that marks no knee (%s)", s.Knee, d.Concurrency, d.Reason)
+	}
+	// A large sample at 2 calls replaces it.
+	s, d = ctl.Next(s, sample(32, 0, 0, 100*ms), t0.Add(time.Second))
+	if s.Baseline != 100*ms || s.BaselineAt == 0 {
+		t.Errorf("32 calls at 2: baseline %v at %d; want 100ms, no longer provisional (%s)", s.Baseline, s.BaselineAt, d.Reason)
+	}
+}

@@ -142,3 +142,21 @@ func TestScenarioValidate(t *testing.T) {
 		t.Error("Run accepted a scenario without pollers and with an up phase of capacity 0")
 	}
 }
+
+func TestPoisonRecordsGoToTheDLQWithoutSlowingTheRest(t *testing.T) {
+	with, _ := play(t, Shared, nil, adaptive.PolicyKnee)
+	without, _ := play(t, Shared, func(sc *Scenario, _ *adaptive.Config) { sc.PoisonEvery = 0 }, adaptive.PolicyKnee)
+	s := NewSummary(adaptive.PolicyKnee)
+	s.AddPoison(with[0], without[0], measuredPhases)
+	if s.PoisonDrop > 5 {
+		t.Errorf("one poison record per 1000 cost %.1f %% of the goodput, want at most 5", s.PoisonDrop)
+	}
+	if with[0].PoisonDLQ == 0 || without[0].PoisonDLQ != 0 {
+		t.Errorf("poison records in the DLQ: %d with, %d without", with[0].PoisonDLQ, without[0].PoisonDLQ)
+	}
+	for i, ph := range []string{"healthy", "degraded"} {
+		if a, b := with[0].Phases[i].TripAfter, without[0].Phases[i].TripAfter; a >= 0 && b < 0 {
+			t.Errorf("%s: the ventilator stopped with poison records (after %v) and not without", ph, a)
+		}
+	}
+}
