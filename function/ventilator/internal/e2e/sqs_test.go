@@ -98,12 +98,8 @@ func TestConcurrentVentilatorsLoseNoControllerUpdate(t *testing.T) {
 	r.eventually("the queue is drained", r.queueEmpty)
 	r.cancel() // no more batches while counting
 	r.wg.Wait()
-	batches, raced := 0, 0
-	for _, m := range r.metrics() {
-		if _, calls := m["LatencyP50"]; calls {
-			batches++
-		}
-	}
+	raced := 0
+	batches := r.callBatchesAtLeast(r.controller().Version)
 	for _, l := range r.logLines(map[string]any{"msg": "batch done"}) {
 		if a, _ := l["stateAttempts"].(float64); a > 1 {
 			raced++
