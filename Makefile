@@ -46,7 +46,7 @@ clean: ## Remove build output
 	rm -rf $(BIN) out build layer/build layer/*.zip
 
 .PHONY: sim
-sim: ## Run the batch-size simulator: table on stdout, out/sim/results.json and out/sim/batchsize.svg
+sim: ## Run the concurrency simulator: table and the sim: line on stdout, out/sim/results.json and out/sim/concurrency.svg
 	$(GO) run ./cmd/sim -out out/sim
 
 .PHONY: demo

@@ -113,7 +113,8 @@ func TestShortDemo(t *testing.T) {
 	if s["trips"] < 1 || s["recoveries"] < 1 {
 		t.Errorf("trips=%d recoveries=%d, want at least one of each", s["trips"], s["recoveries"])
 	}
-	for _, want := range []string{"curl -s http://127.0.0.1:", "/v1/circuits/payments", "circuit CLOSED → OPEN", "→ CLOSED", "provider DOWN", "every record succeeded or is in the dead-letter queue"} {
+	for _, want := range []string{"curl -s http://127.0.0.1:", "/v1/circuits/payments", "circuit CLOSED → OPEN", "→ CLOSED", "provider DOWN", "every record succeeded or is in the dead-letter queue",
+		"woken by the circuit's state-change event"} {
 		if !strings.Contains(stdout.String(), want) {
 			t.Errorf("the timeline does not show %q", want)
 		}
@@ -129,6 +130,11 @@ func TestShortDemo(t *testing.T) {
 	}
 	if trips != s["trips"] {
 		t.Errorf("transitions.jsonl holds %d trips, the summary %d", trips, s["trips"])
+	}
+	for _, e := range events {
+		if e["kind"] == "mapping" && e["to"] == "Disabled" && (e["phase"] == "healthy" || e["phase"] == "degraded") {
+			t.Errorf("the mapping was disabled in the %v phase: %v (no disable/enable churn before the outage)", e["phase"], e)
+		}
 	}
 	metrics := readJSONLines(t, filepath.Join(out, "metrics.jsonl"))
 	if len(metrics) == 0 {

@@ -19,6 +19,7 @@ import (
 	awshttp "github.com/aws/aws-sdk-go-v2/aws/transport/http"
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	awslambda "github.com/aws/aws-sdk-go-v2/service/lambda"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
@@ -32,6 +33,7 @@ import (
 	"github.com/breakerbox/breakerbox/function/ventilator/internal/fanout"
 	"github.com/breakerbox/breakerbox/function/ventilator/internal/handler"
 	"github.com/breakerbox/breakerbox/function/ventilator/internal/mapping"
+	"github.com/breakerbox/breakerbox/function/ventilator/internal/shards"
 	"github.com/breakerbox/breakerbox/internal/adaptive"
 )
 
@@ -57,9 +59,9 @@ func setup(log *slog.Logger) (*handler.Handler, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	// Enough idle connections for a full batch of concurrent worker invokes.
+	// Enough idle connections for a full pool of concurrent worker invokes.
 	httpClient := awshttp.NewBuildableClient().WithTransportOptions(func(t *http.Transport) {
-		t.MaxIdleConnsPerHost = max(cfg.Adaptive.MaxBatch, 16)
+		t.MaxIdleConnsPerHost = max(cfg.Adaptive.MaxConcurrency, 16)
 	})
 	awsCfg, err := awsconfig.LoadDefaultConfig(ctx, awsconfig.WithHTTPClient(httpClient))
 	if err != nil {
@@ -71,12 +73,14 @@ func setup(log *slog.Logger) (*handler.Handler, error) {
 	}
 	db := dynamodb.NewFromConfig(awsCfg)
 	lc := awslambda.NewFromConfig(awsCfg)
+	esm := mapping.New(lc, mapping.Locator{UUID: cfg.ESMUUID, FunctionName: cfg.FunctionName, EventSourceARN: cfg.EventSourceARN},
+		mapping.Options{Timeout: cfg.AWSTimeout})
 	return handler.New(cfg, handler.Deps{
-		Breaker: bb,
-		Dedup:   dedup.New(db, cfg.DedupTable, dedup.Options{Lease: cfg.ClaimLease(), TTL: cfg.DedupTTL, Timeout: cfg.AWSTimeout}),
-		State:   controlstate.New(db, cfg.Table, controlstate.Options{Timeout: cfg.AWSTimeout}),
-		Mapping: mapping.New(lc, mapping.Locator{UUID: cfg.ESMUUID, FunctionName: cfg.FunctionName, EventSourceARN: cfg.EventSourceARN},
-			mapping.Options{Timeout: cfg.AWSTimeout}),
+		Breaker:    bb,
+		Dedup:      dedup.New(db, cfg.DedupTable, dedup.Options{Lease: cfg.ClaimLease(), TTL: cfg.DedupTTL, Timeout: cfg.AWSTimeout}),
+		State:      controlstate.New(db, cfg.Table, controlstate.Options{Timeout: cfg.AWSTimeout}),
+		Mapping:    esm,
+		Shards:     shards.New(kinesis.NewFromConfig(awsCfg), esm, time.Minute, cfg.AWSTimeout, nil),
 		Worker:     fanout.NewCaller(lc, cfg.WorkerFunction, cfg.InvokeTimeout, nil),
 		DLQ:        deadletter.New(sqs.NewFromConfig(awsCfg), cfg.DLQURL, cfg.AWSTimeout),
 		Metrics:    emf.New(os.Stdout, nil),

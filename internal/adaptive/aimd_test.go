@@ -6,7 +6,7 @@ import (
 )
 
 func TestAIMD(t *testing.T) {
-	ctl := newController(t, PolicyAIMD, func(c *Config) { c.MaxBatch = 40; c.MinBatch = 2 })
+	ctl := newController(t, PolicyAIMD, func(c *Config) { c.MaxConcurrency = 40; c.MinConcurrency = 2 })
 	tests := []struct {
 		name              string
 		size              int
@@ -27,8 +27,8 @@ func TestAIMD(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, d := ctl.Next(at(ctl, tt.size), sample(tt.calls, tt.errs, tt.slow, 100*time.Millisecond), t0)
-			if d.BatchSize != tt.want || d.Trip {
-				t.Errorf("Next() = %d, trip %v; want %d (%s)", d.BatchSize, d.Trip, tt.want, d.Reason)
+			if d.Concurrency != tt.want || d.Trip {
+				t.Errorf("Next() = %d, trip %v; want %d (%s)", d.Concurrency, d.Trip, tt.want, d.Reason)
 			}
 		})
 	}
@@ -37,7 +37,7 @@ func TestAIMD(t *testing.T) {
 func TestAIMDBackoffFactorAndRatio(t *testing.T) {
 	ctl := newController(t, PolicyAIMD, func(c *Config) { c.BackoffFactor = 0.75; c.BackoffRatio = 0.1 })
 	_, d := ctl.Next(at(ctl, 20), sample(20, 0, 3, 100*time.Millisecond), t0)
-	if d.BatchSize != 15 {
-		t.Errorf("Next() = %d, want 15 (x0.75 once 15 %% > 10 %%)", d.BatchSize)
+	if d.Concurrency != 15 {
+		t.Errorf("Next() = %d, want 15 (x0.75 once 15 %% > 10 %%)", d.Concurrency)
 	}
 }

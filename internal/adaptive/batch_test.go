@@ -16,7 +16,8 @@ func TestSummarize(t *testing.T) {
 		{OK: true, Latency: 1000 * ms}, // at the threshold: not slow
 	}
 	got := Summarize(results, time.Second)
-	want := Batch{Batches: 1, Calls: 5, Errors: 2, Slow: 1, OKLatency: 2600 * ms, MaxLatency: 1500 * ms}
+	want := Batch{Batches: 1, Calls: 5, Errors: 2, Slow: 1, OKLatency: 2600 * ms, MinLatency: 100 * ms,
+		MaxLatency: 1500 * ms, FailedKeys: 2}
 	if got != want {
 		t.Fatalf("Summarize() = %+v, want %+v", got, want)
 	}

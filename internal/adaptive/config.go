@@ -12,10 +12,11 @@ const (
 	PolicyStep     = "step"
 	PolicyAIMD     = "aimd"
 	PolicyGradient = "gradient"
+	PolicyKnee     = "knee"
 )
 
 // DefaultPolicy is the policy used when BATCH_POLICY is not set.
-const DefaultPolicy = PolicyAIMD
+const DefaultPolicy = PolicyKnee
 
 // Environment variables read by [LoadConfig]; validation errors name them too.
 const (
@@ -31,7 +32,18 @@ const (
 	EnvGradientTolerance = "GRADIENT_TOLERANCE"
 	EnvGradientSmoothing = "GRADIENT_SMOOTHING"
 	EnvGradientWindow    = "GRADIENT_WINDOW"
+	EnvMinConcurrency    = "MIN_CONCURRENCY"
+	EnvMaxConcurrency    = "MAX_CONCURRENCY"
+	EnvInitialConc       = "INITIAL_CONCURRENCY"
+	EnvBatchFactor       = "BATCH_FACTOR"
+	EnvBudgetShare       = "BUDGET_SHARE"
+	EnvBatchTime         = "BATCH_TIME"
+	EnvKneeTolerance     = "KNEE_TOLERANCE"
+	EnvBaselineWindow    = "BASELINE_WINDOW"
 )
+
+// MaxConcurrencyLimit is the largest MAX_CONCURRENCY accepted: 1000 SQS invocations of 10 calls.
+const MaxConcurrencyLimit = 10000
 
 // MaxBatchLimit is the largest MAX_BATCH accepted: the largest batch size an event source mapping
 // takes (Kinesis, or SQS with a batching window).
@@ -40,12 +52,40 @@ const MaxBatchLimit = 10000
 // ErrInvalidConfig is wrapped by every error that [Config.Validate] and [LoadConfig] return.
 var ErrInvalidConfig = errors.New("invalid batch controller config")
 
-// Config sets the controller's policy and bounds. The zero value is not valid; start from
+// Config sets the controller's policy and bounds. Concurrency (calls in flight, fleet-wide) and batch
+// size (records per ventilator invocation) are separate figures with bounds of their own. The zero value is not valid; start from
 // [DefaultConfig] or [LoadConfig].
 type Config struct {
-	// Policy is "step", "aimd" or "gradient" (BATCH_POLICY, default "aimd").
+	// Policy is "knee", "step", "aimd" or "gradient" (BATCH_POLICY, default "knee").
 	Policy string
-	// MinBatch is the smallest batch size, where failures trip (MIN_BATCH, default 1).
+	// MinConcurrency is the smallest fleet-wide concurrency, where failures trip (MIN_CONCURRENCY,
+	// default 1; at least the number of ventilators running at once, see [Config.FitsPollers]).
+	MinConcurrency int
+	// MaxConcurrency is the provider's contractual limit on calls in flight, which all ventilators
+	// together never exceed (MAX_CONCURRENCY, default 10, at most 10000).
+	MaxConcurrency int
+	// InitialConcurrency is the concurrency of a controller without a stored state
+	// (INITIAL_CONCURRENCY, default MinConcurrency).
+	InitialConcurrency int
+	// BatchFactor is the fewest rounds of calls a batch holds for its pool: a pool drains for about
+	// one call's latency at the end of each batch, losing half a round, so a batch of 16 rounds
+	// keeps some 97 % of its calls in flight (BATCH_FACTOR, default 16).
+	BatchFactor int
+	// BatchTime is the shortest time a batch keeps its pool busy at the latest latency, so that the
+	// time between batches (poll, invoke, settle) stays small beside it when calls are fast
+	// (BATCH_TIME, default 500ms). Longer batches react later to a provider that slows down.
+	BatchTime time.Duration
+	// BudgetShare is the share of a batch's time budget ([Batch.Budget]) that the next batch is
+	// sized to fill at the latest latency, leaving the rest for slow calls (BUDGET_SHARE,
+	// default 0.5).
+	BudgetShare float64
+	// KneeTolerance is how much slower than its no-load baseline the provider may answer before the
+	// knee policy takes it for queueing (KNEE_TOLERANCE, default 1.2).
+	KneeTolerance float64
+	// BaselineWindow is how long a no-load latency measurement is trusted before the knee policy
+	// measures it again (BASELINE_WINDOW, default 5m).
+	BaselineWindow time.Duration
+	// MinBatch is the smallest batch size (MIN_BATCH, default 1).
 	MinBatch int
 	// MaxBatch is the largest batch size (MAX_BATCH, default 100, at most 10000).
 	MaxBatch int
@@ -81,6 +121,13 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		Policy:            DefaultPolicy,
+		MinConcurrency:    1,
+		MaxConcurrency:    10,
+		BatchFactor:       16,
+		BudgetShare:       0.5,
+		BatchTime:         500 * time.Millisecond,
+		KneeTolerance:     1.2,
+		BaselineWindow:    5 * time.Minute,
 		MinBatch:          1,
 		MaxBatch:          100,
 		SlowCall:          time.Second,
@@ -102,6 +149,14 @@ func (c Config) initialBatch() int {
 	return c.InitialBatch
 }
 
+// initialConcurrency is InitialConcurrency, or MinConcurrency when InitialConcurrency is unset.
+func (c Config) initialConcurrency() int {
+	if c.InitialConcurrency == 0 {
+		return c.MinConcurrency
+	}
+	return c.InitialConcurrency
+}
+
 // Validate reports every problem of c at once, each naming its environment variable. The error
 // wraps [ErrInvalidConfig].
 func (c Config) Validate() error {
@@ -110,9 +165,38 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...))
 	}
 	switch c.Policy {
-	case PolicyStep, PolicyAIMD, PolicyGradient:
+	case PolicyKnee, PolicyStep, PolicyAIMD, PolicyGradient:
 	default:
-		bad("%s must be one of %s, %s, %s; got %q", EnvPolicy, PolicyStep, PolicyAIMD, PolicyGradient, c.Policy)
+		bad("%s must be one of %s, %s, %s, %s; got %q", EnvPolicy, PolicyKnee, PolicyStep, PolicyAIMD, PolicyGradient, c.Policy)
+	}
+	if c.MinConcurrency < 1 {
+		bad("%s must be at least 1, got %d", EnvMinConcurrency, c.MinConcurrency)
+	}
+	if c.MaxConcurrency < 1 || c.MaxConcurrency > MaxConcurrencyLimit {
+		bad("%s (the provider's limit on calls in flight) must be between 1 and %d, got %d",
+			EnvMaxConcurrency, MaxConcurrencyLimit, c.MaxConcurrency)
+	}
+	if c.MinConcurrency >= 1 && c.MaxConcurrency >= 1 && c.MinConcurrency > c.MaxConcurrency {
+		bad("%s (%d) must not exceed %s (%d)", EnvMinConcurrency, c.MinConcurrency, EnvMaxConcurrency, c.MaxConcurrency)
+	}
+	if c.InitialConcurrency != 0 && (c.InitialConcurrency < c.MinConcurrency || c.InitialConcurrency > c.MaxConcurrency) {
+		bad("%s must be between %s (%d) and %s (%d), got %d", EnvInitialConc,
+			EnvMinConcurrency, c.MinConcurrency, EnvMaxConcurrency, c.MaxConcurrency, c.InitialConcurrency)
+	}
+	if c.BatchFactor < 1 || c.BatchFactor > 100 {
+		bad("%s must be between 1 and 100, got %d", EnvBatchFactor, c.BatchFactor)
+	}
+	if c.BatchTime < 0 {
+		bad("%s must not be negative, got %s", EnvBatchTime, c.BatchTime)
+	}
+	if !inRange(c.BudgetShare, 0, 1) || c.BudgetShare == 0 {
+		bad("%s must be above 0 and at most 1, got %v", EnvBudgetShare, c.BudgetShare)
+	}
+	if !inRange(c.KneeTolerance, 1, 10) || c.KneeTolerance == 1 {
+		bad("%s must be above 1 and at most 10, got %v", EnvKneeTolerance, c.KneeTolerance)
+	}
+	if c.BaselineWindow < time.Second {
+		bad("%s must be a duration of at least 1s, got %s", EnvBaselineWindow, c.BaselineWindow)
 	}
 	if c.MinBatch < 1 {
 		bad("%s must be at least 1, got %d", EnvMinBatch, c.MinBatch)

@@ -11,8 +11,8 @@ func TestDefaultConfigIsValid(t *testing.T) {
 	if err := DefaultConfig().Validate(); err != nil {
 		t.Fatalf("DefaultConfig().Validate() = %v", err)
 	}
-	if got := DefaultConfig().Policy; got != PolicyAIMD {
-		t.Errorf("default policy = %q, want aimd", got)
+	if got := DefaultConfig().Policy; got != PolicyKnee {
+		t.Errorf("default policy = %q, want knee", got)
 	}
 }
 
@@ -75,6 +75,8 @@ func TestLoadConfig(t *testing.T) {
 		"BATCH_POLICY": " Gradient ", "MIN_BATCH": "2", "MAX_BATCH": "50", "INITIAL_BATCH": "5",
 		"SLOW_CALL": "750ms", "MIN_SAMPLES": "4", "BACKOFF_RATIO": "0.3", "BACKOFF_FACTOR": "0.7",
 		"TRIP_AFTER": "2", "GRADIENT_TOLERANCE": "2", "GRADIENT_SMOOTHING": "0.5", "GRADIENT_WINDOW": "10",
+		"MIN_CONCURRENCY": "2", "MAX_CONCURRENCY": "40", "INITIAL_CONCURRENCY": "3", "BATCH_FACTOR": "3",
+		"BUDGET_SHARE": "0.4", "BATCH_TIME": "2s", "KNEE_TOLERANCE": "1.5", "BASELINE_WINDOW": "2m",
 		"UNRELATED": "x",
 	}
 	got, err := LoadConfig(lookupIn(env))
@@ -84,7 +86,8 @@ func TestLoadConfig(t *testing.T) {
 	want := Config{
 		Policy: PolicyGradient, MinBatch: 2, MaxBatch: 50, InitialBatch: 5, SlowCall: 750 * time.Millisecond,
 		MinSamples: 4, BackoffRatio: 0.3, BackoffFactor: 0.7, TripAfter: 2, GradientTolerance: 2,
-		GradientSmoothing: 0.5, GradientWindow: 10,
+		GradientSmoothing: 0.5, GradientWindow: 10, MinConcurrency: 2, MaxConcurrency: 40, InitialConcurrency: 3,
+		BatchFactor: 3, BatchTime: 2 * time.Second, BudgetShare: 0.4, KneeTolerance: 1.5, BaselineWindow: 2 * time.Minute,
 	}
 	if got != want {
 		t.Errorf("LoadConfig() = %+v, want %+v", got, want)
@@ -107,7 +110,9 @@ func TestLoadConfigErrors(t *testing.T) {
 		{map[string]string{"SLOW_CALL": "1"}, "SLOW_CALL must be a Go duration"},
 		{map[string]string{"BACKOFF_RATIO": "half"}, "BACKOFF_RATIO must be a number"},
 		{map[string]string{"MAX_BATCH": "0"}, "MAX_BATCH must be between 1 and 10000, got 0"},
-		{map[string]string{"BATCH_POLICY": "fixed"}, `BATCH_POLICY must be one of step, aimd, gradient; got "fixed"`},
+		{map[string]string{"MAX_CONCURRENCY": "0"}, "MAX_CONCURRENCY (the provider's limit on calls in flight) must be between 1 and 10000, got 0"},
+		{map[string]string{"MIN_CONCURRENCY": "5", "MAX_CONCURRENCY": "4"}, "MIN_CONCURRENCY (5) must not exceed MAX_CONCURRENCY (4)"},
+		{map[string]string{"BATCH_POLICY": "fixed"}, `BATCH_POLICY must be one of knee, step, aimd, gradient; got "fixed"`},
 	}
 	for _, tt := range tests {
 		_, err := LoadConfig(lookupIn(tt.env))

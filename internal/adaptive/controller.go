@@ -5,31 +5,33 @@ import (
 	"time"
 )
 
-// Controller picks the ventilator's next batch size from the previous [State] and the latest batch.
-// Implementations are pure and safe for concurrent use: all they remember is in the State.
+// Controller picks the fleet's next concurrency and the next batch size from the previous [State]
+// and the latest batch. Implementations are pure and safe for concurrent use: all they remember is
+// in the State.
 type Controller interface {
-	// Policy is the name of the controller's policy ("step", "aimd" or "gradient").
+	// Policy is the name of the controller's policy ("knee", "step", "aimd" or "gradient").
 	Policy() string
 	// Initial is the state of a ventilator that has none stored yet.
 	Initial(now time.Time) State
-	// Next folds one batch into prev and decides the next batch size, or a trip. A zero prev is read
-	// as Initial(now); a prev written by another policy or with other bounds is adopted (its batch
-	// size kept within bounds, the other policy's estimates dropped). A tripped prev stays tripped
-	// until Resume.
+	// Next folds one batch into prev and decides the next concurrency and batch size, or a trip. A
+	// zero prev is read as Initial(now); a prev written by another policy, with other bounds or by
+	// an older version (a batch size but no concurrency) is adopted (its figures kept within bounds,
+	// the other policy's estimates dropped). A tripped prev stays tripped until Resume.
 	Next(prev State, batch Batch, now time.Time) (State, Decision)
-	// Resume is the scheduled wake-up: it re-enables a tripped state at MinBatch. A state that is not
+	// Resume is the wake-up: it re-enables a tripped state at MinConcurrency. A state that is not
 	// tripped is returned unchanged.
 	Resume(prev State, now time.Time) (State, Decision)
 }
 
 // policy is the part of a Controller that differs between policies. decide gets a state that is
 // adopted, not tripped and within bounds, and a sample of at least MinSamples calls (or a batch in
-// which every call failed); the controller clamps the batch size it returns.
+// which every call failed); it moves s.Concurrency (and its own estimates), which the controller
+// then clamps.
 type policy interface {
 	name() string
 	// adopt drops or repairs policy estimates in s that do not belong to this policy or bounds.
 	adopt(cfg Config, s State) State
-	decide(cfg Config, s State, sample Batch) (State, string)
+	decide(cfg Config, s State, sample Batch, now time.Time) (State, string)
 }
 
 // New returns the controller for cfg.Policy, after validating cfg.
@@ -45,11 +47,14 @@ func New(cfg Config) (Controller, error) {
 		p = aimdPolicy{}
 	case PolicyGradient:
 		p = gradientPolicy{}
+	case PolicyKnee:
+		p = kneePolicy{}
 	}
 	return &controller{cfg: cfg, policy: p}, nil
 }
 
-// controller holds what every policy shares: bounds, minimum sample, trips and resumes.
+// controller holds what every policy shares: bounds, minimum sample, batch sizing, trips and
+// resumes.
 type controller struct {
 	cfg    Config
 	policy policy
@@ -58,7 +63,9 @@ type controller struct {
 func (c *controller) Policy() string { return c.policy.name() }
 
 func (c *controller) Initial(now time.Time) State {
-	s := State{Policy: c.policy.name(), BatchSize: c.cfg.initialBatch(), UpdatedAt: now.UnixMilli()}
+	s := State{Policy: c.policy.name(), Concurrency: c.cfg.initialConcurrency(), Pollers: 1, Ramp: true,
+		UpdatedAt: now.UnixMilli()}
+	s.BatchSize = c.batchFor(s, Batch{})
 	return c.policy.adopt(c.cfg, s)
 }
 
@@ -66,79 +73,147 @@ func (c *controller) Next(prev State, batch Batch, now time.Time) (State, Decisi
 	s := c.adopt(prev, now)
 	s.UpdatedAt = now.UnixMilli()
 	if s.Tripped {
-		return s, Decision{BatchSize: s.BatchSize, Trip: true, Reason: "tripped: waiting for the scheduled wake-up"}
+		return s, c.decision(s, true, "tripped: waiting for the wake-up")
 	}
 	b := batch.normalized()
+	if b.Pollers > 0 {
+		s.Pollers = b.Pollers
+	}
 	if b.Calls == 0 {
-		return s, Decision{BatchSize: s.BatchSize, Reason: "hold: no call in the batch"}
+		return s, c.decision(s, false, "hold: no call in the batch")
 	}
 
-	if c.atFloor(s) && b.Errors*2 > b.Calls {
-		s.FloorFailures++
-		if s.FloorFailures >= c.cfg.TripAfter {
-			s = c.policy.adopt(c.cfg, State{
-				Policy: s.Policy, BatchSize: c.cfg.MinBatch, Baseline: s.Baseline, Recent: s.Recent,
-				Samples: s.Samples, FloorFailures: s.FloorFailures, Tripped: true, UpdatedAt: s.UpdatedAt,
-			})
-			return s, Decision{BatchSize: s.BatchSize, Trip: true, Reason: fmt.Sprintf(
-				"trip: %d of %d calls failed at batch size %d, %d failing batch(es) in a row",
-				b.Errors, b.Calls, c.cfg.MinBatch, s.FloorFailures)}
+	if c.atFloor(s) && b.OK() == 0 {
+		// Every call failed at the floor. Failures among successes are the records' own (a poison
+		// record fails while others succeed), or the circuit's business: it opens on the rates.
+		s = noteFloorFailure(s, b)
+		if s.FloorFailures >= c.cfg.TripAfter && s.FloorKeys >= 2 {
+			s.Tripped = true
+			s.Pending = Batch{}
+			return s, c.decision(s, true, fmt.Sprintf(
+				"trip: %d of %d calls failed at concurrency %d, %d failing batch(es) in a row",
+				b.Errors, b.Calls, c.cfg.MinConcurrency, s.FloorFailures))
 		}
 	} else {
-		s.FloorFailures = 0
+		s.FloorFailures, s.FloorKey, s.FloorKeys = 0, "", 0
 	}
 
 	sample := s.Pending.Add(b)
 	if sample.Calls < c.cfg.MinSamples && b.Errors < b.Calls {
 		s.Pending = sample
-		return s, Decision{BatchSize: s.BatchSize, Reason: fmt.Sprintf(
-			"hold: %d of %d calls needed for a decision", sample.Calls, c.cfg.MinSamples)}
+		return s, c.decision(s, false, fmt.Sprintf(
+			"hold: %d of %d calls needed for a decision", sample.Calls, c.cfg.MinSamples))
 	}
 	s.Pending = Batch{}
-	s, reason := c.policy.decide(c.cfg, s, sample)
-	s.BatchSize = c.clamp(s.BatchSize)
-	return s, Decision{BatchSize: s.BatchSize, Reason: reason}
+	s, reason := c.policy.decide(c.cfg, s, sample, now)
+	s.Concurrency = c.clamp(s.Concurrency)
+	s.BatchSize = c.batchFor(s, sample)
+	return s, c.decision(s, false, reason)
 }
 
 func (c *controller) Resume(prev State, now time.Time) (State, Decision) {
 	s := c.adopt(prev, now)
 	if !s.Tripped {
-		return s, Decision{BatchSize: s.BatchSize, Reason: "not tripped: nothing to resume"}
+		return s, c.decision(s, false, "not tripped: nothing to resume")
 	}
 	s.UpdatedAt = now.UnixMilli()
 	s.Tripped = false
-	s.FloorFailures = 0
+	s.FloorFailures, s.FloorKey, s.FloorKeys = 0, "", 0
 	s.Pending = Batch{}
-	s.BatchSize = c.cfg.MinBatch
-	s.Limit = 0
+	s.Concurrency = c.cfg.MinConcurrency
+	// What the provider did before the trip says nothing of it now.
+	s.Limit, s.Knee, s.Recent = 0, 0, 0
+	s.Ramp = true
 	s = c.policy.adopt(c.cfg, s)
-	return s, Decision{BatchSize: s.BatchSize, Reason: fmt.Sprintf("resume at batch size %d", s.BatchSize)}
+	s.BatchSize = c.batchFor(s, Batch{})
+	return s, c.decision(s, false, fmt.Sprintf("resume at concurrency %d, batch size %d", s.Concurrency, s.BatchSize))
 }
 
-// atFloor reports whether s runs at the smallest batch size for good, not as a gradient probe.
+// decision is the Decision that applies s.
+func (c *controller) decision(s State, trip bool, reason string) Decision {
+	return Decision{Concurrency: s.Concurrency, BatchSize: s.BatchSize, Trip: trip, Reason: reason}
+}
+
+// noteFloorFailure counts a failing batch at the smallest concurrency, and whether the failures of
+// the streak came from more than one record: one poison record failing again and again is the
+// record's fault, not the provider's, and must not trip.
+func noteFloorFailure(s State, b Batch) State {
+	s.FloorFailures++
+	switch {
+	case b.FailedKey == "" || b.FailedKeys >= 2:
+		s.FloorKeys = 2 // unknown records, or several: the provider fails
+	case s.FloorKey == "":
+		s.FloorKey, s.FloorKeys = b.FailedKey, max(s.FloorKeys, 1)
+	case s.FloorKey != b.FailedKey:
+		s.FloorKeys = 2
+	}
+	return s
+}
+
+// atFloor reports whether s runs at the smallest concurrency for good, not as a probe.
 func (c *controller) atFloor(s State) bool {
-	return s.BatchSize <= c.cfg.MinBatch && !s.Probe
+	return s.Concurrency <= c.cfg.MinConcurrency && !s.Probe
 }
 
 // adopt turns any stored state into one this controller can continue from.
 func (c *controller) adopt(prev State, now time.Time) State {
-	if prev.Policy == "" && prev.BatchSize == 0 {
+	if prev.Policy == "" && prev.BatchSize == 0 && prev.Concurrency == 0 {
 		return c.Initial(now)
 	}
 	s := prev
+	if s.Concurrency == 0 {
+		// Written before concurrency and batch size were separate: the batch size was the
+		// concurrency.
+		s.Concurrency = s.BatchSize
+	}
 	if s.Policy != c.policy.name() {
 		s = State{
-			Policy: c.policy.name(), BatchSize: s.BatchSize, FloorFailures: s.FloorFailures,
+			Policy: c.policy.name(), Concurrency: s.Concurrency, BatchSize: s.BatchSize, Pollers: s.Pollers,
+			FloorFailures: s.FloorFailures, FloorKey: s.FloorKey, FloorKeys: s.FloorKeys,
 			Tripped: s.Tripped, UpdatedAt: s.UpdatedAt, Pending: s.Pending,
 		}
 	}
-	s.BatchSize = c.clamp(s.BatchSize)
+	s.Concurrency = c.clamp(s.Concurrency)
+	s.BatchSize = c.clampBatch(s.BatchSize)
+	s.Pollers = max(s.Pollers, 1)
 	s.FloorFailures = max(s.FloorFailures, 0)
+	s.FloorKeys = min(max(s.FloorKeys, 0), 2)
 	s.Pending = s.Pending.normalized()
 	return c.policy.adopt(c.cfg, s)
 }
 
+// batchFor sizes the next batch: rounds of calls for one ventilator's pool, at least BatchFactor and
+// enough to last BatchTime at the latest latency, so that the pool stays busy and the time between
+// batches is small beside the batch; while ramping up, one round of at least rampCalls calls, so the
+// next decision comes fast;
+// and no more than fit in BudgetShare of the time budget.
+func (c *controller) batchFor(s State, sample Batch) int {
+	pool := Share(s.Concurrency, s.Pollers)
+	lat := max(sample.MeanLatency(), s.Recent)
+	rounds := c.cfg.BatchFactor
+	if lat > 0 {
+		rounds = max(rounds, int(min(float64(c.cfg.BatchTime)/float64(lat), MaxBatchLimit)))
+	}
+	if s.Ramp {
+		rounds = (rampCalls + pool - 1) / pool
+	}
+	n := min(pool*rounds, MaxBatchLimit)
+	if sample.Budget > 0 && lat > 0 {
+		fit := int(min(c.cfg.BudgetShare*float64(sample.Budget)/float64(lat), MaxBatchLimit))
+		n = min(n, pool*max(fit, 1))
+	}
+	if sample.Unsent > 0 && sample.Batches > 0 {
+		// The budget ran out: at most half of what was called per batch.
+		n = min(n, max(sample.Calls/sample.Batches/2, 1))
+	}
+	return c.clampBatch(n)
+}
+
 func (c *controller) clamp(n int) int {
+	return min(max(n, c.cfg.MinConcurrency), c.cfg.MaxConcurrency)
+}
+
+func (c *controller) clampBatch(n int) int {
 	return min(max(n, c.cfg.MinBatch), c.cfg.MaxBatch)
 }
 
@@ -147,9 +222,14 @@ func (c *controller) clamp(n int) int {
 func (b Batch) normalized() Batch {
 	b.Calls = max(b.Calls, 0)
 	b.Errors = min(max(b.Errors, 0), b.Calls)
+	b.Refused = min(max(b.Refused, 0), b.Errors)
 	b.Slow = min(max(b.Slow, 0), b.Calls-b.Errors)
 	b.OKLatency = max(b.OKLatency, 0)
+	b.MinLatency = max(b.MinLatency, 0)
 	b.MaxLatency = max(b.MaxLatency, 0)
+	b.Pool, b.Pollers, b.Unsent = max(b.Pool, 0), max(b.Pollers, 0), max(b.Unsent, 0)
+	b.Elapsed, b.Budget = max(b.Elapsed, 0), max(b.Budget, 0)
+	b.FailedKeys = min(max(b.FailedKeys, 0), b.Errors)
 	if b.Calls > 0 {
 		b.Batches = max(b.Batches, 1)
 	} else {
@@ -158,8 +238,9 @@ func (b Batch) normalized() Batch {
 	return b
 }
 
-// appLimited reports whether the sample's batches were on average less than half of batchSize: the
-// batches were small because there was little to do, so they say nothing about a larger size.
-func appLimited(sample Batch, batchSize int) bool {
-	return sample.Calls*2 < batchSize*max(sample.Batches, 1)
+// appLimited reports whether the sample's batches gave each ventilator on average less than half of
+// its share of the concurrency: the batches were small because there was little to do, so they say
+// nothing about a higher concurrency.
+func appLimited(sample Batch, s State) bool {
+	return sample.Calls*2 < Share(s.Concurrency, s.Pollers)*max(sample.Batches, 1)
 }

@@ -6,7 +6,7 @@ import (
 	"time"
 )
 
-var policies = []string{PolicyStep, PolicyAIMD, PolicyGradient}
+var policies = []string{PolicyKnee, PolicyStep, PolicyAIMD, PolicyGradient}
 
 func TestMinSamplesAccumulate(t *testing.T) {
 	for _, p := range policies {
@@ -14,22 +14,25 @@ func TestMinSamplesAccumulate(t *testing.T) {
 			ctl := newController(t, p, func(c *Config) { c.MinSamples = 5 })
 			s := at(ctl, 2)
 			s, d := ctl.Next(s, sample(2, 0, 0, 100*ms), t0)
-			if d.BatchSize != 2 || s.Pending.Calls != 2 || !strings.Contains(d.Reason, "2 of 5") {
-				t.Fatalf("first batch: size %d pending %d (%s); want a hold with 2 pending", d.BatchSize, s.Pending.Calls, d.Reason)
+			if d.Concurrency != 2 || s.Pending.Calls != 2 || !strings.Contains(d.Reason, "2 of 5") {
+				t.Fatalf("first batch: size %d pending %d (%s); want a hold with 2 pending", d.Concurrency, s.Pending.Calls, d.Reason)
 			}
 			s, d = ctl.Next(s, sample(2, 0, 0, 100*ms), t0)
-			if d.BatchSize != 2 || s.Pending.Calls != 4 {
-				t.Fatalf("second batch: size %d pending %d; want a hold with 4 pending", d.BatchSize, s.Pending.Calls)
+			if d.Concurrency != 2 || s.Pending.Calls != 4 {
+				t.Fatalf("second batch: size %d pending %d; want a hold with 4 pending", d.Concurrency, s.Pending.Calls)
 			}
 			before := s
 			s, d = ctl.Next(s, sample(2, 0, 0, 100*ms), t0)
-			grew := d.BatchSize == 3
+			grew := d.Concurrency == 3
+			if p == PolicyKnee {
+				grew = d.Concurrency == 4 // no knee known yet: slow start doubles
+			}
 			if p == PolicyGradient {
 				grew = s.Limit > before.Limit // gradient grows by a fraction of sqrt(limit)
 			}
 			if !grew || s.Pending != (Batch{}) {
 				t.Fatalf("third batch: size %d pending %+v; want +1 on the 6 calls and an empty accumulator (%s)",
-					d.BatchSize, s.Pending, d.Reason)
+					d.Concurrency, s.Pending, d.Reason)
 			}
 		})
 	}
@@ -40,16 +43,16 @@ func TestMinSamplesDecideOnTheWholeAccumulation(t *testing.T) {
 	s := at(ctl, 5)
 	s, _ = ctl.Next(s, sample(2, 0, 2, 100*ms), t0) // 2 slow, pending
 	_, d := ctl.Next(s, sample(2, 0, 1, 100*ms), t0)
-	if d.BatchSize != 4 {
-		t.Errorf("3 of 4 accumulated calls slow: size %d, want 4 (%s)", d.BatchSize, d.Reason)
+	if d.Concurrency != 4 {
+		t.Errorf("3 of 4 accumulated calls slow: size %d, want 4 (%s)", d.Concurrency, d.Reason)
 	}
 }
 
 func TestAllFailedBatchSkipsTheMinimumSample(t *testing.T) {
 	ctl := newController(t, PolicyAIMD, func(c *Config) { c.MinSamples = 50 })
 	_, d := ctl.Next(at(ctl, 8), sample(8, 8, 0, 0), t0)
-	if d.BatchSize != 1 || d.Trip {
-		t.Errorf("all failed with a large MIN_SAMPLES: size %d trip %v, want 1 without trip (%s)", d.BatchSize, d.Trip, d.Reason)
+	if d.Concurrency != 1 || d.Trip {
+		t.Errorf("all failed with a large MIN_SAMPLES: size %d trip %v, want 1 without trip (%s)", d.Concurrency, d.Trip, d.Reason)
 	}
 }
 
@@ -63,7 +66,7 @@ func TestTripOnlyAtTheFloor(t *testing.T) {
 			}
 			// At the floor, the only call failing trips at once, whatever MIN_SAMPLES says.
 			s, d := ctl.Next(at(ctl, 1), sample(1, 1, 0, 0), t0.Add(time.Second))
-			if !d.Trip || !s.Tripped || d.BatchSize != 1 || s.UpdatedAt != t0.Add(time.Second).UnixMilli() {
+			if !d.Trip || !s.Tripped || d.Concurrency != 1 || s.UpdatedAt != t0.Add(time.Second).UnixMilli() {
 				t.Fatalf("failed at the floor: trip %v state %+v (%s); want a trip", d.Trip, s, d.Reason)
 			}
 			// A slow but successful call at the floor does not trip.
@@ -77,13 +80,13 @@ func TestTripOnlyAtTheFloor(t *testing.T) {
 			}
 			// The wake-up resumes at the floor, and a failing wake-up batch trips again.
 			s3, d := ctl.Resume(s2, t0.Add(10*time.Minute))
-			if s3.Tripped || d.Trip || d.BatchSize != 1 || s3.FloorFailures != 0 {
+			if s3.Tripped || d.Trip || d.Concurrency != 1 || s3.FloorFailures != 0 {
 				t.Fatalf("Resume() = %+v, %+v; want untripped at 1", s3, d)
 			}
 			if _, d := ctl.Next(s3, sample(1, 1, 0, 0), t0); !d.Trip {
 				t.Errorf("failing wake-up batch did not trip again (%s)", d.Reason)
 			}
-			if _, d := ctl.Next(s3, sample(1, 0, 0, 100*ms), t0); d.Trip || d.BatchSize != 1 {
+			if _, d := ctl.Next(s3, sample(1, 0, 0, 100*ms), t0); d.Trip || d.Concurrency != 1 {
 				t.Errorf("healthy wake-up batch: %+v, want a hold at 1 while accumulating", d)
 			}
 		})
@@ -91,12 +94,12 @@ func TestTripOnlyAtTheFloor(t *testing.T) {
 }
 
 func TestTripAtAMinimumAboveOne(t *testing.T) {
-	ctl := newController(t, PolicyAIMD, func(c *Config) { c.MinBatch = 3 })
-	if _, d := ctl.Next(at(ctl, 3), sample(3, 1, 0, 100*ms), t0); d.Trip {
-		t.Errorf("1 of 3 failing at the floor tripped (%s)", d.Reason)
+	ctl := newController(t, PolicyAIMD, func(c *Config) { c.MinConcurrency = 3 })
+	if _, d := ctl.Next(at(ctl, 3), sample(3, 2, 0, 100*ms), t0); d.Trip {
+		t.Errorf("2 of 3 failing at the floor tripped: failures among successes are the records' (%s)", d.Reason)
 	}
-	if _, d := ctl.Next(at(ctl, 3), sample(3, 2, 0, 100*ms), t0); !d.Trip || d.BatchSize != 3 {
-		t.Errorf("2 of 3 failing at the floor: %+v, want a trip at 3", d)
+	if _, d := ctl.Next(at(ctl, 3), sample(3, 3, 0, 100*ms), t0); !d.Trip || d.Concurrency != 3 {
+		t.Errorf("3 of 3 failing at the floor: %+v, want a trip at 3", d)
 	}
 }
 
@@ -118,15 +121,15 @@ func TestTripAfterConsecutiveFailures(t *testing.T) {
 func TestResumeIgnoresAStateThatIsNotTripped(t *testing.T) {
 	ctl := newController(t, PolicyAIMD, nil)
 	s, d := ctl.Resume(at(ctl, 7), t0)
-	if s.BatchSize != 7 || d.BatchSize != 7 || d.Trip {
+	if s.Concurrency != 7 || d.Concurrency != 7 || d.Trip {
 		t.Errorf("Resume() of a running state = %+v, %+v; want it unchanged", s, d)
 	}
 }
 
 func TestZeroStateStartsAtInitial(t *testing.T) {
-	ctl := newController(t, PolicyAIMD, func(c *Config) { c.InitialBatch = 4 })
+	ctl := newController(t, PolicyAIMD, func(c *Config) { c.InitialConcurrency = 4 })
 	s, d := ctl.Next(State{}, sample(4, 0, 0, 100*ms), t0)
-	if d.BatchSize != 5 || s.Policy != PolicyAIMD {
+	if d.Concurrency != 5 || s.Policy != PolicyAIMD {
 		t.Errorf("Next(zero state) = %+v, want 5 from INITIAL_BATCH 4", d)
 	}
 }
@@ -134,16 +137,16 @@ func TestZeroStateStartsAtInitial(t *testing.T) {
 func TestEmptyBatchHolds(t *testing.T) {
 	ctl := newController(t, PolicyAIMD, nil)
 	s, d := ctl.Next(at(ctl, 6), Batch{}, t0)
-	if d.BatchSize != 6 || d.Trip || s.Pending != (Batch{}) {
+	if d.Concurrency != 6 || d.Trip || s.Pending != (Batch{}) {
 		t.Errorf("Next(empty) = %+v, want a hold at 6", d)
 	}
 }
 
 func TestAdoptClampsAndSwitchesPolicy(t *testing.T) {
-	ctl := newController(t, PolicyStep, func(c *Config) { c.MaxBatch = 10 })
+	ctl := newController(t, PolicyStep, func(c *Config) { c.MaxConcurrency = 10 })
 	foreign := State{Policy: PolicyGradient, BatchSize: 50, Limit: 50.7, Baseline: 3 * ms, Samples: 9}
 	s, d := ctl.Next(foreign, sample(10, 0, 0, 100*ms), t0)
-	if s.Policy != PolicyStep || d.BatchSize != 10 || s.Limit != 0 || s.Baseline != 0 || s.Samples != 0 {
+	if s.Policy != PolicyStep || d.Concurrency != 10 || s.Limit != 0 || s.Baseline != 0 || s.Samples != 0 {
 		t.Errorf("adopting a gradient state at 50 with MAX_BATCH 10: %+v, %+v", s, d)
 	}
 }

@@ -67,6 +67,14 @@ func LoadConfig(lookup func(string) (string, bool)) (Config, error) {
 	float(EnvGradientTolerance, &c.GradientTolerance)
 	float(EnvGradientSmoothing, &c.GradientSmoothing)
 	integer(EnvGradientWindow, &c.GradientWindow)
+	integer(EnvMinConcurrency, &c.MinConcurrency)
+	integer(EnvMaxConcurrency, &c.MaxConcurrency)
+	integer(EnvInitialConc, &c.InitialConcurrency)
+	integer(EnvBatchFactor, &c.BatchFactor)
+	float(EnvBudgetShare, &c.BudgetShare)
+	duration(EnvBatchTime, &c.BatchTime)
+	float(EnvKneeTolerance, &c.KneeTolerance)
+	duration(EnvBaselineWindow, &c.BaselineWindow)
 	if len(errs) > 0 {
 		return c, errors.Join(errs...)
 	}

@@ -15,8 +15,8 @@ func FuzzNext(f *testing.F) {
 	f.Fuzz(func(t *testing.T, pol uint8, minB, maxB, size, calls, errs, slow int, lat int64, minSamples int, limit float64) {
 		c := DefaultConfig()
 		c.Policy = policies[int(pol)%len(policies)]
-		c.MinBatch = 1 + abs(minB)%20
-		c.MaxBatch = c.MinBatch + abs(maxB)%200
+		c.MinConcurrency = 1 + abs(minB)%20
+		c.MaxConcurrency = c.MinConcurrency + abs(maxB)%200
 		c.MinSamples = 1 + abs(minSamples)%20
 		c.GradientWindow = 3
 		ctl, err := New(c)
@@ -24,7 +24,7 @@ func FuzzNext(f *testing.F) {
 			t.Fatalf("New(%+v) error = %v", c, err)
 		}
 		prev := ctl.Initial(t0)
-		prev.BatchSize = c.MinBatch + abs(size)%(c.MaxBatch-c.MinBatch+1)
+		prev.Concurrency = c.MinConcurrency + abs(size)%(c.MaxConcurrency-c.MinConcurrency+1)
 		if c.Policy == PolicyGradient {
 			prev.Limit = limit
 		}
@@ -33,14 +33,14 @@ func FuzzNext(f *testing.F) {
 		s := prev
 		for i := range 4 {
 			next, d := ctl.Next(s, b, t0.Add(time.Duration(i)*time.Second))
-			if d.BatchSize < c.MinBatch || d.BatchSize > c.MaxBatch || d.BatchSize != next.BatchSize {
-				t.Fatalf("decision %d: size %d (state %d) outside [%d, %d]", i, d.BatchSize, next.BatchSize, c.MinBatch, c.MaxBatch)
+			if d.Concurrency < c.MinConcurrency || d.Concurrency > c.MaxConcurrency || d.Concurrency != next.Concurrency {
+				t.Fatalf("decision %d: size %d (state %d) outside [%d, %d]", i, d.Concurrency, next.Concurrency, c.MinConcurrency, c.MaxConcurrency)
 			}
-			if c.Policy == PolicyStep && abs(d.BatchSize-s.BatchSize) > 1 {
-				t.Fatalf("step moved from %d to %d", s.BatchSize, d.BatchSize)
+			if c.Policy == PolicyStep && abs(d.Concurrency-s.Concurrency) > 1 {
+				t.Fatalf("step moved from %d to %d", s.Concurrency, d.Concurrency)
 			}
-			if d.Trip && !s.Tripped && (s.BatchSize != c.MinBatch || s.Probe) {
-				t.Fatalf("tripped from batch size %d (probe %v), not the floor %d", s.BatchSize, s.Probe, c.MinBatch)
+			if d.Trip && !s.Tripped && (s.Concurrency != c.MinConcurrency || s.Probe) {
+				t.Fatalf("tripped from batch size %d (probe %v), not the floor %d", s.Concurrency, s.Probe, c.MinConcurrency)
 			}
 			if d.Trip != next.Tripped {
 				t.Fatalf("decision trip %v but state tripped %v", d.Trip, next.Tripped)
@@ -48,7 +48,7 @@ func FuzzNext(f *testing.F) {
 			s = next
 		}
 		r, d := ctl.Resume(s, t0)
-		if d.BatchSize < c.MinBatch || d.BatchSize > c.MaxBatch || r.Tripped {
+		if d.Concurrency < c.MinConcurrency || d.Concurrency > c.MaxConcurrency || r.Tripped {
 			t.Fatalf("Resume() = %+v, %+v", r, d)
 		}
 	})

@@ -16,30 +16,31 @@ import (
 // sqrt(limit) term is a small queue allowance that keeps the provider busy while the limit is below
 // its capacity; the gradient removes it once latency rises above the tolerance. The baseline falls
 // with any faster sample and is measured afresh every GradientWindow decisions by one probe sample at
-// MinBatch, as Envoy pins its concurrency to measure its minimum RTT, so that a provider that became
+// MinConcurrency, as Envoy pins its concurrency to measure its minimum RTT, so that a provider that became
 // slower for good is eventually accepted as the new normal. Errors and slow calls still back off
-// like aimd, and a sample in which every call failed drops to MinBatch.
+// like aimd, and a sample in which every call failed drops to MinConcurrency.
 type gradientPolicy struct{}
 
 func (gradientPolicy) name() string { return PolicyGradient }
 
 func (gradientPolicy) adopt(cfg Config, s State) State {
-	if math.IsNaN(s.Limit) || s.Limit < float64(s.BatchSize) || s.Limit >= float64(s.BatchSize+1) {
+	if math.IsNaN(s.Limit) || s.Limit < float64(s.Concurrency) || s.Limit >= float64(s.Concurrency+1) {
 		if !s.Probe {
-			s.Limit = float64(s.BatchSize)
+			s.Limit = float64(s.Concurrency)
 		}
 	}
-	s.Limit = min(max(s.Limit, float64(cfg.MinBatch)), float64(cfg.MaxBatch))
+	s.Limit = min(max(s.Limit, float64(cfg.MinConcurrency)), float64(cfg.MaxConcurrency))
 	s.Baseline, s.Recent = max(s.Baseline, 0), max(s.Recent, 0)
 	s.Samples = max(s.Samples, 0)
-	if s.Probe && s.BatchSize != cfg.MinBatch {
+	s.Ramp, s.Knee, s.BaselineAt, s.NextBaseline = false, 0, 0, 0
+	if s.Probe && s.Concurrency != cfg.MinConcurrency {
 		s.Probe = false
-		s.Limit = float64(s.BatchSize)
+		s.Limit = float64(s.Concurrency)
 	}
 	return s
 }
 
-func (gradientPolicy) decide(cfg Config, s State, b Batch) (State, string) {
+func (gradientPolicy) decide(cfg Config, s State, b Batch, _ time.Time) (State, string) {
 	limit := s.Limit
 	probe := s.Probe
 	s.Probe = false
@@ -47,8 +48,8 @@ func (gradientPolicy) decide(cfg Config, s State, b Batch) (State, string) {
 	measured := false
 	switch {
 	case b.Errors == b.Calls:
-		limit = float64(cfg.MinBatch)
-		reason = fmt.Sprintf("gradient: all %d calls failed: back to %d", b.Calls, cfg.MinBatch)
+		limit = float64(cfg.MinConcurrency)
+		reason = fmt.Sprintf("gradient: all %d calls failed: back to %d", b.Calls, cfg.MinConcurrency)
 	case b.BadRatio() > cfg.BackoffRatio:
 		limit = float64(backoff(cfg, int(limit)))
 		reason = fmt.Sprintf("gradient: %d of %d calls slow or failed: x%v", b.Bad(), b.Calls, cfg.BackoffFactor)
@@ -65,19 +66,19 @@ func (gradientPolicy) decide(cfg Config, s State, b Batch) (State, string) {
 		}
 		g := gradientOf(cfg, s.Baseline, latency)
 		next := limit*g + math.Sqrt(limit)
-		if next > limit && appLimited(b, s.BatchSize) {
+		if next > limit && appLimited(b, s) {
 			next = limit
 		}
 		limit = limit*(1-cfg.GradientSmoothing) + next*cfg.GradientSmoothing
 		measured = true
 		reason = fmt.Sprintf("gradient: latency %v against baseline %v, gradient %.2f", latency, s.Baseline, g)
 	}
-	limit = min(max(limit, float64(cfg.MinBatch)), float64(cfg.MaxBatch))
+	limit = min(max(limit, float64(cfg.MinConcurrency)), float64(cfg.MaxConcurrency))
 	s.Limit = limit
-	s.BatchSize = int(limit)
-	if measured && s.Samples%cfg.GradientWindow == 0 && s.BatchSize > cfg.MinBatch {
+	s.Concurrency = int(limit)
+	if measured && s.Samples%cfg.GradientWindow == 0 && s.Concurrency > cfg.MinConcurrency {
 		s.Probe = true
-		s.BatchSize = cfg.MinBatch
+		s.Concurrency = cfg.MinConcurrency
 		reason += "; next sample probes the baseline"
 	}
 	return s, reason

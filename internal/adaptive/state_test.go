@@ -27,11 +27,11 @@ func TestStateRoundTripsThroughJSON(t *testing.T) {
 }
 
 func TestStateJSONNames(t *testing.T) {
-	s := State{Policy: PolicyGradient, BatchSize: 3, Limit: 3.5, Baseline: time.Second, Recent: 2 * time.Second,
+	s := State{Policy: PolicyGradient, Concurrency: 3, BatchSize: 12, Limit: 3.5, Baseline: time.Second, Recent: 2 * time.Second,
 		Samples: 4, Probe: true, FloorFailures: 1, Tripped: true, UpdatedAt: 1700000000123,
 		Pending: Batch{Batches: 1, Calls: 2, Errors: 1, Slow: 1, OKLatency: 5, MaxLatency: 5}}
 	data, _ := json.Marshal(s)
-	want := `{"policy":"gradient","batchSize":3,"limit":3.5,"baselineNs":1000000000,"recentNs":2000000000,` +
+	want := `{"policy":"gradient","concurrency":3,"batchSize":12,"limit":3.5,"baselineNs":1000000000,"recentNs":2000000000,` +
 		`"samples":4,"probe":true,"floorFailures":1,"tripped":true,"updatedAt":1700000000123,` +
 		`"pending":{"batches":1,"calls":2,"errors":1,"slow":1,"okLatencyNs":5,"maxLatencyNs":5}}`
 	if string(data) != want {
@@ -54,7 +54,7 @@ func replayedStates(t testing.TB) []State {
 				out = append(out, s)
 				continue
 			}
-			n := 1 + rng.IntN(s.BatchSize)
+			n := 1 + rng.IntN(s.Concurrency)
 			results := make([]Result, n)
 			for i := range results {
 				results[i] = Result{OK: rng.Float64() > 0.2, Latency: time.Duration(rng.ExpFloat64() * 3e8)}

@@ -8,7 +8,7 @@ import (
 // TestStepIsTheOriginalRule pins the original ventilator rule: -1 when (slow+errors)/n > 50 %, +1
 // when no call was slow or failed, hold otherwise.
 func TestStepIsTheOriginalRule(t *testing.T) {
-	ctl := newController(t, PolicyStep, func(c *Config) { c.MaxBatch = 20 })
+	ctl := newController(t, PolicyStep, func(c *Config) { c.MaxConcurrency = 20 })
 	tests := []struct {
 		name              string
 		size              int
@@ -29,9 +29,9 @@ func TestStepIsTheOriginalRule(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			s, d := ctl.Next(at(ctl, tt.size), sample(tt.calls, tt.errs, tt.slow, 100*time.Millisecond), t0)
-			if d.BatchSize != tt.want || s.BatchSize != tt.want || d.Trip {
+			if d.Concurrency != tt.want || s.Concurrency != tt.want || d.Trip {
 				t.Errorf("Next() = size %d (state %d), trip %v; want %d, no trip (%s)",
-					d.BatchSize, s.BatchSize, d.Trip, tt.want, d.Reason)
+					d.Concurrency, s.Concurrency, d.Trip, tt.want, d.Reason)
 			}
 		})
 	}

@@ -38,6 +38,10 @@ type PollerConfig struct {
 	PollInterval time.Duration
 	// InvokeTimeout bounds one invoke; default 15 minutes (Lambda's longest timeout).
 	InvokeTimeout time.Duration
+	// DefaultConcurrency is the number of concurrent invocations on a standard SQS queue whose
+	// mapping sets no ScalingConfig.MaximumConcurrency; default 1. (Lambda would scale up to the
+	// function's or the account's concurrency; the emulator keeps to this figure.)
+	DefaultConcurrency int
 	// Logger receives the poller's logs; default: discarded.
 	Logger *slog.Logger
 }
@@ -60,6 +64,14 @@ type PollerStats struct {
 	// BatchSize and State are the mapping's as read at the last poll.
 	BatchSize int
 	State     string
+	// MaximumConcurrency is an SQS mapping's ScalingConfig.MaximumConcurrency as last read (0: not
+	// set).
+	MaximumConcurrency int
+	// InFlight is the number of invocations running now, MaxInFlight the most seen at once.
+	InFlight, MaxInFlight int
+	// Pollers is the number of concurrent pollers of a standard SQS queue running now (each invokes
+	// one batch at a time).
+	Pollers int
 }
 
 // Poller emulates an event source mapping: it polls a Kinesis stream or an SQS queue and invokes
@@ -71,7 +83,12 @@ type PollerStats struct {
 // failed sequence number and retried from there (retries are unlimited: MaximumRetryAttempts,
 // bisection and on-failure destinations are not emulated). SQS: up to BatchSize messages are
 // gathered with ReceiveMessage calls of at most 10; succeeded messages are deleted, failed ones
-// come back after the queue's visibility timeout.
+// come back after the queue's visibility timeout. On a standard queue, up to the mapping's
+// ScalingConfig.MaximumConcurrency invocations run at once (DefaultConcurrency when it is not set),
+// as Lambda's SQS pollers do
+// (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html#events-sqs-max-concurrency);
+// the emulator starts them all as soon as the mapping allows, where Lambda adds them as the backlog
+// grows. A FIFO queue is read by one invocation at a time.
 type Poller struct {
 	cfg    PollerConfig
 	log    *slog.Logger
@@ -98,6 +115,8 @@ type mappingState struct {
 	function         string
 	startingPosition lambdatypes.EventSourcePosition
 	startingTime     *time.Time
+	// maximumConcurrency is ScalingConfig.MaximumConcurrency (0: not set).
+	maximumConcurrency int
 }
 
 // active reports whether Lambda would poll in this state: Enabled, or Updating (a change is being
@@ -116,6 +135,9 @@ func NewPoller(ctx context.Context, cfg PollerConfig) (*Poller, error) {
 	}
 	if cfg.InvokeTimeout <= 0 {
 		cfg.InvokeTimeout = 15 * time.Minute
+	}
+	if cfg.DefaultConcurrency <= 0 {
+		cfg.DefaultConcurrency = 1
 	}
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
@@ -164,6 +186,9 @@ func (p *Poller) count(f func(*PollerStats)) {
 func (p *Poller) Run(ctx context.Context) error {
 	p.log.Info("poller started")
 	defer p.log.Info("poller stopped")
+	if q, ok := p.source.(*sqsSource); ok && !q.fifo {
+		return p.runConcurrent(ctx)
+	}
 	for ctx.Err() == nil {
 		m, err := p.readMapping(ctx)
 		if err != nil {
@@ -211,6 +236,9 @@ func (p *Poller) readMapping(ctx context.Context) (mappingState, error) {
 		startingPosition: out.StartingPosition,
 		startingTime:     out.StartingPositionTimestamp,
 	}
+	if out.ScalingConfig != nil {
+		m.maximumConcurrency = int(aws.ToInt32(out.ScalingConfig.MaximumConcurrency))
+	}
 	m.function, _ = FunctionNameFromARN(aws.ToString(out.FunctionArn))
 	if p.cfg.FunctionName != "" {
 		m.function = p.cfg.FunctionName
@@ -229,7 +257,14 @@ type outcome struct {
 
 // deliver invokes the function with a batch and interprets the answer.
 func (p *Poller) deliver(ctx context.Context, m mappingState, payload []byte, records int, valid func(id string) bool) outcome {
-	p.count(func(s *PollerStats) { s.Batches++; s.Records += int64(records); s.LastBatchSize = records })
+	p.count(func(s *PollerStats) {
+		s.Batches++
+		s.Records += int64(records)
+		s.LastBatchSize = records
+		s.InFlight++
+		s.MaxInFlight = max(s.MaxInFlight, s.InFlight)
+	})
+	defer p.count(func(s *PollerStats) { s.InFlight-- })
 	ctx, cancel := context.WithTimeout(ctx, p.cfg.InvokeTimeout)
 	defer cancel()
 	res, err := p.cfg.Invoker.Invoke(ctx, m.function, payload)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -104,49 +105,76 @@ func (k *kinesisSource) iterator(ctx context.Context, id string, st *shardState,
 	return st.iterator, nil
 }
 
+// poll reads one batch from every open shard and delivers them, the shards' batches at once: Lambda
+// runs one invocation per shard at a time, the shards in parallel
+// (https://docs.aws.amazon.com/lambda/latest/dg/with-kinesis.html#services-kinesis-parallelization;
+// a ParallelizationFactor above 1 is not emulated).
 func (k *kinesisSource) poll(ctx context.Context, m mappingState) (int, bool, error) {
 	if err := k.refreshShards(ctx, m); err != nil {
 		return 0, false, err
 	}
-	delivered, failed := 0, false
-	for _, id := range k.order {
+	type result struct {
+		delivered int
+		failed    bool
+		err       error
+	}
+	results := make([]result, len(k.order))
+	var wg sync.WaitGroup
+	for i, id := range k.order {
 		st := k.shards[id]
 		if st.closed {
 			continue
 		}
-		it, err := k.iterator(ctx, id, st, m)
-		if err != nil {
-			return delivered, failed, err
-		}
-		out, err := k.client.GetRecords(ctx, &kinesis.GetRecordsInput{StreamARN: aws.String(k.arn), ShardIterator: it, Limit: aws.Int32(int32(min(m.batchSize, 10000)))})
-		var expired *kinesistypes.ExpiredIteratorException
-		if errors.As(err, &expired) {
-			st.iterator = nil
-			continue
-		}
-		if err != nil {
-			return delivered, failed, fmt.Errorf("get records from %s: %w", id, err)
-		}
-		recs := out.Records
-		if len(recs) == 0 {
-			st.iterator = out.NextShardIterator
-			st.closed = out.NextShardIterator == nil
-			continue
-		}
-		payload, err := json.Marshal(k.event(id, recs))
-		if err != nil {
-			return delivered, failed, fmt.Errorf("encode Kinesis event: %w", err)
-		}
-		seqs := make([]string, len(recs))
-		for i, r := range recs {
-			seqs[i] = aws.ToString(r.SequenceNumber)
-		}
-		oc := k.p.deliver(ctx, m, payload, len(recs), func(id string) bool { return slices.Contains(seqs, id) })
-		delivered += len(recs)
-		ok := k.settle(st, seqs, out.NextShardIterator, oc)
-		failed = failed || !ok
+		wg.Go(func() {
+			n, ok, err := k.pollShard(ctx, m, id, st)
+			results[i] = result{delivered: n, failed: !ok, err: err}
+		})
 	}
-	return delivered, failed, nil
+	wg.Wait()
+	delivered, failed := 0, false
+	var errs []error
+	for _, r := range results {
+		delivered += r.delivered
+		failed = failed || r.failed
+		if r.err != nil {
+			errs = append(errs, r.err)
+		}
+	}
+	return delivered, failed, errors.Join(errs...)
+}
+
+// pollShard reads and delivers one batch of one shard; only its own goroutine touches st. ok is
+// false when the batch failed in part or whole.
+func (k *kinesisSource) pollShard(ctx context.Context, m mappingState, id string, st *shardState) (delivered int, ok bool, err error) {
+	it, err := k.iterator(ctx, id, st, m)
+	if err != nil {
+		return 0, true, err
+	}
+	out, err := k.client.GetRecords(ctx, &kinesis.GetRecordsInput{StreamARN: aws.String(k.arn), ShardIterator: it, Limit: aws.Int32(int32(min(m.batchSize, 10000)))})
+	var expired *kinesistypes.ExpiredIteratorException
+	if errors.As(err, &expired) {
+		st.iterator = nil
+		return 0, true, nil
+	}
+	if err != nil {
+		return 0, true, fmt.Errorf("get records from %s: %w", id, err)
+	}
+	recs := out.Records
+	if len(recs) == 0 {
+		st.iterator = out.NextShardIterator
+		st.closed = out.NextShardIterator == nil
+		return 0, true, nil
+	}
+	payload, err := json.Marshal(k.event(id, recs))
+	if err != nil {
+		return 0, true, fmt.Errorf("encode Kinesis event: %w", err)
+	}
+	seqs := make([]string, len(recs))
+	for i, r := range recs {
+		seqs[i] = aws.ToString(r.SequenceNumber)
+	}
+	oc := k.p.deliver(ctx, m, payload, len(recs), func(id string) bool { return slices.Contains(seqs, id) })
+	return len(recs), k.settle(st, seqs, out.NextShardIterator, oc), nil
 }
 
 // settle moves the shard's checkpoint after a batch and reports whether it fully succeeded.

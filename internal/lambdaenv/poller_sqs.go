@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -24,6 +25,7 @@ type sqsSource struct {
 	fifo   bool
 	// seq numbers FIFO messages that moto returns without a SequenceNumber (it sets one only when
 	// the sender gave an explicit MessageDeduplicationId); keyed by message id, increasing.
+	seqMu   sync.Mutex // seq and nextSeq: concurrent polls of a standard queue delete messages
 	seq     map[string]string
 	nextSeq uint64
 	// visibility is the queue's visibility timeout; failed FIFO messages are made visible again
@@ -137,7 +139,9 @@ func (q *sqsSource) delete(ctx context.Context, msgs []sqstypes.Message) error {
 		entries := make([]sqstypes.DeleteMessageBatchRequestEntry, n)
 		for i, msg := range msgs[:n] {
 			entries[i] = sqstypes.DeleteMessageBatchRequestEntry{Id: aws.String(strconv.Itoa(i)), ReceiptHandle: msg.ReceiptHandle}
+			q.seqMu.Lock()
 			delete(q.seq, aws.ToString(msg.MessageId))
+			q.seqMu.Unlock()
 		}
 		out, err := q.client.DeleteMessageBatch(ctx, &sqs.DeleteMessageBatchInput{QueueUrl: aws.String(q.url), Entries: entries})
 		if err != nil {
@@ -190,6 +194,8 @@ func (q *sqsSource) event(msgs []sqstypes.Message) events.SQSEvent {
 
 // sequenceNumber returns the message's stand-in FIFO sequence number (20 digits, increasing).
 func (q *sqsSource) sequenceNumber(id string) string {
+	q.seqMu.Lock()
+	defer q.seqMu.Unlock()
 	if s, ok := q.seq[id]; ok {
 		return s
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 )
 
 // ScheduleRule is a schedule the Scheduler fires on its own, without EventBridge.
@@ -54,6 +55,11 @@ type SchedulerConfig struct {
 	RefreshInterval time.Duration
 	// Region and AccountID fill the scheduled event; defaults us-east-1 and 123456789012.
 	Region, AccountID string
+	// EventRules are rules with an event pattern whose matching events are delivered to their
+	// function (see EventRule); they need EventBridge and SQS.
+	EventRules []EventRule
+	// SQS is the SQS API (moto) that carries the EventRules' events.
+	SQS *sqs.Client
 	// Logger receives the scheduler's logs; default: discarded.
 	Logger *slog.Logger
 }
@@ -67,6 +73,9 @@ type SchedulerStats struct {
 	FunctionErrors, Errors int64
 	// Refreshes counts listings of the EventBridge rules.
 	Refreshes int64
+	// Events counts the events of EventRules received; EventRetries the retries of their failed
+	// invokes.
+	Events, EventRetries int64
 	// Rules is the number of rules being fired.
 	Rules int
 }
@@ -120,6 +129,14 @@ func NewScheduler(cfg SchedulerConfig) (*Scheduler, error) {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
 	s := &Scheduler{cfg: cfg, log: cfg.Logger, jobs: map[string]*job{}}
+	for i, r := range cfg.EventRules {
+		if r.Name == "" || r.Function == "" {
+			return nil, fmt.Errorf("lambdaenv: event rule %d needs a Name and a Function", i)
+		}
+	}
+	if len(cfg.EventRules) > 0 && (cfg.EventBridge == nil || cfg.SQS == nil) {
+		return nil, errors.New("lambdaenv: scheduler EventRules need the EventBridge and SQS clients")
+	}
 	for i := range cfg.Rules {
 		r := &cfg.Rules[i]
 		if r.Name == "" || r.Function == "" {
@@ -181,10 +198,18 @@ func (s *Scheduler) count(f func(*SchedulerStats)) {
 	s.mu.Unlock()
 }
 
-// Run fires the rules until ctx ends, waits for the invokes in flight, and returns nil.
+// Run fires the rules and delivers the event rules' events until ctx ends, waits for the invokes in
+// flight, and returns nil. It fails at once only when an event rule cannot be set up.
 func (s *Scheduler) Run(ctx context.Context) error {
 	var inflight sync.WaitGroup
 	defer inflight.Wait()
+	relays, err := s.setUpRelays(ctx)
+	if err != nil {
+		return err
+	}
+	for _, r := range relays {
+		inflight.Go(func() { s.deliverEvents(ctx, r, &inflight) })
+	}
 	now := time.Now()
 	for _, j := range s.static {
 		j.next = now.Add(j.interval)

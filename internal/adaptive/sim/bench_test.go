@@ -6,16 +6,14 @@ import (
 	"github.com/breakerbox/breakerbox/internal/adaptive"
 )
 
-// BenchmarkSimulation plays the default scenario for the aimd policy and reports how many virtual
-// minutes it simulates per second of real time.
+// BenchmarkSimulation plays the default scenario of the 200 ms shared provider for the default
+// policy and reports how many virtual minutes it simulates per second of real time.
 func BenchmarkSimulation(b *testing.B) {
-	sc := DefaultScenario()
-	c := adaptive.DefaultConfig()
-	ctl, err := adaptive.New(c)
+	sc := DefaultScenario(base, Shared)
+	ps, err := NewPolicies(SimConfig(base), adaptive.DefaultPolicy)
 	if err != nil {
 		b.Fatal(err)
 	}
-	ps := []Policy{{Name: "aimd", Controller: ctl, SlowCall: c.SlowCall}}
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := Run(sc, ps); err != nil {

@@ -1,8 +1,13 @@
 // Package sim is a deterministic discrete-event simulation of the ventilator: an event source mapping
-// polling a backlog, the ventilator fanning each batch out to a provider of limited capacity, and a
-// concurrency policy choosing the next batch size, tripping and being woken by a schedule.
+// delivering batches, ventilators running a pool of their share of the fleet's concurrency over each
+// batch, a provider that shares its capacity, queues calls beyond it (FIFO) or refuses them (limited),
+// the circuit of internal/circuit fed with the calls' outcomes and a checker's probes, the wake-up on
+// the circuit's Circuit State Change event with a schedule as backstop, dedup, the dead-letter queue
+// after MaxAttempts and poison records.
 //
 // Nothing sleeps: a virtual clock jumps from event to event, and all randomness comes from one seed,
-// so a scenario gives the same figures on every run. [Run] plays a [Scenario] once per [Policy] and
-// returns one [Row] per policy and phase; [WriteTable], [WriteJSON] and [WritePlot] present them.
+// so a scenario gives the same figures on every run. [Run] plays a [Scenario] once per [Policy];
+// [Rows] turns the outcomes into figures per phase, [Sweep] folds many seeds into [Summary] values
+// whose [Summary.Line] is the `sim:` line of `make sim`; [WriteTable], [WriteJSON] and [WritePlot]
+// present them.
 package sim

@@ -6,28 +6,38 @@ import (
 )
 
 // eventKind says what happens at an event.
-type eventKind int
+type eventKind uint8
 
 const (
-	// evPoll: the event source mapping polls for a batch.
+	// evPoll: the event source mapping delivers a batch to poller who.
 	evPoll eventKind = iota
-	// evDone: the ventilator returns from the batch in flight.
-	evDone
-	// evWake: the schedule fires.
+	// evAnswer: call who is answered (fails fast, hangs until the timeout, or is refused).
+	evAnswer
+	// evProvider: the provider's next completion, valid while its version is the provider's.
+	evProvider
+	// evTimeout: call who reaches the ventilator's timeout.
+	evTimeout
+	// evPhase: a phase begins.
+	evPhase
+	// evCheck: the checker probes the provider.
+	evCheck
+	// evWake: a wake-up (the circuit's event, or the schedule when who is 1).
 	evWake
 )
 
 // event is something due at a virtual time; seq breaks ties in the order events were scheduled.
 type event struct {
 	at   time.Duration
-	seq  int
+	seq  uint64
 	kind eventKind
+	who  int
+	ver  uint64
 }
 
 // agenda is the virtual clock: a min-heap of events by time.
 type agenda struct {
 	events []event
-	seq    int
+	seq    uint64
 }
 
 func (a *agenda) Len() int { return len(a.events) }
@@ -45,10 +55,10 @@ func (a *agenda) Pop() any {
 	return e
 }
 
-// schedule adds an event of kind k at time at.
-func (a *agenda) schedule(at time.Duration, k eventKind) {
+// schedule adds an event.
+func (a *agenda) schedule(at time.Duration, k eventKind, who int, ver uint64) {
 	a.seq++
-	heap.Push(a, event{at: at, seq: a.seq, kind: k})
+	heap.Push(a, event{at: at, seq: a.seq, kind: k, who: who, ver: ver})
 }
 
 // next removes and returns the earliest event; ok is false when none is left.

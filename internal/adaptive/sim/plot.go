@@ -29,7 +29,7 @@ var lineColors = []color.Color{
 	color.RGBA{R: 0x2c, G: 0xa0, B: 0x2c, A: 0xff},
 }
 
-// WritePlot draws the batch size over virtual time, one panel per policy stacked over a shared time
+// WritePlot draws the fleet's concurrency over virtual time, one panel per policy stacked over a shared time
 // axis, with the scenario's phases shaded, and writes it to w as SVG.
 func WritePlot(w io.Writer, sc Scenario, outs []Outcome) error {
 	const width, panel = 12 * vg.Inch, 2.2 * vg.Inch
@@ -49,7 +49,7 @@ func WritePlot(w io.Writer, sc Scenario, outs []Outcome) error {
 	for i, o := range outs {
 		p := plot.New()
 		p.Title.Text = o.Policy
-		p.Y.Label.Text = "batch size"
+		p.Y.Label.Text = "concurrency"
 		p.X.Min, p.X.Max = 0, end
 		p.X.Tick.Marker = minuteTicks(end)
 		p.Y.Min, p.Y.Max = 0, top

@@ -7,26 +7,34 @@ import (
 	"github.com/breakerbox/breakerbox/internal/adaptive"
 )
 
-// Policy is one contender of a run: an adaptive controller, or a fixed batch size without a breaker.
+// Policy is one contender of a run: an adaptive controller.
 type Policy struct {
 	// Name labels the policy in the results.
 	Name string
-	// Controller chooses the batch size; nil means a fixed batch size that never trips.
+	// Controller chooses the concurrency and the batch size.
 	Controller adaptive.Controller
-	// Fixed is the batch size when Controller is nil.
-	Fixed int
 	// SlowCall is the threshold above which the ventilator reports a successful call as slow.
 	SlowCall time.Duration
+	// Trace, when set, sees every decision with the batch it was made on, at virtual time t.
+	Trace func(t time.Duration, b adaptive.Batch, s adaptive.State, d adaptive.Decision)
 }
 
-// FixedBatch is the batch size of the "fixed" contender.
-const FixedBatch = 10
+// SimConfig is the controller configuration of the simulated ventilator for a provider whose
+// healthy base latency is base: the defaults, with MAX_CONCURRENCY at 32 (a contract looser than
+// the provider's real capacity of 8, so the policy has to find the knee itself), MAX_BATCH at
+// Kinesis's 10000 and SLOW_CALL scaled like the circuit's.
+func SimConfig(base time.Duration) adaptive.Config {
+	c := adaptive.DefaultConfig()
+	c.MaxConcurrency = 32
+	c.MaxBatch = adaptive.MaxBatchLimit
+	c.SlowCall = max(time.Second, 5*base)
+	return c
+}
 
-// DefaultPolicies are the contenders of `make sim`: "fixed" (batch 10, no breaker), then "step",
-// "aimd" and "gradient", each built from cfg with its Policy replaced.
-func DefaultPolicies(cfg adaptive.Config) ([]Policy, error) {
-	ps := []Policy{{Name: "fixed", Fixed: FixedBatch}}
-	for _, name := range []string{adaptive.PolicyStep, adaptive.PolicyAIMD, adaptive.PolicyGradient} {
+// NewPolicies builds the named policies from cfg, each with cfg.Policy replaced.
+func NewPolicies(cfg adaptive.Config, names ...string) ([]Policy, error) {
+	var ps []Policy
+	for _, name := range names {
 		c := cfg
 		c.Policy = name
 		ctl, err := adaptive.New(c)

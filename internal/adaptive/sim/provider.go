@@ -1,129 +1,202 @@
 package sim
 
 import (
+	"container/heap"
 	"math"
-	"math/rand/v2"
-	"slices"
 	"time"
 )
 
-// provider answers the calls of one batch. The ventilator sends a whole batch at once and waits for
-// all of it before the next poll, so the provider never sees two batches at the same time: a batch
-// can be served on its own, from time 0 of the batch.
+// provider serves the calls in flight under its discipline, as they come and go. It tells the
+// runner when its next call completes through an evProvider event carrying its version; any change
+// (a call admitted or dropped, a new capacity) bumps the version, so older events are ignored.
 type provider struct {
-	rng        *rand.Rand
-	noise      float64
-	timeout    time.Duration
-	failFast   time.Duration
-	discipline Discipline
-	// work and order are scratch space reused between batches.
-	work  []float64
-	order []int
+	disc     Discipline
+	capacity int
+	clock    *agenda
+	ver      uint64
+	// in is where each call stands with the provider, by call id.
+	in []standing
+	// Shared: every call in service has received v seconds of service so far; n calls are in
+	// service, each progressing at min(1, capacity/n); a call finishes when v reaches its key.
+	v    float64
+	last time.Duration
+	n    int
+	// FIFO and Limited: busy servers, with calls ending at their key (seconds); FIFO's queue.
+	busy      int
+	queue     []int
+	queueWork []float64
+	// pending holds the calls in service by key: finishing v (Shared) or time (FIFO, Limited).
+	pending keyed
 }
 
-// served is one call's outcome, as the ventilator sees it.
-type served struct {
-	ok      bool
-	latency time.Duration
+// standing is where a call stands with the provider.
+type standing uint8
+
+const (
+	out standing = iota // not with the provider (answered, dropped, or never admitted)
+	serving
+	queued
+)
+
+func newProvider(d Discipline, clock *agenda) *provider {
+	return &provider{disc: d, clock: clock}
 }
 
-// serve answers n calls sent together during phase ph, writing their outcomes to out (len n).
-func (p *provider) serve(ph Phase, out []served) {
-	n := len(out)
-	p.work = slices.Grow(p.work[:0], n)[:n]
-	p.order = p.order[:0]
-	for i := range out {
-		if ph.Down() || p.rng.Float64() < ph.ErrorRatio {
-			out[i] = served{latency: p.timeout}
-			if p.rng.Float64() >= ph.HangRatio {
-				out[i].latency = min(p.jitter(p.failFast), p.timeout)
-			}
+// admit hands call id, needing work seconds of service, to the provider at now. It returns false
+// when the provider refuses it (Limited, at capacity).
+func (p *provider) admit(now time.Duration, id int, work float64) bool {
+	for len(p.in) <= id {
+		p.in = append(p.in, out)
+	}
+	switch p.disc {
+	case Shared:
+		p.advance(now)
+		p.in[id] = serving
+		p.n++
+		heap.Push(&p.pending, item{key: p.v + work, id: id})
+	case FIFO:
+		if p.busy < p.capacity {
+			p.start(now, id, work)
+		} else {
+			p.in[id] = queued
+			p.queue = append(p.queue, id)
+			p.queueWork = append(p.queueWork, work)
+		}
+	case Limited:
+		if p.busy >= p.capacity {
+			return false
+		}
+		p.start(now, id, work)
+	}
+	p.reschedule(now)
+	return true
+}
+
+// drop takes call id away from the provider at now (the caller gave up on it).
+func (p *provider) drop(now time.Duration, id int) {
+	if id >= len(p.in) || p.in[id] == out {
+		return
+	}
+	if p.disc == Shared {
+		p.advance(now)
+		p.n--
+	} else if p.in[id] == serving {
+		p.busy--
+	}
+	p.in[id] = out
+	p.fill(now)
+	p.reschedule(now)
+}
+
+// complete returns the calls done by now (for an evProvider event of the current version), appending
+// them to done.
+func (p *provider) complete(now time.Duration, done []int) []int {
+	if p.disc == Shared {
+		p.advance(now)
+	}
+	limit := now.Seconds()
+	if p.disc == Shared {
+		limit = p.v
+	}
+	for p.pending.Len() > 0 {
+		top := p.pending.items[0]
+		if p.in[top.id] != serving {
+			heap.Pop(&p.pending) // dropped earlier
 			continue
 		}
-		p.work[i] = p.jitter(ph.Latency).Seconds()
-		p.order = append(p.order, i)
+		if top.key > limit+1e-9 {
+			break
+		}
+		heap.Pop(&p.pending)
+		p.in[top.id] = out
+		if p.disc == Shared {
+			p.n--
+		} else {
+			p.busy--
+		}
+		done = append(done, top.id)
 	}
-	if p.discipline == FIFO {
-		p.fifo(ph.Capacity, out)
+	p.fill(now)
+	p.reschedule(now)
+	return done
+}
+
+// setCapacity changes the provider's capacity at now (a new phase).
+func (p *provider) setCapacity(now time.Duration, c int) {
+	if p.disc == Shared {
+		p.advance(now)
+	}
+	p.capacity = c
+	p.fill(now)
+	p.reschedule(now)
+}
+
+// start puts call id in service on a free server (FIFO, Limited).
+func (p *provider) start(now time.Duration, id int, work float64) {
+	p.in[id] = serving
+	p.busy++
+	heap.Push(&p.pending, item{key: now.Seconds() + work, id: id})
+}
+
+// fill starts queued calls while servers are free (FIFO).
+func (p *provider) fill(now time.Duration) {
+	for p.disc == FIFO && p.busy < p.capacity && len(p.queue) > 0 {
+		id, work := p.queue[0], p.queueWork[0]
+		p.queue, p.queueWork = p.queue[1:], p.queueWork[1:]
+		if p.in[id] == queued {
+			p.start(now, id, work)
+		}
+	}
+}
+
+// advance moves the shared virtual service on to now.
+func (p *provider) advance(now time.Duration) {
+	if p.n > 0 && p.capacity > 0 {
+		p.v += (now - p.last).Seconds() * min(1, float64(p.capacity)/float64(p.n))
+	}
+	p.last = now
+}
+
+// reschedule plans the next completion.
+func (p *provider) reschedule(now time.Duration) {
+	p.ver++
+	for p.pending.Len() > 0 && p.in[p.pending.items[0].id] != serving {
+		heap.Pop(&p.pending)
+	}
+	if p.pending.Len() == 0 {
+		return
+	}
+	key := p.pending.items[0].key
+	var at time.Duration
+	if p.disc == Shared {
+		if p.capacity <= 0 {
+			return // nothing progresses until the capacity comes back
+		}
+		rate := min(1, float64(p.capacity)/float64(p.n))
+		at = now + seconds(math.Max(0, key-p.v)/rate)
 	} else {
-		p.shared(ph.Capacity, out)
+		at = max(now, seconds(key))
 	}
+	p.clock.schedule(at, evProvider, 0, p.ver)
 }
 
-// jitter multiplies d by a log-normal factor of mean 1.
-func (p *provider) jitter(d time.Duration) time.Duration {
-	f := math.Exp(p.noise*p.rng.NormFloat64() - p.noise*p.noise/2)
-	return time.Duration(float64(d) * f)
+// item is a call and its key in a keyed heap.
+type item struct {
+	key float64
+	id  int
 }
 
-// shared serves the calls in p.order by processor sharing: with k calls running, each progresses at
-// min(1, c/k) of full speed, so they finish in order of work. Calls still running at the timeout fail
-// then, and the provider drops them.
-func (p *provider) shared(c int, out []served) {
-	slices.SortFunc(p.order, func(a, b int) int { return cmpFloat(p.work[a], p.work[b]) })
-	timeout := p.timeout.Seconds()
-	now, done := 0.0, 0.0 // done: the work every running call has received so far
-	for k, i := range p.order {
-		running := len(p.order) - k
-		speed := min(1, float64(c)/float64(running))
-		finish := now + (p.work[i]-done)/speed
-		if finish > timeout {
-			for _, j := range p.order[k:] {
-				out[j] = served{latency: p.timeout}
-			}
-			return
-		}
-		now, done = finish, p.work[i]
-		out[i] = served{ok: true, latency: seconds(now)}
-	}
-}
+// keyed is a min-heap of items by key.
+type keyed struct{ items []item }
 
-// fifo serves the calls in p.order on c servers in arrival order. A call that has not finished by the
-// timeout fails then; one that has not started by then is dropped unstarted.
-func (p *provider) fifo(c int, out []served) {
-	free := make([]float64, c) // when each server is next free
-	timeout := p.timeout.Seconds()
-	for _, i := range p.order {
-		s := 0
-		for j := range free {
-			if free[j] < free[s] {
-				s = j
-			}
-		}
-		start := free[s]
-		finish := start + p.work[i]
-		if finish > timeout {
-			out[i] = served{latency: p.timeout}
-			free[s] = max(start, min(finish, timeout))
-			continue
-		}
-		free[s] = finish
-		out[i] = served{ok: true, latency: seconds(finish)}
-	}
-}
-
-// overCapacity is how long more than c of the calls were in flight, all of them sent at time 0.
-func overCapacity(out []served, c int, scratch []time.Duration) time.Duration {
-	if len(out) <= c {
-		return 0
-	}
-	scratch = scratch[:0]
-	for _, o := range out {
-		scratch = append(scratch, o.latency)
-	}
-	slices.Sort(scratch)
-	// More than c calls are in flight until the (c+1)-th longest call returns.
-	return scratch[len(scratch)-1-c]
+func (h *keyed) Len() int           { return len(h.items) }
+func (h *keyed) Less(i, j int) bool { return h.items[i].key < h.items[j].key }
+func (h *keyed) Swap(i, j int)      { h.items[i], h.items[j] = h.items[j], h.items[i] }
+func (h *keyed) Push(x any)         { h.items = append(h.items, x.(item)) }
+func (h *keyed) Pop() any {
+	it := h.items[len(h.items)-1]
+	h.items = h.items[:len(h.items)-1]
+	return it
 }
 
 func seconds(s float64) time.Duration { return time.Duration(s * float64(time.Second)) }
-
-func cmpFloat(a, b float64) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
-}

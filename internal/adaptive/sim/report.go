@@ -5,62 +5,67 @@ import (
 	"fmt"
 	"io"
 	"strconv"
+	"strings"
 	"text/tabwriter"
 )
 
-// WriteTable prints rows as an aligned table: one line per policy and phase, "-" where a figure does
-// not apply and "never" where a trip or a recovery did not happen.
-func WriteTable(w io.Writer, rows []Row) error {
+// WriteTable prints rows side by side: one line per provider (base latency and discipline) and
+// phase, with the optimum and, for each of policies, the goodput in % of the optimum, the mean
+// concurrency over the capacity and the mean latency over the base latency; in an outage the
+// batches sent before the ventilator stopped, after one the seconds to recover.
+func WriteTable(w io.Writer, rows []Row, policies []string) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "policy\tphase\tgoodput/min\toptimum/min\t% opt\tmean batch\tmean latency ms\tcalls while down\ttrip after s\ttrip batches\trecover after s\tover capacity s\tlost\tduplicates\t")
-	prev := ""
+	head := "base\tqueue\tphase\toptimum/min\t"
+	for _, p := range policies {
+		head += p + " %opt\tconc/C\tlat/base\ttrip batches\trecover s\t"
+	}
+	fmt.Fprintln(tw, head)
+	type key struct{ base, disc, phase string }
+	byKey := map[key]map[string]Row{}
+	var order []key
 	for _, r := range rows {
-		if prev != "" && r.Policy != prev {
-			fmt.Fprintln(tw, "\t\t\t\t\t\t\t\t\t\t\t\t\t\t")
+		k := key{r.Base, r.Discipline, r.Phase}
+		if byKey[k] == nil {
+			byKey[k] = map[string]Row{}
+			order = append(order, k)
 		}
-		prev = r.Policy
-		pct := "-"
-		if r.Optimum > 0 {
-			pct = strconv.FormatFloat(100*r.Goodput/r.Optimum, 'f', 1, 64)
+		byKey[k][r.Policy] = r
+	}
+	prev := ""
+	for _, k := range order {
+		if prev != "" && prev != k.base+k.disc {
+			fmt.Fprintln(tw, strings.Repeat("\t", 4+5*len(policies)))
 		}
-		down, trip, tripBatches := "-", "-", "-"
-		if r.CallsWhileDown != nil {
-			down = strconv.Itoa(*r.CallsWhileDown)
-			trip, tripBatches = "never", "never"
-			if r.TripAfterS != nil {
-				trip = num(*r.TripAfterS)
-				tripBatches = strconv.Itoa(r.TripBatches)
+		prev = k.base + k.disc
+		line := fmt.Sprintf("%s\t%s\t%s\t", k.base, k.disc, k.phase)
+		first := true
+		for _, p := range policies {
+			r, ok := byKey[k][p]
+			if !ok {
+				line += "\t\t\t\t\t"
+				continue
 			}
+			if first {
+				line += num(r.Optimum) + "\t"
+				first = false
+			}
+			line += opt(r.GoodputPct, 1) + "\t" + opt(r.Concurrency, 2) + "\t" + opt(r.Latency, 2) + "\t"
+			switch {
+			case r.Optimum == 0 && r.TripBatches == nil:
+				line += "never\t"
+			case r.TripBatches != nil:
+				line += strconv.Itoa(*r.TripBatches) + "\t"
+			default:
+				line += "-\t"
+			}
+			line += opt(r.RecoverAfterS, 0) + "\t"
 		}
-		latency := "-"
-		if r.MeanLatencyMs > 0 {
-			latency = strconv.FormatFloat(r.MeanLatencyMs, 'f', 0, 64)
-		}
-		recover := "-"
-		if r.RecoverAfterS != nil {
-			recover = num(*r.RecoverAfterS)
-		} else if r.Phase != "" && isAfterOutage(rows, r) {
-			recover = "never"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%d\t%d\t\n",
-			r.Policy, r.Phase, num(r.Goodput), num(r.Optimum), pct, num(r.MeanBatch), latency, down, trip, tripBatches,
-			recover, num(r.OverCapacityS), r.Lost, r.Duplicates)
+		fmt.Fprintln(tw, line)
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("sim: write table: %w", err)
 	}
 	return nil
-}
-
-// isAfterOutage reports whether r's phase directly follows a phase in which its policy had calls
-// while down.
-func isAfterOutage(rows []Row, r Row) bool {
-	for i := 1; i < len(rows); i++ {
-		if rows[i].Policy == r.Policy && rows[i].Phase == r.Phase {
-			return rows[i-1].Policy == r.Policy && rows[i-1].CallsWhileDown != nil && rows[i].CallsWhileDown == nil
-		}
-	}
-	return false
 }
 
 // WriteJSON writes rows as an indented JSON list.
@@ -74,3 +79,11 @@ func WriteJSON(w io.Writer, rows []Row) error {
 }
 
 func num(v float64) string { return strconv.FormatFloat(v, 'f', 1, 64) }
+
+// opt formats *v with digits decimals, "-" for nil.
+func opt(v *float64, digits int) string {
+	if v == nil {
+		return "-"
+	}
+	return strconv.FormatFloat(*v, 'f', digits, 64)
+}

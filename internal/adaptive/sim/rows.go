@@ -6,8 +6,12 @@ import (
 )
 
 // RecoveryWindow is the sliding window over which goodput must reach RecoveryShare of the optimum
-// for a phase after an outage to count as recovered.
+// for a phase after an outage to count as recovered; for a provider slower than 2.5 s, four of its
+// base latencies (a rate cannot be read over less than a few calls' time).
 const RecoveryWindow = 10 * time.Second
+
+// recoveryWindow is the window for a provider of base latency base.
+func recoveryWindow(base time.Duration) time.Duration { return max(RecoveryWindow, 4*base) }
 
 // RecoveryShare is the share of the optimum that counts as recovered.
 const RecoveryShare = 0.9
@@ -15,37 +19,37 @@ const RecoveryShare = 0.9
 // Row holds the figures of one policy in one phase, as written to results.json. A figure that does
 // not apply to the phase is nil (null in JSON), and so is a trip or a recovery that never happened.
 type Row struct {
-	// Policy is the policy's name.
-	Policy string `json:"policy"`
+	// Policy, Discipline and Base name the run: the policy, the provider's discipline and its
+	// healthy base latency.
+	Policy     string `json:"policy"`
+	Discipline string `json:"discipline"`
+	Base       string `json:"base"`
 	// Phase is the phase's name.
 	Phase string `json:"phase"`
-	// Goodput is the rate of first successes, in records per minute.
+	// FromS is where in the phase the figures start, in seconds: 0, or for a phase after an outage
+	// the moment the circuit closed again.
+	FromS float64 `json:"fromS"`
+	// Goodput is the rate of first successes from FromS on, in records per minute.
 	Goodput float64 `json:"goodput"`
 	// Optimum is the phase's capacity over its base latency, in records per minute.
 	Optimum float64 `json:"optimum"`
-	// CallsWhileDown counts calls sent while the provider was down (outage phases only).
-	CallsWhileDown *int `json:"callsWhileDown"`
-	// TripAfterS is how many seconds after an outage began the policy tripped (outage phases only).
-	TripAfterS *float64 `json:"tripAfterS"`
-	// RecoverAfterS is how many seconds after an outage ended the goodput over RecoveryWindow first
-	// reached RecoveryShare of the optimum (phases right after an outage only).
+	// GoodputPct is Goodput as a percentage of Optimum (nil when the provider is down).
+	GoodputPct *float64 `json:"goodputPct"`
+	// Concurrency is the mean number of calls in flight from FromS on, divided by the capacity.
+	Concurrency *float64 `json:"concurrency"`
+	// Latency is the successful calls' mean latency from FromS on, divided by the base latency.
+	Latency *float64 `json:"latency"`
+	// Calls counts the calls sent in the phase.
+	Calls int `json:"calls"`
+	// TripBatches is how many batches an outage had sent calls in when the ventilator stopped
+	// (outage phases only; nil if it never stopped).
+	TripBatches *int `json:"tripBatches"`
+	// RecoverAfterS is how many seconds after an outage ended the goodput over RecoveryWindow (or
+	// four base latencies) first reached RecoveryShare of the optimum (phases right after an outage
+	// only; the phase's length when it never did).
 	RecoverAfterS *float64 `json:"recoverAfterS"`
-	// OverCapacityS is how many seconds more calls than the provider's capacity were in flight.
-	OverCapacityS float64 `json:"overCapacityS"`
-	// Lost counts records that arrived in the phase and vanished.
-	Lost int `json:"lost"`
 	// Duplicates counts records that succeeded more than once.
 	Duplicates int `json:"duplicates"`
-
-	// TripBatches is how many batches the outage had started when the policy tripped (0 if it did
-	// not); not written to results.json.
-	TripBatches int `json:"-"`
-	// MeanLatencyMs is the mean latency of the successful calls sent in the phase; not written to
-	// results.json.
-	MeanLatencyMs float64 `json:"-"`
-	// MeanBatch is the mean batch size of the batches started in the phase; not written to
-	// results.json.
-	MeanBatch float64 `json:"-"`
 }
 
 // Rows turns the outcomes of Run into one Row per policy and phase, policy by policy.
@@ -55,32 +59,48 @@ func Rows(sc Scenario, outs []Outcome) []Row {
 		for i, ph := range sc.Phases {
 			st := o.Phases[i]
 			row := Row{
-				Policy:        o.Policy,
-				Phase:         ph.Name,
-				Goodput:       round(float64(st.Successes)/ph.Duration.Minutes(), 1),
-				Optimum:       round(ph.Optimum(), 1),
-				OverCapacityS: round(st.OverCapacity.Seconds(), 1),
-				Lost:          st.Lost,
-				Duplicates:    st.Duplicates,
+				Policy: o.Policy, Discipline: sc.Discipline.String(), Base: sc.Phases[0].Latency.String(),
+				Phase: ph.Name, Optimum: round(ph.Optimum(), 1), Calls: st.Calls, Duplicates: st.Duplicates,
 			}
-			if st.Batches > 0 {
-				row.MeanBatch = round(float64(st.BatchSizeSum)/float64(st.Batches), 1)
-			}
-			if st.OKCalls > 0 {
-				row.MeanLatencyMs = round(float64(st.OKLatency.Milliseconds())/float64(st.OKCalls), 0)
+			afterOutage := i > 0 && sc.Phases[i-1].Down() && !ph.Down()
+			from := 0
+			if afterOutage {
+				from = len(st.Successes) // never closed: nothing counts
+				if st.ClosedAt >= 0 {
+					from = int(st.ClosedAt / time.Second)
+				}
+				row.FromS = float64(from)
+				s, ok := recoveredAfter(st.Successes, ph.Optimum(), recoveryWindow(ph.Latency))
+				if !ok {
+					s = ph.Duration.Seconds()
+				}
+				row.RecoverAfterS = ptr(s)
 			}
 			if ph.Down() {
-				calls := st.Calls
-				row.CallsWhileDown = &calls
 				if st.TripAfter >= 0 {
-					row.TripAfterS = ptr(round(st.TripAfter.Seconds(), 1))
-					row.TripBatches = st.TripBatches
+					row.TripBatches = ptr(st.TripBatches)
 				}
-			}
-			if i > 0 && sc.Phases[i-1].Down() && !ph.Down() {
-				if s, ok := recoveredAfter(st.PerSecond, ph.Optimum()); ok {
-					row.RecoverAfterS = ptr(s)
+			} else {
+				succ, area, lat, n := 0, 0.0, time.Duration(0), 0
+				for s := from; s < len(st.Successes); s++ {
+					succ += st.Successes[s]
+					area += st.InFlight[s]
+					lat += st.OKLatency[s]
+					n += st.OKCalls[s]
 				}
+				span := ph.Duration.Seconds() - float64(from)
+				if span > 0 {
+					row.Goodput = round(float64(succ)/span*60, 1)
+					row.Concurrency = ptr(round(area/span/float64(ph.Capacity), 3))
+				} else {
+					row.Concurrency = ptr(0.0)
+				}
+				row.GoodputPct = ptr(round(100*row.Goodput/ph.Optimum(), 1))
+				l := 0.0
+				if n > 0 {
+					l = round(float64(lat)/float64(n)/float64(ph.Latency), 3)
+				}
+				row.Latency = ptr(l)
 			}
 			rows = append(rows, row)
 		}
@@ -88,10 +108,10 @@ func Rows(sc Scenario, outs []Outcome) []Row {
 	return rows
 }
 
-// recoveredAfter returns the end, in seconds from the phase start, of the first window of
-// RecoveryWindow whose successes reach RecoveryShare of optimum (records per minute).
-func recoveredAfter(perSecond []int, optimum float64) (float64, bool) {
-	w := int(RecoveryWindow.Seconds())
+// recoveredAfter returns the end, in seconds from the phase start, of the first window whose
+// successes reach RecoveryShare of optimum (records per minute).
+func recoveredAfter(perSecond []int, optimum float64, window time.Duration) (float64, bool) {
+	w := int(window.Seconds())
 	need := RecoveryShare * optimum / 60 * float64(w)
 	sum := 0
 	for end := 1; end <= len(perSecond); end++ {

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"time"
+
+	"github.com/breakerbox/breakerbox/internal/circuit"
 )
 
 // Phase is a stretch of the scenario during which the provider behaves one way.
@@ -35,7 +37,7 @@ func (p Phase) Optimum() float64 {
 	return float64(p.Capacity) / p.Latency.Minutes()
 }
 
-// Discipline is how the provider shares its capacity among more than Capacity calls.
+// Discipline is how the provider treats more than Capacity calls in flight.
 type Discipline int
 
 const (
@@ -44,25 +46,33 @@ const (
 	Shared Discipline = iota
 	// FIFO: C calls run at full speed and the others wait their turn in arrival order.
 	FIFO
+	// Limited: C calls run at full speed and any call beyond is refused at once (429), like a
+	// rate-limited API.
+	Limited
 )
+
+// Disciplines lists every discipline, in the order `make sim` plays them.
+var Disciplines = []Discipline{Shared, FIFO, Limited}
 
 // String names the discipline as the -queue flag of cmd/sim spells it.
 func (d Discipline) String() string {
-	if d == FIFO {
+	switch d {
+	case FIFO:
 		return "fifo"
+	case Limited:
+		return "limited"
 	}
 	return "shared"
 }
 
-// ParseDiscipline reads "shared" or "fifo".
+// ParseDiscipline reads "shared", "fifo" or "limited".
 func ParseDiscipline(s string) (Discipline, error) {
-	switch s {
-	case "shared":
-		return Shared, nil
-	case "fifo":
-		return FIFO, nil
+	for _, d := range Disciplines {
+		if d.String() == s {
+			return d, nil
+		}
 	}
-	return Shared, fmt.Errorf("sim: unknown queue discipline %q (want shared or fifo)", s)
+	return Shared, fmt.Errorf("sim: unknown queue discipline %q (want shared, fifo or limited)", s)
 }
 
 // Scenario describes the load, the provider and the Lambda plumbing around the ventilator.
@@ -75,48 +85,95 @@ type Scenario struct {
 	ArrivalRate float64
 	// Noise is the standard deviation of the log of a call's work (a log-normal with mean 1).
 	Noise float64
-	// Timeout is the ventilator's timeout for one call; a call still running then fails.
+	// Timeout is the ventilator's timeout for one worker call; a call still running then fails.
 	Timeout time.Duration
-	// FailFast is the latency of a failing call that does not hang.
+	// FailFast is the latency of a failing call that does not hang, and of a refusal.
 	FailFast time.Duration
 	// BatchOverhead is the time the event source mapping and the ventilator spend per batch besides
-	// the calls (poll, invoke, dedup, state write).
+	// the calls (poll, invoke, acquire, dedup, settle).
 	BatchOverhead time.Duration
-	// WakeEvery is the period of the schedule that resumes a tripped ventilator (rate(10 minutes)).
-	WakeEvery time.Duration
-	// WakeOffset is when the schedule first fires; it is not aligned with the phases.
-	WakeOffset time.Duration
+	// FunctionTimeout is the ventilator's Lambda timeout; SettleReserve is kept of it for the settle
+	// step, and no call starts later than Timeout before that.
+	FunctionTimeout, SettleReserve time.Duration
+	// Pollers is how many ventilators run at once over the one controller state (shards times the
+	// parallelization factor); each runs a pool of its share of the concurrency.
+	Pollers int
+	// CheckEvery is the checker's schedule; CheckOffset when it first fires.
+	CheckEvery, CheckOffset time.Duration
+	// WakeEvery is the period of the backstop schedule that wakes a tripped ventilator
+	// (rate(10 minutes)); WakeOffset when it first fires.
+	WakeEvery, WakeOffset time.Duration
+	// EventDelay is how long the circuit's Circuit State Change event takes to wake the ventilator
+	// through EventBridge.
+	EventDelay time.Duration
+	// RetryDelay is how long Lambda waits before it delivers again a batch returned whole (a
+	// HALF_OPEN denial).
+	RetryDelay time.Duration
+	// MaxAttempts is the number of failed calls after which a record goes to the dead-letter queue.
+	MaxAttempts int
+	// PoisonEvery makes one record in PoisonEvery a poison record whose call always fails; 0 for none.
+	PoisonEvery int
 	// RedeliveryRatio is the share of successful records that the event source delivers a second
 	// time (at-least-once delivery), for the ventilator's dedup to catch.
 	RedeliveryRatio float64
-	// Discipline is how the provider queues calls beyond its capacity.
+	// Discipline is how the provider treats calls beyond its capacity.
 	Discipline Discipline
 	// NoDedup turns the ventilator's dedup off, to show what it prevents.
 	NoDedup bool
+	// Circuit is the circuit's policy (per-circuit knobs included).
+	Circuit circuit.Policy
 }
 
-// DefaultScenario is the four-phase scenario of `make sim`: healthy (C = 8, 200 ms), degraded (C = 3,
-// latency x3), outage (every call fails fast or hangs) and recovered (C = 8), 20 virtual minutes
-// each, with more records arriving than the healthy provider can take.
-func DefaultScenario() Scenario {
-	const base = 200 * time.Millisecond
+// DefaultScenario is the four-phase scenario of `make sim` for a provider of base latency base:
+// healthy (C = 8), degraded (C = 3, latency x3), outage (every call fails fast or hangs) and
+// recovered (C = 8), with 25 % more records arriving than the healthy provider can take. Phases last
+// 20 virtual minutes; 2 for a provider faster than 50 ms (it converges in milliseconds, and its
+// record count would make the run slow), 2 hours for one slower than 2 s (20 minutes are only 40
+// round trips of 30 s); timeouts and the slow-call threshold scale with base.
+func DefaultScenario(base time.Duration, d Discipline) Scenario {
+	phase := 20 * time.Minute
+	switch {
+	case base < 50*time.Millisecond:
+		phase = 2 * time.Minute
+	case base > 2*time.Second:
+		phase = 2 * time.Hour // 240 calls' time: a 30 s provider has some 40 round trips in 20 minutes
+	}
+	slow := max(time.Second, 5*base)
+	timeout := max(3*time.Second, 15*base)
+	fnTimeout := max(time.Minute, 30*base)
+	pol := circuit.DefaultPolicy()
+	pol.SlowCall = slow
+	// The circuit retries every 30 s however long the outage, so that recovery is paced by the
+	// checker's minute, not by a back-off grown to 10 minutes.
+	pol.MaxOpenDuration = pol.OpenDuration
+	pol.ProbeLease = max(pol.ProbeLease, timeout)
 	return Scenario{
 		Seed: 1,
 		Phases: []Phase{
-			{Name: "healthy", Duration: 20 * time.Minute, Capacity: 8, Latency: base},
-			{Name: "degraded", Duration: 20 * time.Minute, Capacity: 3, Latency: 3 * base},
-			{Name: "outage", Duration: 20 * time.Minute, ErrorRatio: 1, HangRatio: 0.5},
-			{Name: "recovered", Duration: 20 * time.Minute, Capacity: 8, Latency: base},
+			{Name: "healthy", Duration: phase, Capacity: 8, Latency: base},
+			{Name: "degraded", Duration: phase, Capacity: 3, Latency: 3 * base},
+			{Name: "outage", Duration: phase, ErrorRatio: 1, HangRatio: 0.5},
+			{Name: "recovered", Duration: phase, Capacity: 8, Latency: base},
 		},
-		ArrivalRate:     50,
+		ArrivalRate:     1.25 * 8 / base.Seconds(),
 		Noise:           0.1,
-		Timeout:         3 * time.Second,
-		FailFast:        50 * time.Millisecond,
+		Timeout:         timeout,
+		FailFast:        min(50*time.Millisecond, base),
 		BatchOverhead:   10 * time.Millisecond,
+		FunctionTimeout: fnTimeout,
+		SettleReserve:   10 * time.Second,
+		Pollers:         1,
+		CheckEvery:      time.Minute,
+		CheckOffset:     17 * time.Second,
 		WakeEvery:       10 * time.Minute,
 		WakeOffset:      3 * time.Minute,
+		EventDelay:      2 * time.Second,
+		RetryDelay:      time.Second,
+		MaxAttempts:     3,
+		PoisonEvery:     1000,
 		RedeliveryRatio: 0.01,
-		Discipline:      Shared,
+		Discipline:      d,
+		Circuit:         pol,
 	}
 }
 
@@ -167,8 +224,17 @@ func (s Scenario) Validate() error {
 	if s.ArrivalRate <= 0 {
 		errs = append(errs, errors.New("arrival rate must be positive"))
 	}
-	if s.Timeout <= 0 || s.WakeEvery <= 0 {
-		errs = append(errs, errors.New("timeout and wake-up period must be positive"))
+	if s.Timeout <= 0 || s.WakeEvery <= 0 || s.CheckEvery <= 0 {
+		errs = append(errs, errors.New("timeout, wake-up and check periods must be positive"))
+	}
+	if s.FunctionTimeout <= s.Timeout+s.SettleReserve {
+		errs = append(errs, errors.New("the function timeout must exceed the call timeout plus the settle reserve"))
+	}
+	if s.Pollers < 1 || s.MaxAttempts < 1 {
+		errs = append(errs, errors.New("pollers and max attempts must be at least 1"))
+	}
+	if err := s.Circuit.Validate(); err != nil {
+		errs = append(errs, err)
 	}
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("sim: invalid scenario: %w", err)

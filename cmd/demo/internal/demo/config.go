@@ -37,7 +37,8 @@ type Config struct {
 	// Rate is the records fed per second.
 	Rate float64
 
-	// Policy is the batch controller's policy (BATCH_POLICY).
+	// Policy is the concurrency controller's policy (BATCH_POLICY; default the controller's own,
+	// knee).
 	Policy string
 	// MinBatch, MaxBatch, InitialBatch and TripAfter bound and tune the batch controller
 	// (MIN_BATCH, MAX_BATCH, INITIAL_BATCH, TRIP_AFTER); Tries is MAX_ATTEMPTS.
@@ -74,13 +75,14 @@ func DefaultConfig() Config {
 		Latency: 20 * time.Millisecond, SlowDelay: 1500 * time.Millisecond,
 		DegradedErrors: 0.1, DegradedSlow: 0.25, DownErrors: 1,
 		Rate:   8,
-		Policy: adaptive.PolicyAIMD, MinBatch: 1, MaxBatch: 10, InitialBatch: 1, TripAfter: 3, Tries: 3,
+		Policy: adaptive.DefaultPolicy, MinBatch: 1, MaxBatch: 10, InitialBatch: 1, TripAfter: 3, Tries: 3,
 		// The ventilator slows down at a milder degradation (30 % slow or failed calls) than the
 		// circuit trips at (50 %): concurrency first, the breaker for the outage.
 		BackoffRatio: 0.3,
 		Window:       12 * time.Second, OpenDuration: 4 * time.Second, MaxOpenDuration: 8 * time.Second, SlowCall: time.Second,
 		MinCalls: 10, ConsecutiveFailures: 5,
-		CheckEvery: 2 * time.Second, WakeEvery: 2 * time.Second, RowEvery: 2 * time.Second,
+		// The circuit's state-change event wakes the ventilator; the schedule is only the backstop.
+		CheckEvery: 2 * time.Second, WakeEvery: 30 * time.Second, RowEvery: 2 * time.Second,
 		Drain: 60 * time.Second, Seed: 1, Color: "auto",
 	}
 }
@@ -102,7 +104,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Float64Var(&c.DownErrors, "down-errors", c.DownErrors, "share of calls that fail while down (0-1)")
 	fs.Float64Var(&c.Rate, "rate", c.Rate, "records fed per second")
 
-	fs.StringVar(&c.Policy, "policy", c.Policy, "batch controller policy: step, aimd or gradient (BATCH_POLICY)")
+	fs.StringVar(&c.Policy, "policy", c.Policy, "concurrency controller policy: knee, step, aimd or gradient (BATCH_POLICY)")
 	fs.IntVar(&c.MinBatch, "min-batch", c.MinBatch, "smallest batch size (MIN_BATCH)")
 	fs.IntVar(&c.MaxBatch, "max-batch", c.MaxBatch, "largest batch size (MAX_BATCH), also the worker's concurrency")
 	fs.IntVar(&c.InitialBatch, "initial-batch", c.InitialBatch, "batch size at the start (INITIAL_BATCH)")
@@ -246,6 +248,8 @@ func (c Config) ventilatorEnv() []string {
 		"BATCH_POLICY=" + c.Policy,
 		"MIN_BATCH=" + strconv.Itoa(c.MinBatch),
 		"MAX_BATCH=" + strconv.Itoa(c.MaxBatch),
+		// The worker runs at most MaxBatch sandboxes: the provider's limit on calls in flight here.
+		"MAX_CONCURRENCY=" + strconv.Itoa(c.MaxBatch),
 		"INITIAL_BATCH=" + strconv.Itoa(c.InitialBatch),
 		"TRIP_AFTER=" + strconv.Itoa(c.TripAfter),
 		"BACKOFF_RATIO=" + strconv.FormatFloat(c.BackoffRatio, 'f', -1, 64),

@@ -37,6 +37,11 @@ type monitor struct {
 	circuit  string
 	circuits circuitReader
 	mapping  func() lambdaenv.PollerStats
+	// concurrency is the ventilator's latest concurrency metric (0 before the first).
+	concurrency func() int
+	// wokenBy is the trigger of the latest wake-up that re-enabled the mapping ("event" or
+	// "schedule"), "" if none yet.
+	wokenBy  func() string
 	provider *provider.Provider
 	fed      func() int
 	sqs      *sqs.Client
@@ -84,7 +89,11 @@ func (m *monitor) tick(ctx context.Context) {
 	ms := m.mapping()
 	if ms.State != "" && ms.State != m.mappingState {
 		if m.mappingState != "" || ms.State != "Enabled" {
-			m.event(timeline.Event{Time: now, At: at, Kind: timeline.KindMapping, From: m.mappingState, To: ms.State, Batch: ms.BatchSize, Phase: ph.Name})
+			e := timeline.Event{Time: now, At: at, Kind: timeline.KindMapping, From: m.mappingState, To: ms.State, Batch: ms.BatchSize, Phase: ph.Name}
+			if ms.State == "Enabled" && m.wokenBy != nil {
+				e.Via = m.wokenBy()
+			}
+			m.event(e)
 		}
 		m.mappingState = ms.State
 	}
@@ -98,7 +107,7 @@ func (m *monitor) tick(ctx context.Context) {
 	}
 	ps := m.provider.Stats()
 	s := timeline.Sample{
-		At: at, Phase: ph.Name, Circuit: label(m.seen), Mapping: m.mappingState, Batch: ms.BatchSize,
+		At: at, Phase: ph.Name, Circuit: label(m.seen), Mapping: m.mappingState, Batch: ms.BatchSize, Concurrency: m.concurrencyNow(),
 		Calls: ps.Calls, Errors: ps.Errors, Slow: ps.Slow, Succeeded: ps.Succeeded,
 		Fed: m.fed(), Done: int(ps.Records) + m.dlq, DLQ: m.dlq,
 	}
@@ -147,6 +156,14 @@ func (m *monitor) event(e timeline.Event) {
 	m.rec.Event(e)
 	m.printer.Event(e)
 	m.log.Info("event", "kind", e.Kind, "from", e.From, "to", e.To, "via", e.Via, "reason", e.Reason, "phase", e.Phase, "t", e.At.Seconds())
+}
+
+// concurrencyNow is the ventilator's latest concurrency, 0 when unknown.
+func (m *monitor) concurrencyNow() int {
+	if m.concurrency == nil {
+		return 0
+	}
+	return m.concurrency()
 }
 
 // label is a circuit's label, "" before it exists.

@@ -25,6 +25,7 @@ import (
 	"github.com/breakerbox/breakerbox/cmd/demo/internal/stack"
 	"github.com/breakerbox/breakerbox/cmd/demo/internal/summary"
 	"github.com/breakerbox/breakerbox/cmd/demo/internal/timeline"
+	"github.com/breakerbox/breakerbox/internal/adaptive"
 	"github.com/breakerbox/breakerbox/internal/circuit"
 	"github.com/breakerbox/breakerbox/internal/store"
 )
@@ -148,14 +149,18 @@ func (r *run) setup(ctx context.Context) error {
 		return err
 	}
 	r.out.Line("  Kinesis stream %s → ventilator → worker → provider; circuit %q in table %s", r.res.Stream, cfg.Circuit, r.res.Table)
-	r.out.Line("  the ventilator's batch (policy %s, %d..%d) shrinks above %.0f%% slow or failed calls; MAX_ATTEMPTS %d",
-		cfg.Policy, cfg.MinBatch, cfg.MaxBatch, 100*cfg.BackoffRatio, cfg.Tries)
+	how := fmt.Sprintf("shrinks above %.0f%% slow or failed calls", 100*cfg.BackoffRatio)
+	if cfg.Policy == adaptive.PolicyKnee {
+		how = "holds where latency starts to rise above its no-load baseline, backs off on errors"
+	}
+	r.out.Line("  the ventilator's concurrency (policy %s, at most %d calls in flight, over batches of %d..%d) %s; MAX_ATTEMPTS %d",
+		cfg.Policy, cfg.MaxBatch, cfg.MinBatch, cfg.MaxBatch, how, cfg.Tries)
 	if p, err := circuit.PolicyFromEnv(circuit.DefaultPolicy(), cfg.lookupPolicy); err == nil {
 		r.out.Line("  the circuit trips at %.0f%% failed or %.0f%% slow calls over %s (at least %d calls) or %d failures in a row; open %s, doubling up to %s",
 			100*p.FailureRate, 100*p.SlowCallRate, p.Window, p.MinCalls, p.ConsecutiveFailures, p.OpenDuration, p.MaxOpenDuration)
 	}
-	r.out.Line("  checker every %s (rule %s, %s compressed), ventilator wake-up every %s (rule %s, %s compressed)",
-		cfg.CheckEvery, r.res.CheckRule, stack.CheckSchedule, cfg.WakeEvery, r.res.WakeRule, stack.WakeSchedule)
+	r.out.Line("  checker every %s (rule %s, %s compressed); the circuit's change to HALF_OPEN or CLOSED wakes the ventilator (rule %s), a schedule every %s is the backstop (rule %s, %s compressed)",
+		cfg.CheckEvery, r.res.CheckRule, stack.CheckSchedule, r.res.ChangeRule, cfg.WakeEvery, r.res.WakeRule, stack.WakeSchedule)
 	if err := r.stack.Warm(ctx); err != nil {
 		return err
 	}
@@ -201,7 +206,7 @@ func (r *run) live(ctx context.Context) bool {
 	mon := &monitor{
 		clock: r.clock, circuit: r.cfg.Circuit,
 		circuits: store.New(dynamodb.NewFromConfig(awsCfg), r.res.Table, store.Options{Timeout: time.Second}),
-		mapping:  r.stack.Mapping, provider: r.provider, sqs: sqs.NewFromConfig(awsCfg), dlqURL: r.res.DLQURL,
+		mapping:  r.stack.Mapping, concurrency: r.metrics.Concurrency, wokenBy: func() string { _, last := r.metrics.Wakes(); return last }, provider: r.provider, sqs: sqs.NewFromConfig(awsCfg), dlqURL: r.res.DLQURL,
 		slow: r.cfg.SlowDelay, rec: r.rec, printer: r.out, log: r.log.With("part", "monitor"), rowEvery: r.cfg.RowEvery,
 		fed: func() int { return r.feeder.Fed() },
 	}
@@ -301,6 +306,9 @@ func (r *run) finish(ctx context.Context, interrupted bool) (summary.Summary, er
 	}
 	if err := r.metrics.Err(); err != nil {
 		errs = append(errs, fmt.Errorf("metrics: %w", err))
+	}
+	if by, _ := r.metrics.Wakes(); len(by) > 0 {
+		r.out.Line("\n  wake-ups that re-enabled the mapping: %d by the circuit's state-change event, %d by the schedule", by["event"], by["schedule"])
 	}
 	r.out.Line("\n  files: %s (chart), %s (%d events), %s (%d EMF lines), %s, %s",
 		r.files.path(FileChart), r.files.path(FileTransitions), len(r.rec.Events()), r.files.path(FileMetrics), r.metrics.Metrics(),

@@ -20,6 +20,30 @@ type Splitter struct {
 	buf     []byte
 	count   int
 	err     error
+	// wakes counts the wake-ups that re-enabled the mapping, by trigger; last is the latest's.
+	wakes map[string]int
+	last  string
+	// concurrency is the latest line's Concurrency metric.
+	concurrency int
+}
+
+// Concurrency returns the Concurrency metric of the latest EMF line that had one (0 before).
+func (s *Splitter) Concurrency() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.concurrency
+}
+
+// Wakes returns how many wake-up lines (EMF lines with "wakeUp": true, written when a wake-up
+// re-enabled the mapping) each trigger ("event", "schedule") wrote, and the latest one's trigger.
+func (s *Splitter) Wakes() (byTrigger map[string]int, last string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[string]int, len(s.wakes))
+	for k, v := range s.wakes {
+		out[k] = v
+	}
+	return out, s.last
 }
 
 // New returns a Splitter; either writer may be nil to drop its lines.
@@ -69,6 +93,23 @@ func (s *Splitter) line(l []byte) {
 	}
 	if IsEMF(body) {
 		s.count++
+		var w struct {
+			WakeUp      bool   `json:"wakeUp"`
+			Trigger     string `json:"trigger"`
+			Concurrency int    `json:"Concurrency"`
+		}
+		// A scrape of the ventilator's own metric line: only these fields matter here.
+		err := json.Unmarshal(body, &w)
+		if err == nil && w.Concurrency > 0 {
+			s.concurrency = w.Concurrency
+		}
+		if err == nil && w.WakeUp {
+			if s.wakes == nil {
+				s.wakes = map[string]int{}
+			}
+			s.wakes[w.Trigger]++
+			s.last = w.Trigger
+		}
 		s.write(s.metrics, body)
 		return
 	}

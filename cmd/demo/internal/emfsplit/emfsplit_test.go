@@ -50,3 +50,25 @@ func TestIsEMF(t *testing.T) {
 		}
 	}
 }
+
+// Wake-up lines are counted by trigger, and the latest trigger is kept.
+func TestWakes(t *testing.T) {
+	s := New(nil, nil)
+	for _, trigger := range []string{"schedule", "event", "event"} {
+		line := `[ventilator#0 bootstrap] {"BatchSize":4,"Concurrency":2,"Circuit":"payments","wakeUp":true,"trigger":"` + trigger +
+			`","_aws":{"Timestamp":1,"CloudWatchMetrics":[{"Namespace":"breakerbox","Dimensions":[["Circuit"]],"Metrics":[{"Name":"BatchSize","Unit":"Count"}]}]}}` + "\n"
+		if _, err := s.Write([]byte(line)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := s.Write([]byte(emf + "\n")); err != nil { // a batch's line is no wake-up
+		t.Fatal(err)
+	}
+	by, last := s.Wakes()
+	if by["event"] != 2 || by["schedule"] != 1 || len(by) != 2 || last != "event" {
+		t.Fatalf("Wakes() = %v, %q", by, last)
+	}
+	if c := s.Concurrency(); c != 2 {
+		t.Fatalf("Concurrency() = %d, want the latest line's 2 (a line without it changes nothing)", c)
+	}
+}

@@ -2,6 +2,8 @@ package stack
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"time"
 
@@ -12,6 +14,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
+	"github.com/breakerbox/breakerbox/internal/events"
 	"github.com/breakerbox/breakerbox/internal/store"
 )
 
@@ -21,8 +24,9 @@ type Names struct {
 	// Stream the Kinesis stream it reads.
 	Table, DedupTable, DLQ, Stream string
 	// CheckRule is the checker's schedule rule, named as breakerctl monitor add names it;
-	// WakeRule is the ventilator's wake-up schedule.
-	CheckRule, WakeRule string
+	// WakeRule is the ventilator's wake-up schedule; ChangeRule the rule on the circuit's state
+	// changes that wakes it too, on the bus EventBus where the checker publishes them.
+	CheckRule, WakeRule, ChangeRule, EventBus string
 }
 
 // NamesFor returns the names for circuit; a non-empty run suffixes them so that runs sharing an
@@ -39,6 +43,8 @@ func NamesFor(circuit, run string) Names {
 		Stream:     "orders" + sfx,
 		CheckRule:  "breakerbox-" + circuit + sfx,
 		WakeRule:   "wake-ventilator" + sfx,
+		ChangeRule: "wake-ventilator-on-" + circuit + sfx,
+		EventBus:   "breakerbox-events" + sfx,
 	}
 }
 
@@ -83,6 +89,35 @@ func CreateResources(ctx context.Context, cfg aws.Config, n Names) (Resources, e
 	}
 	r.StreamARN = aws.ToString(d.StreamDescriptionSummary.StreamARN)
 	return r, nil
+}
+
+// PutChangeRule creates the event bus (if needed) and on it (or updates) the rule on circuit's
+// Circuit State Change events to HALF_OPEN or CLOSED, as template.yaml's WakeOnStateChange does. Its
+// target is set by lambdaenv's scheduler, which delivers the matched events to the ventilator (moto
+// cannot invoke a Lambda target). The bus is not the default one: moto fails every PutEvents on a
+// bus that holds a scheduled rule with a Lambda target, as the default bus does here.
+func PutChangeRule(ctx context.Context, cfg aws.Config, bus, name, circuit string) error {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	pattern, err := json.Marshal(map[string]any{
+		"source": []string{events.Source}, "detail-type": []string{events.DetailType},
+		"detail": map[string]any{"id": []string{circuit}, "to": []string{"HALF_OPEN", "CLOSED"}},
+	})
+	if err != nil {
+		return fmt.Errorf("stack: pattern of rule %s: %w", name, err)
+	}
+	eb := eventbridge.NewFromConfig(cfg)
+	if _, err := eb.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(bus)}); err != nil {
+		var exists *ebtypes.ResourceAlreadyExistsException
+		if !errors.As(err, &exists) {
+			return fmt.Errorf("stack: create event bus %s: %w", bus, err)
+		}
+	}
+	if _, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{Name: aws.String(name), EventBusName: aws.String(bus),
+		EventPattern: aws.String(string(pattern)), State: ebtypes.RuleStateEnabled}); err != nil {
+		return fmt.Errorf("stack: put rule %s: %w", name, err)
+	}
+	return nil
 }
 
 // Rule is a scheduled EventBridge rule with one Lambda target.

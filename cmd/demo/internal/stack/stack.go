@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/breakerbox/breakerbox/internal/lambdaenv"
 )
@@ -125,12 +126,15 @@ func Up(ctx context.Context, cfg Config) (*Stack, error) {
 	fns := []lambdaenv.FunctionConfig{
 		{
 			Name: Ventilator, Command: []string{cfg.Bin.Ventilator}, Extensions: []string{cfg.Bin.Extension},
-			Env: ventEnv, SandboxEnv: s.sandboxEnv, Timeout: 2*cfg.FunctionTimeout + 10*time.Second,
+			// Above INVOKE_TIMEOUT + 4 × AWS_CALL_TIMEOUT (5s) + 2s, so records start in a batch and the
+			// settle step keeps its reserve.
+			Env: ventEnv, SandboxEnv: s.sandboxEnv, Timeout: ventilatorTimeout(cfg.FunctionTimeout),
 			// One sandbox for the batches (one shard), one for a wake-up arriving during a batch.
 			MaxConcurrency: 2, Output: cfg.VentilatorOutput,
 		},
 		{Name: Worker, Command: []string{cfg.Bin.Worker}, Env: workerEnv, Timeout: cfg.FunctionTimeout, MaxConcurrency: cfg.MaxBatch},
-		{Name: Checker, Command: []string{cfg.Bin.Checker}, Env: base, Timeout: 10 * time.Second, MaxConcurrency: 2},
+		{Name: Checker, Command: []string{cfg.Bin.Checker}, Env: append(append([]string{}, base...), "BREAKERBOX_EVENT_BUS="+cfg.Resources.EventBus),
+			Timeout: 10 * time.Second, MaxConcurrency: 2},
 	}
 	for _, fc := range fns {
 		if _, err := env.AddFunction(fc); err != nil {
@@ -152,10 +156,13 @@ func Up(ctx context.Context, cfg Config) (*Stack, error) {
 	if err := PutRule(ctx, awsCfg, Rule{Name: cfg.Resources.WakeRule, Schedule: WakeSchedule, FunctionARN: fn(Ventilator)}); err != nil {
 		return s, err
 	}
+	if err := PutChangeRule(ctx, awsCfg, cfg.Resources.EventBus, cfg.Resources.ChangeRule, cfg.Circuit); err != nil {
+		return s, err
+	}
 
 	s.poller, err = lambdaenv.NewPoller(ctx, lambdaenv.PollerConfig{
 		AWS: awsCfg, MappingUUID: uuid, Invoker: env, PollInterval: cfg.PollInterval,
-		InvokeTimeout: 2*cfg.FunctionTimeout + 20*time.Second, Logger: cfg.Logger.With("part", "poller"),
+		InvokeTimeout: ventilatorTimeout(cfg.FunctionTimeout) + 10*time.Second, Logger: cfg.Logger.With("part", "poller"),
 	})
 	if err != nil {
 		return s, fmt.Errorf("stack: %w", err)
@@ -171,11 +178,18 @@ func Up(ctx context.Context, cfg Config) (*Stack, error) {
 	s.wake, err = lambdaenv.NewScheduler(lambdaenv.SchedulerConfig{
 		Invoker: env, Speedup: speedup(WakeSchedule, cfg.WakeEvery), EventBridge: eb, RulePrefix: cfg.Resources.WakeRule,
 		RefreshInterval: time.Second, Logger: cfg.Logger.With("part", "wake-schedule"),
+		SQS: sqs.NewFromConfig(awsCfg), EventRules: []lambdaenv.EventRule{{Name: cfg.Resources.ChangeRule, EventBus: cfg.Resources.EventBus, Function: fn(Ventilator)}},
 	})
 	if err != nil {
 		return s, fmt.Errorf("stack: %w", err)
 	}
 	return s, nil
+}
+
+// ventilatorTimeout is the ventilator's function timeout when one worker call may take invoke: room for
+// a few rounds of calls after the reserve for one call with its dedup writes and the settle step.
+func ventilatorTimeout(invoke time.Duration) time.Duration {
+	return 2*invoke + 30*time.Second
 }
 
 // speedup is the compression that makes schedule fire every every.

@@ -48,7 +48,7 @@ func (p *Printer) Header() {
 	p.Line("%s", header)
 }
 
-const header = "  time   phase      circuit    mapping   batch  calls/s   err%  slow%   done / fed    dlq"
+const header = "  time   phase      circuit    mapping   batch  conc  calls/s   err%  slow%   done / fed    dlq"
 
 // Row prints the sample s as a row; rates are over the time since the previous row.
 func (p *Printer) Row(s Sample) {
@@ -84,8 +84,8 @@ func FormatRow(prev, s Sample, color bool) string {
 	if mapping == "" {
 		mapping = "-"
 	}
-	return fmt.Sprintf("  %s  %-9s  %s  %-8s  %5d  %7s  %5s  %5s  %6d / %-6d %4d",
-		Clock(s.At), s.Phase, paint(fmt.Sprintf("%-9s", circuit), circuit, color), mapping, s.Batch, rate, errs, slow, s.Done, s.Fed, s.DLQ)
+	return fmt.Sprintf("  %s  %-9s  %s  %-8s  %5d  %4d  %7s  %5s  %5s  %6d / %-6d %4d",
+		Clock(s.At), s.Phase, paint(fmt.Sprintf("%-9s", circuit), circuit, color), mapping, s.Batch, s.Concurrency, rate, errs, slow, s.Done, s.Fed, s.DLQ)
 }
 
 // Event prints e on a line of its own.
@@ -120,9 +120,14 @@ func FormatEvent(e Event, color bool) string {
 		}
 		text = fmt.Sprintf("%s circuit %s → %s  %s", mark, from, paint(e.To, e.To, color), e.Reason)
 	case KindMapping:
-		if e.To == "Enabled" {
+		switch {
+		case e.To == "Enabled" && e.Via == "event":
+			text = fmt.Sprintf("▶ mapping enabled at batch size %d, woken by the circuit's state-change event: the ventilator reads the stream again", e.Batch)
+		case e.To == "Enabled" && e.Via == "schedule":
+			text = fmt.Sprintf("▶ mapping enabled at batch size %d, woken by the schedule (the backstop): the ventilator reads the stream again", e.Batch)
+		case e.To == "Enabled":
 			text = fmt.Sprintf("▶ mapping enabled at batch size %d: the ventilator reads the stream again", e.Batch)
-		} else {
+		default:
 			text = fmt.Sprintf("⏸ mapping %s: the ventilator stopped reading the stream (records wait in Kinesis)", strings.ToLower(e.To))
 		}
 	default:

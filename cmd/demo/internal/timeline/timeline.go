@@ -23,6 +23,9 @@ type Sample struct {
 	// Mapping is the event source mapping's state (Enabled, Disabled, ...) and Batch its batch size.
 	Mapping string
 	Batch   int // the mapping's batch size
+	// Concurrency is the ventilators' calls in flight at most, as the ventilator's latest metric
+	// line said (0 before the first).
+	Concurrency int
 	// Calls, Errors, Slow and Succeeded are the provider's counters.
 	Calls, Errors, Slow, Succeeded int64
 	// Fed counts records accepted by the stream; Done those that succeeded or went to the

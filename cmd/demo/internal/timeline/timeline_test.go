@@ -42,9 +42,9 @@ func TestRecorderWritesEventsAsJSONLines(t *testing.T) {
 
 func TestFormatRow(t *testing.T) {
 	prev := Sample{At: 10 * time.Second, Calls: 100, Errors: 10, Slow: 0}
-	cur := Sample{At: 12 * time.Second, Phase: "degraded", Circuit: "CLOSED", Mapping: "Enabled", Batch: 4, Calls: 120, Errors: 15, Slow: 8, Fed: 200, Done: 150, DLQ: 2}
+	cur := Sample{At: 12 * time.Second, Phase: "degraded", Circuit: "CLOSED", Mapping: "Enabled", Batch: 4, Concurrency: 3, Calls: 120, Errors: 15, Slow: 8, Fed: 200, Done: 150, DLQ: 2}
 	row := FormatRow(prev, cur, false)
-	for _, want := range []string{"00:12", "degraded", "CLOSED", "enabled", " 4 ", "10.0", "25%", "40%", "150 / 200", "2"} {
+	for _, want := range []string{"00:12", "degraded", "CLOSED", "enabled", " 4 ", " 3 ", "10.0", "25%", "40%", "150 / 200", "2"} {
 		if !strings.Contains(row, want) {
 			t.Errorf("row %q has no %q", row, want)
 		}

@@ -138,6 +138,14 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 	if err != nil {
 		r.errs = append(r.errs, err)
 	}
+	if src, serr := SourceOf(c.EventSourceARN); err == nil && serr == nil && src != SourceKinesis {
+		// Lambda runs at least 2 invocations on SQS (MaximumConcurrency >= 2), each with a call in
+		// flight: below that the fleet could exceed the concurrency it was given.
+		if ferr := ac.FitsPollers(adaptive.SQSMinMaximumConcurrency); ferr != nil {
+			r.fail("%s is an SQS queue, where Lambda runs at least %d ventilators at once: set %s to at least %d (%v)",
+				EnvEventSourceARN, adaptive.SQSMinMaximumConcurrency, adaptive.EnvMinConcurrency, adaptive.SQSMinMaximumConcurrency, ferr)
+		}
+	}
 	c.Adaptive = ac
 	if len(r.errs) > 0 {
 		return Config{}, errors.Join(r.errs...)

@@ -52,6 +52,7 @@ func TestEverything(t *testing.T) {
 	e["DEDUP_TTL"] = "72h"
 	e["BATCH_POLICY"] = "step"
 	e["MAX_BATCH"] = "10"
+	e["MIN_CONCURRENCY"] = "2"
 	c, err := config.Load(env(e))
 	if err != nil {
 		t.Fatal(err)
@@ -87,6 +88,10 @@ func TestErrorsNameTheVariable(t *testing.T) {
 		}, []string{"AWS_LAMBDA_FUNCTION_NAME is not set"}},
 		{"bad arn", func(e map[string]string) { e["EVENT_SOURCE_ARN"] = "arn:aws:sns:us-east-1:1:t" }, []string{"EVENT_SOURCE_ARN: want the ARN of a Kinesis stream or an SQS queue"}},
 		{"bad policy", func(e map[string]string) { e["BATCH_POLICY"] = "fast" }, []string{"BATCH_POLICY must be one of"}},
+		{"one ventilator on SQS", func(e map[string]string) {
+			e["EVENT_SOURCE_ARN"] = "arn:aws:sqs:us-east-1:123456789012:orders"
+			e["MIN_CONCURRENCY"] = "1"
+		}, []string{"EVENT_SOURCE_ARN is an SQS queue", "set MIN_CONCURRENCY to at least 2"}},
 		{"bad min batch", func(e map[string]string) { e["MIN_BATCH"] = "x" }, []string{"MIN_BATCH must be an integer"}},
 	}
 	for _, tc := range cases {

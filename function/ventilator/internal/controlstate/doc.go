@@ -3,7 +3,8 @@
 // shards, or concurrent SQS pollers, run concurrent ventilators).
 //
 // Item: pk = "ventilator#<mapping uuid>", sk = "controller"; attributes state (a map, the
-// adaptive.State), version (N), updatedAt (epoch ms), writeToken (a random id per write). No expiresAt: the state lives as long as the
+// adaptive.State), marks (a map, the ventilator's own [Marks], absent when empty), version (N),
+// updatedAt (epoch ms), writeToken (a random id per write). No expiresAt: the state lives as long as the
 // mapping.
 //
 // Every write is a PutItem conditional on the version read. A ventilator that loses the race gets the

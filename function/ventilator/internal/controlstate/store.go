@@ -27,6 +27,7 @@ const (
 	attrVersion = "version"
 	attrUpdated = "updatedAt"
 	attrWriter  = "writeToken"
+	attrMarks   = "marks"
 )
 
 // ErrConflict is returned by Update when it lost the race MaxAttempts times in a row.
@@ -72,9 +73,28 @@ func New(db DynamoDB, table string, opt Options) *Store {
 // Snapshot is a stored state and the version it was written with (0: none stored yet).
 type Snapshot struct {
 	State   adaptive.State
+	Marks   Marks
 	Version int64
 	token   string
 }
+
+// Marks are what the ventilator itself remembers beside the controller's state, written under the
+// same condition.
+type Marks struct {
+	// Resuming is set by the wake-up that resumed a tripped controller, and cleared only once the
+	// mapping is really enabled: with Tripped it is the "tripped" mark the wake-up acts on, so a
+	// failed enable is retried by the next wake-up, never forgotten.
+	Resuming bool `dynamodbav:"resuming,omitempty"`
+}
+
+// Entry is what one write stores: the controller's state and the ventilator's marks.
+type Entry struct {
+	State adaptive.State
+	Marks Marks
+}
+
+// ApplyEntry computes the next entry from the previous one. Like Apply it must be pure.
+type ApplyEntry func(prev Entry) (Entry, adaptive.Decision)
 
 // Apply computes the next state from the previous one. It must be pure: Update calls it again on the
 // winner's state after every lost race.
@@ -84,6 +104,8 @@ type Apply func(prev adaptive.State) (adaptive.State, adaptive.Decision)
 type Change struct {
 	// Prev is the state the final Apply started from, Next the state written.
 	Prev, Next adaptive.State
+	// PrevMarks and Marks are the marks before and as written.
+	PrevMarks, Marks Marks
 	// Decision is the final Apply's decision.
 	Decision adaptive.Decision
 	// Version is the version written.
@@ -111,16 +133,29 @@ func (s *Store) Get(ctx context.Context, mappingUUID string) (Snapshot, error) {
 // between. After a lost race it applies fn again to the winner's state (returned by DynamoDB with the
 // failed condition, or re-read), up to MaxAttempts times, then fails with ErrConflict.
 func (s *Store) Update(ctx context.Context, mappingUUID string, fn Apply) (Change, error) {
-	return s.update(ctx, mappingUUID, nil, fn)
+	return s.update(ctx, mappingUUID, nil, keepMarks(fn))
 }
 
 // UpdateFrom is Update starting from known, a snapshot read earlier, which saves a read when nobody
 // wrote since (a lost race re-applies fn on the winner's state as Update does).
 func (s *Store) UpdateFrom(ctx context.Context, mappingUUID string, known Snapshot, fn Apply) (Change, error) {
+	return s.update(ctx, mappingUUID, &known, keepMarks(fn))
+}
+
+// UpdateEntry is UpdateFrom for a change of the marks too.
+func (s *Store) UpdateEntry(ctx context.Context, mappingUUID string, known Snapshot, fn ApplyEntry) (Change, error) {
 	return s.update(ctx, mappingUUID, &known, fn)
 }
 
-func (s *Store) update(ctx context.Context, mappingUUID string, cur *Snapshot, fn Apply) (Change, error) {
+// keepMarks lifts an Apply to an ApplyEntry that leaves the marks as they are.
+func keepMarks(fn Apply) ApplyEntry {
+	return func(prev Entry) (Entry, adaptive.Decision) {
+		next, d := fn(prev.State)
+		return Entry{State: next, Marks: prev.Marks}, d
+	}
+}
+
+func (s *Store) update(ctx context.Context, mappingUUID string, cur *Snapshot, fn ApplyEntry) (Change, error) {
 	for attempt := 1; ; attempt++ {
 		if cur == nil {
 			snap, err := s.Get(ctx, mappingUUID)
@@ -129,8 +164,8 @@ func (s *Store) update(ctx context.Context, mappingUUID string, cur *Snapshot, f
 			}
 			cur = &snap
 		}
-		next, decision := fn(cur.State)
-		ch := Change{Prev: cur.State, Next: next, Decision: decision, Version: cur.Version + 1, Attempts: attempt}
+		next, decision := fn(Entry{State: cur.State, Marks: cur.Marks})
+		ch := Change{Prev: cur.State, Next: next.State, PrevMarks: cur.Marks, Marks: next.Marks, Decision: decision, Version: cur.Version + 1, Attempts: attempt}
 		token := newToken()
 		winner, err := s.put(ctx, mappingUUID, ch, token)
 		if err == nil || (winner != nil && winner.token == token) {
@@ -163,6 +198,13 @@ func (s *Store) put(ctx context.Context, mappingUUID string, ch Change, token st
 	item[attrVersion] = num(ch.Version)
 	item[attrUpdated] = num(s.opt.Now().UnixMilli())
 	item[attrWriter] = &types.AttributeValueMemberS{Value: token}
+	if ch.Marks != (Marks{}) {
+		marks, err := attributevalue.Marshal(ch.Marks)
+		if err != nil {
+			return nil, fmt.Errorf("controlstate: encode marks of %s: %w", mappingUUID, err)
+		}
+		item[attrMarks] = marks
+	}
 	in := &dynamodb.PutItemInput{
 		TableName:                           &s.table,
 		Item:                                item,
@@ -217,6 +259,11 @@ func decode(mappingUUID string, item map[string]types.AttributeValue) (Snapshot,
 	if raw, ok := item[attrState]; ok {
 		if err := attributevalue.Unmarshal(raw, &snap.State); err != nil {
 			return snap, fmt.Errorf("controlstate: item of %s: state: %w", mappingUUID, err)
+		}
+	}
+	if raw, ok := item[attrMarks]; ok {
+		if err := attributevalue.Unmarshal(raw, &snap.Marks); err != nil {
+			return snap, fmt.Errorf("controlstate: item of %s: marks: %w", mappingUUID, err)
 		}
 	}
 	return snap, nil

@@ -46,6 +46,7 @@ func stepController(t *testing.T) adaptive.Controller {
 	cfg := adaptive.DefaultConfig()
 	cfg.Policy = adaptive.PolicyStep
 	cfg.MaxBatch = 1000
+	cfg.MaxConcurrency = 1000
 	c, err := adaptive.New(cfg)
 	if err != nil {
 		t.Fatal(err)
@@ -72,7 +73,7 @@ func TestFirstUpdateAndGet(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ch.Version != 1 || ch.Attempts != 1 || ch.Prev != (adaptive.State{}) || ch.Next.BatchSize != 2 || ch.Decision.BatchSize != 2 {
+	if ch.Version != 1 || ch.Attempts != 1 || ch.Prev != (adaptive.State{}) || ch.Next.Concurrency != 2 || ch.Decision.Concurrency != 2 {
 		t.Fatalf("change = %+v", ch)
 	}
 	snap, err = s.Get(ctx, "m-1")
@@ -92,7 +93,7 @@ func TestFirstUpdateAndGet(t *testing.T) {
 
 // TestConcurrentVentilatorsLoseNoUpdate runs two ventilators (each with its own client) that each
 // fold many healthy batches into one mapping's state at the same time. The step policy adds exactly
-// one per batch, so any lost update shows in the final batch size.
+// one per batch, so any lost update shows in the final concurrency.
 func TestConcurrentVentilatorsLoseNoUpdate(t *testing.T) {
 	_, table := newTable(t)
 	const perVentilator = 25
@@ -124,9 +125,9 @@ func TestConcurrentVentilatorsLoseNoUpdate(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Logf("%d writes lost a race and were re-applied", retried.Load())
-	if snap.Version != 2*perVentilator || snap.State.BatchSize != 1+2*perVentilator || snap.State.Pending.Batches != 2*perVentilator {
-		t.Fatalf("after %d batches: version %d, batch size %d, %d batches counted; want %d, %d, %d",
-			2*perVentilator, snap.Version, snap.State.BatchSize, snap.State.Pending.Batches, 2*perVentilator, 1+2*perVentilator, 2*perVentilator)
+	if snap.Version != 2*perVentilator || snap.State.Concurrency != 1+2*perVentilator || snap.State.Pending.Batches != 2*perVentilator {
+		t.Fatalf("after %d batches: version %d, concurrency %d, %d batches counted; want %d, %d, %d",
+			2*perVentilator, snap.Version, snap.State.Concurrency, snap.State.Pending.Batches, 2*perVentilator, 1+2*perVentilator, 2*perVentilator)
 	}
 }
 
@@ -146,14 +147,14 @@ func TestUpdateFromAStaleSnapshot(t *testing.T) {
 		t.Fatal(err)
 	}
 	ch, err := s.UpdateFrom(ctx, "m", stale, next)
-	if err != nil || ch.Attempts != 2 || ch.Prev.BatchSize != 2 || ch.Next.BatchSize != 3 || ch.Version != 2 {
+	if err != nil || ch.Attempts != 2 || ch.Prev.Concurrency != 2 || ch.Next.Concurrency != 3 || ch.Version != 2 {
 		t.Fatalf("UpdateFrom a stale snapshot = %+v, %v; want a second attempt from batch size 2", ch, err)
 	}
 	fresh, err := s.Get(ctx, "m")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if ch, err := s.UpdateFrom(ctx, "m", fresh, next); err != nil || ch.Attempts != 1 || ch.Next.BatchSize != 4 {
+	if ch, err := s.UpdateFrom(ctx, "m", fresh, next); err != nil || ch.Attempts != 1 || ch.Next.Concurrency != 4 {
 		t.Fatalf("UpdateFrom a fresh snapshot = %+v, %v", ch, err)
 	}
 }
@@ -222,8 +223,8 @@ func TestLostRaceReappliesOnTheWinner(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			if fmt.Sprint(starts) != "[0 7]" || ch.Version != 5 || ch.Next.BatchSize != 8 || ch.Attempts != 2 {
-				t.Fatalf("apply started from %v and wrote %+v; want [0 7], version 5, batch size 8", starts, ch)
+			if fmt.Sprint(starts) != "[0 7]" || ch.Version != 5 || ch.Next.Concurrency != 8 || ch.Attempts != 2 {
+				t.Fatalf("apply started from %v and wrote %+v; want [0 7], version 5, concurrency 8", starts, ch)
 			}
 			if want := map[bool]int{true: 1, false: 2}[withItem]; r.gets != want {
 				t.Errorf("%d reads, want %d", r.gets, want)
@@ -243,7 +244,7 @@ func TestOwnWriteIsNotAppliedTwice(t *testing.T) {
 		applied++
 		return ctrl.Next(prev, healthy, time.Now())
 	})
-	if err != nil || applied != 1 || ch.Version != 1 || ch.Next.BatchSize != 2 {
+	if err != nil || applied != 1 || ch.Version != 1 || ch.Next.Concurrency != 2 {
 		t.Fatalf("update = %+v, %v after %d applies; want one apply, version 1", ch, err, applied)
 	}
 }

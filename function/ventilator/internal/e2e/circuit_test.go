@@ -24,8 +24,8 @@ func TestOpenCircuitStopsFanOutUntilTheWakeUp(t *testing.T) {
 	}
 	r.start()
 	r.eventually("the mapping is disabled", func() bool { _, st := r.mapping(); return st == "Disabled" })
-	if size, _ := r.mapping(); size != 1 {
-		t.Errorf("disabled at batch size %d, want 1", size)
+	if size, _ := r.mapping(); size != r.controller().State.BatchSize {
+		t.Errorf("disabled at batch size %d, want the controller's %d", size, r.controller().State.BatchSize)
 	}
 	r.eventually("every record came back as a failure", func() bool { return r.polled().Failures >= 5 })
 	if s := r.polled(); s.Succeeded != 0 {
@@ -34,8 +34,8 @@ func TestOpenCircuitStopsFanOutUntilTheWakeUp(t *testing.T) {
 	if n := r.provider.totalCalls(); n != 0 {
 		t.Fatalf("%d provider calls through an open circuit", n)
 	}
-	if snap := r.controller(); !snap.State.Tripped {
-		t.Errorf("controller %+v, want tripped", snap.State)
+	if snap := r.controller(); !snap.State.Tripped || snap.State.Concurrency != 1 {
+		t.Errorf("controller %+v, want tripped at concurrency 1", snap.State)
 	}
 
 	// Wake-ups come and go while the circuit is forced open: the mapping stays disabled.
@@ -61,17 +61,18 @@ func TestOpenCircuitStopsFanOutUntilTheWakeUp(t *testing.T) {
 		}
 	}
 	resumed := r.firstReEnable()
-	if resumed["batchSize"] != 1.0 {
-		t.Fatalf("re-enabled at batch size %v, want 1", resumed["batchSize"])
+	if resumed["concurrency"] != 1.0 {
+		t.Fatalf("re-enabled at concurrency %v, want 1", resumed["concurrency"])
 	}
 	if _, st := r.mapping(); st != "Enabled" {
 		t.Errorf("mapping %s, want Enabled", st)
 	}
 }
 
-// Failures at batch size 1 trip the ventilator: the mapping is disabled at batch size 1. The circuit
-// opens too, and the scheduled wake-up re-enables the mapping at batch size 1 only once the circuit
-// allows a probe (past its retryAt); the probe succeeds and the records are processed once. (The
+// Failures at concurrency 1 trip the ventilator (the circuit, opened by the first failure, or the
+// controller, by failures of two records): the mapping is disabled at concurrency 1. The scheduled
+// wake-up re-enables it at concurrency 1 only once the circuit allows a probe (past its retryAt);
+// the probe succeeds and the records are processed once. (The
 // wake-ups start once the circuit is OPEN: one that came between the trip and the extension's flush
 // would find the circuit still CLOSED and rightly re-enable the mapping for another try.)
 func TestTripAtBatchSizeOneAndRecoverAfterRetryAt(t *testing.T) {
@@ -86,15 +87,16 @@ func TestTripAtBatchSizeOneAndRecoverAfterRetryAt(t *testing.T) {
 	}
 	r.start()
 	r.eventually("the mapping is disabled", func() bool { _, st := r.mapping(); return st == "Disabled" })
-	if size, _ := r.mapping(); size != 1 {
-		t.Errorf("disabled at batch size %d, want 1", size)
+	snap := r.controller()
+	if size, _ := r.mapping(); size != snap.State.BatchSize {
+		t.Errorf("disabled at batch size %d, want the controller's %d", size, snap.State.BatchSize)
 	}
-	if snap := r.controller(); !snap.State.Tripped || snap.State.BatchSize != 1 {
-		t.Errorf("controller %+v, want tripped at 1", snap.State)
+	if !snap.State.Tripped || snap.State.Concurrency != 1 {
+		t.Errorf("controller %+v, want tripped at concurrency 1", snap.State)
 	}
 	r.eventually("an EMF line says Tripped", func() bool {
 		for _, m := range r.metrics() {
-			if m["Tripped"] == 1.0 && m["BatchSize"] == 1.0 && m["ErrorRate"] == 100.0 {
+			if m["Tripped"] == 1.0 && m["Concurrency"] == 1.0 {
 				return true
 			}
 		}
@@ -128,9 +130,9 @@ func TestTripAtBatchSizeOneAndRecoverAfterRetryAt(t *testing.T) {
 	}
 	resumed := r.firstReEnable()
 	at, err := time.Parse(time.RFC3339Nano, fmt.Sprint(resumed["time"]))
-	if err != nil || at.Before(open.RetryAt) || resumed["batchSize"] != 1.0 {
-		t.Fatalf("re-enabled at %v (batch size %v), circuit OPEN until %v: want re-enabling at batch size 1, after retryAt",
-			resumed["time"], resumed["batchSize"], open.RetryAt)
+	if err != nil || at.Before(open.RetryAt) || resumed["concurrency"] != 1.0 {
+		t.Fatalf("re-enabled at %v (concurrency %v), circuit OPEN until %v: want re-enabling at concurrency 1, after retryAt",
+			resumed["time"], resumed["concurrency"], open.RetryAt)
 	}
 	r.eventually("the circuit is CLOSED again", func() bool { return r.circuitState().State == circuit.Closed })
 }

@@ -3,6 +3,9 @@ package e2e
 import (
 	"fmt"
 	"testing"
+	"time"
+
+	"github.com/breakerbox/breakerbox/internal/adaptive"
 )
 
 // A healthy provider: every record is processed once, and the batch size grows, as
@@ -32,8 +35,8 @@ func TestKinesisBatchSizeGrows(t *testing.T) {
 		size = s
 		return state == "Enabled" && r.controller().State.BatchSize == s && len(m) > 0 && m[len(m)-1]["BatchSize"] == float64(s)
 	})
-	if snap := r.controller(); snap.State.Policy != "aimd" {
-		t.Errorf("controller %+v, want aimd", snap.State)
+	if snap := r.controller(); snap.State.Policy != adaptive.DefaultPolicy {
+		t.Errorf("controller %+v, want the default policy %s", snap.State, adaptive.DefaultPolicy)
 	}
 	if m := r.metrics(); m[0]["Circuit"] != r.circuit {
 		t.Errorf("EMF line %v, want the circuit as its dimension", m[0])
@@ -74,4 +77,54 @@ func TestKinesisReplayDoesNotReprocess(t *testing.T) {
 	if s := r.polled(); s.Records < 17 {
 		t.Errorf("%d records delivered, want at least 17: the replay from r3 did not happen", s.Records)
 	}
+}
+
+// Two shards, read at once, share one controller: each ventilator runs a pool of half the fleet's
+// concurrency, every batch is folded into the one state (step adds exactly 1 per batch, so a lost
+// update would show), the mapping ends at the state's batch size, and every record is processed
+// once.
+func TestKinesisShardsShareOneController(t *testing.T) {
+	r := newRig(t, rigOptions{Shards: 2, BatchSize: 2, Env: []string{
+		"BATCH_POLICY=step", "MIN_CONCURRENCY=2", "INITIAL_CONCURRENCY=2", "MAX_CONCURRENCY=1000", "MAX_BATCH=10",
+	}})
+	r.provider.setDelay(20 * time.Millisecond)
+	var ids, bodies []string
+	for i := range 40 {
+		ids = append(ids, fmt.Sprint("s", i))
+		bodies = append(bodies, record(ids[i]))
+	}
+	r.put("", bodies...)
+	r.start()
+	r.eventuallySucceeded(ids)
+	var batches int
+	r.eventually("every batch's state write, mapping update and metrics are in", func() bool {
+		batches = 0
+		for _, m := range r.metrics() {
+			if _, calls := m["LatencyP50"]; calls {
+				batches++
+			}
+		}
+		size, _ := r.mapping()
+		snap := r.controller()
+		return snap.Version == int64(batches) && size == snap.State.BatchSize
+	})
+	snap := r.controller()
+	if snap.State.Concurrency != 2+batches {
+		t.Fatalf("after %d batches: concurrency %d, want %d: an update was lost", batches, snap.State.Concurrency, 2+batches)
+	}
+	for _, l := range r.logLines(map[string]any{"msg": "batch done"}) {
+		c, _ := l["concurrency"].(float64)
+		if l["pollers"] != 2.0 || l["pool"] != float64(max(int(c)/2, 1)) {
+			t.Fatalf("batch %v: want 2 pollers, each with half the concurrency", l)
+		}
+	}
+	if most := r.pollers[0].Stats().MaxInFlight; most != 2 {
+		t.Errorf("at most %d shard batch(es) at once, want 2", most)
+	}
+	for _, id := range ids {
+		if n := r.provider.callsOf(id); n != 1 {
+			t.Errorf("record %s called %d times, want 1", id, n)
+		}
+	}
+	t.Logf("%d batches over 2 shards; concurrency %d, batch size %d", batches, snap.State.Concurrency, snap.State.BatchSize)
 }

@@ -7,13 +7,15 @@ import (
 	"time"
 )
 
-// On Lambda Managed Instances (lambdaenv -max-concurrency 8), eight SQS pollers feed one ventilator
-// environment that handles their batches at once, with the extension registered for SHUTDOWN only
+// On Lambda Managed Instances (lambdaenv -max-concurrency 8), the SQS poller's concurrent
+// invocations (up to the mapping's MaximumConcurrency, which the controller raises; those beyond the
+// environment's 8 are throttled and retried) feed one ventilator environment that handles their
+// batches at once, with the extension registered for SHUTDOWN only
 // and the worker multi-concurrent too: every record is processed once, no controller update is
 // lost, and the race detector built into the ventilator and the extension finds nothing.
 func TestManagedInstancesEightBatchesAtOnce(t *testing.T) {
-	r := newRig(t, rigOptions{Source: sqsSource, BatchSize: 3, Pollers: 8, Ventilators: 1, Managed: 8, Env: []string{
-		"BATCH_POLICY=step", "MAX_BATCH=1000", "INITIAL_BATCH=3",
+	r := newRig(t, rigOptions{Source: sqsSource, BatchSize: 3, Ventilators: 1, Managed: 8, Env: []string{
+		"BATCH_POLICY=step", "MAX_BATCH=1000", "INITIAL_CONCURRENCY=3", "MAX_CONCURRENCY=1000",
 	}})
 	r.provider.setDelay(30 * time.Millisecond)
 	var ids []string
@@ -32,16 +34,14 @@ func TestManagedInstancesEightBatchesAtOnce(t *testing.T) {
 	if len(sbs) != 1 || len(sbs[0].Extensions) != 1 || strings.Join(sbs[0].Extensions[0].Events, ",") != "SHUTDOWN" {
 		t.Fatalf("ventilator sandboxes %+v: want one environment whose extension registered for SHUTDOWN only", sbs)
 	}
-	batches := 0
-	for _, m := range r.metrics() {
-		if _, calls := m["LatencyP50"]; calls {
-			batches++
-		}
-	}
 	snap := r.controller()
-	t.Logf("%d batches with calls in one environment (%d invokes); state version %d, batch size %d", batches, sbs[0].Invokes, snap.Version, snap.State.BatchSize)
-	if snap.Version != int64(batches) || snap.State.BatchSize != 3+batches {
-		t.Errorf("after %d batches: state version %d and batch size %d; want %d and %d", batches, snap.Version, snap.State.BatchSize, batches, 3+batches)
+	batches := r.callBatchesAtLeast(snap.Version)
+	t.Logf("%d batches with calls in one environment (%d invokes); state version %d, concurrency %d", batches, sbs[0].Invokes, snap.Version, snap.State.Concurrency)
+	if snap.Version != int64(batches) || snap.State.Concurrency != 3+batches {
+		t.Errorf("after %d batches: state version %d and concurrency %d; want %d and %d", batches, snap.Version, snap.State.Concurrency, batches, 3+batches)
+	}
+	if most := r.pollers[0].Stats().MaxInFlight; most < 2 {
+		t.Errorf("at most %d batch(es) in flight: the environment never handled batches at once", most)
 	}
 	for _, id := range ids {
 		if n := r.provider.callsOf(id); n != 1 {

@@ -63,6 +63,13 @@ type rigOptions struct {
 	// WakeEvery, when set, makes start also start a scheduler that fires the wake-up rule
 	// rate(10 minutes) compressed to this period.
 	WakeEvery time.Duration
+	// WakeOnEvent makes start create the EventBridge rule on the circuit's state changes (to
+	// HALF_OPEN or CLOSED) and start a scheduler that delivers it to the ventilator, beside the
+	// schedule rate(10 minutes) at its real pace (it does not fire during a test).
+	WakeOnEvent bool
+	// LambdaFault, when set, puts a proxy between the ventilator and the Lambda API: a request for
+	// which it returns true is answered 500 ServiceException instead.
+	LambdaFault func(method, path string, body []byte) bool
 }
 
 // rig is a ventilator with the extension, a worker, an event source with its mapping, and the
@@ -90,6 +97,8 @@ type rig struct {
 	wg      sync.WaitGroup
 	pollers []*lambdaenv.Poller
 	sched   *lambdaenv.Scheduler
+	// lambdaURL is the Lambda API the ventilator uses: the environment's, or the fault proxy's.
+	lambdaURL string
 }
 
 func ctxT(t *testing.T) context.Context {
@@ -208,6 +217,10 @@ func (r *rig) startEnv(motoURL string, motoEnv []string) {
 	}
 	r.env = env
 	r.baseEnv = append([]string{"PATH=" + os.Getenv("PATH"), "HOME=" + os.Getenv("HOME"), "AWS_ENDPOINT_URL_LAMBDA=" + env.URL()}, motoEnv...)
+	r.lambdaURL = env.URL()
+	if r.opt.LambdaFault != nil {
+		r.lambdaURL = r.faultProxy(env.URL())
+	}
 	for _, fc := range []lambdaenv.FunctionConfig{r.workerConfig(r.worker, nil), r.ventilatorConfig(r.ventilator, r.opt.Env)} {
 		if _, err := env.AddFunction(fc); err != nil {
 			r.t.Fatal(err)
@@ -246,6 +259,7 @@ func (r *rig) ventilatorConfig(name string, extra []string) lambdaenv.FunctionCo
 		"INVOKE_TIMEOUT=10s",
 		"AWS_CALL_TIMEOUT=20s",
 		"MAX_BATCH=10",
+		"AWS_ENDPOINT_URL_LAMBDA="+r.lambdaURL,
 	)
 	if r.opt.FindMapping {
 		env = append(env, "EVENT_SOURCE_ARN="+r.sourceARN)
@@ -284,6 +298,9 @@ func (r *rig) start() {
 	}
 	if r.opt.WakeEvery > 0 {
 		r.startWakeUps()
+	}
+	if r.opt.WakeOnEvent {
+		r.startEventWakeUps()
 	}
 }
 

@@ -39,7 +39,7 @@ func (r *rig) queueEmpty() bool {
 // with their reason; everything else is processed once and the queue drains. The mapping is found
 // by listing the function's mappings on EVENT_SOURCE_ARN (no ESM_UUID).
 func TestDeadLetters(t *testing.T) {
-	r := newRig(t, rigOptions{Source: sqsSource, BatchSize: 10, FindMapping: true, Env: []string{"MAX_ATTEMPTS=2", "TRIP_AFTER=1000", "INITIAL_BATCH=10"}})
+	r := newRig(t, rigOptions{Source: sqsSource, BatchSize: 10, FindMapping: true, Env: []string{"MAX_ATTEMPTS=2", "TRIP_AFTER=1000", "INITIAL_BATCH=10", "MIN_CONCURRENCY=2"}})
 	r.provider.set(func(id string, _ int) int {
 		if id == "poison" {
 			return 500
@@ -78,12 +78,14 @@ func TestDeadLetters(t *testing.T) {
 	}
 }
 
-// Two ventilators on one mapping (two concurrent SQS pollers, two sandboxes) fold their batches into
-// one controller state. With the step policy every healthy batch adds exactly 1, so the state's
-// version and batch size show that no update was lost or overwritten.
+// Concurrent ventilators on one mapping (the SQS poller runs up to the mapping's
+// MaximumConcurrency at once, in two sandboxes; invokes beyond them are throttled and retried) fold
+// their batches into one controller state. With the step policy every healthy batch adds exactly 1
+// to the concurrency, so the state's version and concurrency show that no update was lost or
+// overwritten.
 func TestConcurrentVentilatorsLoseNoControllerUpdate(t *testing.T) {
-	r := newRig(t, rigOptions{Source: sqsSource, BatchSize: 3, Pollers: 2, Ventilators: 2, Env: []string{
-		"BATCH_POLICY=step", "MAX_BATCH=1000", "INITIAL_BATCH=3",
+	r := newRig(t, rigOptions{Source: sqsSource, BatchSize: 3, Ventilators: 2, Env: []string{
+		"BATCH_POLICY=step", "MAX_BATCH=1000", "INITIAL_CONCURRENCY=3", "MAX_CONCURRENCY=1000",
 	}})
 	r.provider.setDelay(30 * time.Millisecond)
 	var ids []string
@@ -96,12 +98,8 @@ func TestConcurrentVentilatorsLoseNoControllerUpdate(t *testing.T) {
 	r.eventually("the queue is drained", r.queueEmpty)
 	r.cancel() // no more batches while counting
 	r.wg.Wait()
-	batches, raced := 0, 0
-	for _, m := range r.metrics() {
-		if _, calls := m["LatencyP50"]; calls {
-			batches++
-		}
-	}
+	raced := 0
+	batches := r.callBatchesAtLeast(r.controller().Version)
 	for _, l := range r.logLines(map[string]any{"msg": "batch done"}) {
 		if a, _ := l["stateAttempts"].(float64); a > 1 {
 			raced++
@@ -114,10 +112,13 @@ func TestConcurrentVentilatorsLoseNoControllerUpdate(t *testing.T) {
 		}
 	}
 	snap := r.controller()
-	t.Logf("%d batches with calls in %d sandboxes; %d state writes lost a race and were re-applied; state version %d, batch size %d",
-		batches, len(sandboxes), raced, snap.Version, snap.State.BatchSize)
-	if snap.Version != int64(batches) || snap.State.BatchSize != 3+batches {
-		t.Fatalf("after %d batches: state version %d and batch size %d; want %d and %d", batches, snap.Version, snap.State.BatchSize, batches, 3+batches)
+	t.Logf("%d batches with calls in %d sandboxes; %d state writes lost a race and were re-applied; state version %d, concurrency %d",
+		batches, len(sandboxes), raced, snap.Version, snap.State.Concurrency)
+	if snap.Version != int64(batches) || snap.State.Concurrency != 3+batches {
+		t.Fatalf("after %d batches: state version %d and concurrency %d; want %d and %d", batches, snap.Version, snap.State.Concurrency, batches, 3+batches)
+	}
+	if len(sandboxes) < 2 {
+		t.Errorf("batches ran in %d sandbox(es), want 2: the ventilators never ran at once", len(sandboxes))
 	}
 	for _, id := range ids {
 		if n := r.provider.callsOf(id); n != 1 {

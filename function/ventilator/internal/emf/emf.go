@@ -1,8 +1,9 @@
 // Package emf writes the ventilator's metrics as CloudWatch Embedded Metric Format lines: one JSON
 // object per line on stdout, which CloudWatch Logs turns into metrics without any API call.
 //
-// Namespace "breakerbox", dimension "Circuit"; metrics BatchSize (Count), LatencyP50 and LatencyP99
-// (Milliseconds, only when the batch made calls), ErrorRate (Percent) and Tripped (Count).
+// Namespace "breakerbox", dimension "Circuit"; metrics BatchSize (Count), Concurrency (Count, the
+// fleet's calls in flight; only when known), LatencyP50 and LatencyP99 (Milliseconds, only when the
+// batch made calls), ErrorRate (Percent) and Tripped (Count).
 package emf
 
 import (
@@ -22,6 +23,8 @@ type Metrics struct {
 	Circuit string
 	// BatchSize is the batch size decided for the next batch.
 	BatchSize int
+	// Concurrency is the fleet-wide concurrency decided for the next batches; 0 leaves it out.
+	Concurrency int
 	// Calls is the number of worker calls; the latency metrics are left out when it is 0.
 	Calls int
 	// LatencyP50 and LatencyP99 are percentiles of the worker calls' latencies.
@@ -80,6 +83,10 @@ func (w *Writer) Write(m Metrics) error {
 		tripped = 1
 	}
 	doc["Tripped"] = tripped
+	if m.Concurrency > 0 {
+		defs = append(defs, metricDef{"Concurrency", "Count"})
+		doc["Concurrency"] = m.Concurrency
+	}
 	if m.Calls > 0 {
 		defs = append(defs, metricDef{"LatencyP50", "Milliseconds"}, metricDef{"LatencyP99", "Milliseconds"})
 		doc["LatencyP50"] = millis(m.LatencyP50)

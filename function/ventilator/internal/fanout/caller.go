@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -42,6 +43,9 @@ type Outcome struct {
 	Latency time.Duration
 	// Err says why the call failed (nil when OK).
 	Err error
+	// Refused is true when the call was turned away without being done: Lambda throttled the
+	// worker (TooManyRequestsException), or the worker says its provider answered 429.
+	Refused bool
 	// Payload is the worker's answer (or its error document).
 	Payload []byte
 }
@@ -65,10 +69,14 @@ func (c *Caller) Call(ctx context.Context, payload []byte) Outcome {
 	case err != nil && ctx.Err() == nil && errors.Is(cctx.Err(), context.DeadlineExceeded):
 		o.Err = fmt.Errorf("invoke %s: %w after %s: %w", c.function, ErrTimeout, c.timeout, err)
 	case err != nil:
+		var throttled *types.TooManyRequestsException
+		o.Refused = errors.As(err, &throttled)
 		o.Err = fmt.Errorf("invoke %s: %w", c.function, err)
 	case out.FunctionError != nil:
 		o.Payload = out.Payload
-		o.Err = fmt.Errorf("invoke %s: function error %s: %s", c.function, aws.ToString(out.FunctionError), describe(out.Payload))
+		msg := describe(out.Payload)
+		o.Refused = strings.Contains(msg, "provider answered 429")
+		o.Err = fmt.Errorf("invoke %s: function error %s: %s", c.function, aws.ToString(out.FunctionError), msg)
 	case out.StatusCode != 0 && (out.StatusCode < 200 || out.StatusCode > 299):
 		o.Payload = out.Payload
 		o.Err = fmt.Errorf("invoke %s: status %d", c.function, out.StatusCode)

@@ -26,12 +26,17 @@ type run struct {
 	owner string
 	fifo  bool
 	probe string // the half-open permit, when the batch is a probe
-	// size is the batch size the ventilator runs at: the stored one within bounds, or the initial
-	// one. It is the concurrency of the fan-out and the metrics' batch size until a decision.
+	// size is the batch size the mapping runs at, as stored: the metrics' batch size until a
+	// decision.
 	size int
+	// fleet is this batch's share of the fleet's concurrency.
+	fleet share
 	// startBy is the last moment a record may start: later, its call might not finish before the
-	// function's deadline.
-	startBy time.Time
+	// fan-out's deadline. fanOutBy is that deadline: the function's, less the settle reserve.
+	startBy, fanOutBy time.Time
+	// started and finished bound the fan-out; unsent counts the records not started for lack of time.
+	started, finished time.Time
+	unsent            int
 
 	mu      sync.Mutex
 	results []result
@@ -76,10 +81,13 @@ func (h *Handler) batch(ctx context.Context, recs []record) Response {
 		r.log.WarnContext(ctx, "controller state unreadable: running at the initial batch size", "error", err.Error())
 		snap = controlstate.Snapshot{}
 	}
-	r.size = h.Controller.Initial(h.Now()).BatchSize
-	if snap.State.BatchSize > 0 {
-		r.size = min(max(snap.State.BatchSize, h.cfg.Adaptive.MinBatch), h.cfg.Adaptive.MaxBatch)
+	st := snap.State
+	if st.Policy == "" && st.BatchSize == 0 && st.Concurrency == 0 {
+		st = h.Controller.Initial(h.Now())
 	}
+	r.size = min(max(st.BatchSize, h.cfg.Adaptive.MinBatch), h.cfg.Adaptive.MaxBatch)
+	r.fleet = h.shareOf(ctx, r, st)
+	r.log = r.log.With("concurrency", r.fleet.concurrency, "pool", r.fleet.pool, "pollers", r.fleet.pollers)
 	if snap.State.Tripped {
 		r.keepDisabled(ctx)
 		return r.response()
@@ -93,13 +101,21 @@ func (h *Handler) batch(ctx context.Context, recs []record) Response {
 		return r.response()
 	case err != nil:
 		r.log.WarnContext(ctx, "extension gave no answer: the fail mode is open, fanning out", "error", err.Error())
-	case !grant.Allowed:
+	case !grant.Allowed && trips(grant):
 		r.stop(ctx, snap, grant)
+		return r.response()
+	case !grant.Allowed:
+		r.holdBack(ctx, grant)
 		return r.response()
 	}
 	r.probe = grant.Permit
-	r.startBy = r.deadline(ctx)
-	r.fanOut(ctx, r.size)
+	fctx := ctx
+	if r.fanOutBy, r.startBy = r.deadline(ctx); !r.fanOutBy.IsZero() {
+		var cancel context.CancelFunc
+		fctx, cancel = context.WithDeadline(ctx, r.fanOutBy)
+		defer cancel()
+	}
+	r.fanOut(fctx, r.fleet.pool)
 	r.settle(ctx, snap)
 	return r.response()
 }
@@ -112,20 +128,31 @@ func requestID(ctx context.Context) string {
 	return fmt.Sprintf("local-%d", time.Now().UnixNano())
 }
 
-// deadline is the last moment a record may start: the function's deadline less one worker call and
-// two AWS calls (the dedup writes around it). Without a deadline there is no limit. Deadlines are
-// wall-clock times, so they are compared with time.Now, not the handler's clock.
-func (r *run) deadline(ctx context.Context) time.Time {
+// reportTimeout bounds the report of the outcomes to the extension (the client's own bound).
+const reportTimeout = client.DefaultTimeout
+
+// settleReserve is the time kept after the fan-out for the settle step: the report to the
+// extension, the controller's state write and the mapping update, each bounded by its timeout.
+func (h *Handler) settleReserve() time.Duration {
+	return reportTimeout + 2*h.cfg.AWSTimeout
+}
+
+// deadline returns the fan-out's deadline (the function's, less the settle reserve) and the last
+// moment a record may start (that, less one worker call and two AWS calls: the dedup writes around
+// it). Without a deadline there is no limit. Deadlines are wall-clock times, so they are compared
+// with time.Now, not the handler's clock.
+func (r *run) deadline(ctx context.Context) (fanOutBy, startBy time.Time) {
 	d, ok := ctx.Deadline()
 	if !ok {
-		return time.Time{}
+		return time.Time{}, time.Time{}
 	}
-	startBy := d.Add(-(r.h.cfg.InvokeTimeout + 2*r.h.cfg.AWSTimeout))
+	fanOutBy = d.Add(-r.h.settleReserve())
+	startBy = fanOutBy.Add(-(r.h.cfg.InvokeTimeout + 2*r.h.cfg.AWSTimeout))
 	if time.Now().After(startBy) {
-		r.log.ErrorContext(ctx, "the function timeout is too short for one worker call: set it above INVOKE_TIMEOUT + 2 × AWS_CALL_TIMEOUT; every record will be retried",
+		r.log.ErrorContext(ctx, "the function timeout is too short for one worker call and the settle step: set it above INVOKE_TIMEOUT + 4 × AWS_CALL_TIMEOUT + 2s; every record will be retried",
 			"remaining", time.Until(d).String(), "invokeTimeout", r.h.cfg.InvokeTimeout.String(), "awsCallTimeout", r.h.cfg.AWSTimeout.String())
 	}
-	return startBy
+	return fanOutBy, startBy
 }
 
 // lanes groups the records' indexes into sequences that run in order: one per SQS FIFO message
@@ -163,9 +190,14 @@ func (r *run) fanOut(ctx context.Context, concurrency int) {
 	if r.probe != "" {
 		concurrency = 1
 	}
+	r.started = time.Now()
+	defer func() { r.finished = time.Now() }()
 	fanout.Run(ctx, r.lanes(), concurrency, func(ctx context.Context, _ int, lane []int) {
-		for _, i := range lane {
+		for n, i := range lane {
 			if ctx.Err() != nil || (!r.startBy.IsZero() && time.Now().After(r.startBy)) {
+				r.mu.Lock()
+				r.unsent += len(lane) - n
+				r.mu.Unlock()
 				return // the rest stay pending: retried
 			}
 			res, called := r.process(ctx, i)
@@ -182,11 +214,11 @@ func (r *run) fanOut(ctx context.Context, concurrency int) {
 	})
 }
 
-// noteCall notes one worker call's outcome.
-func (r *run) noteCall(o fanout.Outcome) {
+// noteCall notes one worker call's outcome for the record with the given dedup key.
+func (r *run) noteCall(key string, o fanout.Outcome) {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.calls = append(r.calls, adaptive.Result{OK: o.OK, Latency: o.Latency})
+	r.calls = append(r.calls, adaptive.Result{OK: o.OK, Refused: o.Refused, Latency: o.Latency, Key: key})
 }
 
 // settle reports the calls, folds them into the controller state, applies the decision to the
@@ -213,6 +245,13 @@ func (r *run) settle(ctx context.Context, snap controlstate.Snapshot) {
 		r.log.WarnContext(ctx, "reporting outcomes to the extension failed", "error", err.Error())
 	}
 	summary := adaptive.Summarize(r.calls, h.cfg.Adaptive.SlowCall)
+	summary.Pool, summary.Pollers, summary.Unsent = r.fleet.pool, r.fleet.pollers, r.unsent
+	if !r.started.IsZero() && r.finished.After(r.started) {
+		summary.Elapsed = r.finished.Sub(r.started)
+	}
+	if !r.fanOutBy.IsZero() && r.fanOutBy.After(r.started) {
+		summary.Budget = r.fanOutBy.Sub(r.started)
+	}
 	m.LatencyP50, m.LatencyP99 = adaptive.Percentile(latencies, 50), adaptive.Percentile(latencies, 99)
 	m.ErrorRate = summary.ErrorRatio()
 
@@ -226,20 +265,21 @@ func (r *run) settle(ctx context.Context, snap controlstate.Snapshot) {
 		return
 	}
 	d := ch.Decision
-	m.BatchSize, m.Tripped = d.BatchSize, d.Trip
+	m.BatchSize, m.Concurrency, m.Tripped = d.BatchSize, d.Concurrency, d.Trip
 	m.Properties["reason"] = d.Reason
-	want := mapping.Want{BatchSize: d.BatchSize}
+	want := h.want(d)
 	if d.Trip {
 		want.Enabled = mapping.Disable
 	}
-	changed := d.Trip || d.BatchSize != ch.Prev.BatchSize
+	changed := d.Trip || d.BatchSize != ch.Prev.BatchSize || d.Concurrency != ch.Prev.Concurrency
 	a, err := h.Mapping.Apply(ctx, want, changed)
 	level := slog.LevelInfo
 	if d.Trip {
 		level = slog.LevelWarn
 	}
 	attrs := []any{"calls", summary.Calls, "errors", summary.Errors, "slow", summary.Slow, "failures", r.failures(),
-		"batchSize", d.BatchSize, "previousBatchSize", ch.Prev.BatchSize, "trip", d.Trip, "reason", d.Reason,
+		"batchSize", d.BatchSize, "previousBatchSize", ch.Prev.BatchSize, "nextConcurrency", d.Concurrency,
+		"previousConcurrency", ch.Prev.Concurrency, "unsent", r.unsent, "trip", d.Trip, "reason", d.Reason,
 		"mappingChanged", a.Changed, "stateAttempts", ch.Attempts}
 	if a.Clamped {
 		attrs = append(attrs, "clampedTo", a.After.BatchSize)
@@ -252,20 +292,21 @@ func (r *run) settle(ctx context.Context, snap controlstate.Snapshot) {
 	r.writeMetrics(ctx, m)
 }
 
-// stop handles a denied acquire: the state is marked tripped (so that the wake-up re-enables the
-// mapping), then the mapping is disabled at the minimum batch size. If the state cannot be written
+// stop handles an acquire denied by an OPEN or FORCED_OPEN circuit: the state is marked tripped (so
+// that the wake-up re-enables the mapping), then the mapping is disabled at the smallest concurrency. If the state cannot be written
 // the mapping is left enabled, since nothing would re-enable it.
 func (r *run) stop(ctx context.Context, snap controlstate.Snapshot, g client.Decision) {
 	h := r.h
 	now := h.Now()
 	reason := fmt.Sprintf("circuit %s is %s: fan-out stopped until the wake-up", h.cfg.Circuit, g.State)
 	ch, err := h.State.UpdateFrom(ctx, r.uuid, snap, func(prev adaptive.State) (adaptive.State, adaptive.Decision) {
+		// Tripped at the smallest concurrency and the batch size that goes with it: what the
+		// controller resumes at, so the wake-up only has to flip the mapping's flag.
 		s := prev
-		if s.Policy == "" && s.BatchSize == 0 {
-			s = h.Controller.Initial(now)
-		}
-		s.Tripped, s.BatchSize, s.UpdatedAt = true, h.cfg.Adaptive.MinBatch, now.UnixMilli()
-		return s, adaptive.Decision{BatchSize: s.BatchSize, Trip: true, Reason: reason}
+		s.Tripped = true
+		s, _ = h.Controller.Resume(s, now)
+		s.Tripped = true
+		return s, adaptive.Decision{Concurrency: s.Concurrency, BatchSize: s.BatchSize, Trip: true, Reason: reason}
 	})
 	m := r.metrics()
 	m.Properties["reason"] = reason
@@ -275,8 +316,10 @@ func (r *run) stop(ctx context.Context, snap controlstate.Snapshot, g client.Dec
 		r.writeMetrics(ctx, m)
 		return
 	}
-	m.BatchSize, m.Tripped = ch.Next.BatchSize, true
-	a, err := h.Mapping.Apply(ctx, mapping.Want{BatchSize: ch.Next.BatchSize, Enabled: mapping.Disable}, true)
+	m.BatchSize, m.Concurrency, m.Tripped = ch.Next.BatchSize, ch.Next.Concurrency, true
+	want := h.want(ch.Decision)
+	want.Enabled = mapping.Disable
+	a, err := h.Mapping.Apply(ctx, want, true)
 	if err != nil {
 		r.log.ErrorContext(ctx, "circuit denied the batch; disabling the mapping failed", "circuitState", g.State, "error", err.Error())
 	} else {
@@ -292,7 +335,7 @@ func (r *run) stop(ctx context.Context, snap controlstate.Snapshot, g client.Dec
 // keepDisabled handles a batch that arrives while the ventilator is tripped (the mapping was still
 // polling, or disabling it failed): nothing is called, and the mapping is disabled if it is not.
 func (r *run) keepDisabled(ctx context.Context) {
-	_, err := r.h.Mapping.Apply(ctx, mapping.Want{BatchSize: r.h.cfg.Adaptive.MinBatch, Enabled: mapping.Disable}, false)
+	_, err := r.h.Mapping.Apply(ctx, mapping.Want{Enabled: mapping.Disable}, false)
 	attrs := []any{}
 	if err != nil {
 		attrs = append(attrs, "error", err.Error())
@@ -306,7 +349,7 @@ func (r *run) metrics() emf.Metrics {
 	if r.probe != "" {
 		p["probe"] = true
 	}
-	return emf.Metrics{Circuit: r.h.cfg.Circuit, BatchSize: r.size, Properties: p}
+	return emf.Metrics{Circuit: r.h.cfg.Circuit, BatchSize: r.size, Concurrency: r.fleet.concurrency, Properties: p}
 }
 
 func (r *run) writeMetrics(ctx context.Context, m emf.Metrics) {

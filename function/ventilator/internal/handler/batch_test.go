@@ -22,17 +22,18 @@ func TestHealthyBatchGrowsTheBatchSize(t *testing.T) {
 	if failed := r.invoke(kinesisEvent(rec("a"))); len(failed) != 0 {
 		t.Fatalf("failures %v", failed)
 	}
-	if s := r.controller(); s.BatchSize != 2 || s.Policy != "aimd" {
-		t.Fatalf("controller %+v, want aimd at 2", s)
+	s := r.controller()
+	if s.Concurrency != 2 || s.Policy != "aimd" {
+		t.Fatalf("controller %+v, want aimd at concurrency 2", s)
 	}
-	if size, on := r.mapping.get(); size != 2 || !on {
-		t.Fatalf("mapping at %d (enabled %v), want 2", size, on)
+	if size, on := r.mapping.get(); size != s.BatchSize || size < 2 || !on {
+		t.Fatalf("mapping at %d (enabled %v), want the controller's batch size %d", size, on, s.BatchSize)
 	}
 	if last := r.mapping.applies[len(r.mapping.applies)-1]; !last.fresh || last.want.Enabled != mapping.Keep {
 		t.Errorf("a batch-size change was applied as %+v; want a fresh read and the flag kept", last)
 	}
 	lines := r.emf.lines(t)
-	if len(lines) != 1 || lines[0]["BatchSize"] != 2.0 || lines[0]["ErrorRate"] != 0.0 || lines[0]["Tripped"] != 0.0 || lines[0]["LatencyP99"] != 20.0 {
+	if len(lines) != 1 || lines[0]["BatchSize"] != float64(s.BatchSize) || lines[0]["Concurrency"] != 2.0 || lines[0]["ErrorRate"] != 0.0 || lines[0]["Tripped"] != 0.0 || lines[0]["LatencyP99"] != 20.0 {
 		t.Fatalf("EMF %v", lines)
 	}
 	if o := r.breaker.outcomes(); len(o) != 1 || !o[0].OK || o[0].Permit != "" {
@@ -43,8 +44,8 @@ func TestHealthyBatchGrowsTheBatchSize(t *testing.T) {
 	if failed := r.invoke(kinesisEvent(rec("b"), rec("c"))); len(failed) != 0 {
 		t.Fatalf("failures %v", failed)
 	}
-	if s := r.controller(); s.BatchSize != 3 {
-		t.Fatalf("batch size %d, want 3", s.BatchSize)
+	if s := r.controller(); s.Concurrency != 3 {
+		t.Fatalf("concurrency %d, want 3", s.Concurrency)
 	}
 }
 
@@ -205,11 +206,12 @@ func TestOpenCircuitStopsFanOut(t *testing.T) {
 	if r.worker.total() != 0 {
 		t.Fatalf("%d worker calls while OPEN", r.worker.total())
 	}
-	if size, on := r.mapping.get(); on || size != 1 {
-		t.Fatalf("mapping at %d, enabled %v; want disabled at 1", size, on)
+	s := r.controller()
+	if !s.Tripped || s.Concurrency != 1 {
+		t.Fatalf("controller %+v, want tripped at concurrency 1", s)
 	}
-	if s := r.controller(); !s.Tripped || s.BatchSize != 1 {
-		t.Fatalf("controller %+v, want tripped at 1", s)
+	if size, on := r.mapping.get(); on || size != s.BatchSize {
+		t.Fatalf("mapping at %d, enabled %v; want disabled at the controller's batch size %d", size, on, s.BatchSize)
 	}
 	if l := r.emf.lines(t); len(l) != 1 || l[0]["Tripped"] != 1.0 || l[0]["circuitState"] != "OPEN" {
 		t.Fatalf("EMF %v", l)
@@ -256,20 +258,31 @@ func TestProbeRunsOneCall(t *testing.T) {
 	}
 }
 
-func TestFailuresAtBatchSizeOneTrip(t *testing.T) {
-	r := newRig(t, nil)
+// Failures of two different records at the smallest concurrency trip; one record failing again and
+// again does not (it is that record's fault: it goes its way to the dead-letter queue).
+func TestFailuresAtConcurrencyOneTrip(t *testing.T) {
+	r := newRig(t, func(c *config.Config) { c.MaxAttempts = 2 })
 	r.worker.behave = fail
-	failed := r.invoke(kinesisEvent(rec("a")))
-	if !slices.Equal(failed, []string{"1000"}) {
+	for range 3 {
+		if failed := r.invoke(kinesisEvent(rec("a"))); len(failed) > 1 {
+			t.Fatalf("failures %v", failed)
+		}
+		if _, on := r.mapping.get(); !on {
+			t.Fatal("one poison record disabled the mapping")
+		}
+	}
+	if letters := r.dlq.all(); len(letters) != 1 || r.worker.count("a") != 2 {
+		t.Fatalf("%d letters, %d calls of a; want a dead-lettered after its 2 attempts", len(letters), r.worker.count("a"))
+	}
+	if failed := r.invoke(kinesisEvent(rec("b"))); !slices.Equal(failed, []string{"1000"}) {
 		t.Fatalf("failures %v", failed)
 	}
-	if size, on := r.mapping.get(); on || size != 1 {
-		t.Fatalf("mapping at %d, enabled %v; want disabled at 1", size, on)
+	s := r.controller()
+	if size, on := r.mapping.get(); on || size != s.BatchSize || !s.Tripped || s.Concurrency != 1 {
+		t.Fatalf("mapping at %d, enabled %v, controller %+v; want disabled, tripped at concurrency 1", size, on, s)
 	}
-	if s := r.controller(); !s.Tripped {
-		t.Fatalf("controller %+v, want tripped", s)
-	}
-	if l := r.emf.lines(t); len(l) != 1 || l[0]["Tripped"] != 1.0 || l[0]["ErrorRate"] != 100.0 {
+	l := r.emf.lines(t)
+	if last := l[len(l)-1]; last["Tripped"] != 1.0 || last["ErrorRate"] != 100.0 {
 		t.Fatalf("EMF %v", l)
 	}
 }

@@ -44,12 +44,19 @@ type Dedup interface {
 type StateStore interface {
 	Get(ctx context.Context, mappingUUID string) (controlstate.Snapshot, error)
 	UpdateFrom(ctx context.Context, mappingUUID string, known controlstate.Snapshot, fn controlstate.Apply) (controlstate.Change, error)
+	UpdateEntry(ctx context.Context, mappingUUID string, known controlstate.Snapshot, fn controlstate.ApplyEntry) (controlstate.Change, error)
 }
 
 // Mapping controls the event source mapping (*mapping.Manager).
 type Mapping interface {
 	UUID(ctx context.Context) (string, error)
 	Apply(ctx context.Context, want mapping.Want, fresh bool) (mapping.Applied, error)
+}
+
+// Shards counts the ventilators a Kinesis mapping runs at once (*shards.Counter).
+type Shards interface {
+	// Pollers is open shards × parallelization factor; on an error, the last known figure.
+	Pollers(ctx context.Context, streamARN string) (int, error)
 }
 
 // Worker calls the worker function (*fanout.Caller).

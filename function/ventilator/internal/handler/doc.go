@@ -6,13 +6,22 @@
 //  1. If the controller state says the ventilator tripped (it disabled the mapping and waits for the
 //     wake-up), nothing is called: the mapping is kept disabled and every record is returned as a
 //     batch item failure.
-//  2. The extension is asked once (acquire). Denied: the state is marked tripped, the mapping is
-//     disabled at MIN_BATCH, and every record is returned as a failure. A half-open permit makes the
+//  2. The extension is asked once (acquire). Denied by an OPEN or FORCED_OPEN circuit: the state is
+//     marked tripped, the mapping is disabled at the smallest concurrency, and every record is
+//     returned as a failure. Denied otherwise (HALF_OPEN with the probe held elsewhere, or an UNKNOWN circuit under
+//     the closed fail mode): every record is returned as a failure and nothing else changes, since
+//     no circuit said the provider is down. A half-open permit makes the
 //     batch a probe: records run one at a time until one worker call has been made; the rest are
 //     returned as failures. When the extension cannot answer, the client's fail mode decides: open
 //     fans out, closed returns every record as a failure without touching the mapping (no circuit
 //     said anything).
-//  3. Records run concurrently, at most the controller's batch size at once; the messages of one
+//  3. Records run in a pool over the batch: at most this invocation's share of the controller's
+//     fleet-wide concurrency at once (adaptive.Share over open shards × parallelization factor on
+//     Kinesis; adaptive.SQSScaling's pool on SQS, where Lambda runs up to the mapping's
+//     MaximumConcurrency invocations at once). No record starts after the fan-out's deadline, the
+//     function's less one call with its dedup writes and the settle reserve (the report, the state
+//     write and the mapping update); the records not started are returned and counted as unsent.
+//     The messages of one
 //     SQS FIFO message group run in order, and once one fails the rest of its group is returned as
 //     failures. Each record: not JSON or no string id → dead-letter queue at once; otherwise a claim
 //     in the dedup table (done or dead-lettered today → skipped as a success; claimed elsewhere →
@@ -20,12 +29,19 @@
 //     done, a failure releases it, or sends it to the dead-letter queue if it was the last attempt.
 //  4. The calls' outcomes are reported to the extension (with the probe's permit), folded into the
 //     controller state (conditional write), and the decision applied to the mapping: a new batch size
-//     only when it changed, a disable on a trip. Batches never enable the mapping.
+//     (and on SQS MaximumConcurrency) only when the figures changed, a disable on a trip. The
+//     controller trips only on failures of more than one record at the smallest concurrency: one
+//     poison record failing alone goes its way to the dead-letter queue. Batches never enable the
+//     mapping.
 //  5. One Embedded Metric Format line, and the batchItemFailures.
 //
-// The wake-up re-enables the mapping at MIN_BATCH (and resumes the controller) only when the
-// ventilator itself tripped and the circuit allows a call or a probe: CLOSED, FORCED_CLOSED,
-// HALF_OPEN, or OPEN past its retryAt. A mapping disabled by someone else is left alone.
+// The wake-up comes from the circuit's own Circuit State Change event (to HALF_OPEN or CLOSED,
+// through an EventBridge rule on the circuit) or from the schedule, the backstop. It re-enables the
+// mapping at the smallest concurrency (and resumes the controller) only when the ventilator itself tripped and the
+// circuit allows a call or a probe: CLOSED, FORCED_CLOSED, HALF_OPEN, or OPEN past its retryAt. The
+// resumed state carries the Resuming mark until the mapping is seen enabled: a failed enable fails
+// the invoke and the next wake-up (the event's retry, or the schedule) enables it, never forgotten.
+// A mapping disabled by someone else is left alone.
 //
 // No record is ever dropped: each ends as a success (processed, or already processed today), a batch
 // item failure (retried by Lambda), or a message in the dead-letter queue.

@@ -1,6 +1,7 @@
 package handler
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -41,33 +42,77 @@ type envelope struct {
 	Records    []json.RawMessage `json:"Records"`
 	Source     string            `json:"source"`
 	DetailType string            `json:"detail-type"`
+	Detail     json.RawMessage   `json:"detail"`
+}
+
+// What wakes the ventilator up.
+const (
+	// TriggerSchedule is the scheduled rule (the backstop, rate(10 minutes) in the template).
+	TriggerSchedule = "schedule"
+	// TriggerEvent is the circuit's own Circuit State Change event, through the EventBridge rule on
+	// the circuit.
+	TriggerEvent = "event"
+)
+
+// Source and detail-type of the events breakerbox publishes on every circuit transition.
+const (
+	eventSource     = "breakerbox"
+	eventDetailType = "Circuit State Change"
+)
+
+// wakeUp is a wake-up event: the schedule's, or a circuit's state change.
+type wakeUp struct {
+	trigger string
+	// change is the state change's detail (TriggerEvent only).
+	change stateChange
+}
+
+// stateChange is the detail of a Circuit State Change event: {"id","from","to","reason","at","version"}.
+type stateChange struct {
+	ID      string `json:"id"`
+	From    string `json:"from"`
+	To      string `json:"to"`
+	Reason  string `json:"reason"`
+	At      string `json:"at"`
+	Version int64  `json:"version"`
 }
 
 // errUnsupported is wrapped by the error for an event that is neither a batch nor a wake-up.
-var errUnsupported = errors.New("unsupported event: want a Kinesis or SQS batch, or an EventBridge scheduled event")
+var errUnsupported = errors.New("unsupported event: want a Kinesis or SQS batch, an EventBridge scheduled event or a breakerbox Circuit State Change event")
 
-// parseEvent tells a batch (its records, possibly none) from a scheduled wake-up (wake true).
-func parseEvent(raw []byte) (recs []record, wake bool, err error) {
+// parseEvent tells a batch (its records, possibly none) from a wake-up (wake non-nil).
+func parseEvent(raw []byte) (recs []record, wake *wakeUp, err error) {
 	var env envelope
 	if err := json.Unmarshal(raw, &env); err != nil {
-		return nil, false, fmt.Errorf("%w: %w", errUnsupported, err)
+		return nil, nil, fmt.Errorf("%w: %w", errUnsupported, err)
 	}
 	switch {
 	case env.Records != nil:
+	case env.Source == eventSource && env.DetailType == eventDetailType:
+		w := &wakeUp{trigger: TriggerEvent}
+		dec := json.NewDecoder(bytes.NewReader(env.Detail))
+		dec.DisallowUnknownFields()
+		if err := dec.Decode(&w.change); err != nil {
+			return nil, nil, fmt.Errorf("%s event: detail: %w (want {\"id\",\"from\",\"to\",\"reason\",\"at\",\"version\"})", eventDetailType, err)
+		}
+		if w.change.ID == "" || w.change.To == "" {
+			return nil, nil, fmt.Errorf("%s event: detail without an id or a to state", eventDetailType)
+		}
+		return nil, w, nil
 	case env.Source == "aws.events" || env.DetailType == "Scheduled Event":
-		return nil, true, nil
+		return nil, &wakeUp{trigger: TriggerSchedule}, nil
 	default:
-		return nil, false, errUnsupported
+		return nil, nil, errUnsupported
 	}
 	recs = make([]record, 0, len(env.Records))
 	for i, r := range env.Records {
 		rec, err := parseRecord(r)
 		if err != nil {
-			return nil, false, fmt.Errorf("record %d: %w", i, err)
+			return nil, nil, fmt.Errorf("record %d: %w", i, err)
 		}
 		recs = append(recs, rec)
 	}
-	return recs, false, nil
+	return recs, nil, nil
 }
 
 func parseRecord(raw json.RawMessage) (record, error) {

@@ -21,6 +21,8 @@ type Deps struct {
 	DLQ        DeadLetters
 	Metrics    Metrics
 	Controller adaptive.Controller
+	// Shards counts a Kinesis mapping's pollers; nil counts one.
+	Shards Shards
 	// Log receives structured logs; nil discards them.
 	Log *slog.Logger
 	// Now is the clock; nil means time.Now.
@@ -33,7 +35,7 @@ type Handler struct {
 	cfg config.Config
 }
 
-// New returns a Handler; every field of deps but Log and Now is required.
+// New returns a Handler; every field of deps but Shards, Log and Now is required.
 func New(cfg config.Config, deps Deps) (*Handler, error) {
 	if deps.Breaker == nil || deps.Dedup == nil || deps.State == nil || deps.Mapping == nil || deps.Worker == nil ||
 		deps.DLQ == nil || deps.Metrics == nil || deps.Controller == nil {
@@ -58,8 +60,8 @@ type ItemFailure struct {
 	ItemIdentifier string `json:"itemIdentifier"`
 }
 
-// Invoke handles one event: a Kinesis or SQS batch (answered with a [Response]) or a scheduled
-// wake-up (answered with a [WakeResult]). Only an event it cannot read fails the invoke; problems
+// Invoke handles one event: a Kinesis or SQS batch (answered with a [Response]), or a wake-up, the
+// scheduled one or the circuit's Circuit State Change event (answered with a [WakeResult]). Only an event it cannot read fails the invoke; problems
 // with single records become batch item failures or dead letters.
 func (h *Handler) Invoke(ctx context.Context, event json.RawMessage) (any, error) {
 	recs, wake, err := parseEvent(event)
@@ -67,8 +69,8 @@ func (h *Handler) Invoke(ctx context.Context, event json.RawMessage) (any, error
 		h.Log.ErrorContext(ctx, "unreadable event", "error", err.Error())
 		return nil, err
 	}
-	if wake {
-		return h.wake(ctx)
+	if wake != nil {
+		return h.wake(ctx, *wake)
 	}
 	return h.batch(ctx, recs), nil
 }

@@ -8,6 +8,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -227,6 +228,7 @@ type rig struct {
 	dedup   *dedup.Table
 	state   *controlstate.Store
 	emf     *lockedBuffer
+	logs    *lockedBuffer
 	now     time.Time
 }
 
@@ -250,6 +252,8 @@ func newRig(t *testing.T, edit func(*config.Config)) *rig {
 		MaxAttempts: 3, InvokeTimeout: 5 * time.Second, AWSTimeout: 20 * time.Second, DedupTTL: 48 * time.Hour,
 		ESMUUID: "m-1", Adaptive: adaptive.DefaultConfig(),
 	}
+	// The handler's tests follow aimd's simple +1 steps; the policies are tested in internal/adaptive.
+	cfg.Adaptive.Policy = adaptive.PolicyAIMD
 	if edit != nil {
 		edit(&cfg)
 	}
@@ -264,13 +268,14 @@ func newRig(t *testing.T, edit func(*config.Config)) *rig {
 		worker:  &fakeWorker{},
 		dlq:     &fakeDLQ{},
 		emf:     &lockedBuffer{},
+		logs:    &lockedBuffer{},
 	}
 	clock := func() time.Time { return r.now }
 	r.dedup = dedup.New(db, dedupTable, dedup.Options{Lease: cfg.ClaimLease(), TTL: cfg.DedupTTL, Timeout: cfg.AWSTimeout, Now: clock})
 	r.state = controlstate.New(db, circuitTable, controlstate.Options{Timeout: cfg.AWSTimeout, Now: clock})
 	h, err := New(cfg, Deps{
 		Breaker: r.breaker, Dedup: r.dedup, State: r.state, Mapping: r.mapping, Worker: r.worker, DLQ: r.dlq,
-		Metrics: emf.New(r.emf, clock), Controller: ctrl, Now: clock,
+		Metrics: emf.New(r.emf, clock), Controller: ctrl, Now: clock, Log: slog.New(slog.NewJSONHandler(r.logs, nil)),
 	})
 	if err != nil {
 		t.Fatal(err)
@@ -278,6 +283,9 @@ func newRig(t *testing.T, edit func(*config.Config)) *rig {
 	r.h = h
 	return r
 }
+
+// logLines are the handler's structured logs so far.
+func (r *rig) logLines(t *testing.T) []map[string]any { return r.logs.lines(t) }
 
 func (r *rig) ctx() context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)

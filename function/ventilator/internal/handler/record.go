@@ -49,7 +49,7 @@ func (r *run) process(ctx context.Context, i int) (res result, called bool) {
 	}
 
 	out := h.Worker.Call(ctx, rec.data)
-	r.noteCall(out)
+	r.noteCall(key, out)
 	if out.OK {
 		if lost, err := h.Dedup.Complete(ctx, key, owner); err != nil {
 			// The work is done; retrying it would do it twice. A replay may, if the claim expires.

@@ -1,7 +1,9 @@
 package handler
 
 import (
+	"errors"
 	"fmt"
+	"strings"
 	"testing"
 	"time"
 
@@ -38,7 +40,7 @@ func TestWakeUp(t *testing.T) {
 			size, on := r.mapping.get()
 			s := r.controller()
 			if tc.action == WakeResumed {
-				if !on || size != 1 || s.Tripped || s.BatchSize != 1 || res.BatchSize != 1 {
+				if !on || size != s.BatchSize || s.Tripped || s.Concurrency != 1 || res.BatchSize != s.BatchSize || res.Concurrency != 1 {
 					t.Fatalf("resumed: mapping at %d enabled %v, controller %+v", size, on, s)
 				}
 			} else if on || !s.Tripped || res.Reason == "" {
@@ -60,8 +62,9 @@ func TestTripThenWakeUpThenRecover(t *testing.T) {
 	r := newRig(t, nil)
 	r.worker.behave = fail
 	r.invoke(kinesisEvent(rec("a")))
+	r.invoke(kinesisEvent(rec("b")))
 	if _, on := r.mapping.get(); on {
-		t.Fatal("not disabled after failing at 1")
+		t.Fatal("not disabled after two records failed at concurrency 1")
 	}
 	r.breaker.view = client.Circuit{State: StateOpen, RetryAt: r.now.Add(time.Minute)}
 	if res := r.wake(); res.Action != WakeWaiting {
@@ -76,8 +79,11 @@ func TestTripThenWakeUpThenRecover(t *testing.T) {
 	if failed := r.invoke(kinesisEvent(rec("a"))); len(failed) != 0 {
 		t.Fatalf("probe failures %v", failed)
 	}
-	if size, on := r.mapping.get(); !on || size != 2 {
-		t.Fatalf("after a good probe: mapping at %d enabled %v; want 2 and enabled", size, on)
+	if s := r.controller(); s.Concurrency != 2 {
+		t.Fatalf("after a good probe: controller %+v, want concurrency 2", s)
+	}
+	if size, on := r.mapping.get(); !on || size != r.controller().BatchSize {
+		t.Fatalf("after a good probe: mapping at %d enabled %v; want the controller's batch size, enabled", size, on)
 	}
 }
 
@@ -93,5 +99,90 @@ func TestWakeUpOfAnUnknownCircuitResumes(t *testing.T) {
 	r.setController(adaptive.State{Policy: "aimd", BatchSize: 1, Tripped: true})
 	if _, err := r.h.Invoke(r.ctx(), []byte(`{"source":"aws.events","detail-type":"Scheduled Event"}`)); err == nil {
 		t.Fatal("a wake-up that cannot read the circuit succeeded")
+	}
+}
+
+// A wake-up whose enable fails keeps the "tripped" mark (Resuming), fails the invoke so that it is
+// retried, and the next wake-up enables the mapping and clears the mark.
+func TestFailedEnableIsRetriedByTheNextWakeUp(t *testing.T) {
+	r := newRig(t, nil)
+	r.mapping.enabled, r.mapping.batchSize = false, 1
+	r.setController(adaptive.State{Policy: "aimd", BatchSize: 1, Tripped: true})
+	r.mapping.err = errors.New("ResourceInUseException: mapping busy")
+	if _, err := r.h.Invoke(r.ctx(), []byte(`{"source":"aws.events","detail-type":"Scheduled Event"}`)); err == nil {
+		t.Fatal("a wake-up whose enable failed succeeded")
+	}
+	snap, err := r.state.Get(r.ctx(), "m-1")
+	if err != nil || !snap.Marks.Resuming {
+		t.Fatalf("after a failed enable: %+v, %v; want the Resuming mark", snap, err)
+	}
+	r.mapping.err = nil
+	if res := r.wake(); res.Action != WakeResumed {
+		t.Fatalf("second wake-up = %+v, want resumed", res)
+	}
+	if _, on := r.mapping.get(); !on {
+		t.Fatal("mapping still disabled")
+	}
+	if snap, err = r.state.Get(r.ctx(), "m-1"); err != nil || snap.Marks.Resuming || snap.State.Tripped {
+		t.Fatalf("after the enable: %+v, %v; want no mark", snap, err)
+	}
+	if res := r.wake(); res.Action != WakeIdle {
+		t.Fatalf("third wake-up = %+v, want idle", res)
+	}
+}
+
+// The circuit's own state-change event wakes the ventilator when it is about its circuit and goes
+// to HALF_OPEN or CLOSED; other events leave everything alone; a malformed detail fails the invoke.
+func TestStateChangeEventWakesUp(t *testing.T) {
+	event := func(id, to string) []byte {
+		return []byte(`{"version":"0","id":"e-1","detail-type":"Circuit State Change","source":"breakerbox","account":"123456789012",` +
+			`"time":"2026-03-04T10:00:00Z","region":"us-east-1","resources":[],"detail":{"id":"` + id + `","from":"OPEN","to":"` + to +
+			`","reason":"probe ok","at":"2026-03-04T10:00:00Z","version":7}}`)
+	}
+	r := newRig(t, nil)
+	r.mapping.enabled = false
+	r.setController(adaptive.State{Policy: "aimd", BatchSize: 1, Tripped: true})
+	for _, ev := range [][]byte{event("other", StateClosed), event("inventory", StateOpen)} {
+		out, err := r.h.Invoke(r.ctx(), ev)
+		if res, ok := out.(WakeResult); err != nil || !ok || res.Action != WakeIdle || res.Trigger != TriggerEvent {
+			t.Fatalf("event %s = %+v, %v; want idle", ev, out, err)
+		}
+	}
+	if _, on := r.mapping.get(); on {
+		t.Fatal("an unrelated event enabled the mapping")
+	}
+	r.breaker.view = client.Circuit{State: StateHalfOpen}
+	out, err := r.h.Invoke(r.ctx(), event("inventory", StateHalfOpen))
+	if res, ok := out.(WakeResult); err != nil || !ok || res.Action != WakeResumed || res.Trigger != TriggerEvent {
+		t.Fatalf("HALF_OPEN event = %+v, %v; want resumed by the event", out, err)
+	}
+	if _, on := r.mapping.get(); !on {
+		t.Fatal("mapping still disabled")
+	}
+	// An event newer than the extension's cached copy (still OPEN until later) wins over it.
+	r.setController(adaptive.State{Policy: "aimd", BatchSize: 1, Tripped: true})
+	r.mapping.enabled = false
+	r.breaker.view = client.Circuit{State: StateOpen, Version: 6, RetryAt: r.now.Add(time.Minute)}
+	out, err = r.h.Invoke(r.ctx(), event("inventory", StateHalfOpen)) // version 7
+	if res, ok := out.(WakeResult); err != nil || !ok || res.Action != WakeResumed || res.CircuitState != StateHalfOpen {
+		t.Fatalf("event newer than the cached OPEN = %+v, %v; want resumed", out, err)
+	}
+	// The same when the cached copy still carries the override the event's version cleared.
+	r.setController(adaptive.State{Policy: "aimd", BatchSize: 1, Tripped: true})
+	r.mapping.enabled = false
+	r.breaker.view = client.Circuit{State: StateOpen, Override: ForcedOpen, Version: 6}
+	out, err = r.h.Invoke(r.ctx(), event("inventory", StateClosed)) // version 7
+	if res, ok := out.(WakeResult); err != nil || !ok || res.Action != WakeResumed {
+		t.Fatalf("event newer than the cached FORCED_OPEN = %+v, %v; want resumed", out, err)
+	}
+	r.setController(adaptive.State{Policy: "aimd", BatchSize: 1, Tripped: true})
+	r.breaker.view = client.Circuit{State: StateOpen, Version: 8, RetryAt: r.now.Add(time.Minute)}
+	out, err = r.h.Invoke(r.ctx(), event("inventory", StateHalfOpen)) // version 7: older than the copy
+	if res, ok := out.(WakeResult); err != nil || !ok || res.Action != WakeWaiting {
+		t.Fatalf("event older than the cached OPEN = %+v, %v; want waiting", out, err)
+	}
+	bad := []byte(`{"detail-type":"Circuit State Change","source":"breakerbox","detail":{"id":"inventory","to":"CLOSED","extra":1}}`)
+	if _, err := r.h.Invoke(r.ctx(), bad); err == nil || !strings.Contains(err.Error(), "extra") {
+		t.Fatalf("malformed detail: %v, want an error naming the unknown field", err)
 	}
 }

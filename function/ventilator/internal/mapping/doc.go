@@ -1,6 +1,6 @@
 // Package mapping controls the ventilator's event source mapping through the Lambda API: it finds
 // the mapping (by ESM_UUID, or by listing the mappings of the function on EVENT_SOURCE_ARN), reads
-// its batch size and enabled flag, and changes them with UpdateEventSourceMapping only when they
+// its batch size, enabled flag and (on SQS) ScalingConfig.MaximumConcurrency, and changes them with UpdateEventSourceMapping only when they
 // differ from what is wanted.
 //
 // Updates are retried with capped, jittered exponential backoff on ResourceInUseException (the

@@ -10,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	"github.com/aws/aws-sdk-go-v2/service/lambda/types"
 
 	"github.com/breakerbox/breakerbox/function/ventilator/internal/config"
 )
@@ -53,6 +54,11 @@ type Config struct {
 	State string
 	// BatchingWindow is MaximumBatchingWindowInSeconds.
 	BatchingWindow int
+	// MaximumConcurrency is an SQS mapping's ScalingConfig.MaximumConcurrency (0: not set, Lambda
+	// scales up to its own limit).
+	MaximumConcurrency int
+	// ParallelizationFactor is a Kinesis mapping's concurrent batches per shard (0 reads as 1).
+	ParallelizationFactor int
 }
 
 // Want is the configuration Apply establishes.
@@ -61,6 +67,9 @@ type Want struct {
 	BatchSize int
 	// Enabled is the wanted flag: Keep (the zero value), Enable or Disable.
 	Enabled Flag
+	// MaximumConcurrency is the wanted ScalingConfig.MaximumConcurrency of an SQS mapping (2-1000);
+	// 0 keeps the current one. Ignored for other sources.
+	MaximumConcurrency int
 }
 
 // Flag is a wanted state of the mapping's enabled flag.
@@ -84,6 +93,13 @@ type Applied struct {
 	// Attempts is the number of UpdateEventSourceMapping calls made.
 	Attempts int
 }
+
+// Bounds of an SQS mapping's ScalingConfig.MaximumConcurrency, as the Lambda API sets them
+// (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html#events-sqs-max-concurrency).
+const (
+	MinMaximumConcurrency = 2
+	MaxMaximumConcurrency = 1000
+)
 
 // Manager controls one mapping. It is safe for concurrent use.
 type Manager struct {
@@ -192,12 +208,16 @@ func (m *Manager) getLocked(ctx context.Context) (Config, error) {
 		return Config{}, fmt.Errorf("mapping: get %s: %w", uuid, err)
 	}
 	c := Config{
-		UUID:           uuid,
-		EventSourceARN: aws.ToString(out.EventSourceArn),
-		BatchSize:      int(aws.ToInt32(out.BatchSize)),
-		State:          aws.ToString(out.State),
-		Enabled:        enabled(aws.ToString(out.State)),
-		BatchingWindow: int(aws.ToInt32(out.MaximumBatchingWindowInSeconds)),
+		UUID:                  uuid,
+		EventSourceARN:        aws.ToString(out.EventSourceArn),
+		BatchSize:             int(aws.ToInt32(out.BatchSize)),
+		State:                 aws.ToString(out.State),
+		Enabled:               enabled(aws.ToString(out.State)),
+		BatchingWindow:        int(aws.ToInt32(out.MaximumBatchingWindowInSeconds)),
+		ParallelizationFactor: int(aws.ToInt32(out.ParallelizationFactor)),
+	}
+	if out.ScalingConfig != nil {
+		c.MaximumConcurrency = int(aws.ToInt32(out.ScalingConfig.MaximumConcurrency))
 	}
 	m.remember(c)
 	return c, nil
@@ -230,7 +250,13 @@ func (m *Manager) Apply(ctx context.Context, want Want, fresh bool) (Applied, er
 		size, a.Clamped = limit, true
 	}
 	flagChanges := want.Enabled != Keep && (want.Enabled == Enable) != cur.Enabled
-	if size == cur.BatchSize && !flagChanges {
+	scaling := 0
+	if src, _ := config.SourceOf(cur.EventSourceARN); want.MaximumConcurrency != 0 && src != config.SourceKinesis {
+		scaling = min(max(want.MaximumConcurrency, MinMaximumConcurrency), MaxMaximumConcurrency)
+		a.Clamped = a.Clamped || scaling != want.MaximumConcurrency
+	}
+	scalingChanges := scaling != 0 && scaling != cur.MaximumConcurrency
+	if size == cur.BatchSize && !flagChanges && !scalingChanges {
 		return a, nil
 	}
 	in := &lambda.UpdateEventSourceMappingInput{UUID: aws.String(cur.UUID)}
@@ -239,6 +265,9 @@ func (m *Manager) Apply(ctx context.Context, want Want, fresh bool) (Applied, er
 	}
 	if size != cur.BatchSize {
 		in.BatchSize = aws.Int32(int32(size))
+	}
+	if scalingChanges {
+		in.ScalingConfig = &types.ScalingConfig{MaximumConcurrency: aws.Int32(int32(scaling))}
 	}
 	out, attempts, err := m.update(ctx, in)
 	a.Attempts = attempts
@@ -251,8 +280,14 @@ func (m *Manager) Apply(ctx context.Context, want Want, fresh bool) (Applied, er
 	if want.Enabled != Keep {
 		after.Enabled = want.Enabled == Enable
 	}
+	if scalingChanges {
+		after.MaximumConcurrency = scaling
+	}
 	if out.BatchSize != nil {
 		after.BatchSize = int(*out.BatchSize)
+	}
+	if out.ScalingConfig != nil && out.ScalingConfig.MaximumConcurrency != nil {
+		after.MaximumConcurrency = int(*out.ScalingConfig.MaximumConcurrency)
 	}
 	after.State = aws.ToString(out.State)
 	m.remember(after)

@@ -1,0 +1,111 @@
+package e2e
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"net/http/httputil"
+	"net/url"
+	"time"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/breakerbox/breakerbox/internal/circuit"
+	"github.com/breakerbox/breakerbox/internal/events"
+	"github.com/breakerbox/breakerbox/internal/lambdaenv"
+)
+
+// faultProxy starts a proxy to the Lambda API at upstream that answers 500 ServiceException to
+// the requests LambdaFault picks, and returns its URL.
+func (r *rig) faultProxy(upstream string) string {
+	u, err := url.Parse(upstream)
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	rp := httputil.NewSingleHostReverseProxy(u)
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, req *http.Request) {
+		body, _ := io.ReadAll(req.Body)
+		if r.opt.LambdaFault(req.Method, req.URL.Path, body) {
+			w.Header().Set("X-Amzn-ErrorType", "ServiceException")
+			w.Header().Set("Content-Type", "application/json")
+			w.WriteHeader(http.StatusInternalServerError)
+			fmt.Fprint(w, `{"Type":"Service","message":"injected by the e2e test"}`)
+			return
+		}
+		req.Body = io.NopCloser(bytes.NewReader(body))
+		rp.ServeHTTP(w, req)
+	}))
+	r.t.Cleanup(srv.Close)
+	return srv.URL
+}
+
+// callBatchesAtLeast counts the metrics lines of batches that made calls, once there are at least
+// want of them or the time is up: a sandbox's last lines may still be on their way through its
+// output pipe when its invoke has returned.
+func (r *rig) callBatchesAtLeast(want int64) int {
+	r.t.Helper()
+	count := func() int {
+		n := 0
+		for _, m := range r.metrics() {
+			if _, calls := m["LatencyP50"]; calls {
+				n++
+			}
+		}
+		return n
+	}
+	deadline := time.Now().Add(time.Minute)
+	for int64(count()) < want && time.Now().Before(deadline) {
+		time.Sleep(50 * time.Millisecond)
+	}
+	return count()
+}
+
+// wakeRule is the name of the EventBridge rule on the circuit's state changes.
+func (r *rig) wakeRule() string { return "wake-on-change-" + r.ventilator }
+
+// startEventWakeUps creates the rule the template creates (the circuit's Circuit State Change to
+// HALF_OPEN or CLOSED) and a scheduler that delivers its events to the ventilator, with the
+// rate(10 minutes) backstop at its real pace.
+func (r *rig) startEventWakeUps() {
+	r.t.Helper()
+	eb := eventbridge.NewFromConfig(r.aws)
+	pattern := fmt.Sprintf(`{"source":[%q],"detail-type":[%q],"detail":{"id":[%q],"to":["HALF_OPEN","CLOSED"]}}`,
+		events.Source, events.DetailType, r.circuit)
+	if _, err := eb.PutRule(ctxT(r.t), &eventbridge.PutRuleInput{Name: aws.String(r.wakeRule()), EventPattern: aws.String(pattern)}); err != nil {
+		r.t.Fatal(err)
+	}
+	s, err := lambdaenv.NewScheduler(lambdaenv.SchedulerConfig{
+		Invoker: r.env, EventBridge: eb, SQS: sqs.NewFromConfig(r.aws), RulePrefix: "no-scheduled-rule-in-e2e-",
+		Rules:      []lambdaenv.ScheduleRule{{Name: "wake-" + r.ventilator, Schedule: "rate(10 minutes)", Function: r.ventilator}},
+		EventRules: []lambdaenv.EventRule{{Name: r.wakeRule(), Function: r.ventilator}},
+	})
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	r.sched = s
+	r.wg.Go(func() { _ = s.Run(r.runCtx) })
+	r.eventually("the scheduler targets the wake-up rule", func() bool {
+		out, err := eb.ListTargetsByRule(ctxT(r.t), &eventbridge.ListTargetsByRuleInput{Rule: aws.String(r.wakeRule())})
+		return err == nil && len(out.Targets) == 1
+	})
+}
+
+// force sets an operator override and publishes the state change, as breakerctl does.
+func (r *rig) force(o circuit.Override, reason string) {
+	r.t.Helper()
+	res, err := r.store.Force(ctxT(r.t), r.circuit, o, reason, time.Now())
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	if !res.Changed {
+		return
+	}
+	pub := events.NewPublisher(eventbridge.NewFromConfig(r.aws), events.Options{Timeout: 20 * time.Second})
+	if err := pub.Publish(ctxT(r.t), events.FromTransition(r.circuit, res.Transition)); err != nil {
+		r.t.Fatal(err)
+	}
+}

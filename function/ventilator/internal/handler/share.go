@@ -1,0 +1,53 @@
+package handler
+
+import (
+	"context"
+
+	"github.com/breakerbox/breakerbox/function/ventilator/internal/mapping"
+	"github.com/breakerbox/breakerbox/internal/adaptive"
+)
+
+// share is one invocation's part of the fleet's concurrency.
+type share struct {
+	// concurrency is the fleet-wide figure of the controller state.
+	concurrency int
+	// pollers is the number of ventilators running at once: the mapping's MaximumConcurrency on
+	// SQS, open shards × parallelization factor on Kinesis.
+	pollers int
+	// pool is this invocation's calls in flight at most.
+	pool int
+}
+
+// shareOf works out the invocation's share of st's concurrency, so that the ventilators running at
+// once never have more than it in flight together (see adaptive.Share and adaptive.SQSScaling).
+func (h *Handler) shareOf(ctx context.Context, r *run, st adaptive.State) share {
+	c := st.Concurrency
+	if c <= 0 {
+		c = st.BatchSize // a state stored before concurrency and batch size were separate figures
+	}
+	c = min(max(c, h.cfg.Adaptive.MinConcurrency), h.cfg.Adaptive.MaxConcurrency)
+	if r.recs[0].source == sourceSQS {
+		pollers, pool := adaptive.SQSScaling(c)
+		return share{concurrency: c, pollers: pollers, pool: pool}
+	}
+	pollers := 1
+	if h.Shards != nil {
+		n, err := h.Shards.Pollers(ctx, r.recs[0].eventSourceARN)
+		if err != nil {
+			r.log.WarnContext(ctx, "number of shards unknown: assuming the last one seen", "error", err.Error())
+		}
+		pollers = max(n, 1)
+	}
+	return share{concurrency: c, pollers: pollers, pool: adaptive.Share(c, pollers)}
+}
+
+// want is the mapping configuration that applies a decision: its batch size, and on SQS the
+// MaximumConcurrency that spreads its concurrency over concurrent invocations (the mapping ignores
+// it on Kinesis).
+func (h *Handler) want(d adaptive.Decision) mapping.Want {
+	w := mapping.Want{BatchSize: d.BatchSize}
+	if d.Concurrency > 0 {
+		w.MaximumConcurrency, _ = adaptive.SQSScaling(d.Concurrency)
+	}
+	return w
+}

@@ -1,0 +1,54 @@
+package adaptive
+
+import "fmt"
+
+// The fleet's concurrency and each ventilator's share of it.
+//
+// MAX_CONCURRENCY is the provider's contractual limit on calls in flight, for all ventilators
+// together. The controller's [State] holds one fleet-wide Concurrency; the ventilators that run at
+// the same time each keep at most their share of it in flight, so that the shares never add up to
+// more than Concurrency:
+//
+//   - Kinesis: one ventilator per shard and parallel batch (open shards × ParallelizationFactor
+//     pollers), each with a pool of [Share](Concurrency, pollers). Every poller needs a pool of at
+//     least 1, so MIN_CONCURRENCY must be at least the number of pollers ([Config.FitsPollers]).
+//   - SQS: Lambda runs up to the mapping's ScalingConfig.MaximumConcurrency ventilators at once;
+//     [SQSScaling] turns Concurrency into that figure and a pool per invocation.
+
+// SQSMinMaximumConcurrency and SQSMaxMaximumConcurrency bound an SQS event source mapping's
+// ScalingConfig.MaximumConcurrency, as the Lambda API does.
+const (
+	SQSMinMaximumConcurrency = 2
+	SQSMaxMaximumConcurrency = 1000
+)
+
+// Share is the pool of one of pollers ventilators running at once under a fleet-wide concurrency:
+// concurrency/pollers rounded down, at least 1. pollers below 1 reads as 1. The shares add up to at
+// most concurrency whenever pollers <= concurrency.
+func Share(concurrency, pollers int) int {
+	pollers = max(pollers, 1)
+	return max(concurrency/pollers, 1)
+}
+
+// SQSScaling turns a fleet-wide concurrency into an SQS mapping's MaximumConcurrency and the pool of
+// each invocation: as many invocations as possible (Lambda scales them with the backlog), each with
+// a pool of 1, until 1000 invocations; beyond, pools of concurrency/1000. maximumConcurrency*pool
+// never exceeds concurrency, except below 2, which SQS cannot express (its MaximumConcurrency is at
+// least 2): there the answer is 2 invocations of pool 1, so a ventilator on SQS checks its config
+// with [Config.FitsPollers](SQSMinMaximumConcurrency) at start-up.
+func SQSScaling(concurrency int) (maximumConcurrency, pool int) {
+	concurrency = max(concurrency, SQSMinMaximumConcurrency)
+	maximumConcurrency = min(concurrency, SQSMaxMaximumConcurrency)
+	return maximumConcurrency, concurrency / maximumConcurrency
+}
+
+// FitsPollers reports whether pollers ventilators running at once can each keep at least one call
+// in flight without the fleet exceeding MIN_CONCURRENCY, and if not, which setting to change.
+func (c Config) FitsPollers(pollers int) error {
+	if pollers <= c.MinConcurrency {
+		return nil
+	}
+	return fmt.Errorf("%w: %d ventilators run at once (shards × parallelization factor), more than %s (%d): "+
+		"each needs at least one call in flight, so raise %s (and %s) to at least %d or use fewer shards",
+		ErrInvalidConfig, pollers, EnvMinConcurrency, c.MinConcurrency, EnvMinConcurrency, EnvMaxConcurrency, pollers)
+}

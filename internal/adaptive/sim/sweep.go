@@ -1,0 +1,99 @@
+package sim
+
+import (
+	"fmt"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/breakerbox/breakerbox/internal/adaptive"
+)
+
+// Provider names one simulated provider: its healthy base latency and its discipline.
+type Provider struct {
+	Base       time.Duration
+	Discipline Discipline
+}
+
+// String is "200ms shared" and the like.
+func (p Provider) String() string { return p.Base.String() + " " + p.Discipline.String() }
+
+// Sweep plays policy over every provider and every seed in seeds, each run twice (with the poison
+// records of the default scenario and without, for the poison drop), on up to GOMAXPROCS
+// goroutines, and returns one Summary per provider (in the order of providers) and one over all.
+// cfg is turned into each provider's configuration by configFor.
+func Sweep(policy string, providers []Provider, seeds []uint64, configFor func(base time.Duration) adaptive.Config) ([]*Summary, *Summary, error) {
+	type job struct{ p, seed int }
+	type result struct {
+		p             int
+		rows          []Row
+		with, without Outcome
+		err           error
+	}
+	jobs := make(chan job)
+	results := make(chan result)
+	var wg sync.WaitGroup
+	for range runtime.GOMAXPROCS(0) {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for j := range jobs {
+				pr := providers[j.p]
+				res := result{p: j.p}
+				ps, err := NewPolicies(configFor(pr.Base), policy)
+				if err != nil {
+					res.err = err
+					results <- res
+					continue
+				}
+				sc := DefaultScenario(pr.Base, pr.Discipline)
+				sc.Seed = seeds[j.seed]
+				outs, err := Run(sc, ps)
+				if err == nil {
+					res.with, res.rows = outs[0], Rows(sc, outs)
+					clean := sc
+					clean.PoisonEvery = 0
+					outs, err = Run(clean, ps)
+					if err == nil {
+						res.without = outs[0]
+					}
+				}
+				res.err = err
+				results <- res
+			}
+		}()
+	}
+	go func() {
+		for p := range providers {
+			for s := range seeds {
+				jobs <- job{p, s}
+			}
+		}
+		close(jobs)
+		wg.Wait()
+		close(results)
+	}()
+	per := make([]*Summary, len(providers))
+	for i := range per {
+		per[i] = NewSummary(policy)
+	}
+	all := NewSummary(policy)
+	var firstErr error
+	for res := range results {
+		if res.err != nil {
+			if firstErr == nil {
+				firstErr = fmt.Errorf("sim: sweep %s: %w", providers[res.p], res.err)
+			}
+			continue
+		}
+		for _, s := range []*Summary{per[res.p], all} {
+			s.Add(res.rows, res.with)
+			s.AddPoison(res.with, res.without, measuredPhases)
+		}
+	}
+	return per, all, firstErr
+}
+
+// measuredPhases is how many of the default scenario's first phases the poison drop compares
+// (healthy and degraded: the recovered phase's goodput depends on when the circuit closes).
+const measuredPhases = 2

@@ -1,0 +1,211 @@
+package lambdaenv
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/aws/aws-lambda-go/events"
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	"github.com/aws/aws-sdk-go-v2/service/lambda"
+	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
+	"github.com/aws/aws-sdk-go-v2/service/sqs"
+
+	"github.com/breakerbox/breakerbox/internal/motoserver/mototest"
+)
+
+// The SQS poller runs up to the mapping's MaximumConcurrency invocations at once, never more, and
+// follows a change of it: each invocation here waits until the figure is reached, so the test
+// fails (by its deadline) if the poller never runs that many, and any invocation beyond fails it
+// at once.
+func TestSQSPollerHonoursMaximumConcurrency(t *testing.T) {
+	moto := mototest.Shared(t)
+	cfg := moto.AWSConfig()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	qc := sqs.NewFromConfig(cfg)
+	lc := lambda.NewFromConfig(cfg)
+	url := createQueue(t, ctx, qc, unique("poller-maxconc"), map[string]string{"VisibilityTimeout": "30"})
+	uuid, err := CreateMapping(ctx, cfg, MappingInput{FunctionName: "maxconc-consumer", EventSourceArn: queueARNFromURL(url), BatchSize: 1, ReportBatchItemFailures: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	setMax := func(n int32) {
+		if _, err := lc.UpdateEventSourceMapping(ctx, &lambda.UpdateEventSourceMappingInput{UUID: aws.String(uuid),
+			ScalingConfig: &lambdatypes.ScalingConfig{MaximumConcurrency: aws.Int32(n)}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	setMax(3)
+	for i := range 40 {
+		if _, err := qc.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String(fmt.Sprint("m", i))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var (
+		mu      sync.Mutex
+		cond    = sync.NewCond(&mu)
+		in, top int
+		limit   = 3
+		reached = map[int]bool{}
+	)
+	fn := funcInvoker(func(ctx context.Context, _ string, _ []byte) (Result, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		in++
+		top = max(top, in)
+		if in > limit {
+			t.Errorf("%d invocations at once, MaximumConcurrency %d", in, limit)
+		}
+		cond.Broadcast()
+		for in < limit && ctx.Err() == nil && !reached[limit] {
+			cond.Wait()
+		}
+		if in >= limit {
+			reached[limit] = true
+		}
+		in--
+		cond.Broadcast()
+		return Result{Payload: []byte(`{"batchItemFailures":[]}`)}, nil
+	})
+	p, err := NewPoller(ctx, PollerConfig{AWS: cfg, MappingUUID: uuid, Invoker: fn, PollInterval: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { _ = p.Run(runCtx); close(done) }()
+	defer func() {
+		stop()
+		mu.Lock()
+		cond.Broadcast()
+		mu.Unlock()
+		<-done
+	}()
+	waitFor := func(what string, ok func() bool) {
+		t.Helper()
+		for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+			mu.Lock()
+			good := ok()
+			mu.Unlock()
+			if good {
+				return
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("timed out waiting for %s (stats %+v)", what, p.Stats())
+			}
+		}
+	}
+	waitFor("3 invocations at once", func() bool { return reached[3] })
+
+	// Lower it to 2: once the poller has read the change and the invocations in flight have ended,
+	// at most 2 run at once, and 2 do.
+	setMax(2)
+	// Until the poller reads the change and its third poller ends after its batch, a third
+	// invocation may still start: allow it, then hold the new limit.
+	mu.Lock()
+	limit = 3
+	mu.Unlock()
+	for deadline := time.Now().Add(60 * time.Second); p.Stats().MaximumConcurrency != 2 || p.Stats().Pollers != 2; time.Sleep(20 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("the poller never went down to 2 pollers: %+v", p.Stats())
+		}
+	}
+	mu.Lock()
+	limit = 2
+	mu.Unlock()
+	waitFor("2 invocations at once", func() bool { return reached[2] })
+	if s := p.Stats(); s.MaxInFlight != 3 {
+		t.Errorf("MaxInFlight %d, want 3", s.MaxInFlight)
+	}
+}
+
+// The Kinesis poller runs one invocation per shard at a time, the shards at once: with two shards
+// each invocation waits for the other shard's, so the test fails (by its deadline) if the shards
+// are read one after the other, and every record is delivered once.
+func TestKinesisPollerRunsShardsAtOnce(t *testing.T) {
+	cfg := mototest.Shared(t).AWSConfig()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	kc := kinesis.NewFromConfig(cfg)
+	arn := createStream(t, ctx, kc, unique("poller-shards"), 2)
+	uuid, err := CreateMapping(ctx, cfg, MappingInput{FunctionName: "shards-consumer", EventSourceArn: arn, BatchSize: 2, ReportBatchItemFailures: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		// Explicit hash keys at both ends of the key space put records on both shards.
+		hash := "0"
+		if i%2 == 1 {
+			hash = "170141183460469231731687303715884105729"
+		}
+		if _, err := kc.PutRecord(ctx, &kinesis.PutRecordInput{StreamARN: aws.String(arn), Data: fmt.Appendf(nil, "r%02d", i),
+			PartitionKey: aws.String("k"), ExplicitHashKey: aws.String(hash)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var (
+		mu      sync.Mutex
+		cond    = sync.NewCond(&mu)
+		in      int
+		paired  bool
+		seen    = map[string]int{}
+		records int
+	)
+	fn := funcInvoker(func(ctx context.Context, _ string, payload []byte) (Result, error) {
+		var ev events.KinesisEvent
+		if err := json.Unmarshal(payload, &ev); err != nil {
+			t.Errorf("payload %s: %v", payload, err)
+		}
+		mu.Lock()
+		defer mu.Unlock()
+		for _, r := range ev.Records {
+			seen[string(r.Kinesis.Data)]++
+			records++
+		}
+		in++
+		cond.Broadcast()
+		for in < 2 && !paired && ctx.Err() == nil {
+			cond.Wait()
+		}
+		if in >= 2 {
+			paired = true
+		}
+		in--
+		return Result{Payload: []byte(`{"batchItemFailures":[]}`)}, nil
+	})
+	p, err := NewPoller(ctx, PollerConfig{AWS: cfg, MappingUUID: uuid, Invoker: fn, PollInterval: 50 * time.Millisecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runCtx, stop := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() { _ = p.Run(runCtx); close(done) }()
+	defer func() {
+		stop()
+		mu.Lock()
+		cond.Broadcast()
+		mu.Unlock()
+		<-done
+	}()
+	for deadline := time.Now().Add(90 * time.Second); ; time.Sleep(20 * time.Millisecond) {
+		mu.Lock()
+		ok := paired && len(seen) == 20
+		mu.Unlock()
+		if ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out: paired %v, %d of 20 records seen (stats %+v)", paired, len(seen), p.Stats())
+		}
+	}
+	mu.Lock()
+	defer mu.Unlock()
+	if records != 20 {
+		t.Errorf("%d records delivered, want each of the 20 once: %v", records, seen)
+	}
+}
