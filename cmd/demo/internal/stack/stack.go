@@ -106,7 +106,9 @@ func Up(ctx context.Context, cfg Config) (*Stack, error) {
 	s.mapping = uuid
 
 	base := append(append(append([]string{}, cfg.BaseEnv...), cfg.Endpoint.Env()...), "AWS_ENDPOINT_URL_LAMBDA="+env.URL())
-	base = append(base, "BREAKERBOX_TABLE="+cfg.Resources.Table)
+	// Every part publishes the transitions it writes (the checker, and the extension in the
+	// ventilator's sandbox) on the demo's own bus, where the state-change rule listens.
+	base = append(base, "BREAKERBOX_TABLE="+cfg.Resources.Table, "BREAKERBOX_EVENT_BUS="+cfg.Resources.EventBus)
 	base = append(base, cfg.CommonEnv...)
 	ventEnv := append(append([]string{}, base...),
 		"BREAKERBOX_CIRCUIT="+cfg.Circuit,
@@ -133,7 +135,7 @@ func Up(ctx context.Context, cfg Config) (*Stack, error) {
 			MaxConcurrency: 2, Output: cfg.VentilatorOutput,
 		},
 		{Name: Worker, Command: []string{cfg.Bin.Worker}, Env: workerEnv, Timeout: cfg.FunctionTimeout, MaxConcurrency: cfg.MaxBatch},
-		{Name: Checker, Command: []string{cfg.Bin.Checker}, Env: append(append([]string{}, base...), "BREAKERBOX_EVENT_BUS="+cfg.Resources.EventBus),
+		{Name: Checker, Command: []string{cfg.Bin.Checker}, Env: base,
 			Timeout: 10 * time.Second, MaxConcurrency: 2},
 	}
 	for _, fc := range fns {
