@@ -23,9 +23,18 @@
 // (moto_server), so one endpoint serves both.
 //
 // [Poller] feeds a function from a Kinesis stream or an SQS queue as an event source mapping does,
-// reading the mapping (batch size, state, response types) from the Lambda API before every poll.
+// reading the mapping (batch size, state, response types, ScalingConfig.MaximumConcurrency) from
+// the Lambda API before every poll. On a standard SQS queue up to the mapping's MaximumConcurrency
+// invocations run at once (PollerConfig.DefaultConcurrency, 1, when it is not set), following its
+// changes; a FIFO queue is read by one invocation at a time. On a Kinesis stream every open shard's
+// batch is delivered at once, one invocation per shard (a ParallelizationFactor above 1 is not
+// emulated).
+//
 // [Scheduler] delivers EventBridge scheduled events with time compression, from static rules or
-// following the rate() rules stored in EventBridge.
+// following the rate() rules stored in EventBridge, and event rules ([EventRule]): moto matches
+// events against a rule's pattern but cannot invoke a Lambda target, so the Scheduler puts an SQS
+// relay queue of its own on the rule, reads it and invokes the function asynchronously with each
+// event, with Lambda's two retries of a failed asynchronous invocation (compressed too).
 //
 // # With moto_server
 //

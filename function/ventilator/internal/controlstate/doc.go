@@ -1,6 +1,6 @@
-// Package controlstate keeps the ventilator's batch-size controller state ([adaptive.State]) in
-// breakerbox's table, shared by every ventilator on one event source mapping (a Kinesis stream's
-// shards, or concurrent SQS pollers, run concurrent ventilators).
+// Package controlstate keeps the ventilator's controller state ([adaptive.State]: the fleet's
+// concurrency and the batch size) in breakerbox's table, shared by every ventilator on one event
+// source mapping (a Kinesis stream's shards, or concurrent SQS pollers, run concurrent ventilators).
 //
 // Item: pk = "ventilator#<mapping uuid>", sk = "controller"; attributes state (a map, the
 // adaptive.State), marks (a map, the ventilator's own [Marks], absent when empty), version (N),
