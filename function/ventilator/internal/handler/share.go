@@ -38,6 +38,12 @@ func (h *Handler) shareOf(ctx context.Context, r *run, st adaptive.State) share 
 		}
 		pollers = max(n, 1)
 	}
+	if err := h.cfg.Adaptive.FitsPollers(pollers); err != nil {
+		// Every shard's ventilator keeps at least one call in flight, so the fleet's calls can exceed
+		// the controller's figure, and MAX_CONCURRENCY too when it is below the poller count: say so
+		// on every batch, as the provider's limit is at stake and only the configuration can mend it.
+		r.log.ErrorContext(ctx, "the fleet may exceed its concurrency", "pollers", pollers, "error", err.Error())
+	}
 	return share{concurrency: c, pollers: pollers, pool: adaptive.Share(c, pollers)}
 }
 
