@@ -36,7 +36,9 @@ func (p Policy) Settled(c Circuit, settle time.Duration, t time.Time) bool {
 // (but the last flush interval's, which are on their way); when they reach minimum calls, the rates
 // decide on them. ownRecent, this environment's own settled calls of the last flush interval and store
 // call, are left out, as the other environments' calls of that span may still be on their way, so the
-// decider's own latest calls never outweigh theirs.
+// decider's own latest calls never outweigh theirs. The span of the window before the mark settled
+// is filled in from them (extrapolate), so the rates are those of the whole window, as the reference
+// sees it, not only of the incident's first calls.
 //
 // Otherwise the rates cannot decide yet: the result carries the most calls known to be in the window
 // (read, own or settled) and no failures, so only the low-traffic consecutive-failures rule can act,
@@ -45,7 +47,9 @@ func (p Policy) FleetWindow(c Circuit, read, own []BucketCounts, ownRecent Count
 	all := p.SumWindow(read, c.Since, now)
 	mine := p.SumWindow(own, c.Since, now)
 	var settled Counts
-	if from, ok := p.settledFrom(c, settle, now); ok {
+	var from time.Time
+	if f, ok := p.settledFrom(c, settle, now); ok {
+		from = f
 		if c.Since.After(from) {
 			from = c.Since
 		}
@@ -61,7 +65,7 @@ func (p Policy) FleetWindow(c Circuit, read, own []BucketCounts, ownRecent Count
 		settled = settled.minus(ownRecent)
 	}
 	if settled.Calls >= p.MinCalls {
-		return settled
+		return p.extrapolate(c, settled, from, now)
 	}
 	return Counts{Calls: max(all.Calls, mine.Calls, settled.Calls)}
 }

@@ -32,21 +32,35 @@ func TestFleetWindow(t *testing.T) {
 		// Issue 12's case: B's own 10 calls at 50 %, nothing settled: B must not trip on them alone.
 		{"no mark: rates undecided, calls known", Circuit{ID: cid, State: Closed, Version: 1}, read[:1], ownOld, Counts{}, Counts{Calls: 10}},
 		{"mark too young to have settled", marked(t0.Add(50 * time.Second)), read[:1], nil, Counts{}, Counts{Calls: 10}},
-		{"settled buckets decide", marked(t0.Add(5 * time.Second)), read, ownOld, Counts{}, Counts{Calls: 200}},
+		// Settled from 12s (mark at 5s + 7s): 200 calls over 43s fill the 12s before at the same pace,
+		// healthy before the mark: 256 calls, none failed.
+		{"settled buckets decide", marked(t0.Add(5 * time.Second)), read, ownOld, Counts{}, Counts{Calls: 256}},
 		{"settled calls below minimum calls", marked(t0.Add(5 * time.Second)), []BucketCounts{bucket(5*time.Second, Counts{Calls: 9, Failures: 9}), settledBucket(25*time.Second, Counts{Calls: 3, Failures: 3}, Counts{Calls: 3, Failures: 3})}, nil, Counts{}, Counts{Calls: 12}},
 		{
 			"only the settled part of the bucket the mark settled in", marked(t0.Add(5 * time.Second)),
 			[]BucketCounts{settledBucket(15*time.Second, Counts{Calls: 30, Failures: 10}, Counts{Calls: 12, Failures: 10})}, nil, Counts{},
-			Counts{Calls: 12, Failures: 10},
+			// 12 calls over 43s: 3 more before 12s, of which the 7s after the mark fail at 10 in 12 (rounded down).
+			Counts{Calls: 15, Failures: 11},
 		},
 		{"own calls count towards the calls known", marked(t0.Add(5 * time.Second)), read[:1], []BucketCounts{bucket(50*time.Second, Counts{Calls: 40})}, Counts{}, Counts{Calls: 40}},
 		{"mark lapsed", marked(t0.Add(-2 * time.Minute)), read, nil, Counts{}, Counts{Calls: 210}},
+		// Closed at 3s, marked at 5s: the window is the calls since the close (200 over 43s, and 9s
+		// more of them before the mark settled, 7s of those after the mark).
+		{
+			"closed a moment before the mark", Circuit{ID: cid, State: Closed, Version: 5, Since: t0.Add(3 * time.Second), BadSince: t0.Add(5 * time.Second), BadUntil: t0.Add(65 * time.Second)},
+			read, nil, Counts{}, Counts{Calls: 242},
+		},
+		// Created by the write that marked it at 5s: CLOSED before it had an item, so the whole window.
+		{
+			"created by its mark", Circuit{ID: cid, State: Closed, Version: 1, Since: t0.Add(5 * time.Second), BadSince: t0.Add(5 * time.Second), BadUntil: t0.Add(65 * time.Second)},
+			read, nil, Counts{}, Counts{Calls: 256},
+		},
 		{
 			"own calls of the last moments are left out", marked(t0.Add(5 * time.Second)),
 			[]BucketCounts{settledBucket(40*time.Second, Counts{Calls: 6, Failures: 1}, Counts{Calls: 6, Failures: 1}), settledBucket(50*time.Second, Counts{Calls: 14, Failures: 10}, Counts{Calls: 14, Failures: 10})},
 			[]BucketCounts{settledBucket(50*time.Second, Counts{Calls: 10, Failures: 9}, Counts{Calls: 10, Failures: 9})},
 			Counts{Calls: 10, Failures: 9},
-			Counts{Calls: 10, Failures: 2},
+			Counts{Calls: 13, Failures: 2},
 		},
 	}
 	for _, tt := range tests {
@@ -55,6 +69,50 @@ func TestFleetWindow(t *testing.T) {
 				t.Fatalf("FleetWindow = %+v, want %+v", got, tt.want)
 			}
 		})
+	}
+}
+
+// TestFleetWindowRatesTheWholeWindow holds the rates to the reference's window: the span before the
+// mark was healthy, so a failing provider's rate reaches the threshold as the reference's does, when
+// half the window lies after the mark, and the first settled calls of a young mark cannot trip on
+// their own however bad they look.
+func TestFleetWindowRatesTheWholeWindow(t *testing.T) {
+	p := DefaultPolicy() // 50 %, 10 calls, 60s window
+	settle := Settle(5*time.Second, time.Second, 500*time.Millisecond) // 7s
+	mark := t0.Add(60 * time.Second)
+	c := Circuit{ID: cid, State: Closed, Version: 3, Since: t0.Add(-time.Hour), BadSince: mark, BadUntil: mark.Add(p.Window)}
+	// Every call fails, 4 a second, from the mark on; healthy before it.
+	failingSince := func(now time.Time) []BucketCounts {
+		var out []BucketCounts
+		for _, start := range p.WindowBuckets(now) {
+			from, to := start, start.Add(p.BucketWidth())
+			if s := mark.Add(settle); from.Before(s) {
+				from = s
+			}
+			if to.After(now) {
+				to = now
+			}
+			if n := int64(4 * to.Sub(from).Seconds()); n > 0 {
+				out = append(out, BucketCounts{Start: start, Counts: Counts{Calls: n, Failures: n}, Settled: Counts{Calls: n, Failures: n}})
+			}
+		}
+		return out
+	}
+	for _, tt := range []struct {
+		after time.Duration
+		trips bool
+	}{
+		{10 * time.Second, false}, // 12 settled calls, all failed: a sixth of the window
+		{25 * time.Second, false},
+		{36 * time.Second, true}, // over half the window since the mark (the reference trips at 30s)
+		{50 * time.Second, true},
+	} {
+		now := mark.Add(tt.after)
+		w := p.FleetWindow(c, failingSince(now), nil, Counts{}, settle, now)
+		tripped := w.Calls >= p.MinCalls && p.AtRate(w)
+		if tripped != tt.trips {
+			t.Errorf("%s after the mark: window %+v trips = %v, want %v", tt.after, w, tripped, tt.trips)
+		}
 	}
 }
 
