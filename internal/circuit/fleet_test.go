@@ -77,7 +77,7 @@ func TestFleetWindow(t *testing.T) {
 // half the window lies after the mark, and the first settled calls of a young mark cannot trip on
 // their own however bad they look.
 func TestFleetWindowRatesTheWholeWindow(t *testing.T) {
-	p := DefaultPolicy() // 50 %, 10 calls, 60s window
+	p := DefaultPolicy()                                               // 50 %, 10 calls, 60s window
 	settle := Settle(5*time.Second, time.Second, 500*time.Millisecond) // 7s
 	mark := t0.Add(60 * time.Second)
 	c := Circuit{ID: cid, State: Closed, Version: 3, Since: t0.Add(-time.Hour), BadSince: mark, BadUntil: mark.Add(p.Window)}
