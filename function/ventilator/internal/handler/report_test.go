@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/breakerbox/breakerbox/function/ventilator/internal/config"
 	"github.com/breakerbox/breakerbox/function/ventilator/internal/fanout"
 )
 
@@ -50,5 +51,28 @@ func TestRefusedCallsAreNotReportedToTheCircuit(t *testing.T) {
 	s := r.controller()
 	if _, on := r.mapping.get(); on || !s.Tripped || s.Concurrency != 1 {
 		t.Fatalf("mapping enabled %v, controller %+v; want disabled, tripped at concurrency 1", on, s)
+	}
+}
+
+// A refused call is no attempt: a record the provider keeps refusing is retried, never
+// dead-lettered after MAX_ATTEMPTS, as in the simulator.
+func TestRefusedCallsAreNotAttempts(t *testing.T) {
+	r := newRig(t, func(c *config.Config) { c.MaxAttempts = 2 })
+	r.worker.behave = func(id string) fanout.Outcome {
+		if id == "a" {
+			return refuse(id)
+		}
+		return ok(0)
+	}
+	for i := range 3 {
+		if failed := r.invoke(kinesisEvent(rec("a"), rec("b"))); !slices.Equal(failed, []string{"1000"}) {
+			t.Fatalf("round %d: failures %v, want the refused record retried", i, failed)
+		}
+	}
+	if letters := r.dlq.all(); len(letters) != 0 || r.worker.count("a") != 3 {
+		t.Fatalf("%d letters, %d calls of a; want a called each time and never dead-lettered", len(letters), r.worker.count("a"))
+	}
+	if _, on := r.mapping.get(); !on {
+		t.Fatal("one record refused again and again disabled the mapping")
 	}
 }
