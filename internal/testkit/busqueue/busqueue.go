@@ -91,9 +91,12 @@ func (b *BusQueue) receive(ctx context.Context, tb testing.TB, wait int32) []sqs
 
 // Event is a message's EventBridge envelope, as far as breakerbox documents it.
 type Event struct {
-	Source     string        `json:"source"`
-	DetailType string        `json:"detail-type"`
-	Detail     events.Detail `json:"detail"`
+	// Source is the event's source (events.Source for breakerbox's).
+	Source string `json:"source"`
+	// DetailType is its detail-type (events.DetailType for a state change).
+	DetailType string `json:"detail-type"`
+	// Detail is the state change it carries.
+	Detail events.Detail `json:"detail"`
 }
 
 // Decode reads the event in m's body, failing tb if it is not one.
