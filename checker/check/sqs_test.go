@@ -8,53 +8,25 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/breakerbox/breakerbox/checker/check"
 	"github.com/breakerbox/breakerbox/internal/circuit"
 	"github.com/breakerbox/breakerbox/internal/events"
 	"github.com/breakerbox/breakerbox/internal/motoserver/mototest"
+	"github.com/breakerbox/breakerbox/internal/testkit/busqueue"
 )
 
 // TestTransitionReachesSQSThroughEventBridge: the checker's publish travels the real path on moto:
-// PutEvents on a bus, a rule matching source = breakerbox, an SQS queue as its target. The message
+// PutEvents on a bus, a rule matching breakerbox's state changes, an SQS queue as its target. The message
 // carries the documented detail-type, source and detail.
 func TestTransitionReachesSQSThroughEventBridge(t *testing.T) {
 	ctx := ctxT(t)
 	cfg := mototest.Shared(t).AWSConfig()
-	eb, q := eventbridge.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
 	n := tableSeq.Add(1)
-	bus := fmt.Sprintf("breakerbox-test-bus-%d", n)
-	if _, err := eb.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(bus)}); err != nil {
-		t.Fatal(err)
-	}
-	queue, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(fmt.Sprintf("transitions-%d", n))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	attrs, err := q.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
-		QueueUrl: queue.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{
-		Name: aws.String("breakerbox-to-sqs"), EventBusName: aws.String(bus), EventPattern: aws.String(`{"source":["breakerbox"]}`),
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{
-		Rule: aws.String("breakerbox-to-sqs"), EventBusName: aws.String(bus),
-		Targets: []ebtypes.Target{{Id: aws.String("queue"), Arn: aws.String(attrs.Attributes["QueueArn"])}},
-	}); err != nil {
-		t.Fatal(err)
-	}
+	bq := busqueue.New(ctx, t, cfg, fmt.Sprintf("breakerbox-test-bus-%d", n), fmt.Sprintf("transitions-%d", n))
 
 	st, _ := newTable(t)
-	h, err := check.New(st, events.NewPublisher(eb, events.Options{Bus: bus, Timeout: 10 * time.Second}),
+	h, err := check.New(st, events.NewPublisher(bq.EventBridge, events.Options{Bus: bq.Bus, Timeout: 10 * time.Second}),
 		check.Config{Policy: circuit.DefaultPolicy(), Logger: discardLogger()})
 	if err != nil {
 		t.Fatal(err)
@@ -72,22 +44,12 @@ func TestTransitionReachesSQSThroughEventBridge(t *testing.T) {
 	}
 	want := sum.Targets[0].Transitions[0]
 
-	out, err := q.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: queue.QueueUrl, WaitTimeSeconds: 10, MaxNumberOfMessages: 10})
-	if err != nil {
-		t.Fatal(err)
+	msgs := bq.Receive(ctx, t, 1, 2*time.Minute)
+	if len(msgs) != 1 {
+		t.Fatalf("%d messages on the queue, want 1", len(msgs))
 	}
-	if len(out.Messages) != 1 {
-		t.Fatalf("%d messages on the queue, want 1", len(out.Messages))
-	}
-	var ev struct {
-		Source     string        `json:"source"`
-		DetailType string        `json:"detail-type"`
-		Detail     events.Detail `json:"detail"`
-	}
-	body := aws.ToString(out.Messages[0].Body)
-	if err := json.Unmarshal([]byte(body), &ev); err != nil {
-		t.Fatalf("message %s: %v", body, err)
-	}
+	ev := busqueue.Decode(t, msgs[0])
+	body := aws.ToString(msgs[0].Body)
 	if ev.Source != "breakerbox" || ev.DetailType != "Circuit State Change" || ev.Detail != want {
 		t.Fatalf("event %s\nwant source breakerbox, detail-type Circuit State Change, detail %+v", body, want)
 	}
@@ -97,9 +59,13 @@ func TestTransitionReachesSQSThroughEventBridge(t *testing.T) {
 	if _, err := time.Parse(time.RFC3339, ev.Detail.At); err != nil {
 		t.Fatalf("detail.at %q is not RFC 3339: %v", ev.Detail.At, err)
 	}
-	var raw map[string]map[string]any
-	json.Unmarshal([]byte(body), &raw)
-	if len(raw["detail"]) != 6 {
-		t.Fatalf("detail has fields %v, want exactly id, from, to, reason, at, version", raw["detail"])
+	var raw struct {
+		Detail map[string]any `json:"detail"`
+	}
+	if err := json.Unmarshal([]byte(body), &raw); err != nil {
+		t.Fatalf("message %s: %v", body, err)
+	}
+	if len(raw.Detail) != 6 {
+		t.Fatalf("detail has fields %v, want exactly id, from, to, reason, at, version", raw.Detail)
 	}
 }

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"encoding/json"
@@ -14,11 +13,8 @@ import (
 	"path/filepath"
 	"strings"
 	"sync"
-	"syscall"
 	"testing"
 	"time"
-
-	"github.com/breakerbox/breakerbox/internal/testkit"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -128,39 +124,8 @@ func TestCommand(t *testing.T) {
 
 	cmd := exec.Command(bin, "-extensions", extDir, "-addr", "127.0.0.1:0", "-name", "hello", "-timeout", "10s", "--", filepath.Join(fnDir, "bootstrap"))
 	cmd.Env = append(os.Environ(), "HELPER_LOG="+logPath, "LAMBDAENV_TEST_VALUE=passed", "GORACE=atexit_sleep_ms=0")
-	var stderr testkit.SyncBuffer
-	cmd.Stderr = &stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	// One reader for stdout: the first line is the URL, the rest is drained until the exit.
-	lines := make(chan string, 1)
-	exited := make(chan error, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for first := true; sc.Scan(); first = false {
-			if first {
-				lines <- sc.Text()
-			}
-		}
-		exited <- cmd.Wait()
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		if t.Failed() {
-			t.Logf("lambdaenv stderr:\n%s", stderr.String())
-		}
-	})
-	var line string
-	select {
-	case line = <-lines:
-	case <-time.After(30 * time.Second):
-		t.Fatal("lambdaenv printed no URL")
-	}
+	proc := start(t, cmd)
+	line := proc.first
 	const prefix = "lambdaenv: Invoke API on "
 	if !strings.HasPrefix(line, prefix) || !strings.HasSuffix(line, "/2015-03-31/functions/hello/invocations") {
 		t.Fatalf("first line %q", line)
@@ -193,17 +158,7 @@ func TestCommand(t *testing.T) {
 		t.Errorf("unknown function: status %d, want 404", resp.StatusCode)
 	}
 
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Fatalf("lambdaenv exited with %v, want status 0", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("lambdaenv did not exit after SIGTERM")
-	}
+	proc.stop(t)
 	logged, err := os.ReadFile(logPath)
 	if err != nil {
 		t.Fatal(err)
@@ -213,8 +168,8 @@ func TestCommand(t *testing.T) {
 		!strings.Contains(log, `"eventType":"SHUTDOWN","shutdownReason":"spindown"`) {
 		t.Errorf("extension log lacks the registration, the INVOKE or the SHUTDOWN:\n%s", log)
 	}
-	if !strings.Contains(stderr.String(), `"msg":"sandbox initialised","function":"hello"`) {
-		t.Errorf("stderr lacks the sandbox's logs:\n%s", stderr.String())
+	if !strings.Contains(proc.stderr.String(), `"msg":"sandbox initialised","function":"hello"`) {
+		t.Errorf("stderr lacks the sandbox's logs:\n%s", proc.stderr.String())
 	}
 }
 
@@ -321,39 +276,8 @@ func TestCommandManagedInstances(t *testing.T) {
 	logPath := filepath.Join(dir, "helper.log")
 	cmd := exec.Command(bin, "-extensions", extDir, "-addr", "127.0.0.1:0", "-max-concurrency", "8", "--", bootstrap)
 	cmd.Env = append(os.Environ(), "HELPER_LOG="+logPath, "GORACE=atexit_sleep_ms=0")
-	var stderr testkit.SyncBuffer
-	cmd.Stderr = &stderr
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	first := make(chan string, 1)
-	exited := make(chan error, 1)
-	go func() {
-		sc := bufio.NewScanner(stdout)
-		for n := 0; sc.Scan(); n++ {
-			if n == 0 {
-				first <- sc.Text()
-			}
-		}
-		exited <- cmd.Wait()
-	}()
-	t.Cleanup(func() {
-		_ = cmd.Process.Kill()
-		if t.Failed() {
-			t.Logf("lambdaenv stderr:\n%s", stderr.String())
-		}
-	})
-	var url string
-	select {
-	case line := <-first:
-		url = strings.TrimPrefix(line, "lambdaenv: Invoke API on ")
-	case <-time.After(30 * time.Second):
-		t.Fatal("lambdaenv printed no URL")
-	}
+	proc := start(t, cmd)
+	url := strings.TrimPrefix(proc.first, "lambdaenv: Invoke API on ")
 
 	type reply struct {
 		MaxConcurrency string `json:"maxConcurrency"`
@@ -389,17 +313,7 @@ func TestCommandManagedInstances(t *testing.T) {
 		}
 	}
 
-	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-exited:
-		if err != nil {
-			t.Fatalf("lambdaenv exited with %v, want status 0", err)
-		}
-	case <-time.After(30 * time.Second):
-		t.Fatal("lambdaenv did not exit after SIGTERM")
-	}
+	proc.stop(t)
 	logged, err := os.ReadFile(logPath)
 	if err != nil {
 		t.Fatal(err)

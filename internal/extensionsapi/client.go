@@ -8,7 +8,6 @@ import (
 	"fmt"
 	"io"
 	"net/http"
-	"strings"
 	"sync"
 	"time"
 )
@@ -48,11 +47,8 @@ type Client struct {
 
 // New returns a client of the Extensions API at runtimeAPI, the host:port of AWS_LAMBDA_RUNTIME_API.
 func New(runtimeAPI string, opt Options) (*Client, error) {
-	if runtimeAPI == "" {
-		return nil, errors.New("extensionsapi: runtime API address is empty (AWS_LAMBDA_RUNTIME_API is not set)")
-	}
-	if strings.Contains(runtimeAPI, "/") {
-		return nil, fmt.Errorf("extensionsapi: runtime API address %q: want host:port", runtimeAPI)
+	if err := CheckAddress(runtimeAPI); err != nil {
+		return nil, fmt.Errorf("extensionsapi: %w", err)
 	}
 	if opt.Timeout <= 0 {
 		opt.Timeout = DefaultTimeout

@@ -120,33 +120,14 @@ func (s *sandbox) invoke(inv *invocation) Result {
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
 
-	s.mu.Lock()
-	broken := s.gen != nil && (s.gen.fatal != nil || s.gen.reset)
-	s.mu.Unlock()
-	if broken {
-		s.shutdown(ShutdownFailure)
-	}
-	s.mu.Lock()
-	cold := s.gen == nil
-	s.mu.Unlock()
-	if cold {
-		if e := s.initialize(); e != nil {
-			s.log.Warn("init failed", "requestId", inv.id, "errorType", e.Type, "error", e.Message)
-			s.shutdown(ShutdownFailure)
-			return errorResult(inv.id, e)
-		}
+	if e := s.warm(inv); e != nil {
+		return errorResult(inv.id, e)
 	}
 	s.thaw()
 
 	cfg := s.fn.cfg
 	s.mu.Lock()
-	g := s.gen
-	s.invokes++
-	inv.deadline = time.Now().Add(cfg.Timeout)
-	g.phase = phaseInvoke
-	g.inflight[inv.id] = inv
-	g.pending = append(g.pending, inv)
-	inv.dispatched = time.Now()
+	g := s.dispatchLocked(inv)
 	ev, _ := json.Marshal(InvokeEvent{
 		EventType:          EventInvoke,
 		DeadlineMs:         inv.deadline.UnixMilli(),
@@ -178,20 +159,18 @@ func (s *sandbox) invoke(inv *invocation) Result {
 	s.mu.Unlock()
 	switch {
 	case fatal != nil:
-		s.log.Warn("invoke failed", "requestId", inv.id, "errorType", fatal.Type, "error", fatal.Message)
+		res := s.failed(inv, fatal)
 		s.shutdown(ShutdownFailure)
-		return errorResult(inv.id, fatal)
+		return res
 	case !done:
-		s.log.Warn("invoke timed out", "requestId", inv.id, "timeout", cfg.Timeout.String())
+		res := s.timedOut(inv)
 		s.shutdown(ShutdownTimeout)
-		return errorResult(inv.id, newInvokeError("Sandbox.Timedout", "Task timed out after %s", seconds(cfg.Timeout)))
+		return res
 	}
-	res.RuntimeDuration, res.Duration = inv.answered.Sub(inv.dispatched), time.Since(inv.dispatched)
 	if cfg.Freeze && !reset {
 		s.freeze()
 	}
-	res.RequestID = inv.id
-	return res
+	return answered(inv, res)
 }
 
 // shutdown ends the current generation as Lambda does: SIGTERM to the runtime, SHUTDOWN (with

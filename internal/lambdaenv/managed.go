@@ -12,34 +12,14 @@ import "time"
 // and resets the sandbox.
 func (s *sandbox) invokeManaged(inv *invocation) Result {
 	s.opMu.Lock()
-	s.mu.Lock()
-	broken := s.gen != nil && (s.gen.fatal != nil || s.gen.reset)
-	s.mu.Unlock()
-	if broken {
-		s.shutdown(ShutdownFailure)
-	}
-	s.mu.Lock()
-	cold := s.gen == nil
-	s.mu.Unlock()
-	if cold {
-		if e := s.initialize(); e != nil {
-			s.log.Warn("init failed", "requestId", inv.id, "errorType", e.Type, "error", e.Message)
-			s.shutdown(ShutdownFailure)
-			s.opMu.Unlock()
-			return errorResult(inv.id, e)
-		}
+	if e := s.warm(inv); e != nil {
+		s.opMu.Unlock()
+		return errorResult(inv.id, e)
 	}
 
-	cfg := s.fn.cfg
 	s.mu.Lock()
-	g := s.gen
-	s.invokes++
+	g := s.dispatchLocked(inv)
 	s.running++
-	inv.deadline = time.Now().Add(cfg.Timeout)
-	g.phase = phaseInvoke
-	g.inflight[inv.id] = inv
-	g.pending = append(g.pending, inv)
-	inv.dispatched = time.Now()
 	s.broadcastLocked()
 	s.mu.Unlock()
 	s.opMu.Unlock()
@@ -63,19 +43,16 @@ func (s *sandbox) invokeManaged(inv *invocation) Result {
 
 	switch {
 	case fatal != nil:
-		s.log.Warn("invoke failed", "requestId", inv.id, "errorType", fatal.Type, "error", fatal.Message)
+		res := s.failed(inv, fatal)
 		s.resetIfCurrent(g)
-		return errorResult(inv.id, fatal)
+		return res
 	case !done:
-		s.log.Warn("invoke timed out", "requestId", inv.id, "timeout", cfg.Timeout.String())
-		return errorResult(inv.id, newInvokeError("Sandbox.Timedout", "Task timed out after %s", seconds(cfg.Timeout)))
+		return s.timedOut(inv)
 	}
 	if reset {
 		s.resetIfCurrent(g)
 	}
-	res.RuntimeDuration, res.Duration = inv.answered.Sub(inv.dispatched), time.Since(inv.dispatched)
-	res.RequestID = inv.id
-	return res
+	return answered(inv, res)
 }
 
 // resetIfCurrent shuts generation g down (reason failure) once no invocation of it is in flight,

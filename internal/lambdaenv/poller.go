@@ -190,14 +190,8 @@ func (p *Poller) Run(ctx context.Context) error {
 		return p.runConcurrent(ctx)
 	}
 	for ctx.Err() == nil {
-		m, err := p.readMapping(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				break
-			}
-			p.count(func(s *PollerStats) { s.Errors++ })
-			p.log.Warn("read event source mapping", "error", err.Error())
-			sleepCtx(ctx, p.cfg.PollInterval)
+		m, ok := p.mapping(ctx)
+		if !ok {
 			continue
 		}
 		p.count(func(s *PollerStats) { s.BatchSize, s.State = m.batchSize, m.state })
@@ -206,19 +200,40 @@ func (p *Poller) Run(ctx context.Context) error {
 			sleepCtx(ctx, p.cfg.PollInterval)
 			continue
 		}
-		p.count(func(s *PollerStats) { s.Polls++ })
-		pctx, cancel := context.WithTimeout(ctx, p.cfg.InvokeTimeout+2*time.Minute)
-		n, failed, err := p.source.poll(pctx, m)
-		cancel()
-		if err != nil && ctx.Err() == nil {
-			p.count(func(s *PollerStats) { s.Errors++ })
-			p.log.Warn("poll", "error", err.Error())
-		}
-		if n == 0 || failed || err != nil {
-			sleepCtx(ctx, p.cfg.PollInterval)
-		}
+		p.pollOnce(ctx, m)
 	}
 	return nil
+}
+
+// mapping reads the mapping's current configuration. On an error it logs and counts it, waits the
+// poll interval and reports false.
+func (p *Poller) mapping(ctx context.Context) (mappingState, bool) {
+	m, err := p.readMapping(ctx)
+	if err != nil {
+		if ctx.Err() == nil {
+			p.count(func(s *PollerStats) { s.Errors++ })
+			p.log.Warn("read event source mapping", "error", err.Error())
+			sleepCtx(ctx, p.cfg.PollInterval)
+		}
+		return mappingState{}, false
+	}
+	return m, true
+}
+
+// pollOnce delivers one batch under the mapping's configuration m, then waits the poll interval if
+// there was nothing to deliver or the delivery failed.
+func (p *Poller) pollOnce(ctx context.Context, m mappingState) {
+	p.count(func(s *PollerStats) { s.Polls++ })
+	pctx, cancel := context.WithTimeout(ctx, p.cfg.InvokeTimeout+2*time.Minute)
+	n, failed, err := p.source.poll(pctx, m)
+	cancel()
+	if err != nil && ctx.Err() == nil {
+		p.count(func(s *PollerStats) { s.Errors++ })
+		p.log.Warn("poll", "error", err.Error())
+	}
+	if n == 0 || failed || err != nil {
+		sleepCtx(ctx, p.cfg.PollInterval)
+	}
 }
 
 // readMapping reads the mapping's current configuration.

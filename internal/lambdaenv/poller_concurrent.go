@@ -3,7 +3,6 @@ package lambdaenv
 import (
 	"context"
 	"sync"
-	"time"
 )
 
 // runConcurrent polls a standard SQS queue with up to the mapping's MaximumConcurrency invocations
@@ -34,28 +33,12 @@ func (p *Poller) runConcurrent(ctx context.Context) error {
 			if stop {
 				return
 			}
-			p.count(func(s *PollerStats) { s.Polls++ })
-			pctx, cancel := context.WithTimeout(ctx, p.cfg.InvokeTimeout+2*time.Minute)
-			n, failed, err := p.source.poll(pctx, m)
-			cancel()
-			if err != nil && ctx.Err() == nil {
-				p.count(func(s *PollerStats) { s.Errors++ })
-				p.log.Warn("poll", "error", err.Error())
-			}
-			if n == 0 || failed || err != nil {
-				sleepCtx(ctx, p.cfg.PollInterval)
-			}
+			p.pollOnce(ctx, m)
 		}
 	}
 	for ctx.Err() == nil {
-		m, err := p.readMapping(ctx)
-		if err != nil {
-			if ctx.Err() != nil {
-				break
-			}
-			p.count(func(s *PollerStats) { s.Errors++ })
-			p.log.Warn("read event source mapping", "error", err.Error())
-			sleepCtx(ctx, p.cfg.PollInterval)
+		m, ok := p.mapping(ctx)
+		if !ok {
 			continue
 		}
 		want := p.cfg.DefaultConcurrency

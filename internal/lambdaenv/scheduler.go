@@ -325,21 +325,27 @@ func (s *Scheduler) fire(ctx context.Context, j *job, inflight *sync.WaitGroup) 
 		inflight.Go(func() {
 			ictx, cancel := context.WithTimeout(ctx, 15*time.Minute)
 			defer cancel()
-			res, err := s.cfg.Invoker.Invoke(ictx, t.function, t.payload)
-			s.count(func(st *SchedulerStats) {
-				st.Invokes++
-				switch {
-				case err != nil:
-					st.Errors++
-				case res.FunctionError != "":
-					st.FunctionErrors++
-				}
-			})
+			_, err := s.invoke(ictx, t.function, t.payload)
 			if err != nil && ctx.Err() == nil {
 				s.log.Warn("scheduled invoke failed", "rule", j.name, "function", t.function, "error", err.Error())
 			}
 		})
 	}
+}
+
+// invoke invokes function with payload and counts the invoke and how it failed, if it did.
+func (s *Scheduler) invoke(ctx context.Context, function string, payload []byte) (Result, error) {
+	res, err := s.cfg.Invoker.Invoke(ctx, function, payload)
+	s.count(func(st *SchedulerStats) {
+		st.Invokes++
+		switch {
+		case err != nil:
+			st.Errors++
+		case res.FunctionError != "":
+			st.FunctionErrors++
+		}
+	})
+	return res, err
 }
 
 // targets resolves what a firing of j sends to which function.

@@ -137,17 +137,8 @@ func (s *Scheduler) deliverEvents(ctx context.Context, r relay, inflight *sync.W
 func (s *Scheduler) invokeAsync(ctx context.Context, r relay, payload []byte) {
 	for attempt := 0; ; attempt++ {
 		ictx, cancel := context.WithTimeout(ctx, 15*time.Minute)
-		res, err := s.cfg.Invoker.Invoke(ictx, r.function, payload)
+		res, err := s.invoke(ictx, r.function, payload)
 		cancel()
-		s.count(func(st *SchedulerStats) {
-			st.Invokes++
-			switch {
-			case err != nil:
-				st.Errors++
-			case res.FunctionError != "":
-				st.FunctionErrors++
-			}
-		})
 		if err == nil && res.FunctionError == "" {
 			return
 		}

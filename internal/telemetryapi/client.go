@@ -10,6 +10,8 @@ import (
 	"net/http"
 	"strings"
 	"time"
+
+	"github.com/breakerbox/breakerbox/internal/extensionsapi"
 )
 
 // SchemaVersion is the schema the subscription asks for: the newest, required on Lambda Managed
@@ -40,11 +42,8 @@ type Client struct {
 
 // New returns a client of the Telemetry API at runtimeAPI, the host:port of AWS_LAMBDA_RUNTIME_API.
 func New(runtimeAPI string, opt Options) (*Client, error) {
-	if runtimeAPI == "" {
-		return nil, errors.New("telemetryapi: runtime API address is empty (AWS_LAMBDA_RUNTIME_API is not set)")
-	}
-	if strings.Contains(runtimeAPI, "/") {
-		return nil, fmt.Errorf("telemetryapi: runtime API address %q: want host:port", runtimeAPI)
+	if err := extensionsapi.CheckAddress(runtimeAPI); err != nil {
+		return nil, fmt.Errorf("telemetryapi: %w", err)
 	}
 	if opt.Timeout <= 0 {
 		opt.Timeout = DefaultTimeout

@@ -30,7 +30,7 @@ The names follow the Go client (``extension/client``: state, acquire, report, an
 from __future__ import annotations
 
 import threading
-from typing import Any, Callable, Iterable, List, Optional, Type, TypeVar, Union
+from typing import Any, Callable, List, Optional, TypeVar
 
 from .client import Client
 from .errors import (
@@ -45,7 +45,7 @@ from .errors import (
 )
 from .models import Circuit, Decision, Outcome, Transition, TransitionHook
 from .settings import DEFAULT_PORT, DEFAULT_TIMEOUT, TOKEN_HEADER, validate_id
-from .wrapping import Protected, classifier, wrap
+from .wrapping import ExceptionTypes, Protected, classifier, wrap
 
 __all__ = [
     "DEFAULT_PORT",
@@ -90,8 +90,8 @@ def circuit_breaker(
     on_circuit_open: Optional[Callable[..., Any]] = None,
     on_transition: Optional[TransitionHook] = None,
     timeout: Optional[float] = None,
-    handled_exceptions: Union[Type[BaseException], Iterable[Type[BaseException]], None] = None,
-    ignored_exceptions: Union[Type[BaseException], Iterable[Type[BaseException]], None] = None,
+    handled_exceptions: ExceptionTypes = None,
+    ignored_exceptions: ExceptionTypes = None,
     client: Optional[Client] = None,
 ) -> Callable[[Callable[..., T]], Callable[..., T]]:
     """Protects the decorated function with the circuit, as Powertools' ``@circuit_breaker`` does.
@@ -128,8 +128,8 @@ def protect(
     circuit: str,
     *,
     timeout: Optional[float] = None,
-    handled_exceptions: Union[Type[BaseException], Iterable[Type[BaseException]], None] = None,
-    ignored_exceptions: Union[Type[BaseException], Iterable[Type[BaseException]], None] = None,
+    handled_exceptions: ExceptionTypes = None,
+    ignored_exceptions: ExceptionTypes = None,
     client: Optional[Client] = None,
 ) -> Protected:
     """A context manager around a call through the circuit (see Client.protect)."""

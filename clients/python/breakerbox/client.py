@@ -7,13 +7,13 @@ import inspect
 import os
 import threading
 import time
-from typing import Any, Callable, Dict, Iterable, List, Optional, Type, TypeVar, Union
+from typing import Any, Callable, Dict, List, Optional, TypeVar
 
 from .errors import BreakerboxError, CallTimeoutError, CircuitOpenError, ConfigError, UnreachableError
 from .models import Circuit, Decision, Outcome, Transition, TransitionHook
-from .settings import DEFAULT_PORT, DEFAULT_TIMEOUT, env_choice, validate_id
+from .settings import DEFAULT_PORT, DEFAULT_TIMEOUT, env_choice, positive_seconds, validate_id
 from .transport import Transport, circuit_path, outcome_json
-from .wrapping import Protected, classifier, run_with_timeout, short, wrap
+from .wrapping import ExceptionTypes, Protected, classifier, run_with_timeout, short, wrap
 
 T = TypeVar("T")
 
@@ -56,9 +56,7 @@ class Client:
             fail_open = env_choice(env, "BREAKERBOX_FAIL_MODE", ("open", "closed"), "open") == "open"
         if disabled is None:
             disabled = env_choice(env, "BREAKERBOX_DISABLED", ("true", "false"), "false") == "true"
-        if not (isinstance(timeout, (int, float)) and timeout > 0):
-            raise ConfigError(f"timeout={timeout!r}: want a positive number of seconds")
-        self._transport = Transport(host, port, token, float(timeout))
+        self._transport = Transport(host, port, token, positive_seconds("timeout", timeout))
         self.fail_open = fail_open
         self.disabled = disabled
         self._hooks: List[TransitionHook] = [on_transition] if on_transition else []
@@ -87,9 +85,7 @@ class Client:
 
     @timeout.setter
     def timeout(self, seconds: float) -> None:
-        if not (isinstance(seconds, (int, float)) and seconds > 0):
-            raise ConfigError(f"timeout={seconds!r}: want a positive number of seconds")
-        self._transport.timeout = float(seconds)
+        self._transport.timeout = positive_seconds("timeout", seconds)
 
     def _call(self, method: str, path: str, body: Optional[dict] = None) -> dict:
         return self._transport.call(method, path, body)
@@ -180,10 +176,7 @@ class Client:
             raise TypeError(f"breakerbox: {getattr(fn, '__qualname__', fn)} is a coroutine function: use await client.call_async(...) or the decorator")
         d = self.acquire(circuit)
         if not d.allowed:
-            err = CircuitOpenError(circuit, d)
-            if fallback is not None:
-                return fallback(*args, circuit=err, **kwargs)
-            raise err
+            return self._denied(circuit, d, fallback, args, kwargs)
         if self.disabled:
             return fn(*args, **kwargs)
         start = time.monotonic()
@@ -212,10 +205,7 @@ class Client:
         may be a plain or a coroutine function."""
         d = await asyncio.to_thread(self.acquire, circuit)
         if not d.allowed:
-            err = CircuitOpenError(circuit, d)
-            if fallback is None:
-                raise err
-            res = fallback(*args, circuit=err, **kwargs)
+            res = self._denied(circuit, d, fallback, args, kwargs)
             return await res if inspect.isawaitable(res) else res
         if self.disabled:
             return await fn(*args, **kwargs)
@@ -255,8 +245,8 @@ class Client:
         *,
         on_circuit_open: Optional[Callable[..., Any]] = None,
         timeout: Optional[float] = None,
-        handled_exceptions: Union[Type[BaseException], Iterable[Type[BaseException]], None] = None,
-        ignored_exceptions: Union[Type[BaseException], Iterable[Type[BaseException]], None] = None,
+        handled_exceptions: ExceptionTypes = None,
+        ignored_exceptions: ExceptionTypes = None,
     ) -> Callable[[Callable[..., T]], Callable[..., T]]:
         """A decorator: each call of the decorated function goes through call(). See the module-level
         circuit_breaker for the arguments."""
@@ -273,8 +263,8 @@ class Client:
         circuit: str,
         *,
         timeout: Optional[float] = None,
-        handled_exceptions: Union[Type[BaseException], Iterable[Type[BaseException]], None] = None,
-        ignored_exceptions: Union[Type[BaseException], Iterable[Type[BaseException]], None] = None,
+        handled_exceptions: ExceptionTypes = None,
+        ignored_exceptions: ExceptionTypes = None,
     ) -> "Protected":
         """A context manager around a call: entering acquires (raising CircuitOpenError when denied,
         so the block does not run), leaving reports how the block went. A block that raised a handled
@@ -283,6 +273,13 @@ class Client:
         return Protected(self, circuit, timeout, classifier(handled_exceptions, ignored_exceptions))
 
     # --- internals -----------------------------------------------------------------------------------
+
+    def _denied(self, circuit: str, d: Decision, fallback: Optional[Callable[..., Any]], args: tuple, kwargs: dict) -> Any:
+        """What a call denied by decision d gives: the fallback's result, or CircuitOpenError raised."""
+        err = CircuitOpenError(circuit, d)
+        if fallback is None:
+            raise err
+        return fallback(*args, circuit=err, **kwargs)
 
     def _fail_decision(self, err: BaseException) -> Decision:
         mode = "open" if self.fail_open else "closed"

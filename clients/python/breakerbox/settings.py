@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from typing import Dict, Tuple
+from typing import Any, Dict, Tuple
 
 from .errors import ConfigError, InvalidCircuitIdError
 
@@ -28,6 +28,13 @@ def env_choice(env: Dict[str, str], name: str, choices: Tuple[str, ...], default
     if value not in choices:
         raise ConfigError(f"{name}={raw!r} is not valid: use one of {', '.join(choices)} (or leave it unset for {default})")
     return value
+
+
+def positive_seconds(name: str, value: Any) -> float:
+    """value as a number of seconds, or ConfigError naming the argument when it is not positive."""
+    if not (isinstance(value, (int, float)) and value > 0):
+        raise ConfigError(f"{name}={value!r}: want a positive number of seconds")
+    return float(value)
 
 
 def validate_id(circuit: str) -> None:

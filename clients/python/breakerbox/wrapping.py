@@ -104,8 +104,8 @@ def wrap(
 
 
 def classifier(
-    handled: Union[Type[BaseException], Iterable[Type[BaseException]], None],
-    ignored: Union[Type[BaseException], Iterable[Type[BaseException]], None],
+    handled: ExceptionTypes,
+    ignored: ExceptionTypes,
 ) -> Callable[[BaseException], bool]:
     def as_tuple(v: Any) -> Tuple[Type[BaseException], ...]:
         if v is None:

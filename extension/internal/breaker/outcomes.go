@@ -111,6 +111,9 @@ func (b *Breaker) Report(ctx context.Context, id string, outs []Outcome) {
 		buf = newBuffer()
 		b.pending[id] = buf
 	}
+	// The report's calls share one bucket and one time: they are tallied here, then added to the
+	// buffer's maps once rather than once per call.
+	var sum tally
 	for _, o := range outs {
 		co := circuit.Outcome{OK: o.OK, Latency: o.Latency, Permit: o.Permit, Err: o.Err}
 		if o.Permit != "" {
@@ -119,20 +122,7 @@ func (b *Breaker) Report(ctx context.Context, id string, outs []Outcome) {
 		if !counts {
 			continue
 		}
-		var one tally
-		one.all.Record(co, p)
-		if settled {
-			one.settled = one.all
-		}
-		buf.buckets[bucket] = buf.buckets[bucket].add(one)
-		buf.own[bucket] = buf.own[bucket].add(one)
-		if settled {
-			if n := len(buf.recent); n > 0 && buf.recent[n-1].at.Equal(now) {
-				buf.recent[n-1].c = buf.recent[n-1].c.Add(one.settled)
-			} else {
-				buf.recent = append(buf.recent, stamped{at: now, c: one.settled})
-			}
-		}
+		sum.all.Record(co, p)
 		if !o.OK || o.Latency > p.SlowCall {
 			buf.bad = true
 		}
@@ -141,6 +131,20 @@ func (b *Breaker) Report(ctx context.Context, id string, outs []Outcome) {
 		} else {
 			buf.consec++
 			buf.peak = max(buf.peak, buf.consec)
+		}
+	}
+	if sum.all.Calls > 0 {
+		if settled {
+			sum.settled = sum.all
+		}
+		buf.buckets[bucket] = buf.buckets[bucket].add(sum)
+		buf.own[bucket] = buf.own[bucket].add(sum)
+		if settled {
+			if n := len(buf.recent); n > 0 && buf.recent[n-1].at.Equal(now) {
+				buf.recent[n-1].c = buf.recent[n-1].c.Add(sum.settled)
+			} else {
+				buf.recent = append(buf.recent, stamped{at: now, c: sum.settled})
+			}
 		}
 	}
 	b.mu.Unlock()

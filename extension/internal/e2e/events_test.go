@@ -1,20 +1,15 @@
 package e2e
 
 import (
-	"encoding/json"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
-	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
-	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
-	"github.com/aws/aws-sdk-go-v2/service/sqs"
-	sqstypes "github.com/aws/aws-sdk-go-v2/service/sqs/types"
 
 	"github.com/breakerbox/breakerbox/internal/circuit"
-	"github.com/breakerbox/breakerbox/internal/events"
 	"github.com/breakerbox/breakerbox/internal/motoserver/mototest"
+	"github.com/breakerbox/breakerbox/internal/testkit/busqueue"
 )
 
 // TestExtensionTripReachesSQSThroughEventBridge: a trip made by the extension (three failures in a
@@ -23,70 +18,26 @@ import (
 func TestExtensionTripReachesSQSThroughEventBridge(t *testing.T) {
 	ctx := ctxE2E(t)
 	cfg := mototest.Shared(t).AWSConfig()
-	eb, q := eventbridge.NewFromConfig(cfg), sqs.NewFromConfig(cfg)
 	n := tableSeq.Add(1)
-	bus := fmt.Sprintf("e2e-bus-%d", n)
-	if _, err := eb.CreateEventBus(ctx, &eventbridge.CreateEventBusInput{Name: aws.String(bus)}); err != nil {
-		t.Fatal(err)
-	}
-	queue, err := q.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(fmt.Sprintf("e2e-transitions-%d", n))})
-	if err != nil {
-		t.Fatal(err)
-	}
-	attrs, err := q.GetQueueAttributes(ctx, &sqs.GetQueueAttributesInput{
-		QueueUrl: queue.QueueUrl, AttributeNames: []sqstypes.QueueAttributeName{sqstypes.QueueAttributeNameQueueArn},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := eb.PutRule(ctx, &eventbridge.PutRuleInput{
-		Name: aws.String("breakerbox-to-sqs"), EventBusName: aws.String(bus), EventPattern: aws.String(`{"source":["breakerbox"],"detail-type":["Circuit State Change"]}`),
-	}); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := eb.PutTargets(ctx, &eventbridge.PutTargetsInput{
-		Rule: aws.String("breakerbox-to-sqs"), EventBusName: aws.String(bus),
-		Targets: []ebtypes.Target{{Id: aws.String("queue"), Arn: aws.String(attrs.Attributes["QueueArn"])}},
-	}); err != nil {
-		t.Fatal(err)
-	}
+	bq := busqueue.New(ctx, t, cfg, fmt.Sprintf("e2e-bus-%d", n), fmt.Sprintf("e2e-transitions-%d", n))
 
-	r := newRig(t, rigOptions{MaxConcurrency: 1, Env: []string{"BREAKERBOX_EVENT_BUS=" + bus}})
+	r := newRig(t, rigOptions{MaxConcurrency: 1, Env: []string{"BREAKERBOX_EVENT_BUS=" + bq.Bus}})
 	r.put(circuit.Circuit{ID: "payments", State: circuit.Closed, Since: time.Now().Add(-time.Hour), Reason: "created"})
 	r.invoke(call("payments", 0, 3)...)
 	var c circuit.Circuit
 	waitFor(t, 2*time.Minute, "the extension to trip the circuit", func() bool {
+		var err error
 		c, err = r.get("payments")
 		return err == nil && c.State == circuit.Open
 	})
 
-	var msgs []sqstypes.Message
-	waitFor(t, 2*time.Minute, "the event on the queue", func() bool {
-		out, err := q.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: queue.QueueUrl, WaitTimeSeconds: 1, MaxNumberOfMessages: 10})
-		if err != nil {
-			t.Fatal(err)
-		}
-		msgs = append(msgs, out.Messages...)
-		return len(msgs) > 0
-	})
 	// Nothing else arrives: the transition was published once.
-	out, err := q.ReceiveMessage(ctx, &sqs.ReceiveMessageInput{QueueUrl: queue.QueueUrl, WaitTimeSeconds: 2, MaxNumberOfMessages: 10})
-	if err != nil {
-		t.Fatal(err)
-	}
-	msgs = append(msgs, out.Messages...)
+	msgs := bq.Receive(ctx, t, 1, 2*time.Minute)
 	if len(msgs) != 1 {
 		t.Fatalf("%d messages on the queue, want exactly 1", len(msgs))
 	}
-	var ev struct {
-		Source     string        `json:"source"`
-		DetailType string        `json:"detail-type"`
-		Detail     events.Detail `json:"detail"`
-	}
+	ev := busqueue.Decode(t, msgs[0])
 	body := aws.ToString(msgs[0].Body)
-	if err := json.Unmarshal([]byte(body), &ev); err != nil {
-		t.Fatalf("message %s: %v", body, err)
-	}
 	d := ev.Detail
 	if ev.Source != "breakerbox" || ev.DetailType != "Circuit State Change" || d.ID != "payments" || d.From != "CLOSED" || d.To != "OPEN" ||
 		d.Version != c.Version || d.Reason != c.Reason {

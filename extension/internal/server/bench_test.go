@@ -68,3 +68,14 @@ func BenchmarkCacheHitAcquire(b *testing.B) {
 		h.ServeHTTP(w, req)
 	}
 }
+
+// BenchmarkDecodeReport is the outcomes body of every call: a well-formed report of two outcomes.
+func BenchmarkDecodeReport(b *testing.B) {
+	body := []byte(`{"outcomes":[{"ok":true,"latencyMs":12.5},{"ok":false,"latencyMs":30,"error":"HTTP 503"}]}`)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := decodeOutcomes(body); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -47,8 +47,19 @@ func invalidOutcome(format string, args ...any) *requestError {
 
 // decodeOutcomes reads {"outcomes":[...]} or one outcome object. Field names are exact (JSON is
 // case-sensitive; encoding/json alone is not), and a field the API does not know is an error that
-// names it, so a misspelt "latency" is refused rather than read as a call of 0 ms.
+// names it, so a misspelt "latency" is refused rather than read as a call of 0 ms. A well-formed
+// report takes the one-pass fastOutcomes; anything else is decoded field by field to say what is
+// wrong.
 func decodeOutcomes(raw []byte) ([]breaker.Outcome, error) {
+	if outs, ok := fastOutcomes(raw); ok {
+		return outs, nil
+	}
+	return strictOutcomes(raw)
+}
+
+// strictOutcomes is decodeOutcomes field by field: each field is checked on its own, so that an
+// error names it and what is expected.
+func strictOutcomes(raw []byte) ([]breaker.Outcome, error) {
 	obj, err := decodeObject(raw)
 	if err != nil {
 		return nil, err

@@ -15,6 +15,7 @@
 // Protocol: [Table.Claim] is one conditional UpdateItem that takes the record when it is new, failed,
 // or claimed by a claim that has expired, and counts the attempt. When the condition fails, the item
 // returned with the failure says why: done or dlq (skip as a success) or claimed by a live claim
-// (retry later). The claim's owner then calls [Table.Complete], [Table.Release] or
-// [Table.MarkDeadLettered], each conditional on still owning the claim.
+// (retry later). The claim's owner then calls [Table.Complete], [Table.Release], [Table.Refused] (a
+// release that gives the attempt back) or [Table.MarkDeadLettered], each conditional on still
+// owning the claim.
 package dedup

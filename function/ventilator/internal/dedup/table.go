@@ -163,24 +163,34 @@ func (t *Table) Claim(ctx context.Context, key, owner string) (Claim, error) {
 // expired and was taken over); the record is then marked done anyway, unless it is already done or
 // dead-lettered, since the work was done and must not be done again.
 func (t *Table) Complete(ctx context.Context, key, owner string) (lost bool, err error) {
-	return t.finish(ctx, key, owner, statusDone, "", "")
+	return t.finish(ctx, key, owner, statusDone, "", "", false)
 }
 
 // Release records that owner's attempt failed with reason, so the record can be claimed again. A
 // claim that was lost is left to its new owner (lost is true).
 func (t *Table) Release(ctx context.Context, key, owner, reason string) (lost bool, err error) {
-	return t.finish(ctx, key, owner, statusFailed, attrLastError, reason)
+	return t.finish(ctx, key, owner, statusFailed, attrLastError, reason, false)
+}
+
+// Refused records that owner's call was turned away without being done (a throttle of the worker,
+// the provider's 429), so the record can be claimed again: released as by Release, with the claim's
+// attempt given back, since the record was never tried. Refusals are the controller's business (it
+// backs off, and trips if every call is refused at the smallest concurrency); counted as attempts
+// they would dead-letter healthy records of a provider that only rate-limits.
+func (t *Table) Refused(ctx context.Context, key, owner, reason string) (lost bool, err error) {
+	return t.finish(ctx, key, owner, statusFailed, attrLastError, reason, true)
 }
 
 // MarkDeadLettered records that owner sent the record to the dead-letter queue with reason, so it is
 // never processed again. A lost claim is overridden unless the record is done.
 func (t *Table) MarkDeadLettered(ctx context.Context, key, owner, reason string) (lost bool, err error) {
-	return t.finish(ctx, key, owner, statusDLQ, attrReason, reason)
+	return t.finish(ctx, key, owner, statusDLQ, attrReason, reason, false)
 }
 
-// finish ends owner's claim with status (and an optional text attribute). When the claim was lost,
-// done and dlq are still written unless the record already reached a final status.
-func (t *Table) finish(ctx context.Context, key, owner, status, textAttr, text string) (bool, error) {
+// finish ends owner's claim with status (and an optional text attribute), giving the claim's attempt
+// back when refund is set. When the claim was lost, done and dlq are still written unless the record
+// already reached a final status.
+func (t *Table) finish(ctx context.Context, key, owner, status, textAttr, text string, refund bool) (bool, error) {
 	now := t.opt.Now()
 	names := map[string]string{"#st": attrStatus, "#owner": attrOwner, "#cu": attrClaim, "#exp": AttrExpiresAt, "#ua": attrUpdated}
 	values := map[string]types.AttributeValue{
@@ -193,10 +203,16 @@ func (t *Table) finish(ctx context.Context, key, owner, status, textAttr, text s
 		values[":text"] = str(text)
 		set += ", #text = :text"
 	}
+	update := set + " REMOVE #owner, #cu"
+	if refund {
+		names["#att"] = attrAttempts
+		values[":back"] = num(-1)
+		update += " ADD #att :back"
+	}
 	in := &dynamodb.UpdateItemInput{
 		TableName:                 &t.name,
 		Key:                       pk(key),
-		UpdateExpression:          aws.String(set + " REMOVE #owner, #cu"),
+		UpdateExpression:          aws.String(update),
 		ConditionExpression:       aws.String("#owner = :owner AND #st = :claimed"),
 		ExpressionAttributeNames:  names,
 		ExpressionAttributeValues: values,

@@ -219,3 +219,27 @@ func TestErrorsAreWrapped(t *testing.T) {
 		t.Fatalf("claim on a missing table = %v, want a wrapped ResourceNotFoundException", err)
 	}
 }
+
+// A refused call gives its attempt back: the next claim counts as the same attempt, and a refusal
+// by someone who lost the claim changes nothing.
+func TestRefusedGivesTheAttemptBack(t *testing.T) {
+	tab, _, _, _ := newTable(t)
+	ctx := ctxT(t)
+	const key = "inv#2026-03-04#r"
+
+	claim(t, tab, key, "v1", dedup.Claimed, 1)
+	if lost, err := tab.Refused(ctx, key, "v2", "nope"); err != nil || !lost {
+		t.Fatalf("refused by a non-owner = %v, %v; want lost", lost, err)
+	}
+	if lost, err := tab.Refused(ctx, key, "v1", "provider answered 429"); err != nil || lost {
+		t.Fatalf("refused = %v, %v", lost, err)
+	}
+	c := claim(t, tab, key, "v2", dedup.Claimed, 1)
+	if c.LastError != "provider answered 429" {
+		t.Errorf("LastError = %q, want the refusal", c.LastError)
+	}
+	if lost, err := tab.Release(ctx, key, "v2", "HTTP 503"); err != nil || lost {
+		t.Fatalf("release = %v, %v", lost, err)
+	}
+	claim(t, tab, key, "v3", dedup.Claimed, 2)
+}

@@ -232,18 +232,11 @@ func (r *run) settle(ctx context.Context, snap controlstate.Snapshot) {
 		r.writeMetrics(ctx, m)
 		return
 	}
-	outcomes := make([]client.Outcome, len(r.calls))
 	latencies := make([]time.Duration, len(r.calls))
 	for i, c := range r.calls {
-		outcomes[i] = client.Outcome{OK: c.OK, Latency: c.Latency, Permit: r.probe}
-		if !c.OK {
-			outcomes[i].Err = "worker call failed"
-		}
 		latencies[i] = c.Latency
 	}
-	if err := h.Breaker.Report(ctx, h.cfg.Circuit, outcomes...); err != nil {
-		r.log.WarnContext(ctx, "reporting outcomes to the extension failed", "error", err.Error())
-	}
+	r.report(ctx)
 	summary := adaptive.Summarize(r.calls, h.cfg.Adaptive.SlowCall)
 	summary.Pool, summary.Pollers, summary.Unsent = r.fleet.pool, r.fleet.pollers, r.unsent
 	if !r.started.IsZero() && r.finished.After(r.started) {

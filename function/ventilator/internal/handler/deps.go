@@ -37,6 +37,7 @@ type Dedup interface {
 	Claim(ctx context.Context, key, owner string) (dedup.Claim, error)
 	Complete(ctx context.Context, key, owner string) (bool, error)
 	Release(ctx context.Context, key, owner, reason string) (bool, error)
+	Refused(ctx context.Context, key, owner, reason string) (bool, error)
 	MarkDeadLettered(ctx context.Context, key, owner, reason string) (bool, error)
 }
 

@@ -26,8 +26,10 @@
 //     failures. Each record: not JSON or no string id → dead-letter queue at once; otherwise a claim
 //     in the dedup table (done or dead-lettered today → skipped as a success; claimed elsewhere →
 //     failure), past MAX_ATTEMPTS → dead-letter queue, else the worker is invoked; success marks it
-//     done, a failure releases it, or sends it to the dead-letter queue if it was the last attempt.
-//  4. The calls' outcomes are reported to the extension (with the probe's permit), folded into the
+//     done, a failure releases it, or sends it to the dead-letter queue if it was the last attempt; a
+//     refusal (a throttle, the provider's 429) releases it without counting an attempt.
+//  4. The calls' outcomes are reported to the extension (with the probe's permit), less the refused
+//     ones (a 429 or a throttle is the controller's signal, not the circuit's), folded into the
 //     controller state (conditional write), and the decision applied to the mapping: a new batch size
 //     (and on SQS MaximumConcurrency) only when the figures changed, a disable on a trip. The
 //     controller trips only on failures of more than one record at the smallest concurrency: one

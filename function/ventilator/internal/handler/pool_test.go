@@ -16,8 +16,13 @@ import (
 func TestPoolOverALargerBatch(t *testing.T) {
 	r := newRig(t, nil)
 	r.setController(adaptive.State{Policy: "aimd", Concurrency: 3, BatchSize: 12})
+	// Each call waits (up to a deadline only a failure reaches) until the pool is full once, so
+	// that reaching it does not hang on how the calls happen to overlap on a loaded machine.
+	deadline := time.Now().Add(time.Minute)
 	r.worker.behave = func(string) fanout.Outcome {
-		time.Sleep(20 * time.Millisecond)
+		for r.worker.most.Load() < 3 && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
 		return ok(0)
 	}
 	var payloads []string
@@ -61,15 +66,16 @@ func TestDeadlineBudgetKeepsTimeToSettle(t *testing.T) {
 	r := newRig(t, nil)
 	r.setController(adaptive.State{Policy: "aimd", Concurrency: 1, BatchSize: 40})
 	r.worker.behave = func(string) fanout.Outcome {
-		time.Sleep(200 * time.Millisecond)
-		return ok(200 * time.Millisecond)
+		time.Sleep(500 * time.Millisecond)
+		return ok(500 * time.Millisecond)
 	}
 	var payloads []string
 	for i := range 40 {
 		payloads = append(payloads, rec(fmt.Sprint("d", i)))
 	}
-	// One second to start records, after the reserve for a call, its dedup writes and the settle step.
-	window := time.Second
+	// Five seconds to start records, after the reserve for a call, its dedup writes and the settle
+	// step: room for the set-up's moto calls on a loaded machine, and at most 10 of the 40 calls.
+	window := 5 * time.Second
 	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.InvokeTimeout+2*r.cfg.AWSTimeout+r.h.settleReserve()+window)
 	defer cancel()
 	out, err := r.h.Invoke(ctx, kinesisEvent(payloads...))

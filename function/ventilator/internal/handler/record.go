@@ -60,6 +60,16 @@ func (r *run) process(ctx context.Context, i int) (res result, called bool) {
 		return result{status: succeeded}, true
 	}
 	reason := out.Err.Error()
+	if out.Refused {
+		// Turned away without being done (a throttle, the provider's 429): not an attempt, so it
+		// never dead-letters the record, as in the simulator. The controller backs off, and trips
+		// if every call is refused at the smallest concurrency.
+		if _, err := h.Dedup.Refused(ctx, key, owner, reason); err != nil {
+			log.WarnContext(ctx, "refused record not released: it is retried once its claim expires", "error", err.Error())
+		}
+		log.InfoContext(ctx, "worker call refused: record will be retried", "error", reason)
+		return result{status: failed, reason: reason}, true
+	}
 	if claim.Attempts >= h.cfg.MaxAttempts {
 		detail := fmt.Sprintf("failed %d attempts (MAX_ATTEMPTS %d); last error: %s", claim.Attempts, h.cfg.MaxAttempts, reason)
 		return r.deadLetter(ctx, rec, key, owner, deadletter.ReasonMaxAttempts, detail, claim.Attempts), true
