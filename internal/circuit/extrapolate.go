@@ -13,11 +13,12 @@ import (
 // circuit's mark (BadSince) they were healthy: a failure or a slow call anywhere would have set the
 // mark. From the mark on, they went as the settled calls go. So the unseen span is filled at the
 // settled calls' rate per second, healthy before the mark and failing and slow at the settled rates
-// after it. The failure rate this gives is the settled rate times the share of the window since the
-// mark, which is what the reference's window shows while the fleet's call rate and the provider's
-// failure rate are steady: a young mark's first few settled calls can no longer trip the circuit on
-// their own, as 10 calls at 25 % show 50 % now and then, while a window that is failing throughout
-// decides on its settled calls alone.
+// after it. While the fleet's call rate and the provider's failure rate are steady, the failure rate
+// this gives is the settled rate times the share of the window since the mark, which is what the
+// reference's window shows: a young mark's first few settled calls can no longer trip the circuit on
+// their own (10 calls at 25 % show 50 % now and then), while a window that is failing throughout
+// decides on its settled calls alone. FleetWindow takes the calls from it and the failures and slow
+// calls from the window read, which holds them all.
 func (p Policy) extrapolate(c Circuit, settled Counts, start, now time.Time) Counts {
 	windowStart := p.WindowBuckets(now)[0]
 	// The reference's window holds only the calls made since the circuit closed. A circuit created by

@@ -65,7 +65,11 @@ func (p Policy) FleetWindow(c Circuit, read, own []BucketCounts, ownRecent Count
 		settled = settled.minus(ownRecent)
 	}
 	if settled.Calls >= p.MinCalls {
-		return p.extrapolate(c, settled, from, now)
+		// Failures and slow calls are never held back (a buffer holding one is flushed at once), so
+		// the window read has them all: only the calls need the estimate.
+		known := all.minus(ownRecent)
+		est := p.extrapolate(c, settled, from, now)
+		return Counts{Calls: max(est.Calls, known.Calls), Failures: known.Failures, Slow: known.Slow}
 	}
 	return Counts{Calls: max(all.Calls, mine.Calls, settled.Calls)}
 }

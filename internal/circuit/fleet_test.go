@@ -32,15 +32,15 @@ func TestFleetWindow(t *testing.T) {
 		// Issue 12's case: B's own 10 calls at 50 %, nothing settled: B must not trip on them alone.
 		{"no mark: rates undecided, calls known", Circuit{ID: cid, State: Closed, Version: 1}, read[:1], ownOld, Counts{}, Counts{Calls: 10}},
 		{"mark too young to have settled", marked(t0.Add(50 * time.Second)), read[:1], nil, Counts{}, Counts{Calls: 10}},
-		// Settled from 12s (mark at 5s + 7s): 200 calls over 43s fill the 12s before at the same pace,
-		// healthy before the mark: 256 calls, none failed.
-		{"settled buckets decide", marked(t0.Add(5 * time.Second)), read, ownOld, Counts{}, Counts{Calls: 256}},
+		// Settled from 12s (mark at 5s + 7s): 200 calls over 43s fill the 12s before at the same pace:
+		// 256 calls; the failures are the window's own (B's 5), as failures are never held back.
+		{"settled buckets decide", marked(t0.Add(5 * time.Second)), read, ownOld, Counts{}, Counts{Calls: 256, Failures: 5}},
 		{"settled calls below minimum calls", marked(t0.Add(5 * time.Second)), []BucketCounts{bucket(5*time.Second, Counts{Calls: 9, Failures: 9}), settledBucket(25*time.Second, Counts{Calls: 3, Failures: 3}, Counts{Calls: 3, Failures: 3})}, nil, Counts{}, Counts{Calls: 12}},
 		{
 			"only the settled part of the bucket the mark settled in", marked(t0.Add(5 * time.Second)),
 			[]BucketCounts{settledBucket(15*time.Second, Counts{Calls: 30, Failures: 10}, Counts{Calls: 12, Failures: 10})}, nil, Counts{},
-			// 12 calls over 43s: 3 more before 12s, of which the 7s after the mark fail at 10 in 12 (rounded down).
-			Counts{Calls: 15, Failures: 11},
+			// 12 settled calls over 43s make 15 in the window, but 30 were written: the larger is kept.
+			Counts{Calls: 30, Failures: 10},
 		},
 		{"own calls count towards the calls known", marked(t0.Add(5 * time.Second)), read[:1], []BucketCounts{bucket(50*time.Second, Counts{Calls: 40})}, Counts{}, Counts{Calls: 40}},
 		{"mark lapsed", marked(t0.Add(-2 * time.Minute)), read, nil, Counts{}, Counts{Calls: 210}},
@@ -48,12 +48,12 @@ func TestFleetWindow(t *testing.T) {
 		// more of them before the mark settled, 7s of those after the mark).
 		{
 			"closed a moment before the mark", Circuit{ID: cid, State: Closed, Version: 5, Since: t0.Add(3 * time.Second), BadSince: t0.Add(5 * time.Second), BadUntil: t0.Add(65 * time.Second)},
-			read, nil, Counts{}, Counts{Calls: 242},
+			read, nil, Counts{}, Counts{Calls: 242, Failures: 5},
 		},
 		// Created by the write that marked it at 5s: CLOSED before it had an item, so the whole window.
 		{
 			"created by its mark", Circuit{ID: cid, State: Closed, Version: 1, Since: t0.Add(5 * time.Second), BadSince: t0.Add(5 * time.Second), BadUntil: t0.Add(65 * time.Second)},
-			read, nil, Counts{}, Counts{Calls: 256},
+			read, nil, Counts{}, Counts{Calls: 256, Failures: 5},
 		},
 		{
 			"own calls of the last moments are left out", marked(t0.Add(5 * time.Second)),
