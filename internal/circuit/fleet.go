@@ -40,6 +40,11 @@ func (p Policy) Settled(c Circuit, settle time.Duration, t time.Time) bool {
 // is filled in from them (extrapolate), so the rates are those of the whole window, as the reference
 // sees it, not only of the incident's first calls.
 //
+// The settled calls decide alone when they show the failure or slow-call rate above its threshold
+// beyond reasonable doubt (clearlyAtRate): a provider failing most calls trips as soon as enough
+// settled calls show it, without waiting for the estimate of the span before them, which can be off
+// by a burst of calls on bursty traffic.
+//
 // Otherwise the rates cannot decide yet: the result carries the most calls known to be in the window
 // (read, own or settled) and no failures, so only the low-traffic consecutive-failures rule can act,
 // and only while fewer than minimum calls are known anywhere.
@@ -65,6 +70,9 @@ func (p Policy) FleetWindow(c Circuit, read, own []BucketCounts, ownRecent Count
 		settled = settled.minus(ownRecent)
 	}
 	if settled.Calls >= p.MinCalls {
+		if p.clearlyAtRate(settled) {
+			return settled // the settled calls alone prove the rate above its threshold
+		}
 		// Failures and slow calls are never held back (a buffer holding one is flushed at once), so
 		// the window read has them all: only the calls need the estimate.
 		known := all.minus(ownRecent)

@@ -73,27 +73,36 @@ func TestFleetWindow(t *testing.T) {
 }
 
 // TestFleetWindowRatesTheWholeWindow holds the rates to the reference's window: the span before the
-// mark was healthy, so a failing provider's rate reaches the threshold as the reference's does, when
-// half the window lies after the mark, and the first settled calls of a young mark cannot trip on
-// their own however bad they look.
+// mark was healthy, so a provider failing 55 % of calls (too close to the threshold for the settled
+// calls alone to prove it) trips as the reference does, once the window holds little but the
+// incident, and not on the incident's first settled calls however they look.
 func TestFleetWindowRatesTheWholeWindow(t *testing.T) {
 	p := DefaultPolicy()                                               // 50 %, 10 calls, 60s window
 	settle := Settle(5*time.Second, time.Second, 500*time.Millisecond) // 7s
 	mark := t0.Add(60 * time.Second)
 	c := Circuit{ID: cid, State: Closed, Version: 3, Since: t0.Add(-time.Hour), BadSince: mark, BadUntil: mark.Add(p.Window)}
-	// Every call fails, 4 a second, from the mark on; healthy before it.
+	// 4 calls a second, 55 % failing, from the mark on; healthy (and unwritten) before it. Calls
+	// from the mark are written (the failing ones at once); those from mark + settle are settled too.
 	failingSince := func(now time.Time) []BucketCounts {
+		span := func(from, to time.Time) Counts {
+			n := int64(4 * to.Sub(from).Seconds())
+			return Counts{Calls: max(n, 0), Failures: max(n*55/100, 0)}
+		}
 		var out []BucketCounts
 		for _, start := range p.WindowBuckets(now) {
-			from, to := start, start.Add(p.BucketWidth())
-			if s := mark.Add(settle); from.Before(s) {
-				from = s
+			later := func(a, b time.Time) time.Time {
+				if a.After(b) {
+					return a
+				}
+				return b
 			}
-			if to.After(now) {
-				to = now
+			end := start.Add(p.BucketWidth())
+			if end.After(now) {
+				end = now
 			}
-			if n := int64(4 * to.Sub(from).Seconds()); n > 0 {
-				out = append(out, BucketCounts{Start: start, Counts: Counts{Calls: n, Failures: n}, Settled: Counts{Calls: n, Failures: n}})
+			from, settled := later(start, mark), later(start, mark.Add(settle))
+			if end.After(from) {
+				out = append(out, BucketCounts{Start: start, Counts: span(from, end), Settled: span(settled, end)})
 			}
 		}
 		return out
@@ -102,10 +111,10 @@ func TestFleetWindowRatesTheWholeWindow(t *testing.T) {
 		after time.Duration
 		trips bool
 	}{
-		{10 * time.Second, false}, // 12 settled calls, all failed: a sixth of the window
+		{10 * time.Second, false}, // 12 settled calls at 55 %
 		{25 * time.Second, false},
-		{36 * time.Second, true}, // over half the window since the mark (the reference trips at 30s)
-		{50 * time.Second, true},
+		{45 * time.Second, false}, // the reference's window still holds 15s of healthy calls
+		{59 * time.Second, true},  // the window holds nothing from before the mark
 	} {
 		now := mark.Add(tt.after)
 		w := p.FleetWindow(c, failingSince(now), nil, Counts{}, settle, now)
