@@ -266,3 +266,9 @@ func clone(c circuit.Circuit) circuit.Circuit {
 	}
 	return c
 }
+
+// ResetStats sets the call counters back to zero.
+func (s *Store) ResetStats() {
+	s.reads.Store(0)
+	s.writes.Store(0)
+}
