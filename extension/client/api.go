@@ -139,8 +139,9 @@ func (e *OpenError) Unwrap() error { return e.Cause }
 
 // Do acquires, runs fn when allowed, times it and reports the outcome (with the permit, if one was
 // granted), and returns fn's error. When the circuit denies the call it returns an *OpenError
-// (errors.Is(err, ErrOpen)) without running fn. An error of fn caused by the caller's own ctx ending
-// is not reported: it says nothing about the downstream.
+// (errors.Is(err, ErrOpen)) without running fn. A call cut off by ctx's deadline is reported as a
+// failure ("timeout"): a downstream that hangs until the function's deadline is the commonest failure
+// there is. Only a cancellation of ctx is not reported: it says nothing about the downstream.
 func (c *Client) Do(ctx context.Context, id string, fn func(ctx context.Context) error) error {
 	d, err := c.Acquire(ctx, id)
 	if errors.Is(err, ErrInvalidID) {
@@ -152,11 +153,14 @@ func (c *Client) Do(ctx context.Context, id string, fn func(ctx context.Context)
 	start := time.Now()
 	ferr := fn(ctx)
 	lat := time.Since(start)
-	if d.Unreachable || (ferr != nil && ctx.Err() != nil && errors.Is(ferr, ctx.Err())) {
+	if d.Unreachable || (ferr != nil && errors.Is(ctx.Err(), context.Canceled)) {
 		return ferr
 	}
 	o := Outcome{OK: ferr == nil || !c.isFailure(ferr), Latency: lat, Permit: d.Permit}
-	if !o.OK {
+	switch {
+	case ferr != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
+		o.OK, o.Err = false, "timeout: "+shortError(ferr) // cut off by the caller's deadline: a hang
+	case !o.OK:
 		o.Err = shortError(ferr)
 	}
 	_ = c.Report(context.WithoutCancel(ctx), id, o) // the outcome is best effort; fn's result is what matters

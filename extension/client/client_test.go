@@ -230,3 +230,20 @@ func TestWithFailureClassifies(t *testing.T) {
 		t.Errorf("reports = %q, want the call counted as ok", reports)
 	}
 }
+
+// TestDeadlineIsReportedAsAFailure: a downstream that hangs until the caller's deadline is the
+// commonest failure there is; Do reports it (with the permit), although the caller's ctx ended.
+func TestDeadlineIsReportedAsAFailure(t *testing.T) {
+	f := newFake(t, allowedWithPermit)
+	c := New(WithBaseURL(f.srv.URL), WithFailure(func(error) bool { return false })) // even a lenient classifier
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	err := c.Do(ctx, "inventory", func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() })
+	if !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("Do = %v, want the deadline's error", err)
+	}
+	reports, _ := f.got()
+	if len(reports) != 1 || !strings.Contains(reports[0], `"ok":false`) || !strings.Contains(reports[0], `"error":"timeout: context deadline exceeded"`) {
+		t.Fatalf("reports = %q, want one failure classified as a timeout", reports)
+	}
+}

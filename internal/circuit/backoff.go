@@ -18,7 +18,9 @@ func (p Policy) OpenDurationFor(id string, openCount int, version int64) time.Du
 		d = float64(p.MaxOpenDuration)
 	}
 	f := jitterFraction(id, openCount, version) // in [-1, 1]
-	return time.Duration(d * (1 + Jitter*f)).Round(time.Millisecond)
+	// Validate bounds MaxOpenDuration far below an overflow; this clamp keeps an unvalidated policy
+	// from turning a huge duration negative all the same.
+	return time.Duration(min(d*(1+Jitter*f), float64(MaxOpenLimit)*(1+Jitter))).Round(time.Millisecond)
 }
 
 // jitterFraction hashes its inputs (FNV-1a) into a number in [-1, 1] without allocating.

@@ -141,3 +141,22 @@ func TestJitterFractionRange(t *testing.T) {
 		}
 	}
 }
+
+// TestOpenDurationNeverOverflows: BREAKERBOX_MAX_OPEN_DURATION near the largest duration turned the
+// jittered open duration negative (float64 → int64 overflow). Validate refuses such a policy; an
+// unvalidated one is still clamped to a positive duration.
+func TestOpenDurationNeverOverflows(t *testing.T) {
+	p := DefaultPolicy()
+	p.MaxOpenDuration = math.MaxInt64
+	p.BackoffMultiplier = 1000
+	for open := 1; open < 40; open++ {
+		for v := int64(1); v < 50; v++ {
+			if d := p.OpenDurationFor("c", open, v); d <= 0 || d > time.Duration(float64(MaxOpenLimit)*(1+Jitter))+time.Millisecond {
+				t.Fatalf("open %d version %d: duration %s, want positive and at most the limit plus jitter", open, v, d)
+			}
+		}
+	}
+	if err := p.Validate(); err == nil {
+		t.Fatal("Validate accepted a max open duration of 292 years")
+	}
+}

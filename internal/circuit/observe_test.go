@@ -149,6 +149,14 @@ func TestObserve(t *testing.T) {
 			want: tripped(closedV5, 1, d1, "3 consecutive failures; open for 28s"),
 		},
 		{
+			// DESIGN: the consecutive rule is the low-traffic rule only. At a 25 % failure rate three
+			// in a row is common; with the window at minimum calls the rates decide.
+			name: "consecutive failures do not trip once the window holds minimum calls",
+			prev: with(closedV5, func(c *Circuit) { c.ConsecutiveFailures = 2 }),
+			obs:  Observation{Outcomes: []Outcome{failCall("timeout")}, Window: Counts{Calls: 10, Failures: 3}},
+			want: written(with(closedV5, func(c *Circuit) { c.ConsecutiveFailures = 2 }), with(closedV5, func(c *Circuit) { c.ConsecutiveFailures = 3 }), now, Transition{}),
+		},
+		{
 			name: "slow call rate trips with OK calls",
 			prev: closedV5,
 			obs:  Observation{Outcomes: repeat(6, okCall(1500)), Window: Counts{Calls: 10, Slow: 6}},

@@ -13,6 +13,10 @@ import (
 // partly filled bucket is one of them.
 const Buckets = 6
 
+// MaxOpenLimit is the longest open duration a policy may ask for. It keeps every open duration, with
+// its jitter and added to any time a circuit can hold, far from overflowing a time.Duration.
+const MaxOpenLimit = 7 * 24 * time.Hour
+
 // Jitter is the ± fraction applied to every open duration so a fleet does not retry in step.
 const Jitter = 0.10
 
@@ -92,6 +96,12 @@ func (p Policy) Validate() error {
 	}
 	if p.MaxOpenDuration < p.OpenDuration {
 		errs = append(errs, &knobError{key: "maxOpenDuration", also: "openDuration", msg: "must be at least openDuration"})
+	}
+	if p.OpenDuration > MaxOpenLimit {
+		bad("openDuration", "must be at most "+MaxOpenLimit.String()+" (an outage longer than that is an operator's FORCED_OPEN)")
+	}
+	if p.MaxOpenDuration > MaxOpenLimit {
+		bad("maxOpenDuration", "must be at most "+MaxOpenLimit.String()+" (an outage longer than that is an operator's FORCED_OPEN)")
 	}
 	if !(p.BackoffMultiplier >= 1) { // also refuses NaN
 		bad("backoffMultiplier", "must be at least 1")

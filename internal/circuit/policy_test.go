@@ -301,6 +301,7 @@ func TestValidate(t *testing.T) {
 		{"window of fractional buckets", func(p *Policy) { p.Window = 61 * time.Second }, "policy window must be a multiple of 6s (it is cut into 6 buckets of whole seconds)"},
 		{"open duration zero", func(p *Policy) { p.OpenDuration = 0; p.MaxOpenDuration = time.Minute }, "policy openDuration must be a positive duration"},
 		{"max below open duration", func(p *Policy) { p.MaxOpenDuration = 29 * time.Second }, "policy maxOpenDuration must be at least openDuration"},
+		{"max open duration past the limit", func(p *Policy) { p.MaxOpenDuration = math.MaxInt64 }, "policy maxOpenDuration must be at most 168h0m0s (an outage longer than that is an operator's FORCED_OPEN)"},
 		{"backoff below one", func(p *Policy) { p.BackoffMultiplier = 0.99 }, "policy backoffMultiplier must be at least 1"},
 		{"backoff NaN", func(p *Policy) { p.BackoffMultiplier = math.NaN() }, "policy backoffMultiplier must be at least 1"},
 		{"half-open probes zero", func(p *Policy) { p.HalfOpenProbes = 0 }, "policy halfOpenProbes must be at least 1"},

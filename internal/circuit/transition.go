@@ -124,7 +124,8 @@ func observeClosed(c *Circuit, obs Observation, p Policy, now time.Time, tr *Tra
 	return changed
 }
 
-// tripReason says why a CLOSED circuit must open, or "" if it need not.
+// tripReason says why a CLOSED circuit must open, or "" if it need not. w is the window as known to
+// the decider: the checker, which reads no window, passes none and so judges by runs alone.
 func tripReason(c *Circuit, w Counts, p Policy) string {
 	if w.Calls >= p.MinCalls {
 		calls := float64(w.Calls)
@@ -135,7 +136,9 @@ func tripReason(c *Circuit, w Counts, p Policy) string {
 			return fmt.Sprintf("slow call rate %s ≥ %s over %d calls (slower than %s)", pct(sr), pct(p.SlowCallRate), w.Calls, p.SlowCall)
 		}
 	}
-	if p.ConsecutiveFailures > 0 && c.ConsecutiveFailures >= p.ConsecutiveFailures {
+	// The low-traffic rule: a run of failures trips only while the window holds fewer than MinCalls
+	// calls. Above that the rates decide (at a 25 % failure rate, three in a row is common).
+	if p.ConsecutiveFailures > 0 && c.ConsecutiveFailures >= p.ConsecutiveFailures && w.Calls < p.MinCalls {
 		return fmt.Sprintf("%d consecutive failures", c.ConsecutiveFailures)
 	}
 	return ""

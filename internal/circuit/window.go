@@ -52,13 +52,20 @@ type BucketCounts struct {
 	Counts
 }
 
-// SumWindow adds up the buckets that lie in the window ending at now and start at or after since
-// (the circuit's last state change), so failures from before a circuit closed never re-trip it.
+// SumWindow adds up the buckets that lie in the window ending at now and end after since (the
+// circuit's last state change). The bucket that holds since is counted: its calls may have come
+// before since, but dropping it would ignore every failure in it and delay every rate trip by up to
+// a bucket. A circuit that just closed is protected from the failures that opened it otherwise: an
+// OPEN or HALF_OPEN circuit counts nothing (outcomes reported then are not written to the window).
 func (p Policy) SumWindow(buckets []BucketCounts, since, now time.Time) Counts {
 	oldest := p.BucketStart(now).Add(-time.Duration(Buckets-1) * p.BucketWidth())
+	first := oldest
+	if s := p.BucketStart(since); !since.IsZero() && s.After(oldest) {
+		first = s
+	}
 	var sum Counts
 	for _, b := range buckets {
-		if b.Start.Before(oldest) || b.Start.After(now) || b.Start.Before(since) {
+		if b.Start.Before(first) || b.Start.After(now) {
 			continue
 		}
 		sum = sum.Add(b.Counts)

@@ -101,8 +101,12 @@ func TestSumWindow(t *testing.T) {
 		{"never changed: whole window", time.Time{}, Counts{125, 16, 9}},
 		{"since before the window: whole window", t0.Add(-time.Hour), Counts{125, 16, 9}},
 		{"since on a bucket start keeps that bucket", t0.Add(30 * time.Second), Counts{124, 16, 9}},
-		{"since inside a bucket drops that bucket", t0.Add(35 * time.Second), Counts{114, 15, 9}},
-		{"since in the current bucket: nothing", t0.Add(61 * time.Second), Counts{}},
+		// The bucket holding since is counted: dropping it ignored every failure in the bucket in
+		// which a circuit was created (or closed) and delayed every rate trip by up to a bucket.
+		{"since inside a bucket keeps that bucket", t0.Add(35 * time.Second), Counts{124, 16, 9}},
+		{"since inside a later bucket drops the earlier ones", t0.Add(45 * time.Second), Counts{114, 15, 9}},
+		{"since in the current bucket: the current bucket", t0.Add(61 * time.Second), Counts{4, 4, 4}},
+		{"since in the future: nothing", t0.Add(75 * time.Second), Counts{}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -23,47 +23,22 @@ func PolicyFor(base circuit.Policy, c circuit.Circuit) (circuit.Policy, error) {
 
 // Observe applies an observation to the circuit (creating it if needed) through Update.
 func (s *Store) Observe(ctx context.Context, id string, obs circuit.Observation, base circuit.Policy, now time.Time) (circuit.Result, error) {
-	return s.Update(ctx, id, func(prev circuit.Circuit) (circuit.Result, error) {
-		p, err := PolicyFor(base, prev)
-		if err != nil {
-			return circuit.Result{}, err
-		}
-		return circuit.Observe(prev, obs, p, now), nil
-	})
+	return ObserveWith(ctx, s, id, obs, base, now)
 }
 
-// AcquireProbe asks for a call permit. In HALF_OPEN (or OPEN past retryAt) the permit only counts once
-// the conditional write that records it succeeded, so the fleet never holds more than the policy's
-// half-open probes. An unknown circuit answers allowed without writing; callers apply their fail mode.
+// AcquireProbe asks for a call permit (see AcquireProbeWith).
 func (s *Store) AcquireProbe(ctx context.Context, id, permit string, base circuit.Policy, now time.Time) (circuit.Result, circuit.Decision, error) {
-	var dec circuit.Decision
-	res, err := s.Update(ctx, id, func(prev circuit.Circuit) (circuit.Result, error) {
-		p, err := PolicyFor(base, prev)
-		if err != nil {
-			return circuit.Result{}, err
-		}
-		var r circuit.Result
-		r, dec = circuit.Acquire(prev, permit, p, now)
-		return r, nil
-	})
-	if err != nil {
-		return circuit.Result{}, circuit.Decision{}, err
-	}
-	return res, dec, nil
+	return AcquireProbeWith(ctx, s, id, permit, base, now)
 }
 
 // ReleaseProbe gives a permit back without a trial.
 func (s *Store) ReleaseProbe(ctx context.Context, id, permit string, now time.Time) (circuit.Result, error) {
-	return s.Update(ctx, id, func(prev circuit.Circuit) (circuit.Result, error) {
-		return circuit.Release(prev, permit, now), nil
-	})
+	return ReleaseProbeWith(ctx, s, id, permit, now)
 }
 
 // Force sets an operator override on the circuit, creating it if needed.
 func (s *Store) Force(ctx context.Context, id string, o circuit.Override, reason string, now time.Time) (circuit.Result, error) {
-	return s.Update(ctx, id, func(prev circuit.Circuit) (circuit.Result, error) {
-		return circuit.Force(prev, o, reason, now), nil
-	})
+	return ForceWith(ctx, s, id, o, reason, now)
 }
 
 // List returns every circuit, following Scan pagination. Items that cannot be read are reported in

@@ -24,28 +24,41 @@ func windowKey(id string, shard int, bucket time.Time) map[string]types.Attribut
 	}
 }
 
-// AddCounts adds c to one window bucket of one shard with an atomic ADD (no read-modify-write), and
-// sets the bucket's expiresAt to bucket end + window so DynamoDB's TTL removes it afterwards.
-func (s *Store) AddCounts(ctx context.Context, id string, shard int, bucket time.Time, c circuit.Counts, p circuit.Policy) error {
-	if err := circuit.ValidateID(id); err != nil {
+// writerAttr is the attribute of a window item that holds the last sequence number it took from
+// writer. Readers never project it.
+func writerAttr(writer string) string { return "w_" + writer }
+
+// AddCounts adds w.Counts to one window bucket of one shard with an atomic ADD (no read-modify-write)
+// on condition that the bucket has not taken w.Seq (or a later write) from w.Writer, so a retried
+// write counts once (see CountsWrite). It sets the bucket's expiresAt to bucket end + window, so
+// DynamoDB's TTL removes it afterwards.
+func (s *Store) AddCounts(ctx context.Context, w CountsWrite, p circuit.Policy) error {
+	if err := w.Validate(); err != nil {
 		return err
 	}
-	if c.IsZero() {
+	if w.Counts.IsZero() {
 		return nil
 	}
-	expires := bucket.Add(p.BucketWidth() + p.Window)
+	expires := w.Bucket.Add(p.BucketWidth() + p.Window)
 	ctx, cancel := s.call(ctx)
 	defer cancel()
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
-		TableName:        &s.table,
-		Key:              windowKey(id, shard, bucket),
-		UpdateExpression: strPtr("ADD calls :c, failures :f, slow :s SET expiresAt = :e"),
+		TableName:                &s.table,
+		Key:                      windowKey(w.ID, w.Shard, w.Bucket),
+		UpdateExpression:         strPtr("ADD calls :c, failures :f, slow :s SET expiresAt = :e, #w = :q"),
+		ConditionExpression:      strPtr("attribute_not_exists(#w) OR #w < :q"),
+		ExpressionAttributeNames: map[string]string{"#w": writerAttr(w.Writer)},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
-			":c": num(c.Calls), ":f": num(c.Failures), ":s": num(c.Slow), ":e": num(expires.Unix()),
+			":c": num(w.Counts.Calls), ":f": num(w.Counts.Failures), ":s": num(w.Counts.Slow), ":e": num(expires.Unix()),
+			":q": &types.AttributeValueMemberN{Value: strconv.FormatUint(w.Seq, 10)},
 		},
 	})
+	var ccf *types.ConditionalCheckFailedException
+	if errors.As(err, &ccf) {
+		return nil // this write (or a later one of this writer) was taken already: counted once
+	}
 	if err != nil {
-		return fmt.Errorf("store: add counts to circuit %q shard %d bucket %d: %w", id, shard, bucket.Unix(), err)
+		return fmt.Errorf("store: add counts to circuit %q shard %d bucket %d: %w", w.ID, w.Shard, w.Bucket.Unix(), err)
 	}
 	return nil
 }

@@ -13,36 +13,16 @@ import (
 	"github.com/breakerbox/breakerbox/internal/store"
 )
 
-func TestWindowBucketsShardsAndTTL(t *testing.T) {
+// TestWindowItemExpires: a bucket item expires one window after its end, on the table's TTL
+// attribute, so DynamoDB removes it (the contract's window tests cover the counting).
+func TestWindowItemExpires(t *testing.T) {
 	st, db := newStore(t, store.Options{})
 	ctx := ctxT(t)
 	p := circuit.DefaultPolicy() // 60s window, 10s buckets
-	now := t0.Add(35 * time.Second)
-	add := func(shard int, at time.Time, c circuit.Counts) {
-		t.Helper()
-		if err := st.AddCounts(ctx, "w", shard, p.BucketStart(at), c, p); err != nil {
-			t.Fatal(err)
-		}
-	}
-	add(0, now, circuit.Counts{Calls: 3, Failures: 1})
-	add(3, now, circuit.Counts{Calls: 2, Failures: 2, Slow: 1})
-	add(1, now.Add(-50*time.Second), circuit.Counts{Calls: 5})                  // oldest bucket still in the window
-	add(2, now.Add(-61*time.Second), circuit.Counts{Calls: 100, Failures: 100}) // out of the window
-	buckets, err := st.ReadWindow(ctx, "w", 4, p, now)
-	if err != nil {
+	bucket := p.BucketStart(t0.Add(35 * time.Second))
+	if err := st.AddCounts(ctx, store.CountsWrite{ID: "w", Bucket: bucket, Counts: circuit.Counts{Calls: 3, Failures: 1}, Writer: "env", Seq: 1}, p); err != nil {
 		t.Fatal(err)
 	}
-	if len(buckets) != circuit.Buckets {
-		t.Fatalf("%d buckets, want %d", len(buckets), circuit.Buckets)
-	}
-	if got, want := p.SumWindow(buckets, time.Time{}, now), (circuit.Counts{Calls: 10, Failures: 3, Slow: 1}); got != want {
-		t.Fatalf("window = %+v, want %+v", got, want)
-	}
-	if got, want := p.SumWindow(buckets, p.BucketStart(now), now), (circuit.Counts{Calls: 5, Failures: 3, Slow: 1}); got != want {
-		t.Fatalf("window since the current bucket = %+v, want %+v", got, want)
-	}
-	// The bucket item expires one window after its end, so DynamoDB TTL removes it.
-	bucket := p.BucketStart(now)
 	out, err := db.GetItem(ctx, &dynamodb.GetItemInput{TableName: strp(st.Table()), Key: map[string]types.AttributeValue{
 		"pk": s("w#0"), "sk": s("window#" + strconv.FormatInt(bucket.Unix(), 10)),
 	}})
@@ -59,13 +39,6 @@ func TestWindowBucketsShardsAndTTL(t *testing.T) {
 	}
 	if d := ttl.TimeToLiveDescription; d == nil || d.AttributeName == nil || *d.AttributeName != "expiresAt" || d.TimeToLiveStatus != types.TimeToLiveStatusEnabled {
 		t.Fatalf("TTL = %+v, want enabled on expiresAt", d)
-	}
-}
-
-func TestReadWindowRejectsTooManyKeys(t *testing.T) {
-	st, _ := newStore(t, store.Options{})
-	if _, err := st.ReadWindow(ctxT(t), "w", 17, circuit.DefaultPolicy(), t0); err == nil {
-		t.Fatal("17 shards × 6 buckets > 100 keys: want an error")
 	}
 }
 

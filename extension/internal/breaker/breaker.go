@@ -8,6 +8,7 @@ import (
 	"log/slog"
 	mrand "math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/breakerbox/breakerbox/extension/internal/cache"
@@ -15,11 +16,14 @@ import (
 	"github.com/breakerbox/breakerbox/internal/store"
 )
 
-// Store is the part of *store.Store the breaker uses.
+// Store is the part of store.Circuits the breaker writes through (its reads go through the cache's
+// Reader). *store.Store is one; the fleet simulator's in-memory store is another. The breaker never
+// reads the clock itself (Options.Now) and starts no goroutine: a simulator drives it by calling
+// Acquire, Report and Flush/FlushIfDue on a virtual clock.
 type Store interface {
 	AcquireProbe(ctx context.Context, id, permit string, base circuit.Policy, now time.Time) (circuit.Result, circuit.Decision, error)
 	Update(ctx context.Context, id string, decide store.Decide) (circuit.Result, error)
-	AddCounts(ctx context.Context, id string, shard int, bucket time.Time, c circuit.Counts, p circuit.Policy) error
+	AddCounts(ctx context.Context, w store.CountsWrite, p circuit.Policy) error
 	ReadWindow(ctx context.Context, id string, shards int, p circuit.Policy, now time.Time) ([]circuit.BucketCounts, error)
 }
 
@@ -35,6 +39,9 @@ type Options struct {
 	// Shards is the number of counter shards; Shard is this environment's (default: random).
 	Shards int
 	Shard  int
+	// Writer names this environment in its counter writes, so a retried write counts once
+	// (store.CountsWrite; default: 16 random characters).
+	Writer string
 	// WindowTTL is the longest a window read is reused before it is read again (the cache TTL).
 	WindowTTL time.Duration
 	// FlushInterval is the most often buffers are flushed by FlushIfDue.
@@ -61,6 +68,7 @@ type Breaker struct {
 
 	flushMu   sync.Mutex
 	lastFlush time.Time
+	seq       atomic.Uint64 // the last counter write's sequence number
 
 	stats counters
 
@@ -81,6 +89,12 @@ func New(s Store, c *cache.Cache, opt Options) (*Breaker, error) {
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
+	}
+	if opt.Writer == "" {
+		opt.Writer = rand.Text()[:16]
+	}
+	if err := store.ValidateWriter(opt.Writer); err != nil {
+		return nil, fmt.Errorf("breaker: %w", err)
 	}
 	if opt.NewPermit == nil {
 		opt.NewPermit = rand.Text

@@ -259,14 +259,14 @@ type failingAdds struct {
 	fail bool
 }
 
-func (f *failingAdds) AddCounts(ctx context.Context, id string, shard int, bucket time.Time, c circuit.Counts, p circuit.Policy) error {
+func (f *failingAdds) AddCounts(ctx context.Context, w store.CountsWrite, p circuit.Policy) error {
 	f.mu.Lock()
 	fail := f.fail
 	f.mu.Unlock()
 	if fail {
 		return errors.New("dynamodb: connection refused")
 	}
-	return f.Store.AddCounts(ctx, id, shard, bucket, c, p)
+	return f.Store.AddCounts(ctx, w, p)
 }
 
 func TestFailedFlushKeepsItsCounts(t *testing.T) {

@@ -10,6 +10,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/breakerbox/breakerbox/internal/circuit"
+	"github.com/breakerbox/breakerbox/internal/store"
 )
 
 // flushParallel bounds how many circuits one flush works on at once.
@@ -143,7 +144,8 @@ func (b *Breaker) flushOne(ctx context.Context, w work, now time.Time) error {
 	added := make([]circuit.BucketCounts, 0, len(starts))
 	for i, start := range starts {
 		at := time.Unix(start, 0).UTC()
-		if err := b.store.AddCounts(ctx, w.id, b.opt.Shard, at, w.buckets[start], p); err != nil {
+		cw := store.CountsWrite{ID: w.id, Shard: b.opt.Shard, Bucket: at, Counts: w.buckets[start], Writer: b.opt.Writer, Seq: b.seq.Add(1)}
+		if err := b.store.AddCounts(ctx, cw, p); err != nil {
 			b.stats.storeErrors.Add(1)
 			b.log.Warn("outcome counts not written; kept for the next flush", "circuit", w.id, "error", err.Error())
 			rest := map[int64]circuit.Counts{}
