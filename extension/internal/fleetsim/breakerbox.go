@@ -70,7 +70,7 @@ func newFleet(ctx context.Context, set Settings, clk *clock, envs int, id string
 			return nil, fmt.Errorf("fleetsim: %w", err)
 		}
 		b, err := breaker.New(f.st, c, breaker.Options{
-			Policy: set.Policy, FailOpen: true, Shards: set.Shards, Shard: r.IntN(set.Shards),
+			Policy: set.Policy, FailOpen: true, Shards: set.Shards, Shard: r.IntN(set.Shards), Writer: "env" + strconv.Itoa(e),
 			WindowTTL: set.CacheTTL, FlushInterval: set.FlushInterval, Now: clk.Now,
 			NewPermit: func() string { n++; return "e" + strconv.Itoa(e) + "p" + strconv.Itoa(n) },
 		})

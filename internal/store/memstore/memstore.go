@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"maps"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"sync"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/breakerbox/breakerbox/internal/circuit"
+	"github.com/breakerbox/breakerbox/internal/ctxwait"
 	"github.com/breakerbox/breakerbox/internal/store"
 )
 
@@ -25,6 +27,7 @@ type Options struct {
 }
 
 // Store holds one table's circuits and window counters in memory. It is safe for concurrent use.
+// It implements store.Circuits, and the DynamoDB store's List and GetMany besides.
 type Store struct {
 	opt Options
 
@@ -44,8 +47,11 @@ type windowKey struct {
 
 type bucketItem struct {
 	counts    circuit.Counts
-	expiresAt int64 // epoch seconds
+	expiresAt int64             // epoch seconds
+	seqs      map[string]uint64 // the last sequence number taken from each writer
 }
+
+var _ store.Circuits = (*Store)(nil)
 
 // New returns an empty Store.
 func New(opt Options) *Store {
@@ -147,51 +153,32 @@ func (s *Store) Update(ctx context.Context, id string, decide store.Decide) (cir
 		if attempt >= maxAttempts {
 			return circuit.Result{}, fmt.Errorf("memstore: update circuit %q: gave up after %d lost races: %w", id, attempt, store.ErrConflict)
 		}
+		// A full-jitter pause that grows with the lost races, as the DynamoDB store's does (shorter:
+		// a write here takes microseconds, not milliseconds).
+		if err := ctxwait.Sleep(ctx, time.Duration(rand.Int64N(int64(time.Microsecond<<min(attempt, 10)))+1)); err != nil {
+			return circuit.Result{}, fmt.Errorf("memstore: update circuit %q: %w", id, err)
+		}
 	}
 }
 
 // Observe applies an observation to the circuit (creating it if needed) through Update.
 func (s *Store) Observe(ctx context.Context, id string, obs circuit.Observation, base circuit.Policy, now time.Time) (circuit.Result, error) {
-	return s.Update(ctx, id, func(prev circuit.Circuit) (circuit.Result, error) {
-		p, err := store.PolicyFor(base, prev)
-		if err != nil {
-			return circuit.Result{}, err
-		}
-		return circuit.Observe(prev, obs, p, now), nil
-	})
+	return store.ObserveWith(ctx, s, id, obs, base, now)
 }
 
-// AcquireProbe asks for a call permit; in HALF_OPEN (or OPEN past retryAt) it only counts once the
-// conditional write that records it succeeded.
+// AcquireProbe asks for a call permit (see store.AcquireProbeWith).
 func (s *Store) AcquireProbe(ctx context.Context, id, permit string, base circuit.Policy, now time.Time) (circuit.Result, circuit.Decision, error) {
-	var dec circuit.Decision
-	res, err := s.Update(ctx, id, func(prev circuit.Circuit) (circuit.Result, error) {
-		p, err := store.PolicyFor(base, prev)
-		if err != nil {
-			return circuit.Result{}, err
-		}
-		var r circuit.Result
-		r, dec = circuit.Acquire(prev, permit, p, now)
-		return r, nil
-	})
-	if err != nil {
-		return circuit.Result{}, circuit.Decision{}, err
-	}
-	return res, dec, nil
+	return store.AcquireProbeWith(ctx, s, id, permit, base, now)
 }
 
 // ReleaseProbe gives a permit back without a trial.
 func (s *Store) ReleaseProbe(ctx context.Context, id, permit string, now time.Time) (circuit.Result, error) {
-	return s.Update(ctx, id, func(prev circuit.Circuit) (circuit.Result, error) {
-		return circuit.Release(prev, permit, now), nil
-	})
+	return store.ReleaseProbeWith(ctx, s, id, permit, now)
 }
 
 // Force sets an operator override on the circuit, creating it if needed.
 func (s *Store) Force(ctx context.Context, id string, o circuit.Override, reason string, now time.Time) (circuit.Result, error) {
-	return s.Update(ctx, id, func(prev circuit.Circuit) (circuit.Result, error) {
-		return circuit.Force(prev, o, reason, now), nil
-	})
+	return store.ForceWith(ctx, s, id, o, reason, now)
 }
 
 // List returns every circuit, ordered by id.

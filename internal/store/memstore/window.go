@@ -6,34 +6,41 @@ import (
 	"time"
 
 	"github.com/breakerbox/breakerbox/internal/circuit"
+	"github.com/breakerbox/breakerbox/internal/store"
 )
 
 // maxBatchGetKeys is DynamoDB's limit of keys per BatchGetItem, which a window read must fit in.
 const maxBatchGetKeys = 100
 
-// AddCounts adds c to one window bucket of one shard (an atomic ADD) and sets the bucket's expiry
-// to bucket end + window, epoch seconds.
-func (s *Store) AddCounts(ctx context.Context, id string, shard int, bucket time.Time, c circuit.Counts, p circuit.Policy) error {
-	if err := circuit.ValidateID(id); err != nil {
+// AddCounts adds w.Counts to one window bucket of one shard (an atomic ADD) unless the bucket has
+// already taken w.Seq (or a later write) from w.Writer, so a retried write counts once; it sets the
+// bucket's expiry to bucket end + window, epoch seconds. A write that is not counted again is
+// billed all the same, as DynamoDB bills a failed condition.
+func (s *Store) AddCounts(ctx context.Context, w store.CountsWrite, p circuit.Policy) error {
+	if err := w.Validate(); err != nil {
 		return err
 	}
-	if c.IsZero() {
+	if w.Counts.IsZero() {
 		return nil
 	}
 	if err := ctx.Err(); err != nil {
-		return fmt.Errorf("memstore: add counts to circuit %q shard %d bucket %d: %w", id, shard, bucket.Unix(), err)
+		return fmt.Errorf("memstore: add counts to circuit %q shard %d bucket %d: %w", w.ID, w.Shard, w.Bucket.Unix(), err)
 	}
 	s.writes.Add(1)
-	k := windowKey{id: id, shard: shard, start: bucket.Unix()}
+	k := windowKey{id: w.ID, shard: w.Shard, start: w.Bucket.Unix()}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	it := s.windows[k]
 	if it == nil {
-		it = &bucketItem{}
+		it = &bucketItem{seqs: map[string]uint64{}}
 		s.windows[k] = it
 	}
-	it.counts = it.counts.Add(c)
-	it.expiresAt = bucket.Add(p.BucketWidth() + p.Window).Unix()
+	if last, ok := it.seqs[w.Writer]; ok && last >= w.Seq {
+		return nil // taken already: counted once
+	}
+	it.seqs[w.Writer] = w.Seq
+	it.counts = it.counts.Add(w.Counts)
+	it.expiresAt = w.Bucket.Add(p.BucketWidth() + p.Window).Unix()
 	return nil
 }
 
