@@ -29,6 +29,12 @@ type Circuit struct {
 	CheckedAt     time.Time
 	LastLatencyMs int64
 	LastError     string
+	// BadSince and BadUntil mark the circuit's window as holding a failure or a slow call somewhere in
+	// the fleet (zero: no mark). The environment that flushes one sets the mark; every environment
+	// reads it with the circuit (once per cache TTL) and, while it is live, flushes its successes too,
+	// so the window's counts become the fleet's. BadUntil is a window after the last marked failure;
+	// BadSince is when the mark was set after having lapsed (see Policy.FleetWindow).
+	BadSince, BadUntil time.Time
 	// Policy holds this circuit's own knobs, applied over the environment's with Policy.WithOverrides.
 	Policy map[string]string
 }

@@ -52,6 +52,8 @@ func encodeCircuit(c circuit.Circuit) map[string]types.AttributeValue {
 	setTime("retryAt", c.RetryAt)
 	setTime("updatedAt", c.UpdatedAt)
 	setTime("checkedAt", c.CheckedAt)
+	setTime("badSince", c.BadSince)
+	setTime("badUntil", c.BadUntil)
 	if c.Override != circuit.NoOverride {
 		item["override"] = str(string(c.Override))
 	}
@@ -165,6 +167,8 @@ func decodeCircuit(item map[string]types.AttributeValue) (circuit.Circuit, error
 	c.RetryAt = d.time("retryAt")
 	c.UpdatedAt = d.time("updatedAt")
 	c.CheckedAt = d.time("checkedAt")
+	c.BadSince = d.time("badSince")
+	c.BadUntil = d.time("badUntil")
 	c.LastLatencyMs = d.int("lastLatencyMs", false)
 	c.LastError = d.str("lastError", false)
 	for permit, v := range d.strMap("probes") {

@@ -62,8 +62,9 @@ func roundTrip(t *testing.T, s store.Circuits) {
 		ID: "inventory", State: circuit.HalfOpen, Version: 1, Since: t0, Reason: "probing",
 		OpenCount: 2, ConsecutiveFailures: 1, ProbeSuccesses: 1, UpdatedAt: t0,
 		CheckedAt: t0.Add(time.Second), LastLatencyMs: 1234, LastError: "timeout",
-		Probes: []circuit.Probe{{Permit: "a", Until: t0.Add(30 * time.Second)}, {Permit: "b", Until: t0.Add(31 * time.Second)}},
-		Policy: map[string]string{"failureRate": "25"},
+		Probes:   []circuit.Probe{{Permit: "a", Until: t0.Add(30 * time.Second)}, {Permit: "b", Until: t0.Add(31 * time.Second)}},
+		Policy:   map[string]string{"failureRate": "25"},
+		BadSince: t0.Add(-time.Minute), BadUntil: t0.Add(time.Minute),
 	}
 	if err := s.Put(ctx, want); err != nil {
 		t.Fatal(err)
