@@ -228,6 +228,7 @@ func clone(c circuit.Circuit) circuit.Circuit {
 		return time.UnixMilli(t.UnixMilli()).UTC()
 	}
 	c.Since, c.RetryAt, c.UpdatedAt, c.CheckedAt = ms(c.Since), ms(c.RetryAt), ms(c.UpdatedAt), ms(c.CheckedAt)
+	c.BadSince, c.BadUntil = ms(c.BadSince), ms(c.BadUntil)
 	if c.CheckedAt.IsZero() {
 		c.LastLatencyMs, c.LastError = 0, ""
 	}
