@@ -1,8 +1,8 @@
 // Command fleet runs the fleet simulator (make fleet): the real breaker for up to 500 Lambda
 // environments on a virtual clock, next to the single-process reference and two peers' rules, over
 // four traffic shapes and the issue's true failure and slow-call rates. It prints the table, ends
-// with `fleet: runs=N false-trips=N missed-trips=N healthy-writes=N`, and writes results.json and
-// tripprob.svg to -out. It prints figures; it does not pass or fail on them.
+// with `fleet: runs=N false-trips=N missed-trips=N healthy-writes=N`, and writes results.json,
+// table.md (the README's table) and tripprob.svg to -out. It prints figures; it does not pass or fail on them.
 package main
 
 import (
@@ -28,7 +28,7 @@ func main() {
 
 func run() error {
 	cfg := fleetsim.DefaultConfig()
-	out := flag.String("out", "out/fleet", "folder for results.json and tripprob.svg")
+	out := flag.String("out", "out/fleet", "folder for results.json, table.md and tripprob.svg")
 	flag.IntVar(&cfg.Runs, "runs", cfg.Runs, "runs (windows) per shape, kind and rate")
 	flag.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of every random draw")
 	shapes := flag.String("shapes", "", "comma list of shapes to run (default: all)")
@@ -59,10 +59,13 @@ func run() error {
 	if err := writeFile(filepath.Join(*out, "results.json"), func(f *os.File) error { return fleetsim.WriteJSON(f, res) }); err != nil {
 		return err
 	}
+	if err := writeFile(filepath.Join(*out, "table.md"), func(f *os.File) error { return fleetsim.WriteMarkdown(f, res) }); err != nil {
+		return err
+	}
 	if err := writeFile(filepath.Join(*out, "tripprob.svg"), func(f *os.File) error { return fleetsim.WritePlot(f, res) }); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "fleet: simulated in %s; results.json and tripprob.svg in %s\n", time.Since(started).Round(time.Millisecond), *out)
+	fmt.Fprintf(os.Stderr, "fleet: simulated in %s; results.json, table.md and tripprob.svg in %s\n", time.Since(started).Round(time.Millisecond), *out)
 	return fleetsim.WriteTable(os.Stdout, cfg, res)
 }
 

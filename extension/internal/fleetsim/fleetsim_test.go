@@ -187,6 +187,14 @@ func TestSummarizeCountsFalseAndMissedTrips(t *testing.T) {
 	if last, want := lines[len(lines)-1], "fleet: runs=12 false-trips=1 missed-trips=3 healthy-writes=2"; last != want {
 		t.Fatalf("last line %q, want %q", last, want)
 	}
+	b.Reset()
+	if err := WriteMarkdown(&b, res); err != nil {
+		t.Fatal(err)
+	}
+	md := strings.Split(strings.TrimSpace(b.String()), "\n")
+	if len(md) != 2+len(combos) || !strings.HasPrefix(md[2], "| dense | failures | 25 % | 0.33 / 0.67 / 0.00 / 0.00 |") {
+		t.Fatalf("markdown table:\n%s", b.String())
+	}
 }
 
 // TestRunIsDeterministic: the same seed gives the same results, however the runs are scheduled.

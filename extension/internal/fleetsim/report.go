@@ -106,3 +106,30 @@ func WriteJSON(w io.Writer, res *Results) error {
 	}
 	return nil
 }
+
+// WriteMarkdown writes the table for the README: each cell holds the systems' figures in the order
+// reference / breakerbox / Powertools / circuitbreaker-lambda (DynamoDB cells: without the reference).
+func WriteMarkdown(w io.Writer, res *Results) error {
+	var b strings.Builder
+	b.WriteString("| shape | incident | rate | trip per window | time to trip s | calls sent (of offered) | reads/s | writes/s | false | missed |\n")
+	b.WriteString("|---|---|---:|---|---|---|---|---|---:|---:|\n")
+	for _, r := range res.Rows {
+		var trip, ttt, sent, reads, writes []string
+		for i, s := range r.Sys {
+			trip = append(trip, fmt.Sprintf("%.2f", s.TripRate))
+			ttt = append(ttt, secs(s))
+			sent = append(sent, fmt.Sprintf("%.0f", s.Sent))
+			if i != iRef {
+				reads = append(reads, fmt.Sprintf("%.2f", s.ReadsPerSec))
+				writes = append(writes, fmt.Sprintf("%.2f", s.WritesPerSec))
+			}
+		}
+		fmt.Fprintf(&b, "| %s | %s | %d %% | %s | %s | %s (%.0f) | %s | %s | %d | %d |\n", r.Shape, kindName(r.Kind), int(r.Rate*100+0.5),
+			strings.Join(trip, " / "), strings.Join(ttt, " / "), strings.Join(sent, " / "), r.Sys[iRef].Offered,
+			strings.Join(reads, " / "), strings.Join(writes, " / "), r.FalseTrips, r.MissedTrips)
+	}
+	if _, err := io.WriteString(w, b.String()); err != nil {
+		return fmt.Errorf("fleetsim: write markdown: %w", err)
+	}
+	return nil
+}
