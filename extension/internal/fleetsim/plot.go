@@ -23,6 +23,20 @@ var systemColors = []color.Color{
 // WritePlot draws the trip probability per window against the true rate, one panel per shape and
 // kind of incident (columns: shapes; rows: failures, slow calls), one line per system, as SVG.
 func WritePlot(w io.Writer, res *Results) error {
+	plots, err := panels(res)
+	if err != nil {
+		return err
+	}
+	c := vgsvg.New(panel*vg.Length(len(plots[0])), panel*vg.Length(len(plots)))
+	drawTiles(c, plots)
+	if _, err := c.WriteTo(w); err != nil {
+		return fmt.Errorf("fleetsim: write plot: %w", err)
+	}
+	return nil
+}
+
+// panels builds one plot per kind (rows) and shape (columns).
+func panels(res *Results) ([][]*plot.Plot, error) {
 	var shapes []string
 	var kinds []Kind
 	for _, r := range res.Rows {
@@ -34,7 +48,17 @@ func WritePlot(w io.Writer, res *Results) error {
 		}
 	}
 	if len(shapes) == 0 {
-		return fmt.Errorf("fleetsim: plot: no results")
+		return nil, fmt.Errorf("fleetsim: plot: no results")
+	}
+	// The legend goes where the lines leave room: the sparse slow-call panel, in which no rule with
+	// a rate trips (one call every 2 minutes never meets minimum calls), else the first.
+	legendAt := [2]int{0, 0}
+	for k, kind := range kinds {
+		for s, shape := range shapes {
+			if kind == Slow && shape == "sparse" {
+				legendAt = [2]int{k, s}
+			}
+		}
 	}
 	plots := make([][]*plot.Plot, len(kinds))
 	for k, kind := range kinds {
@@ -58,7 +82,7 @@ func WritePlot(w io.Writer, res *Results) error {
 				}
 				line, points, err := plotter.NewLinePoints(xy)
 				if err != nil {
-					return fmt.Errorf("fleetsim: plot %s %s: %w", shape, name, err)
+					return nil, fmt.Errorf("fleetsim: plot %s %s: %w", shape, name, err)
 				}
 				line.Color, points.Color = systemColors[i], systemColors[i]
 				line.Width = vg.Points(1.2)
@@ -67,7 +91,7 @@ func WritePlot(w io.Writer, res *Results) error {
 				}
 				points.Radius = vg.Points(2)
 				p.Add(line, points)
-				if k == 0 && s == 0 {
+				if k == legendAt[0] && s == legendAt[1] {
 					p.Legend.Add(name, line, points)
 				}
 			}
@@ -76,9 +100,15 @@ func WritePlot(w io.Writer, res *Results) error {
 			plots[k][s] = p
 		}
 	}
-	const panel = 3.2 * vg.Inch
-	c := vgsvg.New(panel*vg.Length(len(shapes)), panel*vg.Length(len(kinds)))
-	tiles := draw.Tiles{Rows: len(kinds), Cols: len(shapes), PadX: vg.Points(6), PadY: vg.Points(6),
+	return plots, nil
+}
+
+// panel is the side of one panel of the chart.
+const panel = 3.2 * vg.Inch
+
+// drawTiles draws the panels on c in rows and columns.
+func drawTiles(c vg.CanvasSizer, plots [][]*plot.Plot) {
+	tiles := draw.Tiles{Rows: len(plots), Cols: len(plots[0]), PadX: vg.Points(6), PadY: vg.Points(6),
 		PadTop: vg.Points(4), PadBottom: vg.Points(4), PadLeft: vg.Points(4), PadRight: vg.Points(4)}
 	canvases := plot.Align(plots, tiles, draw.New(c))
 	for k := range plots {
@@ -86,10 +116,6 @@ func WritePlot(w io.Writer, res *Results) error {
 			plots[k][s].Draw(canvases[k][s])
 		}
 	}
-	if _, err := c.WriteTo(w); err != nil {
-		return fmt.Errorf("fleetsim: write plot: %w", err)
-	}
-	return nil
 }
 
 func kindName(k Kind) string {
