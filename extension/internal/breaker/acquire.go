@@ -120,6 +120,7 @@ func (b *Breaker) takePermit(ctx context.Context, id string, base Decision, now 
 	if err != nil {
 		b.stats.storeErrors.Add(1)
 		b.log.Warn("probe permit not taken", "circuit", id, "error", err.Error())
+		b.voidPermit(ctx, id, permit, now)
 		base.Stale = true
 		base.Reason = "could not take a probe permit: DynamoDB did not answer"
 		if errors.Is(err, context.Canceled) {
@@ -164,5 +165,28 @@ func (b *Breaker) wrote(id string, r circuit.Result) {
 	if tr := r.Transition; tr.Happened() {
 		b.stats.transitions.Add(1)
 		b.log.Info("circuit state change", "circuit", id, "from", tr.From, "to", tr.To, "reason", tr.Reason, "version", tr.Version)
+	}
+}
+
+// voidPermitTimeout bounds the write that gives back a permit whose grant was never heard.
+const voidPermitTimeout = 2 * time.Second
+
+// voidPermit gives back a permit whose write may have landed although its answer never came (a
+// timeout, a canceled request): nobody holds it, and left alone it would keep HALF_OPEN's probe
+// slot for a whole lease. Releasing a permit the circuit does not hold changes nothing.
+func (b *Breaker) voidPermit(ctx context.Context, id, permit string, now time.Time) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), voidPermitTimeout)
+	defer cancel()
+	r, err := b.store.Update(ctx, id, func(prev circuit.Circuit) (circuit.Result, error) {
+		return circuit.Release(prev, permit, now), nil
+	})
+	if err != nil {
+		b.stats.storeErrors.Add(1)
+		b.log.Warn("unheard probe permit not given back; it lapses with its lease", "circuit", id, "error", err.Error())
+		return
+	}
+	if r.Changed {
+		b.log.Info("probe permit whose answer was lost given back", "circuit", id)
+		b.wrote(id, r)
 	}
 }

@@ -46,6 +46,9 @@ type Options struct {
 	WindowTTL time.Duration
 	// FlushInterval is the most often buffers are flushed by FlushIfDue.
 	FlushInterval time.Duration
+	// Settle is how long after a circuit's window is marked bad every environment that makes a call
+	// has flushed its calls (circuit.Settle; default: from WindowTTL, FlushInterval and a 1s store call).
+	Settle time.Duration
 	// Now returns the wall-clock time (default time.Now).
 	Now func() time.Time
 	// NewPermit returns a new probe permit id (default: 26 random base32 characters).
@@ -89,6 +92,9 @@ func New(s Store, c *cache.Cache, opt Options) (*Breaker, error) {
 	}
 	if opt.Now == nil {
 		opt.Now = time.Now
+	}
+	if opt.Settle <= 0 {
+		opt.Settle = circuit.Settle(opt.WindowTTL, opt.FlushInterval, time.Second)
 	}
 	if opt.Writer == "" {
 		opt.Writer = rand.Text()[:16]

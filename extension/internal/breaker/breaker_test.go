@@ -158,13 +158,15 @@ func TestFailedProbeReopensWithBackoff(t *testing.T) {
 }
 
 // Failures seen by two environments, each below the minimum calls, trip the circuit through the
-// window summed over their shards.
+// window summed over their shards, once the fleet's window has settled (every environment has had
+// the time to see the bad-window mark and flush its successes).
 func TestFailureRateTripsAcrossShards(t *testing.T) {
 	s := newStore(t)
+	clk := newClock()
 	p := circuit.DefaultPolicy()
 	p.ConsecutiveFailures = 0
-	put(t, s, circuit.Circuit{ID: "inv", State: circuit.Closed, Since: time.Now().Add(-time.Hour)})
-	a, b := newEnv(t, s, s, 0, p), newEnv(t, s, s, 1, p)
+	put(t, s, circuit.Circuit{ID: "inv", State: circuit.Closed, Since: clk.Now().Add(-time.Hour)})
+	a, b := newEnv(t, s, s, 0, p, on(clk)), newEnv(t, s, s, 1, p, on(clk))
 	report := func(e *Breaker, ok, fail int) {
 		var outs []Outcome
 		for range ok {
@@ -179,27 +181,100 @@ func TestFailureRateTripsAcrossShards(t *testing.T) {
 		}
 	}
 	report(a, 2, 3)
-	if c := stored(t, s, "inv"); c.State != circuit.Closed || c.Version != 1 {
-		t.Fatalf("after 5 calls: %+v, want CLOSED and not written", c)
+	c := stored(t, s, "inv")
+	if c.State != circuit.Closed || c.Version != 2 || !c.BadSince.Equal(clk.Now()) || !c.BadUntil.Equal(clk.Now().Add(p.Window)) {
+		t.Fatalf("after 5 calls: %+v, want CLOSED with the window marked bad", c)
 	}
 	report(b, 2, 3)
-	c := stored(t, s, "inv")
-	if c.State != circuit.Open || !strings.HasPrefix(c.Reason, "failure rate 60% ≥ 50% over 10 calls") {
-		t.Fatalf("after 10 calls with 6 failures over two shards: %+v", c)
+	if c := stored(t, s, "inv"); c.State != circuit.Closed || c.Version != 2 {
+		t.Fatalf("10 calls, 6 failed, before the fleet's window settled: %+v, want CLOSED and the mark left alone", c)
 	}
-	if e, _ := b.Cache().Peek("inv"); e.Circuit.State != circuit.Open {
+	// Past the settle time and into the next bucket: every environment has flushed what it holds.
+	clk.Add(b.opt.Settle + p.BucketWidth())
+	report(a, 2, 3)
+	report(b, 2, 3)
+	if c := stored(t, s, "inv"); c.State != circuit.Closed {
+		t.Fatalf("10 settled calls in the current bucket: %+v, want CLOSED until the bucket is complete", c)
+	}
+	clk.Add(p.BucketWidth())
+	if err := a.FlushIfDue(ctxT(t)); err != nil { // the decision owed since the rates were at the threshold
+		t.Fatal(err)
+	}
+	c = stored(t, s, "inv")
+	if c.State != circuit.Open || !strings.HasPrefix(c.Reason, "failure rate 60% ≥ 50% over 10 calls") {
+		t.Fatalf("after 10 settled calls with 6 failures over two shards: %+v", c)
+	}
+	if e, _ := a.Cache().Peek("inv"); e.Circuit.State != circuit.Open {
 		t.Errorf("the deciding environment's cache shows %s", e.Circuit.State)
 	}
-	if st := a.Stats(); st.StoreWrites != 1 || st.Transitions != 0 {
-		t.Errorf("environment a: %+v, want exactly one write (its ADD)", st)
+	if st := b.Stats(); st.StoreWrites != 2 || st.Transitions != 0 {
+		t.Errorf("environment b: %+v, want two writes (its ADDs)", st)
+	}
+}
+
+// TestTwoEnvironmentsDecideAsTheFleet is issue 12's case: A's 200 successes, then B's 5 failures in
+// 10 calls. A sees the mark B sets and flushes its successes; the circuit never leaves CLOSED while
+// both keep being invoked. B alone with 8 failures in 10 trips.
+func TestTwoEnvironmentsDecideAsTheFleet(t *testing.T) {
+	s := newStore(t)
+	clk := newClock()
+	p := circuit.DefaultPolicy()
+	a, b := newEnv(t, s, s, 0, p, on(clk)), newEnv(t, s, s, 1, p, on(clk))
+	// calls returns ok+fail outcomes with the failures spread out (in a row only when they must be).
+	calls := func(ok, fail int) []Outcome {
+		outs := make([]Outcome, ok+fail)
+		for i := range outs {
+			outs[i] = Outcome{OK: true, Latency: time.Millisecond}
+		}
+		for i := 0; i < fail; i++ {
+			outs[(i*(ok+fail))/fail].OK = false
+		}
+		return outs
+	}
+	invoke := func(e *Breaker, id string, outs []Outcome) {
+		t.Helper()
+		e.Acquire(ctxT(t), id)
+		e.Report(ctxT(t), id, outs)
+		if err := e.Flush(ctxT(t)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 20 {
+		invoke(a, "pay", calls(10, 0))
+	}
+	if st := a.Stats(); st.StoreWrites != 0 {
+		t.Fatalf("A's healthy calls cost %d writes", st.StoreWrites)
+	}
+	for step := range 12 { // two minutes, both invoked every 10s
+		invoke(b, "pay", calls(5, 5))
+		invoke(a, "pay", calls(20, 0))
+		if c, err := s.GetConsistent(ctxT(t), "pay"); err == nil && c.State != circuit.Closed {
+			t.Fatalf("step %d: %s (%s); the fleet's rate is far below 50 %%", step, c.State, c.Reason)
+		}
+		clk.Add(10 * time.Second)
+	}
+	if st := a.Stats(); st.StoreWrites == 0 {
+		t.Fatal("A never flushed its successes while the window was marked bad")
+	}
+
+	// B alone, 8 failures in 10, no other traffic: trips once the window settled.
+	clk.Add(10 * time.Minute)
+	put(t, s, circuit.Circuit{ID: "solo", State: circuit.Closed, Since: clk.Now().Add(-time.Hour)})
+	for i := 0; i < 6 && stored(t, s, "solo").State == circuit.Closed; i++ {
+		invoke(b, "solo", calls(2, 8))
+		clk.Add(10 * time.Second)
+	}
+	if c := stored(t, s, "solo"); c.State != circuit.Open || !strings.HasPrefix(c.Reason, "failure rate 80% ≥ 50% over 10 calls") {
+		t.Fatalf("B alone, 8 failures in 10: %+v, want OPEN", c)
 	}
 }
 
 func TestSlowCallRateTrips(t *testing.T) {
 	s := newStore(t)
+	clk := newClock()
 	p := circuit.DefaultPolicy()
 	p.SlowCall = 100 * time.Millisecond
-	b := newEnv(t, s, s, 0, p)
+	b := newEnv(t, s, s, 0, p, on(clk))
 	var outs []Outcome
 	for i := range 10 {
 		outs = append(outs, Outcome{OK: true, Latency: time.Duration(50+100*(i%2)) * time.Millisecond})
@@ -208,9 +283,20 @@ func TestSlowCallRateTrips(t *testing.T) {
 	if err := b.Flush(ctxT(t)); err != nil {
 		t.Fatal(err)
 	}
+	if c := stored(t, s, "slow"); c.State != circuit.Closed || c.BadSince.IsZero() {
+		t.Fatalf("stored %+v, want created CLOSED with the window marked bad", c)
+	}
+	for i := 0; i < 4 && stored(t, s, "slow").State == circuit.Closed; i++ {
+		clk.Add(p.BucketWidth())
+		b.Acquire(ctxT(t), "slow")
+		b.Report(ctxT(t), "slow", outs)
+		if err := b.Flush(ctxT(t)); err != nil {
+			t.Fatal(err)
+		}
+	}
 	c := stored(t, s, "slow")
 	if c.State != circuit.Open || !strings.HasPrefix(c.Reason, "slow call rate 50% ≥ 50% over 10 calls") {
-		t.Fatalf("stored %+v, want OPEN by slow call rate (the circuit is created by the observation)", c)
+		t.Fatalf("stored %+v, want OPEN by slow call rate", c)
 	}
 }
 
@@ -222,8 +308,8 @@ func TestConsecutiveFailuresOfOneEnvironmentTrip(t *testing.T) {
 	if err := b.Flush(ctxT(t)); err != nil {
 		t.Fatal(err)
 	}
-	if c := stored(t, s, "inv"); c.State != circuit.Closed || c.Version != 1 {
-		t.Fatalf("after 2 failures: %+v, want CLOSED and the item untouched (no write for counts)", c)
+	if c := stored(t, s, "inv"); c.State != circuit.Closed || c.Version != 2 || c.ConsecutiveFailures != 0 {
+		t.Fatalf("after 2 failures: %+v, want CLOSED with only the mark written (the run is the environment's own)", c)
 	}
 	b.Report(ctxT(t), "inv", []Outcome{{OK: false}, {OK: true}})
 	if err := b.Flush(ctxT(t)); err != nil {
@@ -231,6 +317,27 @@ func TestConsecutiveFailuresOfOneEnvironmentTrip(t *testing.T) {
 	}
 	if c := stored(t, s, "inv"); c.State != circuit.Open || !strings.HasPrefix(c.Reason, "3 consecutive failures") {
 		t.Fatalf("after a run of 3 failures across two flushes: %+v", c)
+	}
+}
+
+// TestOldFailuresAreStillJudged (issue 11): failures reported minutes apart, each left buffered
+// past the window (as in an environment frozen between rare invocations), still make a run.
+func TestOldFailuresAreStillJudged(t *testing.T) {
+	s := newStore(t)
+	clk := newClock()
+	b := newEnv(t, s, s, 0, circuit.DefaultPolicy(), on(clk))
+	for i := range 3 {
+		b.Report(ctxT(t), "rare", []Outcome{{OK: false, Err: "timeout"}})
+		clk.Add(2 * time.Minute) // frozen until the next invocation, which flushes first
+		if err := b.Flush(ctxT(t)); err != nil {
+			t.Fatal(err)
+		}
+		if c, err := s.GetConsistent(ctxT(t), "rare"); i < 2 && err == nil && c.State != circuit.Closed {
+			t.Fatalf("after %d failures: %s", i+1, c.State)
+		}
+	}
+	if c := stored(t, s, "rare"); c.State != circuit.Open || !strings.HasPrefix(c.Reason, "3 consecutive failures") {
+		t.Fatalf("three failures two minutes apart: %+v, want OPEN", c)
 	}
 }
 
@@ -397,5 +504,83 @@ func TestFailedTrialKeptAcrossAConcurrentFlush(t *testing.T) {
 	}
 	if c := stored(t, s, "inv"); c.State != circuit.Closed {
 		t.Fatalf("stored %+v, want CLOSED: the failed trial was lost", c)
+	}
+}
+
+// lostAnswers performs AddCounts but answers with an error the first n times, as a write whose
+// answer was lost (a timeout, or a flush cut short by a freeze after its write landed).
+type lostAnswers struct {
+	*store.Store
+	mu   sync.Mutex
+	lose int
+}
+
+func (l *lostAnswers) AddCounts(ctx context.Context, w store.CountsWrite, p circuit.Policy) error {
+	if err := l.Store.AddCounts(ctx, w, p); err != nil {
+		return err
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.lose > 0 {
+		l.lose--
+		return context.DeadlineExceeded
+	}
+	return nil
+}
+
+// TestLostFlushAnswerCountsOnce: a flush whose write landed but whose answer was lost keeps the
+// write and retries it as it was; the store counts it once, and later calls are still counted.
+func TestLostFlushAnswerCountsOnce(t *testing.T) {
+	s := newStore(t)
+	ls := &lostAnswers{Store: s, lose: 1}
+	clk := newClock()
+	p := circuit.DefaultPolicy()
+	b := newEnv(t, ls, s, 1, p, on(clk))
+	b.Report(ctxT(t), "inv", []Outcome{{OK: false}, {OK: true}, {OK: true}})
+	if err := b.Flush(ctxT(t)); err == nil {
+		t.Fatal("flush reported no error although the answer was lost")
+	}
+	b.Report(ctxT(t), "inv", []Outcome{{OK: true}, {OK: false}})
+	if err := b.Flush(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	buckets, err := s.ReadWindow(ctxT(t), "inv", 4, p, clk.Now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.SumWindow(buckets, time.Time{}, clk.Now()); got != (circuit.Counts{Calls: 5, Failures: 2}) {
+		t.Errorf("window = %+v, want 5 calls, 2 failures (the retried write counted once)", got)
+	}
+	if st := b.Stats(); st.OutcomesBuffered != 0 {
+		t.Errorf("still buffered: %+v", st)
+	}
+}
+
+// lostPermit performs AcquireProbe but answers with an error, as a permit write that landed and
+// whose answer was lost.
+type lostPermit struct{ *store.Store }
+
+func (l lostPermit) AcquireProbe(ctx context.Context, id, permit string, base circuit.Policy, now time.Time) (circuit.Result, circuit.Decision, error) {
+	if _, _, err := l.Store.AcquireProbe(ctx, id, permit, base, now); err != nil {
+		return circuit.Result{}, circuit.Decision{}, err
+	}
+	return circuit.Result{}, circuit.Decision{}, context.DeadlineExceeded
+}
+
+// TestLostPermitAnswerFreesTheSlot: a permit granted in DynamoDB whose answer never came is given
+// back, so the next caller gets the probe at once rather than after a lease.
+func TestLostPermitAnswerFreesTheSlot(t *testing.T) {
+	s := newStore(t)
+	put(t, s, circuit.Circuit{ID: "inv", State: circuit.HalfOpen, Since: time.Now(), OpenCount: 1})
+	lost := newEnv(t, lostPermit{s}, s, 0, circuit.DefaultPolicy())
+	if d := lost.Acquire(ctxT(t), "inv"); d.Allowed {
+		t.Fatalf("allowed without hearing the grant: %+v", d)
+	}
+	if c := stored(t, s, "inv"); len(c.Probes) != 0 {
+		t.Fatalf("the unheard permit still holds the slot: %+v", c.Probes)
+	}
+	other := newEnv(t, s, s, 1, circuit.DefaultPolicy())
+	if d := other.Acquire(ctxT(t), "inv"); !d.Allowed || d.Permit == "" {
+		t.Fatalf("next caller: %+v, want the probe", d)
 	}
 }

@@ -4,11 +4,21 @@
 // Cost model (DESIGN.md "Scale"): a healthy environment costs one eventually consistent read per
 // circuit per cache TTL and no writes. Acquire in CLOSED, in OPEN before retryAt and in a HALF_OPEN
 // whose probe slots are all leased answers from the cache; only a free probe slot costs a
-// conditional write, which is what elects the fleet's probes. Outcomes are counted in memory per
-// circuit and window bucket; a circuit's buffer is flushed only when it holds a failure or a slow call
-// (with its calls, so rates stay meaningful), as one atomic ADD per bucket to this environment's
-// counter shard. After a flush the window is summed (read from DynamoDB at most once per cache TTL,
-// in between estimated from the last read plus this environment's own additions) and the model
-// decides; the circuit item is written only for a transition, for its creation, or to settle a
-// half-open trial (an outcome carrying a permit), never just to persist counts.
+// conditional write, which is what elects the fleet's probes.
+//
+// The flush rule (fleet-true): outcomes are counted in memory per circuit and window bucket. A buffer
+// that holds a failure or a slow call is written (with its successes) as one idempotent ADD per
+// bucket to this environment's counter shard, and the circuit item is marked: its window holds a
+// failure (circuit.Circuit.BadSince/BadUntil). Every environment reads the mark with the circuit, at
+// least once per cache TTL, and while it is live writes its successes too. The model then decides on
+// circuit.Policy.FleetWindow: rates only over the buckets that started after every environment had
+// the time to see the mark (Options.Settle), runs of failures only under low traffic. A decision the
+// rates may make once the window settles is owed and made by a later flush. The circuit item is
+// written only for a transition, its creation, the mark, or to settle a half-open trial.
+//
+// A counter write whose answer was lost is retried as it was (same sequence number), so the store
+// counts it once. Buckets that leave the window are let go unwritten but not unjudged: a run of
+// failures is decided on however far apart its calls were. The breaker reads the clock only through
+// Options.Now and starts no goroutine of its own (Flush fans out and joins), so a simulator can drive
+// it on a virtual clock.
 package breaker

@@ -18,11 +18,15 @@ const flushParallel = 8
 
 // work is one circuit's share of a flush.
 type work struct {
-	id       string
-	buckets  map[int64]circuit.Counts
-	permits  []circuit.Outcome
-	consec   int
-	redecide bool
+	id      string
+	buckets map[int64]circuit.Counts
+	unsent  []store.CountsWrite
+	own     []circuit.BucketCounts
+	permits []circuit.Outcome
+	consec  int
+	// bad: the buffer held a failure or a slow call (the window is marked bad); decide: the model
+	// must judge the circuit after the writes.
+	bad, decide bool
 }
 
 // windowCopy is the last window read of a circuit plus what this environment added since.
@@ -42,8 +46,10 @@ func (b *Breaker) FlushIfDue(ctx context.Context) error {
 	return b.Flush(ctx)
 }
 
-// Flush writes the buffers that hold a failure or a slow call (and any unsettled half-open trial),
-// then lets the model decide on each such circuit. What cannot be written is kept for the next flush.
+// Flush writes what the fleet-true flush rule asks for and lets the model decide (see the package
+// doc): buffers that hold a failure or a slow call, every buffer of a circuit whose window is marked
+// bad, unsettled half-open trials and owed decisions. What cannot be written is kept for the next
+// flush; a write whose answer was lost is retried as it was, and counted once.
 func (b *Breaker) Flush(ctx context.Context) error {
 	b.flushMu.Lock()
 	defer b.flushMu.Unlock()
@@ -51,6 +57,7 @@ func (b *Breaker) Flush(ctx context.Context) error {
 	b.mu.Lock()
 	b.lastFlush = now
 	b.mu.Unlock()
+	b.refreshMarks(ctx)
 	todo := b.take(now)
 	if len(todo) == 0 {
 		return nil
@@ -70,59 +77,110 @@ func (b *Breaker) Flush(ctx context.Context) error {
 	return nil
 }
 
-// take moves the buffers due for writing out of b.pending, and forgets buckets that have left the
-// window unwritten (healthy traffic costs nothing).
+// refreshMarks makes sure the cached copy of every circuit with healthy calls buffered is at most a
+// cache TTL old (a read only when it is older), so a bad-window mark set elsewhere is seen.
+func (b *Breaker) refreshMarks(ctx context.Context) {
+	b.mu.Lock()
+	var ids []string
+	for id, buf := range b.pending {
+		if !buf.bad && len(buf.buckets) > 0 {
+			ids = append(ids, id)
+		}
+	}
+	b.mu.Unlock()
+	for _, id := range ids {
+		if ctx.Err() != nil {
+			return
+		}
+		_, _ = b.cache.Get(ctx, id) // an unreadable circuit is judged by what is cached
+	}
+}
+
+// take moves what is due for writing out of b.pending. Buckets that have left the window are let go
+// unwritten, but never unjudged: a buffer that held a failure is still decided on (its run of
+// failures is a run, however far apart its calls were).
 func (b *Breaker) take(now time.Time) []work {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	var out []work
 	for id, buf := range b.pending {
-		oldest := b.opt.Policy.BucketStart(now).Add(-b.opt.Policy.Window).Unix()
+		p := b.opt.Policy
+		var c *circuit.Circuit
 		if e, ok := b.cache.Peek(id); ok && e.Found {
-			p := b.policyFor(e.Circuit)
-			oldest = p.BucketStart(now).Add(-p.Window).Unix()
+			c = &e.Circuit
+			p = b.policyFor(*c)
 		}
+		oldest := p.WindowBuckets(now)[0].Unix()
 		for start := range buf.buckets {
-			if start <= oldest {
+			if start < oldest {
 				delete(buf.buckets, start)
 			}
 		}
-		if !buf.bad && len(buf.permits) == 0 && !buf.redecide {
-			if len(buf.buckets) == 0 && buf.consec == 0 {
+		for start := range buf.own {
+			if start < oldest {
+				delete(buf.own, start)
+			}
+		}
+		buf.unsent = slices.DeleteFunc(buf.unsent, func(cw store.CountsWrite) bool { return cw.Bucket.Unix() < oldest })
+		marked := c != nil && now.Before(c.BadUntil)
+		owed := buf.redecide && !now.Before(buf.redecideAt)
+		writeAll := buf.bad || (marked && len(buf.buckets) > 0)
+		if !writeAll && len(buf.permits) == 0 && !owed && len(buf.unsent) == 0 {
+			if len(buf.buckets) == 0 && len(buf.own) == 0 && buf.consec == 0 && !buf.redecide {
 				delete(b.pending, id)
 			}
 			continue
 		}
-		w := work{id: id, permits: buf.permits, redecide: buf.redecide}
-		if buf.bad || buf.redecide {
+		w := work{id: id, permits: buf.permits, unsent: buf.unsent, bad: buf.bad, decide: buf.bad || owed}
+		if w.decide {
 			w.consec = max(buf.peak, buf.consec)
 			buf.peak = buf.consec
 		}
-		if buf.bad {
+		if writeAll {
 			w.buckets = buf.buckets
 			buf.buckets = map[int64]circuit.Counts{}
 		}
-		buf.bad, buf.permits, buf.redecide = false, nil, false
+		for start, cnt := range buf.own {
+			w.own = append(w.own, circuit.BucketCounts{Start: time.Unix(start, 0).UTC(), Counts: cnt})
+		}
+		buf.bad, buf.permits, buf.unsent = false, nil, nil
+		if owed {
+			buf.redecide, buf.redecideAt = false, time.Time{}
+		}
 		out = append(out, w)
+	}
+	// Window copies are kept while they are fresh or their circuit has something pending: a stale
+	// copy of a circuit nobody reports on any more is only memory.
+	for id, wc := range b.windows {
+		if b.pending[id] == nil && now.Sub(wc.readAt) >= b.opt.WindowTTL {
+			delete(b.windows, id)
+		}
 	}
 	return out
 }
 
-// restore puts back what a flush could not write.
-func (b *Breaker) restore(w work, buckets map[int64]circuit.Counts, redecide bool) {
+// restore puts back what a flush could not write or decide.
+func (b *Breaker) restore(w work, buckets map[int64]circuit.Counts, unsent []store.CountsWrite, redecideAt time.Time) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	buf := b.pending[w.id]
 	if buf == nil {
-		buf = &buffer{buckets: map[int64]circuit.Counts{}}
+		buf = newBuffer()
 		b.pending[w.id] = buf
 	}
 	for start, c := range buckets {
 		buf.buckets[start] = buf.buckets[start].Add(c)
+	}
+	buf.unsent = append(unsent, buf.unsent...) // older writes first: a bucket's writes settle in order
+	if w.bad && (len(buckets) > 0 || len(unsent) > 0) {
 		buf.bad = true
 	}
-	buf.peak = max(buf.peak, w.consec)
-	buf.redecide = buf.redecide || redecide
+	if w.decide {
+		buf.peak = max(buf.peak, w.consec)
+	}
+	if !redecideAt.IsZero() && (!buf.redecide || redecideAt.Before(buf.redecideAt)) {
+		buf.redecide, buf.redecideAt = true, redecideAt
+	}
 }
 
 func (b *Breaker) flushOne(ctx context.Context, w work, now time.Time) error {
@@ -133,96 +191,150 @@ func (b *Breaker) flushOne(ctx context.Context, w work, now time.Time) error {
 			errs = append(errs, err)
 		}
 	}
-	if len(w.buckets) == 0 && !w.redecide {
-		return errors.Join(errs...)
-	}
 	p := b.opt.Policy
 	if e, ok := b.cache.Peek(w.id); ok && e.Found {
 		p = b.policyFor(e.Circuit)
 	}
+	added := make([]circuit.BucketCounts, 0, len(w.unsent)+len(w.buckets))
+	// Writes whose answer was lost go first, unchanged: a bucket must not take a later sequence
+	// number from this environment before an earlier one is settled (store.CountsWrite).
+	for i, cw := range w.unsent {
+		if err := b.addCounts(ctx, cw, p); err != nil {
+			b.restore(w, w.buckets, w.unsent[i:], now)
+			return errors.Join(append(errs, err)...)
+		}
+		added = append(added, circuit.BucketCounts{Start: cw.Bucket, Counts: cw.Counts})
+	}
 	starts := slices.Sorted(maps.Keys(w.buckets))
-	added := make([]circuit.BucketCounts, 0, len(starts))
 	for i, start := range starts {
 		at := time.Unix(start, 0).UTC()
 		cw := store.CountsWrite{ID: w.id, Shard: b.opt.Shard, Bucket: at, Counts: w.buckets[start], Writer: b.opt.Writer, Seq: b.seq.Add(1)}
-		if err := b.store.AddCounts(ctx, cw, p); err != nil {
-			b.stats.storeErrors.Add(1)
-			b.log.Warn("outcome counts not written; kept for the next flush", "circuit", w.id, "error", err.Error())
+		if err := b.addCounts(ctx, cw, p); err != nil {
 			rest := map[int64]circuit.Counts{}
-			for _, s := range starts[i:] {
+			for _, s := range starts[i+1:] {
 				rest[s] = w.buckets[s]
 			}
-			b.restore(w, rest, false)
+			b.restore(w, rest, []store.CountsWrite{cw}, now)
 			return errors.Join(append(errs, err)...)
 		}
-		b.stats.storeWrites.Add(1)
 		added = append(added, circuit.BucketCounts{Start: at, Counts: w.buckets[start]})
 	}
-	if err := b.decide(ctx, w.id, added, w.consec, now); err != nil {
-		b.restore(w, nil, true)
+	if !w.decide {
+		if len(added) > 0 {
+			b.window(ctx, w.id, p, added, now, time.Time{}) // keep the local copy in step, no read forced
+		}
+		return errors.Join(errs...)
+	}
+	again, err := b.decide(ctx, w, added, now)
+	if err != nil {
 		errs = append(errs, err)
+		again = now
+	}
+	if !again.IsZero() {
+		b.restore(work{id: w.id, consec: w.consec, decide: true}, nil, nil, again)
 	}
 	return errors.Join(errs...)
 }
 
-// decide runs the model on a CLOSED (or not yet existing) circuit after its counts were added, and
-// writes the circuit only for a transition or its creation.
-func (b *Breaker) decide(ctx context.Context, id string, added []circuit.BucketCounts, consec int, now time.Time) error {
-	res, err := b.cache.Get(ctx, id)
-	if err != nil || res.Stale {
-		b.log.Debug("decision put off: circuit unreadable", "circuit", id)
-		if err == nil {
-			err = errors.New("circuit state is stale")
-		}
-		return err
-	}
-	c := res.Circuit
-	if !res.Found {
-		c = circuit.Circuit{ID: id}
-	}
-	if c.Exists() && (c.Override != circuit.NoOverride || c.State != circuit.Closed) {
-		return nil
-	}
-	p := b.policyFor(c)
-	window := b.window(ctx, id, p, added, now)
-	prev := c
-	prev.ConsecutiveFailures = consec
-	r := circuit.Observe(prev, circuit.Observation{Window: p.SumWindow(window, c.Since, now)}, p, now)
-	if c.Exists() && !r.Transition.Happened() {
-		return nil
-	}
-	wr, err := b.store.Update(ctx, id, func(cur circuit.Circuit) (circuit.Result, error) {
-		if cur.Exists() && (cur.Override != circuit.NoOverride || cur.State != circuit.Closed) {
-			return circuit.Result{Circuit: cur}, nil
-		}
-		pp := b.policyFor(cur)
-		x := cur
-		x.ConsecutiveFailures = consec
-		rr := circuit.Observe(x, circuit.Observation{Window: pp.SumWindow(window, cur.Since, now)}, pp, now)
-		if !rr.Transition.Happened() {
-			if cur.Exists() {
-				return circuit.Result{Circuit: cur}, nil
-			}
-			rr.Circuit.ConsecutiveFailures = 0 // created: this environment's run is not the fleet's
-		}
-		return rr, nil
-	})
-	if err != nil {
+// addCounts writes one counter write, counting it in the stats.
+func (b *Breaker) addCounts(ctx context.Context, cw store.CountsWrite, p circuit.Policy) error {
+	if err := b.store.AddCounts(ctx, cw, p); err != nil {
 		b.stats.storeErrors.Add(1)
-		b.log.Warn("circuit decision not written; retried at the next flush", "circuit", id, "error", err.Error())
+		b.log.Warn("outcome counts not written; kept for the next flush as they are", "circuit", cw.ID, "error", err.Error())
 		return err
 	}
-	b.wrote(id, wr)
+	b.stats.storeWrites.Add(1)
 	return nil
 }
 
+// decide runs the model on a CLOSED (or not yet existing) circuit after its counts were added, on
+// the fleet-true window (circuit.Policy.FleetWindow), and writes the circuit only for a transition,
+// its creation, or to set the bad-window mark. It returns when to decide again when the rates could
+// not decide yet because the fleet's window has not settled (zero: no need).
+func (b *Breaker) decide(ctx context.Context, w work, added []circuit.BucketCounts, now time.Time) (time.Time, error) {
+	res, err := b.cache.Get(ctx, w.id)
+	if err != nil || res.Stale {
+		b.log.Debug("decision put off: circuit unreadable", "circuit", w.id)
+		if err == nil {
+			err = errors.New("circuit state is stale")
+		}
+		return time.Time{}, err
+	}
+	c := res.Circuit
+	if !res.Found {
+		c = circuit.Circuit{ID: w.id}
+	}
+	if c.Exists() && (c.Override != circuit.NoOverride || c.State != circuit.Closed) {
+		return time.Time{}, nil
+	}
+	p := b.policyFor(c)
+	var fresh time.Time // a window copy read before the mark settled is read again once it has
+	if now.Before(c.BadUntil) {
+		fresh = c.BadSince.Add(b.opt.Settle)
+	}
+	window := b.window(ctx, w.id, p, added, now, fresh)
+	var again time.Time
+	judge := func(cur circuit.Circuit) circuit.Result {
+		pp := b.policyFor(cur)
+		x, marked := cur, false
+		if w.bad {
+			x, marked = pp.MarkBad(cur, now)
+		}
+		x.ConsecutiveFailures = w.consec
+		fw := pp.FleetWindow(x, window, w.own, b.opt.Settle, now)
+		r := circuit.Observe(x, circuit.Observation{Window: fw}, pp, now)
+		again = time.Time{}
+		if r.Transition.Happened() {
+			return r
+		}
+		// The rates may trip once the fleet's window settles: decide again then.
+		if all := pp.SumWindow(window, x.Since, now); all.Calls >= pp.MinCalls && pp.AtRate(all) && !pp.AtRate(fw) && x.BadUntil.After(now) {
+			again = now.Add(b.opt.FlushInterval)
+			if s := x.BadSince.Add(b.opt.Settle); s.After(again) {
+				again = s
+			}
+		}
+		if !cur.Exists() {
+			created := circuit.Observe(cur, circuit.Observation{}, pp, now)
+			created.Circuit.BadSince, created.Circuit.BadUntil = x.BadSince, x.BadUntil
+			return created
+		}
+		if !marked {
+			return circuit.Result{Circuit: cur}
+		}
+		next := cur
+		next.BadSince, next.BadUntil = x.BadSince, x.BadUntil
+		next.Version, next.UpdatedAt = cur.Version+1, now
+		return circuit.Result{Circuit: next, Changed: true}
+	}
+	if r := judge(c); !r.Changed {
+		return again, nil
+	}
+	wr, err := b.store.Update(ctx, w.id, func(cur circuit.Circuit) (circuit.Result, error) {
+		if cur.Exists() && (cur.Override != circuit.NoOverride || cur.State != circuit.Closed) {
+			return circuit.Result{Circuit: cur}, nil
+		}
+		return judge(cur), nil
+	})
+	if err != nil {
+		b.stats.storeErrors.Add(1)
+		b.log.Warn("circuit decision not written; retried at the next flush", "circuit", w.id, "error", err.Error())
+		return time.Time{}, err
+	}
+	b.wrote(w.id, wr)
+	return again, nil
+}
+
 // window returns the circuit's window buckets: read from DynamoDB when the last read is older than
-// WindowTTL, else the last read plus this environment's additions since.
-func (b *Breaker) window(ctx context.Context, id string, p circuit.Policy, added []circuit.BucketCounts, now time.Time) []circuit.BucketCounts {
+// WindowTTL or than fresh (once now has reached fresh), else the last read plus this environment's
+// additions since.
+func (b *Breaker) window(ctx context.Context, id string, p circuit.Policy, added []circuit.BucketCounts, now, fresh time.Time) []circuit.BucketCounts {
 	b.mu.Lock()
 	wc := b.windows[id]
 	b.mu.Unlock()
-	if wc == nil || now.Sub(wc.readAt) >= b.opt.WindowTTL || now.Before(wc.readAt) {
+	stale := wc == nil || now.Sub(wc.readAt) >= b.opt.WindowTTL || now.Before(wc.readAt) ||
+		(!fresh.IsZero() && wc.readAt.Before(fresh) && !now.Before(fresh))
+	if stale {
 		b.stats.windowReads.Add(1)
 		bs, err := b.store.ReadWindow(ctx, id, b.opt.Shards, p, now)
 		if err == nil {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"os"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -36,13 +37,13 @@ func newStore(t *testing.T) *store.Store {
 // env is one Lambda environment's breaker over a shared store.
 func newEnv(t *testing.T, s Store, r cache.Reader, shard int, p circuit.Policy, mods ...func(*Options)) *Breaker {
 	t.Helper()
-	c, err := cache.New(r, cache.Options{TTL: 5 * time.Second, StaleTTL: time.Minute, Size: 64})
-	if err != nil {
-		t.Fatal(err)
-	}
 	opt := Options{Policy: p, FailOpen: true, Shards: 4, Shard: shard, WindowTTL: 5 * time.Second, FlushInterval: time.Second}
 	for _, m := range mods {
 		m(&opt)
+	}
+	c, err := cache.New(r, cache.Options{TTL: 5 * time.Second, StaleTTL: time.Minute, Size: 64, Now: opt.Now, Rand: func() float64 { return 0.5 }})
+	if err != nil {
+		t.Fatal(err)
 	}
 	b, err := New(s, c, opt)
 	if err != nil {
@@ -75,3 +76,26 @@ func stored(t *testing.T, s *store.Store, id string) circuit.Circuit {
 	}
 	return c
 }
+
+// fakeClock is a wall clock the test moves; every environment of a test shares one.
+type fakeClock struct {
+	mu  sync.Mutex
+	now time.Time
+}
+
+func newClock() *fakeClock { return &fakeClock{now: time.Now().UTC().Truncate(time.Millisecond)} }
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.now
+}
+
+func (c *fakeClock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// on runs the environment on clock c.
+func on(c *fakeClock) func(*Options) { return func(o *Options) { o.Now = c.Now } }

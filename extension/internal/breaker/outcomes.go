@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/breakerbox/breakerbox/internal/circuit"
+	"github.com/breakerbox/breakerbox/internal/store"
 )
 
 // Outcome is one reported call.
@@ -19,23 +20,38 @@ type Outcome struct {
 
 // buffer is one circuit's outcomes not flushed yet.
 type buffer struct {
-	// buckets holds counts per window bucket start (unix seconds).
+	// buckets holds counts per window bucket start (unix seconds) not written yet.
 	buckets map[int64]circuit.Counts
-	// bad is set once the buffer holds a failure or a slow call: only then is it flushed.
+	// own holds this environment's own counts per bucket start, written or not, for as long as the
+	// bucket is in the window (circuit.Policy.FleetWindow).
+	own map[int64]circuit.Counts
+	// unsent are counter writes whose answer never came: they may have landed, so they are retried as
+	// they are (same sequence number, same counts) and the store counts them once.
+	unsent []store.CountsWrite
+	// bad is set once the buffer holds a failure or a slow call not judged yet.
 	bad bool
 	// consec is the current run of failures; peak the longest run since the last decision. They are
 	// this environment's own and never written.
 	consec, peak int
 	// permits are outcomes with a permit whose trial could not be written yet.
 	permits []circuit.Outcome
-	// redecide is set when counts were written but the decision after them was not.
-	redecide bool
+	// redecide is set when a decision is owed: counts were written but the decision after them was
+	// not, or it was put off until the fleet's window settles (not before redecideAt).
+	redecide   bool
+	redecideAt time.Time
+}
+
+func newBuffer() *buffer {
+	return &buffer{buckets: map[int64]circuit.Counts{}, own: map[int64]circuit.Counts{}}
 }
 
 func (p *buffer) calls() int64 {
 	var n int64
 	for _, c := range p.buckets {
 		n += c.Calls
+	}
+	for _, w := range p.unsent {
+		n += w.Counts.Calls
 	}
 	return n
 }
@@ -65,7 +81,7 @@ func (b *Breaker) Report(ctx context.Context, id string, outs []Outcome) {
 	b.mu.Lock()
 	buf := b.pending[id]
 	if buf == nil {
-		buf = &buffer{buckets: map[int64]circuit.Counts{}}
+		buf = newBuffer()
 		b.pending[id] = buf
 	}
 	for _, o := range outs {
@@ -79,6 +95,9 @@ func (b *Breaker) Report(ctx context.Context, id string, outs []Outcome) {
 		c := buf.buckets[bucket]
 		c.Record(co, p)
 		buf.buckets[bucket] = c
+		c = buf.own[bucket]
+		c.Record(co, p)
+		buf.own[bucket] = c
 		if !o.OK || o.Latency > p.SlowCall {
 			buf.bad = true
 		}
@@ -106,7 +125,7 @@ func (b *Breaker) keepTrials(id string, trials []circuit.Outcome) {
 	defer b.mu.Unlock()
 	buf := b.pending[id]
 	if buf == nil {
-		buf = &buffer{buckets: map[int64]circuit.Counts{}}
+		buf = newBuffer()
 		b.pending[id] = buf
 	}
 	buf.permits = append(buf.permits, trials...)
