@@ -160,6 +160,29 @@ func TestPublishFailureNeverBlocksTheWrite(t *testing.T) {
 	if !found {
 		t.Fatalf("no structured log of the failed publish in:\n%s", r.logs.String())
 	}
+	// Not lost: the trip waits in the circuit item, and the next write of the circuit publishes it.
+	c := r.get(t, "nobus")
+	if len(c.Unpublished) != 1 || c.Unpublished[0].To != "OPEN" {
+		t.Fatalf("outbox %+v, want the unpublished trip", c.Unpublished)
+	}
+	trip := c.Unpublished[0].Version
+	r.pub.fail.Store(false)
+	r.clock.Advance(time.Hour) // past retryAt: the next check moves the circuit to HALF_OPEN
+	r.run(t, in)
+	pub := r.pub.all()
+	if len(pub) < 2 || pub[0].Version != trip || pub[0].To != "OPEN" || pub[1].From != "OPEN" || pub[1].To != "HALF_OPEN" {
+		t.Fatalf("published %+v, want the recorded trip (version %d), then OPEN→HALF_OPEN", pub, trip)
+	}
+	seen := map[int64]bool{}
+	for _, d := range pub {
+		if seen[d.Version] {
+			t.Fatalf("version %d published twice: %+v", d.Version, pub)
+		}
+		seen[d.Version] = true
+	}
+	if c := r.get(t, "nobus"); len(c.Unpublished) != 0 {
+		t.Fatalf("outbox still holds %+v after a good publish", c.Unpublished)
+	}
 }
 
 // TestTransitionsAreLogged: every transition is a JSON log line with id, from, to and reason.

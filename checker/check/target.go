@@ -154,19 +154,23 @@ func (h *Handler) release(ctx context.Context, lim limits, c circuit.Circuit, pe
 	}
 }
 
-// transition records, logs and publishes res's transition, if any. A failed publish is logged and
-// counted; the state is already written and stays so.
+// transition records, logs and publishes res's transition, if any, with the transitions an earlier
+// writer of the circuit could not publish (events.Outbox). A failed publish is logged, counted and
+// recorded in the circuit item for the next writer; the state is already written and stays so.
 func (h *Handler) transition(ctx context.Context, r *TargetResult, res circuit.Result, log *slog.Logger) {
 	if res.Circuit.Exists() {
 		r.State, r.Version = res.Circuit.Label(), res.Circuit.Version
 	}
-	if !res.Transition.Happened() {
+	if !res.Changed {
 		return
 	}
 	d := events.FromTransition(r.ID, res.Transition)
-	r.Transitions = append(r.Transitions, d)
-	log.Info("circuit state change", "from", d.From, "to", d.To, "reason", d.Reason, "version", d.Version, "at", d.At)
-	if err := h.pub.Publish(ctx, d); err != nil {
+	if res.Transition.Happened() {
+		r.Transitions = append(r.Transitions, d)
+		log.Info("circuit state change", "from", d.From, "to", d.To, "reason", d.Reason, "version", d.Version, "at", d.At)
+	}
+	ob := events.Outbox{Sender: h.pub, Store: h.store, Log: log}
+	if err := ob.Send(ctx, r.ID, res); err != nil {
 		r.publishFailed++
 		r.PublishError = err.Error()
 		log.Error("state change written but not published", "from", d.From, "to", d.To, "version", d.Version, "error", err.Error())

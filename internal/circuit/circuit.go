@@ -35,6 +35,9 @@ type Circuit struct {
 	// so the window's counts become the fleet's. BadUntil is a window after the last marked failure;
 	// BadSince is when the mark was set after having lapsed (see Policy.FleetWindow).
 	BadSince, BadUntil time.Time
+	// Unpublished are transitions written but not published to EventBridge yet (a publish failed);
+	// the next part that writes the circuit publishes them (events.Outbox). Oldest first.
+	Unpublished []Transition
 	// Policy holds this circuit's own knobs, applied over the environment's with Policy.WithOverrides.
 	Policy map[string]string
 }

@@ -68,6 +68,15 @@ func encodeCircuit(c circuit.Circuit) map[string]types.AttributeValue {
 		}
 		item["probes"] = &types.AttributeValueMemberM{Value: m}
 	}
+	if len(c.Unpublished) > 0 {
+		l := make([]types.AttributeValue, len(c.Unpublished))
+		for i, tr := range c.Unpublished {
+			l[i] = &types.AttributeValueMemberM{Value: map[string]types.AttributeValue{
+				"from": str(tr.From), "to": str(tr.To), "reason": str(tr.Reason), "at": ms(tr.At), "version": num(tr.Version),
+			}}
+		}
+		item["unpublished"] = &types.AttributeValueMemberL{Value: l}
+	}
 	if len(c.Policy) > 0 {
 		m := make(map[string]types.AttributeValue, len(c.Policy))
 		for k, v := range c.Policy {
@@ -184,6 +193,7 @@ func decodeCircuit(item map[string]types.AttributeValue) (circuit.Circuit, error
 		c.Probes = append(c.Probes, circuit.Probe{Permit: permit, Until: time.UnixMilli(until).UTC()})
 	}
 	sortProbes(c.Probes)
+	c.Unpublished = d.transitions("unpublished")
 	if pm := d.strMap("policy"); pm != nil {
 		c.Policy = make(map[string]string, len(pm))
 		for k, v := range pm {
@@ -204,6 +214,35 @@ func decodeCircuit(item map[string]types.AttributeValue) (circuit.Circuit, error
 		return circuit.Circuit{}, fmt.Errorf("store: circuit item pk=%q sk=%q is not valid: %w", c.ID, skCircuit, errors.Join(d.errs...))
 	}
 	return c, nil
+}
+
+// transitions reads a list of transitions (the events outbox); a malformed entry is an error.
+func (d *decoder) transitions(name string) []circuit.Transition {
+	v, ok := d.item[name]
+	if !ok {
+		return nil
+	}
+	l, ok := v.(*types.AttributeValueMemberL)
+	if !ok {
+		d.fail(name, "want a list (L), got %s", typeName(v))
+		return nil
+	}
+	out := make([]circuit.Transition, 0, len(l.Value))
+	for i, e := range l.Value {
+		m, ok := e.(*types.AttributeValueMemberM)
+		if !ok {
+			d.fail(name, "entry %d: want a map (M), got %s", i, typeName(e))
+			continue
+		}
+		sub := &decoder{item: m.Value}
+		tr := circuit.Transition{From: sub.str("from", false), To: sub.str("to", true), Reason: sub.str("reason", false), At: sub.time("at"), Version: sub.int("version", true)}
+		if len(sub.errs) > 0 {
+			d.fail(name, "entry %d: %v", i, errors.Join(sub.errs...))
+			continue
+		}
+		out = append(out, tr)
+	}
+	return out
 }
 
 // sortProbes orders probes by lease end, then permit, so a decoded circuit is deterministic.

@@ -65,6 +65,7 @@ func roundTrip(t *testing.T, s store.Circuits) {
 		Probes:   []circuit.Probe{{Permit: "a", Until: t0.Add(30 * time.Second)}, {Permit: "b", Until: t0.Add(31 * time.Second)}},
 		Policy:   map[string]string{"failureRate": "25"},
 		BadSince: t0.Add(-time.Minute), BadUntil: t0.Add(time.Minute),
+		Unpublished: []circuit.Transition{{From: "CLOSED", To: "OPEN", Reason: "failure rate", At: t0.Add(-time.Hour), Version: 7}},
 	}
 	if err := s.Put(ctx, want); err != nil {
 		t.Fatal(err)

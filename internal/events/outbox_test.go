@@ -1,0 +1,78 @@
+package events
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/breakerbox/breakerbox/internal/circuit"
+	"github.com/breakerbox/breakerbox/internal/store"
+)
+
+// memUpdater is a one-goroutine-at-a-time Updater over a map, enough for the outbox's writes.
+type memUpdater struct {
+	mu sync.Mutex
+	m  map[string]circuit.Circuit
+}
+
+func (u *memUpdater) Update(_ context.Context, id string, decide store.Decide) (circuit.Result, error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	r, err := decide(u.m[id])
+	if err == nil && r.Changed {
+		u.m[id] = r.Circuit
+	}
+	return r, err
+}
+
+type flakySender struct {
+	fail bool
+	got  []Detail
+}
+
+func (f *flakySender) Publish(_ context.Context, ds ...Detail) error {
+	if f.fail {
+		return errors.New("bus unreachable")
+	}
+	f.got = append(f.got, ds...)
+	return nil
+}
+
+// TestOutboxLosesNothingAndSendsOnce: a failed publish is recorded in the item; the next writer
+// publishes it with its own transition and clears it; nothing is sent twice.
+func TestOutboxLosesNothingAndSendsOnce(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	u := &memUpdater{m: map[string]circuit.Circuit{}}
+	snd := &flakySender{fail: true}
+	o := &Outbox{Sender: snd, Store: u}
+	ctx := context.Background()
+
+	trip, _ := u.Update(ctx, "inv", func(prev circuit.Circuit) (circuit.Result, error) {
+		return circuit.Force(circuit.Circuit{ID: "inv", State: circuit.Closed, Version: 1, Since: t0}, circuit.ForcedOpen, "maintenance", t0), nil
+	})
+	if err := o.Send(ctx, "inv", trip); err == nil {
+		t.Fatal("a failed publish was not reported")
+	}
+	if got := u.m["inv"].Unpublished; len(got) != 1 || got[0].Version != 2 || got[0].To != "FORCED_OPEN" {
+		t.Fatalf("outbox after the failed publish: %+v", got)
+	}
+	snd.fail = false
+	clear, _ := u.Update(ctx, "inv", func(prev circuit.Circuit) (circuit.Result, error) {
+		return circuit.Force(prev, circuit.NoOverride, "done", t0.Add(time.Minute)), nil
+	})
+	if err := o.Send(ctx, "inv", clear); err != nil {
+		t.Fatal(err)
+	}
+	if len(snd.got) != 2 || snd.got[0].Version != 2 || snd.got[1].Version != 4 || snd.got[1].To != "CLOSED" {
+		t.Fatalf("published %+v, want version 2 (recorded) then 4", snd.got)
+	}
+	if got := u.m["inv"]; len(got.Unpublished) != 0 || got.State != circuit.Closed {
+		t.Fatalf("after the next writer: %+v, want an empty outbox", got)
+	}
+	// A write without a transition and an empty outbox publishes nothing.
+	if err := o.Send(ctx, "inv", circuit.Result{Circuit: u.m["inv"], Changed: true}); err != nil || len(snd.got) != 2 {
+		t.Fatalf("published %d events for a write without a transition", len(snd.got))
+	}
+}
