@@ -219,7 +219,8 @@ func (s *Store) GetMany(ctx context.Context, ids []string) (map[string]circuit.C
 }
 
 // clone returns c as DynamoDB would hand it back: times in whole milliseconds (UTC), probes sorted
-// by lease end then permit, slices and maps of its own, last check fields only with a check time.
+// by lease end then permit, slices and maps of its own (the events outbox included), last check
+// fields only with a check time.
 func clone(c circuit.Circuit) circuit.Circuit {
 	ms := func(t time.Time) time.Time {
 		if t.IsZero() {
@@ -246,6 +247,16 @@ func clone(c circuit.Circuit) circuit.Circuit {
 		c.Probes = ps
 	} else {
 		c.Probes = nil
+	}
+	if len(c.Unpublished) > 0 {
+		trs := make([]circuit.Transition, len(c.Unpublished))
+		for i, tr := range c.Unpublished {
+			tr.At = ms(tr.At)
+			trs[i] = tr
+		}
+		c.Unpublished = trs
+	} else {
+		c.Unpublished = nil
 	}
 	if len(c.Policy) > 0 {
 		c.Policy = maps.Clone(c.Policy)
