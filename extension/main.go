@@ -22,6 +22,7 @@ import (
 
 	awsconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
 	"github.com/breakerbox/breakerbox/extension/internal/breaker"
 	"github.com/breakerbox/breakerbox/extension/internal/cache"
@@ -29,6 +30,7 @@ import (
 	"github.com/breakerbox/breakerbox/extension/internal/lifecycle"
 	"github.com/breakerbox/breakerbox/extension/internal/server"
 	"github.com/breakerbox/breakerbox/internal/extensionsapi"
+	"github.com/breakerbox/breakerbox/internal/events"
 	"github.com/breakerbox/breakerbox/internal/store"
 )
 
@@ -115,7 +117,9 @@ func newBreaker(ctx context.Context, cfg config.Config, log *slog.Logger) (*brea
 	if err != nil {
 		return nil, err
 	}
+	pub := events.NewPublisher(eventbridge.NewFromConfig(awsCfg), events.Options{Bus: cfg.EventBus, Timeout: cfg.PublishTimeout})
 	return breaker.New(st, c, breaker.Options{
+		Events:        pub,
 		Policy:        cfg.Policy,
 		FailOpen:      cfg.FailMode.Allows(),
 		Shards:        cfg.CounterShards,

@@ -7,6 +7,7 @@ import (
 
 	"github.com/breakerbox/breakerbox/internal/circuit"
 	"github.com/breakerbox/breakerbox/internal/events"
+	"github.com/breakerbox/breakerbox/internal/store"
 )
 
 // forceResult is what force-open, force-closed and clear print with -o json.
@@ -52,11 +53,13 @@ func runForce(name string) func(ctx context.Context, a *app, args []string) erro
 		if res.Transition.Happened() {
 			d := events.FromTransition(id, res.Transition)
 			out.Transition = &d
-			if *publish {
-				if err := a.publish(ctx, d); err != nil {
-					out.PublishError = err.Error()
-					a.warnf("the change is saved but was not published to EventBridge: %v", err)
-				}
+		}
+		if *publish && res.Changed {
+			// Through the outbox: a failed publish is kept in the circuit item for its next writer,
+			// and what an earlier writer could not publish goes out now.
+			if err := a.publish(ctx, st, id, res); err != nil {
+				out.PublishError = err.Error()
+				a.warnf("the change is saved but was not published to EventBridge (it is kept for the circuit's next writer): %v", err)
 			}
 		}
 		if a.output == "json" {
@@ -75,10 +78,11 @@ func runForce(name string) func(ctx context.Context, a *app, args []string) erro
 	}
 }
 
-func (a *app) publish(ctx context.Context, d events.Detail) error {
+func (a *app) publish(ctx context.Context, st *store.Store, id string, res circuit.Result) error {
 	eb, err := a.eventBridge(ctx)
 	if err != nil {
 		return err
 	}
-	return events.NewPublisher(eb, events.Options{Bus: a.bus, Timeout: a.awsTimeout}).Publish(ctx, d)
+	ob := events.Outbox{Sender: events.NewPublisher(eb, events.Options{Bus: a.bus, Timeout: a.awsTimeout}), Store: st}
+	return ob.Send(ctx, id, res)
 }

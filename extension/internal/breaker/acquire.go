@@ -166,6 +166,11 @@ func (b *Breaker) wrote(id string, r circuit.Result) {
 		b.stats.transitions.Add(1)
 		b.log.Info("circuit state change", "circuit", id, "from", tr.From, "to", tr.To, "reason", tr.Reason, "version", tr.Version)
 	}
+	if b.opt.Events != nil && r.Changed && (r.Transition.Happened() || len(r.Circuit.Unpublished) > 0) {
+		b.sendMu.Lock()
+		b.toSend = append(b.toSend, sent{id: id, res: r})
+		b.sendMu.Unlock()
+	}
 }
 
 // voidPermitTimeout bounds the write that gives back a permit whose grant was never heard.

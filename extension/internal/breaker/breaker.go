@@ -13,6 +13,7 @@ import (
 
 	"github.com/breakerbox/breakerbox/extension/internal/cache"
 	"github.com/breakerbox/breakerbox/internal/circuit"
+	"github.com/breakerbox/breakerbox/internal/events"
 	"github.com/breakerbox/breakerbox/internal/store"
 )
 
@@ -55,6 +56,9 @@ type Options struct {
 	NewPermit func() string
 	// Logger receives the breaker's logs (default: discarded).
 	Logger *slog.Logger
+	// Events publishes the transitions this environment writes, at the next flush, through an
+	// events.Outbox (nil: not published).
+	Events events.Sender
 }
 
 // Breaker is the extension's state: the cache, the outcome buffers and the counters.
@@ -74,6 +78,10 @@ type Breaker struct {
 	seq       atomic.Uint64 // the last counter write's sequence number
 
 	stats counters
+
+	// toSend are written results whose transitions (or outbox) the next flush publishes.
+	sendMu sync.Mutex
+	toSend []sent
 
 	// reasons are the fail-mode answers' reasons, built once rather than on every answer.
 	reasons struct{ unknown, unavailable string }

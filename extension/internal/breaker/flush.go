@@ -58,10 +58,12 @@ func (b *Breaker) Flush(ctx context.Context) error {
 	b.lastFlush = now
 	b.mu.Unlock()
 	b.refreshMarks(ctx)
+	b.publish(ctx)
 	todo := b.take(now)
 	if len(todo) == 0 {
 		return nil
 	}
+	defer b.publish(ctx) // what this flush decided goes out with it
 	b.stats.flushes.Add(1)
 	var g errgroup.Group
 	g.SetLimit(flushParallel)

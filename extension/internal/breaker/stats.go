@@ -20,11 +20,15 @@ type Stats struct {
 	AcquireAllowed, AcquireDenied      int64
 	PermitsGranted                     int64
 	Transitions                        int64
+	// Published counts written results whose events went out; PublishErrors those that did not
+	// (recorded in the circuit item for the next writer).
+	Published, PublishErrors int64
 }
 
 type counters struct {
 	storeErrors, storeWrites, windowReads, flushes, flushErrors atomic.Int64
 	received, allowed, denied, permits, transitions             atomic.Int64
+	published, publishErrors                                    atomic.Int64
 }
 
 // Stats returns the counters.
@@ -45,5 +49,6 @@ func (b *Breaker) Stats() Stats {
 		OutcomesReceived: b.stats.received.Load(), OutcomesBuffered: buffered,
 		AcquireAllowed: b.stats.allowed.Load(), AcquireDenied: b.stats.denied.Load(),
 		PermitsGranted: b.stats.permits.Load(), Transitions: b.stats.transitions.Load(),
+		Published: b.stats.published.Load(), PublishErrors: b.stats.publishErrors.Load(),
 	}
 }

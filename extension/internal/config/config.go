@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/breakerbox/breakerbox/internal/circuit"
+	"github.com/breakerbox/breakerbox/internal/events"
 )
 
 // Defaults of the design contract.
@@ -19,6 +20,8 @@ const (
 	DefaultStaleTTL      = 10 * time.Minute
 	DefaultStoreTimeout  = 500 * time.Millisecond
 	DefaultFlushInterval = time.Second
+	// DefaultPublishTimeout bounds one PutEvents call.
+	DefaultPublishTimeout = 2 * time.Second
 	DefaultCounterShards = 4
 	// MaxCounterShards keeps a window read (shards × circuit.Buckets keys) within one BatchGetItem.
 	MaxCounterShards = 100 / circuit.Buckets
@@ -68,6 +71,11 @@ type Config struct {
 	Policy circuit.Policy
 	// LogLevel is the level of the structured logs (BREAKERBOX_LOG_LEVEL, default info).
 	LogLevel slog.Level
+	// EventBus is the EventBridge bus for the Circuit State Change events of the transitions this
+	// environment makes (BREAKERBOX_EVENT_BUS, default "default").
+	EventBus string
+	// PublishTimeout bounds one PutEvents call (BREAKERBOX_PUBLISH_TIMEOUT, default 2s).
+	PublishTimeout time.Duration
 }
 
 // Load reads the configuration through getenv (os.Getenv in main). The error joins every problem.
@@ -86,6 +94,11 @@ func Load(getenv func(string) string) (Config, error) {
 		Circuits:      r.circuits("BREAKERBOX_CIRCUITS"),
 		Token:         r.token(),
 		LogLevel:      r.logLevel("BREAKERBOX_LOG_LEVEL"),
+		EventBus:       r.str("BREAKERBOX_EVENT_BUS"),
+		PublishTimeout: r.duration("BREAKERBOX_PUBLISH_TIMEOUT", DefaultPublishTimeout, time.Millisecond),
+	}
+	if c.EventBus == "" {
+		c.EventBus = events.DefaultBus
 	}
 	if c.Table == "" {
 		r.fail("BREAKERBOX_TABLE", "", "is required: the name of the breakerbox DynamoDB table")

@@ -20,7 +20,7 @@ func TestDefaults(t *testing.T) {
 	want := Config{
 		Table: "breakerbox", Port: 4243, CacheTTL: 5 * time.Second, CacheSize: 1024, StaleTTL: 10 * time.Minute,
 		StoreTimeout: 500 * time.Millisecond, FailMode: FailOpen, FlushInterval: time.Second, CounterShards: 4,
-		Policy: circuit.DefaultPolicy(), LogLevel: slog.LevelInfo,
+		Policy: circuit.DefaultPolicy(), LogLevel: slog.LevelInfo, EventBus: "default", PublishTimeout: 2 * time.Second,
 	}
 	if !reflect.DeepEqual(c, want) {
 		t.Errorf("defaults:\n got %+v\nwant %+v", c, want)
