@@ -29,8 +29,8 @@ import (
 	"github.com/breakerbox/breakerbox/extension/internal/config"
 	"github.com/breakerbox/breakerbox/extension/internal/lifecycle"
 	"github.com/breakerbox/breakerbox/extension/internal/server"
-	"github.com/breakerbox/breakerbox/internal/extensionsapi"
 	"github.com/breakerbox/breakerbox/internal/events"
+	"github.com/breakerbox/breakerbox/internal/extensionsapi"
 	"github.com/breakerbox/breakerbox/internal/store"
 )
 

@@ -22,7 +22,7 @@ const (
 	DefaultFlushInterval = time.Second
 	// DefaultPublishTimeout bounds one PutEvents call.
 	DefaultPublishTimeout = 2 * time.Second
-	DefaultCounterShards = 4
+	DefaultCounterShards  = 4
 	// MaxCounterShards keeps a window read (shards × circuit.Buckets keys) within one BatchGetItem.
 	MaxCounterShards = 100 / circuit.Buckets
 	// MinFlushInterval keeps the background flusher from spinning.
@@ -82,18 +82,18 @@ type Config struct {
 func Load(getenv func(string) string) (Config, error) {
 	r := reader{getenv: getenv}
 	c := Config{
-		Table:         r.str("BREAKERBOX_TABLE"),
-		Port:          r.intIn("BREAKERBOX_PORT", DefaultPort, 1, 65535, "a TCP port number from 1 to 65535"),
-		CacheTTL:      r.duration("BREAKERBOX_CACHE_TTL", DefaultCacheTTL, time.Millisecond),
-		CacheSize:     r.intIn("BREAKERBOX_CACHE_SIZE", DefaultCacheSize, 1, 1<<24, "a number of circuits of at least 1"),
-		StaleTTL:      r.duration("BREAKERBOX_STALE_TTL", DefaultStaleTTL, 0),
-		StoreTimeout:  r.duration("BREAKERBOX_STORE_TIMEOUT", DefaultStoreTimeout, time.Millisecond),
-		FlushInterval: r.duration("BREAKERBOX_FLUSH_INTERVAL", DefaultFlushInterval, MinFlushInterval),
-		CounterShards: r.intIn("BREAKERBOX_COUNTER_SHARDS", DefaultCounterShards, 1, MaxCounterShards, fmt.Sprintf("a number of shards from 1 to %d", MaxCounterShards)),
-		FailMode:      r.failMode("BREAKERBOX_FAIL_MODE"),
-		Circuits:      r.circuits("BREAKERBOX_CIRCUITS"),
-		Token:         r.token(),
-		LogLevel:      r.logLevel("BREAKERBOX_LOG_LEVEL"),
+		Table:          r.str("BREAKERBOX_TABLE"),
+		Port:           r.intIn("BREAKERBOX_PORT", DefaultPort, 1, 65535, "a TCP port number from 1 to 65535"),
+		CacheTTL:       r.duration("BREAKERBOX_CACHE_TTL", DefaultCacheTTL, time.Millisecond),
+		CacheSize:      r.intIn("BREAKERBOX_CACHE_SIZE", DefaultCacheSize, 1, 1<<24, "a number of circuits of at least 1"),
+		StaleTTL:       r.duration("BREAKERBOX_STALE_TTL", DefaultStaleTTL, 0),
+		StoreTimeout:   r.duration("BREAKERBOX_STORE_TIMEOUT", DefaultStoreTimeout, time.Millisecond),
+		FlushInterval:  r.duration("BREAKERBOX_FLUSH_INTERVAL", DefaultFlushInterval, MinFlushInterval),
+		CounterShards:  r.intIn("BREAKERBOX_COUNTER_SHARDS", DefaultCounterShards, 1, MaxCounterShards, fmt.Sprintf("a number of shards from 1 to %d", MaxCounterShards)),
+		FailMode:       r.failMode("BREAKERBOX_FAIL_MODE"),
+		Circuits:       r.circuits("BREAKERBOX_CIRCUITS"),
+		Token:          r.token(),
+		LogLevel:       r.logLevel("BREAKERBOX_LOG_LEVEL"),
 		EventBus:       r.str("BREAKERBOX_EVENT_BUS"),
 		PublishTimeout: r.duration("BREAKERBOX_PUBLISH_TIMEOUT", DefaultPublishTimeout, time.Millisecond),
 	}

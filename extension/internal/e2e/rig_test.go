@@ -45,6 +45,8 @@ type rigOptions struct {
 	Moto           *motoserver.Server
 	Freeze         bool
 	MaxConcurrency int
+	// Table is an existing table to share with another rig (default: a fresh one).
+	Table string
 }
 
 func newRig(t *testing.T, opt rigOptions) *rig {
@@ -54,12 +56,15 @@ func newRig(t *testing.T, opt rigOptions) *rig {
 		srv = mototest.Shared(t)
 	}
 	r := &rig{t: t, out: &testkit.SyncBuffer{}, token: "e2e-" + rand.Text()}
-	r.table = fmt.Sprintf("e2e-%d-%d", os.Getpid(), tableSeq.Add(1))
+	r.table = opt.Table
 	db := dynamodb.NewFromConfig(srv.AWSConfig())
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
-	if err := store.CreateTable(ctx, db, r.table); err != nil {
-		t.Fatalf("create table: %v", err)
+	if r.table == "" {
+		r.table = fmt.Sprintf("e2e-%d-%d", os.Getpid(), tableSeq.Add(1))
+		if err := store.CreateTable(ctx, db, r.table); err != nil {
+			t.Fatalf("create table: %v", err)
+		}
 	}
 	r.store = store.New(db, r.table, store.Options{Timeout: 10 * time.Second})
 
