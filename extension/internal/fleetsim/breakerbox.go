@@ -34,13 +34,14 @@ type watched struct {
 	*memstore.Store
 	clk  *clock
 	trip time.Time
+	why  string
 }
 
 // Update is the store's Update, noting the first transition to OPEN.
 func (w *watched) Update(ctx context.Context, id string, decide store.Decide) (circuit.Result, error) {
 	r, err := w.Store.Update(ctx, id, decide)
 	if err == nil && r.Transition.To == string(circuit.Open) && w.trip.IsZero() {
-		w.trip = w.clk.Now()
+		w.trip, w.why = w.clk.Now(), r.Transition.Reason
 	}
 	return r, err
 }
@@ -106,7 +107,7 @@ func (f *fleet) report(i int, c *call) {
 	delete(f.permits, i)
 }
 
-func (f *fleet) tripped() time.Time { return f.st.trip }
+func (f *fleet) tripped() (time.Time, string) { return f.st.trip, f.st.why }
 
 func (f *fleet) io() (int64, int64) {
 	s := f.st.Stats()

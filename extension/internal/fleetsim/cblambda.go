@@ -100,5 +100,5 @@ func (b *cbLambda) save(s cbState) {
 	b.shared, b.exists = s, true
 }
 
-func (b *cbLambda) tripped() time.Time { return b.trip }
-func (b *cbLambda) io() (int64, int64) { return b.reads, b.writes }
+func (b *cbLambda) tripped() (time.Time, string) { return b.trip, "" }
+func (b *cbLambda) io() (int64, int64)           { return b.reads, b.writes }

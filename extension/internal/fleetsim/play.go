@@ -17,8 +17,8 @@ type system interface {
 	// acquire asks whether call i may go out; report hands back its outcome (only if it went out).
 	acquire(i int, c *call) bool
 	report(i int, c *call)
-	// tripped is when the system first opened the circuit (zero if it did not).
-	tripped() time.Time
+	// tripped is when the system first opened the circuit (zero if it did not), and why.
+	tripped() (time.Time, string)
 	// io is the DynamoDB reads and writes the system made so far.
 	io() (reads, writes int64)
 }
@@ -75,6 +75,8 @@ type played struct {
 	// start, and tripDone when the invocation during which it did ended.
 	tripped        bool
 	trip, tripDone time.Duration
+	// reason is the first trip's reason, as the circuit model gave it (empty for the peers).
+	reason string
 	// sent counts the incident's calls that went out; offered those that were asked about.
 	sent, offered int
 	// reads and writes over the measured span (from the incident's start); allWrites over the run.
@@ -115,8 +117,8 @@ func play(tr traffic, evs []event, clk *clock, sys system, start time.Time) play
 			}
 		}
 		if !out.tripped {
-			if t := sys.tripped(); !t.IsZero() {
-				out.tripped, out.trip, out.tripDone = true, t.Sub(start), tr.invs[ev.inv].end.Sub(start)
+			if t, why := sys.tripped(); !t.IsZero() {
+				out.tripped, out.trip, out.tripDone, out.reason = true, t.Sub(start), tr.invs[ev.inv].end.Sub(start), why
 			}
 		}
 	}

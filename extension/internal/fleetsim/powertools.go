@@ -144,5 +144,5 @@ func (p *powertools) report(i int, c *call) {
 	}
 }
 
-func (p *powertools) tripped() time.Time { return p.trip }
-func (p *powertools) io() (int64, int64) { return p.reads, p.writes }
+func (p *powertools) tripped() (time.Time, string) { return p.trip, "" }
+func (p *powertools) io() (int64, int64)           { return p.reads, p.writes }

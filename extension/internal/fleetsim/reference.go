@@ -17,6 +17,7 @@ type reference struct {
 	buckets []circuit.BucketCounts // oldest first
 	permits map[int]string
 	trip    time.Time
+	why     string
 	seq     int
 }
 
@@ -74,9 +75,9 @@ func (r *reference) apply(res circuit.Result) {
 		r.c = res.Circuit
 	}
 	if res.Transition.To == string(circuit.Open) && r.trip.IsZero() {
-		r.trip = r.clk.Now()
+		r.trip, r.why = r.clk.Now(), res.Transition.Reason
 	}
 }
 
-func (r *reference) tripped() time.Time { return r.trip }
-func (r *reference) io() (int64, int64) { return 0, 0 }
+func (r *reference) tripped() (time.Time, string) { return r.trip, r.why }
+func (r *reference) io() (int64, int64)           { return 0, 0 }

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"maps"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -53,8 +55,11 @@ func WriteTable(w io.Writer, cfg Config, res *Results) error {
 	}
 	for _, r := range res.Rows {
 		if r.FalseTrips+r.MissedTrips > 0 || r.HealthyWrites > 0 {
-			fmt.Fprintf(w, "breakerbox errs at %s %s %d%%: %d false trips, %d missed trips, %d healthy writes in %d runs\n",
-				r.Shape, r.Kind, int(r.Rate*100+0.5), r.FalseTrips, r.MissedTrips, r.HealthyWrites, r.Runs)
+			fmt.Fprintf(w, "breakerbox errs at %s %s %d%%: %d false trips%s, %d missed trips, %d healthy writes in %d runs\n",
+				r.Shape, r.Kind, int(r.Rate*100+0.5), r.FalseTrips, byRule(r.FalseBy), r.MissedTrips, r.HealthyWrites, r.Runs)
+			if r.FalseExample != "" {
+				fmt.Fprintf(w, "  first false trip: %q\n", r.FalseExample)
+			}
 		}
 	}
 	_, err := fmt.Fprintf(w, "fleet: runs=%d false-trips=%d missed-trips=%d healthy-writes=%d\n", res.Runs, res.FalseTrips, res.MissedTrips, res.HealthyWrites)
@@ -132,4 +137,16 @@ func WriteMarkdown(w io.Writer, res *Results) error {
 		return fmt.Errorf("fleetsim: write markdown: %w", err)
 	}
 	return nil
+}
+
+// byRule lists the false trips by rule, in a stable order: " (3 consecutive failures, 2 failure rate)".
+func byRule(m map[string]int) string {
+	if len(m) == 0 {
+		return ""
+	}
+	var parts []string
+	for _, k := range slices.Sorted(maps.Keys(m)) {
+		parts = append(parts, fmt.Sprintf("%d %s", m[k], k))
+	}
+	return " (by " + strings.Join(parts, ", ") + ")"
 }

@@ -1,6 +1,9 @@
 package fleetsim
 
-import "time"
+import (
+	"strings"
+	"time"
+)
 
 // SystemRow is what one system did over the runs of one combo.
 type SystemRow struct {
@@ -31,6 +34,11 @@ type Row struct {
 	// over whole runs at 0 %.
 	FalseTrips, MissedTrips int
 	HealthyWrites           int64
+	// FalseBy counts the false trips by the rule that made them ("consecutive failures",
+	// "failure rate", "slow-call rate").
+	FalseBy map[string]int
+	// FalseExample is the reason breakerbox gave for the first false trip.
+	FalseExample string
 }
 
 // Results are every row and the totals of the last line.
@@ -69,6 +77,13 @@ func summarize(cfg Config, combos []Combo, all [][][]played) *Results {
 			ref, box := runs[iRef], runs[iBox]
 			if cb.Rate <= 0.25 && box.tripped && box.trip < cb.Shape.Window && !ref.tripped {
 				row.FalseTrips++
+				if row.FalseBy == nil {
+					row.FalseBy = map[string]int{}
+				}
+				row.FalseBy[rule(box.reason)]++
+				if row.FalseExample == "" {
+					row.FalseExample = box.reason
+				}
 			}
 			if cb.Rate >= 0.75 && ref.tripped && ref.trip < cb.Shape.Window {
 				deadline := ref.trip + allowance
@@ -102,4 +117,17 @@ func summarize(cfg Config, combos []Combo, all [][][]played) *Results {
 		res.HealthyWrites += row.HealthyWrites
 	}
 	return res
+}
+
+// rule names the rule behind a trip's reason.
+func rule(reason string) string {
+	switch {
+	case strings.Contains(reason, "consecutive"):
+		return "consecutive failures"
+	case strings.HasPrefix(reason, "failure rate"):
+		return "failure rate"
+	case strings.HasPrefix(reason, "slow call rate"):
+		return "slow-call rate"
+	}
+	return "other: " + reason
 }
