@@ -60,11 +60,17 @@ func events(tr traffic, interval time.Duration) []event {
 		}
 		evs = append(evs, event{at: inv.end, kind: evDone, env: inv.env, inv: n})
 	}
-	slices.SortStableFunc(evs, func(a, b event) int {
+	slices.SortFunc(evs, func(a, b event) int { // a total order: invocation, then call, break ties
 		if c := a.at.Compare(b.at); c != 0 {
 			return c
 		}
-		return cmp.Compare(a.kind, b.kind)
+		if a.kind != b.kind {
+			return cmp.Compare(a.kind, b.kind)
+		}
+		if a.inv != b.inv {
+			return cmp.Compare(a.inv, b.inv)
+		}
+		return cmp.Compare(a.call, b.call)
 	})
 	return evs
 }

@@ -1,6 +1,7 @@
 package fleetsim
 
 import (
+	"cmp"
 	"fmt"
 	"math/rand/v2"
 	"slices"
@@ -156,7 +157,15 @@ type draws struct{ u, base, slowFor float64 }
 func layout(s Shape, seed uint64, start time.Time, kind Kind, q float64) traffic {
 	r := rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15))
 	arr := s.arrivals(r, s.Envs, start.Add(-s.Warm), start.Add(s.Span))
-	slices.SortStableFunc(arr, func(a, b arrival) int { return a.at.Compare(b.at) })
+	slices.SortFunc(arr, func(a, b arrival) int { // a total order: the same layout on every machine
+		if c := a.at.Compare(b.at); c != 0 {
+			return c
+		}
+		if a.env != b.env {
+			return cmp.Compare(a.env, b.env)
+		}
+		return cmp.Compare(a.calls, b.calls)
+	})
 	var tr traffic
 	busy := make([]time.Time, s.Envs) // when each environment's last invocation ended
 	for _, a := range arr {
