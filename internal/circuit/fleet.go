@@ -25,44 +25,52 @@ func (p Policy) settledFrom(c Circuit, settle time.Duration, now time.Time) (fro
 }
 
 // FleetWindow returns the window counts one environment may decide c on, so that its decision is the
-// one a single process seeing every call of the fleet would make (the README's flush rule):
+// one a single process seeing every call of the fleet would make (the README's flush rule). read is
+// the window as read from the store (plus this environment's writes since); own is this
+// environment's own calls per bucket, written or not.
 //
-//   - read is the window as read from the store (plus this environment's writes since), own this
-//     environment's own calls in the window, flushed or not.
-//   - Healthy environments write nothing until they see the circuit's mark, so the read window
-//     overstates the failure rate until the mark has settled. Only the buckets that start settle
-//     or more after the mark was set hold every environment's calls; when they hold minimum calls,
-//     their counts are returned and the rates decide on them.
-//   - Once the mark has settled (settle after it was set), an environment whose own calls alone meet
-//     minimum calls at or above a rate threshold, with the read window at or above it too, may trip
-//     without waiting for a settled bucket: the read window is returned.
-//   - Otherwise the rates cannot decide yet: the result carries the most calls known to be in the
-//     window (read, own or settled) and no failures, so only the low-traffic consecutive rule can
-//     act, and only when fewer than minimum calls are known.
-func (p Policy) FleetWindow(c Circuit, read []BucketCounts, own Counts, settle time.Duration, now time.Time) Counts {
+// Healthy environments write nothing until they see the circuit's bad-window mark, so the read window
+// overstates the failure rate until the mark has settled. Only the buckets that start settle or more
+// after the mark was set hold every environment's calls (but the last flush interval's, which are on
+// their way); when they hold minimum calls, the rates decide on them. This environment's own calls in
+// the current bucket are left out of it, as the other environments' latest calls still are, so the
+// decider's own latest calls never outweigh theirs.
+//
+// Otherwise the rates cannot decide yet: the result carries the most calls known to be in the window
+// (read, own or settled) and no failures, so only the low-traffic consecutive-failures rule can act,
+// and only while fewer than minimum calls are known anywhere.
+func (p Policy) FleetWindow(c Circuit, read, own []BucketCounts, settle time.Duration, now time.Time) Counts {
 	all := p.SumWindow(read, c.Since, now)
+	mine := p.SumWindow(own, c.Since, now)
 	var settled Counts
-	from, marked := p.settledFrom(c, settle, now)
-	if marked {
+	if from, ok := p.settledFrom(c, settle, now); ok {
 		if c.Since.After(from) {
 			from = c.Since
 		}
 		settled = p.SumWindow(read, from, now)
+		cur := p.BucketStart(now)
+		if !cur.Before(from) {
+			for _, b := range own {
+				if b.Start.Equal(cur) {
+					settled = settled.minus(b.Counts)
+				}
+			}
+		}
 	}
 	if settled.Calls >= p.MinCalls {
 		return settled
 	}
-	// Every environment invoked since the mark settled has flushed: what the read window still lacks
-	// is only the earlier successes of environments not invoked since, which the own-calls condition
-	// makes small next to this environment's own (dense traffic: few environments, many calls each).
-	if marked && !now.Before(c.BadSince.Add(settle)) && own.Calls >= p.MinCalls && p.atRate(own) && p.atRate(all) {
-		return all
-	}
-	return Counts{Calls: max(all.Calls, own.Calls, settled.Calls)}
+	return Counts{Calls: max(all.Calls, mine.Calls, settled.Calls)}
 }
 
-// atRate reports whether w's failure or slow call rate is at or above its threshold.
-func (p Policy) atRate(w Counts) bool {
+// minus returns c - o, never below zero.
+func (c Counts) minus(o Counts) Counts {
+	return Counts{Calls: max(c.Calls-o.Calls, 0), Failures: max(c.Failures-o.Failures, 0), Slow: max(c.Slow-o.Slow, 0)}
+}
+
+// AtRate reports whether w's failure or slow call rate is at or above its threshold (minimum calls
+// aside).
+func (p Policy) AtRate(w Counts) bool {
 	if w.Calls == 0 {
 		return false
 	}

@@ -26,7 +26,7 @@ func windowKey(id string, shard int, bucket time.Time) map[string]types.Attribut
 
 // writerAttr is the attribute of a window item that holds the last sequence number it took from
 // writer. Readers never project it.
-func writerAttr(writer string) string { return "w_" + writer }
+func writerAttr(writer string) string { return "w" + writer }
 
 // AddCounts adds w.Counts to one window bucket of one shard with an atomic ADD (no read-modify-write)
 // on condition that the bucket has not taken w.Seq (or a later write) from w.Writer, so a retried

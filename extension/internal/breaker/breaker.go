@@ -41,7 +41,7 @@ type Options struct {
 	Shards int
 	Shard  int
 	// Writer names this environment in its counter writes, so a retried write counts once
-	// (store.CountsWrite; default: 16 random characters).
+	// (store.CountsWrite; default: 8 random characters).
 	Writer string
 	// WindowTTL is the longest a window read is reused before it is read again (the cache TTL).
 	WindowTTL time.Duration
@@ -105,7 +105,10 @@ func New(s Store, c *cache.Cache, opt Options) (*Breaker, error) {
 		opt.Settle = circuit.Settle(opt.WindowTTL, opt.FlushInterval, time.Second)
 	}
 	if opt.Writer == "" {
-		opt.Writer = rand.Text()[:16]
+		// 8 base32 characters (40 bits): short, because every counter item keeps one attribute per
+		// writer and an ADD is billed by item size; two environments of a fleet sharing a name in
+		// one shard is a chance of about E²/(S·2⁴¹).
+		opt.Writer = rand.Text()[:8]
 	}
 	if err := store.ValidateWriter(opt.Writer); err != nil {
 		return nil, fmt.Errorf("breaker: %w", err)

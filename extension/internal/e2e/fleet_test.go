@@ -122,17 +122,22 @@ func TestReportedOutcomesTripAndEverySandboxSeesIt(t *testing.T) {
 	r.put(circuit.Circuit{ID: "rate", State: circuit.Closed, Since: old})
 	r.put(circuit.Circuit{ID: "slow", State: circuit.Closed, Since: old})
 
-	// 3 sandboxes × 4 calls: each alone is under the 10-call minimum, together 9/12 failed, 12/12 slow.
-	r.fleet(3,
-		post("/v1/circuits/rate/outcomes", `{"outcomes":[{"ok":true,"latencyMs":5},{"ok":false,"latencyMs":5},{"ok":false,"latencyMs":5},{"ok":false,"latencyMs":5}]}`),
-		post("/v1/circuits/slow/outcomes", `{"outcomes":[{"ok":true,"latencyMs":500},{"ok":true,"latencyMs":700},{"ok":true,"latencyMs":300},{"ok":true,"latencyMs":900}]}`),
-	)
-	want := map[string]string{"rate": "failure rate 75% ≥ 50% over 12 calls", "slow": "slow call rate 100% ≥ 50% over 12 calls"}
+	// 3 sandboxes × 4 calls a round: each alone is under the 10-call minimum, together 9/12 failed,
+	// 12/12 slow. The rates decide once the fleet's window has settled (a bucket that starts a settle
+	// time after the first failure marked it), so the sandboxes keep being invoked until then.
+	tripped := func(id string) bool {
+		c, err := r.get(id)
+		return err == nil && c.State == circuit.Open
+	}
+	waitFor(t, 3*time.Minute, "both circuits to trip in the table", func() bool {
+		r.fleet(3,
+			post("/v1/circuits/rate/outcomes", `{"outcomes":[{"ok":true,"latencyMs":5},{"ok":false,"latencyMs":5},{"ok":false,"latencyMs":5},{"ok":false,"latencyMs":5}]}`),
+			post("/v1/circuits/slow/outcomes", `{"outcomes":[{"ok":true,"latencyMs":500},{"ok":true,"latencyMs":700},{"ok":true,"latencyMs":300},{"ok":true,"latencyMs":900}]}`),
+		)
+		return tripped("rate") && tripped("slow")
+	})
+	want := map[string]string{"rate": "failure rate 75% ≥ 50% over", "slow": "slow call rate 100% ≥ 50% over"}
 	for id, reason := range want {
-		waitFor(t, time.Minute, id+" to trip in the table", func() bool {
-			c, err := r.get(id)
-			return err == nil && c.State == circuit.Open
-		})
 		c, _ := r.get(id)
 		if !strings.HasPrefix(c.Reason, reason) {
 			t.Errorf("%s tripped with reason %q, want %q", id, c.Reason, reason)
