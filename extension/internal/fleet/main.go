@@ -32,7 +32,15 @@ func run() error {
 	flag.IntVar(&cfg.Runs, "runs", cfg.Runs, "runs (windows) per shape, kind and rate")
 	flag.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of every random draw")
 	shapes := flag.String("shapes", "", "comma list of shapes to run (default: all)")
+	envs := flag.Int("envs", 0, "environments of the spread shape (default 150, at most 500)")
 	flag.Parse()
+	if *envs != 0 {
+		for i := range cfg.Shapes {
+			if cfg.Shapes[i].Name == "spread" {
+				cfg.Shapes[i].Envs = *envs
+			}
+		}
+	}
 	if *shapes != "" {
 		var picked []fleetsim.Shape
 		for _, name := range strings.Split(*shapes, ",") {

@@ -51,7 +51,7 @@ func WriteTable(w io.Writer, cfg Config, res *Results) error {
 		"flush path, %d counter shards, cache TTL %s, flush interval %s); pt = Powertools for AWS Lambda's circuit breaker;\n"+
 		"cbl = npm circuitbreaker-lambda. %d runs per row; shapes:\n", cfg.Settings.Shards, cfg.Settings.CacheTTL, cfg.Settings.FlushInterval, cfg.Runs)
 	for _, s := range cfg.Shapes {
-		fmt.Fprintf(w, "  %-7s %s\n", s.Name, s.Describe)
+		fmt.Fprintf(w, "  %-7s %s\n", s.Name, s.Describe())
 	}
 	for _, r := range res.Rows {
 		if r.FalseTrips+r.MissedTrips > 0 || r.HealthyWrites > 0 {

@@ -14,8 +14,8 @@ type Shape struct {
 	Name string
 	// Envs is the number of warm environments of the fleet.
 	Envs int
-	// Describe says in words what the shape is, for the table's legend.
-	Describe string
+	// describe says in words what the shape is with so many environments, for the table's legend.
+	describe func(envs int) string
 	// Warm is the healthy traffic played before the incident starts; Span is the traffic played
 	// after it (the measured part).
 	Warm, Span time.Duration
@@ -39,16 +39,27 @@ type arrival struct {
 func Shapes(w time.Duration) []Shape {
 	span := w + 16*time.Second // room for the breaker's allowance after a trip late in the window
 	return []Shape{
-		{Name: "dense", Envs: 4, Describe: "4 environments, one call each every 0.5–1.5 s (≈ 240 calls a window)",
+		{Name: "dense", Envs: 4, describe: func(n int) string {
+			return fmt.Sprintf("%d environments, one call each every 0.5–1.5 s (≈ %d calls a window)", n, 60*n)
+		},
 			Warm: w, Span: span, Window: w, arrivals: dense},
-		{Name: "spread", Envs: 200, Describe: "200 environments, 1–3 calls each per window (≈ 400 calls a window)",
+		{Name: "spread", Envs: 150, describe: func(n int) string {
+			return fmt.Sprintf("%d environments, 1–3 calls each per window (≈ %d calls a window)", n, 2*n)
+		},
 			Warm: w, Span: span, Window: w, arrivals: spread(w)},
-		{Name: "sparse", Envs: 1, Describe: "one call every 2 minutes (one warm environment serves them all)",
+		{Name: "sparse", Envs: 1, describe: func(n int) string {
+			return fmt.Sprintf("one call every 2 minutes, served by %d warm environment(s)", n)
+		},
 			Warm: 4 * time.Minute, Span: 12 * time.Minute, Window: 12 * time.Minute, ByReport: true, arrivals: sparse},
-		{Name: "bursty", Envs: 100, Describe: "100 environments, a 2 s burst every 20 s, 1–2 calls per environment per burst (≈ 450 calls a window)",
+		{Name: "bursty", Envs: 60, describe: func(n int) string {
+			return fmt.Sprintf("%d environments, a 2 s burst every 20 s, 1–2 calls per environment per burst (≈ %d calls a window)", n, 9*n/2)
+		},
 			Warm: w, Span: span, Window: w, arrivals: bursty},
 	}
 }
+
+// Describe says in words what the shape is.
+func (s Shape) Describe() string { return s.describe(s.Envs) }
 
 // ShapeByName finds a shape.
 func ShapeByName(shapes []Shape, name string) (Shape, error) {
