@@ -64,6 +64,11 @@ demo: deps ## The whole system on one machine, no AWS account: timeline, summary
 # bootstrap through the Runtime API, never net/rpc). ARCH picks arm64 (default) or x86_64;
 # STRIP= keeps the symbol table (the template test reads it to list each binary's AWS calls).
 ARCH ?= arm64
+# check-arch stops a build whose ARCH Lambda does not run, rather than build arm64 in its place.
+.PHONY: check-arch
+check-arch:
+	$(if $(filter arm64 x86_64 amd64,$(ARCH)),,$(error ARCH=$(ARCH) is not a Lambda architecture: use ARCH=arm64 (the default) or ARCH=x86_64 (amd64 is taken as x86_64)))
+package layer build-CheckerFunction build-VentilatorFunction build-WorkerFunction build-OrdersFunction: check-arch
 goarch = $(if $(filter x86_64 amd64,$(1)),amd64,arm64)
 STRIP ?= -s -w
 lambda_build = CGO_ENABLED=0 GOOS=linux GOARCH=$(call goarch,$(1)) $(GO) build -trimpath -tags lambda.norpc -ldflags='$(STRIP)' -o $(2) $(3)
@@ -77,10 +82,25 @@ build-WorkerFunction:
 	$(call lambda_build,$(ARCH),$(ARTIFACTS_DIR)/bootstrap,./function/worker)
 build-OrdersFunction:
 	$(call lambda_build,$(ARCH),$(ARTIFACTS_DIR)/bootstrap,./function/orders)
+# The Python and Node examples need no build: their rule copies the handler (the client is in the layer).
+build-OrdersPythonFunction:
+	mkdir -p $(ARTIFACTS_DIR) && cp function/orders-python/app.py $(ARTIFACTS_DIR)/
+build-OrdersNodeFunction:
+	mkdir -p $(ARTIFACTS_DIR) && cp function/orders-node/index.js $(ARTIFACTS_DIR)/
 build-BreakerboxLayerArm64:
 	$(call lambda_build,arm64,$(ARTIFACTS_DIR)/extensions/breakerbox,./extension)
+	$(call layer_clients,$(ARTIFACTS_DIR))
 build-BreakerboxLayerX86:
 	$(call lambda_build,x86_64,$(ARTIFACTS_DIR)/extensions/breakerbox,./extension)
+	$(call layer_clients,$(ARTIFACTS_DIR))
+
+# The layer also carries the Python and Node clients where Lambda looks for them: python/ is on
+# PYTHONPATH and nodejs/node_modules on NODE_PATH (https://docs.aws.amazon.com/lambda/latest/dg/packaging-layers.html).
+PY_CLIENT := clients/python/breakerbox
+NODE_CLIENT := clients/node/breakerbox
+layer_clients = rm -rf $(1)/python $(1)/nodejs && mkdir -p $(1)/python/breakerbox $(1)/nodejs/node_modules/breakerbox && \
+	cp $(PY_CLIENT)/*.py $(PY_CLIENT)/py.typed $(1)/python/breakerbox/ && \
+	cp $(NODE_CLIENT)/package.json $(NODE_CLIENT)/*.js $(NODE_CLIENT)/index.mjs $(NODE_CLIENT)/index.d.ts $(1)/nodejs/node_modules/breakerbox/
 
 FUNCTIONS := CheckerFunction VentilatorFunction WorkerFunction OrdersFunction
 
@@ -90,21 +110,21 @@ package: ## Build every function as build/<Function>/bootstrap (ARCH=arm64|x86_6
 	@ls -l build/*/bootstrap
 
 .PHONY: layer
-layer: ## Build the extension layer zips (arm64 and x86_64) into layer/
+layer: ## Build the layer zips (arm64 and x86_64: the extension, the Python and Node clients) into layer/
 	@for a in arm64 x86_64; do \
 		rm -rf layer/build/$$a && mkdir -p layer/build/$$a/extensions && \
 		$(MAKE) --no-print-directory build-BreakerboxLayer$$( [ $$a = arm64 ] && echo Arm64 || echo X86 ) ARTIFACTS_DIR=layer/build/$$a >/dev/null && \
 		chmod 0755 layer/build/$$a/extensions/breakerbox && \
 		rm -f layer/breakerbox-$$a.zip && \
-		(cd layer/build/$$a && python3 -m zipfile -c ../../breakerbox-$$a.zip extensions/) && \
+		(cd layer/build/$$a && python3 -m zipfile -c ../../breakerbox-$$a.zip extensions/ python/ nodejs/) && \
 		printf 'layer/breakerbox-%s.zip  %s bytes zipped (binary %s bytes)\n' $$a \
 			$$(stat -c %s layer/breakerbox-$$a.zip) $$(stat -c %s layer/build/$$a/extensions/breakerbox) || exit 1; \
 	done
 
 .PHONY: validate
-validate: ## Lint template.yaml with cfn-lint (installed with pip when missing)
+validate: ## Lint template.yaml with cfn-lint, informational checks included (installed with pip when missing)
 	@command -v cfn-lint >/dev/null 2>&1 || python3 -m pip install --quiet cfn-lint
-	cfn-lint template.yaml
+	cfn-lint --include-checks I -- template.yaml
 
 .PHONY: deploy
 deploy: ## Build with SAM and deploy to your AWS account (needs sam and credentials; not run in CI)

@@ -32,6 +32,7 @@ import (
 	"github.com/breakerbox/breakerbox/internal/events"
 	"github.com/breakerbox/breakerbox/internal/extensionsapi"
 	"github.com/breakerbox/breakerbox/internal/store"
+	"github.com/breakerbox/breakerbox/internal/telemetryapi"
 )
 
 func main() { os.Exit(run()) }
@@ -43,7 +44,8 @@ func run() int {
 	log := slog.New(slog.NewJSONHandler(os.Stderr, &slog.HandlerOptions{Level: level})).With("extension", "breakerbox")
 	name := filepath.Base(os.Args[0])
 
-	api, err := extensionsapi.New(os.Getenv("AWS_LAMBDA_RUNTIME_API"), extensionsapi.Options{})
+	runtimeAPI := os.Getenv("AWS_LAMBDA_RUNTIME_API")
+	api, err := extensionsapi.New(runtimeAPI, extensionsapi.Options{})
 	if err != nil {
 		log.Error("cannot reach the Extensions API", "error", err.Error())
 		return 1
@@ -67,23 +69,38 @@ func run() int {
 		_ = ln.Close()
 		return initFailed(ctx, api, name, "Extension.InitFailed", err, log)
 	}
-	prefetch(ctx, b, cfg, log)
+	if err := prefetch(ctx, b, cfg, log); err != nil {
+		_ = ln.Close()
+		return initFailed(ctx, api, name, "Extension.InitFailed", err, log)
+	}
 
 	srv := server.NewServer(server.Handler(b, server.Options{Token: cfg.Token, Logger: log, Started: started}), log)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 
+	var telemetry *telemetryapi.Listener
+	defer func() {
+		if telemetry != nil {
+			_ = telemetry.Close()
+		}
+	}()
 	err = lifecycle.Run(ctx, api, b, lifecycle.Options{
-		Name:          name,
-		FlushInterval: cfg.FlushInterval,
-		Logger:        log,
+		Name:             name,
+		FlushInterval:    cfg.FlushInterval,
+		Logger:           log,
+		ManagedInstances: cfg.ManagedInstances,
+		Subscribe: func(ctx context.Context) (lifecycle.Waiter, error) {
+			l, err := subscribeRuntimeDone(ctx, runtimeAPI, api.ID(), log)
+			telemetry = l
+			return l, err
+		},
 		OnShutdown: func(ctx context.Context) {
 			if err := srv.Shutdown(ctx); err != nil {
 				_ = srv.Close()
 			}
 		},
 	}, func(reg extensionsapi.RegisterResponse) {
-		log.Info("registered", "function", reg.FunctionName, "port", cfg.Port, "table", cfg.Table,
+		log.Info("registered", "function", reg.FunctionName, "managedInstances", cfg.ManagedInstances, "port", cfg.Port, "table", cfg.Table,
 			"prefetched", len(cfg.Circuits), "shard", b.Shard(), "auth", cfg.Token != "", "startMs", time.Since(started).Milliseconds())
 	})
 	select {
@@ -113,6 +130,16 @@ func newBreaker(ctx context.Context, cfg config.Config, log *slog.Logger) (*brea
 		return nil, fmt.Errorf("AWS configuration: %w", err)
 	}
 	st := store.New(dynamodb.NewFromConfig(awsCfg), cfg.Table, store.Options{Timeout: cfg.StoreTimeout})
+	// A table that does not exist fails the init, where the user looks first; DynamoDB slow or
+	// unreachable for a moment does not: the cache retries and the fail mode answers meanwhile.
+	// With circuits to prefetch, their reads tell (see prefetch), without a read of their own.
+	if len(cfg.Circuits) == 0 {
+		if err := st.CheckTable(ctx); store.TableMissing(err) {
+			return nil, tableMissing(cfg, awsCfg.Region, err)
+		} else if err != nil {
+			log.Warn("table not readable at init; going on, the fail mode answers until it is", "table", cfg.Table, "error", err.Error())
+		}
+	}
 	c, err := cache.New(st, cache.Options{TTL: cfg.CacheTTL, StaleTTL: cfg.StaleTTL, Size: cfg.CacheSize})
 	if err != nil {
 		return nil, err
@@ -130,27 +157,56 @@ func newBreaker(ctx context.Context, cfg config.Config, log *slog.Logger) (*brea
 	})
 }
 
-// prefetch reads BREAKERBOX_CIRCUITS into the cache. A failure is logged, not fatal: the circuits are
-// read again on first use, and the fail mode covers an outage.
-func prefetch(ctx context.Context, b *breaker.Breaker, cfg config.Config, log *slog.Logger) {
+// prefetch reads BREAKERBOX_CIRCUITS into the cache. A table that does not exist is an error that
+// fails the init; any other failure is logged, not fatal: the circuits are read again on first use,
+// and the fail mode covers an outage.
+func prefetch(ctx context.Context, b *breaker.Breaker, cfg config.Config, log *slog.Logger) error {
 	if len(cfg.Circuits) == 0 {
-		return
+		return nil
 	}
 	start := time.Now()
 	if err := b.Cache().Prefetch(ctx, cfg.Circuits); err != nil {
+		if store.TableMissing(err) {
+			return tableMissing(cfg, os.Getenv("AWS_REGION"), err)
+		}
 		log.Warn("prefetch incomplete", "error", err.Error(), "ms", time.Since(start).Milliseconds())
-		return
+		return nil
 	}
 	log.Info("prefetched", "circuits", cfg.Circuits, "ms", time.Since(start).Milliseconds())
+	return nil
 }
 
-// initFailed reports an init error to Lambda (registering first: init/error needs an extension
-// identifier) and returns the exit code.
+// tableMissing is the init error for a table that does not exist.
+func tableMissing(cfg config.Config, region string, err error) error {
+	return fmt.Errorf("BREAKERBOX_TABLE=%s: the DynamoDB table does not exist; check the name, and that the table is in region %s (AWS_REGION) and this account (%w)", cfg.Table, region, err)
+}
+
+// subscribeRuntimeDone starts the Telemetry API listener and subscribes it to platform events, with
+// the shortest buffering Lambda allows, so the extension hears when the runtime has answered.
+func subscribeRuntimeDone(ctx context.Context, runtimeAPI, extensionID string, log *slog.Logger) (*telemetryapi.Listener, error) {
+	tc, err := telemetryapi.New(runtimeAPI, telemetryapi.Options{})
+	if err != nil {
+		return nil, err
+	}
+	l, err := telemetryapi.Listen(ctx, log)
+	if err != nil {
+		return nil, err
+	}
+	if err := tc.Subscribe(ctx, extensionID, telemetryapi.Subscription{Types: []string{"platform"}, URI: l.URI(), TimeoutMs: telemetryapi.MinTimeoutMs}); err != nil {
+		_ = l.Close()
+		return nil, err
+	}
+	log.Info("subscribed to platform.runtimeDone", "listener", l.URI())
+	return l, nil
+}
+
+// initFailed reports an init error to Lambda (registering first, for SHUTDOWN only, which both
+// execution models accept: init/error needs an extension identifier) and returns the exit code.
 func initFailed(ctx context.Context, api *extensionsapi.Client, name, errorType string, err error, log *slog.Logger) int {
 	log.Error("init failed", "errorType", errorType, "error", err.Error())
 	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 5*time.Second)
 	defer cancel()
-	if _, rerr := api.Register(ctx, name, extensionsapi.Invoke, extensionsapi.Shutdown); rerr != nil {
+	if _, rerr := api.Register(ctx, name, extensionsapi.Shutdown); rerr != nil {
 		log.Error("cannot register to report the init error", "error", rerr.Error())
 		return 1
 	}

@@ -78,6 +78,7 @@ Usage:
   breakerctl force-open ID --reason TEXT       pin a circuit OPEN until cleared
   breakerctl force-closed ID [--reason TEXT]   pin a circuit CLOSED until cleared
   breakerctl clear ID [--reason TEXT]          remove an override; the circuit starts again CLOSED
+                                               (an id not in the table is an error)
   breakerctl watch [--interval 1s]             print transitions as they happen (Ctrl-C stops)
   breakerctl monitor add --id ID --url URL [--every 1m] [--timeout 4s] [--method GET]
                          [--expect-status 200-399] [--slow-call 1s] [--header 'Name: value']...
@@ -87,7 +88,7 @@ Usage:
   breakerctl monitor remove ID                 delete a monitor's rule and target
   breakerctl create-table                      create the table (for local use; safe to repeat)
 
-Flags of every command:
+Flags of every command (before or after it: breakerctl --table x circuits):
   --table NAME       the breakerbox DynamoDB table (default $BREAKERBOX_TABLE)
   -o table|json      output: aligned tables for people (default) or JSON for scripts
   --aws-timeout D    bound on each AWS call (default 10s)
@@ -110,6 +111,11 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env Env) 
 		return code
 	}
 	a := &app{stdout: stdout, stderr: stderr, env: env}
+	args, err := globalsFirst(args)
+	if err != nil {
+		fmt.Fprintf(stderr, "breakerctl: %v\nRun 'breakerctl help' for usage.\n", err)
+		return exitUsage
+	}
 	for _, c := range commands() {
 		if c.name != args[0] {
 			continue
@@ -125,12 +131,36 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env Env) 
 			fmt.Fprintf(stderr, "breakerctl %s: %v\nRun 'breakerctl help' for usage.\n", c.name, err)
 			return exitUsage
 		default:
-			fmt.Fprintf(stderr, "breakerctl %s: %v\n", c.name, err)
+			fmt.Fprintf(stderr, "breakerctl %s: %v\n", c.name, a.explain(err))
 			return exitError
 		}
 	}
 	fmt.Fprintf(stderr, "breakerctl: unknown command %q\nRun 'breakerctl help' for usage.\n", args[0])
 	return exitUsage
+}
+
+// globalsFirst lets the flags every command takes come before the command too
+// (breakerctl --table x circuits): it moves them after the command's name. A command's own flag
+// before the command is a usage error that says where it goes.
+func globalsFirst(args []string) ([]string, error) {
+	if len(args) == 0 || !strings.HasPrefix(args[0], "-") {
+		return args, nil
+	}
+	fs := flag.NewFlagSet("breakerctl", flag.ContinueOnError)
+	fs.SetOutput(io.Discard)
+	for _, name := range []string{"table", "o", "output", "aws-timeout", "bus"} {
+		fs.String(name, "", "")
+	}
+	if err := fs.Parse(args); err != nil {
+		return nil, fmt.Errorf("%v before the command: only --table, -o, --aws-timeout and --bus may come before it; put a command's own flags after it, e.g. breakerctl force-open ID --reason TEXT", err)
+	}
+	rest := fs.Args()
+	if len(rest) == 0 {
+		return nil, fmt.Errorf("no command after %s: e.g. breakerctl %s circuits", strings.Join(args, " "), strings.Join(args, " "))
+	}
+	globals := args[:len(args)-len(rest)]
+	out := append([]string{rest[0]}, globals...)
+	return append(out, rest[1:]...), nil
 }
 
 // flags returns a flag set with the flags every command takes.
@@ -195,7 +225,12 @@ func (a *app) aws(ctx context.Context) (aws.Config, error) {
 	if err != nil {
 		return aws.Config{}, fmt.Errorf("load AWS configuration: %w (set AWS_PROFILE or AWS_REGION and credentials)", err)
 	}
-	a.awsCfg = &cfg
+	a.awsCfg = &cfg // endpoint() reads it
+	cfg.Logger = sdkLogger{w: a.stderr, local: a.endpoint() != ""}
+	if err := a.checkAWS(ctx, cfg); err != nil {
+		a.awsCfg = nil
+		return aws.Config{}, err
+	}
 	return cfg, nil
 }
 

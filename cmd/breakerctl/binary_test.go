@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/breakerbox/breakerbox/internal/motoserver/mototest"
+	"github.com/breakerbox/breakerbox/internal/testkit"
 )
 
 // TestBinary builds the real breakerctl and runs it against moto through the SDK's standard
@@ -73,5 +74,58 @@ func TestBinary(t *testing.T) {
 	}
 	if _, errOut, code := exe("monitor", "remove", "bin-svc"); code != 0 {
 		t.Fatalf("monitor remove: %s", errOut)
+	}
+}
+
+// TestBinaryNamesTheMissingSetting: run as an operator would with one AWS setting missing, the
+// binary says which one and how to set it, without the SDK's noise (checksum warnings about a local
+// server's error page, the IMDSv1 notice) in front. No case reaches beyond loopback: IMDS is off and
+// the one case without AWS_ENDPOINT_URL fails on its credentials before any request.
+func TestBinaryNamesTheMissingSetting(t *testing.T) {
+	srv := mototest.Shared(t)
+	bin := filepath.Join(t.TempDir(), "breakerctl")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	home := t.TempDir()
+	base := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "AWS_EC2_METADATA_DISABLED=true",
+		"AWS_CONFIG_FILE=" + filepath.Join(home, "none"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(home, "none"),
+		"BREAKERBOX_TABLE=ctl-missing"}
+	creds := []string{"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test"}
+	endpoint := "AWS_ENDPOINT_URL=" + srv.URL
+	region := "AWS_REGION=us-east-1"
+	closed := fmt.Sprintf("AWS_ENDPOINT_URL=http://127.0.0.1:%d", testkit.FreePort(t))
+	for _, tc := range []struct {
+		name string
+		env  []string
+		want []string
+	}{
+		{"no region", append([]string{endpoint}, creds...), []string{"no AWS region: set AWS_REGION"}},
+		{"no credentials", []string{endpoint, region}, []string{"no AWS credentials found", "AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY"}},
+		{"no endpoint, no credentials", []string{region}, []string{"no AWS credentials found", "AWS_ENDPOINT_URL is not set", "AWS_ENDPOINT_URL=http://127.0.0.1:5000"}},
+		{"nothing at the endpoint", append([]string{closed, region}, creds...), []string{"nothing answers at http://127.0.0.1:", "fix AWS_ENDPOINT_URL"}},
+	} {
+		cmd := exec.CommandContext(ctx, bin, "circuits")
+		cmd.Env = append(append([]string{}, base...), tc.env...)
+		var errOut bytes.Buffer
+		cmd.Stderr = &errOut
+		err := cmd.Run()
+		var ee *exec.ExitError
+		if !errors.As(err, &ee) || ee.ExitCode() != exitError {
+			t.Errorf("%s: %v, want exit %d; stderr %q", tc.name, err, exitError, errOut.String())
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(errOut.String(), w) {
+				t.Errorf("%s: stderr %q does not say %q", tc.name, errOut.String(), w)
+			}
+		}
+		for _, noise := range []string{"checksum", "IMDSv1", "check the table name"} {
+			if strings.Contains(errOut.String(), noise) {
+				t.Errorf("%s: stderr has %q: %q", tc.name, noise, errOut.String())
+			}
+		}
 	}
 }

@@ -27,7 +27,7 @@ func runCircuits(ctx context.Context, a *app, args []string) error {
 	}
 	cs, err := st.List(ctx)
 	if err != nil && len(cs) == 0 {
-		return fmt.Errorf("%w (check the table name %q and your AWS region)", err, a.table)
+		return err // run explains it
 	}
 	if err != nil {
 		a.warnf("%v", err) // some items unreadable; show the rest

@@ -66,6 +66,9 @@ func TestErrorsSayWhatToDo(t *testing.T) {
 		{[]string{"monitor", "add", "--id", "x", "--url", "http://x", "--checker-arn", "arn:x", "--every", "30s"}, exitUsage, "whole minutes"},
 		{[]string{"monitor", "add", "--id", "x", "--url", "ftp://x", "--checker-arn", "arn:x"}, exitUsage, `unsupported scheme "ftp"`},
 		{[]string{"monitor", "remove", "ghost"}, exitError, `no monitor for "ghost"`},
+		{[]string{"clear", "typo"}, exitError, `no circuit "typo" in table`},
+		{[]string{"--reason", "x", "force-open", "y"}, exitUsage, "only --table, -o, --aws-timeout and --bus may come before it"},
+		{[]string{"--table", "x"}, exitUsage, "no command after --table x"},
 	}
 	for _, tc := range cases {
 		_, errOut, code := c.run(tc.args...)
@@ -73,7 +76,25 @@ func TestErrorsSayWhatToDo(t *testing.T) {
 			t.Errorf("breakerctl %s: exit %d, stderr %q; want exit %d and %q", strings.Join(tc.args, " "), code, errOut, tc.code, tc.want)
 		}
 	}
+	// clear on an unknown id refused, and created nothing.
+	if _, errOut, code := c.run("get", "typo"); code != exitError || !strings.Contains(errOut, `no circuit "typo"`) {
+		t.Errorf("after clear typo: get typo exit %d %q, want the circuit still unknown", code, errOut)
+	}
+	// A table that does not exist says so and what to check.
+	if _, errOut, code := c.run("circuits", "--table", "no-such-table"); code != exitError ||
+		!strings.Contains(errOut, `table "no-such-table" does not exist at the endpoint http://127.0.0.1:`) ||
+		!strings.Contains(errOut, "'breakerctl create-table' creates it") {
+		t.Errorf("missing table: exit %d %q", code, errOut)
+	}
+	table := c.env["BREAKERBOX_TABLE"]
 	delete(c.env, "BREAKERBOX_TABLE")
+	// The flags every command takes may come before the command.
+	if out, errOut, code := c.run("--table", table, "-o", "json", "circuits"); code != 0 || !strings.Contains(out, `"circuits"`) {
+		t.Errorf("breakerctl --table %s -o json circuits: exit %d %q %q", table, code, out, errOut)
+	}
+	if out, errOut, code := c.run("--table="+table, "get", "typo", "--table", "other"); code != exitError || !strings.Contains(errOut, `table "other" does not exist`) {
+		t.Errorf("a flag after the command wins over the same flag before it: exit %d %q %q", code, out, errOut)
+	}
 	if _, errOut, code := c.run("circuits"); code != exitUsage || !strings.Contains(errOut, "pass --table NAME or set BREAKERBOX_TABLE") {
 		t.Errorf("no table: exit %d %q", code, errOut)
 	}

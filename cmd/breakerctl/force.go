@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -44,6 +45,15 @@ func runForce(name string) func(ctx context.Context, a *app, args []string) erro
 		st, err := a.store(ctx)
 		if err != nil {
 			return err
+		}
+		if override == circuit.NoOverride {
+			// clear removes an override: on a circuit that does not exist it would create one, so a
+			// misspelt id would succeed in silence.
+			if _, err := st.GetConsistent(ctx, id); errors.Is(err, store.ErrNotFound) {
+				return fmt.Errorf("no circuit %q in table %s: nothing to clear; 'breakerctl circuits' lists the ids", id, a.table)
+			} else if err != nil {
+				return err
+			}
 		}
 		res, err := st.Force(ctx, id, override, *reason, time.Now())
 		if err != nil {

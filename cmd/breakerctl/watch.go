@@ -13,7 +13,8 @@ import (
 
 // runWatch polls the table and prints every change of a circuit's label (its override, else its
 // state) as it sees it. Changes quicker than the interval fold into one line; the version shows how
-// many writes lay between.
+// many writes lay between. A circuit that left its state and came back between two polls (a failed
+// half-open probe: OPEN → HALF_OPEN → OPEN) is a change too: its since moved.
 func runWatch(ctx context.Context, a *app, args []string) error {
 	fs := a.flags("watch")
 	interval := fs.Duration("interval", time.Second, "how often to read the table")
@@ -33,7 +34,7 @@ func runWatch(ctx context.Context, a *app, args []string) error {
 	}
 	seen, err := st.List(ctx)
 	if err != nil && len(seen) == 0 {
-		return fmt.Errorf("%w (check the table name %q and your AWS region)", err, a.table)
+		return err // run explains it
 	}
 	last := make(map[string]circuit.Circuit, len(seen))
 	for _, c := range seen {
@@ -69,7 +70,7 @@ func runWatch(ctx context.Context, a *app, args []string) error {
 		for _, c := range cs {
 			prev, known := last[c.ID]
 			last[c.ID] = c
-			if known && (prev.Label() == c.Label() || c.Version <= prev.Version) {
+			if known && !changed(prev, c) {
 				continue
 			}
 			if err := a.printChange(prev, c, known); err != nil {
@@ -79,28 +80,70 @@ func runWatch(ctx context.Context, a *app, args []string) error {
 	}
 }
 
+// changed reports whether c, read after prev, is a transition to print: a newer version whose
+// label differs, or whose since moved (it left its state and came back between two reads).
+func changed(prev, c circuit.Circuit) bool {
+	if c.Version <= prev.Version {
+		return false
+	}
+	return prev.Label() != c.Label() || !c.Since.Equal(prev.Since)
+}
+
+// watchLine is what watch prints with -o json: the transition as EventBridge carries it, and the
+// states it went through between two polls when it came back to where it was.
+type watchLine struct {
+	events.Detail
+	Via []string `json:"via,omitempty"`
+}
+
+// via names the states a circuit passed through between two reads that show it in the same state.
+// Two writes from OPEN back to OPEN can only be a probe taken and failed (OPEN → HALF_OPEN → OPEN);
+// any other round trip is shown as "…".
+func via(prev, c circuit.Circuit) []string {
+	if prev.Label() != c.Label() {
+		return nil
+	}
+	if c.Version == prev.Version+2 {
+		switch c.Label() {
+		case string(circuit.Open):
+			return []string{string(circuit.HalfOpen)}
+		case string(circuit.HalfOpen):
+			return []string{string(circuit.Open)}
+		}
+	}
+	return []string{"…"}
+}
+
 func (a *app) printChange(prev, c circuit.Circuit, known bool) error {
-	d := events.Detail{ID: c.ID, To: c.Label(), Reason: c.Reason, At: events.FormatTime(c.Since), Version: c.Version}
+	line := watchLine{Detail: events.Detail{ID: c.ID, To: c.Label(), Reason: c.Reason, At: events.FormatTime(c.Since), Version: c.Version}}
 	if known {
-		d.From = prev.Label()
+		line.From = prev.Label()
+		line.Via = via(prev, c)
 	}
 	if a.output == "json" {
-		b, err := json.Marshal(d)
+		b, err := json.Marshal(line)
 		if err != nil {
 			return err
 		}
 		_, err = fmt.Fprintf(a.stdout, "%s\n", b)
 		return err
 	}
-	from := d.From
-	if from == "" {
-		from = "new"
+	path := line.From
+	if path == "" {
+		path = "new"
+	}
+	for _, s := range line.Via {
+		path += " → " + s
 	}
 	skipped := ""
-	if known && c.Version > prev.Version+1 {
-		skipped = fmt.Sprintf(" (+%d writes)", c.Version-prev.Version-1)
+	between := c.Version - prev.Version - 1 // writes between the two reads
+	if len(line.Via) == 1 && line.Via[0] != "…" {
+		between-- // the one shown
+	}
+	if known && between > 0 {
+		skipped = fmt.Sprintf(" (+%d writes)", between)
 	}
 	_, err := fmt.Fprintf(a.stdout, "%s  %s  %s → %s  v%d%s  %s\n",
-		c.Since.UTC().Format(time.RFC3339), c.ID, from, d.To, c.Version, skipped, orDash(c.Reason))
+		c.Since.UTC().Format(time.RFC3339), c.ID, path, line.To, c.Version, skipped, orDash(c.Reason))
 	return err
 }

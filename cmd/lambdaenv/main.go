@@ -1,7 +1,7 @@
 // Command lambdaenv runs a Lambda function and its external extensions locally, the way the Lambda
 // service does, like AWS's runtime interface emulator but with extensions from any folder:
 //
-//	lambdaenv -extensions DIR -addr 127.0.0.1:9001 [-name function] [-timeout 30s] [-freeze] [-upstream URL] -- ./bootstrap args...
+//	lambdaenv -extensions DIR -addr 127.0.0.1:9001 [-name function] [-timeout 30s] [-freeze | -max-concurrency N] [-upstream URL] -- ./bootstrap args...
 //
 // Every executable in DIR is started as an external extension and the command as the function's
 // runtime; both find the Runtime and Extensions APIs in AWS_LAMBDA_RUNTIME_API and inherit the rest
@@ -9,7 +9,10 @@
 //
 //	curl -d '{"hello":"world"}' http://127.0.0.1:9001/2015-03-31/functions/function/invocations
 //
-// Other requests go to -upstream (e.g. moto_server) when it is set. On SIGINT or SIGTERM the
+// -max-concurrency N runs the Lambda Managed Instances model instead of the default one: one
+// environment serves up to N invocations at once, as AWS's emulator does when
+// AWS_LAMBDA_MAX_CONCURRENCY is set. Other requests go to -upstream (e.g. moto_server) when it is
+// set. On SIGINT or SIGTERM the
 // extensions get SHUTDOWN with a 2 s deadline (-shutdown-timeout), what is left is killed, and
 // lambdaenv exits 0.
 package main
@@ -23,6 +26,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -45,6 +49,7 @@ type options struct {
 	shutdownTimeout time.Duration
 	memory          int
 	concurrency     int
+	maxConcurrency  int // per environment: the Lambda Managed Instances model; 0 = the default model
 	freeze          bool
 	logLevel        slog.Level
 	command         []string
@@ -68,11 +73,25 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.memory, "memory", lambdaenv.DefaultMemoryMB, "memory size reported to the function, in MB")
 	fs.IntVar(&o.concurrency, "concurrency", lambdaenv.DefaultMaxConcurrency, "maximum number of sandboxes (concurrent invokes)")
 	fs.BoolVar(&o.freeze, "freeze", false, "stop (SIGSTOP) the sandbox between invokes, as Lambda freezes it")
+	fs.IntVar(&o.maxConcurrency, "max-concurrency", 0, "run the Lambda Managed Instances model: one environment serving up to N invocations at once (absent: the default model)")
 	fs.TextVar(&o.logLevel, "log-level", slog.LevelInfo, "log level: debug, info, warn or error")
 	if err := fs.Parse(args); err != nil {
 		return o, err
 	}
 	o.command = fs.Args()
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	switch {
+	case set["max-concurrency"] && o.maxConcurrency < 1:
+		return o, fmt.Errorf("-max-concurrency %d: want at least 1 (leave it out for the default model)", o.maxConcurrency)
+	case set["max-concurrency"] && o.freeze:
+		return o, errors.New("-freeze and -max-concurrency exclude each other: Lambda Managed Instances never freeze an environment")
+	case set["max-concurrency"] && set["concurrency"]:
+		return o, errors.New("-concurrency and -max-concurrency exclude each other: -concurrency counts environments of the default model, and -max-concurrency runs one environment serving N invocations at once")
+	}
+	if o.maxConcurrency > 0 {
+		o.concurrency = 1
+	}
 	switch {
 	case len(o.command) == 0:
 		return o, errors.New("missing the runtime command: lambdaenv [flags] -- ./bootstrap [args...]")
@@ -104,31 +123,35 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 		return 0
 	}
 	if err != nil {
-		fmt.Fprintln(stderr, "lambdaenv:", err)
+		report(stderr, err)
 		return 2
 	}
 	logger := slog.New(slog.NewJSONHandler(stderr, &slog.HandlerOptions{Level: o.logLevel}))
 	env, err := lambdaenv.New(lambdaenv.Config{Addr: o.addr, Upstream: o.upstream, Logger: logger, Output: stderr})
 	if err != nil {
-		fmt.Fprintln(stderr, "lambdaenv:", err)
+		report(stderr, err)
 		return 2
 	}
 	if _, err := env.AddFunction(lambdaenv.FunctionConfig{
-		Name:            o.name,
-		Command:         o.command,
-		ExtensionsDir:   o.extensions,
-		Env:             environ,
-		Timeout:         o.timeout,
-		MemoryMB:        o.memory,
-		ShutdownTimeout: o.shutdownTimeout,
-		Freeze:          o.freeze,
-		MaxConcurrency:  o.concurrency,
+		Name:               o.name,
+		Command:            o.command,
+		ExtensionsDir:      o.extensions,
+		Env:                environ,
+		Timeout:            o.timeout,
+		MemoryMB:           o.memory,
+		ShutdownTimeout:    o.shutdownTimeout,
+		Freeze:             o.freeze,
+		MaxConcurrency:     o.concurrency,
+		ManagedConcurrency: o.maxConcurrency,
 	}); err != nil {
-		fmt.Fprintln(stderr, "lambdaenv:", err)
+		report(stderr, err)
 		return 2
 	}
 	if err := env.Start(); err != nil {
-		fmt.Fprintln(stderr, "lambdaenv:", err)
+		if errors.Is(err, syscall.EADDRINUSE) {
+			err = fmt.Errorf("cannot serve the Invoke API on %s: address already in use by another process; pick another -addr (e.g. -addr 127.0.0.1:0 for any free port) or stop that process", o.addr)
+		}
+		report(stderr, err)
 		return 1
 	}
 	fmt.Fprintf(stdout, "lambdaenv: Invoke API on %s/2015-03-31/functions/%s/invocations\n", env.URL(), o.name)
@@ -138,8 +161,14 @@ func run(ctx context.Context, args, environ []string, stdout, stderr io.Writer) 
 	closeCtx, cancel := context.WithTimeout(context.Background(), o.shutdownTimeout+5*time.Second)
 	defer cancel()
 	if err := env.Close(closeCtx); err != nil {
-		fmt.Fprintln(stderr, "lambdaenv:", err)
+		report(stderr, err)
 		return 1
 	}
 	return 0
+}
+
+// report prints err on one line, prefixed once with the command's name (the library's errors
+// already start with it).
+func report(stderr io.Writer, err error) {
+	fmt.Fprintln(stderr, "lambdaenv: "+strings.TrimPrefix(err.Error(), "lambdaenv: "))
 }

@@ -7,11 +7,13 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"
@@ -30,7 +32,8 @@ func TestMain(m *testing.M) {
 		lambda.Start(func(ctx context.Context, ev json.RawMessage) (map[string]any, error) {
 			lc, _ := lambdacontext.FromContext(ctx)
 			return map[string]any{"event": ev, "function": os.Getenv("AWS_LAMBDA_FUNCTION_NAME"), "requestId": lc.AwsRequestID,
-				"passedThrough": os.Getenv("LAMBDAENV_TEST_VALUE")}, nil
+				"passedThrough": os.Getenv("LAMBDAENV_TEST_VALUE"), "maxConcurrency": os.Getenv("AWS_LAMBDA_MAX_CONCURRENCY"),
+				"initType": os.Getenv("AWS_LAMBDA_INITIALIZATION_TYPE"), "pid": os.Getpid()}, nil
 		})
 		os.Exit(0)
 	case "ext-recorder":
@@ -39,7 +42,8 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// recorder is the helper extension: it registers and appends every event to $HELPER_LOG.
+// recorder is the helper extension: it registers (for SHUTDOWN only on Lambda Managed Instances) and
+// appends every event to $HELPER_LOG.
 func recorder() int {
 	logf := func(format string, args ...any) {
 		f, err := os.OpenFile(os.Getenv("HELPER_LOG"), os.O_APPEND|os.O_CREATE|os.O_WRONLY, 0o644)
@@ -49,7 +53,11 @@ func recorder() int {
 		}
 	}
 	api := "http://" + os.Getenv("AWS_LAMBDA_RUNTIME_API") + "/2020-01-01/extension"
-	req, _ := http.NewRequest(http.MethodPost, api+"/register", strings.NewReader(`{"events":["INVOKE","SHUTDOWN"]}`))
+	events := `{"events":["INVOKE","SHUTDOWN"]}`
+	if os.Getenv("AWS_LAMBDA_INITIALIZATION_TYPE") == "lambda-managed-instances" {
+		events = `{"events":["SHUTDOWN"]}`
+	}
+	req, _ := http.NewRequest(http.MethodPost, api+"/register", strings.NewReader(events))
 	req.Header.Set("Lambda-Extension-Name", "ext-recorder")
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil || resp.StatusCode != http.StatusOK {
@@ -232,6 +240,9 @@ func TestFlagValidation(t *testing.T) {
 		"zero concurrency":    {[]string{"-concurrency", "0", "--", "/bin/true"}, "-concurrency"},
 		"bad log level":       {[]string{"-log-level", "loud", "--", "/bin/true"}, "log-level"},
 		"bad shutdown period": {[]string{"-shutdown-timeout", "-1s", "--", "/bin/true"}, "-shutdown-timeout"},
+		"zero max conc.":      {[]string{"-max-concurrency", "0", "--", "/bin/true"}, "-max-concurrency 0: want at least 1"},
+		"freeze and managed":  {[]string{"-max-concurrency", "8", "-freeze", "--", "/bin/true"}, "never freeze"},
+		"both concurrencies":  {[]string{"-max-concurrency", "8", "-concurrency", "2", "--", "/bin/true"}, "exclude each other"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {
@@ -247,9 +258,153 @@ func TestFlagValidation(t *testing.T) {
 			if out.Len() != 0 {
 				t.Errorf("stdout %q, want nothing", out.String())
 			}
+			if strings.Contains(errOut.String(), "lambdaenv: lambdaenv:") {
+				t.Errorf("stderr %q names the command twice", errOut.String())
+			}
 		})
 	}
 	if code := run(context.Background(), []string{"-h"}, nil, io.Discard, io.Discard); code != 0 {
 		t.Errorf("-h: status %d, want 0", code)
+	}
+}
+
+// An -addr that another process holds is refused once, saying what failed and what to do.
+func TestAddressInUse(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	var out, errOut bytes.Buffer
+	if code := run(context.Background(), []string{"-addr", ln.Addr().String(), "--", "/bin/true"}, nil, &out, &errOut); code != 1 {
+		t.Fatalf("exit status %d, want 1 (stderr %q)", code, errOut.String())
+	}
+	msg := errOut.String()
+	var lines []string
+	for _, l := range strings.Split(msg, "\n") {
+		if strings.HasPrefix(l, "lambdaenv:") {
+			lines = append(lines, l)
+		}
+	}
+	if len(lines) != 1 || strings.Count(lines[0], "lambdaenv:") != 1 {
+		t.Fatalf("stderr %q: want one error line naming the command once", msg)
+	}
+	for _, want := range []string{"Invoke API on " + ln.Addr().String(), "address already in use", "pick another -addr", "127.0.0.1:0"} {
+		if !strings.Contains(lines[0], want) {
+			t.Errorf("error %q lacks %q", lines[0], want)
+		}
+	}
+}
+
+// -max-concurrency runs the Lambda Managed Instances model: one environment (one runtime process)
+// serves concurrent invokes, the runtime sees AWS_LAMBDA_MAX_CONCURRENCY, runtime and extension see
+// the initialization type, the extension (registered for SHUTDOWN only) gets no INVOKE, and SIGTERM
+// still delivers SHUTDOWN.
+func TestCommandManagedInstances(t *testing.T) {
+	dir := t.TempDir()
+	bin := build(t, dir)
+	self, err := os.Executable()
+	if err != nil {
+		t.Fatal(err)
+	}
+	extDir := filepath.Join(dir, "extensions")
+	if err := os.Mkdir(extDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Symlink(self, filepath.Join(extDir, "ext-recorder")); err != nil {
+		t.Fatal(err)
+	}
+	bootstrap := filepath.Join(dir, "bootstrap")
+	if err := os.Symlink(self, bootstrap); err != nil {
+		t.Fatal(err)
+	}
+	logPath := filepath.Join(dir, "helper.log")
+	cmd := exec.Command(bin, "-extensions", extDir, "-addr", "127.0.0.1:0", "-max-concurrency", "8", "--", bootstrap)
+	cmd.Env = append(os.Environ(), "HELPER_LOG="+logPath, "GORACE=atexit_sleep_ms=0")
+	var stderr testkit.SyncBuffer
+	cmd.Stderr = &stderr
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	first := make(chan string, 1)
+	exited := make(chan error, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for n := 0; sc.Scan(); n++ {
+			if n == 0 {
+				first <- sc.Text()
+			}
+		}
+		exited <- cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		if t.Failed() {
+			t.Logf("lambdaenv stderr:\n%s", stderr.String())
+		}
+	})
+	var url string
+	select {
+	case line := <-first:
+		url = strings.TrimPrefix(line, "lambdaenv: Invoke API on ")
+	case <-time.After(30 * time.Second):
+		t.Fatal("lambdaenv printed no URL")
+	}
+
+	type reply struct {
+		MaxConcurrency string `json:"maxConcurrency"`
+		InitType       string `json:"initType"`
+		PID            int    `json:"pid"`
+	}
+	client := &http.Client{Timeout: 30 * time.Second}
+	replies := make([]reply, 8)
+	errs := make(chan error, len(replies))
+	var wg sync.WaitGroup
+	for i := range replies {
+		wg.Go(func() {
+			resp, err := client.Post(url, "application/json", strings.NewReader(`{}`))
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != 200 || resp.Header.Get("X-Amz-Function-Error") != "" || json.Unmarshal(body, &replies[i]) != nil {
+				errs <- fmt.Errorf("invoke: %d %s", resp.StatusCode, body)
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	for _, r := range replies {
+		if r.MaxConcurrency != "8" || r.InitType != "lambda-managed-instances" || r.PID != replies[0].PID {
+			t.Fatalf("replies %+v: want AWS_LAMBDA_MAX_CONCURRENCY=8, lambda-managed-instances, one runtime process", replies)
+		}
+	}
+
+	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-exited:
+		if err != nil {
+			t.Fatalf("lambdaenv exited with %v, want status 0", err)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("lambdaenv did not exit after SIGTERM")
+	}
+	logged, err := os.ReadFile(logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if log := string(logged); strings.Contains(log, `"INVOKE"`) || !strings.Contains(log, `"eventType":"SHUTDOWN","shutdownReason":"spindown"`) {
+		t.Errorf("extension log: want SHUTDOWN and no INVOKE:\n%s", log)
 	}
 }

@@ -28,14 +28,18 @@ const TokenHeader = "X-Breakerbox-Token"
 type Option func(*Client)
 
 // WithBaseURL sets the extension's URL (default http://127.0.0.1:$BREAKERBOX_PORT).
-func WithBaseURL(u string) Option { return func(c *Client) { c.base = strings.TrimRight(u, "/") } }
+func WithBaseURL(u string) Option {
+	return func(c *Client) { c.base, c.set.base = strings.TrimRight(u, "/"), true }
+}
 
 // WithToken sets the token sent in X-Breakerbox-Token (default AWS_SESSION_TOKEN).
-func WithToken(token string) Option { return func(c *Client) { c.token = token } }
+func WithToken(token string) Option { return func(c *Client) { c.token, c.set.token = token, true } }
 
 // WithFailOpen sets the fail mode: true lets calls through when the extension cannot answer, false
-// denies them (default: BREAKERBOX_FAIL_MODE, open unless it says closed).
-func WithFailOpen(open bool) Option { return func(c *Client) { c.failOpen = open } }
+// denies them (default: BREAKERBOX_FAIL_MODE).
+func WithFailOpen(open bool) Option {
+	return func(c *Client) { c.failOpen, c.set.failMode = open, true }
+}
 
 // WithTimeout bounds each request to the extension (default DefaultTimeout).
 func WithTimeout(d time.Duration) Option { return func(c *Client) { c.timeout = d } }
@@ -57,23 +61,37 @@ type Client struct {
 	timeout   time.Duration
 	hc        *http.Client
 	isFailure func(error) bool
+	// set records what options set, so that a variable they override cannot fail New.
+	set struct{ base, token, failMode bool }
 }
 
-// New returns a client configured from the environment, then opts.
-func New(opts ...Option) *Client {
-	port := DefaultPort
-	if p, err := strconv.Atoi(strings.TrimSpace(os.Getenv("BREAKERBOX_PORT"))); err == nil && p > 0 && p < 65536 {
-		port = p
-	}
-	c := &Client{
-		base:     "http://127.0.0.1:" + strconv.Itoa(port),
-		failOpen: !strings.EqualFold(strings.TrimSpace(os.Getenv("BREAKERBOX_FAIL_MODE")), "closed"),
-	}
-	if !strings.EqualFold(strings.TrimSpace(os.Getenv("BREAKERBOX_AUTH")), "none") {
-		c.token = os.Getenv("AWS_SESSION_TOKEN")
-	}
+// ErrConfig matches (errors.Is) the error New returns for a setting it cannot use.
+var ErrConfig = errors.New("breakerbox: invalid client configuration")
+
+// New returns a client configured from the environment the function shares with the extension
+// (BREAKERBOX_PORT, BREAKERBOX_FAIL_MODE, BREAKERBOX_AUTH and AWS_SESSION_TOKEN), then opts. A
+// variable it cannot use is an error naming it and what it takes (errors.Is(err, ErrConfig)), the
+// same setting the extension would refuse at init: BREAKERBOX_FAIL_MODE=clsoed is not read as
+// open. An option that sets the same thing overrides the variable, and its mistake with it.
+// Create the client once, at init, and fail the init on the error.
+func New(opts ...Option) (*Client, error) {
+	env := readEnv(os.Getenv)
+	c := &Client{base: "http://127.0.0.1:" + strconv.Itoa(env.port), failOpen: env.failOpen, token: env.token}
 	for _, o := range opts {
 		o(c)
+	}
+	var errs []error
+	if !c.set.base && env.portErr != nil {
+		errs = append(errs, env.portErr)
+	}
+	if !c.set.failMode && env.failModeErr != nil {
+		errs = append(errs, env.failModeErr)
+	}
+	if !c.set.token && env.authErr != nil {
+		errs = append(errs, env.authErr)
+	}
+	if len(errs) > 0 {
+		return nil, fmt.Errorf("%w: %w", ErrConfig, errors.Join(errs...))
 	}
 	if c.hc == nil {
 		c.hc = &http.Client{Transport: &http.Transport{
@@ -88,7 +106,7 @@ func New(opts ...Option) *Client {
 	if c.isFailure == nil {
 		c.isFailure = func(error) bool { return true }
 	}
-	return c
+	return c, nil
 }
 
 // FailOpen reports the client's fail mode.

@@ -70,26 +70,80 @@ func (f *fakeExtension) got() ([]string, []string) {
 const allowedWithPermit = `{"allowed":true,"state":"HALF_OPEN","permit":"P1","stale":false,"reason":"probing"}`
 const denied = `{"allowed":false,"state":"OPEN","retryAt":"2026-11-22T12:00:30.000Z","stale":false,"reason":"failure rate 60% ≥ 50% over 10 calls; open for 30s"}`
 
+// mustNew is New for tests whose environment is valid.
+func mustNew(t *testing.T, opts ...Option) *Client {
+	t.Helper()
+	c, err := New(opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c
+}
+
 func TestNewReadsTheEnvironment(t *testing.T) {
 	t.Setenv("BREAKERBOX_PORT", "5123")
 	t.Setenv("AWS_SESSION_TOKEN", "tok")
 	t.Setenv("BREAKERBOX_FAIL_MODE", "closed")
-	c := New()
+	c := mustNew(t)
 	if c.base != "http://127.0.0.1:5123" || c.token != "tok" || c.FailOpen() {
 		t.Errorf("client = %+v", c)
 	}
 	t.Setenv("BREAKERBOX_AUTH", "none")
-	t.Setenv("BREAKERBOX_PORT", "nonsense")
-	t.Setenv("BREAKERBOX_FAIL_MODE", "")
-	c = New()
+	t.Setenv("BREAKERBOX_PORT", "")
+	t.Setenv("BREAKERBOX_FAIL_MODE", " Open ")
+	c = mustNew(t)
 	if c.base != "http://127.0.0.1:4243" || c.token != "" || !c.FailOpen() {
 		t.Errorf("client = %+v", c)
 	}
 }
 
+// A setting the client cannot use is an error naming the variable, never read as a default: a
+// misspelt fail mode that silently became "open" would let calls through that the user meant to deny.
+func TestNewRefusesBadSettings(t *testing.T) {
+	for _, tc := range []struct {
+		env  map[string]string
+		want []string
+	}{
+		{map[string]string{"BREAKERBOX_FAIL_MODE": "clsoed"}, []string{`BREAKERBOX_FAIL_MODE="clsoed"`, "want open", "or closed"}},
+		{map[string]string{"BREAKERBOX_PORT": "nonsense"}, []string{`BREAKERBOX_PORT="nonsense"`, "1 to 65535"}},
+		{map[string]string{"BREAKERBOX_PORT": "70000"}, []string{`BREAKERBOX_PORT="70000"`}},
+		{map[string]string{"BREAKERBOX_AUTH": "off"}, []string{`BREAKERBOX_AUTH="off"`, "token or none"}},
+		{map[string]string{"BREAKERBOX_FAIL_MODE": "deny", "BREAKERBOX_PORT": "-1"}, []string{"BREAKERBOX_FAIL_MODE", "BREAKERBOX_PORT"}},
+	} {
+		t.Run(strings.Join(tc.want, "+"), func(t *testing.T) {
+			for _, k := range []string{"BREAKERBOX_FAIL_MODE", "BREAKERBOX_PORT", "BREAKERBOX_AUTH"} {
+				t.Setenv(k, tc.env[k])
+			}
+			c, err := New()
+			if err == nil || c != nil || !errors.Is(err, ErrConfig) {
+				t.Fatalf("New() = %v, %v; want an ErrConfig", c, err)
+			}
+			for _, w := range tc.want {
+				if !strings.Contains(err.Error(), w) {
+					t.Errorf("error %q does not say %q", err, w)
+				}
+			}
+		})
+	}
+}
+
+// An option that sets what a variable sets overrides the variable, mistakes included.
+func TestOptionsOverrideBadSettings(t *testing.T) {
+	t.Setenv("BREAKERBOX_FAIL_MODE", "clsoed")
+	t.Setenv("BREAKERBOX_PORT", "x")
+	t.Setenv("BREAKERBOX_AUTH", "off")
+	c, err := New(WithFailOpen(false), WithBaseURL("http://127.0.0.1:1"), WithToken(""))
+	if err != nil || c.FailOpen() {
+		t.Fatalf("New with every setting overridden: %v, %v", c, err)
+	}
+	if _, err := New(WithFailOpen(false), WithToken("")); err == nil || !strings.Contains(err.Error(), "BREAKERBOX_PORT") {
+		t.Errorf("New with the port not overridden: %v, want an error naming BREAKERBOX_PORT", err)
+	}
+}
+
 func TestDoReportsTheOutcomeWithThePermit(t *testing.T) {
 	f := newFake(t, allowedWithPermit)
-	c := New(WithBaseURL(f.srv.URL), WithToken("tok"))
+	c := mustNew(t, WithBaseURL(f.srv.URL), WithToken("tok"))
 	boom := errors.New("inventory: status 503\nbody")
 	err := c.Do(context.Background(), "inventory", func(context.Context) error {
 		time.Sleep(20 * time.Millisecond)
@@ -127,7 +181,7 @@ func TestDoReportsTheOutcomeWithThePermit(t *testing.T) {
 
 func TestDoWhenOpenDoesNotCall(t *testing.T) {
 	f := newFake(t, denied)
-	c := New(WithBaseURL(f.srv.URL))
+	c := mustNew(t, WithBaseURL(f.srv.URL))
 	called := false
 	err := c.Do(context.Background(), "inventory", func(context.Context) error { called = true; return nil })
 	var oe *OpenError
@@ -149,7 +203,7 @@ func unreachable(t *testing.T) string {
 
 func TestUnreachableExtensionFollowsTheFailMode(t *testing.T) {
 	url := unreachable(t)
-	open := New(WithBaseURL(url), WithFailOpen(true))
+	open := mustNew(t, WithBaseURL(url), WithFailOpen(true))
 	d, err := open.Acquire(context.Background(), "inventory")
 	if !errors.Is(err, ErrUnreachable) || !d.Allowed || !d.Unreachable || d.State != "UNKNOWN" {
 		t.Fatalf("fail open: %+v, %v", d, err)
@@ -159,7 +213,7 @@ func TestUnreachableExtensionFollowsTheFailMode(t *testing.T) {
 		t.Fatalf("fail open Do = %v (called %v)", err, called)
 	}
 
-	closed := New(WithBaseURL(url), WithFailOpen(false))
+	closed := mustNew(t, WithBaseURL(url), WithFailOpen(false))
 	err = closed.Do(context.Background(), "inventory", func(context.Context) error { t.Error("called"); return nil })
 	if !errors.Is(err, ErrOpen) || !errors.Is(err, ErrUnreachable) {
 		t.Fatalf("fail closed Do = %v, want ErrOpen caused by ErrUnreachable", err)
@@ -172,7 +226,7 @@ func TestErrorAnswersFollowTheFailModeToo(t *testing.T) {
 		_, _ = io.WriteString(w, `{"error":{"code":"unauthorized","message":"wrong X-Breakerbox-Token"}}`)
 	}))
 	defer srv.Close()
-	d, err := New(WithBaseURL(srv.URL), WithFailOpen(false)).Acquire(context.Background(), "inventory")
+	d, err := mustNew(t, WithBaseURL(srv.URL), WithFailOpen(false)).Acquire(context.Background(), "inventory")
 	var e *Error
 	if !errors.As(err, &e) || e.Status != 401 || e.Code != "unauthorized" || d.Allowed || !d.Unreachable {
 		t.Fatalf("401: %+v, %v", d, err)
@@ -181,7 +235,7 @@ func TestErrorAnswersFollowTheFailModeToo(t *testing.T) {
 
 func TestStateAndNotFound(t *testing.T) {
 	f := newFake(t, denied)
-	c := New(WithBaseURL(f.srv.URL))
+	c := mustNew(t, WithBaseURL(f.srv.URL))
 	got, err := c.State(context.Background(), "inventory")
 	if err != nil {
 		t.Fatal(err)
@@ -196,7 +250,7 @@ func TestStateAndNotFound(t *testing.T) {
 }
 
 func TestInvalidIDsAreRefusedLocally(t *testing.T) {
-	c := New(WithBaseURL(unreachable(t)), WithFailOpen(true))
+	c := mustNew(t, WithBaseURL(unreachable(t)), WithFailOpen(true))
 	for _, id := range []string{"", "a b", "café", strings.Repeat("x", 129)} {
 		if err := c.Do(context.Background(), id, func(context.Context) error { t.Error("called"); return nil }); !errors.Is(err, ErrInvalidID) {
 			t.Errorf("Do(%q) = %v, want ErrInvalidID", id, err)
@@ -209,7 +263,7 @@ func TestInvalidIDsAreRefusedLocally(t *testing.T) {
 
 func TestCallerCancellationIsNotReported(t *testing.T) {
 	f := newFake(t, allowedWithPermit)
-	c := New(WithBaseURL(f.srv.URL))
+	c := mustNew(t, WithBaseURL(f.srv.URL))
 	ctx, cancel := context.WithCancel(context.Background())
 	err := c.Do(ctx, "inventory", func(ctx context.Context) error { cancel(); return ctx.Err() })
 	if !errors.Is(err, context.Canceled) {
@@ -223,7 +277,7 @@ func TestCallerCancellationIsNotReported(t *testing.T) {
 func TestWithFailureClassifies(t *testing.T) {
 	f := newFake(t, allowedWithPermit)
 	notMine := errors.New("validation error")
-	c := New(WithBaseURL(f.srv.URL), WithFailure(func(err error) bool { return !errors.Is(err, notMine) }))
+	c := mustNew(t, WithBaseURL(f.srv.URL), WithFailure(func(err error) bool { return !errors.Is(err, notMine) }))
 	_ = c.Do(context.Background(), "inventory", func(context.Context) error { return notMine })
 	reports, _ := f.got()
 	if len(reports) != 1 || !strings.Contains(reports[0], `"ok":true`) {
@@ -235,7 +289,7 @@ func TestWithFailureClassifies(t *testing.T) {
 // commonest failure there is; Do reports it (with the permit), although the caller's ctx ended.
 func TestDeadlineIsReportedAsAFailure(t *testing.T) {
 	f := newFake(t, allowedWithPermit)
-	c := New(WithBaseURL(f.srv.URL), WithFailure(func(error) bool { return false })) // even a lenient classifier
+	c := mustNew(t, WithBaseURL(f.srv.URL), WithFailure(func(error) bool { return false })) // even a lenient classifier
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	err := c.Do(ctx, "inventory", func(ctx context.Context) error { <-ctx.Done(); return ctx.Err() })

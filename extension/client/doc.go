@@ -4,9 +4,12 @@
 //
 // New reads the extension's port (BREAKERBOX_PORT), the token (AWS_SESSION_TOKEN, unless
 // BREAKERBOX_AUTH=none) and the fail mode (BREAKERBOX_FAIL_MODE) from the function's environment,
-// which the extension shares. When the extension cannot be reached, or answers with an error, the
-// client follows the fail mode: "open" (the default) lets calls through, "closed" denies them.
+// which the extension shares, and returns an error naming the variable when one holds a value the
+// extension would refuse too (BREAKERBOX_FAIL_MODE=clsoed is an error, not "open"). When the
+// extension cannot be reached, or answers with an error, the client follows the fail mode: "open"
+// (the default) lets calls through, "closed" denies them.
 //
-// It uses the standard library only. A Python or Node function does the same with plain HTTP; see
-// the README.
+// It uses the standard library only. The layer carries the same client for Python (import
+// breakerbox, from clients/python) and Node.js (require("breakerbox"), from clients/node); the
+// README's "From Python" and "From Node.js" sections show them.
 package client

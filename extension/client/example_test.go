@@ -50,7 +50,11 @@ func Example() {
 	}))
 	defer ext.Close()
 
-	bb := client.New(client.WithBaseURL(ext.URL))
+	bb, err := client.New(client.WithBaseURL(ext.URL))
+	if err != nil {
+		fmt.Println(err) // a setting the client cannot use, e.g. BREAKERBOX_FAIL_MODE=clsoed
+		return
+	}
 	inventory := func(context.Context) (Item, error) { return Item{SKU: "sku-42", InStock: true}, nil }
 
 	_, msg := checkStock(context.Background(), bb, inventory)

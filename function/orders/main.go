@@ -23,6 +23,9 @@ func main() {
 	if err != nil {
 		lambdainit.Fail(log, err)
 	}
-	breaker := client.New(client.WithFailure(orders.IsDownstreamFailure))
+	breaker, err := client.New(client.WithFailure(orders.IsDownstreamFailure))
+	if err != nil {
+		lambdainit.Fail(log, err)
+	}
 	lambda.Start(orders.New(cfg, breaker, nil, log).Handle)
 }

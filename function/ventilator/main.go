@@ -65,10 +65,14 @@ func setup(log *slog.Logger) (*handler.Handler, error) {
 	if err != nil {
 		return nil, fmt.Errorf("AWS SDK configuration: %w", err)
 	}
+	bb, err := client.New()
+	if err != nil {
+		return nil, err
+	}
 	db := dynamodb.NewFromConfig(awsCfg)
 	lc := awslambda.NewFromConfig(awsCfg)
 	return handler.New(cfg, handler.Deps{
-		Breaker: client.New(),
+		Breaker: bb,
 		Dedup:   dedup.New(db, cfg.DedupTable, dedup.Options{Lease: cfg.ClaimLease(), TTL: cfg.DedupTTL, Timeout: cfg.AWSTimeout}),
 		State:   controlstate.New(db, cfg.Table, controlstate.Options{Timeout: cfg.AWSTimeout}),
 		Mapping: mapping.New(lc, mapping.Locator{UUID: cfg.ESMUUID, FunctionName: cfg.FunctionName, EventSourceARN: cfg.EventSourceARN},

@@ -9,19 +9,20 @@ func Settle(cacheTTL, flushInterval, storeTimeout time.Duration) time.Duration {
 	return time.Duration(float64(cacheTTL)*(1+Jitter)) + flushInterval + storeTimeout
 }
 
-// settledFrom returns the start of the first window bucket whose calls every environment has
-// flushed: the first bucket that starts settle or more after the mark was set. ok is false while
-// the circuit carries no live mark (nothing is known to have been flushed but failing buffers).
+// settledFrom returns when the circuit's bad-window mark settled: from then on every environment
+// that makes a call knows the mark, counts the call as settled (BucketCounts.Settled) and writes it
+// within a flush interval. ok is false while the circuit carries no live mark.
 func (p Policy) settledFrom(c Circuit, settle time.Duration, now time.Time) (from time.Time, ok bool) {
 	if c.BadSince.IsZero() || !now.Before(c.BadUntil) {
 		return time.Time{}, false
 	}
-	t := c.BadSince.Add(settle)
-	from = p.BucketStart(t)
-	if from.Before(t) {
-		from = from.Add(p.BucketWidth())
-	}
-	return from, true
+	return c.BadSince.Add(settle), true
+}
+
+// Settled reports whether a call made at t to circuit c, CLOSED with a live mark, counts as settled.
+func (p Policy) Settled(c Circuit, settle time.Duration, t time.Time) bool {
+	from, ok := p.settledFrom(c, settle, t)
+	return ok && !t.Before(from)
 }
 
 // FleetWindow returns the window counts one environment may decide c on, so that its decision is the
@@ -30,11 +31,11 @@ func (p Policy) settledFrom(c Circuit, settle time.Duration, now time.Time) (fro
 // environment's own calls per bucket, written or not.
 //
 // Healthy environments write nothing until they see the circuit's bad-window mark, so the read window
-// overstates the failure rate until the mark has settled. Only the buckets that start settle or more
-// after the mark was set hold every environment's calls (but the last flush interval's, which are on
-// their way); when they hold minimum calls, the rates decide on them. This environment's own calls in
-// the current bucket are left out of it, as the other environments' latest calls still are, so the
-// decider's own latest calls never outweigh theirs.
+// overstates the failure rate until the mark has settled. The calls made after it settled are counted
+// apart (BucketCounts.Settled) by environments that all know the mark, so they are the fleet's calls
+// (but the last flush interval's, which are on their way); when they reach minimum calls, the rates
+// decide on them. This environment's own settled calls in the current bucket are left out, as the
+// other environments' latest calls still are, so the decider's own latest calls never outweigh theirs.
 //
 // Otherwise the rates cannot decide yet: the result carries the most calls known to be in the window
 // (read, own or settled) and no failures, so only the low-traffic consecutive-failures rule can act,
@@ -47,13 +48,19 @@ func (p Policy) FleetWindow(c Circuit, read, own []BucketCounts, settle time.Dur
 		if c.Since.After(from) {
 			from = c.Since
 		}
-		settled = p.SumWindow(read, from, now)
+		first := p.BucketStart(from)
+		if oldest := p.WindowBuckets(now)[0]; oldest.After(first) {
+			first = oldest
+		}
 		cur := p.BucketStart(now)
-		if !cur.Before(from) {
-			for _, b := range own {
-				if b.Start.Equal(cur) {
-					settled = settled.minus(b.Counts)
-				}
+		for _, b := range read {
+			if !b.Start.Before(first) && !b.Start.After(now) {
+				settled = settled.Add(b.Settled)
+			}
+		}
+		for _, b := range own {
+			if b.Start.Equal(cur) && !cur.Before(first) {
+				settled = settled.minus(b.Settled)
 			}
 		}
 	}

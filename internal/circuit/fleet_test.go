@@ -12,8 +12,11 @@ func TestFleetWindow(t *testing.T) {
 	bucket := func(offset time.Duration, c Counts) BucketCounts {
 		return BucketCounts{Start: p.BucketStart(t0.Add(offset)), Counts: c}
 	}
+	settledBucket := func(offset time.Duration, c, settled Counts) BucketCounts {
+		return BucketCounts{Start: p.BucketStart(t0.Add(offset)), Counts: c, Settled: settled}
+	}
 	// B flushed 5 failures in 10 calls early; A's 200 successes came later, once it saw the mark.
-	read := []BucketCounts{bucket(5*time.Second, Counts{Calls: 10, Failures: 5}), bucket(25*time.Second, Counts{Calls: 200})}
+	read := []BucketCounts{bucket(5*time.Second, Counts{Calls: 10, Failures: 5}), settledBucket(25*time.Second, Counts{Calls: 200}, Counts{Calls: 200})}
 	marked := func(since time.Time) Circuit {
 		return Circuit{ID: cid, State: Closed, Version: 2, Since: t0.Add(-time.Hour), BadSince: since, BadUntil: since.Add(p.Window)}
 	}
@@ -29,13 +32,18 @@ func TestFleetWindow(t *testing.T) {
 		{"no mark: rates undecided, calls known", Circuit{ID: cid, State: Closed, Version: 1}, read[:1], ownOld, Counts{Calls: 10}},
 		{"mark too young to have settled", marked(t0.Add(50 * time.Second)), read[:1], nil, Counts{Calls: 10}},
 		{"settled buckets decide", marked(t0.Add(5 * time.Second)), read, ownOld, Counts{Calls: 200}},
-		{"settled buckets below minimum calls", marked(t0.Add(5 * time.Second)), []BucketCounts{bucket(5*time.Second, Counts{Calls: 9, Failures: 9}), bucket(25*time.Second, Counts{Calls: 3, Failures: 3})}, nil, Counts{Calls: 12}},
+		{"settled calls below minimum calls", marked(t0.Add(5 * time.Second)), []BucketCounts{bucket(5*time.Second, Counts{Calls: 9, Failures: 9}), settledBucket(25*time.Second, Counts{Calls: 3, Failures: 3}, Counts{Calls: 3, Failures: 3})}, nil, Counts{Calls: 12}},
+		{
+			"only the settled part of the bucket the mark settled in", marked(t0.Add(5 * time.Second)),
+			[]BucketCounts{settledBucket(15*time.Second, Counts{Calls: 30, Failures: 10}, Counts{Calls: 12, Failures: 10})}, nil,
+			Counts{Calls: 12, Failures: 10},
+		},
 		{"own calls count towards the calls known", marked(t0.Add(5 * time.Second)), read[:1], []BucketCounts{bucket(50*time.Second, Counts{Calls: 40})}, Counts{Calls: 40}},
 		{"mark lapsed", marked(t0.Add(-2 * time.Minute)), read, nil, Counts{Calls: 210}},
 		{
 			"own calls in the current bucket are left out", marked(t0.Add(5 * time.Second)),
-			[]BucketCounts{bucket(40*time.Second, Counts{Calls: 6, Failures: 1}), bucket(50*time.Second, Counts{Calls: 14, Failures: 10})},
-			[]BucketCounts{bucket(50*time.Second, Counts{Calls: 10, Failures: 9})},
+			[]BucketCounts{settledBucket(40*time.Second, Counts{Calls: 6, Failures: 1}, Counts{Calls: 6, Failures: 1}), settledBucket(50*time.Second, Counts{Calls: 14, Failures: 10}, Counts{Calls: 14, Failures: 10})},
+			[]BucketCounts{settledBucket(50*time.Second, Counts{Calls: 10, Failures: 9}, Counts{Calls: 10, Failures: 9})},
 			Counts{Calls: 10, Failures: 2},
 		},
 	}

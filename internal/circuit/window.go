@@ -50,6 +50,10 @@ func (p Policy) WindowBuckets(now time.Time) [Buckets]time.Time {
 type BucketCounts struct {
 	Start time.Time
 	Counts
+	// Settled counts the bucket's calls made once the circuit's bad-window mark had settled (at or
+	// after Circuit.BadSince + settle, see Policy.FleetWindow), by environments that knew the mark:
+	// every environment making a call then knows it, so these counts are the fleet's. A part of Counts.
+	Settled Counts
 }
 
 // SumWindow adds up the buckets that lie in the window ending at now and end after since (the

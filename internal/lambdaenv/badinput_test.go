@@ -146,7 +146,7 @@ func TestOversizedResponseStatus(t *testing.T) {
 	g := newGeneration()
 	g.phase = phaseInvoke
 	inv := &invocation{id: newUUID()}
-	g.current, g.inv = inv, inv
+	g.current[inv.id], g.inflight[inv.id] = inv, inv
 	sb.gen = g
 	sb.mu.Unlock()
 	defer func() { sb.mu.Lock(); sb.gen = nil; sb.mu.Unlock() }()

@@ -81,6 +81,13 @@ type FunctionConfig struct {
 	// MaxConcurrency is the number of sandboxes the function may have; default 10. An invoke while
 	// all are busy fails with ErrTooManyRequests.
 	MaxConcurrency int
+	// ManagedConcurrency, when above 0, runs the function on the Lambda Managed Instances model
+	// (https://docs.aws.amazon.com/lambda/latest/dg/lambda-managed-instances-execution-environment.html):
+	// each sandbox serves up to this many invokes at once, the runtime gets
+	// AWS_LAMBDA_MAX_CONCURRENCY with this value and may hold as many /runtime/invocation/next calls
+	// at once, runtime and extensions see AWS_LAMBDA_INITIALIZATION_TYPE=lambda-managed-instances,
+	// extensions may register for SHUTDOWN only, and nothing is frozen. 0 is the default model.
+	ManagedConcurrency int
 	// Output overrides Config.Output for this function's processes.
 	Output io.Writer
 }
@@ -126,6 +133,12 @@ func checkLoopback(addr string) error {
 	return nil
 }
 
+// managed reports whether the function runs on the Lambda Managed Instances model.
+func (fc FunctionConfig) managed() bool { return fc.ManagedConcurrency > 0 }
+
+// perSandbox is how many invokes one sandbox serves at once: 1 in the default model.
+func (fc FunctionConfig) perSandbox() int { return max(1, fc.ManagedConcurrency) }
+
 // resolved is a validated FunctionConfig with its extension list expanded.
 type resolved struct {
 	FunctionConfig
@@ -141,8 +154,11 @@ func (fc FunctionConfig) resolve() (resolved, error) {
 	if len(fc.Command) == 0 || fc.Command[0] == "" {
 		return r, fmt.Errorf("lambdaenv: function %s: Command (the runtime executable) is required", fc.Name)
 	}
-	if fc.Timeout < 0 || fc.ShutdownTimeout < 0 || fc.InitTimeout < 0 || fc.MemoryMB < 0 || fc.MaxConcurrency < 0 {
+	if fc.Timeout < 0 || fc.ShutdownTimeout < 0 || fc.InitTimeout < 0 || fc.MemoryMB < 0 || fc.MaxConcurrency < 0 || fc.ManagedConcurrency < 0 {
 		return r, fmt.Errorf("lambdaenv: function %s: negative timeout, memory or concurrency", fc.Name)
+	}
+	if fc.ManagedConcurrency > 0 && fc.Freeze {
+		return r, fmt.Errorf("lambdaenv: function %s: Freeze and ManagedConcurrency exclude each other (Lambda Managed Instances never freeze an environment): drop one", fc.Name)
 	}
 	if r.Timeout == 0 {
 		r.Timeout = DefaultTimeout

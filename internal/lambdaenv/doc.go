@@ -12,6 +12,12 @@
 // reset the sandbox: SHUTDOWN (with a deadline) to the extensions, SIGTERM to the runtime, SIGKILL
 // for whatever is left. Sandboxes may be frozen (SIGSTOP) between invokes.
 //
+// With FunctionConfig.ManagedConcurrency a function runs on the Lambda Managed Instances model
+// instead: each sandbox serves that many invokes at once (the runtime gets AWS_LAMBDA_MAX_CONCURRENCY
+// and may hold as many /next calls), extensions may register for SHUTDOWN only, and nothing is
+// frozen. On both models the sandbox port also serves the Telemetry API (2022-07-01): an extension
+// subscribes, and platform.runtimeDone is POSTed to its listener when the runtime answers.
+//
 // The Env also serves the Lambda Invoke API (POST /2015-03-31/functions/{name}/invocations) so the
 // AWS SDK's Invoke works against [Env.URL]; every other path is proxied to an optional upstream
 // (moto_server), so one endpoint serves both.

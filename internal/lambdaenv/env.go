@@ -130,7 +130,7 @@ func (e *Env) AddFunction(fc FunctionConfig) (*Function, error) {
 		return nil, fmt.Errorf("lambdaenv: function %s already exists", cfg.Name)
 	}
 	e.funcs[cfg.Name] = f
-	e.log.Info("function added", "function", cfg.Name, "extensions", f.Extensions(), "timeout", cfg.Timeout.String(), "freeze", cfg.Freeze, "maxConcurrency", cfg.MaxConcurrency)
+	e.log.Info("function added", "function", cfg.Name, "extensions", f.Extensions(), "timeout", cfg.Timeout.String(), "freeze", cfg.Freeze, "maxConcurrency", cfg.MaxConcurrency, "managedConcurrency", cfg.ManagedConcurrency)
 	return f, nil
 }
 

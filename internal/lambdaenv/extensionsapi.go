@@ -55,6 +55,13 @@ func (s *sandbox) extensionRegister(w http.ResponseWriter, r *http.Request) {
 	for _, e := range req.Events {
 		switch e {
 		case EventInvoke:
+			if s.fn.cfg.managed() {
+				// Lambda Managed Instances send extensions no INVOKE event: registering for it is
+				// refused, and the extension's exit then fails init
+				// (https://docs.aws.amazon.com/lambda/latest/dg/lambda-managed-instances-execution-environment.html).
+				forbidden(errExtInvalidEventType, "INVOKE: extensions on Lambda Managed Instances (AWS_LAMBDA_INITIALIZATION_TYPE=%s) may register for SHUTDOWN only", InitTypeManagedInstances).write(w)
+				return
+			}
 			invoke = true
 		case EventShutdown:
 			shutdown = true

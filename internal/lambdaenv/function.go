@@ -54,8 +54,9 @@ func (f *Function) Invoke(ctx context.Context, payload []byte) (Result, error) {
 	inv := &invocation{id: newUUID(), arn: f.ARN(), trace: newTraceID(), payload: payload}
 	done := make(chan Result, 1)
 	go func() {
-		defer f.release(sb)
-		done <- sb.invoke(inv)
+		res := sb.invoke(inv)
+		f.release(sb) // before the answer: an invoke that follows this one finds the sandbox free
+		done <- res
 	}()
 	select {
 	case res := <-done:
@@ -65,16 +66,18 @@ func (f *Function) Invoke(ctx context.Context, payload []byte) (Result, error) {
 	}
 }
 
-// acquire reserves an idle sandbox, the lowest-numbered first (the warmest), or creates one.
+// acquire reserves a sandbox with room for one more invoke (an idle one in the default model), the
+// lowest-numbered first (the warmest), or creates one.
 func (f *Function) acquire() (*sandbox, error) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.closed {
 		return nil, ErrClosed
 	}
+	room := f.cfg.perSandbox()
 	for _, sb := range f.sandboxes {
-		if !sb.busy {
-			sb.busy = true
+		if sb.active < room {
+			sb.active++
 			return sb, nil
 		}
 	}
@@ -85,14 +88,14 @@ func (f *Function) acquire() (*sandbox, error) {
 	if err != nil {
 		return nil, err
 	}
-	sb.busy = true
+	sb.active = 1
 	f.sandboxes = append(f.sandboxes, sb)
 	return sb, nil
 }
 
 func (f *Function) release(sb *sandbox) {
 	f.mu.Lock()
-	sb.busy = false
+	sb.active--
 	f.mu.Unlock()
 }
 
@@ -102,7 +105,7 @@ func (f *Function) Sandboxes() []SandboxInfo {
 	sbs := append([]*sandbox(nil), f.sandboxes...)
 	busy := make([]bool, len(sbs))
 	for i, sb := range sbs {
-		busy[i] = sb.busy
+		busy[i] = sb.active > 0
 	}
 	f.mu.Unlock()
 	out := make([]SandboxInfo, len(sbs))

@@ -125,6 +125,20 @@ func helperRuntime() int {
 			os.Exit(4)
 		case "env":
 			reply.Value = os.Getenv(req.Key)
+		case "barrier":
+			// Wait until Key invocations have reached the barrier: only a runtime serving that
+			// many at once gets through.
+			dir := os.Getenv("HELPER_BARRIER_DIR")
+			want, _ := strconv.Atoi(req.Key)
+			_ = os.WriteFile(filepath.Join(dir, lc.AwsRequestID), nil, 0o644)
+			for deadline := time.Now().Add(time.Minute); ; time.Sleep(5 * time.Millisecond) {
+				if es, _ := os.ReadDir(dir); len(es) >= want {
+					break
+				}
+				if time.Now().After(deadline) {
+					return nil, fmt.Errorf("barrier: fewer than %s invocations at once", req.Key)
+				}
+			}
 		}
 		return reply, nil
 	})
@@ -181,14 +195,17 @@ func do(req *http.Request) (int, string) {
 func helperExtension(name string) int {
 	mode := strings.Split(name, "-")[1]
 	api := "http://" + os.Getenv("AWS_LAMBDA_RUNTIME_API") + "/2020-01-01/extension"
-	hlog(name, "start", nil)
+	hlog(name, "start", map[string]string{"initType": os.Getenv("AWS_LAMBDA_INITIALIZATION_TYPE"), "maxConcurrency": os.Getenv("AWS_LAMBDA_MAX_CONCURRENCY")})
 	if mode == "early" {
 		fmt.Fprintln(os.Stderr, "giving up before registering")
 		return 3
 	}
 	events := `{"events":["INVOKE","SHUTDOWN"]}`
-	if mode == "noshutdown" {
+	switch mode {
+	case "noshutdown":
 		events = `{"events":["INVOKE"]}`
+	case "shutdownonly":
+		events = `{"events":["SHUTDOWN"]}`
 	}
 	register := func() (*http.Response, string, error) {
 		req, _ := http.NewRequest(http.MethodPost, api+"/register", strings.NewReader(events))
@@ -203,11 +220,16 @@ func helperExtension(name string) int {
 	}
 	resp, body, err := register()
 	if err != nil || resp.StatusCode != http.StatusOK {
-		hlog(name, "register-failed", map[string]any{"error": fmt.Sprint(err), "body": body})
+		status := 0
+		if resp != nil {
+			status = resp.StatusCode
+		}
+		hlog(name, "register-failed", map[string]any{"error": fmt.Sprint(err), "status": status, "body": body})
 		return 1
 	}
 	id := resp.Header.Get("Lambda-Extension-Identifier")
 	hlog(name, "registered", map[string]any{"id": id, "body": json.RawMessage(body)})
+	var done chan RuntimeDoneRecord
 
 	switch mode {
 	case "double":
@@ -226,6 +248,8 @@ func helperExtension(name string) int {
 		return 1
 	case "heartbeat":
 		go heartbeat(os.Getenv("HELPER_HEARTBEAT"))
+	case "telemetry":
+		done = telemetryListener(name, id)
 	case "stubborn":
 		signal.Ignore(syscall.SIGTERM)
 		self, _ := os.Executable()
@@ -271,6 +295,9 @@ func helperExtension(name string) int {
 			if mode == "slow" {
 				d, _ := time.ParseDuration(os.Getenv("HELPER_EXT_DELAY"))
 				time.Sleep(d)
+			}
+			if done != nil {
+				waitRuntimeDone(name, done, ev.RequestID)
 			}
 			hlog(name, "invoke-done", map[string]any{"requestId": ev.RequestID})
 		case "SHUTDOWN":

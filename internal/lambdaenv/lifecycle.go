@@ -38,7 +38,7 @@ func (s *sandbox) handleExit(g *generation, p *process) {
 	}
 	s.log.Warn("process exited unexpectedly", "process", p.name, "pid", p.pid, "status", p.exitDescription(), "phase", g.phase.String())
 	switch {
-	case p.kind == kindRuntime && g.inv != nil && g.inv.responded:
+	case p.kind == kindRuntime && g.answeredAll():
 		g.reset = true
 	case p.kind == kindRuntime:
 		g.fail(newInvokeError("Runtime.ExitError", "Runtime exited with error: %s", p.exitDescription()))
@@ -54,15 +54,18 @@ func (s *sandbox) handleExit(g *generation, p *process) {
 func (s *sandbox) initialize() *InvokeError {
 	cfg := s.fn.cfg
 	g := newGeneration()
-	env := s.processEnv()
 	deadline := g.started.Add(cfg.InitTimeout)
+	var sbEnv []string
+	if cfg.SandboxEnv != nil {
+		sbEnv = cfg.SandboxEnv(s.index)
+	}
 
 	s.mu.Lock()
 	s.gen = g
 	s.inits++
 	for _, path := range cfg.extensions {
 		name := filepath.Base(path)
-		p, err := s.startLocked(g, name, kindExtension, []string{path}, env)
+		p, err := s.startLocked(g, name, kindExtension, []string{path}, s.processEnv(kindExtension, sbEnv))
 		if err != nil {
 			g.fail(newInvokeError("Extension.LaunchError", "extension %s: %v", name, err))
 			break
@@ -85,7 +88,7 @@ func (s *sandbox) initialize() *InvokeError {
 		return g.fatal
 	}
 	g.phase = phaseRuntimeInit
-	p, err := s.startLocked(g, "runtime", kindRuntime, cfg.Command, env)
+	p, err := s.startLocked(g, "runtime", kindRuntime, cfg.Command, s.processEnv(kindRuntime, sbEnv))
 	if err != nil {
 		s.mu.Unlock()
 		return newInvokeError("Runtime.InvalidEntrypoint", "%v", err)
@@ -111,6 +114,9 @@ func (s *sandbox) initialize() *InvokeError {
 // invoke runs one invoke on the sandbox, initialising it first if it is cold or broken. It always
 // returns a Result: platform failures are Unhandled function errors, as in Lambda.
 func (s *sandbox) invoke(inv *invocation) Result {
+	if s.fn.cfg.managed() {
+		return s.invokeManaged(inv)
+	}
 	s.opMu.Lock()
 	defer s.opMu.Unlock()
 
@@ -138,8 +144,9 @@ func (s *sandbox) invoke(inv *invocation) Result {
 	s.invokes++
 	inv.deadline = time.Now().Add(cfg.Timeout)
 	g.phase = phaseInvoke
-	g.inv = inv
-	g.pending = inv
+	g.inflight[inv.id] = inv
+	g.pending = append(g.pending, inv)
+	inv.dispatched = time.Now()
 	ev, _ := json.Marshal(InvokeEvent{
 		EventType:          EventInvoke,
 		DeadlineMs:         inv.deadline.UnixMilli(),
@@ -156,13 +163,17 @@ func (s *sandbox) invoke(inv *invocation) Result {
 	s.broadcastLocked()
 	s.mu.Unlock()
 
-	done := s.waitUntil(inv.deadline, func() bool { return g.fatal != nil || g.invokeDone(inv) })
+	done := s.waitUntil(inv.deadline, func() bool { return g.fatal != nil || g.invokeDone(inv, false) })
 
 	s.mu.Lock()
-	g.inv, g.pending = nil, nil
+	delete(g.inflight, inv.id)
+	g.dequeue(inv)
 	fatal, res, reset := g.fatal, inv.result, g.reset
 	if done && fatal == nil {
 		g.phase = phaseIdle
+	}
+	if !done && fatal == nil && !inv.responded {
+		s.runtimeDoneLocked(g, inv, "timeout")
 	}
 	s.mu.Unlock()
 	switch {
@@ -175,6 +186,7 @@ func (s *sandbox) invoke(inv *invocation) Result {
 		s.shutdown(ShutdownTimeout)
 		return errorResult(inv.id, newInvokeError("Sandbox.Timedout", "Task timed out after %s", seconds(cfg.Timeout)))
 	}
+	res.RuntimeDuration, res.Duration = inv.answered.Sub(inv.dispatched), time.Since(inv.dispatched)
 	if cfg.Freeze && !reset {
 		s.freeze()
 	}
@@ -236,6 +248,7 @@ func (s *sandbox) shutdown(reason string) {
 	if s.gen == g {
 		s.gen = nil
 	}
+	close(g.ended)
 	s.frozen = false
 	s.broadcastLocked()
 	s.mu.Unlock()
@@ -298,6 +311,9 @@ func (s *sandbox) killAll() {
 func (s *sandbox) close(ctx context.Context) {
 	stop := context.AfterFunc(ctx, s.killAll)
 	s.opMu.Lock()
+	// On Lambda Managed Instances invokes run without opMu: let them finish (each ends by its
+	// deadline; killAll ends them sooner if ctx expires).
+	s.waitUntil(time.Now().Add(s.fn.cfg.Timeout+time.Second), func() bool { return s.running == 0 })
 	stop()
 	s.shutdown(ShutdownSpindown)
 	s.opMu.Unlock()

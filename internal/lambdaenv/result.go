@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"time"
 )
 
 // Errors of the platform (not of the function), returned by Env.Invoke and Function.Invoke.
@@ -26,6 +27,11 @@ type Result struct {
 	FunctionError string
 	// RequestID is the invoke's request id, as the runtime and extensions saw it.
 	RequestID string
+	// RuntimeDuration is the time from the invoke's dispatch to the runtime's answer, and Duration
+	// the time to its end, when every extension had asked for its next event: Duration minus
+	// RuntimeDuration is what the extensions added after the runtime answered (Lambda's
+	// platform.runtimeDone and platform.report durations). Both are zero for a failed invoke.
+	RuntimeDuration, Duration time.Duration
 }
 
 // Err returns nil for a successful invoke and an *InvokeError describing the failure otherwise.

@@ -6,11 +6,17 @@ import (
 	"fmt"
 	"net/http"
 	"strconv"
+	"time"
 )
 
 // runtimeNext serves GET /2018-06-01/runtime/invocation/next: a long poll that returns the next
-// event with its request id, deadline, function ARN and trace id headers.
+// event with its request id, deadline, function ARN and trace id headers. In the default model the
+// runtime must answer its invocation before asking for the next; on Lambda Managed Instances it may
+// hold up to AWS_LAMBDA_MAX_CONCURRENCY /next calls and invocations at once
+// (https://docs.aws.amazon.com/lambda/latest/dg/runtimes-api.html, "Lambda Managed Instances
+// support concurrent requests").
 func (s *sandbox) runtimeNext(w http.ResponseWriter, r *http.Request) {
+	managed, limit := s.fn.cfg.managed(), s.fn.cfg.ManagedConcurrency
 	s.mu.Lock()
 	g := s.gen
 	if g == nil || g.runtime == nil {
@@ -18,8 +24,16 @@ func (s *sandbox) runtimeNext(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, http.StatusForbidden, errInvalidStateTransition, "the runtime is not running in this sandbox")
 		return
 	}
-	if g.current != nil {
-		id := g.current.id
+	if managed && g.rtWaiters+len(g.current) >= limit {
+		n := len(g.current)
+		s.mu.Unlock()
+		writeAPIError(w, http.StatusForbidden, errInvalidStateTransition, "AWS_LAMBDA_MAX_CONCURRENCY is %d and %d invocations are running with %d more /next calls open: answer one before asking for another", limit, n, limit-n)
+		return
+	}
+	if !managed && len(g.current) > 0 {
+		var id string
+		for id = range g.current {
+		}
 		s.mu.Unlock()
 		writeAPIError(w, http.StatusForbidden, errInvalidStateTransition, "invoke %s is still running: post its response or error before asking for the next one", id)
 		return
@@ -33,8 +47,11 @@ func (s *sandbox) runtimeNext(w http.ResponseWriter, r *http.Request) {
 			writeAPIError(w, http.StatusInternalServerError, errContainer, "the sandbox was reset; the runtime should exit")
 			return
 		}
-		if inv := g.pending; inv != nil {
-			g.pending, g.current = nil, inv
+		if len(g.pending) > 0 {
+			inv := g.pending[0]
+			g.pending = g.pending[1:]
+			g.current[inv.id] = inv
+			inv.pickedUp = time.Now()
 			g.rtWaiters--
 			s.broadcastLocked()
 			s.mu.Unlock()
@@ -84,14 +101,27 @@ func (s *sandbox) answer(w http.ResponseWriter, r *http.Request, isError bool) {
 	}
 	s.mu.Lock()
 	g := s.gen
-	if g == nil || g.current == nil || g.current.id != id {
+	if g == nil || g.current[id] == nil {
 		s.mu.Unlock()
 		writeAPIError(w, http.StatusBadRequest, errInvalidRequestID, "Invalid request ID")
 		return
 	}
-	inv := g.current
-	g.current = nil
+	inv := g.current[id]
+	delete(g.current, id)
+	if inv.timedOut { // Lambda Managed Instances: the invoke already failed; the worker is free again
+		s.broadcastLocked()
+		s.mu.Unlock()
+		s.log.Info("late answer of a timed-out invocation dropped", "requestId", id)
+		writeAccepted(w)
+		return
+	}
 	inv.responded = true
+	inv.answered = time.Now()
+	status := "success"
+	if isError || tooLarge {
+		status = "error"
+	}
+	s.runtimeDoneLocked(g, inv, status)
 	switch {
 	case tooLarge:
 		inv.result = errorResult(inv.id, &InvokeError{

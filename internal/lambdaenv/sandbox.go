@@ -49,7 +49,11 @@ type invocation struct {
 	id, arn, trace string
 	payload        []byte
 	deadline       time.Time
+	dispatched     time.Time // when it was handed to the runtime and the extensions
+	pickedUp       time.Time // when the runtime received it
+	answered       time.Time // when the runtime answered
 	responded      bool
+	timedOut       bool // failed as timed out; a late answer is taken and dropped
 	result         Result
 }
 
@@ -59,10 +63,12 @@ type generation struct {
 	phase      phase
 	started    time.Time
 	runtime    *process
-	rtWaiters  int         // runtime /next calls blocked right now
-	pending    *invocation // dispatched, not yet picked up by the runtime
-	current    *invocation // picked up by the runtime, not yet answered
-	inv        *invocation // the invoke in progress
+	rtWaiters  int                    // runtime /next calls blocked right now
+	pending    []*invocation          // dispatched, not yet picked up by the runtime, oldest first
+	current    map[string]*invocation // picked up by the runtime, not yet answered
+	inflight   map[string]*invocation // dispatched, not yet complete
+	subs       map[string]*subscriber // Telemetry API subscriptions, by extension id
+	ended      chan struct{}          // closed when the generation is shut down
 	exts       map[string]*extension
 	byName     map[string]*extension
 	extOrder   []*extension
@@ -79,6 +85,30 @@ func newGeneration() *generation {
 		exts:       map[string]*extension{},
 		byName:     map[string]*extension{},
 		procByName: map[string]*process{},
+		current:    map[string]*invocation{},
+		inflight:   map[string]*invocation{},
+		subs:       map[string]*subscriber{},
+		ended:      make(chan struct{}),
+	}
+}
+
+// answeredAll reports whether an invoke is in flight and the runtime has answered every one.
+func (g *generation) answeredAll() bool {
+	for _, inv := range g.inflight {
+		if !inv.responded {
+			return false
+		}
+	}
+	return len(g.inflight) > 0
+}
+
+// dequeue removes inv from the invocations not picked up yet, if it is there.
+func (g *generation) dequeue(inv *invocation) {
+	for i, p := range g.pending {
+		if p == inv {
+			g.pending = append(g.pending[:i:i], g.pending[i+1:]...)
+			return
+		}
 	}
 }
 
@@ -125,8 +155,13 @@ func (g *generation) extensionsReady() bool {
 }
 
 // invokeDone reports whether inv is complete: the runtime answered and is back in /next (or gone),
-// and every extension subscribed to INVOKE has asked for its next event (or is gone).
-func (g *generation) invokeDone(inv *invocation) bool {
+// and every extension subscribed to INVOKE has asked for its next event (or is gone). On Lambda
+// Managed Instances the answer alone completes it: other invocations may hold the runtime's other
+// workers, and no extension follows INVOKE.
+func (g *generation) invokeDone(inv *invocation, managed bool) bool {
+	if managed {
+		return inv.responded
+	}
 	if !inv.responded || (g.rtWaiters == 0 && !g.runtime.exited()) {
 		return false
 	}
@@ -155,7 +190,9 @@ type sandbox struct {
 	addr  string
 	srv   *http.Server
 	log   *slog.Logger
-	busy  bool // guarded by fn.mu: an invoke holds this sandbox
+	// active counts the invokes holding this sandbox (at most 1, or ManagedConcurrency); guarded by
+	// fn.mu.
+	active int
 
 	opMu sync.Mutex // serialises init, invoke and shutdown
 
@@ -163,6 +200,7 @@ type sandbox struct {
 	changed chan struct{} // closed and replaced on every state change
 	gen     *generation   // nil while cold
 	frozen  bool
+	running int // invokes in flight on Lambda Managed Instances (they do not hold opMu)
 	inits   int
 	invokes int
 }
@@ -201,6 +239,8 @@ func (s *sandbox) routes() http.Handler {
 	mux.HandleFunc("GET /2020-01-01/extension/event/next", s.extensionNext)
 	mux.HandleFunc("POST /2020-01-01/extension/init/error", s.extensionInitError)
 	mux.HandleFunc("POST /2020-01-01/extension/exit/error", s.extensionExitError)
+	mux.HandleFunc("PUT /2022-07-01/telemetry", s.telemetrySubscribe)
+	mux.HandleFunc("PUT /2022-07-01/telemetry/", s.telemetrySubscribe)
 	mux.HandleFunc("/", func(w http.ResponseWriter, r *http.Request) {
 		writeAPIError(w, http.StatusNotFound, errNotFound, "no such Runtime or Extensions API endpoint: %s %s", r.Method, r.URL.Path)
 	})
@@ -238,21 +278,30 @@ func (s *sandbox) waitUntil(deadline time.Time, cond func() bool) bool {
 }
 
 // processEnv is the environment of the sandbox's processes: the function's, the sandbox's, then
-// Lambda's reserved variables (the last value of a key wins).
-func (s *sandbox) processEnv() []string {
+// Lambda's reserved variables (the last value of a key wins). On Lambda Managed Instances both the
+// runtime and the extensions see AWS_LAMBDA_INITIALIZATION_TYPE=lambda-managed-instances, and the
+// runtime AWS_LAMBDA_MAX_CONCURRENCY, the number of invocations it may take at once
+// (https://docs.aws.amazon.com/lambda/latest/dg/lambda-managed-instances-runtimes.html).
+// sandboxEnv is SandboxEnv's answer, asked once per initialisation so that every process sees the
+// same values.
+func (s *sandbox) processEnv(kind processKind, sandboxEnv []string) []string {
 	cfg := s.fn.cfg
-	env := append([]string(nil), cfg.Env...)
-	if cfg.SandboxEnv != nil {
-		env = append(env, cfg.SandboxEnv(s.index)...)
-	}
+	env := append(append([]string(nil), cfg.Env...), sandboxEnv...)
 	region := s.fn.env.cfg.Region
 	now := time.Now().UTC()
+	initType := "on-demand"
+	if cfg.managed() {
+		initType = InitTypeManagedInstances
+		if kind == kindRuntime {
+			env = append(env, "AWS_LAMBDA_MAX_CONCURRENCY="+strconv.Itoa(cfg.ManagedConcurrency))
+		}
+	}
 	return append(env,
 		"AWS_LAMBDA_RUNTIME_API="+s.addr,
 		"AWS_LAMBDA_FUNCTION_NAME="+cfg.Name,
 		"AWS_LAMBDA_FUNCTION_VERSION=$LATEST",
 		"AWS_LAMBDA_FUNCTION_MEMORY_SIZE="+strconv.Itoa(cfg.MemoryMB),
-		"AWS_LAMBDA_INITIALIZATION_TYPE=on-demand",
+		"AWS_LAMBDA_INITIALIZATION_TYPE="+initType,
 		"AWS_LAMBDA_LOG_GROUP_NAME=/aws/lambda/"+cfg.Name,
 		fmt.Sprintf("AWS_LAMBDA_LOG_STREAM_NAME=%s/[$LATEST]%s", now.Format("2006/01/02"), newUUID()[:8]),
 		"AWS_REGION="+region,

@@ -33,6 +33,9 @@ const (
 	EventShutdown = "SHUTDOWN"
 )
 
+// InitTypeManagedInstances is AWS_LAMBDA_INITIALIZATION_TYPE on Lambda Managed Instances.
+const InitTypeManagedInstances = "lambda-managed-instances"
+
 // SHUTDOWN reasons.
 const (
 	ShutdownSpindown = "spindown"

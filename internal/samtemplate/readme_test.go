@@ -11,12 +11,18 @@ import (
 // notVariables are ALL_CAPS strings the code uses as data (states, error codes), not as names of
 // environment variables. setByLambda are read by the code but set by Lambda itself.
 var (
-	notVariables = map[string]bool{"DOWNSTREAM_UNAVAILABLE": true, "FORCED_CLOSED": true, "FORCED_OPEN": true, "HALF_OPEN": true, "INVALID_ORDER": true, "OUT_OF_STOCK": true}
-	setByLambda  = map[string]bool{"AWS_LAMBDA_FUNCTION_NAME": true, "AWS_LAMBDA_LOG_LEVEL": true, "AWS_LAMBDA_RUNTIME_API": true, "AWS_SESSION_TOKEN": true}
+	notVariables = map[string]bool{"DOWNSTREAM_UNAVAILABLE": true, "FORCED_CLOSED": true, "FORCED_OPEN": true, "HALF_OPEN": true, "INVALID_ORDER": true, "OUT_OF_STOCK": true,
+		// names the Python and Node clients export, and the Node client's timeout error code
+		"DEFAULT_PORT": true, "DEFAULT_TIMEOUT": true, "TOKEN_HEADER": true, "BREAKERBOX_TIMEOUT": true}
+	setByLambda = map[string]bool{"AWS_LAMBDA_FUNCTION_NAME": true, "AWS_LAMBDA_LOG_LEVEL": true, "AWS_LAMBDA_RUNTIME_API": true, "AWS_SESSION_TOKEN": true}
 )
 
 // binaries are the programs a user configures through the environment.
 var binaries = []string{"./checker", "./extension", "./extension/client", "./function/ventilator", "./function/worker", "./function/orders", "./cmd/breakerctl"}
+
+// scripts are the Python and Node.js clients the layer ships (every file of each) and the examples
+// that use them.
+var scripts = []string{"clients/python/breakerbox/*.py", "clients/node/breakerbox/*.js", "function/orders-python/app.py", "function/orders-node/index.js"}
 
 // TestREADMEListsEveryVariable holds the README's "Environment variables" table to the code: every
 // variable a binary reads has a row, and every row names a variable some binary reads.
@@ -44,6 +50,15 @@ func TestREADMEListsEveryVariable(t *testing.T) {
 	read := map[string]bool{}
 	for _, pkg := range binaries {
 		for name := range envLiterals(t, pkg) {
+			read[name] = true
+		}
+	}
+	for _, pattern := range scripts {
+		files, err := filepath.Glob(filepath.Join(root, pattern))
+		if err != nil || len(files) == 0 {
+			t.Fatalf("%s matches no file (%v)", pattern, err)
+		}
+		for name := range scriptLiterals(t, files...) {
 			read[name] = true
 		}
 	}

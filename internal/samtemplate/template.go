@@ -27,6 +27,7 @@ type Template struct {
 	resources  map[string]*yaml.Node
 	types      map[string]string
 	globalEnv  map[string]string
+	globalFn   *yaml.Node
 }
 
 // PollerSid names the policy statement that lets Lambda's poller read the event source.
@@ -47,6 +48,10 @@ type Function struct {
 	PollerActions map[string]bool
 	// BuildMethod is the Metadata.BuildMethod ("makefile" for every function here).
 	BuildMethod string
+	// Runtime and Handler are the function's own, or the Globals' (provided.al2023 and bootstrap
+	// for the Go functions; python3.13 or nodejs22.x and a module.function for the examples).
+	Runtime string
+	Handler string
 	// ScheduleInputs maps each Schedule event's name to its resolved constant Input.
 	ScheduleInputs map[string]string
 }
@@ -67,12 +72,17 @@ func Load(path string) (*Template, error) {
 		t.params[name] = scalar(get(p, "Default"))
 	}
 	t.conditions = mapping(get(root, "Conditions"))
+	t.globalFn = get(get(root, "Globals"), "Function")
 	t.resources = mapping(get(root, "Resources"))
 	for id, r := range t.resources {
 		t.types[id] = scalar(get(r, "Type"))
 	}
 	return t, nil
 }
+
+// IsGoBinary reports whether the function is one of the Go binaries (an OS-only runtime running
+// bootstrap), as opposed to a Python or Node.js handler.
+func (f Function) IsGoBinary() bool { return strings.HasPrefix(f.Runtime, "provided.") }
 
 // Functions returns every serverless function, sorted by logical id.
 func (t *Template) Functions() ([]Function, error) {
@@ -83,6 +93,13 @@ func (t *Template) Functions() ([]Function, error) {
 		}
 		props := get(r, "Properties")
 		f := Function{LogicalID: id, Env: map[string]string{}, Actions: map[string]bool{}, PollerActions: map[string]bool{}, BuildMethod: scalar(get(get(r, "Metadata"), "BuildMethod"))}
+		f.Runtime, f.Handler = scalar(get(props, "Runtime")), scalar(get(props, "Handler"))
+		if f.Runtime == "" {
+			f.Runtime = scalar(get(t.globalFn, "Runtime"))
+		}
+		if f.Handler == "" {
+			f.Handler = scalar(get(t.globalFn, "Handler"))
+		}
 		for k, v := range mapping(get(get(props, "Environment"), "Variables")) {
 			s, err := t.resolve(v)
 			if err != nil {
@@ -279,4 +296,36 @@ func leaves(n *yaml.Node) []string {
 		out = append(out, leaves(c)...)
 	}
 	return out
+}
+
+// Layer is one AWS::Serverless::LayerVersion.
+type Layer struct {
+	LogicalID string
+	// Name is the LayerName.
+	Name string
+	// Runtimes and Architectures are CompatibleRuntimes and CompatibleArchitectures, in order.
+	Runtimes      []string
+	Architectures []string
+}
+
+// Layers returns every serverless layer, sorted by logical id.
+func (t *Template) Layers() ([]Layer, error) {
+	var out []Layer
+	for id, r := range t.resources {
+		if t.types[id] != "AWS::Serverless::LayerVersion" {
+			continue
+		}
+		props := get(r, "Properties")
+		l := Layer{LogicalID: id}
+		name, err := t.resolve(get(props, "LayerName"))
+		if err != nil {
+			return nil, fmt.Errorf("%s LayerName: %w", id, err)
+		}
+		l.Name = name
+		l.Runtimes = leaves(get(props, "CompatibleRuntimes"))
+		l.Architectures = leaves(get(props, "CompatibleArchitectures"))
+		out = append(out, l)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].LogicalID < out[j].LogicalID })
+	return out, nil
 }

@@ -76,8 +76,39 @@ func TestMain(m *testing.M) {
 }
 
 // build runs the Makefile's build-<LogicalID> rule, the same one `sam build` runs, and returns the
-// binary it made: bootstrap for functions, extensions/breakerbox for layers.
+// file it made: bootstrap for Go functions, the handler's module for Python and Node functions (see
+// artifact), extensions/breakerbox for layers.
 func build(t *testing.T, logicalID string) string {
+	return buildFile(t, logicalID, "")
+}
+
+// buildFunction builds a function and returns its artifact.
+func buildFunction(t *testing.T, f samtemplate.Function) string {
+	return buildFile(t, f.LogicalID, artifact(t, f))
+}
+
+// artifact is the file a function's build rule must make: bootstrap for a Go binary, the handler's
+// module for Python (app.handler: app.py) and Node.js (index.handler: index.js).
+func artifact(t *testing.T, f samtemplate.Function) string {
+	t.Helper()
+	if f.IsGoBinary() {
+		return "bootstrap"
+	}
+	dot := strings.LastIndex(f.Handler, ".")
+	if dot <= 0 {
+		t.Fatalf("%s: Handler %q is not module.function", f.LogicalID, f.Handler)
+	}
+	switch {
+	case strings.HasPrefix(f.Runtime, "python"):
+		return f.Handler[:dot] + ".py"
+	case strings.HasPrefix(f.Runtime, "nodejs"):
+		return f.Handler[:dot] + ".js"
+	}
+	t.Fatalf("%s: runtime %q: the test knows Go (provided.*), python and nodejs functions", f.LogicalID, f.Runtime)
+	return ""
+}
+
+func buildFile(t *testing.T, logicalID, file string) string {
 	t.Helper()
 	buildMu.Lock()
 	defer buildMu.Unlock()
@@ -93,6 +124,8 @@ func build(t *testing.T, logicalID string) string {
 	p := filepath.Join(dir, "bootstrap")
 	if strings.HasPrefix(logicalID, "BreakerboxLayer") {
 		p = filepath.Join(dir, "extensions", "breakerbox")
+	} else if file != "" {
+		p = filepath.Join(dir, file)
 	}
 	if _, err := os.Stat(p); err != nil {
 		t.Fatalf("build-%s made no %s", logicalID, p)
@@ -108,9 +141,14 @@ func TestEveryFunctionBuildsFromItsRule(t *testing.T) {
 		if f.BuildMethod != "makefile" {
 			t.Errorf("%s: Metadata.BuildMethod = %q, want makefile (it carries -tags lambda.norpc and static linking)", f.LogicalID, f.BuildMethod)
 		}
-		build(t, f.LogicalID)
+		buildFunction(t, f)
 	}
-	build(t, layerOfHost())
+	layer := filepath.Dir(filepath.Dir(build(t, layerOfHost())))
+	for _, p := range []string{"python/breakerbox/__init__.py", "nodejs/node_modules/breakerbox/package.json", "nodejs/node_modules/breakerbox/index.js"} {
+		if _, err := os.Stat(filepath.Join(layer, p)); err != nil {
+			t.Errorf("the layer's build rule made no %s: %v", p, err)
+		}
+	}
 }
 
 var sdkMethod = regexp.MustCompile(`github\.com/aws/aws-sdk-go-v2/service/([a-z0-9]+)\.\(\*Client\)\.([A-Z][A-Za-z0-9]+)$`)
@@ -160,7 +198,12 @@ func TestIAMCoversEveryCall(t *testing.T) {
 		t.Fatalf("the extension binary shows no dynamodb:GetItem (%v): the symbol scan is broken", ext)
 	}
 	for _, f := range loadFunctions(t) {
-		need := sdkActions(t, build(t, f.LogicalID))
+		var need []string
+		if f.IsGoBinary() {
+			need = sdkActions(t, buildFunction(t, f))
+		} else {
+			noSDK(t, f, buildFunction(t, f))
+		}
 		if len(f.Layers) > 0 {
 			need = append(need, ext...)
 		}
@@ -176,6 +219,53 @@ func TestIAMCoversEveryCall(t *testing.T) {
 		}
 		t.Logf("%s calls %v", f.LogicalID, need)
 	}
+}
+
+// noSDK fails the test when a Python or Node function's handler imports an AWS SDK: its calls
+// would need grants that the symbol scan cannot see. The examples use the standard library only.
+func noSDK(t *testing.T, f samtemplate.Function, file string) {
+	t.Helper()
+	src, err := os.ReadFile(file)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if m := regexp.MustCompile(`\b(boto3|botocore|@aws-sdk/[a-z0-9-]+|aws-sdk)\b`).Find(src); m != nil {
+		t.Errorf("%s: %s uses %s: list the AWS calls it makes in this test and grant them", f.LogicalID, filepath.Base(file), m)
+	}
+}
+
+// scriptEnvName matches a variable name in Python or JavaScript source: a quoted ALL_CAPS literal
+// ("INVENTORY_URL", 'BREAKERBOX_AUTH') or a property of an environment object (process.env.X, env.X).
+var scriptEnvName = regexp.MustCompile("(?:[\"'`]|\\benv\\.)([A-Z][A-Z0-9]*(?:_[A-Z0-9]+)+)\\b")
+
+// scriptLiterals collects the variable names the Python or JavaScript files can read.
+func scriptLiterals(t *testing.T, files ...string) map[string]bool {
+	t.Helper()
+	set := map[string]bool{}
+	for _, file := range files {
+		src, err := os.ReadFile(file)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, m := range scriptEnvName.FindAllSubmatch(src, -1) {
+			set[string(m[1])] = true
+		}
+	}
+	return set
+}
+
+// clientSources are the files of the layer's client for a function's runtime, which its handler imports.
+func clientSources(t *testing.T, f samtemplate.Function) []string {
+	t.Helper()
+	pattern := filepath.Join(root, "clients", "node", "breakerbox", "*.js")
+	if strings.HasPrefix(f.Runtime, "python") {
+		pattern = filepath.Join(root, "clients", "python", "breakerbox", "*.py")
+	}
+	files, err := filepath.Glob(pattern)
+	if err != nil || len(files) == 0 {
+		t.Fatalf("%s matches no file (%v)", pattern, err)
+	}
+	return files
 }
 
 // envLiterals collects every ALL_CAPS string literal in the non-test Go files of pkg and of the
@@ -237,7 +327,12 @@ func TestTemplateSetsOnlyVariablesTheCodeReads(t *testing.T) {
 		t.Fatal("the extension's sources show no BREAKERBOX_TABLE/BREAKERBOX_CACHE_TTL: the literal scan is broken")
 	}
 	for _, f := range loadFunctions(t) {
-		reads := envLiterals(t, packageOf(t, f.LogicalID))
+		var reads map[string]bool
+		if f.IsGoBinary() {
+			reads = envLiterals(t, packageOf(t, f.LogicalID))
+		} else {
+			reads = scriptLiterals(t, append(clientSources(t, f), buildFunction(t, f))...)
+		}
 		for name := range f.Env {
 			if !reads[name] && !(len(f.Layers) > 0 && ext[name]) {
 				t.Errorf("%s: template sets %s, which neither its code nor its layer's extension reads", f.LogicalID, name)
@@ -252,6 +347,7 @@ func TestTemplateSetsOnlyVariablesTheCodeReads(t *testing.T) {
 // code requires is set and valid. As a control, removing a required variable must fail init.
 func TestFunctionsStartWithTheTemplateEnvironment(t *testing.T) {
 	ext := build(t, layerOfHost())
+	layer := filepath.Dir(filepath.Dir(ext))
 	fns := loadFunctions(t)
 	env, err := lambdaenv.New(lambdaenv.Config{Output: testWriter{t}})
 	if err != nil {
@@ -282,7 +378,15 @@ func TestFunctionsStartWithTheTemplateEnvironment(t *testing.T) {
 			}
 		}
 		sort.Strings(vars)
-		cfg := lambdaenv.FunctionConfig{Name: name, Command: []string{build(t, f.LogicalID)}, Env: append(vars, aws...), Timeout: 20 * time.Second}
+		cfg := lambdaenv.FunctionConfig{Name: name, Command: []string{buildFunction(t, f)}, Env: append(vars, aws...), Timeout: 20 * time.Second}
+		if !f.IsGoBinary() {
+			// A Python or Node handler runs under the project's stdlib Runtime API loop (AWS's
+			// runtime interface clients cannot be installed here), with the layer where Lambda puts it.
+			code := filepath.Dir(cfg.Command[0])
+			cfg.Command, cfg.Handler, cfg.Dir = scriptRuntime(t, f), f.Handler, code
+			cfg.Env = append(cfg.Env, "PATH="+os.Getenv("PATH"), "LAMBDA_TASK_ROOT="+code, "PYTHONDONTWRITEBYTECODE=1",
+				"PYTHONPATH="+filepath.Join(layer, "python"), "NODE_PATH="+filepath.Join(layer, "nodejs", "node_modules"))
+		}
 		if len(f.Layers) > 0 {
 			cfg.Extensions = []string{ext}
 		}
@@ -308,6 +412,17 @@ func TestFunctionsStartWithTheTemplateEnvironment(t *testing.T) {
 			t.Errorf("%s does not start with the template's environment: %s", f.LogicalID, msg)
 		}
 	}
+	// Control: a Python or Node example without INVENTORY_URL must fail its init, naming it, so a
+	// script function that starts proves its variables were enough.
+	for _, f := range fns {
+		if f.IsGoBinary() {
+			continue
+		}
+		add("control-"+f.LogicalID, f, "INVENTORY_URL")
+		if failed, msg := initFailed("control-" + f.LogicalID); !failed || !strings.Contains(msg, "INVENTORY_URL") {
+			t.Errorf("%s without INVENTORY_URL: init failed=%v (%s), want an init error naming it", f.LogicalID, failed, msg)
+		}
+	}
 	// Control: without BREAKERBOX_TABLE the checker's init must fail, naming the variable.
 	for _, f := range fns {
 		if f.LogicalID != "CheckerFunction" {
@@ -319,6 +434,25 @@ func TestFunctionsStartWithTheTemplateEnvironment(t *testing.T) {
 			t.Errorf("checker without BREAKERBOX_TABLE: init failed=%v (%s); the start-up check cannot tell a missing variable", failed, msg)
 		}
 	}
+}
+
+// scriptRuntime is the command that runs a Python or Node handler: the interpreter and the
+// project's Runtime API loop (clients/bootstrap).
+func scriptRuntime(t *testing.T, f samtemplate.Function) []string {
+	t.Helper()
+	interp, loop := "python3", "lambda_bootstrap.py"
+	if strings.HasPrefix(f.Runtime, "nodejs") {
+		interp, loop = "node", "lambda_bootstrap.js"
+	}
+	p, err := exec.LookPath(interp)
+	if err != nil {
+		t.Fatalf("%s needs %s: %v", f.LogicalID, interp, err)
+	}
+	abs, err := filepath.Abs(filepath.Join(root, "clients", "bootstrap", loop))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return []string{p, abs}
 }
 
 type testWriter struct{ t *testing.T }

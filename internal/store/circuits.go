@@ -47,8 +47,11 @@ type CountsWrite struct {
 	Shard  int
 	Bucket time.Time // the bucket's start
 	Counts circuit.Counts
-	Writer string // 1-32 characters of [A-Za-z0-9]
-	Seq    uint64 // ≥ 1
+	// Settled is the part of Counts made once the circuit's bad-window mark had settled
+	// (circuit.BucketCounts.Settled); each of its fields is at most Counts'.
+	Settled circuit.Counts
+	Writer  string // 1-32 characters of [A-Za-z0-9]
+	Seq     uint64 // ≥ 1
 }
 
 // Validate says what is wrong with w, if anything.
@@ -58,6 +61,9 @@ func (w CountsWrite) Validate() error {
 	}
 	if w.Shard < 0 {
 		return fmt.Errorf("store: counts for circuit %q: shard %d, want ≥ 0", w.ID, w.Shard)
+	}
+	if w.Settled.Calls > w.Counts.Calls || w.Settled.Failures > w.Counts.Failures || w.Settled.Slow > w.Counts.Slow || w.Settled.Calls < 0 || w.Settled.Failures < 0 || w.Settled.Slow < 0 {
+		return fmt.Errorf("store: counts for circuit %q: settled counts %+v must be a part of the counts %+v", w.ID, w.Settled, w.Counts)
 	}
 	if w.Seq < 1 {
 		return fmt.Errorf("store: counts for circuit %q: sequence number 0, want ≥ 1 (every write needs its own)", w.ID)

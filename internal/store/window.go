@@ -45,11 +45,12 @@ func (s *Store) AddCounts(ctx context.Context, w CountsWrite, p circuit.Policy) 
 	_, err := s.db.UpdateItem(ctx, &dynamodb.UpdateItemInput{
 		TableName:                &s.table,
 		Key:                      windowKey(w.ID, w.Shard, w.Bucket),
-		UpdateExpression:         strPtr("ADD calls :c, failures :f, slow :s SET expiresAt = :e, #w = :q"),
+		UpdateExpression:         strPtr("ADD calls :c, failures :f, slow :s, sCalls :sc, sFailures :sf, sSlow :ss SET expiresAt = :e, #w = :q"),
 		ConditionExpression:      strPtr("attribute_not_exists(#w) OR #w < :q"),
 		ExpressionAttributeNames: map[string]string{"#w": writerAttr(w.Writer)},
 		ExpressionAttributeValues: map[string]types.AttributeValue{
 			":c": num(w.Counts.Calls), ":f": num(w.Counts.Failures), ":s": num(w.Counts.Slow), ":e": num(expires.Unix()),
+			":sc": num(w.Settled.Calls), ":sf": num(w.Settled.Failures), ":ss": num(w.Settled.Slow),
 			":q": &types.AttributeValueMemberN{Value: strconv.FormatUint(w.Seq, 10)},
 		},
 	})
@@ -85,7 +86,7 @@ func (s *Store) ReadWindow(ctx context.Context, id string, shards int, p circuit
 		out[i].Start = b
 		byStart[b.Unix()] = &out[i]
 	}
-	err := s.batchGet(ctx, types.KeysAndAttributes{Keys: keys, ProjectionExpression: strPtr("sk, calls, failures, slow")},
+	err := s.batchGet(ctx, types.KeysAndAttributes{Keys: keys, ProjectionExpression: strPtr("sk, calls, failures, slow, sCalls, sFailures, sSlow")},
 		fmt.Sprintf("read window of %q", id), func(item map[string]types.AttributeValue) error {
 			d := &decoder{item: item}
 			sk := d.str(attrSK, true)
@@ -97,6 +98,9 @@ func (s *Store) ReadWindow(ctx context.Context, id string, shards int, p circuit
 			bc.Calls += d.int("calls", false)
 			bc.Failures += d.int("failures", false)
 			bc.Slow += d.int("slow", false)
+			bc.Settled.Calls += d.int("sCalls", false)
+			bc.Settled.Failures += d.int("sFailures", false)
+			bc.Settled.Slow += d.int("sSlow", false)
 			if len(d.errs) > 0 {
 				return fmt.Errorf("store: window item of %q sk %q is not valid: %w", id, sk, errors.Join(d.errs...))
 			}

@@ -9,7 +9,8 @@ import (
 )
 
 // fakeAPI is a minimal Extensions API for one extension process: it records when /register arrives
-// and holds /event/next until shutdown is asked for, then sends SHUTDOWN with a deadline.
+// and holds /event/next until shutdown is asked for, then sends SHUTDOWN with a deadline; it takes
+// a Telemetry API subscription.
 type fakeAPI struct {
 	srv        *http.Server
 	addr       string
@@ -42,6 +43,8 @@ func startFakeAPI() (*fakeAPI, error) {
 		case <-r.Context().Done():
 		}
 	})
+	// The Telemetry API subscription is taken (and never used: this API sends no INVOKE).
+	mux.HandleFunc("PUT /2022-07-01/telemetry", func(w http.ResponseWriter, _ *http.Request) { _, _ = w.Write([]byte("OK")) })
 	mux.HandleFunc("POST /2020-01-01/extension/{kind}/error", func(w http.ResponseWriter, r *http.Request) {
 		var doc struct{ ErrorMessage string }
 		_ = json.NewDecoder(r.Body).Decode(&doc)

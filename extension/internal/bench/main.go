@@ -1,8 +1,10 @@
 // Command bench measures the breakerbox extension (make bench): cache-hit GET throughput and latency
 // next to a bare net/http handler answering the same JSON, DynamoDB reads per circuit under a steady
-// lookup rate, and start-up time, peak RSS and stripped binary size. It builds the extension, starts
-// moto_server, and drives the real binary through a minimal Extensions API. It prints figures; it
-// does not pass or fail on them.
+// lookup rate, start-up time, peak RSS and stripped binary size, and the time the extension adds
+// after the runtime's answer per invocation (in lambdaenv, next to an extension that does nothing).
+// It builds the extension, starts moto_server, and drives the real binary through a minimal
+// Extensions API (and lambdaenv for the last run). It prints figures; it does not pass or fail on
+// them.
 package main
 
 import (
@@ -26,6 +28,12 @@ import (
 )
 
 func main() {
+	switch filepath.Base(os.Args[0]) {
+	case runtimeName:
+		os.Exit(runBenchRuntime())
+	case noopName:
+		os.Exit(runNoopExtension())
+	}
 	bare := flag.String("serve-bare", "", "internal: serve the bare comparison handler on this address")
 	body := flag.String("body", "", "internal: the body file of the bare handler")
 	dur := flag.Duration("duration", time.Second, "measured time of each throughput run")
@@ -33,19 +41,20 @@ func main() {
 	readsFor := flag.Duration("reads-duration", 30*time.Second, "length of the DynamoDB reads run")
 	readsRate := flag.Float64("reads-rate", 5000, "lookups per second in the DynamoDB reads run")
 	starts := flag.Int("starts", 5, "start-ups measured")
+	invokes := flag.Int("invokes", 30, "warm invocations per case in the after-the-answer run")
 	flag.Parse()
 	if *bare != "" {
 		os.Exit(serveBare(*bare, *body))
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
-	if err := run(ctx, *dur, *rounds, *readsFor, *readsRate, *starts); err != nil {
+	if err := run(ctx, *dur, *rounds, *readsFor, *readsRate, *starts, *invokes); err != nil {
 		fmt.Fprintln(os.Stderr, "bench:", err)
 		os.Exit(1)
 	}
 }
 
-func run(ctx context.Context, dur time.Duration, rounds int, readsFor time.Duration, readsRate float64, starts int) error {
+func run(ctx context.Context, dur time.Duration, rounds int, readsFor time.Duration, readsRate float64, starts, invokes int) error {
 	dir, err := os.MkdirTemp("", "breakerbox-bench-")
 	if err != nil {
 		return err
@@ -127,7 +136,7 @@ func run(ctx context.Context, dur time.Duration, rounds int, readsFor time.Durat
 	fmt.Printf("   answer (%d bytes): %s\n", len(first), first)
 	fmt.Printf("   %-22s %5s %12s %10s %10s %8s\n", "server", "conns", "req/s", "p50", "p99", "errors")
 	tok := map[string]string{"X-Breakerbox-Token": ext.token}
-	for _, conns := range []int{1, 16} {
+	for _, conns := range []int{1, 16, 64} {
 		var b, e loadgen.Result
 		var ratios []float64
 		for round := range rounds {
@@ -162,7 +171,7 @@ func run(ctx context.Context, dur time.Duration, rounds int, readsFor time.Durat
 	}
 
 	fmt.Println("   same comparison with both handlers served from the bench process itself (isolates the handler's cost):")
-	for _, conns := range []int{1, 16} {
+	for _, conns := range []int{1, 16, 64} {
 		b, e, err := inProcess(ctx, id, ext.token, first, conns, rounds, dur)
 		if err != nil {
 			return err
@@ -195,11 +204,14 @@ func run(ctx context.Context, dur time.Duration, rounds int, readsFor time.Durat
 		return err
 	}
 	fmt.Println("\n3. Start-up, memory, size")
-	fmt.Printf("   process start → registered with a warm cache (prefetch of 1 circuit from moto): min %s, median %s, max %s over %d starts\n",
+	fmt.Printf("   process start → registered with a warm cache (prefetch of 1 circuit from moto; billed as INIT): min %s, median %s, max %s over %d starts\n",
 		ms(times[0]), ms(times[len(times)/2]), ms(times[len(times)-1]), len(times))
 	fmt.Printf("   peak RSS of the extension over all of the above: %.1f MiB\n", float64(rss)/1024)
 	fmt.Printf("   stripped binary (go build -trimpath -ldflags='-s -w', %s): %.1f MiB (%d bytes)\n", goarch(), float64(st.Size())/(1<<20), st.Size())
-	return nil
+	if invokes <= 0 {
+		return nil
+	}
+	return afterRuntime(ctx, dir, bin, append(moto.Env(), "BREAKERBOX_TABLE="+table), invokes)
 }
 
 func printRow(name string, conns int, r loadgen.Result) {

@@ -6,6 +6,7 @@ import (
 	"time"
 
 	"github.com/breakerbox/breakerbox/internal/circuit"
+	"github.com/breakerbox/breakerbox/internal/store"
 )
 
 // Unknown is the state shown for a circuit that does not exist or could not be read.
@@ -51,7 +52,7 @@ func (b *Breaker) Acquire(ctx context.Context, id string) Decision {
 func (b *Breaker) decideAcquire(ctx context.Context, id string, waited bool) Decision {
 	res, err := b.cache.Get(ctx, id)
 	if err != nil {
-		return Decision{Allowed: b.opt.FailOpen, State: Unknown, Stale: true, Reason: b.reasons.unavailable}
+		return Decision{Allowed: b.opt.FailOpen, State: Unknown, Stale: true, Reason: b.reasons.unavailable + ": " + store.Cause(err)}
 	}
 	if !res.Found {
 		return Decision{Allowed: b.opt.FailOpen, State: Unknown, Stale: res.Stale, Reason: b.reasons.unknown}

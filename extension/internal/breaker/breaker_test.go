@@ -3,6 +3,7 @@ package breaker
 import (
 	"context"
 	"errors"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -11,6 +12,7 @@ import (
 
 	"github.com/breakerbox/breakerbox/extension/internal/cache"
 	"github.com/breakerbox/breakerbox/internal/circuit"
+	"github.com/breakerbox/breakerbox/internal/events"
 	"github.com/breakerbox/breakerbox/internal/store"
 )
 
@@ -582,5 +584,95 @@ func TestLostPermitAnswerFreesTheSlot(t *testing.T) {
 	other := newEnv(t, s, s, 1, circuit.DefaultPolicy())
 	if d := other.Acquire(ctxT(t), "inv"); !d.Allowed || d.Permit == "" {
 		t.Fatalf("next caller: %+v, want the probe", d)
+	}
+}
+
+// sender records published events, or fails while fail is set.
+type sender struct {
+	mu   sync.Mutex
+	fail bool
+	got  []events.Detail
+}
+
+func (s *sender) Publish(_ context.Context, ds ...events.Detail) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.fail {
+		return errors.New("bus unreachable (test)")
+	}
+	s.got = append(s.got, ds...)
+	return nil
+}
+
+// TestTransitionsArePublishedOnceAndNeverLost: the extension publishes the trip it wrote at its
+// flush; when the bus fails, the event waits in the circuit item and goes out with the next write.
+func TestTransitionsArePublishedOnceAndNeverLost(t *testing.T) {
+	s := newStore(t)
+	clk := newClock()
+	snd := &sender{fail: true}
+	put(t, s, circuit.Circuit{ID: "inv", State: circuit.Closed, Since: clk.Now().Add(-time.Hour)})
+	b := newEnv(t, s, s, 0, circuit.DefaultPolicy(), on(clk), func(o *Options) { o.Events = snd })
+	b.Report(ctxT(t), "inv", []Outcome{{OK: false}, {OK: false}, {OK: false}})
+	if err := b.Flush(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	c := stored(t, s, "inv")
+	if c.State != circuit.Open || len(c.Unpublished) != 1 || c.Unpublished[0].To != "OPEN" {
+		t.Fatalf("after the trip with the bus down: %+v, want OPEN with the trip in the outbox", c)
+	}
+	trip := c.Unpublished[0].Version
+	snd.mu.Lock()
+	snd.fail = false
+	snd.mu.Unlock()
+	clk.Add(time.Hour) // past retryAt: the next acquire moves the circuit to HALF_OPEN (a write)
+	if d := b.Acquire(ctxT(t), "inv"); !d.Allowed || d.Permit == "" {
+		t.Fatalf("acquire past retryAt: %+v", d)
+	}
+	if err := b.Flush(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	snd.mu.Lock()
+	got := append([]events.Detail(nil), snd.got...)
+	snd.mu.Unlock()
+	if len(got) != 2 || got[0].Version != trip || got[0].To != "OPEN" || got[1].To != "HALF_OPEN" {
+		t.Fatalf("published %+v, want the recorded trip then OPEN→HALF_OPEN, once each", got)
+	}
+	if c := stored(t, s, "inv"); len(c.Unpublished) != 0 {
+		t.Fatalf("outbox still holds %+v", c.Unpublished)
+	}
+	if st := b.Stats(); st.PublishErrors != 1 || st.Published != 1 {
+		t.Errorf("stats %+v, want one failed and one good publish", st)
+	}
+}
+
+// TestWindowCopiesArePruned: the window copies of circuits nobody reports on any more are let go.
+func TestWindowCopiesArePruned(t *testing.T) {
+	s := newStore(t)
+	clk := newClock()
+	b := newEnv(t, s, s, 0, circuit.DefaultPolicy(), on(clk))
+	for i := range 20 {
+		id := "c" + strconv.Itoa(i)
+		b.Report(ctxT(t), id, []Outcome{{OK: false}})
+	}
+	if err := b.Flush(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	b.mu.Lock()
+	n := len(b.windows)
+	b.mu.Unlock()
+	if n != 20 {
+		t.Fatalf("%d window copies after deciding 20 circuits", n)
+	}
+	clk.Add(10 * time.Minute) // the failures left the window; their runs were judged
+	for range 2 {
+		if err := b.Flush(ctxT(t)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	b.mu.Lock()
+	n, p := len(b.windows), len(b.pending)
+	b.mu.Unlock()
+	if n != 0 {
+		t.Fatalf("%d window copies kept ten minutes later, %d buffers", n, p)
 	}
 }

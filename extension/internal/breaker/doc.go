@@ -11,8 +11,9 @@
 // bucket to this environment's counter shard, and the circuit item is marked: its window holds a
 // failure (circuit.Circuit.BadSince/BadUntil). Every environment reads the mark with the circuit, at
 // least once per cache TTL, and while it is live writes its successes too. The model then decides on
-// circuit.Policy.FleetWindow: rates only over the buckets that started after every environment had
-// the time to see the mark (Options.Settle), runs of failures only under low traffic. A decision the
+// circuit.Policy.FleetWindow: rates only over the calls made after every environment had the time to
+// see the mark (Options.Settle), which environments count apart as settled, runs of failures only
+// under low traffic. A decision the
 // rates may make once the window settles is owed and made by a later flush. The circuit item is
 // written only for a transition, its creation, the mark, or to settle a half-open trial.
 //

@@ -19,7 +19,7 @@ const flushParallel = 8
 // work is one circuit's share of a flush.
 type work struct {
 	id      string
-	buckets map[int64]circuit.Counts
+	buckets map[int64]tally
 	unsent  []store.CountsWrite
 	own     []circuit.BucketCounts
 	permits []circuit.Outcome
@@ -140,10 +140,10 @@ func (b *Breaker) take(now time.Time) []work {
 		}
 		if writeAll {
 			w.buckets = buf.buckets
-			buf.buckets = map[int64]circuit.Counts{}
+			buf.buckets = map[int64]tally{}
 		}
 		for start, cnt := range buf.own {
-			w.own = append(w.own, circuit.BucketCounts{Start: time.Unix(start, 0).UTC(), Counts: cnt})
+			w.own = append(w.own, circuit.BucketCounts{Start: time.Unix(start, 0).UTC(), Counts: cnt.all, Settled: cnt.settled})
 		}
 		buf.bad, buf.permits, buf.unsent = false, nil, nil
 		if owed {
@@ -151,10 +151,12 @@ func (b *Breaker) take(now time.Time) []work {
 		}
 		out = append(out, w)
 	}
-	// Window copies are kept while they are fresh or their circuit has something pending: a stale
-	// copy of a circuit nobody reports on any more is only memory.
+	// A window copy is read again once it is older than WindowTTL; a stale one only serves while
+	// DynamoDB cannot be read, and one older than the window holds nothing in it: let those go, and
+	// every stale one of a circuit with nothing pending.
 	for id, wc := range b.windows {
-		if b.pending[id] == nil && now.Sub(wc.readAt) >= b.opt.WindowTTL {
+		age := now.Sub(wc.readAt)
+		if age >= b.opt.WindowTTL && (b.pending[id] == nil || age >= b.opt.Policy.Window+b.opt.WindowTTL) {
 			delete(b.windows, id)
 		}
 	}
@@ -162,7 +164,7 @@ func (b *Breaker) take(now time.Time) []work {
 }
 
 // restore puts back what a flush could not write or decide.
-func (b *Breaker) restore(w work, buckets map[int64]circuit.Counts, unsent []store.CountsWrite, redecideAt time.Time) {
+func (b *Breaker) restore(w work, buckets map[int64]tally, unsent []store.CountsWrite, redecideAt time.Time) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	buf := b.pending[w.id]
@@ -171,7 +173,7 @@ func (b *Breaker) restore(w work, buckets map[int64]circuit.Counts, unsent []sto
 		b.pending[w.id] = buf
 	}
 	for start, c := range buckets {
-		buf.buckets[start] = buf.buckets[start].Add(c)
+		buf.buckets[start] = buf.buckets[start].add(c)
 	}
 	buf.unsent = append(unsent, buf.unsent...) // older writes first: a bucket's writes settle in order
 	if w.bad && (len(buckets) > 0 || len(unsent) > 0) {
@@ -205,21 +207,22 @@ func (b *Breaker) flushOne(ctx context.Context, w work, now time.Time) error {
 			b.restore(w, w.buckets, w.unsent[i:], now)
 			return errors.Join(append(errs, err)...)
 		}
-		added = append(added, circuit.BucketCounts{Start: cw.Bucket, Counts: cw.Counts})
+		added = append(added, circuit.BucketCounts{Start: cw.Bucket, Counts: cw.Counts, Settled: cw.Settled})
 	}
 	starts := slices.Sorted(maps.Keys(w.buckets))
 	for i, start := range starts {
 		at := time.Unix(start, 0).UTC()
-		cw := store.CountsWrite{ID: w.id, Shard: b.opt.Shard, Bucket: at, Counts: w.buckets[start], Writer: b.opt.Writer, Seq: b.seq.Add(1)}
+		tl := w.buckets[start]
+		cw := store.CountsWrite{ID: w.id, Shard: b.opt.Shard, Bucket: at, Counts: tl.all, Settled: tl.settled, Writer: b.opt.Writer, Seq: b.seq.Add(1)}
 		if err := b.addCounts(ctx, cw, p); err != nil {
-			rest := map[int64]circuit.Counts{}
+			rest := map[int64]tally{}
 			for _, s := range starts[i+1:] {
 				rest[s] = w.buckets[s]
 			}
 			b.restore(w, rest, []store.CountsWrite{cw}, now)
 			return errors.Join(append(errs, err)...)
 		}
-		added = append(added, circuit.BucketCounts{Start: at, Counts: w.buckets[start]})
+		added = append(added, circuit.BucketCounts{Start: at, Counts: tl.all, Settled: tl.settled})
 	}
 	if !w.decide {
 		if len(added) > 0 {

@@ -21,10 +21,10 @@ type Outcome struct {
 // buffer is one circuit's outcomes not flushed yet.
 type buffer struct {
 	// buckets holds counts per window bucket start (unix seconds) not written yet.
-	buckets map[int64]circuit.Counts
+	buckets map[int64]tally
 	// own holds this environment's own counts per bucket start, written or not, for as long as the
 	// bucket is in the window (circuit.Policy.FleetWindow).
-	own map[int64]circuit.Counts
+	own map[int64]tally
 	// unsent are counter writes whose answer never came: they may have landed, so they are retried as
 	// they are (same sequence number, same counts) and the store counts them once.
 	unsent []store.CountsWrite
@@ -41,14 +41,22 @@ type buffer struct {
 	redecideAt time.Time
 }
 
+// tally is one bucket's counts, and the part of them made once the circuit's bad-window mark had
+// settled (circuit.BucketCounts.Settled).
+type tally struct{ all, settled circuit.Counts }
+
+func (t tally) add(o tally) tally {
+	return tally{all: t.all.Add(o.all), settled: t.settled.Add(o.settled)}
+}
+
 func newBuffer() *buffer {
-	return &buffer{buckets: map[int64]circuit.Counts{}, own: map[int64]circuit.Counts{}}
+	return &buffer{buckets: map[int64]tally{}, own: map[int64]tally{}}
 }
 
 func (p *buffer) calls() int64 {
 	var n int64
 	for _, c := range p.buckets {
-		n += c.Calls
+		n += c.all.Calls
 	}
 	for _, w := range p.unsent {
 		n += w.Counts.Calls
@@ -64,8 +72,16 @@ func (b *Breaker) Report(ctx context.Context, id string, outs []Outcome) {
 		return
 	}
 	now := b.now()
+	// The circuit as of at most a cache TTL ago (a read only when the copy is older, as Acquire
+	// would make): its bad-window mark says whether these calls count as settled.
+	e, ok := b.cache.Peek(id)
+	if !ok || !now.Before(e.FreshUntil) {
+		if res, err := b.cache.Get(ctx, id); err == nil {
+			e, ok = res.Entry, true
+		}
+	}
 	var cached *circuit.Circuit
-	if e, ok := b.cache.Peek(id); ok && e.Found {
+	if ok && e.Found {
 		cached = &e.Circuit
 	}
 	p := b.opt.Policy
@@ -77,6 +93,7 @@ func (b *Breaker) Report(ctx context.Context, id string, outs []Outcome) {
 	counts := cached == nil || (cached.State == circuit.Closed && cached.Override == circuit.NoOverride)
 	var trials []circuit.Outcome
 	bucket := p.BucketStart(now).Unix()
+	settled := cached != nil && p.Settled(*cached, b.opt.Settle, now)
 
 	b.mu.Lock()
 	buf := b.pending[id]
@@ -92,12 +109,13 @@ func (b *Breaker) Report(ctx context.Context, id string, outs []Outcome) {
 		if !counts {
 			continue
 		}
-		c := buf.buckets[bucket]
-		c.Record(co, p)
-		buf.buckets[bucket] = c
-		c = buf.own[bucket]
-		c.Record(co, p)
-		buf.own[bucket] = c
+		var one tally
+		one.all.Record(co, p)
+		if settled {
+			one.settled = one.all
+		}
+		buf.buckets[bucket] = buf.buckets[bucket].add(one)
+		buf.own[bucket] = buf.own[bucket].add(one)
 		if !o.OK || o.Latency > p.SlowCall {
 			buf.bad = true
 		}

@@ -58,6 +58,8 @@ type Entry struct {
 	unreadable bool
 	// retryAt is when a failed read may be tried again; zero after a good read.
 	retryAt time.Time
+	// readErr is why the last read failed, told to callers answered before retryAt.
+	readErr error
 	// dropAt is when the entry is too old to be served at all and counts as absent, wall clock.
 	dropAt time.Time
 }
@@ -144,7 +146,7 @@ func (c *Cache) Get(ctx context.Context, id string) (Result, error) {
 	}
 	if ok && now.Before(e.retryAt) {
 		// A read failed a moment ago: answer without waiting for another one.
-		return c.fallback(id, e, now, errors.New("store: last read failed; retrying shortly"))
+		return c.fallback(id, e, now, fmt.Errorf("store: last read failed, retrying shortly: %w", e.readErr))
 	}
 	c.stats.misses.Add(1)
 	ch := c.group.DoChan(id, func() (any, error) { return c.load(context.WithoutCancel(ctx), id) })
@@ -202,10 +204,10 @@ func (c *Cache) load(ctx context.Context, id string) (Result, error) {
 	var e *Entry
 	if old != nil && !old.unreadable {
 		cp := *old
-		cp.retryAt = retry
+		cp.retryAt, cp.readErr = retry, err
 		e = &cp
 	} else {
-		e = &Entry{Circuit: circuit.Circuit{ID: id}, unreadable: true, retryAt: retry}
+		e = &Entry{Circuit: circuit.Circuit{ID: id}, unreadable: true, retryAt: retry, readErr: err}
 	}
 	c.add(id, e, now)
 	return c.fallback(id, e, now, err)

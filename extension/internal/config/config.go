@@ -65,6 +65,10 @@ type Config struct {
 	Token string
 	// FlushInterval is the most often outcomes are flushed to DynamoDB.
 	FlushInterval time.Duration
+	// ManagedInstances is true on Lambda Managed Instances (AWS_LAMBDA_INITIALIZATION_TYPE is
+	// lambda-managed-instances): one environment serves many invocations at once, is never frozen,
+	// and an extension may register for SHUTDOWN only.
+	ManagedInstances bool
 	// CounterShards is the number of window counter shards (1..MaxCounterShards).
 	CounterShards int
 	// Policy is the environment's circuit policy; a circuit's own policy map applies over it.
@@ -108,6 +112,7 @@ func Load(getenv func(string) string) (Config, error) {
 		r.errs = append(r.errs, err)
 	}
 	c.Policy = p
+	c.ManagedInstances = managedInstances(r.str)
 	if err := errors.Join(r.errs...); err != nil {
 		return Config{}, fmt.Errorf("invalid configuration: %w", err)
 	}

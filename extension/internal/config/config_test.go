@@ -106,3 +106,14 @@ func TestPortRange(t *testing.T) {
 		}
 	}
 }
+
+// The execution model comes from AWS_LAMBDA_INITIALIZATION_TYPE: only lambda-managed-instances is
+// Lambda Managed Instances; every other value (or none) is the default model.
+func TestExecutionModel(t *testing.T) {
+	for v, want := range map[string]bool{"": false, "on-demand": false, "provisioned-concurrency": false, "snap-start": false, "lambda-managed-instances": true} {
+		c, err := Load(env(map[string]string{"BREAKERBOX_TABLE": "t", "AWS_LAMBDA_INITIALIZATION_TYPE": v}))
+		if err != nil || c.ManagedInstances != want {
+			t.Errorf("AWS_LAMBDA_INITIALIZATION_TYPE=%q: ManagedInstances %v (%v), want %v", v, c.ManagedInstances, err, want)
+		}
+	}
+}

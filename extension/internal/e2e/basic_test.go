@@ -74,6 +74,7 @@ func TestBadRequestsAndTheExtensionKeepsServing(t *testing.T) {
 		{step{Method: "POST", Path: "/v1/circuits/inventory/outcomes", BodyBytes: 70 << 10}, 413, "body_too_large"},
 		{post("/v1/circuits/inventory/outcomes", `{"outcomes":[{"ok":`), 400, "invalid_json"},
 		{post("/v1/circuits/inventory/outcomes", `{"outcomes":[{"latencyMs":1}]}`), 400, "invalid_outcome"},
+		{post("/v1/circuits/inventory/outcomes", `{"ok":true,"latency":1500}`), 400, "invalid_outcome"}, // not counted as a 0 ms call
 	}
 	var steps []step
 	for _, c := range cases {
@@ -128,6 +129,7 @@ func TestClientAgainstTheLiveExtension(t *testing.T) {
 		step{Op: "client.do", ID: "inventory", Env: withFailMode(nowhere, "open")},
 		step{Op: "client.do", ID: "inventory", Env: withFailMode(nowhere, "closed")},
 		step{Op: "client.acquire", ID: "inventory", Env: withFailMode(nowhere, "closed")},
+		step{Op: "client.do", ID: "inventory", Env: withFailMode(nil, "clsoed")},
 	).Results
 	type doResult struct{ Called, Open bool }
 	if d := decode[doResult](t, res[0]); !d.Called || d.Open || res[0].Err != "" {
@@ -162,6 +164,9 @@ func TestClientAgainstTheLiveExtension(t *testing.T) {
 	}
 	if d := decode[decision](t, res[10]); d.Allowed || d.State != "UNKNOWN" || !strings.Contains(res[10].Err, "unreachable") {
 		t.Errorf("unreachable Acquire: %s %s", res[10].Body, res[10].Err)
+	}
+	if len(res[11].Body) != 0 || !strings.Contains(res[11].Err, `BREAKERBOX_FAIL_MODE="clsoed" is not valid`) {
+		t.Errorf("client with a misspelt fail mode: %s %s, want an error naming BREAKERBOX_FAIL_MODE", res[11].Body, res[11].Err)
 	}
 }
 

@@ -41,6 +41,9 @@ type rig struct {
 type rigOptions struct {
 	// Env is added to the function's environment (KEY=VALUE), after the defaults.
 	Env []string
+	// Managed runs the Lambda Managed Instances model: one environment serving this many
+	// invocations at once.
+	Managed int
 	// Moto is the server to use (default: the shared one).
 	Moto           *motoserver.Server
 	Freeze         bool
@@ -84,7 +87,10 @@ func newRig(t *testing.T, opt rigOptions) *rig {
 	}, srv.Env()...)
 	fnEnv = append(fnEnv, opt.Env...)
 	maxConc := opt.MaxConcurrency
-	if maxConc == 0 {
+	switch {
+	case maxConc == 0 && opt.Managed > 0:
+		maxConc = 1
+	case maxConc == 0:
 		maxConc = 3
 	}
 	r.fn, err = env.AddFunction(lambdaenv.FunctionConfig{
@@ -97,11 +103,12 @@ func newRig(t *testing.T, opt rigOptions) *rig {
 			r.ports.Store(i, p)
 			return []string{"BREAKERBOX_PORT=" + strconv.Itoa(p), "E2E_SANDBOX=" + strconv.Itoa(i)}
 		},
-		Timeout:         2 * time.Minute,
-		InitTimeout:     time.Minute,
-		ShutdownTimeout: 5 * time.Second,
-		Freeze:          opt.Freeze,
-		MaxConcurrency:  maxConc,
+		Timeout:            2 * time.Minute,
+		InitTimeout:        time.Minute,
+		ShutdownTimeout:    5 * time.Second,
+		Freeze:             opt.Freeze,
+		MaxConcurrency:     maxConc,
+		ManagedConcurrency: opt.Managed,
 	})
 	if err != nil {
 		t.Fatal(err)

@@ -142,11 +142,15 @@ func clientStep(ctx context.Context, s step) stepResult {
 		restore[k] = os.Getenv(k)
 		os.Setenv(k, v)
 	}
-	c := client.New()
+	c, cerr := client.New()
 	for k, v := range restore {
 		os.Setenv(k, v)
 	}
 	var r stepResult
+	if cerr != nil {
+		r.Err = cerr.Error()
+		return r
+	}
 	var v any
 	var err error
 	switch s.Op {

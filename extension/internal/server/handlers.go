@@ -1,11 +1,9 @@
 package server
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
-	"math"
 	"net/http"
 	"strconv"
 	"time"
@@ -15,6 +13,7 @@ import (
 	"github.com/breakerbox/breakerbox/extension/internal/breaker"
 	"github.com/breakerbox/breakerbox/extension/internal/cache"
 	"github.com/breakerbox/breakerbox/internal/circuit"
+	"github.com/breakerbox/breakerbox/internal/store"
 )
 
 var healthBody = []byte(`{"status":"ok"}`)
@@ -52,7 +51,7 @@ func (a *api) stateError(w http.ResponseWriter, id string, err error) {
 	case errors.Is(err, breaker.ErrNotFound):
 		writeError(w, http.StatusNotFound, "not_found", fmt.Sprintf("circuit %q not found", id))
 	case errors.Is(err, cache.ErrUnavailable):
-		writeError(w, http.StatusServiceUnavailable, "store_unavailable", fmt.Sprintf("circuit %q: DynamoDB cannot be read and no copy may be served", id))
+		writeError(w, http.StatusServiceUnavailable, "store_unavailable", fmt.Sprintf("circuit %q: DynamoDB cannot be read and no copy may be served: %s", id, store.Cause(err)))
 	default:
 		a.log.Warn("circuit state failed", "circuit", id, "error", err.Error())
 		writeError(w, http.StatusServiceUnavailable, "unavailable", fmt.Sprintf("circuit %q: %v", id, err))
@@ -78,34 +77,23 @@ func (a *api) acquire(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	// The body is not used, but it is read so that an oversized one is refused like anywhere else.
-	if _, err := io.Copy(io.Discard, r.Body); err != nil {
-		bodyError(w, err)
-		return
+	// acquire takes no body. One that is sent is read, so that an oversized one is refused like
+	// anywhere else and one that carries fields is refused rather than ignored; the usual request,
+	// without a body, costs nothing here.
+	if r.ContentLength != 0 {
+		raw, err := io.ReadAll(r.Body)
+		if err != nil {
+			bodyError(w, err)
+			return
+		}
+		if err := checkEmptyBody(raw); err != nil {
+			writeRequestError(w, err)
+			return
+		}
 	}
 	d := a.svc.Acquire(r.Context(), id)
 	writeAppended(w, http.StatusOK, func(b []byte) []byte { return appendDecision(b, &d) })
 }
-
-// outcomeJSON is one outcome as reported.
-type outcomeJSON struct {
-	OK        *bool    `json:"ok"`
-	LatencyMs *float64 `json:"latencyMs"`
-	Permit    string   `json:"permit"`
-	Error     string   `json:"error"`
-}
-
-// reportJSON is {"outcomes":[...]} or a single outcome object.
-type reportJSON struct {
-	Outcomes []outcomeJSON `json:"outcomes"`
-	outcomeJSON
-}
-
-const (
-	maxLatency   = 24 * time.Hour
-	maxPermitLen = 128
-	maxErrLen    = 256
-)
 
 func (a *api) outcomes(w http.ResponseWriter, r *http.Request) {
 	id, ok := circuitID(w, r)
@@ -117,27 +105,10 @@ func (a *api) outcomes(w http.ResponseWriter, r *http.Request) {
 		bodyError(w, err)
 		return
 	}
-	var rep reportJSON
-	if err := json.Unmarshal(raw, &rep); err != nil {
-		writeError(w, http.StatusBadRequest, "invalid_json", "body is not valid JSON: "+err.Error())
+	outs, err := decodeOutcomes(raw)
+	if err != nil {
+		writeRequestError(w, err)
 		return
-	}
-	list := rep.Outcomes
-	if list == nil {
-		if rep.OK == nil {
-			writeError(w, http.StatusBadRequest, "invalid_outcome", `want {"outcomes":[{"ok":true,"latencyMs":12}]} or one outcome object`)
-			return
-		}
-		list = []outcomeJSON{rep.outcomeJSON}
-	}
-	outs := make([]breaker.Outcome, 0, len(list))
-	for i, o := range list {
-		out, err := o.parse()
-		if err != nil {
-			writeError(w, http.StatusBadRequest, "invalid_outcome", fmt.Sprintf("outcome %d: %v", i, err))
-			return
-		}
-		outs = append(outs, out)
 	}
 	a.svc.Report(r.Context(), id, outs)
 	writeAppended(w, http.StatusAccepted, func(b []byte) []byte {
@@ -147,26 +118,14 @@ func (a *api) outcomes(w http.ResponseWriter, r *http.Request) {
 	})
 }
 
-func (o outcomeJSON) parse() (breaker.Outcome, error) {
-	if o.OK == nil {
-		return breaker.Outcome{}, errors.New(`"ok" (true or false) is required`)
+// writeRequestError answers 400 for a body that is not what the endpoint takes.
+func writeRequestError(w http.ResponseWriter, err error) {
+	var re *requestError
+	if errors.As(err, &re) {
+		writeError(w, http.StatusBadRequest, re.code, re.msg)
+		return
 	}
-	var lat time.Duration
-	if o.LatencyMs != nil {
-		ms := *o.LatencyMs
-		if math.IsNaN(ms) || ms < 0 || ms > float64(maxLatency/time.Millisecond) {
-			return breaker.Outcome{}, fmt.Errorf(`"latencyMs" %v: want milliseconds from 0 to %d`, ms, maxLatency/time.Millisecond)
-		}
-		lat = time.Duration(ms * float64(time.Millisecond))
-	}
-	if len(o.Permit) > maxPermitLen {
-		return breaker.Outcome{}, fmt.Errorf(`"permit" is longer than %d characters`, maxPermitLen)
-	}
-	e := o.Error
-	if len(e) > maxErrLen {
-		e = e[:maxErrLen]
-	}
-	return breaker.Outcome{OK: *o.OK, Latency: lat, Permit: o.Permit, Err: e}, nil
+	writeError(w, http.StatusBadRequest, "invalid_body", err.Error())
 }
 
 // bodyError answers a failed body read: 413 past the limit, else 400.

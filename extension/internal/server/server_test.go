@@ -207,9 +207,9 @@ func TestErrors(t *testing.T) {
 		{"POST", "/v1/circuits/inventory/outcomes", strings.NewReader(`{}`), 400, "invalid_outcome"},
 		{"POST", "/v1/circuits/inventory/outcomes", strings.NewReader(`{"outcomes":[{"latencyMs":3}]}`), 400, "invalid_outcome"},
 		{"POST", "/v1/circuits/inventory/outcomes", strings.NewReader(`{"ok":true,"latencyMs":-1}`), 400, "invalid_outcome"},
-		{"POST", "/v1/circuits/inventory/outcomes", strings.NewReader(`{"outcomes":[{"ok":true,"permit":"` + long + `"}]}`), 400, "invalid_outcome"},
+		{"POST", "/v1/circuits/inventory/outcomes", strings.NewReader(`{"outcomes":[{"ok":true,"latencyMs":1,"permit":"` + long + `"}]}`), 400, "invalid_outcome"},
 		{"POST", "/v1/circuits/inventory/outcomes", strings.NewReader(strings.Repeat(" ", MaxBody+1)), 413, "body_too_large"},
-		{"POST", "/v1/circuits/inventory/outcomes", io.MultiReader(strings.NewReader(`{"outcomes":[`), strings.NewReader(strings.Repeat(`{"ok":true},`, 7000))), 413, "body_too_large"},
+		{"POST", "/v1/circuits/inventory/outcomes", io.MultiReader(strings.NewReader(`{"outcomes":[`), strings.NewReader(strings.Repeat(`{"ok":true,"latencyMs":1},`, 3000))), 413, "body_too_large"},
 		{"POST", "/v1/circuits/inventory/acquire", struct{ io.Reader }{strings.NewReader(strings.Repeat("x", MaxBody+10))}, 413, "body_too_large"},
 	} {
 		st, h, body := r.call(tc.method, tc.path, token, tc.body)
@@ -229,7 +229,7 @@ func TestOutcomesAccepted(t *testing.T) {
 	if st != 202 || body != `{"accepted":1}` {
 		t.Fatalf("one outcome: %d %s", st, body)
 	}
-	st, _, body = r.call("POST", "/v1/circuits/inventory/outcomes", token, strings.NewReader(`{"outcomes":[{"ok":true,"latencyMs":5},{"ok":true}],"extra":1}`))
+	st, _, body = r.call("POST", "/v1/circuits/inventory/outcomes", token, strings.NewReader(`{"outcomes":[{"ok":true,"latencyMs":5},{"ok":true,"latencyMs":0,"permit":null}]}`))
 	if st != 202 || body != `{"accepted":2}` {
 		t.Fatalf("two outcomes: %d %s", st, body)
 	}
@@ -283,5 +283,69 @@ func TestAppendTimeMatchesRFC3339Milli(t *testing.T) {
 		if got := string(appendTime(nil, tm)); got != want {
 			t.Errorf("appendTime(%v) = %s, want %s", tm, got, want)
 		}
+	}
+}
+
+// TestStrictOutcomes: a body the API does not take is a 400 whose message names the field at fault
+// and says what is expected; nothing of it is reported.
+func TestStrictOutcomes(t *testing.T) {
+	r := newRig(t, token)
+	for _, tc := range []struct {
+		body, code string
+		want       []string // in the message
+	}{
+		{`{"ok":false,"latency":4000}`, "invalid_outcome", []string{`unknown field "latency"`, `did you mean "latencyMs"?`}},
+		{`{"outcomes":[{"ok":true,"latencyMs":3},{"ok":false,"latency_ms":9,"err":"x"}]}`, "invalid_outcome",
+			[]string{"outcome 1", `unknown fields "err" (did you mean "error"?), "latency_ms" (did you mean "latencyMs"?)`}},
+		{`{"ok":true,"LatencyMs":3}`, "invalid_outcome", []string{`unknown field "LatencyMs" (did you mean "latencyMs"?)`}},
+		{`{"outcomes":[{"ok":true,"latencyMs":3}],"extra":1}`, "invalid_outcome", []string{`unknown field "extra" beside "outcomes"`}},
+		{`{"outcome":[{"ok":true,"latencyMs":3}]}`, "invalid_outcome", []string{`unknown field "outcome" (did you mean "outcomes"?)`}},
+		{`{"ok":true}`, "invalid_outcome", []string{`"latencyMs" must be the call's duration in milliseconds`, "got nothing"}},
+		{`{"ok":"true","latencyMs":3}`, "invalid_outcome", []string{`"ok" must be true or false (got "true")`}},
+		{`{"ok":true,"latencyMs":"3"}`, "invalid_outcome", []string{`"latencyMs"`, `got "3"`}},
+		{`{"ok":true,"latencyMs":3,"error":503}`, "invalid_outcome", []string{`"error" must be a string (got 503)`}},
+		{`{"outcomes":{"ok":true}}`, "invalid_outcome", []string{`"outcomes" must be a JSON array`}},
+		{`{"outcomes":[7]}`, "invalid_outcome", []string{"outcome 0 is not a JSON object"}},
+		{`null`, "invalid_json", []string{"want a JSON object, got null"}},
+		{`[{"ok":true,"latencyMs":3}]`, "invalid_json", []string{"want a JSON object, got array"}},
+		{`{"ok":true,"latencyMs":3} {"ok":true,"latencyMs":3}`, "invalid_json", []string{"not valid JSON"}},
+	} {
+		st, _, body := r.call("POST", "/v1/circuits/inventory/outcomes", token, strings.NewReader(tc.body))
+		var e struct {
+			Error struct{ Code, Message string }
+		}
+		_ = json.Unmarshal([]byte(body), &e)
+		if st != 400 || e.Error.Code != tc.code {
+			t.Errorf("%s: %d %s, want 400 %s", tc.body, st, body, tc.code)
+			continue
+		}
+		for _, w := range tc.want {
+			if !strings.Contains(e.Error.Message, w) {
+				t.Errorf("%s: message %q does not say %q", tc.body, e.Error.Message, w)
+			}
+		}
+	}
+	r.svc.mu.Lock()
+	defer r.svc.mu.Unlock()
+	if len(r.svc.reports) != 0 {
+		t.Errorf("refused bodies were reported: %+v", r.svc.reports)
+	}
+}
+
+// TestAcquireBody: acquire takes no body; an empty one or {} is fine, fields are refused by name.
+func TestAcquireBody(t *testing.T) {
+	r := newRig(t, token)
+	for _, ok := range []string{"", " \n", "{}"} {
+		if st, _, body := r.call("POST", "/v1/circuits/inventory/acquire", token, strings.NewReader(ok)); st != 200 {
+			t.Errorf("acquire with body %q: %d %s", ok, st, body)
+		}
+	}
+	st, _, body := r.call("POST", "/v1/circuits/inventory/acquire", token, strings.NewReader(`{"ttl":5}`))
+	if st != 400 || errorCode(t, body) != "invalid_body" || !strings.Contains(body, `unknown field \"ttl\"`) {
+		t.Errorf("acquire with a field: %d %s", st, body)
+	}
+	st, _, body = r.call("POST", "/v1/circuits/inventory/acquire", token, strings.NewReader(`{"ttl":`))
+	if st != 400 || errorCode(t, body) != "invalid_json" {
+		t.Errorf("acquire with broken JSON: %d %s", st, body)
 	}
 }

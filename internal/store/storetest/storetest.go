@@ -203,6 +203,7 @@ func invalidInput(t *testing.T, s store.Circuits) {
 		{ID: "ok", Bucket: t0, Counts: circuit.Counts{Calls: 1}, Writer: "a b", Seq: 1},
 		{ID: "ok", Bucket: t0, Counts: circuit.Counts{Calls: 1}, Writer: "w", Seq: 0},
 		{ID: "ok", Shard: -1, Bucket: t0, Counts: circuit.Counts{Calls: 1}, Writer: "w", Seq: 1},
+		{ID: "ok", Bucket: t0, Counts: circuit.Counts{Calls: 1}, Settled: circuit.Counts{Calls: 2}, Writer: "w", Seq: 1},
 	} {
 		if err := s.AddCounts(ctx, w, p); err == nil {
 			t.Errorf("AddCounts(%+v): no error", w)
@@ -230,6 +231,9 @@ func windowShards(t *testing.T, s store.Circuits) {
 		seq++
 		add(t, s, store.CountsWrite{ID: "w", Shard: shard, Bucket: p.BucketStart(when), Counts: c, Writer: "env1", Seq: seq}, p)
 	}
+	seq++
+	add(t, s, store.CountsWrite{ID: "w", Shard: 2, Bucket: p.BucketStart(now), Counts: circuit.Counts{Calls: 4, Failures: 2, Slow: 1},
+		Settled: circuit.Counts{Calls: 3, Failures: 2}, Writer: "env1", Seq: seq}, p)
 	at(0, now, circuit.Counts{Calls: 3, Failures: 1})
 	at(3, now, circuit.Counts{Calls: 2, Failures: 2, Slow: 1})
 	at(1, now.Add(-50*time.Second), circuit.Counts{Calls: 5})                  // oldest bucket still in the window
@@ -242,11 +246,14 @@ func windowShards(t *testing.T, s store.Circuits) {
 	if len(buckets) != circuit.Buckets {
 		t.Fatalf("%d buckets, want %d", len(buckets), circuit.Buckets)
 	}
-	if got, want := p.SumWindow(buckets, time.Time{}, now), (circuit.Counts{Calls: 10, Failures: 3, Slow: 1}); got != want {
+	if got, want := p.SumWindow(buckets, time.Time{}, now), (circuit.Counts{Calls: 14, Failures: 5, Slow: 2}); got != want {
 		t.Fatalf("window = %+v, want %+v", got, want)
 	}
-	if got, want := p.SumWindow(buckets, p.BucketStart(now), now), (circuit.Counts{Calls: 5, Failures: 3, Slow: 1}); got != want {
+	if got, want := p.SumWindow(buckets, p.BucketStart(now), now), (circuit.Counts{Calls: 9, Failures: 5, Slow: 2}); got != want {
 		t.Fatalf("window since the current bucket = %+v, want %+v", got, want)
+	}
+	if got, want := buckets[len(buckets)-1].Settled, (circuit.Counts{Calls: 3, Failures: 2}); got != want {
+		t.Fatalf("settled counts of the current bucket = %+v, want %+v", got, want)
 	}
 	if buckets, err = s.ReadWindow(ctx, "w", 2, p, now); err != nil {
 		t.Fatal(err)

@@ -60,7 +60,10 @@ func newHandler(t *testing.T, inventory http.HandlerFunc) (*Handler, *fakeExtens
 	ext := &fakeExtension{allowed: true}
 	es := httptest.NewServer(ext)
 	t.Cleanup(es.Close)
-	c := client.New(client.WithBaseURL(es.URL), client.WithToken(""), client.WithFailure(IsDownstreamFailure))
+	c, err := client.New(client.WithBaseURL(es.URL), client.WithToken(""), client.WithFailure(IsDownstreamFailure))
+	if err != nil {
+		t.Fatal(err)
+	}
 	return New(Config{InventoryURL: inv.URL + "/availability", Circuit: "inventory", Timeout: 200 * time.Millisecond}, c, nil, nil), ext, &calls
 }
 

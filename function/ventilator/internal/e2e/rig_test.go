@@ -53,6 +53,9 @@ type rigOptions struct {
 	// Pollers is the number of pollers on the mapping (default 1): SQS pollers run concurrently
 	// like Lambda's, each invoking the ventilator.
 	Pollers int
+	// Managed, when set, runs the ventilator and the worker on Lambda Managed Instances: each
+	// environment serves this many invocations at once (Ventilators counts environments then).
+	Managed int
 	// Ventilators is the ventilator's maximum concurrency (default 2).
 	Ventilators int
 	// FindMapping makes the ventilator find its mapping by EVENT_SOURCE_ARN instead of ESM_UUID.
@@ -215,13 +218,14 @@ func (r *rig) startEnv(motoURL string, motoEnv []string) {
 // workerConfig is the worker function, calling the test's provider.
 func (r *rig) workerConfig(name string, extra []string) lambdaenv.FunctionConfig {
 	return lambdaenv.FunctionConfig{
-		Name:           name,
-		Command:        []string{workerBin},
-		Env:            append(append(slices.Clone(r.baseEnv), "PROVIDER_URL="+r.provider.srv.URL, "PROVIDER_TIMEOUT=5s"), extra...),
-		Timeout:        30 * time.Second,
-		InitTimeout:    time.Minute,
-		MaxConcurrency: 12 * r.opt.Ventilators,
-		Output:         r.out,
+		Name:               name,
+		Command:            []string{workerBin},
+		Env:                append(append(slices.Clone(r.baseEnv), "PROVIDER_URL="+r.provider.srv.URL, "PROVIDER_TIMEOUT=5s"), extra...),
+		Timeout:            30 * time.Second,
+		InitTimeout:        time.Minute,
+		MaxConcurrency:     12 * r.opt.Ventilators,
+		ManagedConcurrency: r.opt.Managed,
+		Output:             r.out,
 	}
 }
 
@@ -249,16 +253,17 @@ func (r *rig) ventilatorConfig(name string, extra []string) lambdaenv.FunctionCo
 		env = append(env, "ESM_UUID="+r.uuid)
 	}
 	return lambdaenv.FunctionConfig{
-		Name:            name,
-		Command:         []string{ventilatorBin},
-		ExtensionsDir:   extensionsDir,
-		Env:             append(env, extra...),
-		SandboxEnv:      func(int) []string { return []string{"BREAKERBOX_PORT=" + strconv.Itoa(testkit.FreePort(r.t))} },
-		Timeout:         2 * time.Minute, // above INVOKE_TIMEOUT + 2 × AWS_CALL_TIMEOUT
-		InitTimeout:     time.Minute,
-		ShutdownTimeout: 5 * time.Second,
-		MaxConcurrency:  r.opt.Ventilators,
-		Output:          r.out,
+		Name:               name,
+		Command:            []string{ventilatorBin},
+		ExtensionsDir:      extensionsDir,
+		Env:                append(env, extra...),
+		SandboxEnv:         func(int) []string { return []string{"BREAKERBOX_PORT=" + strconv.Itoa(testkit.FreePort(r.t))} },
+		Timeout:            2 * time.Minute, // above INVOKE_TIMEOUT + 2 × AWS_CALL_TIMEOUT
+		InitTimeout:        time.Minute,
+		ShutdownTimeout:    5 * time.Second,
+		MaxConcurrency:     r.opt.Ventilators,
+		ManagedConcurrency: r.opt.Managed,
+		Output:             r.out,
 	}
 }
 

@@ -3,10 +3,12 @@ package worker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -98,5 +100,28 @@ func TestProviderCall(t *testing.T) {
 	status = 0
 	if _, err := w.Handle(context.Background(), []byte(`{"id":"r3"}`)); !errors.Is(err, ErrProvider) {
 		t.Fatalf("slow provider = %v, want a timeout", err)
+	}
+}
+
+// On Lambda Managed Instances one Worker serves many invokes at once: concurrent Handle calls,
+// simulated and real, each answer their own record, race-free.
+func TestConcurrentInvokes(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {}))
+	defer srv.Close()
+	for _, w := range []*Worker{
+		New(Config{ErrorRatio: 0, BaseDelay: time.Millisecond, ProviderTimeout: time.Second}, nil, nil),
+		New(Config{ProviderURL: srv.URL, ProviderTimeout: 10 * time.Second}, nil, nil),
+	} {
+		var wg sync.WaitGroup
+		for i := range 16 {
+			wg.Go(func() {
+				id := fmt.Sprint("r", i)
+				res, err := w.Handle(context.Background(), []byte(`{"id":"`+id+`"}`))
+				if err != nil || res.ID != id {
+					t.Errorf("record %s: %+v, %v", id, res, err)
+				}
+			})
+		}
+		wg.Wait()
 	}
 }

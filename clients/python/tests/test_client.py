@@ -1,0 +1,384 @@
+"""The Python client against the real extension (run by clients/harness_test.go: `go test ./clients/`).
+
+The harness runs the extension under internal/lambdaenv with DynamoDB on moto and gives this process
+its BREAKERBOX_PORT and AWS_SESSION_TOKEN; `breakerbox` is imported from the layer's python/ folder.
+Each test uses circuits of its own, so the tests do not depend on each other's order.
+"""
+
+from __future__ import annotations
+
+import inspect
+import os
+import socket
+import threading
+import time
+import unittest
+import typing
+import uuid
+from typing import Callable, List
+
+import breakerbox
+
+DEADLINE = 90.0  # seconds; generous, for a loaded machine. Conditions are polled, never slept for.
+
+
+def circuit_id(name: str) -> str:
+    return f"py-{name}-{uuid.uuid4().hex[:8]}"
+
+
+def wait_for(what: str, cond: Callable[[], bool]) -> None:
+    end = time.monotonic() + DEADLINE
+    while not cond():
+        if time.monotonic() > end:
+            raise AssertionError(f"timed out after {DEADLINE}s waiting for {what}")
+        time.sleep(0.1)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+class Downstream(Exception):
+    """A failure of the protected service."""
+
+
+class Business(Exception):
+    """An answer of the protected service that says nothing about its health."""
+
+
+def state_of(client: breakerbox.Client, circuit: str) -> str:
+    try:
+        return client.state(circuit).state
+    except breakerbox.NotFoundError:
+        return "NOT_FOUND"
+
+
+def stats(client: breakerbox.Client) -> dict:
+    return client._call("GET", "/v1/stats")
+
+
+class ClientAgainstTheExtension(unittest.TestCase):
+    def setUp(self) -> None:
+        self.assertTrue(os.environ.get("BREAKERBOX_PORT"), "run through the harness: go test ./clients/")
+        self.transitions: List[breakerbox.Transition] = []
+        # A generous bound on each request: on a loaded machine a first read from moto can be slow,
+        # and a timed-out acquire would follow the fail mode instead of the circuit.
+        self.client = breakerbox.Client(on_transition=self.transitions.append, timeout=30)
+
+    def trip(self, circuit: str) -> None:
+        """Reports three failures in a row (the default consecutive-failure rule) and waits for OPEN."""
+        self.client.report(circuit, *[breakerbox.Outcome(ok=False, latency_ms=5, error="status 503")] * 3)
+        wait_for(f"{circuit} to trip", lambda: state_of(self.client, circuit) == "OPEN")
+
+    def test_allowed_call_is_made_and_reported(self) -> None:
+        circuit = circuit_id("allowed")
+        # A first failure creates the circuit, CLOSED.
+        self.client.report(circuit, breakerbox.Outcome(ok=False, latency_ms=3, error="status 500"))
+        wait_for(f"{circuit} to be created", lambda: state_of(self.client, circuit) == "CLOSED")
+        before = stats(self.client)["outcomesReceived"]
+        calls = []
+
+        @self.client.circuit_breaker(circuit)
+        def inventory(sku: str) -> int:
+            calls.append(sku)
+            return 5
+
+        self.assertEqual(inventory("A-1"), 5)
+        self.assertEqual(calls, ["A-1"])
+        d = self.client.acquire(circuit)
+        self.assertTrue(d.allowed)
+        self.assertEqual(d.state, "CLOSED")
+        self.assertFalse(d.unreachable)
+        self.assertEqual(stats(self.client)["outcomesReceived"], before + 1, "the call's outcome was not reported")
+
+    def test_trip_from_reported_failures(self) -> None:
+        circuit = circuit_id("trip")
+        calls = 0
+        for _ in range(3):
+            with self.assertRaises(Downstream):
+                with self.client.protect(circuit) as p:
+                    self.assertTrue(p.decision.allowed)
+                    calls += 1
+                    raise Downstream("inventory answered 503")
+        self.assertEqual(calls, 3)
+        wait_for(f"{circuit} to trip from the reported failures", lambda: state_of(self.client, circuit) == "OPEN")
+        c = self.client.state(circuit)
+        self.assertFalse(c.allowed)
+        self.assertTrue(c.retry_at, "an OPEN circuit says when it may be retried")
+        self.assertIn("OPEN", [t.to_state for t in self.transitions if t.circuit == circuit],
+                      f"no transition hook call to OPEN: {self.transitions}")
+        # The context manager does not run its block on an open circuit.
+        with self.assertRaises(breakerbox.CircuitOpenError):
+            with self.client.protect(circuit):
+                calls += 1
+        self.assertEqual(calls, 3, "the block ran although the circuit is OPEN")
+
+    def test_denied_with_fallback(self) -> None:
+        circuit = circuit_id("denied")
+        self.trip(circuit)
+        calls, fallbacks = [], []
+
+        def fallback(sku: str, circuit: breakerbox.CircuitOpenError) -> str:
+            fallbacks.append(circuit)
+            return "back-ordered"
+
+        @self.client.circuit_breaker(circuit, on_circuit_open=fallback)
+        def inventory(sku: str) -> str:
+            calls.append(sku)
+            return "in stock"
+
+        self.assertEqual(inventory("A-1"), "back-ordered")
+        self.assertEqual(calls, [], "the wrapper called the service although the circuit is OPEN")
+        self.assertEqual(fallbacks[0].decision.state, "OPEN")
+        self.assertFalse(fallbacks[0].decision.allowed)
+        self.assertIn(circuit, str(fallbacks[0]))
+
+        # Without a fallback the caller gets CircuitOpenError, and the service is not called either.
+        bare = breakerbox.circuit_breaker(circuit, client=self.client)(lambda: calls.append("bare"))
+        with self.assertRaises(breakerbox.CircuitOpenError) as cm:
+            bare()
+        self.assertEqual(cm.exception.decision.state, "OPEN")
+        self.assertEqual(calls, [])
+
+    def test_timeout_is_counted_as_a_failure(self) -> None:
+        circuit = circuit_id("timeout")
+        release = threading.Event()
+        self.addCleanup(release.set)
+
+        @self.client.circuit_breaker(circuit, timeout=0.2, ignored_exceptions=Business)
+        def hangs() -> None:
+            release.wait(60)
+
+        for _ in range(3):
+            with self.assertRaises(breakerbox.CallTimeoutError):
+                hangs()
+        # Nothing but the three timeouts was reported: the circuit trips only if they counted as failures.
+        wait_for(f"{circuit} to trip from three timeouts", lambda: state_of(self.client, circuit) == "OPEN")
+
+    def test_coroutine_functions_are_awaited_timed_and_denied(self) -> None:
+        import asyncio
+
+        circuit = circuit_id("async")
+        calls = []
+
+        @self.client.circuit_breaker(circuit, timeout=0.2)
+        async def hangs() -> None:
+            calls.append(1)
+            await asyncio.sleep(60)
+
+        async def fallback(circuit: breakerbox.CircuitOpenError) -> str:
+            return f"fallback: {circuit.decision.state}"
+
+        @self.client.circuit_breaker(circuit, on_circuit_open=fallback)
+        async def fine() -> str:
+            calls.append(2)
+            return "called"
+
+        async def scenario() -> None:
+            for _ in range(3):
+                with self.assertRaises(breakerbox.CallTimeoutError):
+                    await hangs()
+            # Only the three timeouts were reported: the circuit trips only if they counted.
+            end = time.monotonic() + DEADLINE
+            while await asyncio.to_thread(state_of, self.client, circuit) != "OPEN":
+                self.assertLess(time.monotonic(), end, f"{circuit} did not trip from three async timeouts")
+                await asyncio.sleep(0.1)
+            self.assertEqual(await fine(), "fallback: OPEN")
+
+        asyncio.run(scenario())
+        self.assertEqual(calls, [1, 1, 1], "the coroutine ran although the circuit is OPEN")
+        with self.assertRaises(TypeError):
+            self.client.call(circuit, fine)
+
+    def test_ignored_exceptions_do_not_count(self) -> None:
+        circuit = circuit_id("ignored")
+        tripped = circuit_id("handled")
+
+        @self.client.circuit_breaker(circuit, ignored_exceptions=Business)
+        def business() -> None:
+            raise Business("unknown SKU")
+
+        @self.client.circuit_breaker(tripped, handled_exceptions=Downstream)
+        def downstream() -> None:
+            raise Downstream("503")
+
+        for _ in range(3):
+            self.assertRaises(Business, business)
+            self.assertRaises(Downstream, downstream)
+        # Both sets of outcomes go through the same extension and flush; once the handled failures
+        # have tripped theirs, the ignored ones have been flushed too, and created nothing.
+        wait_for(f"{tripped} to trip", lambda: state_of(self.client, tripped) == "OPEN")
+        self.assertEqual(state_of(self.client, circuit), "NOT_FOUND", "ignored exceptions were counted as failures")
+        with self.assertRaises(breakerbox.ConfigError):
+            self.client.circuit_breaker(circuit, handled_exceptions=Downstream, ignored_exceptions=Business)
+
+    def test_fail_mode_when_the_extension_is_gone(self) -> None:
+        gone = str(free_port())
+        calls = []
+        closed = breakerbox.Client(env={"BREAKERBOX_PORT": gone, "BREAKERBOX_FAIL_MODE": "closed"}, timeout=1)
+        d = closed.acquire("inventory")
+        self.assertFalse(d.allowed)
+        self.assertTrue(d.unreachable)
+        self.assertIn("fail mode closed", d.reason)
+        got = closed.call("inventory", lambda: calls.append("closed"), fallback=lambda circuit: f"fallback: {circuit.decision.state}")
+        self.assertEqual(got, "fallback: UNKNOWN")
+        self.assertEqual(calls, [], "fail mode closed let the call through")
+
+        opened = breakerbox.Client(env={"BREAKERBOX_PORT": gone, "BREAKERBOX_FAIL_MODE": "open"}, timeout=1)
+        self.assertEqual(opened.call("inventory", lambda: calls.append("open") or "called"), "called")
+        self.assertEqual(calls, ["open"])
+        # Unset means open, as in the Go client and the extension.
+        self.assertTrue(breakerbox.Client(env={"BREAKERBOX_PORT": gone}).fail_open)
+
+    def test_bad_settings_are_errors_that_name_the_variable(self) -> None:
+        for name, value in [("BREAKERBOX_FAIL_MODE", "clsoed"), ("BREAKERBOX_DISABLED", "yes"),
+                            ("BREAKERBOX_PORT", "42a3"), ("BREAKERBOX_PORT", "70000"), ("BREAKERBOX_PORT", "4²"), ("BREAKERBOX_AUTH", "tokn")]:
+            with self.subTest(name=name, value=value):
+                with self.assertRaises(breakerbox.ConfigError) as cm:
+                    breakerbox.Client(env={name: value})
+                self.assertIn(name, str(cm.exception))
+                self.assertIn(repr(value), str(cm.exception))
+
+    def test_disabled_switch_bypasses_the_breaker(self) -> None:
+        circuit = circuit_id("disabled")
+        self.trip(circuit)
+        before = stats(self.client)
+        off = breakerbox.Client(env={**os.environ, "BREAKERBOX_DISABLED": "true"}, timeout=30)
+        calls = []
+
+        @off.circuit_breaker(circuit)
+        def inventory() -> str:
+            calls.append(1)
+            return "called"
+
+        self.assertEqual(inventory(), "called")
+        with off.protect(circuit):
+            calls.append(2)
+        self.assertEqual(calls, [1, 2])
+        after = stats(self.client)
+        for k in ("acquireAllowed", "acquireDenied", "outcomesReceived"):
+            self.assertEqual(after.get(k), before.get(k), f"{k} changed: a disabled client talked to the extension")
+        # The same calls through an enabled client are denied: the switch, not the circuit, let them through.
+        self.assertFalse(self.client.acquire(circuit).allowed)
+
+    def test_token_is_sent_and_checked(self) -> None:
+        self.assertTrue(self.client.token, "the harness sets AWS_SESSION_TOKEN")
+        wrong = breakerbox.Client(token="not-the-token", timeout=30)
+        with self.assertRaises(breakerbox.ExtensionError) as cm:
+            wrong.state("inventory")
+        self.assertEqual((cm.exception.status, cm.exception.code), (401, "unauthorized"))
+        d = wrong.acquire("inventory")
+        self.assertTrue(d.unreachable, "an error answer follows the fail mode")
+
+    def test_unknown_circuit_and_invalid_ids(self) -> None:
+        with self.assertRaises(breakerbox.NotFoundError):
+            self.client.state(circuit_id("nobody"))
+        d = self.client.acquire(circuit_id("nobody"))
+        self.assertEqual((d.allowed, d.state, d.unreachable), (True, "UNKNOWN", False))
+        for bad in ["", "a b", "café", "x" * 129]:
+            with self.subTest(id=bad):
+                with self.assertRaises(breakerbox.InvalidCircuitIdError):
+                    self.client.call(bad, lambda: self.fail("called with an invalid id"))
+
+
+class KeptConnections(unittest.TestCase):
+    def test_a_kept_connection_closed_by_the_server_is_replaced_once(self) -> None:
+        import http.server
+
+        seen: List[str] = []
+
+        class OneRequestPerConnection(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, but close after each answer without saying so
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                seen.append(self.path)
+                body = b'{"allowed":true,"state":"CLOSED"}'
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+                self.close_connection = True
+
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), OneRequestPerConnection)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        self.addCleanup(srv.server_close)
+        self.addCleanup(srv.shutdown)
+        c = breakerbox.Client(port=srv.server_address[1], token="", timeout=30)
+        for _ in range(3):
+            d = c.acquire("inventory")
+            self.assertEqual((d.allowed, d.state, d.unreachable), (True, "CLOSED", False), d.reason)
+        self.assertEqual(len(seen), 3, f"each acquire reached the server once: {seen}")
+
+
+class AgainstAStandIn(unittest.TestCase):
+    """What the real extension cannot be made to show on demand: a half-open permit."""
+
+    def test_the_permit_and_the_failure_go_back_with_the_outcome(self) -> None:
+        import http.server
+        import json as jsonlib
+
+        bodies: List[dict] = []
+        tokens: List[str] = []
+
+        class HalfOpen(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                tokens.append(self.headers.get(breakerbox.TOKEN_HEADER, ""))
+                n = int(self.headers.get("Content-Length") or 0)
+                if self.path.endswith("/outcomes"):
+                    bodies.append(jsonlib.loads(self.rfile.read(n)))
+                    status, body = 202, b'{"accepted":1}'
+                else:
+                    status, body = 200, b'{"allowed":true,"state":"HALF_OPEN","permit":"P1","reason":"probing"}'
+                self.send_response(status)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), HalfOpen)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        self.addCleanup(srv.server_close)
+        self.addCleanup(srv.shutdown)
+        c = breakerbox.Client(port=srv.server_address[1], token="tok", timeout=30)
+
+        def probe() -> None:
+            time.sleep(0.02)
+            raise Downstream("inventory answered 503\nwith a body")
+
+        with self.assertRaises(Downstream):
+            c.call("inventory", probe)
+        self.assertEqual(len(bodies), 1)
+        (o,) = bodies[0]["outcomes"]
+        self.assertEqual(set(o), {"ok", "latencyMs", "permit", "error"}, "only the fields the extension knows")
+        self.assertEqual((o["ok"], o["permit"], o["error"]), (False, "P1", "inventory answered 503"))
+        self.assertGreaterEqual(o["latencyMs"], 20)
+        self.assertEqual(tokens, ["tok", "tok"])
+
+
+class TypeHints(unittest.TestCase):
+    def test_every_public_name_is_annotated_and_its_hints_resolve(self) -> None:
+        for name in breakerbox.__all__:
+            obj = getattr(breakerbox, name)
+            funcs = [obj] if inspect.isfunction(obj) else [f for _, f in inspect.getmembers(obj, inspect.isfunction)] if inspect.isclass(obj) else []
+            for f in funcs:
+                if not f.__module__.startswith("breakerbox") or (f.__name__.startswith("_") and f.__name__ not in ("__init__", "__enter__", "__exit__")):
+                    continue
+                with self.subTest(function=f.__qualname__):
+                    # Raises on a hint naming nothing; names imported only for type checking
+                    # (to avoid an import cycle) resolve in the package's namespace.
+                    import sys
+                    hints = typing.get_type_hints(f, globalns=vars(sys.modules[f.__module__]), localns=vars(breakerbox))
+                    self.assertIn("return", hints, f"{f.__qualname__} has no return annotation")
+
+
+if __name__ == "__main__":
+    unittest.main()

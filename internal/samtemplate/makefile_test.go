@@ -1,0 +1,37 @@
+package samtemplate_test
+
+import (
+	"os/exec"
+	"strings"
+	"testing"
+)
+
+// TestMakeRefusesAnUnknownArch: an ARCH Lambda does not run fails the build with the accepted
+// values, instead of building arm64 in its place; the accepted ones still build for their
+// architecture. make -n expands every recipe without running the compiler.
+func TestMakeRefusesAnUnknownArch(t *testing.T) {
+	for _, target := range []string{"package", "layer", "build-CheckerFunction"} {
+		out, err := exec.Command("make", "--no-print-directory", "-n", "-C", root, target, "ARCH=x86", "ARTIFACTS_DIR="+t.TempDir()).CombinedOutput()
+		if err == nil || !strings.Contains(string(out), "ARCH=x86 is not a Lambda architecture: use ARCH=arm64 (the default) or ARCH=x86_64") {
+			t.Errorf("make %s ARCH=x86: %v\n%s\nwant a failure listing arm64 and x86_64", target, err, out)
+		}
+		if strings.Contains(string(out), "go build") {
+			t.Errorf("make %s ARCH=x86 went on to build:\n%s", target, out)
+		}
+	}
+	for arch, goarch := range map[string]string{"x86_64": "GOARCH=amd64", "amd64": "GOARCH=amd64", "arm64": "GOARCH=arm64"} {
+		out, err := exec.Command("make", "--no-print-directory", "-n", "-C", root, "package", "ARCH="+arch).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), goarch) {
+			t.Errorf("make package ARCH=%s: %v\n%s\nwant a build with %s", arch, err, out, goarch)
+		}
+	}
+}
+
+// TestValidateIncludesInformationalChecks: make validate (run by make test) lints with cfn-lint's
+// informational checks too, which is where a stateful resource without DeletionPolicy shows (I3011).
+func TestValidateIncludesInformationalChecks(t *testing.T) {
+	out, err := exec.Command("make", "--no-print-directory", "-n", "-C", root, "validate").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "cfn-lint --include-checks I -- template.yaml") {
+		t.Errorf("make -n validate: %v\n%s\nwant cfn-lint --include-checks I", err, out)
+	}
+}
