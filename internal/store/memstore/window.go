@@ -12,7 +12,7 @@ import (
 // maxBatchGetKeys is DynamoDB's limit of keys per BatchGetItem, which a window read must fit in.
 const maxBatchGetKeys = 100
 
-// AddCounts adds w.Counts to one window bucket of one shard (an atomic ADD) unless the bucket has
+// AddCounts adds w.Counts, and its settled part w.Settled, to one window bucket of one shard (an atomic ADD) unless the bucket has
 // already taken w.Seq (or a later write) from w.Writer, so a retried write counts once; it sets the
 // bucket's expiry to bucket end + window, epoch seconds. A write that is not counted again is
 // billed all the same, as DynamoDB bills a failed condition.
@@ -40,11 +40,13 @@ func (s *Store) AddCounts(ctx context.Context, w store.CountsWrite, p circuit.Po
 	}
 	it.seqs[w.Writer] = w.Seq
 	it.counts = it.counts.Add(w.Counts)
+	it.settled = it.settled.Add(w.Settled)
 	it.expiresAt = w.Bucket.Add(p.BucketWidth() + p.Window).Unix()
 	return nil
 }
 
-// ReadWindow returns the counts of every bucket of the window ending at now, summed over shards.
+// ReadWindow returns the counts (and settled counts) of every bucket of the window ending at now,
+// summed over shards.
 func (s *Store) ReadWindow(ctx context.Context, id string, shards int, p circuit.Policy, now time.Time) ([]circuit.BucketCounts, error) {
 	if err := circuit.ValidateID(id); err != nil {
 		return nil, err
@@ -65,6 +67,7 @@ func (s *Store) ReadWindow(ctx context.Context, id string, shards int, p circuit
 		for shard := 0; shard < shards; shard++ {
 			if it := s.windows[windowKey{id: id, shard: shard, start: b.Unix()}]; it != nil {
 				out[i].Counts = out[i].Counts.Add(it.counts)
+				out[i].Settled = out[i].Settled.Add(it.settled)
 			}
 		}
 	}
