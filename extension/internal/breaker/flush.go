@@ -312,7 +312,15 @@ func (b *Breaker) decide(ctx context.Context, w work, added []circuit.BucketCoun
 		next.Version, next.UpdatedAt = cur.Version+1, now
 		return circuit.Result{Circuit: next, Changed: true}
 	}
-	if r := judge(c); !r.Changed {
+	r := judge(c)
+	if r.Transition.Happened() && b.readBefore(w.id, now) {
+		// A trip is decided on a window read now, not on a copy up to a cache TTL old plus this
+		// environment's own writes since: that copy lacks the other environments' latest calls while
+		// it holds all of this one's, and would let them outweigh the fleet's.
+		window = b.window(ctx, w.id, p, nil, now, now)
+		r = judge(c)
+	}
+	if !r.Changed {
 		return again, nil
 	}
 	wr, err := b.store.Update(ctx, w.id, func(cur circuit.Circuit) (circuit.Result, error) {
@@ -328,6 +336,14 @@ func (b *Breaker) decide(ctx context.Context, w work, added []circuit.BucketCoun
 	}
 	b.wrote(w.id, wr)
 	return again, nil
+}
+
+// readBefore reports whether the circuit's window copy was read before now (or never).
+func (b *Breaker) readBefore(id string, now time.Time) bool {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	wc := b.windows[id]
+	return wc == nil || wc.readAt.Before(now)
 }
 
 // window returns the circuit's window buckets: read from DynamoDB when the last read is older than
