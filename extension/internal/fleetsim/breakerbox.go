@@ -84,14 +84,15 @@ func newFleet(ctx context.Context, set Settings, clk *clock, envs int, id string
 	return f, nil
 }
 
-// invoke is the extension's INVOKE event: it flushes if an interval has passed.
-func (f *fleet) invoke(env int) { _ = f.envs[env].FlushIfDue(f.ctx) }
+// invoke is the extension's INVOKE event: the lifecycle waits for the invocation's
+// platform.runtimeDone and flushes then (done), so nothing happens here.
+func (f *fleet) invoke(int) {}
 
 // tick is the extension's flush timer, running while the environment is thawed.
 func (f *fleet) tick(env int) { _ = f.envs[env].FlushIfDue(f.ctx) }
 
 // done is the runtime's answer: what the invocation reported is made durable before the freeze
-// (DESIGN.md, "The extension": the extension flushes on platform.runtimeDone).
+// (the lifecycle flushes on the Telemetry API's platform.runtimeDone, then calls /event/next).
 func (f *fleet) done(env int) { _ = f.envs[env].Flush(f.ctx) }
 
 func (f *fleet) acquire(i int, c *call) bool {
