@@ -16,11 +16,15 @@ import (
 
 // Settings are the extension's settings the fleet runs with (defaults: DESIGN.md's).
 type Settings struct {
-	Policy        circuit.Policy
-	CacheTTL      time.Duration
-	StaleTTL      time.Duration
+	// Policy is every environment's policy (BREAKERBOX_FAILURE_RATE and the other knobs).
+	Policy circuit.Policy
+	// CacheTTL and StaleTTL are the circuit cache's (BREAKERBOX_CACHE_TTL, BREAKERBOX_STALE_TTL);
+	// the cache TTL also bounds how long a window read is reused.
+	CacheTTL, StaleTTL time.Duration
+	// FlushInterval is BREAKERBOX_FLUSH_INTERVAL.
 	FlushInterval time.Duration
-	Shards        int
+	// Shards is BREAKERBOX_COUNTER_SHARDS; each environment writes to one, drawn at random.
+	Shards int
 }
 
 // DefaultSettings are the extension's defaults.
