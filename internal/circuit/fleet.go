@@ -34,13 +34,14 @@ func (p Policy) Settled(c Circuit, settle time.Duration, t time.Time) bool {
 // overstates the failure rate until the mark has settled. The calls made after it settled are counted
 // apart (BucketCounts.Settled) by environments that all know the mark, so they are the fleet's calls
 // (but the last flush interval's, which are on their way); when they reach minimum calls, the rates
-// decide on them. This environment's own settled calls in the current bucket are left out, as the
-// other environments' latest calls still are, so the decider's own latest calls never outweigh theirs.
+// decide on them. ownRecent, this environment's own settled calls of the last flush interval and store
+// call, are left out, as the other environments' calls of that span may still be on their way, so the
+// decider's own latest calls never outweigh theirs.
 //
 // Otherwise the rates cannot decide yet: the result carries the most calls known to be in the window
 // (read, own or settled) and no failures, so only the low-traffic consecutive-failures rule can act,
 // and only while fewer than minimum calls are known anywhere.
-func (p Policy) FleetWindow(c Circuit, read, own []BucketCounts, settle time.Duration, now time.Time) Counts {
+func (p Policy) FleetWindow(c Circuit, read, own []BucketCounts, ownRecent Counts, settle time.Duration, now time.Time) Counts {
 	all := p.SumWindow(read, c.Since, now)
 	mine := p.SumWindow(own, c.Since, now)
 	var settled Counts
@@ -52,17 +53,12 @@ func (p Policy) FleetWindow(c Circuit, read, own []BucketCounts, settle time.Dur
 		if oldest := p.WindowBuckets(now)[0]; oldest.After(first) {
 			first = oldest
 		}
-		cur := p.BucketStart(now)
 		for _, b := range read {
 			if !b.Start.Before(first) && !b.Start.After(now) {
 				settled = settled.Add(b.Settled)
 			}
 		}
-		for _, b := range own {
-			if b.Start.Equal(cur) && !cur.Before(first) {
-				settled = settled.minus(b.Settled)
-			}
-		}
+		settled = settled.minus(ownRecent)
 	}
 	if settled.Calls >= p.MinCalls {
 		return settled

@@ -22,34 +22,36 @@ func TestFleetWindow(t *testing.T) {
 	}
 	ownOld := []BucketCounts{bucket(5*time.Second, Counts{Calls: 10, Failures: 5})}
 	tests := []struct {
-		name string
-		c    Circuit
-		read []BucketCounts
-		own  []BucketCounts
-		want Counts
+		name   string
+		c      Circuit
+		read   []BucketCounts
+		own    []BucketCounts
+		recent Counts
+		want   Counts
 	}{
 		// Issue 12's case: B's own 10 calls at 50 %, nothing settled: B must not trip on them alone.
-		{"no mark: rates undecided, calls known", Circuit{ID: cid, State: Closed, Version: 1}, read[:1], ownOld, Counts{Calls: 10}},
-		{"mark too young to have settled", marked(t0.Add(50 * time.Second)), read[:1], nil, Counts{Calls: 10}},
-		{"settled buckets decide", marked(t0.Add(5 * time.Second)), read, ownOld, Counts{Calls: 200}},
-		{"settled calls below minimum calls", marked(t0.Add(5 * time.Second)), []BucketCounts{bucket(5*time.Second, Counts{Calls: 9, Failures: 9}), settledBucket(25*time.Second, Counts{Calls: 3, Failures: 3}, Counts{Calls: 3, Failures: 3})}, nil, Counts{Calls: 12}},
+		{"no mark: rates undecided, calls known", Circuit{ID: cid, State: Closed, Version: 1}, read[:1], ownOld, Counts{}, Counts{Calls: 10}},
+		{"mark too young to have settled", marked(t0.Add(50 * time.Second)), read[:1], nil, Counts{}, Counts{Calls: 10}},
+		{"settled buckets decide", marked(t0.Add(5 * time.Second)), read, ownOld, Counts{}, Counts{Calls: 200}},
+		{"settled calls below minimum calls", marked(t0.Add(5 * time.Second)), []BucketCounts{bucket(5*time.Second, Counts{Calls: 9, Failures: 9}), settledBucket(25*time.Second, Counts{Calls: 3, Failures: 3}, Counts{Calls: 3, Failures: 3})}, nil, Counts{}, Counts{Calls: 12}},
 		{
 			"only the settled part of the bucket the mark settled in", marked(t0.Add(5 * time.Second)),
-			[]BucketCounts{settledBucket(15*time.Second, Counts{Calls: 30, Failures: 10}, Counts{Calls: 12, Failures: 10})}, nil,
+			[]BucketCounts{settledBucket(15*time.Second, Counts{Calls: 30, Failures: 10}, Counts{Calls: 12, Failures: 10})}, nil, Counts{},
 			Counts{Calls: 12, Failures: 10},
 		},
-		{"own calls count towards the calls known", marked(t0.Add(5 * time.Second)), read[:1], []BucketCounts{bucket(50*time.Second, Counts{Calls: 40})}, Counts{Calls: 40}},
-		{"mark lapsed", marked(t0.Add(-2 * time.Minute)), read, nil, Counts{Calls: 210}},
+		{"own calls count towards the calls known", marked(t0.Add(5 * time.Second)), read[:1], []BucketCounts{bucket(50*time.Second, Counts{Calls: 40})}, Counts{}, Counts{Calls: 40}},
+		{"mark lapsed", marked(t0.Add(-2 * time.Minute)), read, nil, Counts{}, Counts{Calls: 210}},
 		{
-			"own calls in the current bucket are left out", marked(t0.Add(5 * time.Second)),
+			"own calls of the last moments are left out", marked(t0.Add(5 * time.Second)),
 			[]BucketCounts{settledBucket(40*time.Second, Counts{Calls: 6, Failures: 1}, Counts{Calls: 6, Failures: 1}), settledBucket(50*time.Second, Counts{Calls: 14, Failures: 10}, Counts{Calls: 14, Failures: 10})},
 			[]BucketCounts{settledBucket(50*time.Second, Counts{Calls: 10, Failures: 9}, Counts{Calls: 10, Failures: 9})},
+			Counts{Calls: 10, Failures: 9},
 			Counts{Calls: 10, Failures: 2},
 		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			if got := p.FleetWindow(tt.c, tt.read, tt.own, settle, now); got != tt.want {
+			if got := p.FleetWindow(tt.c, tt.read, tt.own, tt.recent, settle, now); got != tt.want {
 				t.Fatalf("FleetWindow = %+v, want %+v", got, tt.want)
 			}
 		})
@@ -65,7 +67,7 @@ func TestFleetWindowKeepsTheTwoEnvironmentCaseClosed(t *testing.T) {
 	for _, now := range []time.Time{t0.Add(time.Second), t0.Add(20 * time.Second), t0.Add(50 * time.Second)} {
 		c.BadSince, c.BadUntil = t0, t0.Add(p.Window)
 		read := []BucketCounts{{Start: p.BucketStart(t0), Counts: Counts{Calls: 210, Failures: 5}}}
-		w := p.FleetWindow(c, read, []BucketCounts{{Start: p.BucketStart(t0), Counts: Counts{Calls: 10, Failures: 5}}}, settle, now)
+		w := p.FleetWindow(c, read, []BucketCounts{{Start: p.BucketStart(t0), Counts: Counts{Calls: 10, Failures: 5}}}, Counts{}, settle, now)
 		if r := Observe(c, Observation{Window: w}, p, now); r.Transition.Happened() {
 			t.Fatalf("at %s: tripped on %+v: %s", now.Sub(t0), w, r.Transition.Reason)
 		}

@@ -50,6 +50,10 @@ type Options struct {
 	// Settle is how long after a circuit's window is marked bad every environment that makes a call
 	// has flushed its calls (circuit.Settle; default: from WindowTTL, FlushInterval and a 1s store call).
 	Settle time.Duration
+	// Lag is how long a call may take to reach the store after it was reported: a flush interval and a
+	// store call (default: FlushInterval + 1s). A decision leaves out this environment's calls of the
+	// last Lag, as the others' of that span may still be on their way.
+	Lag time.Duration
 	// Now returns the wall-clock time (default time.Now).
 	Now func() time.Time
 	// NewPermit returns a new probe permit id (default: 26 random base32 characters).
@@ -103,6 +107,9 @@ func New(s Store, c *cache.Cache, opt Options) (*Breaker, error) {
 	}
 	if opt.Settle <= 0 {
 		opt.Settle = circuit.Settle(opt.WindowTTL, opt.FlushInterval, time.Second)
+	}
+	if opt.Lag <= 0 {
+		opt.Lag = opt.FlushInterval + time.Second
 	}
 	if opt.Writer == "" {
 		// 8 base32 characters (40 bits): short, because every counter item keeps one attribute per

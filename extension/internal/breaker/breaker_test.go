@@ -196,9 +196,9 @@ func TestFailureRateTripsAcrossShards(t *testing.T) {
 	report(a, 2, 3)
 	report(b, 2, 3)
 	if c := stored(t, s, "inv"); c.State != circuit.Closed {
-		t.Fatalf("10 settled calls in the current bucket: %+v, want CLOSED until the bucket is complete", c)
+		t.Fatalf("10 settled calls, 5 of them the decider's own of the last moments: %+v, want CLOSED for now", c)
 	}
-	clk.Add(p.BucketWidth())
+	clk.Add(a.opt.WindowTTL)                      // a's calls are older than the lag, and its window copy is read again
 	if err := a.FlushIfDue(ctxT(t)); err != nil { // the decision owed since the rates were at the threshold
 		t.Fatal(err)
 	}
@@ -674,5 +674,36 @@ func TestWindowCopiesArePruned(t *testing.T) {
 	b.mu.Unlock()
 	if n != 0 {
 		t.Fatalf("%d window copies kept ten minutes later, %d buffers", n, p)
+	}
+}
+
+// TestOneEnvironmentTripsOnceItsCallsAreOlderThanTheLag: a lone environment's settled calls count
+// once they are older than the lag in which the others' could still be on their way; the decision
+// owed until then is made by the next flush, not a bucket later.
+func TestOneEnvironmentTripsOnceItsCallsAreOlderThanTheLag(t *testing.T) {
+	s := newStore(t)
+	clk := newClock()
+	p := circuit.DefaultPolicy()
+	b := newEnv(t, s, s, 0, p, on(clk))
+	put(t, s, circuit.Circuit{ID: "inv", State: circuit.Closed, Since: clk.Now().Add(-time.Hour),
+		BadSince: clk.Now().Add(-b.opt.Settle), BadUntil: clk.Now().Add(time.Minute)})
+	b.Acquire(ctxT(t), "inv")
+	outs := make([]Outcome, 10)
+	for i := range outs {
+		outs[i] = Outcome{OK: i%5 == 0 || i%5 == 2, Latency: time.Millisecond} // 6 of 10 fail, never 3 in a row
+	}
+	b.Report(ctxT(t), "inv", outs)
+	if err := b.Flush(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if c := stored(t, s, "inv"); c.State != circuit.Closed {
+		t.Fatalf("on its own calls of the last moments: %+v, want CLOSED for now", c)
+	}
+	clk.Add(b.opt.Lag + time.Millisecond)
+	if err := b.FlushIfDue(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if c := stored(t, s, "inv"); c.State != circuit.Open || !strings.HasPrefix(c.Reason, "failure rate 60% ≥ 50% over 10 calls") {
+		t.Fatalf("a lag later: %+v, want OPEN", c)
 	}
 }

@@ -22,6 +22,7 @@ type work struct {
 	buckets map[int64]tally
 	unsent  []store.CountsWrite
 	own     []circuit.BucketCounts
+	recent  circuit.Counts // this environment's settled calls of the last lag (see buffer.recent)
 	permits []circuit.Outcome
 	consec  int
 	// bad: the buffer held a failure or a slow call (the window is marked bad); decide: the model
@@ -124,6 +125,7 @@ func (b *Breaker) take(now time.Time) []work {
 			}
 		}
 		buf.unsent = slices.DeleteFunc(buf.unsent, func(cw store.CountsWrite) bool { return cw.Bucket.Unix() < oldest })
+		buf.recent = slices.DeleteFunc(buf.recent, func(r stamped) bool { return now.Sub(r.at) > b.opt.Lag })
 		marked := c != nil && now.Before(c.BadUntil)
 		owed := buf.redecide && !now.Before(buf.redecideAt)
 		writeAll := buf.bad || (marked && len(buf.buckets) > 0)
@@ -144,6 +146,9 @@ func (b *Breaker) take(now time.Time) []work {
 		}
 		for start, cnt := range buf.own {
 			w.own = append(w.own, circuit.BucketCounts{Start: time.Unix(start, 0).UTC(), Counts: cnt.all, Settled: cnt.settled})
+		}
+		for _, r := range buf.recent {
+			w.recent = w.recent.Add(r.c)
 		}
 		buf.bad, buf.permits, buf.unsent = false, nil, nil
 		if owed {
@@ -286,7 +291,7 @@ func (b *Breaker) decide(ctx context.Context, w work, added []circuit.BucketCoun
 			x, marked = pp.MarkBad(cur, now)
 		}
 		x.ConsecutiveFailures = w.consec
-		fw := pp.FleetWindow(x, window, w.own, b.opt.Settle, now)
+		fw := pp.FleetWindow(x, window, w.own, w.recent, b.opt.Settle, now)
 		r := circuit.Observe(x, circuit.Observation{Window: fw}, pp, now)
 		again = time.Time{}
 		if r.Transition.Happened() {

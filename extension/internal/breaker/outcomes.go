@@ -33,12 +33,22 @@ type buffer struct {
 	// consec is the current run of failures; peak the longest run since the last decision. They are
 	// this environment's own and never written.
 	consec, peak int
+	// recent are this environment's settled calls of the last moments, by when they were reported:
+	// the other environments' calls of that span may still be on their way to the store, so a
+	// decision leaves these out too (circuit.Policy.FleetWindow).
+	recent []stamped
 	// permits are outcomes with a permit whose trial could not be written yet.
 	permits []circuit.Outcome
 	// redecide is set when a decision is owed: counts were written but the decision after them was
 	// not, or it was put off until the fleet's window settles (not before redecideAt).
 	redecide   bool
 	redecideAt time.Time
+}
+
+// stamped are counts reported at one time.
+type stamped struct {
+	at time.Time
+	c  circuit.Counts
 }
 
 // tally is one bucket's counts, and the part of them made once the circuit's bad-window mark had
@@ -116,6 +126,13 @@ func (b *Breaker) Report(ctx context.Context, id string, outs []Outcome) {
 		}
 		buf.buckets[bucket] = buf.buckets[bucket].add(one)
 		buf.own[bucket] = buf.own[bucket].add(one)
+		if settled {
+			if n := len(buf.recent); n > 0 && buf.recent[n-1].at.Equal(now) {
+				buf.recent[n-1].c = buf.recent[n-1].c.Add(one.settled)
+			} else {
+				buf.recent = append(buf.recent, stamped{at: now, c: one.settled})
+			}
+		}
 		if !o.OK || o.Latency > p.SlowCall {
 			buf.bad = true
 		}
