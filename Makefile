@@ -49,6 +49,10 @@ clean: ## Remove build output
 sim: ## Run the concurrency simulator: table and the sim: line on stdout, out/sim/results.json and out/sim/concurrency.svg
 	$(GO) run ./cmd/sim -out out/sim
 
+.PHONY: fleet
+fleet: ## Run the fleet simulator: table on stdout (last line fleet: runs=...), out/fleet/results.json and tripprob.svg
+	$(GO) run ./extension/internal/fleet -out out/fleet
+
 .PHONY: demo
 demo: deps ## The whole system on one machine, no AWS account: timeline, summary, out/demo (ARGS="-down 30s", -h for flags)
 	@mkdir -p $(BIN)

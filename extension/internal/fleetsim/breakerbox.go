@@ -1,0 +1,123 @@
+package fleetsim
+
+import (
+	"context"
+	"fmt"
+	"math/rand/v2"
+	"strconv"
+	"time"
+
+	"github.com/breakerbox/breakerbox/extension/internal/breaker"
+	"github.com/breakerbox/breakerbox/extension/internal/cache"
+	"github.com/breakerbox/breakerbox/internal/circuit"
+	"github.com/breakerbox/breakerbox/internal/store"
+	"github.com/breakerbox/breakerbox/internal/store/memstore"
+)
+
+// Settings are the extension's settings the fleet runs with (defaults: DESIGN.md's).
+type Settings struct {
+	// Policy is every environment's policy (BREAKERBOX_FAILURE_RATE and the other knobs).
+	Policy circuit.Policy
+	// CacheTTL and StaleTTL are the circuit cache's (BREAKERBOX_CACHE_TTL, BREAKERBOX_STALE_TTL);
+	// the cache TTL also bounds how long a window read is reused.
+	CacheTTL, StaleTTL time.Duration
+	// FlushInterval is BREAKERBOX_FLUSH_INTERVAL.
+	FlushInterval time.Duration
+	// Shards is BREAKERBOX_COUNTER_SHARDS; each environment writes to one, drawn at random.
+	Shards int
+}
+
+// DefaultSettings are the extension's defaults.
+func DefaultSettings() Settings {
+	return Settings{Policy: circuit.DefaultPolicy(), CacheTTL: 5 * time.Second, StaleTTL: 10 * time.Minute,
+		FlushInterval: time.Second, Shards: 4}
+}
+
+// watched is the memory store with an eye on the circuit writes, to see when the circuit opens.
+type watched struct {
+	*memstore.Store
+	clk  *clock
+	trip time.Time
+	why  string
+}
+
+// Update is the store's Update, noting the first transition to OPEN.
+func (w *watched) Update(ctx context.Context, id string, decide store.Decide) (circuit.Result, error) {
+	r, err := w.Store.Update(ctx, id, decide)
+	if err == nil && r.Transition.To == string(circuit.Open) && w.trip.IsZero() {
+		w.trip, w.why = w.clk.Now(), r.Transition.Reason
+	}
+	return r, err
+}
+
+// fleet is breakerbox: one real Breaker (with its own cache) per environment, all on one store.
+type fleet struct {
+	ctx     context.Context
+	id      string
+	st      *watched
+	envs    []*breaker.Breaker
+	permits map[int]string
+}
+
+func newFleet(ctx context.Context, set Settings, clk *clock, envs int, id string, since time.Time, seed uint64) (*fleet, error) {
+	ms := memstore.New(memstore.Options{Now: clk.Now})
+	// The circuit exists, CLOSED, as it would in a deployment that has run for a while; creating it
+	// is not counted.
+	if err := ms.Put(ctx, circuit.Circuit{ID: id, State: circuit.Closed, Version: 1, Since: since, Reason: "existing", UpdatedAt: since}); err != nil {
+		return nil, fmt.Errorf("fleetsim: create circuit: %w", err)
+	}
+	f := &fleet{ctx: ctx, id: id, st: &watched{Store: ms, clk: clk}, permits: map[int]string{}}
+	r := rand.New(rand.NewPCG(seed, 7))
+	n := 0
+	for e := range envs {
+		c, err := cache.New(f.st, cache.Options{TTL: set.CacheTTL, StaleTTL: set.StaleTTL, Size: 8, Now: clk.Now, Rand: r.Float64})
+		if err != nil {
+			return nil, fmt.Errorf("fleetsim: %w", err)
+		}
+		b, err := breaker.New(f.st, c, breaker.Options{
+			Policy: set.Policy, FailOpen: true, Shards: set.Shards, Shard: r.IntN(set.Shards), Writer: "env" + strconv.Itoa(e),
+			WindowTTL: set.CacheTTL, FlushInterval: set.FlushInterval, Now: clk.Now,
+			NewPermit: func() string { n++; return "e" + strconv.Itoa(e) + "p" + strconv.Itoa(n) },
+		})
+		if err != nil {
+			return nil, fmt.Errorf("fleetsim: %w", err)
+		}
+		f.envs = append(f.envs, b)
+	}
+	f.st.reset()
+	return f, nil
+}
+
+// invoke is the extension's INVOKE event: the lifecycle waits for the invocation's
+// platform.runtimeDone and flushes then (done), so nothing happens here.
+func (f *fleet) invoke(int) {}
+
+// tick is the extension's flush timer, running while the environment is thawed.
+func (f *fleet) tick(env int) { _ = f.envs[env].FlushIfDue(f.ctx) }
+
+// done is the runtime's answer: what the invocation reported is made durable before the freeze
+// (the lifecycle flushes on the Telemetry API's platform.runtimeDone, then calls /event/next).
+func (f *fleet) done(env int) { _ = f.envs[env].Flush(f.ctx) }
+
+func (f *fleet) acquire(i int, c *call) bool {
+	d := f.envs[c.env].Acquire(f.ctx, f.id)
+	if d.Permit != "" {
+		f.permits[i] = d.Permit
+	}
+	return d.Allowed
+}
+
+func (f *fleet) report(i int, c *call) {
+	f.envs[c.env].Report(f.ctx, f.id, []breaker.Outcome{{OK: !c.fail, Latency: c.latency, Permit: f.permits[i]}})
+	delete(f.permits, i)
+}
+
+func (f *fleet) tripped() (time.Time, string) { return f.st.trip, f.st.why }
+
+func (f *fleet) io() (int64, int64) {
+	s := f.st.Stats()
+	return s.Reads, s.Writes
+}
+
+// reset forgets the calls made while setting the fleet up.
+func (w *watched) reset() { w.Store.ResetStats() }

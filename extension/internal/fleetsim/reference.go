@@ -1,0 +1,83 @@
+package fleetsim
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/breakerbox/breakerbox/internal/circuit"
+)
+
+// reference is one process that sees every call of the fleet and applies the policy with the
+// circuit model directly: its window holds every call made while CLOSED, it asks the model at
+// every reported outcome, and it needs no DynamoDB.
+type reference struct {
+	p       circuit.Policy
+	clk     *clock
+	c       circuit.Circuit
+	buckets []circuit.BucketCounts // oldest first
+	permits map[int]string
+	trip    time.Time
+	why     string
+	seq     int
+}
+
+func newReference(p circuit.Policy, clk *clock, id string, since time.Time) *reference {
+	return &reference{p: p, clk: clk, permits: map[int]string{},
+		c: circuit.Circuit{ID: id, State: circuit.Closed, Version: 1, Since: since, Reason: "existing"}}
+}
+
+func (r *reference) invoke(int) {}
+func (r *reference) tick(int)   {}
+func (r *reference) done(int)   {}
+
+func (r *reference) acquire(i int, _ *call) bool {
+	now := r.clk.Now()
+	r.seq++
+	permit := "p" + strconv.Itoa(r.seq)
+	res, d := circuit.Acquire(r.c, permit, r.p, now)
+	r.apply(res)
+	if d.Permit != "" {
+		r.permits[i] = d.Permit
+	}
+	return d.Allowed
+}
+
+func (r *reference) report(i int, c *call) {
+	now := r.clk.Now()
+	o := circuit.Outcome{OK: !c.fail, Latency: c.latency, Permit: r.permits[i]}
+	delete(r.permits, i)
+	obs := circuit.Observation{Outcomes: []circuit.Outcome{o}}
+	if r.c.State == circuit.Closed && r.c.Override == circuit.NoOverride {
+		r.add(now, o)
+		obs.Window = r.p.SumWindow(r.buckets, r.c.Since, now)
+	}
+	r.apply(circuit.Observe(r.c, obs, r.p, now))
+}
+
+// add counts o in the bucket of now, dropping buckets that left the window.
+func (r *reference) add(now time.Time, o circuit.Outcome) {
+	start := r.p.BucketStart(now)
+	if n := len(r.buckets); n == 0 || r.buckets[n-1].Start.Before(start) {
+		oldest := start.Add(-r.p.Window)
+		keep := r.buckets[:0]
+		for _, b := range r.buckets {
+			if b.Start.After(oldest) {
+				keep = append(keep, b)
+			}
+		}
+		r.buckets = append(keep, circuit.BucketCounts{Start: start})
+	}
+	r.buckets[len(r.buckets)-1].Record(o, r.p)
+}
+
+func (r *reference) apply(res circuit.Result) {
+	if res.Changed {
+		r.c = res.Circuit
+	}
+	if res.Transition.To == string(circuit.Open) && r.trip.IsZero() {
+		r.trip, r.why = r.clk.Now(), res.Transition.Reason
+	}
+}
+
+func (r *reference) tripped() (time.Time, string) { return r.trip, r.why }
+func (r *reference) io() (int64, int64)           { return 0, 0 }

@@ -1,0 +1,133 @@
+package fleetsim
+
+import (
+	"strings"
+	"time"
+)
+
+// SystemRow is what one system did over the runs of one combo.
+type SystemRow struct {
+	// Trips counts runs in which the circuit opened within the shape's window after the incident
+	// started; TripRate is Trips over the runs.
+	Trips    int
+	TripRate float64
+	// TimeToTrip is the mean time from the incident's start to the trip, over the runs that tripped
+	// (zero when none did).
+	TimeToTrip time.Duration
+	// Sent is the mean number of the incident's calls that went out per run, of Offered asked about.
+	Sent, Offered float64
+	// ReadsPerSec and WritesPerSec are DynamoDB calls per second over the incident's span.
+	ReadsPerSec, WritesPerSec float64
+}
+
+// Row is one combo: each system's figures, and the breaker's errors against the reference.
+type Row struct {
+	Shape string
+	Kind  Kind
+	Rate  float64
+	Runs  int
+	// Sys holds one SystemRow per entry of Systems.
+	Sys []SystemRow
+	// FalseTrips: runs at a rate of 25 % or less in which breakerbox tripped within the window and
+	// the reference never did. MissedTrips: runs at 75 % or more in which the reference tripped
+	// within the window and breakerbox did not by the deadline. HealthyWrites: breakerbox's writes
+	// over whole runs at 0 %.
+	FalseTrips, MissedTrips int
+	HealthyWrites           int64
+	// FalseBy counts the false trips by the rule that made them ("consecutive failures",
+	// "failure rate", "slow-call rate").
+	FalseBy map[string]int
+	// FalseExample is the reason breakerbox gave for the first false trip.
+	FalseExample string
+}
+
+// Results are every row and the totals of the last line.
+type Results struct {
+	Rows []Row
+	// Runs counts the runs (windows) of every combo together.
+	Runs                    int
+	FalseTrips, MissedTrips int
+	HealthyWrites           int64
+}
+
+const (
+	iRef = 0 // index of the reference in Systems
+	iBox = 1 // index of breakerbox
+)
+
+func summarize(cfg Config, combos []Combo, all [][][]played) *Results {
+	res := &Results{}
+	allowance := cfg.Settings.CacheTTL + cfg.Settings.FlushInterval + cfg.Settings.Policy.BucketWidth()
+	for c, cb := range combos {
+		row := Row{Shape: cb.Shape.Name, Kind: cb.Kind, Rate: cb.Rate, Runs: cfg.Runs, Sys: make([]SystemRow, len(Systems))}
+		span := cb.Shape.Span.Seconds()
+		var ttt = make([]time.Duration, len(Systems))
+		for _, runs := range all[c] {
+			for i, p := range runs {
+				s := &row.Sys[i]
+				if p.tripped && p.trip < cb.Shape.Window {
+					s.Trips++
+					ttt[i] += max(p.trip, 0)
+				}
+				s.Sent += float64(p.sent)
+				s.Offered += float64(p.offered)
+				s.ReadsPerSec += float64(p.reads) / span
+				s.WritesPerSec += float64(p.writes) / span
+			}
+			ref, box := runs[iRef], runs[iBox]
+			if cb.Rate <= 0.25 && box.tripped && box.trip < cb.Shape.Window && !ref.tripped {
+				row.FalseTrips++
+				if row.FalseBy == nil {
+					row.FalseBy = map[string]int{}
+				}
+				row.FalseBy[rule(box.reason)]++
+				if row.FalseExample == "" {
+					row.FalseExample = box.reason
+				}
+			}
+			if cb.Rate >= 0.75 && ref.tripped && ref.trip < cb.Shape.Window {
+				deadline := ref.trip + allowance
+				if cb.Shape.ByReport {
+					deadline = ref.tripDone
+				}
+				if !box.tripped || box.trip > deadline {
+					row.MissedTrips++
+				}
+			}
+			if cb.Rate == 0 {
+				row.HealthyWrites += box.allWrites
+			}
+		}
+		n := float64(cfg.Runs)
+		for i := range row.Sys {
+			s := &row.Sys[i]
+			s.TripRate = float64(s.Trips) / n
+			if s.Trips > 0 {
+				s.TimeToTrip = ttt[i] / time.Duration(s.Trips)
+			}
+			s.Sent /= n
+			s.Offered /= n
+			s.ReadsPerSec /= n
+			s.WritesPerSec /= n
+		}
+		res.Rows = append(res.Rows, row)
+		res.Runs += row.Runs
+		res.FalseTrips += row.FalseTrips
+		res.MissedTrips += row.MissedTrips
+		res.HealthyWrites += row.HealthyWrites
+	}
+	return res
+}
+
+// rule names the rule behind a trip's reason.
+func rule(reason string) string {
+	switch {
+	case strings.Contains(reason, "consecutive"):
+		return "consecutive failures"
+	case strings.HasPrefix(reason, "failure rate"):
+		return "failure rate"
+	case strings.HasPrefix(reason, "slow call rate"):
+		return "slow-call rate"
+	}
+	return "other: " + reason
+}
