@@ -45,6 +45,11 @@ func (p Policy) Settled(c Circuit, settle time.Duration, t time.Time) bool {
 // settled calls show it, without waiting for the estimate of the span before them, which can be off
 // by a burst of calls on bursty traffic.
 //
+// The rates also decide, on the same estimate, once the settled calls have covered a span as long as
+// settle, however few they are: every call of that span is known, so a fleet that went quiet after a
+// burst of failures (few or no settled calls, the failures all written) trips as the reference would,
+// instead of waiting for calls that may never come.
+//
 // Otherwise the rates cannot decide yet: the result carries the most calls known to be in the window
 // (read, own or settled) and no failures, so only the low-traffic consecutive-failures rule can act,
 // and only while fewer than minimum calls are known anywhere.
@@ -53,8 +58,10 @@ func (p Policy) FleetWindow(c Circuit, read, own []BucketCounts, ownRecent Count
 	mine := p.SumWindow(own, c.Since, now)
 	var settled Counts
 	var from time.Time
+	observed := false // the settled calls cover a span as long as settle: their pace is known
 	if f, ok := p.settledFrom(c, settle, now); ok {
 		from = f
+		observed = now.Sub(f) >= settle
 		if c.Since.After(from) {
 			from = c.Since
 		}
@@ -69,7 +76,7 @@ func (p Policy) FleetWindow(c Circuit, read, own []BucketCounts, ownRecent Count
 		}
 		settled = settled.minus(ownRecent)
 	}
-	if settled.Calls >= p.MinCalls {
+	if settled.Calls >= p.MinCalls || observed {
 		if p.clearlyAtRate(settled) {
 			return settled // the settled calls alone prove the rate above its threshold
 		}
@@ -77,7 +84,7 @@ func (p Policy) FleetWindow(c Circuit, read, own []BucketCounts, ownRecent Count
 		// the window read has them all: only the calls need the estimate.
 		known := all.minus(ownRecent)
 		est := p.extrapolate(c, settled, from, now)
-		return Counts{Calls: max(est.Calls, known.Calls), Failures: known.Failures, Slow: known.Slow}
+		return Counts{Calls: max(est.Calls, known.Calls, mine.Calls), Failures: known.Failures, Slow: known.Slow}
 	}
 	return Counts{Calls: max(all.Calls, mine.Calls, settled.Calls)}
 }

@@ -35,14 +35,18 @@ func TestFleetWindow(t *testing.T) {
 		// Settled from 12s (mark at 5s + 7s): 200 calls over 43s fill the 12s before at the same pace:
 		// 256 calls; the failures are the window's own (B's 5), as failures are never held back.
 		{"settled buckets decide", marked(t0.Add(5 * time.Second)), read, ownOld, Counts{}, Counts{Calls: 256, Failures: 5}},
-		{"settled calls below minimum calls", marked(t0.Add(5 * time.Second)), []BucketCounts{bucket(5*time.Second, Counts{Calls: 9, Failures: 9}), settledBucket(25*time.Second, Counts{Calls: 3, Failures: 3}, Counts{Calls: 3, Failures: 3})}, nil, Counts{}, Counts{Calls: 12}},
+		// Few settled calls, but over 43s: every call of that span is known, and the fleet went
+		// quiet after its failures, so the window read decides (12 failures in 12 calls).
+		{"a quiet window decides once its settled span is long", marked(t0.Add(5 * time.Second)), []BucketCounts{bucket(5*time.Second, Counts{Calls: 9, Failures: 9}), settledBucket(25*time.Second, Counts{Calls: 3, Failures: 3}, Counts{Calls: 3, Failures: 3})}, nil, Counts{}, Counts{Calls: 12, Failures: 12}},
+		// The same, a moment after the mark settled: too early to know the pace, so the rates wait.
+		{"settled calls below minimum calls, settled span short", marked(t0.Add(45 * time.Second)), []BucketCounts{bucket(45*time.Second, Counts{Calls: 9, Failures: 9})}, nil, Counts{}, Counts{Calls: 9}},
 		{
 			"only the settled part of the bucket the mark settled in", marked(t0.Add(5 * time.Second)),
 			[]BucketCounts{settledBucket(15*time.Second, Counts{Calls: 30, Failures: 10}, Counts{Calls: 12, Failures: 10})}, nil, Counts{},
 			// 12 settled calls over 43s make 15 in the window, but 30 were written: the larger is kept.
 			Counts{Calls: 30, Failures: 10},
 		},
-		{"own calls count towards the calls known", marked(t0.Add(5 * time.Second)), read[:1], []BucketCounts{bucket(50*time.Second, Counts{Calls: 40})}, Counts{}, Counts{Calls: 40}},
+		{"own calls count towards the calls known", marked(t0.Add(5 * time.Second)), read[:1], []BucketCounts{bucket(50*time.Second, Counts{Calls: 40})}, Counts{}, Counts{Calls: 40, Failures: 5}},
 		{"mark lapsed", marked(t0.Add(-2 * time.Minute)), read, nil, Counts{}, Counts{Calls: 210}},
 		// Closed at 3s, marked at 5s: the window is the calls since the close (200 over 43s, and 9s
 		// more of them before the mark settled, 7s of those after the mark).

@@ -190,6 +190,11 @@ func (r *rig) createSource(ctx context.Context, n int64) {
 		if r.opt.Source == fifoSource {
 			r.sourceName += ".fifo"
 			attrs["FifoQueue"], attrs["ContentBasedDeduplication"] = "true", "true"
+			// Longer than a batch takes on a loaded machine: a FIFO message must not show again
+			// while its batch still runs, or moto hands out the group's later messages first (as
+			// SQS would too, which is why Lambda asks for a visibility timeout of six times the
+			// function's timeout).
+			attrs["VisibilityTimeout"] = "10"
 		}
 		sq := sqs.NewFromConfig(r.aws)
 		q, err := sq.CreateQueue(ctx, &sqs.CreateQueueInput{QueueName: aws.String(r.sourceName), Attributes: attrs})
