@@ -22,9 +22,12 @@ import (
 	"github.com/breakerbox/breakerbox/internal/testkit"
 )
 
-// shortFlags make a demo of about half a minute of scenario that still trips and recovers.
+// shortFlags make a demo of about 40 s of scenario that still trips and recovers. The outage lasts
+// long enough for the checker to trip the circuit on its own (5 failed probes 2 s apart, once the
+// 12 s window holds fewer than minimum calls) even when the ventilator paused itself before its
+// calls proved the failure rate: on a loaded machine the extension's own trip can come too late.
 var shortFlags = []string{
-	"-healthy", "4s", "-degraded", "5s", "-down", "8s", "-recovered", "12s",
+	"-healthy", "4s", "-degraded", "5s", "-down", "18s", "-recovered", "12s",
 	"-max-open-duration", "8s", "-drain", "45s", "-row-every", "1s", "-color", "never",
 }
 

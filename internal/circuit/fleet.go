@@ -83,6 +83,11 @@ func (p Policy) FleetWindow(c Circuit, read, own []BucketCounts, ownRecent Count
 		// Failures and slow calls are never held back (a buffer holding one is flushed at once), so
 		// the window read has them all: only the calls need the estimate.
 		known := all.minus(ownRecent)
+		if n := max(known.Calls, mine.Calls, settled.Calls); n < p.MinCalls {
+			// Fewer real calls than minimum calls: the rates do not decide on an estimate, and the
+			// low-traffic run rule stays on.
+			return Counts{Calls: n}
+		}
 		est := p.extrapolate(c, settled, from, now)
 		return Counts{Calls: max(est.Calls, known.Calls, mine.Calls), Failures: known.Failures, Slow: known.Slow}
 	}

@@ -38,6 +38,9 @@ func TestFleetWindow(t *testing.T) {
 		// Few settled calls, but over 43s: every call of that span is known, and the fleet went
 		// quiet after its failures, so the window read decides (12 failures in 12 calls).
 		{"a quiet window decides once its settled span is long", marked(t0.Add(5 * time.Second)), []BucketCounts{bucket(5*time.Second, Counts{Calls: 9, Failures: 9}), settledBucket(25*time.Second, Counts{Calls: 3, Failures: 3}, Counts{Calls: 3, Failures: 3})}, nil, Counts{}, Counts{Calls: 12, Failures: 12}},
+		// Three failures in three calls, long settled: fewer real calls than minimum calls, so the
+		// estimate of the span before does not count as calls and the run rule stays on.
+		{"fewer real calls than minimum calls", marked(t0.Add(5 * time.Second)), []BucketCounts{bucket(5*time.Second, Counts{Calls: 1, Failures: 1}), settledBucket(25*time.Second, Counts{Calls: 2, Failures: 2}, Counts{Calls: 2, Failures: 2})}, nil, Counts{}, Counts{Calls: 3}},
 		// The same, a moment after the mark settled: too early to know the pace, so the rates wait.
 		{"settled calls below minimum calls, settled span short", marked(t0.Add(45 * time.Second)), []BucketCounts{bucket(45*time.Second, Counts{Calls: 9, Failures: 9})}, nil, Counts{}, Counts{Calls: 9}},
 		{

@@ -22,6 +22,7 @@ import (
 	"github.com/breakerbox/breakerbox/checker/input"
 	"github.com/breakerbox/breakerbox/internal/lambdaenv"
 	"github.com/breakerbox/breakerbox/internal/samtemplate"
+	"github.com/breakerbox/breakerbox/internal/testkit"
 )
 
 const root = "../.."
@@ -366,12 +367,11 @@ func TestFunctionsStartWithTheTemplateEnvironment(t *testing.T) {
 		"AWS_ACCESS_KEY_ID=test", "AWS_SECRET_ACCESS_KEY=test", "AWS_REGION=" + samtemplate.Region,
 		"AWS_EC2_METADATA_DISABLED=true", "BREAKERBOX_STORE_TIMEOUT=200ms",
 	}
-	port := 14243
 	add := func(name string, f samtemplate.Function, drop string) {
 		t.Helper()
-		// Each Lambda sandbox has its own loopback; here they share one, so each gets its own port.
-		port++
-		vars := []string{"BREAKERBOX_PORT=" + strconv.Itoa(port)}
+		// Each Lambda sandbox has its own loopback; here they share one (and other test runs may
+		// share the machine), so each gets a port that is free now.
+		vars := []string{"BREAKERBOX_PORT=" + strconv.Itoa(testkit.FreePort(t))}
 		for k, v := range f.Env {
 			if k != drop {
 				vars = append(vars, k+"="+v)
