@@ -404,8 +404,10 @@ func TestSQSPoller(t *testing.T) {
 	if got := receiveCount["m20"]; len(got) != 2 || got[1] != "2" {
 		t.Errorf("m20 receive counts %v, want a retry after the function error", got)
 	}
+	// A standard queue delivers at least once: on a loaded machine moto now and then hands a message
+	// out twice, which the stats count twice while the processor above saw every message done.
 	st := p.Stats()
-	if st.Succeeded != n || st.FunctionErrors != 1 || st.Failures < 2 || st.BatchSize != 4 {
+	if st.Succeeded < n || st.FunctionErrors != 1 || st.Failures < 2 || st.BatchSize != 4 {
 		t.Errorf("stats %+v", st)
 	}
 }
