@@ -121,6 +121,11 @@ func (q *sqsSource) poll(ctx context.Context, m mappingState) (int, bool, error)
 		if !oc.failedAll && !failed[aws.ToString(msg.MessageId)] {
 			done = append(done, msg)
 		} else if q.fifo {
+			// Held past the queue's visibility timeout, so that moto's own lapse (which re-shows a
+			// group's failed messages one by one, last first) never comes before releaseFailed shows
+			// them all at once, in order, when the timeout would have lapsed.
+			hold := int32((q.visibility + time.Minute) / time.Second)
+			_, _ = q.client.ChangeMessageVisibility(ctx, &sqs.ChangeMessageVisibilityInput{QueueUrl: aws.String(q.url), ReceiptHandle: msg.ReceiptHandle, VisibilityTimeout: hold})
 			q.failed = append(q.failed, failedMessage{receipt: msg.ReceiptHandle, visibleAt: receivedAt.Add(q.visibility)})
 		}
 	}
