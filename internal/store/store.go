@@ -13,7 +13,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/breakerbox/breakerbox/internal/circuit"
-	"github.com/breakerbox/breakerbox/internal/ctxwait"
 )
 
 // DynamoDB is the part of the DynamoDB client the store uses.
@@ -168,38 +167,7 @@ type Decide func(prev circuit.Circuit) (circuit.Result, error)
 // failed condition, or re-read). It returns the result that was written (or the unchanged one when
 // the decision changed nothing).
 func (s *Store) Update(ctx context.Context, id string, decide Decide) (circuit.Result, error) {
-	var known *circuit.Circuit
-	for attempt := 1; ; attempt++ {
-		var prev circuit.Circuit
-		var err error
-		if known != nil {
-			prev = *known
-		} else if prev, err = s.GetConsistent(ctx, id); errors.Is(err, ErrNotFound) {
-			prev, err = circuit.Circuit{ID: id}, nil
-		}
-		if err != nil {
-			return circuit.Result{}, err
-		}
-		res, err := decide(prev)
-		if err != nil || !res.Changed {
-			return res, err
-		}
-		err = s.Put(ctx, res.Circuit)
-		if err == nil {
-			return res, nil
-		}
-		var ce *ConflictError
-		if !errors.As(err, &ce) {
-			return circuit.Result{}, err
-		}
-		known = ce.Current
-		if attempt >= s.opt.MaxAttempts {
-			return circuit.Result{}, fmt.Errorf("store: update circuit %q: gave up after %d lost races: %w", id, attempt, ErrConflict)
-		}
-		if err := ctxwait.Sleep(ctx, backoff(attempt)); err != nil {
-			return circuit.Result{}, fmt.Errorf("store: update circuit %q: %w", id, err)
-		}
-	}
+	return UpdateRetrying(ctx, s, id, decide, s.opt.MaxAttempts, backoff)
 }
 
 // backoff is a full-jitter exponential pause between lost races: up to 2ms, 4ms, ... 256ms. With

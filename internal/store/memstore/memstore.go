@@ -2,7 +2,6 @@ package memstore
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"maps"
 	"math/rand/v2"
@@ -13,7 +12,6 @@ import (
 	"time"
 
 	"github.com/breakerbox/breakerbox/internal/circuit"
-	"github.com/breakerbox/breakerbox/internal/ctxwait"
 	"github.com/breakerbox/breakerbox/internal/store"
 )
 
@@ -126,40 +124,13 @@ func (s *Store) Put(ctx context.Context, c circuit.Circuit) error {
 // Update reads the circuit (a zero circuit with the id if there is none), decides, and writes the
 // result conditionally, re-deciding from the winner after a lost race, as store.Store.Update does.
 func (s *Store) Update(ctx context.Context, id string, decide store.Decide) (circuit.Result, error) {
-	var known *circuit.Circuit
-	for attempt := 1; ; attempt++ {
-		var prev circuit.Circuit
-		var err error
-		if known != nil {
-			prev = *known
-		} else if prev, err = s.GetConsistent(ctx, id); errors.Is(err, store.ErrNotFound) {
-			prev, err = circuit.Circuit{ID: id}, nil
-		}
-		if err != nil {
-			return circuit.Result{}, err
-		}
-		res, err := decide(prev)
-		if err != nil || !res.Changed {
-			return res, err
-		}
-		err = s.Put(ctx, res.Circuit)
-		if err == nil {
-			return res, nil
-		}
-		var ce *store.ConflictError
-		if !errors.As(err, &ce) {
-			return circuit.Result{}, err
-		}
-		known = ce.Current
-		if attempt >= maxAttempts {
-			return circuit.Result{}, fmt.Errorf("memstore: update circuit %q: gave up after %d lost races: %w", id, attempt, store.ErrConflict)
-		}
-		// A full-jitter pause that grows with the lost races, as the DynamoDB store's does (shorter:
-		// a write here takes microseconds, not milliseconds).
-		if err := ctxwait.Sleep(ctx, time.Duration(rand.Int64N(int64(time.Microsecond<<min(attempt, 10)))+1)); err != nil {
-			return circuit.Result{}, fmt.Errorf("memstore: update circuit %q: %w", id, err)
-		}
-	}
+	return store.UpdateRetrying(ctx, s, id, decide, maxAttempts, pause)
+}
+
+// pause is a full-jitter pause that grows with the lost races, as the DynamoDB store's does
+// (shorter: a write here takes microseconds, not milliseconds).
+func pause(attempt int) time.Duration {
+	return time.Duration(rand.Int64N(int64(time.Microsecond<<min(attempt, 10))) + 1)
 }
 
 // Observe applies an observation to the circuit (creating it if needed) through Update.
