@@ -70,7 +70,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.StringVar(&o.upstream, "upstream", "", "URL that every other request is proxied to (e.g. moto_server)")
 	fs.DurationVar(&o.timeout, "timeout", 30*time.Second, "function timeout")
 	fs.DurationVar(&o.shutdownTimeout, "shutdown-timeout", lambdaenv.DefaultShutdownTimeout, "SHUTDOWN deadline before what is left is killed")
-	fs.IntVar(&o.memory, "memory", lambdaenv.DefaultMemoryMB, "memory size reported to the function, in MB")
+	fs.IntVar(&o.memory, "memory", 0, fmt.Sprintf("memory size reported to the function, in MB (default %d, or %d with -max-concurrency, which refuses less)", lambdaenv.DefaultMemoryMB, lambdaenv.ManagedMinMemoryMB))
 	fs.IntVar(&o.concurrency, "concurrency", lambdaenv.DefaultMaxConcurrency, "maximum number of sandboxes (concurrent invokes)")
 	fs.BoolVar(&o.freeze, "freeze", false, "stop (SIGSTOP) the sandbox between invokes, as Lambda freezes it")
 	fs.IntVar(&o.maxConcurrency, "max-concurrency", 0, "run the Lambda Managed Instances model: one environment serving up to N invocations at once (absent: the default model)")
@@ -99,7 +99,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("-timeout %v: want a positive duration", o.timeout)
 	case o.shutdownTimeout <= 0:
 		return o, fmt.Errorf("-shutdown-timeout %v: want a positive duration", o.shutdownTimeout)
-	case o.memory <= 0:
+	case set["memory"] && o.memory <= 0:
 		return o, fmt.Errorf("-memory %d: want a positive number of MB", o.memory)
 	case o.concurrency <= 0:
 		return o, fmt.Errorf("-concurrency %d: want at least 1", o.concurrency)

@@ -198,6 +198,8 @@ func TestFlagValidation(t *testing.T) {
 		"zero max conc.":      {[]string{"-max-concurrency", "0", "--", "/bin/true"}, "-max-concurrency 0: want at least 1"},
 		"freeze and managed":  {[]string{"-max-concurrency", "8", "-freeze", "--", "/bin/true"}, "never freeze"},
 		"both concurrencies":  {[]string{"-max-concurrency", "8", "-concurrency", "2", "--", "/bin/true"}, "exclude each other"},
+		"zero memory":         {[]string{"-memory", "0", "--", "/bin/true"}, "-memory 0: want a positive number"},
+		"managed under 2 GB":  {[]string{"-max-concurrency", "8", "-memory", "1024", "--", "/bin/true"}, "MemoryMB 1024: Lambda Managed Instances runs functions of 2048 MB or more"},
 	}
 	for name, tc := range cases {
 		t.Run(name, func(t *testing.T) {

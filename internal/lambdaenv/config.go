@@ -22,6 +22,10 @@ const (
 	DefaultShutdownTimeout = 2 * time.Second
 	DefaultInitTimeout     = 10 * time.Second
 	DefaultMaxConcurrency  = 10
+	// ManagedMinMemoryMB is the smallest function Lambda Managed Instances runs, and the default
+	// MemoryMB there: "The minimum supported function size is 2GB and 1 vCPU"
+	// (https://docs.aws.amazon.com/lambda/latest/dg/lambda-managed-instances-best-practices.html).
+	ManagedMinMemoryMB = 2048
 )
 
 // Config configures an Env.
@@ -68,7 +72,8 @@ type FunctionConfig struct {
 	Handler string
 	// Timeout is the function timeout; default 3s.
 	Timeout time.Duration
-	// MemoryMB is reported as AWS_LAMBDA_FUNCTION_MEMORY_SIZE; default 128.
+	// MemoryMB is reported as AWS_LAMBDA_FUNCTION_MEMORY_SIZE; default 128, or ManagedMinMemoryMB
+	// with ManagedConcurrency, which refuses less.
 	MemoryMB int
 	// ShutdownTimeout is how long SHUTDOWN may take before what is left is killed; default 2s.
 	ShutdownTimeout time.Duration
@@ -163,8 +168,13 @@ func (fc FunctionConfig) resolve() (resolved, error) {
 	if r.Timeout == 0 {
 		r.Timeout = DefaultTimeout
 	}
-	if r.MemoryMB == 0 {
+	switch {
+	case r.MemoryMB == 0 && fc.ManagedConcurrency > 0:
+		r.MemoryMB = ManagedMinMemoryMB
+	case r.MemoryMB == 0:
 		r.MemoryMB = DefaultMemoryMB
+	case fc.ManagedConcurrency > 0 && r.MemoryMB < ManagedMinMemoryMB:
+		return r, fmt.Errorf("lambdaenv: function %s: MemoryMB %d: Lambda Managed Instances runs functions of %d MB or more: raise it", fc.Name, r.MemoryMB, ManagedMinMemoryMB)
 	}
 	if r.ShutdownTimeout == 0 {
 		r.ShutdownTimeout = DefaultShutdownTimeout

@@ -40,7 +40,8 @@ func TestManagedInstancesServeConcurrentInvokes(t *testing.T) {
 	if sbs := f.Sandboxes(); len(sbs) != 1 || sbs[0].Frozen || sbs[0].Invokes != 4 {
 		t.Errorf("sandboxes: %+v, want one, not frozen, 4 invokes", sbs)
 	}
-	for key, want := range map[string]string{"AWS_LAMBDA_MAX_CONCURRENCY": "4", "AWS_LAMBDA_INITIALIZATION_TYPE": InitTypeManagedInstances} {
+	// No MemoryMB given: the model's smallest function, 2 GB.
+	for key, want := range map[string]string{"AWS_LAMBDA_MAX_CONCURRENCY": "4", "AWS_LAMBDA_INITIALIZATION_TYPE": InitTypeManagedInstances, "AWS_LAMBDA_FUNCTION_MEMORY_SIZE": "2048"} {
 		if got := mustSucceed(t, r.invoke(f.Name(), `{"action":"env","key":"`+key+`"}`)).Value; got != want {
 			t.Errorf("runtime's %s = %q, want %q", key, got, want)
 		}
@@ -98,6 +99,21 @@ func TestManagedInstancesNeverFreeze(t *testing.T) {
 	_, err := r.env.AddFunction(FunctionConfig{Name: "both", Command: []string{r.exe("runtime")}, ManagedConcurrency: 2, Freeze: true})
 	if err == nil || !strings.Contains(err.Error(), "Freeze and ManagedConcurrency") {
 		t.Fatalf("AddFunction: %v, want the Freeze/ManagedConcurrency conflict", err)
+	}
+}
+
+// Lambda Managed Instances runs functions of 2 GB or more
+// (https://docs.aws.amazon.com/lambda/latest/dg/lambda-managed-instances-best-practices.html): a
+// smaller one is refused, saying so; the default model keeps its 128 MB default.
+func TestManagedInstancesNeedTwoGigabytes(t *testing.T) {
+	r := newRig(t, Config{})
+	_, err := r.env.AddFunction(FunctionConfig{Name: "small", Command: []string{r.exe("runtime")}, ManagedConcurrency: 2, MemoryMB: 2047})
+	if err == nil || !strings.Contains(err.Error(), "MemoryMB 2047: Lambda Managed Instances runs functions of 2048 MB or more") {
+		t.Fatalf("AddFunction with 2047 MB on Lambda Managed Instances: %v, want it refused", err)
+	}
+	f := r.function(FunctionConfig{Name: "default-model", Command: []string{r.exe("runtime")}})
+	if got := mustSucceed(t, r.invoke(f.Name(), `{"action":"env","key":"AWS_LAMBDA_FUNCTION_MEMORY_SIZE"}`)).Value; got != "128" {
+		t.Errorf("default model without MemoryMB: AWS_LAMBDA_FUNCTION_MEMORY_SIZE = %q, want 128", got)
 	}
 }
 
