@@ -87,6 +87,14 @@ build-OrdersPythonFunction:
 	mkdir -p $(ARTIFACTS_DIR) && cp function/orders-python/app.py $(ARTIFACTS_DIR)/
 build-OrdersNodeFunction:
 	mkdir -p $(ARTIFACTS_DIR) && cp function/orders-node/index.js $(ARTIFACTS_DIR)/
+# Each function's twin on Lambda Managed Instances (ExecutionModel managed-instances in
+# template.yaml) is the same build.
+build-CheckerManagedFunction: build-CheckerFunction
+build-VentilatorManagedFunction: build-VentilatorFunction
+build-WorkerManagedFunction: build-WorkerFunction
+build-OrdersManagedFunction: build-OrdersFunction
+build-OrdersPythonManagedFunction: build-OrdersPythonFunction
+build-OrdersNodeManagedFunction: build-OrdersNodeFunction
 build-BreakerboxLayerArm64:
 	$(call lambda_build,arm64,$(ARTIFACTS_DIR)/extensions/breakerbox,./extension)
 	$(call layer_clients,$(ARTIFACTS_DIR))

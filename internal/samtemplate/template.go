@@ -1,13 +1,17 @@
 // Package samtemplate reads what deployment checks need from template.yaml: each function's
-// environment, layers and IAM actions, with CloudFormation intrinsics (!Ref, !GetAtt, !Sub, !If)
-// resolved against parameter defaults and placeholder resource names, as a deployment would see them.
+// environment, layers, IAM actions and execution model, with CloudFormation intrinsics (!Ref,
+// !GetAtt, !Sub, !If) and resource conditions resolved against the parameters (their defaults, or
+// values set with WithParameter) and placeholder resource names, as a deployment would see them.
 package samtemplate
 
 import (
 	"fmt"
+	"maps"
 	"os"
 	"regexp"
+	"slices"
 	"sort"
+	"strconv"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -23,6 +27,7 @@ const (
 // Template is a parsed SAM template.
 type Template struct {
 	params     map[string]string
+	allowed    map[string][]string
 	conditions map[string]*yaml.Node
 	resources  map[string]*yaml.Node
 	types      map[string]string
@@ -54,6 +59,19 @@ type Function struct {
 	Handler string
 	// ScheduleInputs maps each Schedule event's name to its resolved constant Input.
 	ScheduleInputs map[string]string
+	// ScheduleNames maps each Schedule event that names its rule to that Name as written (the
+	// text of an !Sub, unresolved).
+	ScheduleNames map[string]string
+	// Condition is the resource's Condition ("" when it always exists).
+	Condition string
+	// MemoryMB is the function's MemorySize, or the Globals'.
+	MemoryMB int
+	// CapacityProvider is the logical id of the capacity provider the function runs on (its
+	// CapacityProviderConfig.Arn), "" on Lambda's default model.
+	CapacityProvider string
+	// ManagedConcurrency is the resolved CapacityProviderConfig.PerExecutionEnvironmentMaxConcurrency
+	// (how many invocations one execution environment serves at once), 0 on the default model.
+	ManagedConcurrency int
 }
 
 // Load parses the template at path.
@@ -67,9 +85,10 @@ func Load(path string) (*Template, error) {
 		return nil, fmt.Errorf("samtemplate: parse %s: %w", path, err)
 	}
 	root := doc.Content[0]
-	t := &Template{params: map[string]string{}, conditions: map[string]*yaml.Node{}, resources: map[string]*yaml.Node{}, types: map[string]string{}}
+	t := &Template{params: map[string]string{}, allowed: map[string][]string{}, conditions: map[string]*yaml.Node{}, resources: map[string]*yaml.Node{}, types: map[string]string{}}
 	for name, p := range mapping(get(root, "Parameters")) {
 		t.params[name] = scalar(get(p, "Default"))
+		t.allowed[name] = leaves(get(p, "AllowedValues"))
 	}
 	t.conditions = mapping(get(root, "Conditions"))
 	t.globalFn = get(get(root, "Globals"), "Function")
@@ -80,25 +99,70 @@ func Load(path string) (*Template, error) {
 	return t, nil
 }
 
+// WithParameter returns a copy of t that resolves parameter name to value instead of its default,
+// as a deployment given that parameter would. The parameter must exist and value be one of its
+// AllowedValues, if it has any.
+func (t *Template) WithParameter(name, value string) (*Template, error) {
+	if _, ok := t.params[name]; !ok {
+		return nil, fmt.Errorf("samtemplate: no parameter %s", name)
+	}
+	if a := t.allowed[name]; len(a) > 0 && !slices.Contains(a, value) {
+		return nil, fmt.Errorf("samtemplate: parameter %s: %q is not one of its AllowedValues %v", name, value, a)
+	}
+	c := *t
+	c.params = maps.Clone(t.params)
+	c.params[name] = value
+	return &c, nil
+}
+
+// Parameter returns the value the template resolves a parameter to ("" if there is none).
+func (t *Template) Parameter(name string) string { return t.params[name] }
+
+// Exists reports whether the resource is created with the template's parameters: it has no
+// Condition, or its Condition holds.
+func (t *Template) Exists(logicalID string) (bool, error) {
+	r, ok := t.resources[logicalID]
+	if !ok {
+		return false, fmt.Errorf("samtemplate: no resource %s", logicalID)
+	}
+	c := scalar(get(r, "Condition"))
+	if c == "" {
+		return true, nil
+	}
+	return t.condition(c)
+}
+
+// Resource returns the YAML node of a resource, nil if there is none.
+func (t *Template) Resource(logicalID string) *yaml.Node { return t.resources[logicalID] }
+
 // IsGoBinary reports whether the function is one of the Go binaries (an OS-only runtime running
 // bootstrap), as opposed to a Python or Node.js handler.
 func (f Function) IsGoBinary() bool { return strings.HasPrefix(f.Runtime, "provided.") }
 
-// Functions returns every serverless function, sorted by logical id.
+// Functions returns every serverless function the parameters create (see Exists), sorted by
+// logical id.
 func (t *Template) Functions() ([]Function, error) {
 	var out []Function
 	for id, r := range t.resources {
 		if t.types[id] != "AWS::Serverless::Function" {
 			continue
 		}
+		if ok, err := t.Exists(id); err != nil {
+			return nil, fmt.Errorf("%s Condition: %w", id, err)
+		} else if !ok {
+			continue
+		}
 		props := get(r, "Properties")
-		f := Function{LogicalID: id, Env: map[string]string{}, Actions: map[string]bool{}, PollerActions: map[string]bool{}, BuildMethod: scalar(get(get(r, "Metadata"), "BuildMethod"))}
+		f := Function{LogicalID: id, Env: map[string]string{}, Actions: map[string]bool{}, PollerActions: map[string]bool{}, BuildMethod: scalar(get(get(r, "Metadata"), "BuildMethod")), Condition: scalar(get(r, "Condition"))}
 		f.Runtime, f.Handler = scalar(get(props, "Runtime")), scalar(get(props, "Handler"))
 		if f.Runtime == "" {
 			f.Runtime = scalar(get(t.globalFn, "Runtime"))
 		}
 		if f.Handler == "" {
 			f.Handler = scalar(get(t.globalFn, "Handler"))
+		}
+		if err := t.model(&f, props); err != nil {
+			return nil, fmt.Errorf("%s: %w", id, err)
 		}
 		for k, v := range mapping(get(get(props, "Environment"), "Variables")) {
 			s, err := t.resolve(v)
@@ -115,10 +179,13 @@ func (t *Template) Functions() ([]Function, error) {
 				}
 			}
 		}
-		f.ScheduleInputs = map[string]string{}
+		f.ScheduleInputs, f.ScheduleNames = map[string]string{}, map[string]string{}
 		for name, ev := range mapping(get(props, "Events")) {
 			if scalar(get(ev, "Type")) != "Schedule" {
 				continue
+			}
+			if n := get(get(ev, "Properties"), "Name"); n != nil {
+				f.ScheduleNames[name] = n.Value
 			}
 			if in := get(get(ev, "Properties"), "Input"); in != nil {
 				v, err := t.sub(in)
@@ -328,4 +395,54 @@ func (t *Template) Layers() ([]Layer, error) {
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].LogicalID < out[j].LogicalID })
 	return out, nil
+}
+
+// model fills the function's memory size and, on a capacity provider, which one and how many
+// invocations one environment serves.
+func (t *Template) model(f *Function, props *yaml.Node) error {
+	mem := get(props, "MemorySize")
+	if mem == nil {
+		mem = get(t.globalFn, "MemorySize")
+	}
+	if mem != nil {
+		n, err := t.number(mem)
+		if err != nil {
+			return fmt.Errorf("MemorySize: %w", err)
+		}
+		f.MemoryMB = n
+	}
+	cp := get(props, "CapacityProviderConfig")
+	if cp == nil {
+		return nil
+	}
+	arn := get(cp, "Arn")
+	res, attr, _ := strings.Cut(scalar(arn), ".")
+	if arn == nil || arn.Tag != "!GetAtt" || attr != "Arn" || t.types[res] != "AWS::Lambda::CapacityProvider" {
+		return fmt.Errorf("CapacityProviderConfig.Arn: want !GetAtt <an AWS::Lambda::CapacityProvider of the template>.Arn")
+	}
+	f.CapacityProvider = res
+	// Without it Lambda picks a number per vCPU that depends on the runtime; the template says it.
+	c := get(cp, "PerExecutionEnvironmentMaxConcurrency")
+	if c == nil {
+		return fmt.Errorf("CapacityProviderConfig has no PerExecutionEnvironmentMaxConcurrency: set it (Lambda's default depends on the runtime)")
+	}
+	n, err := t.number(c)
+	if err != nil {
+		return fmt.Errorf("CapacityProviderConfig.PerExecutionEnvironmentMaxConcurrency: %w", err)
+	}
+	f.ManagedConcurrency = n
+	return nil
+}
+
+// number resolves a value node to an integer.
+func (t *Template) number(n *yaml.Node) (int, error) {
+	s, err := t.resolve(n)
+	if err != nil {
+		return 0, err
+	}
+	v, err := strconv.Atoi(s)
+	if err != nil {
+		return 0, fmt.Errorf("%q is not an integer", s)
+	}
+	return v, nil
 }

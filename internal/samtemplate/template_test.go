@@ -42,21 +42,46 @@ func hostArch() string {
 	return "x86_64"
 }
 
-func loadFunctions(t *testing.T) []samtemplate.Function {
+// models are the values of the template's ExecutionModel parameter: each deploys its own twin of
+// every function (see twins_test.go), and each set is checked.
+var models = []string{"lambda", "managed-instances"}
+
+// loadTemplate reads template.yaml as deployed with ExecutionModel model.
+func loadTemplate(t *testing.T, model string) *samtemplate.Template {
 	t.Helper()
 	tpl, err := samtemplate.Load(filepath.Join(root, "template.yaml"))
 	if err != nil {
 		t.Fatal(err)
 	}
-	fns, err := tpl.Functions()
+	tpl, err = tpl.WithParameter("ExecutionModel", model)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return tpl
+}
+
+// loadFunctions returns the functions a deployment with ExecutionModel model creates.
+func loadFunctions(t *testing.T, model string) []samtemplate.Function {
+	t.Helper()
+	fns, err := loadTemplate(t, model).Functions()
 	if err != nil {
 		t.Fatal(err)
 	}
 	if len(fns) < 4 {
-		t.Fatalf("template has %d functions, want checker, ventilator, worker and orders", len(fns))
+		t.Fatalf("ExecutionModel %s: the template has %d functions, want checker, ventilator, worker and orders", model, len(fns))
 	}
 	return fns
 }
+
+// forEachModel runs test as a subtest per execution model, with that model's functions.
+func forEachModel(t *testing.T, test func(t *testing.T, fns []samtemplate.Function)) {
+	for _, model := range models {
+		t.Run(model, func(t *testing.T) { test(t, loadFunctions(t, model)) })
+	}
+}
+
+// isChecker reports whether f is the checker, on either model.
+func isChecker(f samtemplate.Function) bool { return strings.HasPrefix(f.LogicalID, "Checker") }
 
 var (
 	buildMu  sync.Mutex
@@ -135,15 +160,17 @@ func buildFile(t *testing.T, logicalID, file string) string {
 	return p
 }
 
-// TestEveryFunctionBuildsFromItsRule: each function uses the makefile build method and its rule
-// builds a bootstrap; so do both layers.
+// TestEveryFunctionBuildsFromItsRule: each function of either model uses the makefile build method
+// and its rule builds a bootstrap; so do both layers.
 func TestEveryFunctionBuildsFromItsRule(t *testing.T) {
-	for _, f := range loadFunctions(t) {
-		if f.BuildMethod != "makefile" {
-			t.Errorf("%s: Metadata.BuildMethod = %q, want makefile (it carries -tags lambda.norpc and static linking)", f.LogicalID, f.BuildMethod)
+	forEachModel(t, func(t *testing.T, fns []samtemplate.Function) {
+		for _, f := range fns {
+			if f.BuildMethod != "makefile" {
+				t.Errorf("%s: Metadata.BuildMethod = %q, want makefile (it carries -tags lambda.norpc and static linking)", f.LogicalID, f.BuildMethod)
+			}
+			buildFunction(t, f)
 		}
-		buildFunction(t, f)
-	}
+	})
 	layer := filepath.Dir(filepath.Dir(build(t, layerOfHost())))
 	for _, p := range []string{"python/breakerbox/__init__.py", "nodejs/node_modules/breakerbox/package.json", "nodejs/node_modules/breakerbox/index.js"} {
 		if _, err := os.Stat(filepath.Join(layer, p)); err != nil {
@@ -198,28 +225,30 @@ func TestIAMCoversEveryCall(t *testing.T) {
 	if !contains(ext, "dynamodb:GetItem") {
 		t.Fatalf("the extension binary shows no dynamodb:GetItem (%v): the symbol scan is broken", ext)
 	}
-	for _, f := range loadFunctions(t) {
-		var need []string
-		if f.IsGoBinary() {
-			need = sdkActions(t, buildFunction(t, f))
-		} else {
-			noSDK(t, f, buildFunction(t, f))
-		}
-		if len(f.Layers) > 0 {
-			need = append(need, ext...)
-		}
-		for _, a := range need {
-			if !f.Actions[a] {
-				t.Errorf("%s: its binary can call %s, but its policy does not allow it", f.LogicalID, a)
+	forEachModel(t, func(t *testing.T, fns []samtemplate.Function) {
+		for _, f := range fns {
+			var need []string
+			if f.IsGoBinary() {
+				need = sdkActions(t, buildFunction(t, f))
+			} else {
+				noSDK(t, f, buildFunction(t, f))
 			}
-		}
-		for a := range f.Actions {
-			if !contains(need, a) {
-				t.Errorf("%s: its policy allows %s, which neither its binary nor its layer calls", f.LogicalID, a)
+			if len(f.Layers) > 0 {
+				need = append(need, ext...)
 			}
+			for _, a := range need {
+				if !f.Actions[a] {
+					t.Errorf("%s: its binary can call %s, but its policy does not allow it", f.LogicalID, a)
+				}
+			}
+			for a := range f.Actions {
+				if !contains(need, a) {
+					t.Errorf("%s: its policy allows %s, which neither its binary nor its layer calls", f.LogicalID, a)
+				}
+			}
+			t.Logf("%s calls %v", f.LogicalID, need)
 		}
-		t.Logf("%s calls %v", f.LogicalID, need)
-	}
+	})
 }
 
 // noSDK fails the test when a Python or Node function's handler imports an AWS SDK: its calls
@@ -305,7 +334,8 @@ func envLiterals(t *testing.T, pkg string) map[string]bool {
 	return set
 }
 
-// packageOf reads the Go package that the Makefile's build rule for logicalID compiles.
+// packageOf reads the Go package that the Makefile's build rule for logicalID compiles, following a
+// rule that only names another (build-XManagedFunction: build-XFunction).
 func packageOf(t *testing.T, logicalID string) string {
 	t.Helper()
 	mk, err := os.ReadFile(filepath.Join(root, "Makefile"))
@@ -313,11 +343,15 @@ func packageOf(t *testing.T, logicalID string) string {
 		t.Fatal(err)
 	}
 	re := regexp.MustCompile(`(?m)^build-` + logicalID + `:\n\t.*,(\./[a-z/]+)\)$`)
-	m := re.FindSubmatch(mk)
-	if m == nil {
-		t.Fatalf("Makefile has no build-%s rule naming a ./package", logicalID)
+	if m := re.FindSubmatch(mk); m != nil {
+		return string(m[1])
 	}
-	return string(m[1])
+	alias := regexp.MustCompile(`(?m)^build-` + logicalID + `: build-([A-Za-z0-9]+)\n[^\t]`)
+	if m := alias.FindSubmatch(mk); m != nil {
+		return packageOf(t, string(m[1]))
+	}
+	t.Fatalf("Makefile has no build-%s rule naming a ./package", logicalID)
+	return ""
 }
 
 // TestTemplateSetsOnlyVariablesTheCodeReads: a misspelt variable in the template would be ignored
@@ -327,29 +361,33 @@ func TestTemplateSetsOnlyVariablesTheCodeReads(t *testing.T) {
 	if !ext["BREAKERBOX_TABLE"] || !ext["BREAKERBOX_CACHE_TTL"] {
 		t.Fatal("the extension's sources show no BREAKERBOX_TABLE/BREAKERBOX_CACHE_TTL: the literal scan is broken")
 	}
-	for _, f := range loadFunctions(t) {
-		var reads map[string]bool
-		if f.IsGoBinary() {
-			reads = envLiterals(t, packageOf(t, f.LogicalID))
-		} else {
-			reads = scriptLiterals(t, append(clientSources(t, f), buildFunction(t, f))...)
-		}
-		for name := range f.Env {
-			if !reads[name] && !(len(f.Layers) > 0 && ext[name]) {
-				t.Errorf("%s: template sets %s, which neither its code nor its layer's extension reads", f.LogicalID, name)
+	forEachModel(t, func(t *testing.T, fns []samtemplate.Function) {
+		for _, f := range fns {
+			var reads map[string]bool
+			if f.IsGoBinary() {
+				reads = envLiterals(t, packageOf(t, f.LogicalID))
+			} else {
+				reads = scriptLiterals(t, append(clientSources(t, f), buildFunction(t, f))...)
+			}
+			for name := range f.Env {
+				if !reads[name] && !(len(f.Layers) > 0 && ext[name]) {
+					t.Errorf("%s: template sets %s, which neither its code nor its layer's extension reads", f.LogicalID, name)
+				}
 			}
 		}
-	}
+	})
 }
 
-// TestFunctionsStartWithTheTemplateEnvironment runs every function, with its layer's extension,
-// in the local Lambda environment with exactly the template's variables (intrinsics resolved as a
-// deployment with default parameters would) and checks that init succeeds: every variable the
-// code requires is set and valid. As a control, removing a required variable must fail init.
+// TestFunctionsStartWithTheTemplateEnvironment runs every function of each execution model, with
+// its layer's extension, in the local Lambda environment with exactly the template's variables
+// (intrinsics resolved as a deployment with default parameters and that ExecutionModel would) and
+// checks that init succeeds: every variable the code requires is set and valid. The functions of
+// managed-instances start on lambdaenv's Lambda Managed Instances model with their memory size and
+// PerExecutionEnvironmentMaxConcurrency, where the extension may register for SHUTDOWN only. As a
+// control, removing a required variable must fail init.
 func TestFunctionsStartWithTheTemplateEnvironment(t *testing.T) {
 	ext := build(t, layerOfHost())
 	layer := filepath.Dir(filepath.Dir(ext))
-	fns := loadFunctions(t)
 	env, err := lambdaenv.New(lambdaenv.Config{Output: testWriter{t}})
 	if err != nil {
 		t.Fatal(err)
@@ -378,7 +416,8 @@ func TestFunctionsStartWithTheTemplateEnvironment(t *testing.T) {
 			}
 		}
 		sort.Strings(vars)
-		cfg := lambdaenv.FunctionConfig{Name: name, Command: []string{buildFunction(t, f)}, Env: append(vars, aws...), Timeout: 20 * time.Second}
+		cfg := lambdaenv.FunctionConfig{Name: name, Command: []string{buildFunction(t, f)}, Env: append(vars, aws...), Timeout: 20 * time.Second,
+			MemoryMB: f.MemoryMB, ManagedConcurrency: f.ManagedConcurrency}
 		if !f.IsGoBinary() {
 			// A Python or Node handler runs under the project's stdlib Runtime API loop (AWS's
 			// runtime interface clients cannot be installed here), with the layer where Lambda puts it.
@@ -406,34 +445,35 @@ func TestFunctionsStartWithTheTemplateEnvironment(t *testing.T) {
 		isInit := strings.HasPrefix(body.ErrorType, "Runtime.") || strings.HasPrefix(body.ErrorType, "Extension.")
 		return isInit, fmt.Sprintf("%s %s", res.FunctionError, res.Payload)
 	}
-	for _, f := range fns {
-		add(f.LogicalID, f, "")
-		if failed, msg := initFailed(f.LogicalID); failed {
-			t.Errorf("%s does not start with the template's environment: %s", f.LogicalID, msg)
+	forEachModel(t, func(t *testing.T, fns []samtemplate.Function) {
+		for _, f := range fns {
+			add(f.LogicalID, f, "")
+			if failed, msg := initFailed(f.LogicalID); failed {
+				t.Errorf("%s does not start with the template's environment: %s", f.LogicalID, msg)
+			}
 		}
-	}
-	// Control: a Python or Node example without INVENTORY_URL must fail its init, naming it, so a
-	// script function that starts proves its variables were enough.
-	for _, f := range fns {
-		if f.IsGoBinary() {
-			continue
+		// Control: a Python or Node example without INVENTORY_URL must fail its init, naming it, so
+		// a script function that starts proves its variables were enough.
+		for _, f := range fns {
+			if f.IsGoBinary() {
+				continue
+			}
+			add("control-"+f.LogicalID, f, "INVENTORY_URL")
+			if failed, msg := initFailed("control-" + f.LogicalID); !failed || !strings.Contains(msg, "INVENTORY_URL") {
+				t.Errorf("%s without INVENTORY_URL: init failed=%v (%s), want an init error naming it", f.LogicalID, failed, msg)
+			}
 		}
-		add("control-"+f.LogicalID, f, "INVENTORY_URL")
-		if failed, msg := initFailed("control-" + f.LogicalID); !failed || !strings.Contains(msg, "INVENTORY_URL") {
-			t.Errorf("%s without INVENTORY_URL: init failed=%v (%s), want an init error naming it", f.LogicalID, failed, msg)
+		// Control: without BREAKERBOX_TABLE the checker's init must fail, naming the variable.
+		for _, f := range fns {
+			if !isChecker(f) {
+				continue
+			}
+			add("control-"+f.LogicalID, f, "BREAKERBOX_TABLE")
+			if failed, msg := initFailed("control-" + f.LogicalID); !failed {
+				t.Errorf("%s without BREAKERBOX_TABLE: init failed=%v (%s); the start-up check cannot tell a missing variable", f.LogicalID, failed, msg)
+			}
 		}
-	}
-	// Control: without BREAKERBOX_TABLE the checker's init must fail, naming the variable.
-	for _, f := range fns {
-		if f.LogicalID != "CheckerFunction" {
-			continue
-		}
-		add("control", f, "BREAKERBOX_TABLE")
-		failed, msg := initFailed("control")
-		if !failed {
-			t.Errorf("checker without BREAKERBOX_TABLE: init failed=%v (%s); the start-up check cannot tell a missing variable", failed, msg)
-		}
-	}
+	})
 }
 
 // scriptRuntime is the command that runs a Python or Node handler: the interpreter and the
@@ -484,19 +524,21 @@ func contains(list []string, s string) bool {
 // TestScheduleInputsAreValidCheckerInput: each schedule rule's constant Input is parsed by the
 // checker's own parser, so a rule in the template never fails every invocation.
 func TestScheduleInputsAreValidCheckerInput(t *testing.T) {
-	n := 0
-	for _, f := range loadFunctions(t) {
-		if f.LogicalID != "CheckerFunction" {
-			continue
-		}
-		for name, in := range f.ScheduleInputs {
-			n++
-			if _, err := input.Parse([]byte(in)); err != nil {
-				t.Errorf("CheckerFunction event %s: Input %s: %v", name, in, err)
+	forEachModel(t, func(t *testing.T, fns []samtemplate.Function) {
+		n := 0
+		for _, f := range fns {
+			if !isChecker(f) {
+				continue
+			}
+			for name, in := range f.ScheduleInputs {
+				n++
+				if _, err := input.Parse([]byte(in)); err != nil {
+					t.Errorf("%s event %s: Input %s: %v", f.LogicalID, name, in, err)
+				}
 			}
 		}
-	}
-	if n < 1 {
-		t.Fatal("the checker has no schedule rule with an Input")
-	}
+		if n < 1 {
+			t.Fatal("the checker has no schedule rule with an Input")
+		}
+	})
 }
