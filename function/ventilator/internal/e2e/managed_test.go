@@ -34,8 +34,7 @@ func TestManagedInstancesEightBatchesAtOnce(t *testing.T) {
 	if len(sbs) != 1 || len(sbs[0].Extensions) != 1 || strings.Join(sbs[0].Extensions[0].Events, ",") != "SHUTDOWN" {
 		t.Fatalf("ventilator sandboxes %+v: want one environment whose extension registered for SHUTDOWN only", sbs)
 	}
-	snap := r.controller()
-	batches := r.callBatchesAtLeast(snap.Version)
+	snap, batches := r.settledController(3)
 	t.Logf("%d batches with calls in one environment (%d invokes); state version %d, concurrency %d", batches, sbs[0].Invokes, snap.Version, snap.State.Concurrency)
 	if snap.Version != int64(batches) || snap.State.Concurrency != 3+batches {
 		t.Errorf("after %d batches: state version %d and concurrency %d; want %d and %d", batches, snap.Version, snap.State.Concurrency, batches, 3+batches)

@@ -43,27 +43,6 @@ func (r *rig) faultProxy(upstream string) string {
 	return srv.URL
 }
 
-// callBatchesAtLeast counts the metrics lines of batches that made calls, once there are at least
-// want of them or the time is up: a sandbox's last lines may still be on their way through its
-// output pipe when its invoke has returned.
-func (r *rig) callBatchesAtLeast(want int64) int {
-	r.t.Helper()
-	count := func() int {
-		n := 0
-		for _, m := range r.metrics() {
-			if _, calls := m["LatencyP50"]; calls {
-				n++
-			}
-		}
-		return n
-	}
-	deadline := time.Now().Add(time.Minute)
-	for int64(count()) < want && time.Now().Before(deadline) {
-		time.Sleep(50 * time.Millisecond)
-	}
-	return count()
-}
-
 // wakeRule is the name of the EventBridge rule on the circuit's state changes.
 func (r *rig) wakeRule() string { return "wake-on-change-" + r.ventilator }
 

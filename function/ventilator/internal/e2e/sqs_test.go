@@ -99,7 +99,7 @@ func TestConcurrentVentilatorsLoseNoControllerUpdate(t *testing.T) {
 	r.cancel() // no more batches while counting
 	r.wg.Wait()
 	raced := 0
-	batches := r.callBatchesAtLeast(r.controller().Version)
+	snap, batches := r.settledController(3)
 	for _, l := range r.logLines(map[string]any{"msg": "batch done"}) {
 		if a, _ := l["stateAttempts"].(float64); a > 1 {
 			raced++
@@ -111,7 +111,6 @@ func TestConcurrentVentilatorsLoseNoControllerUpdate(t *testing.T) {
 			sandboxes[l[:strings.IndexByte(l, ' ')]] = true
 		}
 	}
-	snap := r.controller()
 	t.Logf("%d batches with calls in %d sandboxes; %d state writes lost a race and were re-applied; state version %d, concurrency %d",
 		batches, len(sandboxes), raced, snap.Version, snap.State.Concurrency)
 	if snap.Version != int64(batches) || snap.State.Concurrency != 3+batches {
