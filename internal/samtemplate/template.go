@@ -62,8 +62,6 @@ type Function struct {
 	// ScheduleNames maps each Schedule event that names its rule to that Name as written (the
 	// text of an !Sub, unresolved).
 	ScheduleNames map[string]string
-	// Condition is the resource's Condition ("" when it always exists).
-	Condition string
 	// MemoryMB is the function's MemorySize, or the Globals'.
 	MemoryMB int
 	// CapacityProvider is the logical id of the capacity provider the function runs on (its
@@ -132,9 +130,6 @@ func (t *Template) Exists(logicalID string) (bool, error) {
 	return t.condition(c)
 }
 
-// Resource returns the YAML node of a resource, nil if there is none.
-func (t *Template) Resource(logicalID string) *yaml.Node { return t.resources[logicalID] }
-
 // IsGoBinary reports whether the function is one of the Go binaries (an OS-only runtime running
 // bootstrap), as opposed to a Python or Node.js handler.
 func (f Function) IsGoBinary() bool { return strings.HasPrefix(f.Runtime, "provided.") }
@@ -153,7 +148,7 @@ func (t *Template) Functions() ([]Function, error) {
 			continue
 		}
 		props := get(r, "Properties")
-		f := Function{LogicalID: id, Env: map[string]string{}, Actions: map[string]bool{}, PollerActions: map[string]bool{}, BuildMethod: scalar(get(get(r, "Metadata"), "BuildMethod")), Condition: scalar(get(r, "Condition"))}
+		f := Function{LogicalID: id, Env: map[string]string{}, Actions: map[string]bool{}, PollerActions: map[string]bool{}, BuildMethod: scalar(get(get(r, "Metadata"), "BuildMethod"))}
 		f.Runtime, f.Handler = scalar(get(props, "Runtime")), scalar(get(props, "Handler"))
 		if f.Runtime == "" {
 			f.Runtime = scalar(get(t.globalFn, "Runtime"))
