@@ -116,9 +116,9 @@ func (t *Template) WithParameter(name, value string) (*Template, error) {
 // Parameter returns the value the template resolves a parameter to ("" if there is none).
 func (t *Template) Parameter(name string) string { return t.params[name] }
 
-// Exists reports whether the resource is created with the template's parameters: it has no
+// exists reports whether the resource is created with the template's parameters: it has no
 // Condition, or its Condition holds.
-func (t *Template) Exists(logicalID string) (bool, error) {
+func (t *Template) exists(logicalID string) (bool, error) {
 	r, ok := t.resources[logicalID]
 	if !ok {
 		return false, fmt.Errorf("samtemplate: no resource %s", logicalID)
@@ -134,7 +134,7 @@ func (t *Template) Exists(logicalID string) (bool, error) {
 // bootstrap), as opposed to a Python or Node.js handler.
 func (f Function) IsGoBinary() bool { return strings.HasPrefix(f.Runtime, "provided.") }
 
-// Functions returns every serverless function the parameters create (see Exists), sorted by
+// Functions returns every serverless function the parameters create (see exists), sorted by
 // logical id.
 func (t *Template) Functions() ([]Function, error) {
 	var out []Function
@@ -142,7 +142,7 @@ func (t *Template) Functions() ([]Function, error) {
 		if t.types[id] != "AWS::Serverless::Function" {
 			continue
 		}
-		if ok, err := t.Exists(id); err != nil {
+		if ok, err := t.exists(id); err != nil {
 			return nil, fmt.Errorf("%s Condition: %w", id, err)
 		} else if !ok {
 			continue

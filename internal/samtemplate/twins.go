@@ -2,6 +2,7 @@ package samtemplate
 
 import (
 	"fmt"
+	"regexp"
 	"sort"
 	"strings"
 
@@ -113,13 +114,19 @@ func compare(path string, a, b *yaml.Node, rename map[string]string, diffs *[]st
 	}
 }
 
+// logicalID matches a whole logical id (letters and digits) inside a scalar.
+var logicalID = regexp.MustCompile(`[A-Za-z0-9]+`)
+
 // renamed replaces a managed twin's logical id in a scalar (WorkerManagedFunction,
-// WorkerManagedFunction.Arn, ${WorkerManagedFunction}) by its default twin's.
+// WorkerManagedFunction.Arn, ${WorkerManagedFunction}) by its default twin's. Only whole ids are
+// replaced, so one id inside a longer one (OrdersManagedFunction in FastOrdersManagedFunction) is not.
 func renamed(s string, rename map[string]string) string {
-	for from, to := range rename {
-		s = strings.ReplaceAll(s, from, to)
-	}
-	return s
+	return logicalID.ReplaceAllStringFunc(s, func(id string) string {
+		if to, ok := rename[id]; ok {
+			return to
+		}
+		return id
+	})
 }
 
 func join(path, key string) string {
