@@ -24,7 +24,7 @@ func (r *rig) settledController(base int) (controlstate.Snapshot, int) {
 		}
 		return n
 	}
-	deadline := time.Now().Add(time.Minute)
+	deadline := time.Now().Add(patience)
 	for {
 		batches := count()
 		snap := r.controller()

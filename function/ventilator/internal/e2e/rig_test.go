@@ -397,10 +397,15 @@ func (r *rig) circuitState() circuit.Circuit {
 	return c
 }
 
-// eventually waits for cond (generously: the machine may be busy), failing the test after 3 minutes.
+// patience bounds every wait on the system under test: generous, since the machine may be busy
+// (a second make test beside this one), and above the ventilator's 2-minute function timeout, so an
+// invoke still running when a wait starts has ended before it gives up.
+const patience = 3 * time.Minute
+
+// eventually waits for cond, failing the test after patience.
 func (r *rig) eventually(what string, cond func() bool) {
 	r.t.Helper()
-	deadline := time.Now().Add(3 * time.Minute)
+	deadline := time.Now().Add(patience)
 	for !cond() {
 		if time.Now().After(deadline) {
 			r.t.Fatalf("timed out waiting until %s", what)
