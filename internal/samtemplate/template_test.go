@@ -450,6 +450,10 @@ func TestFunctionsStartWithTheTemplateEnvironment(t *testing.T) {
 			add(f.LogicalID, f, "")
 			if failed, msg := initFailed(f.LogicalID); failed {
 				t.Errorf("%s does not start with the template's environment: %s", f.LogicalID, msg)
+				continue
+			}
+			if len(f.Layers) > 0 {
+				registered(t, env, f)
 			}
 		}
 		// Control: a Python or Node example without INVENTORY_URL must fail its init, naming it, so
@@ -474,6 +478,27 @@ func TestFunctionsStartWithTheTemplateEnvironment(t *testing.T) {
 			}
 		}
 	})
+}
+
+// registered checks what the function's extension registered for: SHUTDOWN only on Lambda
+// Managed Instances, where Lambda refuses INVOKE, and INVOKE and SHUTDOWN on the default model.
+func registered(t *testing.T, env *lambdaenv.Env, f samtemplate.Function) {
+	t.Helper()
+	want := "INVOKE,SHUTDOWN"
+	if f.ManagedConcurrency > 0 {
+		want = "SHUTDOWN"
+	}
+	fn, ok := env.Function(f.LogicalID)
+	if !ok {
+		t.Fatalf("%s: not in the environment", f.LogicalID)
+	}
+	sbs := fn.Sandboxes()
+	if len(sbs) != 1 || len(sbs[0].Extensions) != 1 {
+		t.Fatalf("%s: sandboxes %+v, want one with the layer's extension", f.LogicalID, sbs)
+	}
+	if got := strings.Join(sbs[0].Extensions[0].Events, ","); got != want {
+		t.Errorf("%s (%d invocations per environment): its extension registered for %s, want %s", f.LogicalID, f.ManagedConcurrency, got, want)
+	}
 }
 
 // scriptRuntime is the command that runs a Python or Node handler: the interpreter and the
