@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -269,19 +270,39 @@ func (s *Stack) Schedules() (check, wake lambdaenv.SchedulerStats) {
 // Warm starts the ventilator's first sandbox (and its extension) with a wake-up, which does nothing
 // while the ventilator is not tripped, so the extension answers before the first record and the
 // first batch pays no cold start.
+//
+// The extension's port is chosen free (sandboxEnv) but bound by the extension a moment later, and
+// another program (a second demo, say) may take it in between: the extension then fails its init
+// with Extension.ListenFailed. Lambda initialises the sandbox again on the next invoke, and
+// sandboxEnv, asked again, finds the port taken and picks another; so Warm tries up to
+// warmAttempts times before it gives up.
 func (s *Stack) Warm(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
 	defer cancel()
 	ev := `{"version":"0","id":"demo-warm-up","detail-type":"Scheduled Event","source":"aws.events","detail":{}}`
-	res, err := s.env.Invoke(ctx, Ventilator, []byte(ev))
-	if err != nil {
-		return fmt.Errorf("stack: warm the ventilator: %w", err)
+	var err error
+	for range warmAttempts {
+		var res lambdaenv.Result
+		res, err = s.env.Invoke(ctx, Ventilator, []byte(ev))
+		if err == nil {
+			err = res.Err()
+		}
+		if err == nil || !strings.Contains(err.Error(), listenFailed) {
+			break
+		}
 	}
-	if err := res.Err(); err != nil {
+	if err != nil {
 		return fmt.Errorf("stack: warm the ventilator: %w", err)
 	}
 	return nil
 }
+
+// listenFailed is the error code of an extension that could not bind BREAKERBOX_PORT, and
+// warmAttempts how many initialisations Warm tries when that happens.
+const (
+	listenFailed = "Extension.ListenFailed"
+	warmAttempts = 3
+)
 
 // Run polls the stream and fires the schedules until ctx ends, then waits for them to stop.
 func (s *Stack) Run(ctx context.Context) {
