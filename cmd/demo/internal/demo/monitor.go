@@ -39,9 +39,8 @@ type monitor struct {
 	mapping  func() lambdaenv.PollerStats
 	// concurrency is the ventilator's latest concurrency metric (0 before the first).
 	concurrency func() int
-	// wokenBy is the trigger of the latest wake-up that re-enabled the mapping ("event" or
-	// "schedule"), "" if none yet.
-	wokenBy  func() string
+	// wakes holds each "mapping enabled" event until the wake-up that caused it is known.
+	wakes    *wakeHold
 	provider *provider.Provider
 	fed      func() int
 	sqs      *sqs.Client
@@ -70,9 +69,17 @@ func (m *monitor) run(ctx context.Context) {
 		m.tick(ctx)
 		select {
 		case <-ctx.Done():
+			m.emit(m.wakes.poll(time.Now(), true))
 			return
 		case <-t.C:
 		}
+	}
+}
+
+// emit records and prints events in order.
+func (m *monitor) emit(events []timeline.Event) {
+	for _, e := range events {
+		m.event(e)
 	}
 }
 
@@ -90,13 +97,16 @@ func (m *monitor) tick(ctx context.Context) {
 	if ms.State != "" && ms.State != m.mappingState {
 		if m.mappingState != "" || ms.State != "Enabled" {
 			e := timeline.Event{Time: now, At: at, Kind: timeline.KindMapping, From: m.mappingState, To: ms.State, Batch: ms.BatchSize, Phase: ph.Name}
-			if ms.State == "Enabled" && m.wokenBy != nil {
-				e.Via = m.wokenBy()
+			if ms.State == "Enabled" {
+				m.emit(m.wakes.enabled(e, now))
+			} else {
+				m.emit(m.wakes.poll(now, true))
+				m.event(e)
 			}
-			m.event(e)
 		}
 		m.mappingState = ms.State
 	}
+	m.emit(m.wakes.poll(now, false))
 	if now.Sub(m.lastDLQ) >= dlqEvery {
 		m.lastDLQ = now
 		if n, err := m.dlqSize(ctx); err == nil {

@@ -206,7 +206,7 @@ func (r *run) live(ctx context.Context) bool {
 	mon := &monitor{
 		clock: r.clock, circuit: r.cfg.Circuit,
 		circuits: store.New(dynamodb.NewFromConfig(awsCfg), r.res.Table, store.Options{Timeout: time.Second}),
-		mapping:  r.stack.Mapping, concurrency: r.metrics.Concurrency, wokenBy: func() string { _, last := r.metrics.Wakes(); return last }, provider: r.provider, sqs: sqs.NewFromConfig(awsCfg), dlqURL: r.res.DLQURL,
+		mapping:  r.stack.Mapping, concurrency: r.metrics.Concurrency, wakes: &wakeHold{wakes: r.wakeLines}, provider: r.provider, sqs: sqs.NewFromConfig(awsCfg), dlqURL: r.res.DLQURL,
 		slow: r.cfg.SlowDelay, rec: r.rec, printer: r.out, log: r.log.With("part", "monitor"), rowEvery: r.cfg.RowEvery,
 		fed: func() int { return r.feeder.Fed() },
 	}
@@ -395,4 +395,14 @@ func (r *run) teardown(ctx context.Context) {
 	if r.endpoint != nil {
 		r.endpoint.Stop()
 	}
+}
+
+// wakeLines is how many wake-up metric lines the ventilator has written so far and the latest one's
+// trigger ("event" or "schedule").
+func (r *run) wakeLines() (total int, last string) {
+	by, last := r.metrics.Wakes()
+	for _, n := range by {
+		total += n
+	}
+	return total, last
 }
