@@ -82,6 +82,9 @@ func newRig(t *testing.T, opt rigOptions) *rig {
 		"BREAKERBOX_TABLE=" + r.table,
 		"AWS_SESSION_TOKEN=" + r.token,
 		"BREAKERBOX_STORE_TIMEOUT=10s", // moto under -race on a busy machine is slow; the default is 500ms
+		// and so is its PutEvents (default 2s): a call that times out after moto took the event
+		// leaves it in the outbox too, to be published again by the next writer.
+		"BREAKERBOX_PUBLISH_TIMEOUT=10s",
 		"BREAKERBOX_FLUSH_INTERVAL=100ms",
 		"BREAKERBOX_LOG_LEVEL=debug",
 	}, srv.Env()...)

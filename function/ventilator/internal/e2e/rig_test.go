@@ -255,7 +255,8 @@ func (r *rig) ventilatorConfig(name string, extra []string) lambdaenv.FunctionCo
 		"BREAKERBOX_CIRCUIT="+r.circuit,
 		"BREAKERBOX_CIRCUITS="+r.circuit,
 		"BREAKERBOX_AUTH=none",
-		"BREAKERBOX_STORE_TIMEOUT=20s", // moto under -race on a busy machine is slow; the default is 500ms
+		"BREAKERBOX_STORE_TIMEOUT=20s",   // moto under -race on a busy machine is slow; the default is 500ms
+		"BREAKERBOX_PUBLISH_TIMEOUT=20s", // and so is its PutEvents (default 2s)
 		"BREAKERBOX_FLUSH_INTERVAL=100ms",
 		"BREAKERBOX_CACHE_TTL=200ms",
 		"WORKER_FUNCTION="+r.worker,
