@@ -24,28 +24,31 @@ var binaries = []string{"./checker", "./extension", "./extension/client", "./fun
 // that use them.
 var scripts = []string{"clients/python/breakerbox/*.py", "clients/node/breakerbox/*.js", "function/orders-python/app.py", "function/orders-node/index.js"}
 
-// TestREADMEListsEveryVariable holds the README's "Environment variables" table to the code: every
-// variable a binary reads has a row, and every row names a variable some binary reads.
-func TestREADMEListsEveryVariable(t *testing.T) {
-	raw, err := os.ReadFile(filepath.Join(root, "README.md"))
+// variablesPage is the page whose "Environment variables" table lists every variable.
+const variablesPage = "docs/configuration.md"
+
+// TestDocsListEveryVariable holds docs/configuration.md's "Environment variables" table to the code:
+// every variable a binary reads has a row, and every row names a variable some binary reads.
+func TestDocsListEveryVariable(t *testing.T) {
+	raw, err := os.ReadFile(filepath.Join(root, variablesPage))
 	if err != nil {
 		t.Fatal(err)
 	}
 	_, section, ok := strings.Cut(string(raw), "\n## Environment variables\n")
 	if !ok {
-		t.Fatal(`README.md has no "## Environment variables" section`)
+		t.Fatalf(`%s has no "## Environment variables" section`, variablesPage)
 	}
 	section, _, _ = strings.Cut(section, "\n## ")
 	row := regexp.MustCompile("(?m)^\\| `([A-Z][A-Z0-9_]+)` \\|")
 	documented := map[string]bool{}
 	for _, m := range row.FindAllStringSubmatch(section, -1) {
 		if documented[m[1]] {
-			t.Errorf("README lists %s twice", m[1])
+			t.Errorf("%s lists %s twice", variablesPage, m[1])
 		}
 		documented[m[1]] = true
 	}
 	if len(documented) < 20 {
-		t.Fatalf("found %d rows in the README's table: the row pattern is broken", len(documented))
+		t.Fatalf("found %d rows in %s's table: the row pattern is broken", len(documented), variablesPage)
 	}
 	read := map[string]bool{}
 	for _, pkg := range binaries {
@@ -64,12 +67,12 @@ func TestREADMEListsEveryVariable(t *testing.T) {
 	}
 	for name := range read {
 		if !documented[name] && !notVariables[name] && !setByLambda[name] {
-			t.Errorf("the code reads %s but the README's Environment variables table has no row for it (or, if it is not a variable, add it to notVariables)", name)
+			t.Errorf("the code reads %s but %s's Environment variables table has no row for it (or, if it is not a variable, add it to notVariables)", name, variablesPage)
 		}
 	}
 	for name := range documented {
 		if !read[name] {
-			t.Errorf("the README documents %s, but no binary reads it", name)
+			t.Errorf("%s documents %s, but no binary reads it", variablesPage, name)
 		}
 	}
 }
