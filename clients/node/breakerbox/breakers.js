@@ -54,12 +54,17 @@ class CircuitBreaker {
     this.fn = fn;
     this.options = options;
     this.client = options.client ?? null;
-    if (options.onTransition) this._client().onTransition(options.onTransition);
+    this._hooked = new WeakSet();
   }
 
+  /** options.client, else the default client as it is now (so a test double installed later applies). */
   _client() {
-    if (!this.client) this.client = defaultClient();
-    return this.client;
+    const c = this.client ?? defaultClient();
+    if (this.options.onTransition && !this._hooked.has(c)) {
+      c.onTransition(this.options.onTransition);
+      this._hooked.add(c);
+    }
+    return c;
   }
 
   /** Calls fn(...args) through the circuit (see Breakerbox.call). */
@@ -99,12 +104,23 @@ function middleware(options) {
   validateId(options.circuit);
   checkCallOptions(options);
   refuseThresholds(options.circuit, options, false);
-  let m = null;
-  const get = () => (m ??= (options.client ?? defaultClient()).middleware(options.circuit, options));
+  // One middleware per client: options.client, else the default client as it is at each request
+  // (so a test double installed later applies); after and onError use the one before chose.
+  const perClient = new WeakMap();
+  const chosen = new WeakMap();
+  const get = () => {
+    const c = options.client ?? defaultClient();
+    if (!perClient.has(c)) perClient.set(c, c.middleware(options.circuit, options));
+    return perClient.get(c);
+  };
   return {
-    before: (request) => get().before(request),
-    after: (request) => get().after(request),
-    onError: (request) => get().onError(request),
+    before: (request) => {
+      const m = get();
+      chosen.set(request, m);
+      return m.before(request);
+    },
+    after: (request) => (chosen.get(request) ?? get()).after(request),
+    onError: (request) => (chosen.get(request) ?? get()).onError(request),
   };
 }
 
