@@ -52,6 +52,7 @@ func newLogger() (*slog.Logger, *logBuffer) {
 // one warning that says what to do, however many calls and clients, and counts the calls; when the
 // extension comes back and goes away again, it warns again.
 func TestUnreachableExtensionWarnsOncePerOutage(t *testing.T) {
+	client.ResetWarnings()
 	port := testkit.FreePort(t)
 	t.Setenv("BREAKERBOX_PORT", strconv.Itoa(port))
 	t.Setenv("BREAKERBOX_FAIL_MODE", "")
@@ -118,6 +119,7 @@ func TestUnreachableExtensionWarnsOncePerOutage(t *testing.T) {
 
 // A misspelt variable is named at New, with the one meant.
 func TestNewWarnsAboutAMisspeltVariable(t *testing.T) {
+	client.ResetWarnings()
 	t.Setenv("BREAKERBOX_FAILMODE", "closed")
 	t.Setenv("BREAKERBOX_CACHE_TTL", "5s") // the extension's: known, no warning
 	log, out := newLogger()
