@@ -97,11 +97,13 @@ class FakeExtension {
   }
 }
 
+let fakes = 0;
+
 /** The transport of a FakeExtension's clients: the same request() and close(), no socket. */
 class MemoryTransport {
   constructor(fake) {
     this.fake = fake;
-    this.host = 'fake-extension';
+    this.host = `fake-extension-${++fakes}`; // each fake is an extension of its own, down or not
     this.port = DEFAULT_PORT;
     this.token = '';
     this.timeout = 0;

@@ -133,7 +133,7 @@ class _MemoryTransport:
 
     def __init__(self, fake: FakeExtension, timeout: float) -> None:
         self.fake = fake
-        self.host = "fake-extension"
+        self.host = f"fake-extension-{id(fake):x}"  # each fake is an extension of its own, down or not
         self.port = DEFAULT_PORT
         self.token = ""
         self.timeout = timeout
