@@ -34,7 +34,7 @@ test: deps node-deps vet validate ## Run every test with the race detector (star
 	$(GO) test -race -count=1 -timeout 30m $(PKGS)
 
 .PHONY: race
-race: deps ## Run the tests with the race detector, three times over
+race: deps node-deps ## Run the tests with the race detector, three times over
 	$(GO) test -race -count=3 -timeout 60m $(PKGS)
 
 .PHONY: vet
