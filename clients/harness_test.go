@@ -231,11 +231,11 @@ func TestNode(t *testing.T) {
 // name one part reads must not be warned about by another.
 func TestKnownVariablesAreShared(t *testing.T) {
 	t.Parallel()
-	py := exec.Command(lookPath(t, "python3"), "-c", "import breakerbox.settings as s; print('\\n'.join(s.KNOWN_VARIABLES))")
+	py := exec.Command(lookPath(t, "python3"), "-c", "import breakerbox.names as s; print('\\n'.join(s.KNOWN_VARIABLES))")
 	py.Env = append(cleanEnv(), "PYTHONPATH="+filepath.Join(mustAbs(t, root), "clients", "python"), "PYTHONDONTWRITEBYTECODE=1")
 	js := exec.Command(lookPath(t, "node"), "-e", "console.log(require(process.argv[1]).KNOWN_VARIABLES.join('\\n'))", filepath.Join(mustAbs(t, root), "clients", "node", "breakerbox"))
 	js.Env = cleanEnv()
-	for name, cmd := range map[string]*exec.Cmd{"Python (clients/python/breakerbox/settings.py)": py, "Node (clients/node/breakerbox/settings.js)": js} {
+	for name, cmd := range map[string]*exec.Cmd{"Python (clients/python/breakerbox/names.py)": py, "Node (clients/node/breakerbox/names.js)": js} {
 		out, err := cmd.CombinedOutput()
 		if err != nil {
 			t.Fatalf("%s: %v\n%s", name, err, out)

@@ -9,7 +9,7 @@ import (
 const Prefix = "BREAKERBOX_"
 
 // Known is every BREAKERBOX_* variable some part of breakerbox reads, sorted. Keep the copies in
-// clients/python/breakerbox/settings.py (KNOWN_VARIABLES) and clients/node/breakerbox/settings.js
+// clients/python/breakerbox/names.py (KNOWN_VARIABLES) and clients/node/breakerbox/names.js
 // (KNOWN_VARIABLES) the same.
 var Known = []string{
 	"BREAKERBOX_AUTH",                 // extension, clients

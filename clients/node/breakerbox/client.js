@@ -2,7 +2,8 @@
 // The client: the extension's HTTP API (state, acquire, report) and the wrapper around a call.
 
 const { BreakerboxError, CallTimeoutError, CircuitOpenError, ConfigError, NotFoundError, UnreachableError } = require('./errors');
-const { DEFAULT_TIMEOUT_MS, readDisabled, readEnv, validateId, warnUnknown, short } = require('./settings');
+const { DEFAULT_TIMEOUT_MS, readDisabled, readEnv, validateId, short } = require('./settings');
+const { warnUnknown } = require('./names');
 const { checkCallOptions, checkFunction, refuseThresholds } = require('./options');
 const health = require('./health');
 const { Transport, path } = require('./transport');

@@ -27,7 +27,8 @@
  */
 
 const errors = require('./errors');
-const { DEFAULT_PORT, DEFAULT_TIMEOUT_MS, TOKEN_HEADER, KNOWN_VARIABLES } = require('./settings');
+const { DEFAULT_PORT, DEFAULT_TIMEOUT_MS, TOKEN_HEADER } = require('./settings');
+const { KNOWN_VARIABLES } = require('./names');
 const { Breakerbox } = require('./client');
 const { CircuitBreaker, circuitBreaker, middleware, defaultClient, setDefaultClient } = require('./breakers');
 const { FakeExtension } = require('./testing');

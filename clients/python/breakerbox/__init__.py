@@ -51,7 +51,8 @@ from .errors import (
     UnreachableError,
 )
 from .models import Circuit, Decision, Outcome, Transition, TransitionHook
-from .settings import DEFAULT_PORT, DEFAULT_TIMEOUT, TOKEN_HEADER, circuit_name, optional_seconds, read_env, warn_unknown
+from .names import warn_unknown
+from .settings import DEFAULT_PORT, DEFAULT_TIMEOUT, TOKEN_HEADER, circuit_name, optional_seconds, read_env
 from .wrapping import ExceptionTypes, Protected, check_fallback, classifier, refuse_thresholds, wrap
 
 __all__ = [

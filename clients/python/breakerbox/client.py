@@ -12,7 +12,8 @@ from typing import Any, Callable, Dict, List, Mapping, Optional, Set, TypeVar
 from .errors import BreakerboxError, CallTimeoutError, CircuitOpenError, ConfigError, NotFoundError, UnreachableError
 from .models import Circuit, Decision, Outcome, Transition, TransitionHook
 from . import health
-from .settings import DEFAULT_TIMEOUT, EnvSettings, circuit_name, optional_seconds, positive_seconds, read_disabled, read_env, validate_id, warn_unknown
+from .names import warn_unknown
+from .settings import DEFAULT_TIMEOUT, EnvSettings, circuit_name, optional_seconds, positive_seconds, read_disabled, read_env, validate_id
 from .transport import Transport, circuit_path, outcome_json
 from .wrapping import ExceptionTypes, Protected, check_fallback, classifier, refuse_thresholds, run_with_timeout, short, wrap
 

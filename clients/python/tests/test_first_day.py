@@ -20,6 +20,7 @@ from typing import List
 from unittest import mock
 
 import breakerbox
+import breakerbox.names
 from breakerbox.testing import FakeExtension
 
 DEADLINE = 90.0  # seconds; generous, for a loaded machine. Conditions are polled, never slept for.
@@ -89,8 +90,8 @@ class ProtectionOffIsSaid(unittest.TestCase):
         self.assertIn("did you mean BREAKERBOX_FAIL_MODE?", logs.records[0].getMessage())
 
     def test_the_known_names_are_the_extensions(self) -> None:
-        self.assertEqual(list(breakerbox.settings.KNOWN_VARIABLES), sorted(breakerbox.settings.KNOWN_VARIABLES))
-        self.assertEqual(breakerbox.settings.closest("BREAKERBOX_DISABLE"), "BREAKERBOX_DISABLED")
+        self.assertEqual(list(breakerbox.names.KNOWN_VARIABLES), sorted(breakerbox.names.KNOWN_VARIABLES))
+        self.assertEqual(breakerbox.names.closest("BREAKERBOX_DISABLE"), "BREAKERBOX_DISABLED")
 
 
 class MistakesAreRefusedWhereMade(unittest.TestCase):
