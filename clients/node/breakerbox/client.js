@@ -2,7 +2,7 @@
 // The client: the extension's HTTP API (state, acquire, report) and the wrapper around a call.
 
 const { BreakerboxError, CallTimeoutError, CircuitOpenError, ConfigError, NotFoundError, UnreachableError } = require('./errors');
-const { DEFAULT_TIMEOUT_MS, readDisabled, readEnv, validateId, short } = require('./settings');
+const { DEFAULT_TIMEOUT_MS, readDisabled, readEnvFields, validateId, short } = require('./settings');
 const { warnUnknown } = require('./names');
 const { checkCallOptions, checkFunction, refuseThresholds } = require('./options');
 const health = require('./health');
@@ -27,13 +27,10 @@ class Breakerbox {
     if (options.port !== undefined && !(Number.isInteger(options.port) && options.port >= 1 && options.port <= 65535)) {
       throw new ConfigError(`port: ${JSON.stringify(options.port)} is not valid: want the extension's TCP port, 1 to 65535`);
     }
-    let env = null;
-    try {
-      env = readEnv(this._env);
-    } catch (err) {
-      // A bad variable that an option overrides cannot fail the client.
-      if (options.port === undefined || options.token === undefined || options.failOpen === undefined || options.disabled === undefined) throw err;
-    }
+    // An option overrides its variable, and the variable's mistake with it.
+    const { settings: env, errors } = readEnvFields(this._env);
+    const bad = Object.entries(errors).filter(([field]) => options[field] === undefined).map(([, msg]) => msg);
+    if (bad.length > 0) throw new ConfigError(bad.join('; '));
     warnUnknown(this._env, logger);
     const timeout = options.timeout ?? DEFAULT_TIMEOUT_MS;
     if (!(Number.isFinite(timeout) && timeout > 0)) throw new ConfigError(`timeout: ${JSON.stringify(timeout)} is not valid: want a positive number of milliseconds`);

@@ -25,20 +25,22 @@ const readDisabled = (env) => envChoice(env, 'BREAKERBOX_DISABLED', ['true', 'fa
 
 /**
  * Reads the variables the client shares with the extension, with the extension's rules: a value the
- * extension would refuse at init is refused here too (one ConfigError naming every bad one).
+ * extension would refuse at init is refused here too. Returns the settings and the problem of each
+ * bad field (port, token, failOpen, disabled), so that a client whose option sets a field is not
+ * failed by its variable.
  */
-function readEnv(env) {
-  const errors = [];
-  const attempt = (fn, fallback) => {
+function readEnvFields(env) {
+  const errors = {};
+  const attempt = (field, fn, fallback) => {
     try {
       return fn();
     } catch (err) {
       if (!(err instanceof ConfigError)) throw err;
-      errors.push(err.message);
+      errors[field] = err.message;
       return fallback;
     }
   };
-  const port = attempt(() => {
+  const port = attempt('port', () => {
     const raw = String(env.BREAKERBOX_PORT ?? '').trim();
     if (raw === '') return DEFAULT_PORT;
     if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 65535) {
@@ -46,7 +48,7 @@ function readEnv(env) {
     }
     return Number(raw);
   }, DEFAULT_PORT);
-  const token = attempt(() => {
+  const token = attempt('token', () => {
     const session = String(env.AWS_SESSION_TOKEN ?? '').trim();
     const auth = envChoice(env, 'BREAKERBOX_AUTH', ['token', 'none'], '', 'token or none');
     if (auth === 'none') return '';
@@ -54,12 +56,12 @@ function readEnv(env) {
     return session;
   }, '');
   const failOpen = attempt(
+    'failOpen',
     () => envChoice(env, 'BREAKERBOX_FAIL_MODE', ['open', 'closed'], 'open', 'open (allow calls when the extension cannot answer) or closed (deny them)') === 'open',
     true,
   );
-  const disabled = attempt(() => readDisabled(env), false);
-  if (errors.length > 0) throw new ConfigError(errors.join('; '));
-  return { port, token, failOpen, disabled };
+  const disabled = attempt('disabled', () => readDisabled(env), false);
+  return { settings: { port, token, failOpen, disabled }, errors };
 }
 
 function validateId(circuit) {
@@ -74,4 +76,4 @@ function short(err) {
   return text.split('\n')[0].slice(0, 120);
 }
 
-module.exports = { DEFAULT_PORT, DEFAULT_TIMEOUT_MS, TOKEN_HEADER, quote, envChoice, readDisabled, readEnv, validateId, short };
+module.exports = { DEFAULT_PORT, DEFAULT_TIMEOUT_MS, TOKEN_HEADER, quote, envChoice, readDisabled, readEnvFields, validateId, short };

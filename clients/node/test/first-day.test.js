@@ -121,6 +121,11 @@ test('BREAKERBOX_AUTH=nope and the rest are refused as the extension refuses the
   }
 });
 
+test('an option overrides its variable, and its mistake', () => {
+  assert.equal(new Breakerbox({ port: 4243, env: { BREAKERBOX_PORT: 'nonsense' } }).port, 4243);
+  assert.throws(() => new Breakerbox({ port: 4243, env: { BREAKERBOX_PORT: 'nonsense', BREAKERBOX_FAIL_MODE: 'clsoed' } }), ConfigError);
+});
+
 test("circuitbreaker-lambda's new CircuitBreaker(fn, options) runs, and its thresholds say where policy lives", async () => {
   const fake = new FakeExtension();
   const restore = fake.install();

@@ -13,7 +13,7 @@ from .errors import BreakerboxError, CallTimeoutError, CircuitOpenError, ConfigE
 from .models import Circuit, Decision, Outcome, Transition, TransitionHook
 from . import health
 from .names import warn_unknown
-from .settings import DEFAULT_TIMEOUT, EnvSettings, circuit_name, optional_seconds, positive_seconds, read_disabled, read_env, validate_id
+from .settings import DEFAULT_TIMEOUT, circuit_name, optional_seconds, positive_seconds, read_disabled, read_env_fields, validate_id
 from .transport import Transport, circuit_path, outcome_json
 from .wrapping import ExceptionTypes, Protected, check_fallback, classifier, refuse_thresholds, run_with_timeout, short, wrap
 
@@ -60,18 +60,16 @@ class Client:
             if value is not None and not isinstance(value, bool):
                 raise ConfigError(f"{name}={value!r} is not valid: want True, False or None (from the environment)")
         seconds = positive_seconds("timeout", timeout)
-        try:
-            settings: Optional[EnvSettings] = read_env(self._env)
-        except ConfigError:
-            # A bad variable that an argument overrides cannot fail the client.
-            settings = None
-            if port is None or token is None or fail_open is None or disabled is None:
-                raise
+        settings, errors = read_env_fields(self._env)
+        given = {"port": port, "token": token, "fail_open": fail_open, "disabled": disabled}
+        bad = [msg for field, msg in errors.items() if given[field] is None]  # an argument overrides its variable, and its mistake
+        if bad:
+            raise ConfigError("; ".join(bad))
         warn_unknown(self._env)
         self._transport = transport if transport is not None else Transport(
-            host, port if port is not None else settings.port, token if token is not None else settings.token, seconds)  # type: ignore[union-attr]
+            host, port if port is not None else settings.port, token if token is not None else settings.token, seconds)
         self._transport.timeout = seconds
-        self.fail_open: bool = fail_open if fail_open is not None else settings.fail_open  # type: ignore[union-attr]
+        self.fail_open: bool = fail_open if fail_open is not None else settings.fail_open
         self._disabled: Optional[bool] = disabled
         self._hooks: List[TransitionHook] = [on_transition] if on_transition else []
         self._seen: Dict[str, str] = {}

@@ -6,7 +6,7 @@ import json
 import logging
 import re
 from dataclasses import dataclass
-from typing import Any, List, Mapping, Optional, Tuple
+from typing import Any, Dict, Mapping, Optional, Tuple
 
 from .errors import ConfigError, InvalidCircuitIdError
 
@@ -60,13 +60,22 @@ class EnvSettings:
 def read_env(env: Mapping[str, str]) -> EnvSettings:
     """Reads the variables the client shares with the extension, with the extension's rules: a value
     the extension would refuse at init is refused here too (ConfigError naming every bad one)."""
-    errors: List[str] = []
+    settings, errors = read_env_fields(env)
+    if errors:
+        raise ConfigError("; ".join(errors.values()))
+    return settings
 
-    def attempt(fn: Any, fallback: Any) -> Any:
+
+def read_env_fields(env: Mapping[str, str]) -> Tuple[EnvSettings, Dict[str, str]]:
+    """read_env's settings, with the problem of each bad field (port, token, fail_open, disabled)
+    instead of an error, so that a client whose argument sets a field is not failed by its variable."""
+    errors: Dict[str, str] = {}
+
+    def attempt(field: str, fn: Any, fallback: Any) -> Any:
         try:
             return fn()
         except ConfigError as err:
-            errors.append(str(err))
+            errors[field] = str(err)
             return fallback
 
     def port() -> int:
@@ -87,15 +96,13 @@ def read_env(env: Mapping[str, str]) -> EnvSettings:
         return session
 
     settings = EnvSettings(
-        port=attempt(port, DEFAULT_PORT),
-        token=attempt(token, ""),
-        fail_open=attempt(lambda: env_choice(env, "BREAKERBOX_FAIL_MODE", ("open", "closed"), "open",
-                                             "open (allow calls when the extension cannot answer) or closed (deny them)") == "open", True),
-        disabled=attempt(lambda: read_disabled(env), False),
+        port=attempt("port", port, DEFAULT_PORT),
+        token=attempt("token", token, ""),
+        fail_open=attempt("fail_open", lambda: env_choice(env, "BREAKERBOX_FAIL_MODE", ("open", "closed"), "open",
+                                                          "open (allow calls when the extension cannot answer) or closed (deny them)") == "open", True),
+        disabled=attempt("disabled", lambda: read_disabled(env), False),
     )
-    if errors:
-        raise ConfigError("; ".join(errors))
-    return settings
+    return settings, errors
 
 
 def positive_seconds(name: str, value: Any) -> float:

@@ -131,6 +131,11 @@ class MistakesAreRefusedWhereMade(unittest.TestCase):
                     with self.assertRaises(breakerbox.ConfigError):
                         breakerbox.Client()
 
+    def test_an_argument_overrides_its_variable_and_its_mistake(self) -> None:
+        self.assertEqual(breakerbox.Client(port=4243, env={"BREAKERBOX_PORT": "nonsense"}).port, 4243)
+        with self.assertRaises(breakerbox.ConfigError):
+            breakerbox.Client(port=4243, env={"BREAKERBOX_PORT": "nonsense", "BREAKERBOX_FAIL_MODE": "clsoed"})
+
     def test_thresholds_are_refused_with_where_policy_lives(self) -> None:
         for kwargs, words in [({"failure_threshold": 5}, "breakerctl policy set inventory consecutiveFailures=5"),
                               ({"success_threshold": 2}, "breakerctl policy set inventory successThreshold=2"),
