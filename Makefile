@@ -21,12 +21,20 @@ build: ## Build every binary for this machine into bin/ (the Lambda builds are `
 	@mkdir -p $(BIN)
 	$(GO) build -o $(BIN)/ ./cmd/... ./checker ./extension ./function/ventilator ./function/worker ./function/orders
 
+# The Middy 5 example's dependencies (@middy/core), exactly as its package-lock.json pins them: the
+# client tests run it (go test ./clients/ fails, saying so, without them).
+MIDDY_EXAMPLE := function/orders-node-middy
+.PHONY: node-deps
+node-deps: ## Install the Node example's pinned dependencies (npm ci in function/orders-node-middy)
+	@command -v npm >/dev/null 2>&1 || { echo "npm not found: install Node.js 18 or later (it brings npm), then run make node-deps"; exit 1; }
+	npm ci --prefix $(MIDDY_EXAMPLE) --no-audit --no-fund --loglevel=error
+
 .PHONY: test
-test: deps vet validate ## Run every test with the race detector (starts moto_server itself)
+test: deps node-deps vet validate ## Run every test with the race detector (starts moto_server itself)
 	$(GO) test -race -count=1 -timeout 30m $(PKGS)
 
 .PHONY: race
-race: deps ## Run the tests with the race detector, three times over
+race: deps node-deps ## Run the tests with the race detector, three times over
 	$(GO) test -race -count=3 -timeout 60m $(PKGS)
 
 .PHONY: vet

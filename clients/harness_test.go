@@ -9,6 +9,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -17,6 +18,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
+	"github.com/breakerbox/breakerbox/internal/envnames"
 	"github.com/breakerbox/breakerbox/internal/lambdaenv"
 	"github.com/breakerbox/breakerbox/internal/motoserver/mototest"
 	"github.com/breakerbox/breakerbox/internal/store"
@@ -175,7 +177,7 @@ func (sb sandbox) run(t *testing.T, args ...string) {
 	cmd.Env = append(cleanEnv(),
 		"BREAKERBOX_PORT="+strconv.Itoa(sb.port),
 		"AWS_SESSION_TOKEN="+sb.token,
-		"BREAKERBOX_TEST_LAYER="+sb.opt,
+		"CLIENTS_TEST_LAYER="+sb.opt,
 		"PYTHONPATH="+filepath.Join(sb.opt, "python"),
 		"NODE_PATH="+filepath.Join(sb.opt, "nodejs", "node_modules"),
 		"PYTHONDONTWRITEBYTECODE=1",
@@ -221,7 +223,28 @@ func TestNode(t *testing.T) {
 	node := lookPath(t, "node")
 	sb := startExample(t, "orders-node", filepath.Join(root, "function", "orders-node"), "index.handler",
 		node, filepath.Join(mustAbs(t, root), "clients", "bootstrap", "lambda_bootstrap.js"))
-	sb.run(t, node, "--test", "clients/node/test/", "function/orders-node/")
+	sb.run(t, node, "--test", "clients/node/test/", "function/orders-node/", "function/orders-node-middy/")
+}
+
+// TestKnownVariablesAreShared checks that the Python and Node clients carry the same list of known
+// BREAKERBOX_* variables as the extension (internal/envnames): they share one environment, so a
+// name one part reads must not be warned about by another.
+func TestKnownVariablesAreShared(t *testing.T) {
+	t.Parallel()
+	py := exec.Command(lookPath(t, "python3"), "-c", "import breakerbox.names as s; print('\\n'.join(s.KNOWN_VARIABLES))")
+	py.Env = append(cleanEnv(), "PYTHONPATH="+filepath.Join(mustAbs(t, root), "clients", "python"), "PYTHONDONTWRITEBYTECODE=1")
+	js := exec.Command(lookPath(t, "node"), "-e", "console.log(require(process.argv[1]).KNOWN_VARIABLES.join('\\n'))", filepath.Join(mustAbs(t, root), "clients", "node", "breakerbox"))
+	js.Env = cleanEnv()
+	for name, cmd := range map[string]*exec.Cmd{"Python (clients/python/breakerbox/names.py)": py, "Node (clients/node/breakerbox/names.js)": js} {
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("%s: %v\n%s", name, err, out)
+		}
+		got := strings.Fields(string(out))
+		if !slices.Equal(got, envnames.Known) {
+			t.Errorf("%s knows %v,\nthe extension (internal/envnames.Known) %v: make them the same", name, got, envnames.Known)
+		}
+	}
 }
 
 func lookPath(t *testing.T, name string) string {

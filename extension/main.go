@@ -53,6 +53,7 @@ func run() int {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
 	defer stop()
 
+	config.WarnUnknown(log, os.Environ()) // before Load: a misspelt name may be why Load fails
 	cfg, err := config.Load(os.Getenv)
 	if err != nil {
 		return initFailed(ctx, api, name, "Extension.ConfigInvalid", err, log)

@@ -31,14 +31,23 @@ func (c *Client) State(ctx context.Context, id string) (Circuit, error) {
 	if err := validID(id); err != nil {
 		return out, err
 	}
+	if off, err := c.disabled(); err != nil || off {
+		if err == nil {
+			err = ErrDisabled
+		}
+		return out, err
+	}
 	err := c.call(ctx, "GET", circuitPath(id), nil, &out)
 	return out, err
 }
 
+// ErrDisabled is State's error while BREAKERBOX_DISABLED=true: there is no circuit to read.
+var ErrDisabled = errors.New("breakerbox: disabled (BREAKERBOX_DISABLED=true): no circuit state to read")
+
 // Decision is the answer to Acquire.
 type Decision struct {
 	Allowed bool `json:"allowed"`
-	// State is the circuit's state, or UNKNOWN.
+	// State is the circuit's state, UNKNOWN, or DISABLED while BREAKERBOX_DISABLED=true.
 	State    string `json:"state"`
 	Override string `json:"override"`
 	// Permit is set when this caller holds a half-open probe permit: pass it back with the outcome.
@@ -53,15 +62,26 @@ type Decision struct {
 
 // Acquire asks whether a call to circuit id may go out now. The Decision is always usable: when the
 // extension cannot answer, Allowed follows the fail mode and the error says why. Only an invalid id
-// returns a Decision that denies regardless of the fail mode.
+// returns a Decision that denies regardless of the fail mode (and so does a BREAKERBOX_DISABLED value
+// that is neither true nor false). While BREAKERBOX_DISABLED=true it allows without asking.
+//
+// The first time the extension gives no answer the client logs a warning (once per process, again
+// if the extension comes back and goes away), and every such call adds to UnreachableCalls.
 func (c *Client) Acquire(ctx context.Context, id string) (Decision, error) {
 	if err := validID(id); err != nil {
 		return Decision{State: "UNKNOWN", Reason: err.Error()}, err
 	}
+	if off, err := c.disabled(); err != nil {
+		return Decision{State: "UNKNOWN", Reason: err.Error()}, err
+	} else if off {
+		return Decision{Allowed: true, State: "DISABLED", Reason: EnvDisabled + "=true"}, nil
+	}
 	var d Decision
 	if err := c.call(ctx, "POST", circuitPath(id)+"/acquire", nil, &d); err != nil {
+		c.unreachableNow(err)
 		return c.failDecision(err), err
 	}
+	c.reachableNow()
 	return d, nil
 }
 
@@ -96,8 +116,8 @@ func (c *Client) Report(ctx context.Context, id string, outcomes ...Outcome) err
 	if err := validID(id); err != nil {
 		return err
 	}
-	if len(outcomes) == 0 {
-		return nil
+	if off, err := c.disabled(); err != nil || off || len(outcomes) == 0 {
+		return err
 	}
 	body := struct {
 		Outcomes []outcomeJSON `json:"outcomes"`
@@ -141,11 +161,15 @@ func (e *OpenError) Unwrap() error { return e.Cause }
 // granted), and returns fn's error. When the circuit denies the call it returns an *OpenError
 // (errors.Is(err, ErrOpen)) without running fn. A call cut off by ctx's deadline is reported as a
 // failure ("timeout"): a downstream that hangs until the function's deadline is the commonest failure
-// there is. Only a cancellation of ctx is not reported: it says nothing about the downstream.
+// there is. Only a cancellation of ctx is not reported: it says nothing about the downstream. While
+// BREAKERBOX_DISABLED=true, Do runs fn and reports nothing.
 func (c *Client) Do(ctx context.Context, id string, fn func(ctx context.Context) error) error {
 	d, err := c.Acquire(ctx, id)
-	if errors.Is(err, ErrInvalidID) {
+	if errors.Is(err, ErrInvalidID) || errors.Is(err, ErrConfig) {
 		return err
+	}
+	if d.State == "DISABLED" {
+		return fn(ctx)
 	}
 	if !d.Allowed {
 		return &OpenError{ID: id, Decision: d, Cause: err}

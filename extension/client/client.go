@@ -7,11 +7,13 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"os"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 )
 
@@ -42,10 +44,23 @@ func WithFailOpen(open bool) Option {
 }
 
 // WithTimeout bounds each request to the extension (default DefaultTimeout).
-func WithTimeout(d time.Duration) Option { return func(c *Client) { c.timeout = d } }
+// A duration that is not positive is refused by New.
+func WithTimeout(d time.Duration) Option {
+	return func(c *Client) { c.timeout, c.set.timeout = d, true }
+}
 
 // WithHTTPClient sets the HTTP client (its Timeout is replaced by WithTimeout's when that is set).
 func WithHTTPClient(hc *http.Client) Option { return func(c *Client) { c.hc = hc } }
+
+// WithLogger sets where the client's warnings go (default slog.Default()): that the extension cannot
+// be reached, and that a BREAKERBOX_* variable is unknown.
+func WithLogger(log *slog.Logger) Option { return func(c *Client) { c.log = log } }
+
+// WithDisabled bypasses the breaker (true) or never does (false), whatever BREAKERBOX_DISABLED
+// says at each call (the default reads it at each call).
+func WithDisabled(disabled bool) Option {
+	return func(c *Client) { c.disabledOpt, c.set.disabled = disabled, true }
+}
 
 // WithFailure sets how Do classifies the error of fn: true counts it as a failure of the downstream
 // (default: every error but the caller's own cancellation).
@@ -61,19 +76,26 @@ type Client struct {
 	timeout   time.Duration
 	hc        *http.Client
 	isFailure func(error) bool
+	log       *slog.Logger
+	// disabledOpt is WithDisabled's value, used when set.disabled.
+	disabledOpt bool
+	// unreachable counts the calls decided without the extension's answer.
+	unreachable atomic.Int64
 	// set records what options set, so that a variable they override cannot fail New.
-	set struct{ base, token, failMode bool }
+	set struct{ base, token, failMode, disabled, timeout bool }
 }
 
 // ErrConfig matches (errors.Is) the error New returns for a setting it cannot use.
 var ErrConfig = errors.New("breakerbox: invalid client configuration")
 
 // New returns a client configured from the environment the function shares with the extension
-// (BREAKERBOX_PORT, BREAKERBOX_FAIL_MODE, BREAKERBOX_AUTH and AWS_SESSION_TOKEN), then opts. A
+// (BREAKERBOX_PORT, BREAKERBOX_FAIL_MODE, BREAKERBOX_AUTH and AWS_SESSION_TOKEN; BREAKERBOX_DISABLED
+// is checked here and read again at every call), then opts. A
 // variable it cannot use is an error naming it and what it takes (errors.Is(err, ErrConfig)), the
 // same setting the extension would refuse at init: BREAKERBOX_FAIL_MODE=clsoed is not read as
 // open. An option that sets the same thing overrides the variable, and its mistake with it.
-// Create the client once, at init, and fail the init on the error.
+// Create the client once, at init, and fail the init on the error. New also logs a warning (once
+// per process) for every BREAKERBOX_* variable no part of breakerbox reads, naming the closest one.
 func New(opts ...Option) (*Client, error) {
 	env := readEnv(os.Getenv)
 	c := &Client{base: "http://127.0.0.1:" + strconv.Itoa(env.port), failOpen: env.failOpen, token: env.token}
@@ -90,6 +112,16 @@ func New(opts ...Option) (*Client, error) {
 	if !c.set.token && env.authErr != nil {
 		errs = append(errs, env.authErr)
 	}
+	if !c.set.disabled && env.disabledErr != nil {
+		errs = append(errs, env.disabledErr)
+	}
+	if c.set.timeout && c.timeout <= 0 {
+		errs = append(errs, fmt.Errorf("WithTimeout(%s) is not valid: want a positive duration (default %s)", c.timeout, DefaultTimeout))
+	}
+	if c.log == nil {
+		c.log = slog.Default()
+	}
+	warnUnknownNames(c.log, os.Environ())
 	if len(errs) > 0 {
 		return nil, fmt.Errorf("%w: %w", ErrConfig, errors.Join(errs...))
 	}
@@ -111,6 +143,11 @@ func New(opts ...Option) (*Client, error) {
 
 // FailOpen reports the client's fail mode.
 func (c *Client) FailOpen() bool { return c.failOpen }
+
+// UnreachableCalls is how many calls (Acquire, and Do through it) this client has decided without
+// the extension's answer, by the fail mode: with BREAKERBOX_FAIL_MODE=open, the calls that went
+// out unprotected. Export it as a metric: above zero, the breaker is off.
+func (c *Client) UnreachableCalls() int64 { return c.unreachable.Load() }
 
 // Error is an error answer of the extension.
 type Error struct {

@@ -2,8 +2,13 @@ package client
 
 import (
 	"fmt"
+	"log/slog"
+	"os"
 	"strconv"
 	"strings"
+	"sync"
+
+	"github.com/breakerbox/breakerbox/internal/envnames"
 )
 
 // envConfig is what the client takes from the environment, with the mistakes found in it.
@@ -12,7 +17,7 @@ type envConfig struct {
 	failOpen bool
 	token    string
 
-	portErr, failModeErr, authErr error
+	portErr, failModeErr, authErr, disabledErr error
 }
 
 // readEnv reads the variables the extension reads too, with the extension's rules, so that a value
@@ -41,5 +46,51 @@ func readEnv(getenv func(string) string) envConfig {
 	default:
 		e.authErr = fmt.Errorf("BREAKERBOX_AUTH=%q is not valid: want token or none", v)
 	}
+	if _, err := disabledFrom(getenv); err != nil {
+		e.disabledErr = err
+	}
 	return e
+}
+
+// EnvDisabled bypasses the breaker when "true": Do runs fn without asking the extension or
+// reporting, for tests. It is read at every call, so a test may set it after the client was made.
+const EnvDisabled = "BREAKERBOX_DISABLED"
+
+// disabledFrom reads BREAKERBOX_DISABLED: true, false or unset.
+func disabledFrom(getenv func(string) string) (bool, error) {
+	switch v := strings.TrimSpace(getenv(EnvDisabled)); strings.ToLower(v) {
+	case "", "false":
+		return false, nil
+	case "true":
+		return true, nil
+	default:
+		return false, fmt.Errorf("%s=%q is not valid: want true (bypass the breaker, for tests) or false", EnvDisabled, v)
+	}
+}
+
+// disabled reports whether the breaker is bypassed now: WithDisabled's value, else
+// BREAKERBOX_DISABLED as it is at this call.
+func (c *Client) disabled() (bool, error) {
+	if c.set.disabled {
+		return c.disabledOpt, nil
+	}
+	d, err := disabledFrom(os.Getenv)
+	if err != nil {
+		return false, fmt.Errorf("%w: %w", ErrConfig, err)
+	}
+	return d, nil
+}
+
+// warnedNames holds the unknown variables already named in this process: each is named once.
+var warnedNames sync.Map
+
+// warnUnknownNames logs a warning, once per process, for every BREAKERBOX_* variable of environ that
+// no part of breakerbox reads, naming the closest known one (BREAKERBOX_FAILMODE: did you mean
+// BREAKERBOX_FAIL_MODE?).
+func warnUnknownNames(log *slog.Logger, environ []string) {
+	for _, u := range envnames.Find(environ) {
+		if _, dup := warnedNames.LoadOrStore(u.Name, true); !dup {
+			log.Warn("breakerbox: "+u.Message(), "variable", u.Name, "closest", u.Closest)
+		}
+	}
 }

@@ -89,6 +89,7 @@ class OrderProcessor(unittest.TestCase):
         url = f"http://127.0.0.1:{self.inventory.server_address[1]}/availability"
         self.app = load_app(INVENTORY_URL=url, INVENTORY_CIRCUIT=self.circuit, INVENTORY_TIMEOUT="2s")  # generous: a loaded machine answers slowly too
         self.app.breaker.timeout = 30  # a loaded machine's first read from moto may take more than the 2s default
+        self.addCleanup(self.app.breaker.close)  # each test loads its own app: no socket left for the GC
 
     def order(self, sku: str, quantity: int = 1) -> dict:
         return self.app.handler({"orderId": f"o-{uuid.uuid4().hex[:6]}", "sku": sku, "quantity": quantity}, None)

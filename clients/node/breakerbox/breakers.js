@@ -3,27 +3,68 @@
 
 const { ConfigError } = require('./errors');
 const { validateId } = require('./settings');
+const { checkCallOptions, refuseThresholds } = require('./options');
 const { Breakerbox } = require('./client');
 
 /**
- * circuitbreaker-lambda's shape: `new CircuitBreaker('inventory', fn, {fallback, timeout}).fire(...args)`.
- * The circuit's state lives in the extension, shared by every environment; thresholds are the
- * extension's (BREAKERBOX_* variables), not options here.
+ * circuitbreaker-lambda's shape, both ways it is written:
+ *   new CircuitBreaker(fn, {fallback, circuitId, ...}).fire(...args)     (circuitbreaker-lambda's own)
+ *   new CircuitBreaker('inventory', fn, {fallback, timeout, ...}).fire(...args)
+ * In the first, the circuit is options.circuitId (or circuit, or name), else AWS_LAMBDA_FUNCTION_NAME
+ * as circuitbreaker-lambda does, and `timeout` is circuitbreaker-lambda's time OPEN: a policy, refused
+ * like failureThreshold and successThreshold with the command that sets it (use callTimeout for a
+ * limit on each call). The circuit's state lives in the extension, shared by every environment.
+ * Every option is checked here, not when the circuit first opens.
  */
 class CircuitBreaker {
-  constructor(circuit, fn, options = {}) {
+  constructor(circuitOrFn, fnOrOptions, maybeOptions) {
+    let circuit;
+    let fn;
+    let options;
+    const peerShape = typeof circuitOrFn === 'function';
+    if (peerShape) {
+      fn = circuitOrFn;
+      options = fnOrOptions ?? {};
+      if (options === null || typeof options !== 'object') throw new ConfigError(`CircuitBreaker: options ${JSON.stringify(options)} is not valid: want an object`);
+      circuit = options.circuitId ?? options.circuit ?? options.name ?? process.env.AWS_LAMBDA_FUNCTION_NAME;
+      if (circuit === undefined) {
+        throw new ConfigError('CircuitBreaker: no circuit: pass options.circuitId (or write new CircuitBreaker(\'inventory\', fn, options)); outside Lambda AWS_LAMBDA_FUNCTION_NAME is not set to name it');
+      }
+      refuseThresholds(circuit, options, true);
+      options = { ...options, timeout: undefined };
+      if (options.callTimeout !== undefined) options.timeout = options.callTimeout;
+    } else {
+      circuit = circuitOrFn;
+      fn = fnOrOptions;
+      options = maybeOptions ?? {};
+      if (options === null || typeof options !== 'object') throw new ConfigError(`CircuitBreaker: options ${JSON.stringify(options)} is not valid: want an object`);
+      refuseThresholds(circuit, options, false);
+      if (options.callTimeout !== undefined) {
+        if (options.timeout !== undefined) throw new ConfigError('CircuitBreaker: timeout and callTimeout are the same limit here: give one');
+        options = { ...options, timeout: options.callTimeout };
+      }
+    }
     validateId(circuit);
     if (typeof fn !== 'function') throw new TypeError('CircuitBreaker: fn must be a function');
+    checkCallOptions(options);
+    if (options.client !== undefined && options.client !== null && !(options.client instanceof Breakerbox)) {
+      throw new ConfigError('CircuitBreaker: options.client is not valid: want a Breakerbox');
+    }
     this.circuit = circuit;
     this.fn = fn;
     this.options = options;
     this.client = options.client ?? null;
-    if (options.onTransition) this._client().onTransition(options.onTransition);
+    this._hooked = new WeakSet();
   }
 
+  /** options.client, else the default client as it is now (so a test double installed later applies). */
   _client() {
-    if (!this.client) this.client = defaultClient();
-    return this.client;
+    const c = this.client ?? defaultClient();
+    if (this.options.onTransition && !this._hooked.has(c)) {
+      c.onTransition(this.options.onTransition);
+      this._hooked.add(c);
+    }
+    return c;
   }
 
   /** Calls fn(...args) through the circuit (see Breakerbox.call). */
@@ -40,6 +81,17 @@ function defaultClient() {
   return shared;
 }
 
+/**
+ * Makes client the process's shared client (null: made again from the environment on next use) and
+ * returns the one it replaces. FakeExtension.install uses it.
+ */
+function setDefaultClient(client) {
+  if (client !== null && !(client instanceof Breakerbox)) throw new ConfigError('setDefaultClient: want a Breakerbox or null');
+  const before = shared;
+  shared = client;
+  return before;
+}
+
 /** fn wrapped with the circuit, through options.client or the default client. */
 function circuitBreaker(circuit, fn, options = {}) {
   const b = new CircuitBreaker(circuit, fn, options);
@@ -50,13 +102,26 @@ function circuitBreaker(circuit, fn, options = {}) {
 function middleware(options) {
   if (!options || typeof options.circuit !== 'string') throw new ConfigError('middleware: options.circuit (the circuit id) is required');
   validateId(options.circuit);
-  let m = null;
-  const get = () => (m ??= (options.client ?? defaultClient()).middleware(options.circuit, options));
+  checkCallOptions(options);
+  refuseThresholds(options.circuit, options, false);
+  // One middleware per client: options.client, else the default client as it is at each request
+  // (so a test double installed later applies); after and onError use the one before chose.
+  const perClient = new WeakMap();
+  const chosen = new WeakMap();
+  const get = () => {
+    const c = options.client ?? defaultClient();
+    if (!perClient.has(c)) perClient.set(c, c.middleware(options.circuit, options));
+    return perClient.get(c);
+  };
   return {
-    before: (request) => get().before(request),
-    after: (request) => get().after(request),
-    onError: (request) => get().onError(request),
+    before: (request) => {
+      const m = get();
+      chosen.set(request, m);
+      return m.before(request);
+    },
+    after: (request) => (chosen.get(request) ?? get()).after(request),
+    onError: (request) => (chosen.get(request) ?? get()).onError(request),
   };
 }
 
-module.exports = { CircuitBreaker, circuitBreaker, middleware, defaultClient };
+module.exports = { CircuitBreaker, circuitBreaker, middleware, defaultClient, setDefaultClient };

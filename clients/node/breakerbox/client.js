@@ -1,8 +1,11 @@
 'use strict';
 // The client: the extension's HTTP API (state, acquire, report) and the wrapper around a call.
 
-const { BreakerboxError, CallTimeoutError, CircuitOpenError, ConfigError, UnreachableError } = require('./errors');
-const { DEFAULT_PORT, DEFAULT_TIMEOUT_MS, envChoice, validateId, short } = require('./settings');
+const { BreakerboxError, CallTimeoutError, CircuitOpenError, ConfigError, NotFoundError, UnreachableError } = require('./errors');
+const { DEFAULT_TIMEOUT_MS, readDisabled, readEnvFields, validateId, short } = require('./settings');
+const { warnUnknown } = require('./names');
+const { checkCallOptions, checkFunction, refuseThresholds } = require('./options');
+const health = require('./health');
 const { Transport, path } = require('./transport');
 
 /** Talks to the extension. Create one per process (or use defaultClient()). */
@@ -12,29 +15,59 @@ class Breakerbox {
    * @param {import('./index').ClientOptions} [options]
    */
   constructor(options = {}) {
-    const env = options.env ?? process.env;
-    let port = options.port;
-    if (port === undefined) {
-      const raw = String(env.BREAKERBOX_PORT ?? '').trim();
-      if (raw === '') port = DEFAULT_PORT;
-      else if (!/^\d+$/.test(raw) || Number(raw) < 1 || Number(raw) > 65535) {
-        throw new ConfigError(`BREAKERBOX_PORT=${JSON.stringify(raw)} is not a port: set it to the extension's port (1-65535) or leave it unset for ${DEFAULT_PORT}`);
-      } else port = Number(raw);
+    if (options === null || typeof options !== 'object') throw new ConfigError(`options: ${JSON.stringify(options)} is not valid: want an object`);
+    this._env = options.env ?? process.env;
+    const logger = options.logger ?? console;
+    if (typeof logger.warn !== 'function') throw new ConfigError('logger: not valid: want an object with warn() (and info()), such as console');
+    this._logger = logger;
+    checkFunction('onTransition', options.onTransition, 'called with {circuit, from, to, reason}');
+    for (const k of ['failOpen', 'disabled']) {
+      if (options[k] !== undefined && typeof options[k] !== 'boolean') throw new ConfigError(`${k}: ${JSON.stringify(options[k])} is not valid: want true, false or undefined (from the environment)`);
     }
-    let token = options.token;
-    if (token === undefined) {
-      const auth = envChoice(env, 'BREAKERBOX_AUTH', ['token', 'none'], 'token');
-      token = auth === 'token' ? env.AWS_SESSION_TOKEN ?? '' : '';
+    if (options.port !== undefined && !(Number.isInteger(options.port) && options.port >= 1 && options.port <= 65535)) {
+      throw new ConfigError(`port: ${JSON.stringify(options.port)} is not valid: want the extension's TCP port, 1 to 65535`);
     }
-    const failOpen = options.failOpen ?? envChoice(env, 'BREAKERBOX_FAIL_MODE', ['open', 'closed'], 'open') === 'open';
-    const disabled = options.disabled ?? envChoice(env, 'BREAKERBOX_DISABLED', ['true', 'false'], 'false') === 'true';
+    // An option overrides its variable, and the variable's mistake with it.
+    const { settings: env, errors } = readEnvFields(this._env);
+    const bad = Object.entries(errors).filter(([field]) => options[field] === undefined).map(([, msg]) => msg);
+    if (bad.length > 0) throw new ConfigError(bad.join('; '));
+    warnUnknown(this._env, logger);
     const timeout = options.timeout ?? DEFAULT_TIMEOUT_MS;
-    if (!(Number.isFinite(timeout) && timeout > 0)) throw new ConfigError(`timeout=${timeout}: want a positive number of milliseconds`);
-    this._transport = new Transport(options.host ?? '127.0.0.1', port, token, timeout);
-    this.failOpen = failOpen;
-    this.disabled = disabled;
+    if (!(Number.isFinite(timeout) && timeout > 0)) throw new ConfigError(`timeout: ${JSON.stringify(timeout)} is not valid: want a positive number of milliseconds`);
+    this._transport = options.transport ?? new Transport(options.host ?? '127.0.0.1', options.port ?? env.port, options.token ?? env.token, timeout);
+    this._transport.timeout = timeout;
+    this.failOpen = options.failOpen ?? env.failOpen;
+    this._disabled = options.disabled;
     this._hooks = options.onTransition ? [options.onTransition] : [];
     this._seen = new Map();
+    this._carried = new Set();
+    this._unreachable = 0;
+  }
+
+  /**
+   * Whether the breaker is bypassed now: the `disabled` option when given, else BREAKERBOX_DISABLED
+   * as the environment holds it at this moment (a ConfigError when it is neither true nor false).
+   */
+  get disabled() {
+    return this._disabled ?? readDisabled(this._env);
+  }
+
+  set disabled(v) {
+    if (v !== undefined && typeof v !== 'boolean') throw new ConfigError(`disabled: ${JSON.stringify(v)} is not valid: want true, false or undefined (from the environment)`);
+    this._disabled = v;
+  }
+
+  /**
+   * How many calls this client decided without the extension's answer, by the fail mode: with
+   * BREAKERBOX_FAIL_MODE=open, the calls that went out unprotected. Above zero, the breaker is off.
+   */
+  get unreachableCalls() {
+    return this._unreachable;
+  }
+
+  /** Closes the kept-alive connections to the extension (a later call opens new ones). */
+  close() {
+    this._transport.close?.();
   }
 
   /** The extension's address (127.0.0.1). */
@@ -68,6 +101,7 @@ class Breakerbox {
 
   /** Adds a hook called with every transition this client sees ({circuit, from, to, reason}). */
   onTransition(hook) {
+    checkFunction('onTransition', hook, 'called with {circuit, from, to, reason}');
     this._hooks.push(hook);
     return this;
   }
@@ -76,7 +110,15 @@ class Breakerbox {
   async state(circuit) {
     validateId(circuit);
     if (this.disabled) throw new BreakerboxError('breakerbox: disabled (BREAKERBOX_DISABLED=true): no circuit state to read');
-    const d = await this._call('GET', path(circuit));
+    let d;
+    try {
+      d = await this._call('GET', path(circuit));
+    } catch (err) {
+      // A circuit that carried this client's traffic but never failed has no item yet (healthy calls
+      // write nothing): CLOSED in the extension's model.
+      if (!(err instanceof NotFoundError) || !this._carried.has(circuit)) throw err;
+      return { id: circuit, state: 'CLOSED', allowed: this.failOpen, since: '', retryAt: '', reason: "no failure recorded yet: the circuit's item is written at its first failure", version: 0, override: '', stale: false, ageMs: 0 };
+    }
     const c = {
       id: String(d.id ?? circuit),
       state: String(d.state ?? ''),
@@ -89,7 +131,7 @@ class Breakerbox {
       stale: Boolean(d.stale),
       ageMs: Number(d.ageMs ?? 0),
     };
-    this._saw(circuit, c.state, c.reason);
+    this._saw(circuit, c.state, c.reason, c.stale);
     return c;
   }
 
@@ -105,8 +147,11 @@ class Breakerbox {
       d = await this._call('POST', path(circuit) + '/acquire');
     } catch (err) {
       if (!(err instanceof UnreachableError)) throw err;
+      this._unreachable++;
+      health.unreachable(`${this.host}:${this.port}`, this.failOpen, err, this._logger);
       return this._failDecision(err);
     }
+    health.reachable(`${this.host}:${this.port}`, this._logger);
     const out = {
       allowed: Boolean(d.allowed),
       state: String(d.state ?? ''),
@@ -117,7 +162,8 @@ class Breakerbox {
       reason: d.reason ?? '',
       unreachable: false,
     };
-    this._saw(circuit, out.state, out.reason);
+    this._saw(circuit, out.state, out.reason, out.stale);
+    if (out.allowed) this._carried.add(circuit);
     return out;
   }
 
@@ -136,6 +182,7 @@ class Breakerbox {
         return j;
       }),
     };
+    this._carried.add(circuit);
     await this._call('POST', path(circuit) + '/outcomes', body);
   }
 
@@ -149,13 +196,14 @@ class Breakerbox {
    * timeout always does.
    */
   async call(circuit, fn, options = {}, ...args) {
+    checkCallOptions(options);
     const d = await this.acquire(circuit);
     if (!d.allowed) {
       const err = new CircuitOpenError(circuit, d);
       if (options.fallback) return options.fallback(...args, err);
       throw err;
     }
-    if (this.disabled) return fn(...args);
+    if (d.state === 'DISABLED') return fn(...args);
     const start = performance.now();
     let result;
     try {
@@ -176,6 +224,8 @@ class Breakerbox {
   wrap(circuit, fn, options = {}) {
     validateId(circuit);
     if (typeof fn !== 'function') throw new TypeError('wrap: fn must be a function');
+    checkCallOptions(options);
+    refuseThresholds(circuit, options, false);
     const self = this;
     return async function breakerboxWrapped(...args) {
       return self.call(circuit, fn.bind(this), options, ...args);
@@ -190,6 +240,7 @@ class Breakerbox {
    */
   middleware(circuit, options = {}) {
     validateId(circuit);
+    checkCallOptions(options);
     const calls = new WeakMap();
     return {
       before: async (request) => {
@@ -205,13 +256,13 @@ class Breakerbox {
       },
       after: async (request) => {
         const c = calls.get(request);
-        if (!c || c.d.unreachable || this.disabled) return;
+        if (!c || c.d.unreachable || c.d.state === 'DISABLED') return;
         calls.delete(request);
         await this._reportQuietly(circuit, { ok: true, latencyMs: performance.now() - c.start, permit: c.d.permit });
       },
       onError: async (request) => {
         const c = calls.get(request);
-        if (!c || c.d.unreachable || this.disabled) return;
+        if (!c || c.d.unreachable || c.d.state === 'DISABLED') return;
         calls.delete(request);
         const err = request.error;
         const failed = !options.isFailure || options.isFailure(err);
@@ -233,8 +284,11 @@ class Breakerbox {
     }
   }
 
-  _saw(circuit, state, reason) {
-    if (!state) return;
+  _saw(circuit, state, reason, stale) {
+    // No item: a circuit that has never failed, CLOSED in the extension's model (which logs its first
+    // trip as CLOSED→OPEN), so the hooks see CLOSED→OPEN too. UNKNOWN and stale: no state to compare.
+    if (state === 'UNKNOWN' && !stale) state = 'CLOSED';
+    if (!state || state === 'UNKNOWN') return;
     const before = this._seen.get(circuit);
     this._seen.set(circuit, state);
     if (before !== undefined && before !== state) {

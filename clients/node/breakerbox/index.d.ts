@@ -7,6 +7,9 @@ export declare const DEFAULT_TIMEOUT_MS: 2000;
 /** The header that carries AWS_SESSION_TOKEN to the extension. */
 export declare const TOKEN_HEADER: 'X-Breakerbox-Token';
 
+/** Every BREAKERBOX_* variable some part of breakerbox reads; the others are warned about. */
+export declare const KNOWN_VARIABLES: readonly string[];
+
 /** A circuit's state as the extension reports it. */
 export type CircuitState = 'CLOSED' | 'OPEN' | 'HALF_OPEN';
 
@@ -71,13 +74,15 @@ export interface ClientOptions {
   token?: string;
   /** Default: BREAKERBOX_FAIL_MODE (open unless it says closed). */
   failOpen?: boolean;
-  /** Default: BREAKERBOX_DISABLED=true. */
+  /** Default: BREAKERBOX_DISABLED=true, read at every call. */
   disabled?: boolean;
   /** Milliseconds each request to the extension may take (default 2000). */
   timeout?: number;
   onTransition?: TransitionHook;
   /** Where the variables are read (default process.env). */
   env?: Record<string, string | undefined>;
+  /** Where warnings go (default console): that the extension cannot be reached, that a variable is unknown. */
+  logger?: { warn(message: string): void; info?(message: string): void };
 }
 
 export interface CallOptions<A extends unknown[], R> {
@@ -117,8 +122,13 @@ export declare class Breakerbox {
   readonly port: number;
   readonly token: string;
   readonly failOpen: boolean;
-  readonly disabled: boolean;
-  readonly timeout: number;
+  /** The `disabled` option, else BREAKERBOX_DISABLED as it is now. */
+  disabled: boolean;
+  timeout: number;
+  /** Calls decided without the extension's answer (by the fail mode): above zero, the breaker is off. */
+  readonly unreachableCalls: number;
+  /** Closes the kept-alive connections to the extension. */
+  close(): void;
   onTransition(hook: TransitionHook): this;
   state(circuit: string): Promise<Circuit>;
   acquire(circuit: string): Promise<Decision>;
@@ -132,10 +142,24 @@ export { Breakerbox as Client };
 export interface CircuitBreakerOptions<A extends unknown[], R> extends CallOptions<A, R> {
   client?: Breakerbox;
   onTransition?: TransitionHook;
+  /** The limit on each call, in milliseconds (in the (fn, options) shape, timeout is refused: it is circuitbreaker-lambda's time OPEN). */
+  callTimeout?: number;
+  /** Refused with the breakerctl command that sets it: a circuit's thresholds are its policy. */
+  failureThreshold?: never;
+  /** Refused with the breakerctl command that sets it. */
+  successThreshold?: never;
 }
 
-/** circuitbreaker-lambda's shape: new CircuitBreaker(id, fn, options).fire(...args). */
+export interface PeerCircuitBreakerOptions<A extends unknown[], R> extends Omit<CircuitBreakerOptions<A, R>, 'timeout'> {
+  /** The circuit (default AWS_LAMBDA_FUNCTION_NAME, as circuitbreaker-lambda). circuit and name are accepted too. */
+  circuitId?: string;
+  circuit?: string;
+  name?: string;
+}
+
+/** circuitbreaker-lambda's shape: new CircuitBreaker(fn, options) or new CircuitBreaker(id, fn, options), then .fire(...args). */
 export declare class CircuitBreaker<A extends unknown[] = any[], R = any> {
+  constructor(fn: (...args: A) => R | Promise<R>, options?: PeerCircuitBreakerOptions<A, R>);
   constructor(circuit: string, fn: (...args: A) => R | Promise<R>, options?: CircuitBreakerOptions<A, R>);
   readonly circuit: string;
   fire(...args: A): Promise<R>;
@@ -144,6 +168,30 @@ export declare class CircuitBreaker<A extends unknown[] = any[], R = any> {
 export declare function circuitBreaker<A extends unknown[], R>(circuit: string, fn: (...args: A) => R | Promise<R>, options?: CircuitBreakerOptions<A, R>): (...args: A) => Promise<R>;
 export declare function middleware<E = any, R = any>(options: MiddlewareOptions<E, R> & { circuit: string; client?: Breakerbox }): MiddlewareObj<E, R>;
 export declare function defaultClient(): Breakerbox;
+/** Replaces the process's shared client (null: made again on next use); returns the one replaced. */
+export declare function setDefaultClient(client: Breakerbox | null): Breakerbox | null;
+
+/** One request a FakeExtension answered. */
+export interface FakeCall {
+  op: 'acquire' | 'report' | 'state';
+  circuit: string;
+  allowed?: boolean;
+  outcomes?: Outcome[];
+}
+
+/** An in-memory extension for tests: force a circuit OPEN or CLOSED, read the calls. */
+export declare class FakeExtension {
+  constructor();
+  client(options?: ClientOptions): Breakerbox;
+  /** Makes a client of this fake the default client; returns a function that restores the previous one. */
+  install(options?: ClientOptions): () => void;
+  forceOpen(circuit: string): void;
+  forceClosed(circuit: string): void;
+  setUnreachable(down?: boolean): void;
+  readonly calls: FakeCall[];
+  outcomes(circuit: string): Outcome[];
+  reset(): void;
+}
 
 export declare class BreakerboxError extends Error {}
 export declare class ConfigError extends BreakerboxError {}
@@ -170,12 +218,15 @@ declare const breakerbox: {
   DEFAULT_PORT: typeof DEFAULT_PORT;
   DEFAULT_TIMEOUT_MS: typeof DEFAULT_TIMEOUT_MS;
   TOKEN_HEADER: typeof TOKEN_HEADER;
+  KNOWN_VARIABLES: typeof KNOWN_VARIABLES;
   Breakerbox: typeof Breakerbox;
   Client: typeof Breakerbox;
   CircuitBreaker: typeof CircuitBreaker;
   circuitBreaker: typeof circuitBreaker;
   middleware: typeof middleware;
   defaultClient: typeof defaultClient;
+  setDefaultClient: typeof setDefaultClient;
+  FakeExtension: typeof FakeExtension;
   BreakerboxError: typeof BreakerboxError;
   ConfigError: typeof ConfigError;
   InvalidCircuitIdError: typeof InvalidCircuitIdError;

@@ -15,17 +15,23 @@
  * or `new CircuitBreaker('inventory', callInventory, options).fire(order)` in the shape of
  * circuitbreaker-lambda, or `middy(handler).use(bb.middleware('inventory'))`.
  *
- * Configuration comes from the environment, read once when a client is made: BREAKERBOX_PORT
- * (4243), AWS_SESSION_TOKEN (sent as X-Breakerbox-Token unless BREAKERBOX_AUTH=none),
+ * Configuration comes from the environment, read when a client is made: BREAKERBOX_PORT (4243),
+ * AWS_SESSION_TOKEN (sent as X-Breakerbox-Token unless BREAKERBOX_AUTH=none) and
  * BREAKERBOX_FAIL_MODE (`open` lets calls through when the extension cannot answer, `closed` denies
- * them) and BREAKERBOX_DISABLED (`true` bypasses the breaker, for tests). A bad value throws a
- * ConfigError naming the variable. The calls mirror the Go client (extension/client).
+ * them); BREAKERBOX_DISABLED (`true` bypasses the breaker, for tests) is read at every call. A bad
+ * value throws a ConfigError naming the variable; a BREAKERBOX_* variable no part of breakerbox
+ * reads is warned about, naming the one probably meant. When the extension gives no answer the
+ * client warns (console.warn, or options.logger) once per process, again if it comes back and goes
+ * away, and counts the calls in client.unreachableCalls. FakeExtension is an in-memory extension for
+ * tests. The calls mirror the Go client (extension/client).
  */
 
 const errors = require('./errors');
 const { DEFAULT_PORT, DEFAULT_TIMEOUT_MS, TOKEN_HEADER } = require('./settings');
+const { KNOWN_VARIABLES } = require('./names');
 const { Breakerbox } = require('./client');
-const { CircuitBreaker, circuitBreaker, middleware, defaultClient } = require('./breakers');
+const { CircuitBreaker, circuitBreaker, middleware, defaultClient, setDefaultClient } = require('./breakers');
+const { FakeExtension } = require('./testing');
 
 const { BreakerboxError, ConfigError, InvalidCircuitIdError, UnreachableError, ExtensionError, NotFoundError, CallTimeoutError, CircuitOpenError } = errors;
 
@@ -33,12 +39,15 @@ module.exports = {
   DEFAULT_PORT,
   DEFAULT_TIMEOUT_MS,
   TOKEN_HEADER,
+  KNOWN_VARIABLES,
   Breakerbox,
   Client: Breakerbox,
   CircuitBreaker,
   circuitBreaker,
   middleware,
   defaultClient,
+  setDefaultClient,
+  FakeExtension,
   BreakerboxError,
   ConfigError,
   InvalidCircuitIdError,

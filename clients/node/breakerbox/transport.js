@@ -17,6 +17,12 @@ class Transport {
     this._agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
   }
 
+  /** Closes the kept-alive sockets. */
+  close() {
+    this._agent.destroy();
+    this._agent = new http.Agent({ keepAlive: true, maxSockets: 64 });
+  }
+
   request(method, p, body) {
     return new Promise((resolve_, reject_) => {
       // One timer bounds the whole exchange (connect, send, answer).

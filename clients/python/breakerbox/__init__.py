@@ -16,11 +16,15 @@ or, around a block::
     with breakerbox.protect("inventory"):
         ...  # raises breakerbox.CircuitOpenError, without running the block, when the circuit is open
 
-Configuration comes from the function's environment, read once when a Client is made:
+Configuration comes from the function's environment, read when a Client is made:
 ``BREAKERBOX_PORT`` (4243), ``AWS_SESSION_TOKEN`` (sent as ``X-Breakerbox-Token`` unless
-``BREAKERBOX_AUTH=none``), ``BREAKERBOX_FAIL_MODE`` (``open`` lets calls through when the extension
-cannot answer, ``closed`` denies them) and ``BREAKERBOX_DISABLED`` (``true`` bypasses the breaker,
-for tests). A bad value raises ConfigError naming the variable.
+``BREAKERBOX_AUTH=none``) and ``BREAKERBOX_FAIL_MODE`` (``open`` lets calls through when the extension
+cannot answer, ``closed`` denies them). ``BREAKERBOX_DISABLED`` (``true`` bypasses the breaker, for
+tests) is read at every call. A bad value raises ConfigError naming the variable, and a
+``BREAKERBOX_*`` variable that no part of breakerbox reads is logged as a warning naming the one
+probably meant. When the extension gives no answer, a warning goes to the ``breakerbox`` logger (once
+per process, again if it comes back and goes away) and ``Client.unreachable_calls`` counts the calls.
+``breakerbox.testing.FakeExtension`` is an in-memory extension for tests.
 
 The names follow the Go client (``extension/client``: state, acquire, report, and ``call`` for its
 ``Do``) and, for the wrapper, Powertools for AWS Lambda's circuit breaker (``circuit_breaker``,
@@ -29,6 +33,8 @@ The names follow the Go client (``extension/client``: state, acquire, report, an
 
 from __future__ import annotations
 
+import atexit
+import os
 import threading
 from typing import Any, Callable, List, Optional, TypeVar
 
@@ -36,6 +42,7 @@ from .client import Client
 from .errors import (
     BreakerboxError,
     CallTimeoutError,
+    CircuitBreakerOpenError,
     CircuitOpenError,
     ConfigError,
     ExtensionError,
@@ -44,8 +51,9 @@ from .errors import (
     UnreachableError,
 )
 from .models import Circuit, Decision, Outcome, Transition, TransitionHook
-from .settings import DEFAULT_PORT, DEFAULT_TIMEOUT, TOKEN_HEADER, validate_id
-from .wrapping import ExceptionTypes, Protected, classifier, wrap
+from .names import warn_unknown
+from .settings import DEFAULT_PORT, DEFAULT_TIMEOUT, TOKEN_HEADER, circuit_name, optional_seconds, read_env
+from .wrapping import ExceptionTypes, Protected, check_fallback, classifier, refuse_thresholds, wrap
 
 __all__ = [
     "DEFAULT_PORT",
@@ -58,6 +66,7 @@ __all__ = [
     "NotFoundError",
     "UnreachableError",
     "CircuitOpenError",
+    "CircuitBreakerOpenError",
     "CallTimeoutError",
     "Circuit",
     "Decision",
@@ -76,7 +85,7 @@ _default_lock = threading.Lock()
 
 
 def default_client() -> Client:
-    """The process's shared Client, made from the environment on first use."""
+    """The process's shared Client, made from the environment on first use (closed at exit)."""
     global _default
     with _default_lock:
         if _default is None:
@@ -84,15 +93,37 @@ def default_client() -> Client:
         return _default
 
 
+def set_default_client(client: Optional[Client]) -> Optional[Client]:
+    """Makes client the process's shared Client (None: made again from the environment on next use)
+    and returns the one it replaces, which is not closed. breakerbox.testing uses it."""
+    global _default
+    if client is not None and not isinstance(client, Client):
+        raise ConfigError(f"client={client!r} is not valid: want a breakerbox.Client")
+    with _default_lock:
+        before, _default = _default, client
+        return before
+
+
+@atexit.register
+def _close_default() -> None:
+    with _default_lock:
+        if _default is not None:
+            _default.close()
+
+
 def circuit_breaker(
-    circuit: str,
+    circuit: Optional[str] = None,
     *,
+    name: Optional[str] = None,
     on_circuit_open: Optional[Callable[..., Any]] = None,
     on_transition: Optional[TransitionHook] = None,
     timeout: Optional[float] = None,
     handled_exceptions: ExceptionTypes = None,
     ignored_exceptions: ExceptionTypes = None,
     client: Optional[Client] = None,
+    failure_threshold: Optional[int] = None,
+    success_threshold: Optional[int] = None,
+    recovery_timeout: Optional[float] = None,
 ) -> Callable[[Callable[..., T]], Callable[..., T]]:
     """Protects the decorated function with the circuit, as Powertools' ``@circuit_breaker`` does.
 
@@ -102,10 +133,27 @@ def circuit_breaker(
     failure unless excluded by ``handled_exceptions`` (only these count) or ``ignored_exceptions``
     (these do not); a call longer than ``timeout`` seconds raises CallTimeoutError and is a failure.
     ``on_transition`` is added to the client's hooks. ``client`` defaults to default_client(), made
-    when the decorated function is first called, so a decorator at import time reads no environment.
+    when the decorated function is first called; the environment is checked here, though, so a bad
+    BREAKERBOX_* value fails the function's init rather than its first call.
+
+    Every argument is checked here, when the decorator is made, not when the circuit first opens:
+    ConfigError for an on_circuit_open that is not callable, a timeout that is not a positive number,
+    or exception lists that are not exception classes. ``name`` is Powertools' name for ``circuit``.
+    ``failure_threshold``, ``success_threshold`` and ``recovery_timeout`` are refused with the
+    command that sets them: a circuit's thresholds are its policy, shared by every function.
     """
-    validate_id(circuit)
+    circuit = circuit_name(circuit, name)
+    refuse_thresholds(circuit, failure_threshold=failure_threshold, success_threshold=success_threshold, recovery_timeout=recovery_timeout)
+    check_fallback("on_circuit_open", on_circuit_open)
+    if on_transition is not None and not callable(on_transition):
+        raise ConfigError(f"on_transition={on_transition!r} is not valid: want a function taking a Transition")
+    if client is not None and not isinstance(client, Client):
+        raise ConfigError(f"client={client!r} is not valid: want a breakerbox.Client")
+    timeout = optional_seconds("timeout", timeout)
     is_failure = classifier(handled_exceptions, ignored_exceptions)
+    if client is None:
+        read_env(os.environ)
+        warn_unknown(os.environ)
     hooked: List[Client] = []
     lock = threading.Lock()
 

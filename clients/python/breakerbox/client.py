@@ -7,13 +7,15 @@ import inspect
 import os
 import threading
 import time
-from typing import Any, Callable, Dict, List, Optional, TypeVar
+from typing import Any, Callable, Dict, List, Mapping, Optional, Set, TypeVar
 
-from .errors import BreakerboxError, CallTimeoutError, CircuitOpenError, ConfigError, UnreachableError
+from .errors import BreakerboxError, CallTimeoutError, CircuitOpenError, ConfigError, NotFoundError, UnreachableError
 from .models import Circuit, Decision, Outcome, Transition, TransitionHook
-from .settings import DEFAULT_PORT, DEFAULT_TIMEOUT, env_choice, positive_seconds, validate_id
+from . import health
+from .names import warn_unknown
+from .settings import DEFAULT_TIMEOUT, circuit_name, optional_seconds, positive_seconds, read_disabled, read_env_fields, validate_id
 from .transport import Transport, circuit_path, outcome_json
-from .wrapping import ExceptionTypes, Protected, classifier, run_with_timeout, short, wrap
+from .wrapping import ExceptionTypes, Protected, check_fallback, classifier, refuse_thresholds, run_with_timeout, short, wrap
 
 T = TypeVar("T")
 
@@ -21,11 +23,19 @@ T = TypeVar("T")
 class Client:
     """Talks to the extension. Create one per process (or use default_client()); it is thread-safe.
 
-    Arguments left as None come from the environment (``env``, default os.environ), read once here:
+    Arguments left as None come from the environment (``env``, default os.environ), read here:
     ``port`` from BREAKERBOX_PORT, ``token`` from AWS_SESSION_TOKEN (none when BREAKERBOX_AUTH=none),
-    ``fail_open`` from BREAKERBOX_FAIL_MODE, ``disabled`` from BREAKERBOX_DISABLED. ``timeout`` bounds
-    each request to the extension, in seconds. ``on_transition`` is called with a Transition whenever
-    an answer of the extension shows a circuit in another state than its previous answer did.
+    ``fail_open`` from BREAKERBOX_FAIL_MODE. ``disabled`` left as None follows BREAKERBOX_DISABLED as it
+    is at each call, so a test may set it after the client was made. A value the extension would
+    refuse raises ConfigError here. ``timeout`` bounds each request to the extension, in seconds.
+    ``on_transition`` is called with a Transition whenever an answer of the extension shows a circuit
+    in another state than its previous answer did. ``transport`` carries the requests (the default
+    talks HTTP to host:port; breakerbox.testing gives an in-memory one).
+
+    Close it (``close()``, or use it as a context manager) to close its kept-alive connections. When
+    the extension gives no answer the client logs a warning to the ``breakerbox`` logger (once per
+    process, and again if the extension comes back and goes away) and counts the calls in
+    ``unreachable_calls``.
     """
 
     def __init__(
@@ -38,30 +48,65 @@ class Client:
         disabled: Optional[bool] = None,
         timeout: float = DEFAULT_TIMEOUT,
         on_transition: Optional[TransitionHook] = None,
-        env: Optional[Dict[str, str]] = None,
+        env: Optional[Mapping[str, str]] = None,
+        transport: Optional[Any] = None,
     ) -> None:
-        env = dict(os.environ if env is None else env)
-        if port is None:
-            raw = env.get("BREAKERBOX_PORT", "").strip()
-            if raw == "":
-                port = DEFAULT_PORT
-            elif not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) < 65536:
-                raise ConfigError(f"BREAKERBOX_PORT={raw!r} is not a port: set it to the extension's port (1-65535) or leave it unset for {DEFAULT_PORT}")
-            else:
-                port = int(raw)
-        if token is None:
-            auth = env_choice(env, "BREAKERBOX_AUTH", ("token", "none"), "token")
-            token = env.get("AWS_SESSION_TOKEN", "") if auth == "token" else ""
-        if fail_open is None:
-            fail_open = env_choice(env, "BREAKERBOX_FAIL_MODE", ("open", "closed"), "open") == "open"
-        if disabled is None:
-            disabled = env_choice(env, "BREAKERBOX_DISABLED", ("true", "false"), "false") == "true"
-        self._transport = Transport(host, port, token, positive_seconds("timeout", timeout))
-        self.fail_open = fail_open
-        self.disabled = disabled
+        self._env: Mapping[str, str] = os.environ if env is None else env
+        if on_transition is not None and not callable(on_transition):
+            raise ConfigError(f"on_transition={on_transition!r} is not valid: want a function taking a Transition")
+        if port is not None and (isinstance(port, bool) or not isinstance(port, int) or not 0 < port < 65536):
+            raise ConfigError(f"port={port!r} is not valid: want the extension's TCP port, 1 to 65535")
+        for name, value in (("fail_open", fail_open), ("disabled", disabled)):
+            if value is not None and not isinstance(value, bool):
+                raise ConfigError(f"{name}={value!r} is not valid: want True, False or None (from the environment)")
+        seconds = positive_seconds("timeout", timeout)
+        settings, errors = read_env_fields(self._env)
+        given = {"port": port, "token": token, "fail_open": fail_open, "disabled": disabled}
+        bad = [msg for field, msg in errors.items() if given[field] is None]  # an argument overrides its variable, and its mistake
+        if bad:
+            raise ConfigError("; ".join(bad))
+        warn_unknown(self._env)
+        self._transport = transport if transport is not None else Transport(
+            host, port if port is not None else settings.port, token if token is not None else settings.token, seconds)
+        self._transport.timeout = seconds
+        self.fail_open: bool = fail_open if fail_open is not None else settings.fail_open
+        self._disabled: Optional[bool] = disabled
         self._hooks: List[TransitionHook] = [on_transition] if on_transition else []
         self._seen: Dict[str, str] = {}
+        self._carried: Set[str] = set()
+        self._unreachable = 0
         self._lock = threading.Lock()
+
+    @property
+    def disabled(self) -> bool:
+        """Whether the breaker is bypassed now: the ``disabled`` argument when given, else
+        BREAKERBOX_DISABLED as the environment holds it at this moment (ConfigError if invalid)."""
+        if self._disabled is not None:
+            return self._disabled
+        return read_disabled(self._env)
+
+    @disabled.setter
+    def disabled(self, value: Optional[bool]) -> None:
+        if value is not None and not isinstance(value, bool):
+            raise ConfigError(f"disabled={value!r} is not valid: want True, False or None (from the environment)")
+        self._disabled = value
+
+    @property
+    def unreachable_calls(self) -> int:
+        """How many calls this client decided without the extension's answer, by the fail mode: with
+        BREAKERBOX_FAIL_MODE=open, the calls that went out unprotected. Above zero, the breaker is off."""
+        with self._lock:
+            return self._unreachable
+
+    def close(self) -> None:
+        """Closes the client's kept-alive connections (of every thread). A later call opens new ones."""
+        self._transport.close()
+
+    def __enter__(self) -> "Client":
+        return self
+
+    def __exit__(self, exc_type: Optional[type], exc: Optional[BaseException], tb: Any) -> None:
+        self.close()
 
     @property
     def host(self) -> str:
@@ -80,7 +125,8 @@ class Client:
 
     @property
     def timeout(self) -> float:
-        """Seconds each request to the extension may take."""
+        """Seconds each request to the extension may take. Setting it applies to the next request of
+        every thread."""
         return self._transport.timeout
 
     @timeout.setter
@@ -99,11 +145,23 @@ class Client:
 
     def state(self, circuit: str) -> Circuit:
         """Reads a circuit. Raises NotFoundError for a circuit the extension does not know,
-        UnreachableError when the extension cannot answer, BreakerboxError when disabled."""
+        UnreachableError when the extension cannot answer, BreakerboxError when disabled.
+
+        A circuit that has carried this client's traffic but never failed has no item in the table
+        yet (healthy calls write nothing; the item is written at the first failure): the extension
+        answers its acquire, and this reads it as CLOSED, as the extension's model does."""
         validate_id(circuit)
         if self.disabled:
             raise BreakerboxError("breakerbox: disabled (BREAKERBOX_DISABLED=true): no circuit state to read")
-        doc = self._call("GET", circuit_path(circuit))
+        try:
+            doc = self._call("GET", circuit_path(circuit))
+        except NotFoundError:
+            with self._lock:
+                carried = circuit in self._carried
+            if not carried:
+                raise
+            return Circuit(id=circuit, state="CLOSED", allowed=self.fail_open,
+                           reason="no failure recorded yet: the circuit's item is written at its first failure")
         c = Circuit(
             id=str(doc.get("id", circuit)),
             state=str(doc.get("state", "")),
@@ -116,20 +174,28 @@ class Client:
             stale=bool(doc.get("stale", False)),
             age_ms=int(doc.get("ageMs", 0)),
         )
-        self._saw(circuit, c.state, c.reason)
+        self._saw(circuit, c.state, c.reason, c.stale)
         return c
 
     def acquire(self, circuit: str) -> Decision:
         """Asks whether a call to the circuit may go out now. The Decision is always usable: when the
         extension cannot answer, ``allowed`` follows the fail mode and ``unreachable`` is True. Only an
-        invalid id raises (InvalidCircuitIdError)."""
+        invalid id raises (InvalidCircuitIdError), and a BREAKERBOX_DISABLED that is neither true nor
+        false (ConfigError).
+
+        The first time the extension gives no answer the client logs a warning (once per process,
+        again if the extension comes back and goes away); each such call adds to unreachable_calls."""
         validate_id(circuit)
         if self.disabled:
             return Decision(allowed=True, state="DISABLED", reason="BREAKERBOX_DISABLED=true")
         try:
             doc = self._call("POST", circuit_path(circuit) + "/acquire")
         except UnreachableError as err:
+            with self._lock:
+                self._unreachable += 1
+            health.unreachable(self.host, self.port, self.fail_open, err)
             return self._fail_decision(err)
+        health.reachable(self.host, self.port)
         d = Decision(
             allowed=bool(doc.get("allowed", False)),
             state=str(doc.get("state", "")),
@@ -139,7 +205,10 @@ class Client:
             stale=bool(doc.get("stale", False)),
             reason=str(doc.get("reason", "")),
         )
-        self._saw(circuit, d.state, d.reason)
+        self._saw(circuit, d.state, d.reason, d.stale)
+        if d.allowed:
+            with self._lock:
+                self._carried.add(circuit)
         return d
 
     def report(self, circuit: str, *outcomes: Outcome) -> None:
@@ -149,6 +218,8 @@ class Client:
         if self.disabled or not outcomes:
             return
         body = {"outcomes": [outcome_json(o) for o in outcomes]}
+        with self._lock:
+            self._carried.add(circuit)
         self._call("POST", circuit_path(circuit) + "/outcomes", body)
 
     # --- the wrapper --------------------------------------------------------------------------------
@@ -174,10 +245,12 @@ class Client:
         """
         if inspect.iscoroutinefunction(fn):
             raise TypeError(f"breakerbox: {getattr(fn, '__qualname__', fn)} is a coroutine function: use await client.call_async(...) or the decorator")
+        check_fallback("fallback", fallback)
+        timeout = optional_seconds("timeout", timeout)
         d = self.acquire(circuit)
         if not d.allowed:
             return self._denied(circuit, d, fallback, args, kwargs)
-        if self.disabled:
+        if d.state == "DISABLED":
             return fn(*args, **kwargs)
         start = time.monotonic()
         try:
@@ -203,11 +276,13 @@ class Client:
         """call() for a coroutine function: the requests to the extension run in a thread, the call
         is awaited (and cancelled after ``timeout`` seconds, raising CallTimeoutError). A fallback
         may be a plain or a coroutine function."""
+        check_fallback("fallback", fallback)
+        timeout = optional_seconds("timeout", timeout)
         d = await asyncio.to_thread(self.acquire, circuit)
         if not d.allowed:
             res = self._denied(circuit, d, fallback, args, kwargs)
             return await res if inspect.isawaitable(res) else res
-        if self.disabled:
+        if d.state == "DISABLED":
             return await fn(*args, **kwargs)
         start = time.monotonic()
         try:
@@ -241,16 +316,23 @@ class Client:
 
     def circuit_breaker(
         self,
-        circuit: str,
+        circuit: Optional[str] = None,
         *,
+        name: Optional[str] = None,
         on_circuit_open: Optional[Callable[..., Any]] = None,
         timeout: Optional[float] = None,
         handled_exceptions: ExceptionTypes = None,
         ignored_exceptions: ExceptionTypes = None,
+        failure_threshold: Optional[int] = None,
+        success_threshold: Optional[int] = None,
+        recovery_timeout: Optional[float] = None,
     ) -> Callable[[Callable[..., T]], Callable[..., T]]:
         """A decorator: each call of the decorated function goes through call(). See the module-level
-        circuit_breaker for the arguments."""
-        validate_id(circuit)
+        circuit_breaker for the arguments; every one is checked here, when the decorator is made."""
+        circuit = circuit_name(circuit, name)
+        refuse_thresholds(circuit, failure_threshold=failure_threshold, success_threshold=success_threshold, recovery_timeout=recovery_timeout)
+        check_fallback("on_circuit_open", on_circuit_open)
+        timeout = optional_seconds("timeout", timeout)
         is_failure = classifier(handled_exceptions, ignored_exceptions)
 
         def decorate(fn: Callable[..., T]) -> Callable[..., T]:
@@ -270,6 +352,7 @@ class Client:
         so the block does not run), leaving reports how the block went. A block that raised a handled
         exception, or ran longer than ``timeout`` seconds, is a failure (the block is not cut short)."""
         validate_id(circuit)
+        timeout = optional_seconds("timeout", timeout)
         return Protected(self, circuit, timeout, classifier(handled_exceptions, ignored_exceptions))
 
     # --- internals -----------------------------------------------------------------------------------
@@ -292,9 +375,13 @@ class Client:
         except BreakerboxError:
             pass  # the outcome is best effort; the call's own result is what matters
 
-    def _saw(self, circuit: str, state: str, reason: str) -> None:
-        if not state:
-            return
+    def _saw(self, circuit: str, state: str, reason: str, stale: bool = False) -> None:
+        if state == "UNKNOWN" and not stale:
+            # No item: a circuit that has never failed, CLOSED in the extension's model (which logs
+            # its first trip as CLOSED→OPEN), so the hooks see CLOSED→OPEN too.
+            state = "CLOSED"
+        if not state or state == "UNKNOWN":
+            return  # the extension could not read the circuit: no state to compare
         with self._lock:
             before = self._seen.get(circuit)
             self._seen[circuit] = state

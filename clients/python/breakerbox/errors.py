@@ -56,3 +56,7 @@ class CircuitOpenError(BreakerboxError):
         self.circuit = circuit
         self.decision = decision
         self.__cause__ = cause
+
+
+CircuitBreakerOpenError = CircuitOpenError
+"""Powertools for AWS Lambda's name for CircuitOpenError: ``except CircuitBreakerOpenError`` carries over."""

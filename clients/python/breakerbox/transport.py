@@ -6,7 +6,7 @@ import http.client
 import json
 import threading
 import urllib.parse
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Dict, Optional, Set, Tuple
 
 from .errors import ExtensionError, NotFoundError, UnreachableError
 from .models import Outcome
@@ -24,6 +24,9 @@ class Transport:
         self.token = token
         self.timeout = timeout
         self._local = threading.local()
+        # Every thread's connection, so that close() closes them all, not only the caller's.
+        self._conns: Set[http.client.HTTPConnection] = set()
+        self._conns_lock = threading.Lock()
 
     def roundtrip(self, method: str, path: str, data: Optional[bytes], headers: Dict[str, str]) -> Tuple[int, bytes]:
         """Sends one request on this thread's kept-alive connection. A kept connection found closed
@@ -35,6 +38,13 @@ class Transport:
             if conn is None:
                 conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
                 self._local.conn = conn
+            elif conn.timeout != self.timeout:
+                # The timeout was changed after this thread's connection was made: it applies now.
+                conn.timeout = self.timeout
+                if conn.sock is not None:
+                    conn.sock.settimeout(self.timeout)
+            with self._conns_lock:
+                self._conns.add(conn)  # again after a close(), which a kept connection outlives
             try:
                 conn.request(method, path, body=data, headers=headers)
                 resp = conn.getresponse()
@@ -52,9 +62,19 @@ class Transport:
         raise AssertionError("unreachable")
 
     def drop(self) -> None:
+        """Closes this thread's connection; the next request opens another."""
         conn = getattr(self._local, "conn", None)
         self._local.conn = None
         if conn is not None:
+            with self._conns_lock:
+                self._conns.discard(conn)
+            conn.close()
+
+    def close(self) -> None:
+        """Closes every thread's kept-alive connection. A later request opens a new one."""
+        with self._conns_lock:
+            conns, self._conns = self._conns, set()
+        for conn in conns:
             conn.close()
 
     def call(self, method: str, path: str, body: Optional[dict] = None) -> dict:

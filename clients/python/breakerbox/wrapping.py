@@ -44,7 +44,7 @@ class Protected:
 
     def __exit__(self, exc_type: Optional[type], exc: Optional[BaseException], tb: Any) -> bool:
         d = self.decision
-        if d is None or d.unreachable or self._client.disabled:
+        if d is None or d.unreachable or d.state == "DISABLED":
             return False
         elapsed = (time.monotonic() - self._start) * 1000
         if exc is not None and not isinstance(exc, Exception):
@@ -107,21 +107,57 @@ def classifier(
     handled: ExceptionTypes,
     ignored: ExceptionTypes,
 ) -> Callable[[BaseException], bool]:
-    def as_tuple(v: Any) -> Tuple[Type[BaseException], ...]:
+    """Which exceptions count as failures, from handled_exceptions (only these) or
+    ignored_exceptions (all but these); ConfigError for anything but exception classes."""
+
+    def as_tuple(name: str, v: Any) -> Tuple[Type[BaseException], ...]:
         if v is None:
             return ()
         if isinstance(v, type):
-            return (v,)
-        return tuple(v)
+            v = (v,)
+        if isinstance(v, (str, bytes)) or not isinstance(v, Iterable):
+            raise ConfigError(f"{name}={v!r} is not valid: want an exception class or a tuple of them, e.g. {name}=(ConnectionError, TimeoutError)")
+        out = tuple(v)
+        for t in out:
+            if not (isinstance(t, type) and issubclass(t, BaseException)):
+                raise ConfigError(f"{name}={v!r} is not valid: {t!r} is not an exception class (want e.g. {name}=(ConnectionError, TimeoutError))")
+        return out
 
-    h, i = as_tuple(handled), as_tuple(ignored)
+    h, i = as_tuple("handled_exceptions", handled), as_tuple("ignored_exceptions", ignored)
     if h and i:
         raise ConfigError("handled_exceptions and ignored_exceptions exclude each other: give one of them")
-    for t in h + i:
-        if not (isinstance(t, type) and issubclass(t, BaseException)):
-            raise ConfigError(f"{t!r} is not an exception class")
     if h:
         return lambda exc: isinstance(exc, h)
     if i:
         return lambda exc: not isinstance(exc, i)
     return lambda exc: True
+
+
+def check_fallback(name: str, fn: Any) -> None:
+    """ConfigError unless fn is None or callable: found when the wrapper is made, not when the
+    circuit first opens (during an incident)."""
+    if fn is not None and not callable(fn):
+        raise ConfigError(f"{name}={fn!r} is not valid: want a function (called with the call's arguments and circuit=<CircuitOpenError> when the circuit denies the call)")
+
+
+POLICY_KNOBS = {
+    # argument: (the policy map's name, the environment's variable, how to write the value)
+    "failure_threshold": ("consecutiveFailures", "BREAKERBOX_CONSECUTIVE_FAILURES", lambda v: str(v)),
+    "success_threshold": ("successThreshold", "BREAKERBOX_SUCCESS_THRESHOLD", lambda v: str(v)),
+    "recovery_timeout": ("openDuration", "BREAKERBOX_OPEN_DURATION", lambda v: f"{v:g}s" if isinstance(v, (int, float)) else str(v)),
+}
+
+
+def refuse_thresholds(circuit: str, **given: Any) -> None:
+    """ConfigError for a threshold passed to the wrapper: a circuit's thresholds are its policy,
+    shared by every environment and the checker, so one function's argument cannot set them, and
+    ignoring it would be worse. The message says where policy lives."""
+    for arg, value in given.items():
+        if value is None:
+            continue
+        key, var, fmt = POLICY_KNOBS[arg]
+        v = fmt(value)
+        raise ConfigError(
+            f"{arg}={value!r} is not applied by the client: a circuit's thresholds are its policy, kept in the breakerbox "
+            f"table and shared by every function and the checker. Set it once with `breakerctl policy set {circuit} {key}={v}` "
+            f"(or {var}={v} in the function's environment, for all its circuits), then remove {arg}= here")

@@ -1,6 +1,8 @@
 package config
 
 import (
+	"bytes"
+	"encoding/json"
 	"log/slog"
 	"reflect"
 	"strings"
@@ -115,5 +117,21 @@ func TestExecutionModel(t *testing.T) {
 		if err != nil || c.ManagedInstances != want {
 			t.Errorf("AWS_LAMBDA_INITIALIZATION_TYPE=%q: ManagedInstances %v (%v), want %v", v, c.ManagedInstances, err, want)
 		}
+	}
+}
+
+func TestWarnUnknownNamesTheClosestVariable(t *testing.T) {
+	var buf bytes.Buffer
+	log := slog.New(slog.NewJSONHandler(&buf, nil))
+	n := WarnUnknown(log, []string{"BREAKERBOX_TABLE=t", "BREAKERBOX_FAILMODE=closed", "BREAKERBOX_DISABLED=true", "BREAKERBOX_CIRCUIT=inv", "HOME=/root"})
+	if n != 1 {
+		t.Fatalf("WarnUnknown found %d, want 1 (BREAKERBOX_DISABLED and BREAKERBOX_CIRCUIT are read by the clients and the ventilator):\n%s", n, buf.String())
+	}
+	var rec struct{ Level, Msg, Variable, Closest string }
+	if err := json.Unmarshal(buf.Bytes(), &rec); err != nil {
+		t.Fatalf("%v: %s", err, buf.String())
+	}
+	if rec.Level != "WARN" || rec.Variable != "BREAKERBOX_FAILMODE" || rec.Closest != "BREAKERBOX_FAIL_MODE" || !strings.Contains(rec.Msg, "did you mean BREAKERBOX_FAIL_MODE?") {
+		t.Errorf("warning %s, want WARN naming BREAKERBOX_FAILMODE and BREAKERBOX_FAIL_MODE", buf.String())
 	}
 }

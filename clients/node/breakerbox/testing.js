@@ -1,0 +1,119 @@
+'use strict';
+// An in-memory stand-in for the breakerbox extension, for the tests of a function that uses this
+// client: no extension, no port, no DynamoDB (circuitbreaker-lambda ships MemoryProvider for the
+// same reason). Its client is the real Breakerbox, so wrappers, fallbacks, the Middy middleware and
+// hooks behave as in production; only the answers come from memory:
+//
+//   const { FakeExtension } = require('breakerbox');      // or: import { FakeExtension } from 'breakerbox'
+//   const fake = new FakeExtension();
+//   fake.forceOpen('inventory');
+//   const restore = fake.install();                      // wrappers without options.client use it
+//   ... await handler(event) ...                         // the fallback ran
+//   restore();
+//   fake.calls                                           // [{op: 'acquire', circuit: 'inventory', allowed: false}]
+//
+// Every circuit is CLOSED until forced. Standard library only.
+
+const { NotFoundError, UnreachableError } = require('./errors');
+const { Breakerbox } = require('./client');
+const { setDefaultClient } = require('./breakers');
+const { DEFAULT_PORT } = require('./settings');
+
+class FakeExtension {
+  constructor() {
+    this._open = new Map();
+    this._calls = [];
+    this._unreachable = false;
+  }
+
+  /** A real Breakerbox whose requests this fake answers (fail mode open, no token); options go to Breakerbox. */
+  client(options = {}) {
+    return new Breakerbox({ failOpen: true, token: '', port: DEFAULT_PORT, ...options, transport: new MemoryTransport(this) });
+  }
+
+  /**
+   * Makes a client of this fake the process's default client (what CircuitBreaker, circuitBreaker and
+   * middleware use without options.client) and returns a function that restores the previous one.
+   */
+  install(options = {}) {
+    const before = setDefaultClient(this.client(options));
+    return () => setDefaultClient(before);
+  }
+
+  /** Acquire denies calls to circuit (state OPEN, override FORCED_OPEN), as `breakerctl force open` does. */
+  forceOpen(circuit) {
+    this._open.set(circuit, true);
+  }
+
+  /** Acquire allows calls to circuit (state CLOSED). */
+  forceClosed(circuit) {
+    this._open.set(circuit, false);
+  }
+
+  /** Every request fails as if no extension listened (true), or is answered again (false). */
+  setUnreachable(down = true) {
+    this._unreachable = down;
+  }
+
+  /** The requests the client made, in order: {op: 'acquire'|'report'|'state', circuit, allowed?, outcomes?}. */
+  get calls() {
+    return this._calls.slice();
+  }
+
+  /** Every outcome reported for circuit, in order. */
+  outcomes(circuit) {
+    return this._calls.filter((c) => c.op === 'report' && c.circuit === circuit).flatMap((c) => c.outcomes);
+  }
+
+  /** Forgets the calls and the forced states. */
+  reset() {
+    this._open.clear();
+    this._calls = [];
+    this._unreachable = false;
+  }
+
+  _answer(method, p, body) {
+    if (this._unreachable) throw new UnreachableError(`breakerbox: extension unreachable (FakeExtension.setUnreachable): ${method} ${p}`);
+    const rest = p.slice('/v1/circuits/'.length);
+    const [raw, op = ''] = rest.split('/');
+    const circuit = decodeURIComponent(raw);
+    const open = this._open.get(circuit) === true;
+    const state = open ? 'OPEN' : 'CLOSED';
+    const override = open ? 'FORCED_OPEN' : '';
+    if (method === 'POST' && op === 'acquire') {
+      this._calls.push({ op: 'acquire', circuit, allowed: !open });
+      return { allowed: !open, state, override, reason: 'FakeExtension' };
+    }
+    if (method === 'POST' && op === 'outcomes') {
+      const outcomes = (body?.outcomes ?? []).map((o) => ({ ...o }));
+      this._calls.push({ op: 'report', circuit, outcomes });
+      return { accepted: outcomes.length };
+    }
+    if (method === 'GET' && op === '') {
+      this._calls.push({ op: 'state', circuit, allowed: !open });
+      return { id: circuit, state, allowed: !open, override, reason: 'FakeExtension', version: 1 };
+    }
+    throw new NotFoundError(404, 'unknown_endpoint', `no such endpoint: ${method} ${p}`);
+  }
+}
+
+let fakes = 0;
+
+/** The transport of a FakeExtension's clients: the same request() and close(), no socket. */
+class MemoryTransport {
+  constructor(fake) {
+    this.fake = fake;
+    this.host = `fake-extension-${++fakes}`; // each fake is an extension of its own, down or not
+    this.port = DEFAULT_PORT;
+    this.token = '';
+    this.timeout = 0;
+  }
+
+  async request(method, p, body) {
+    return this.fake._answer(method, p, body);
+  }
+
+  close() {}
+}
+
+module.exports = { FakeExtension };
