@@ -54,12 +54,12 @@ clean: ## Remove build output
 	rm -rf $(BIN) out build layer/build layer/*.zip
 
 .PHONY: sim
-sim: ## Run the concurrency simulator: table and the sim: line on stdout, out/sim/results.json and out/sim/concurrency.svg
-	$(GO) run ./cmd/sim -out out/sim
+sim: ## Run the concurrency simulator: table and the sim: line on stdout, out/sim/results.json and out/sim/concurrency.svg (ARGS="-bases 200ms -seeds 5", -h for flags)
+	$(GO) run ./cmd/sim -out out/sim $(ARGS)
 
 .PHONY: fleet
-fleet: ## Run the fleet simulator: table on stdout (last line fleet: runs=...), out/fleet/results.json and tripprob.svg
-	$(GO) run ./extension/internal/fleet -out out/fleet
+fleet: ## Run the fleet simulator: table on stdout (last line fleet: runs=...), out/fleet/results.json and tripprob.svg (ARGS="-runs 100", -h for flags)
+	$(GO) run ./extension/internal/fleet -out out/fleet $(ARGS)
 
 .PHONY: demo
 demo: deps ## The whole system on one machine, no AWS account: timeline, summary, out/demo (ARGS="-down 30s", -h for flags)
@@ -144,6 +144,10 @@ validate: ## Lint template.yaml with cfn-lint, informational checks included (in
 
 .PHONY: deploy
 deploy: ## Build with SAM and deploy to your AWS account (needs sam and credentials; not run in CI)
+	@command -v sam >/dev/null 2>&1 || { \
+		echo "make deploy needs the AWS SAM CLI (sam), which is not on PATH: install it with 'pip install aws-sam-cli'"; \
+		echo "or AWS's installer (https://docs.aws.amazon.com/serverless-application-model/latest/developerguide/install-sam-cli.html),"; \
+		echo "then run make deploy again with AWS credentials set (aws configure, or AWS_PROFILE)"; exit 1; }
 	sam build && sam deploy --guided
 
 .PHONY: bench

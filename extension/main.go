@@ -1,7 +1,7 @@
 // Command breakerbox is the breakerbox Lambda extension: an external extension, shipped in a layer as
 // extensions/breakerbox, that answers the function's questions about circuits on
 // http://127.0.0.1:$BREAKERBOX_PORT from a TTL cache of the breakerbox DynamoDB table, and aggregates
-// the call outcomes the function reports. See DESIGN.md and the README's "The extension".
+// the call outcomes the function reports. See docs/design.md and docs/operations.md ("The extension").
 //
 // This file only wires the parts together; each lives in a package under extension/internal.
 package main

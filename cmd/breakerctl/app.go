@@ -13,6 +13,7 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 
+	"github.com/breakerbox/breakerbox/internal/circuit"
 	"github.com/breakerbox/breakerbox/internal/events"
 	"github.com/breakerbox/breakerbox/internal/store"
 )
@@ -65,6 +66,7 @@ func commands() []command {
 		{"force-closed", runForce("force-closed")},
 		{"clear", runForce("clear")},
 		{"watch", runWatch},
+		{"policy", runPolicy},
 		{"monitor", runMonitor},
 		{"create-table", runCreateTable},
 	}
@@ -80,6 +82,10 @@ Usage:
   breakerctl clear ID [--reason TEXT]          remove an override; the circuit starts again CLOSED
                                                (an id not in the table is an error)
   breakerctl watch [--interval 1s]             print transitions as they happen (Ctrl-C stops)
+  breakerctl policy show ID                    the circuit's own policy: knobs over the BREAKERBOX_* variables
+  breakerctl policy set ID KEY=VALUE...        set knobs of one circuit (checked as the model checks
+                                               them; creates the circuit CLOSED if it is new)
+  breakerctl policy clear ID [KEY...]          remove the named knobs, or the whole own policy
   breakerctl monitor add --id ID --url URL [--every 1m] [--timeout 4s] [--method GET]
                          [--expect-status 200-399] [--slow-call 1s] [--header 'Name: value']...
                          [--follow-redirects] [--checker-arn ARN]
@@ -94,6 +100,7 @@ Flags of every command (before or after it: breakerctl --table x circuits):
   --aws-timeout D    bound on each AWS call (default 10s)
   --bus NAME         event bus for state-change events (default $BREAKERBOX_EVENT_BUS or "default")
 
+policy keys: %s.
 monitor add takes the checker's ARN from --checker-arn or $BREAKERBOX_CHECKER_ARN.
 AWS credentials, region and endpoint come from the SDK's standard settings
 (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, ...).
@@ -107,7 +114,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env Env) 
 		if len(args) == 0 {
 			w, code = stderr, exitUsage
 		}
-		fmt.Fprint(w, usage)
+		fmt.Fprintf(w, usage, strings.Join(circuit.OverrideKeys(), ", "))
 		return code
 	}
 	a := &app{stdout: stdout, stderr: stderr, env: env}

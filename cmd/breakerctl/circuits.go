@@ -45,9 +45,9 @@ func runCircuits(ctx context.Context, a *app, args []string) error {
 		return nil
 	}
 	now := time.Now()
-	t := newTable(a.stdout, "ID", "STATE", "SINCE", "RETRY", "VERSION", "LAST CHECK", "REASON")
+	t := newTable(a.stdout, "ID", "STATE", "SINCE", "RETRY", "VERSION", "LAST CHECK", "OWN POLICY", "REASON")
 	for _, c := range cs {
-		t.row(c.ID, c.Label(), ago(c.Since, now), until(c.RetryAt, now), strconv.FormatInt(c.Version, 10), lastCheck(c, now), orDash(c.Reason))
+		t.row(c.ID, c.Label(), ago(c.Since, now), until(c.RetryAt, now), strconv.FormatInt(c.Version, 10), lastCheck(c, now), orDash(joinPolicy(c.Policy)), orDash(c.Reason))
 	}
 	return t.flush()
 }

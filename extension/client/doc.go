@@ -17,5 +17,5 @@
 //
 // It uses the standard library only. The layer carries the same client for Python (import
 // breakerbox, from clients/python) and Node.js (require("breakerbox"), from clients/node); the
-// README's "From Python" and "From Node.js" sections show them.
+// pages docs/python.md and docs/node.md show them.
 package client

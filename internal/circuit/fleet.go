@@ -26,7 +26,7 @@ func (p Policy) Settled(c Circuit, settle time.Duration, t time.Time) bool {
 }
 
 // FleetWindow returns the window counts one environment may decide c on, so that its decision is the
-// one a single process seeing every call of the fleet would make (the README's flush rule). read is
+// one a single process seeing every call of the fleet would make (the flush rule in docs/design.md). read is
 // the window as read from the store (plus this environment's writes since); own is this
 // environment's own calls per bucket, written or not.
 //

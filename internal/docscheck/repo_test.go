@@ -5,9 +5,12 @@ import (
 	"os"
 	"path"
 	"path/filepath"
+	"regexp"
 	"sort"
 	"strings"
 	"testing"
+
+	"github.com/breakerbox/breakerbox/internal/circuit"
 )
 
 // root is the repository, seen from this package's directory.
@@ -125,5 +128,25 @@ func TestEveryLinkResolves(t *testing.T) {
 	}
 	if checked < 30 {
 		t.Fatalf("found %d links in all the pages: the link pattern is broken", checked)
+	}
+}
+
+// TestConfigurationListsEveryKnob: docs/configuration.md's table of per-circuit policy keys holds
+// every knob of the model with its variable, and nothing else, so a new knob is documented too.
+func TestConfigurationListsEveryKnob(t *testing.T) {
+	page := read(t, "docs/configuration.md")
+	row := regexp.MustCompile("(?m)^\\| `([a-z][A-Za-z]+)` \\| `(BREAKERBOX_[A-Z_]+)` \\|")
+	documented := map[string]string{}
+	for _, m := range row.FindAllStringSubmatch(page, -1) {
+		documented[m[1]] = m[2]
+	}
+	for _, k := range circuit.Knobs() {
+		if env, ok := documented[k.Key]; !ok || env != k.Env {
+			t.Errorf("docs/configuration.md's per-circuit policy table lacks the row | `%s` | `%s` |", k.Key, k.Env)
+		}
+		delete(documented, k.Key)
+	}
+	for key := range documented {
+		t.Errorf("docs/configuration.md lists the policy key %s, which the model does not know", key)
 	}
 }

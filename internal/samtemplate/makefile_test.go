@@ -35,3 +35,31 @@ func TestValidateIncludesInformationalChecks(t *testing.T) {
 		t.Errorf("make -n validate: %v\n%s\nwant cfn-lint --include-checks I", err, out)
 	}
 }
+
+// TestSimulatorsTakeArgs: make sim and make fleet pass ARGS to their programs, as make demo does.
+func TestSimulatorsTakeArgs(t *testing.T) {
+	for _, tc := range []struct{ target, args, want string }{
+		{"sim", "-bases 200ms -seeds 5", "run ./cmd/sim -out out/sim -bases 200ms -seeds 5"},
+		{"fleet", "-runs 100 -shapes dense", "run ./extension/internal/fleet -out out/fleet -runs 100 -shapes dense"},
+	} {
+		out, err := exec.Command("make", "--no-print-directory", "-n", "-C", root, tc.target, "ARGS="+tc.args).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), tc.want) {
+			t.Errorf("make -n %s ARGS=%q: %v\n%s\nwant %q", tc.target, tc.args, err, out, tc.want)
+		}
+	}
+}
+
+// TestDeployWithoutSAMSaysHowToGetIt: make deploy on a machine without the SAM CLI fails at once
+// with how to install it, rather than with "sam: command not found". No AWS call is made.
+func TestDeployWithoutSAMSaysHowToGetIt(t *testing.T) {
+	makePath, err := exec.LookPath("make")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(makePath, "--no-print-directory", "-C", root, "deploy")
+	cmd.Env = []string{"PATH=" + t.TempDir(), "HOME=" + t.TempDir()} // nothing on PATH: no sam
+	out, err := cmd.CombinedOutput()
+	if err == nil || !strings.Contains(string(out), "make deploy needs the AWS SAM CLI (sam), which is not on PATH: install it with 'pip install aws-sam-cli'") {
+		t.Errorf("make deploy without sam: %v\n%s\nwant a failure saying how to install sam", err, out)
+	}
+}

@@ -2,7 +2,7 @@
 // environments on a virtual clock, next to the single-process reference and two peers' rules, over
 // four traffic shapes and the issue's true failure and slow-call rates. It prints the table, ends
 // with `fleet: runs=N false-trips=N missed-trips=N healthy-writes=N`, and writes results.json,
-// table.md (the README's table) and tripprob.svg to -out. It prints figures; it does not pass or fail on them.
+// table.md (the table in docs/results.md) and tripprob.svg to -out. It prints figures; it does not pass or fail on them.
 package main
 
 import (

@@ -112,7 +112,7 @@ func WriteJSON(w io.Writer, res *Results) error {
 	return nil
 }
 
-// WriteMarkdown writes the table for the README: each cell holds the systems' figures in the order
+// WriteMarkdown writes the table for docs/results.md: each cell holds the systems' figures in the order
 // reference / breakerbox / Powertools / circuitbreaker-lambda (DynamoDB cells: without the reference).
 func WriteMarkdown(w io.Writer, res *Results) error {
 	var b strings.Builder
