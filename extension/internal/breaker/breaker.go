@@ -20,7 +20,7 @@ import (
 // Store is the part of store.Circuits the breaker writes through (its reads go through the cache's
 // Reader). *store.Store is one; the fleet simulator's in-memory store is another. The breaker never
 // reads the clock itself (Options.Now) and starts no goroutine: a simulator drives it by calling
-// Acquire, Report and Flush/FlushIfDue on a virtual clock.
+// Acquire, Report, WriteIfDue and Flush/FlushIfDue on a virtual clock.
 type Store interface {
 	AcquireProbe(ctx context.Context, id, permit string, base circuit.Policy, now time.Time) (circuit.Result, circuit.Decision, error)
 	Update(ctx context.Context, id string, decide store.Decide) (circuit.Result, error)
