@@ -174,3 +174,38 @@ func TestWriteIfDueGivesUpAtItsDeadline(t *testing.T) {
 		t.Errorf("circuit b not marked after its failure was flushed: %+v", c)
 	}
 }
+
+// lostPermitDeadline loses every permit's answer and records the deadline of the write that gives
+// it back.
+type lostPermitDeadline struct {
+	lostPermit
+	voidEnd atomic.Pointer[time.Time]
+}
+
+func (l *lostPermitDeadline) Update(ctx context.Context, id string, decide store.Decide) (circuit.Result, error) {
+	d, _ := ctx.Deadline()
+	l.voidEnd.Store(&d)
+	return l.lostPermit.Update(ctx, id, decide)
+}
+
+// Giving back a permit whose answer was lost never waits past the caller's deadline (the
+// invocation's less the margin): the acquire that asked for it is answered in time.
+func TestVoidingALostPermitStaysWithinTheCallersDeadline(t *testing.T) {
+	s := newStore(t)
+	put(t, s, circuit.Circuit{ID: "inv", State: circuit.HalfOpen, Since: time.Now(), OpenCount: 1})
+	st := &lostPermitDeadline{lostPermit: lostPermit{s}}
+	b := newEnv(t, st, s, 0, circuit.DefaultPolicy())
+	if _, err := b.State(ctxT(t), "inv"); err != nil { // cached: the acquire below goes straight to the permit
+		t.Fatal(err)
+	}
+	end := time.Now().Add(time.Second) // shorter than voidPermitTimeout
+	ctx, cancel := context.WithDeadline(context.Background(), end)
+	defer cancel()
+	if d := b.Acquire(ctx, "inv"); d.Allowed {
+		t.Fatalf("allowed without hearing the grant: %+v", d)
+	}
+	got := st.voidEnd.Load()
+	if got == nil || got.After(end) {
+		t.Fatalf("the permit was given back with a deadline of %v, after the caller's %v", got, end)
+	}
+}
