@@ -151,6 +151,6 @@ deploy: ## Build with SAM and deploy to your AWS account (needs sam and credenti
 	sam build && sam deploy --guided
 
 .PHONY: bench
-bench: deps ## Benchmarks: the model's transitions (ns/op, allocs/op), the simulator, and the extension (GET vs bare net/http, reads per TTL, start-up, RSS, size)
+bench: deps ## Benchmarks: the model, the simulator, the extension (GET vs bare, reads per TTL, start-up, RSS, size, time after the answer); last line "bench: ..." (ARGS="-invokes 50 -rounds 2", -h for flags)
 	$(GO) test -run '^$$' -bench . -benchmem ./internal/circuit/ ./internal/adaptive/sim/
-	$(GO) run ./extension/internal/bench
+	$(GO) run ./extension/internal/bench $(ARGS)

@@ -32,7 +32,6 @@ import (
 	"github.com/breakerbox/breakerbox/internal/events"
 	"github.com/breakerbox/breakerbox/internal/extensionsapi"
 	"github.com/breakerbox/breakerbox/internal/store"
-	"github.com/breakerbox/breakerbox/internal/telemetryapi"
 )
 
 func main() { os.Exit(run()) }
@@ -75,26 +74,21 @@ func run() int {
 		return initFailed(ctx, api, name, "Extension.InitFailed", err, log)
 	}
 
-	srv := server.NewServer(server.Handler(b, server.Options{Token: cfg.Token, Logger: log, Started: started}), log)
+	// The default model: each request is bounded by the deadline of the invocation in progress,
+	// and a report writes what it puts at stake before the function answers (the environment may
+	// freeze right after). Lambda Managed Instances: never frozen, reports buffer for the clock.
+	deadline := &lifecycle.Deadline{}
+	srv := server.NewServer(server.Handler(b, server.Options{Token: cfg.Token, Logger: log, Started: started,
+		Bound: deadline.Bound, WriteOnReport: !cfg.ManagedInstances}), log)
 	serveErr := make(chan error, 1)
 	go func() { serveErr <- srv.Serve(ln) }()
 
-	var telemetry *telemetryapi.Listener
-	defer func() {
-		if telemetry != nil {
-			_ = telemetry.Close()
-		}
-	}()
 	err = lifecycle.Run(ctx, api, b, lifecycle.Options{
 		Name:             name,
 		FlushInterval:    cfg.FlushInterval,
 		Logger:           log,
 		ManagedInstances: cfg.ManagedInstances,
-		Subscribe: func(ctx context.Context) (lifecycle.Waiter, error) {
-			l, err := subscribeRuntimeDone(ctx, runtimeAPI, api.ID(), log)
-			telemetry = l
-			return l, err
-		},
+		Deadline:         deadline,
 		OnShutdown: func(ctx context.Context) {
 			if err := srv.Shutdown(ctx); err != nil {
 				_ = srv.Close()
@@ -180,25 +174,6 @@ func prefetch(ctx context.Context, b *breaker.Breaker, cfg config.Config, log *s
 // tableMissing is the init error for a table that does not exist.
 func tableMissing(cfg config.Config, region string, err error) error {
 	return fmt.Errorf("BREAKERBOX_TABLE=%s: the DynamoDB table does not exist; check the name, and that the table is in region %s (AWS_REGION) and this account (%w)", cfg.Table, region, err)
-}
-
-// subscribeRuntimeDone starts the Telemetry API listener and subscribes it to platform events, with
-// the shortest buffering Lambda allows, so the extension hears when the runtime has answered.
-func subscribeRuntimeDone(ctx context.Context, runtimeAPI, extensionID string, log *slog.Logger) (*telemetryapi.Listener, error) {
-	tc, err := telemetryapi.New(runtimeAPI, telemetryapi.Options{})
-	if err != nil {
-		return nil, err
-	}
-	l, err := telemetryapi.Listen(ctx, log)
-	if err != nil {
-		return nil, err
-	}
-	if err := tc.Subscribe(ctx, extensionID, telemetryapi.Subscription{Types: []string{"platform"}, URI: l.URI(), TimeoutMs: telemetryapi.MinTimeoutMs}); err != nil {
-		_ = l.Close()
-		return nil, err
-	}
-	log.Info("subscribed to platform.runtimeDone", "listener", l.URI())
-	return l, nil
 }
 
 // initFailed reports an init error to Lambda (registering first, for SHUTDOWN only, which both

@@ -336,6 +336,11 @@ type ExtensionInfo struct {
 	PID        int      // 0 when not running
 	Registered bool     // has called /register in the current initialisation
 	Events     []string // the events it registered for
+	// Ready is true once it has called /event/next since its last event: it has finished its work
+	// for the invocation in progress, whose end no longer waits for it ("the runtime and each
+	// extension indicate completion by sending a Next API request",
+	// https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html#runtimes-lifecycle-invoke).
+	Ready bool
 }
 
 // info reports the sandbox's state.
@@ -357,7 +362,7 @@ func (s *sandbox) info(busy bool) SandboxInfo {
 			ei.PID = p.pid
 		}
 		if e := g.byName[p.name]; e != nil {
-			ei.Registered = true
+			ei.Registered, ei.Ready = true, e.ready
 			if e.invoke {
 				ei.Events = append(ei.Events, EventInvoke)
 			}

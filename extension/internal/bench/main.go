@@ -1,10 +1,11 @@
 // Command bench measures the breakerbox extension (make bench): cache-hit GET throughput and latency
 // next to a bare net/http handler answering the same JSON, DynamoDB reads per circuit under a steady
 // lookup rate, start-up time, peak RSS and stripped binary size, and the time the extension adds
-// after the runtime's answer per invocation (in lambdaenv, next to an extension that does nothing).
-// It builds the extension, starts moto_server, and drives the real binary through a minimal
-// Extensions API (and lambdaenv for the last run). It prints figures; it does not pass or fail on
-// them.
+// after the runtime's answer per invocation (in lambdaenv, next to an extension that does nothing),
+// healthy and failing, next to one counter write to the same moto. It builds the extension, starts
+// moto_server, and drives the real binary through a minimal Extensions API (and lambdaenv for the
+// last run). It prints figures, and last one summary line (see summary); it does not pass or fail
+// on them.
 package main
 
 import (
@@ -37,14 +38,18 @@ func main() {
 	bare := flag.String("serve-bare", "", "internal: serve the bare comparison handler on this address")
 	body := flag.String("body", "", "internal: the body file of the bare handler")
 	dur := flag.Duration("duration", time.Second, "measured time of each throughput run")
-	rounds := flag.Int("rounds", 10, "throughput rounds, alternating bare and extension, so both see the same machine load")
-	readsFor := flag.Duration("reads-duration", 30*time.Second, "length of the DynamoDB reads run")
+	rounds := flag.Int("rounds", 4, "throughput rounds, alternating bare and extension, so both see the same machine load")
+	readsFor := flag.Duration("reads-duration", 10*time.Second, "length of the DynamoDB reads run (0: skipped)")
 	readsRate := flag.Float64("reads-rate", 5000, "lookups per second in the DynamoDB reads run")
 	starts := flag.Int("starts", 5, "start-ups measured")
-	invokes := flag.Int("invokes", 30, "warm invocations per case in the after-the-answer run")
+	invokes := flag.Int("invokes", 200, "warm invocations per case in the after-the-answer run")
 	flag.Parse()
 	if *bare != "" {
 		os.Exit(serveBare(*bare, *body))
+	}
+	if *rounds < 1 || *starts < 1 || *invokes < 1 || *dur <= 0 {
+		fmt.Fprintln(os.Stderr, "bench: -rounds, -starts and -invokes must be at least 1, and -duration above 0")
+		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	defer stop()
@@ -136,6 +141,7 @@ func run(ctx context.Context, dur time.Duration, rounds int, readsFor time.Durat
 	fmt.Printf("   answer (%d bytes): %s\n", len(first), first)
 	fmt.Printf("   %-22s %5s %12s %10s %10s %8s\n", "server", "conns", "req/s", "p50", "p99", "errors")
 	tok := map[string]string{"X-Breakerbox-Token": ext.token}
+	getRatio := math.Inf(1) // the lowest throughput ratio over the connection counts
 	for _, conns := range []int{1, 16, 64} {
 		var b, e loadgen.Result
 		var ratios []float64
@@ -165,6 +171,7 @@ func run(ctx context.Context, dur time.Duration, rounds int, readsFor time.Durat
 		printRow("bare net/http handler", conns, b)
 		printRow("breakerbox extension", conns, e)
 		tr, pr := e.RPS()/b.RPS(), float64(e.Percentile(0.99))/float64(b.Percentile(0.99))
+		getRatio = min(getRatio, tr)
 		slices.Sort(ratios)
 		fmt.Printf("   %-22s %5d %11.2fx %10s %9.2fx   (median round %.2fx) goal ≥0.80x throughput, ≤1.50x p99: %s\n",
 			"extension / bare", conns, tr, "", pr, ratios[len(ratios)/2], verdict(tr >= 0.8 && pr <= 1.5))
@@ -181,10 +188,48 @@ func run(ctx context.Context, dur time.Duration, rounds int, readsFor time.Durat
 			"in-process bare", conns, b.RPS(), us(b.Percentile(0.5)), us(b.Percentile(0.99)), e.RPS(), us(e.Percentile(0.5)), us(e.Percentile(0.99)), tr, pr)
 	}
 
-	if readsFor <= 0 {
-		_, err := ext.stop()
+	if readsFor > 0 {
+		if err := readsRun(ctx, ext, proxy, path, tok, stats0, readsFor, readsRate); err != nil {
+			return err
+		}
+	}
+
+	rss, err := ext.stop()
+	if err != nil {
 		return err
 	}
+	fmt.Println("\n3. Start-up, memory, size")
+	fmt.Printf("   process start → registered with a warm cache (prefetch of 1 circuit from moto; billed as INIT): min %s, median %s, max %s over %d starts\n",
+		ms(times[0]), ms(times[len(times)/2]), ms(times[len(times)-1]), len(times))
+	fmt.Printf("   peak RSS of the extension over all of the above: %.1f MiB\n", float64(rss)/1024)
+	fmt.Printf("   stripped binary (go build -trimpath -ldflags='-s -w', %s): %.1f MiB (%d bytes)\n", goarch(), float64(st.Size())/(1<<20), st.Size())
+
+	af, err := afterRuntime(ctx, dir, bin, append(moto.Env(), "BREAKERBOX_TABLE="+table), &storeWriter{s: s, p: circuit.DefaultPolicy()}, invokes)
+	if err != nil {
+		return err
+	}
+	af.print(invokes)
+	fmt.Println()
+	fmt.Println(summary(getRatio, af))
+	return nil
+}
+
+// summary is the bench's last line, every figure from this run: get-ratio is the lowest cache-hit
+// GET throughput ratio (extension / bare handler) over 1, 16 and 64 connections; post-runtime the
+// time after the runtime's answer per invocation, of breakerbox with a healthy report and of the
+// no-op extension; failing-extra the median failing invocation's whole duration less the median
+// healthy one's; store-write the median of one counter write to the same moto from this process.
+func summary(getRatio float64, af afterFigures) string {
+	return fmt.Sprintf("bench: get-ratio=%.2f post-runtime-healthy-p50=%s post-runtime-healthy-p99=%s post-runtime-noop-p50=%s post-runtime-noop-p99=%s failing-extra-p50=%s store-write-p50=%s",
+		getRatio, msv(pct(af.healthy.after, 0.5)), msv(pct(af.healthy.after, 0.99)), msv(pct(af.noop.after, 0.5)), msv(pct(af.noop.after, 0.99)),
+		msv(af.failingExtra()), msv(pct(af.storeWrite, 0.5)))
+}
+
+// msv is a duration in milliseconds with two decimals and the unit ("1.25ms").
+func msv(d time.Duration) string { return fmt.Sprintf("%.2fms", float64(d)/float64(time.Millisecond)) }
+
+// readsRun is section 2: the DynamoDB reads a steady lookup rate of one circuit causes.
+func readsRun(ctx context.Context, ext *extProc, proxy *countingProxy, path string, tok map[string]string, stats0 map[string]float64, readsFor time.Duration, readsRate float64) error {
 	fmt.Printf("\n2. DynamoDB reads under %.0f lookups/s of one circuit for %s (CACHE_TTL default 5s ±10%% jitter)\n", readsRate, readsFor)
 	gets0, batch0, stats1 := proxy.getItems.Load(), proxy.batchGets.Load(), must(ext.stats())
 	r, err := loadgen.Run(ctx, loadgen.Config{Addr: ext.addr(), Path: path, Header: tok, Conns: 8, Duration: readsFor, Rate: readsRate})
@@ -198,20 +243,7 @@ func run(ctx context.Context, dur time.Duration, rounds int, readsFor time.Durat
 	fmt.Printf("   GetItem calls seen by the proxy in front of DynamoDB: %d (extension's own count: %.0f); BatchGetItem: %d\n",
 		gets, stats2["storeReads"]-stats1["storeReads"], proxy.batchGets.Load()-batch0)
 	fmt.Printf("   prefetch reads before the first query: %.0f; bound one per TTL: ≤ %d: %s\n", stats0["storeReads"], bound, verdict(gets <= bound))
-
-	rss, err := ext.stop()
-	if err != nil {
-		return err
-	}
-	fmt.Println("\n3. Start-up, memory, size")
-	fmt.Printf("   process start → registered with a warm cache (prefetch of 1 circuit from moto; billed as INIT): min %s, median %s, max %s over %d starts\n",
-		ms(times[0]), ms(times[len(times)/2]), ms(times[len(times)-1]), len(times))
-	fmt.Printf("   peak RSS of the extension over all of the above: %.1f MiB\n", float64(rss)/1024)
-	fmt.Printf("   stripped binary (go build -trimpath -ldflags='-s -w', %s): %.1f MiB (%d bytes)\n", goarch(), float64(st.Size())/(1<<20), st.Size())
-	if invokes <= 0 {
-		return nil
-	}
-	return afterRuntime(ctx, dir, bin, append(moto.Env(), "BREAKERBOX_TABLE="+table), invokes)
+	return nil
 }
 
 func printRow(name string, conns int, r loadgen.Result) {

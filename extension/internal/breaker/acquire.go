@@ -179,9 +179,15 @@ const voidPermitTimeout = 2 * time.Second
 
 // voidPermit gives back a permit whose write may have landed although its answer never came (a
 // timeout, a canceled request): nobody holds it, and left alone it would keep HALF_OPEN's probe
-// slot for a whole lease. Releasing a permit the circuit does not hold changes nothing.
+// slot for a whole lease. Releasing a permit the circuit does not hold changes nothing. It runs even
+// if ctx was canceled, but never past ctx's deadline (the invocation's): with no time left, the
+// permit lapses with its lease.
 func (b *Breaker) voidPermit(ctx context.Context, id, permit string, now time.Time) {
-	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), voidPermitTimeout)
+	end := time.Now().Add(voidPermitTimeout)
+	if d, ok := ctx.Deadline(); ok && d.Before(end) {
+		end = d
+	}
+	ctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), end)
 	defer cancel()
 	r, err := b.store.Update(ctx, id, func(prev circuit.Circuit) (circuit.Result, error) {
 		return circuit.Release(prev, permit, now), nil

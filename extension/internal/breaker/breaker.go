@@ -20,7 +20,7 @@ import (
 // Store is the part of store.Circuits the breaker writes through (its reads go through the cache's
 // Reader). *store.Store is one; the fleet simulator's in-memory store is another. The breaker never
 // reads the clock itself (Options.Now) and starts no goroutine: a simulator drives it by calling
-// Acquire, Report and Flush/FlushIfDue on a virtual clock.
+// Acquire, Report, WriteIfDue and Flush/FlushIfDue on a virtual clock.
 type Store interface {
 	AcquireProbe(ctx context.Context, id, permit string, base circuit.Policy, now time.Time) (circuit.Result, circuit.Decision, error)
 	Update(ctx context.Context, id string, decide store.Decide) (circuit.Result, error)
@@ -45,7 +45,9 @@ type Options struct {
 	Writer string
 	// WindowTTL is the longest a window read is reused before it is read again (the cache TTL).
 	WindowTTL time.Duration
-	// FlushInterval is the most often buffers are flushed by FlushIfDue.
+	// FlushInterval is the most often buffers are flushed by FlushIfDue, and the most often one
+	// circuit's counts are written by FlushIfDue and WriteIfDue together (a run of failures that
+	// may trip the circuit is not held back; Flush writes everything).
 	FlushInterval time.Duration
 	// Settle is how long after a circuit's window is marked bad every environment that makes a call
 	// has flushed its calls (circuit.Settle; default: from WindowTTL, FlushInterval and a 1s store call).
@@ -77,9 +79,14 @@ type Breaker struct {
 	windows  map[string]*windowCopy
 	inflight map[string]chan struct{} // permit attempts in flight, by circuit
 
-	flushMu   sync.Mutex
+	// flushing is held (a one-slot semaphore) by the flush in progress; taking it honours the
+	// caller's context, so a write inside an invocation never waits past its deadline for another.
+	flushing  chan struct{}
 	lastFlush time.Time
-	seq       atomic.Uint64 // the last counter write's sequence number
+	// written is when each circuit's counts were last sent to the store (or tried), under mu: a
+	// circuit's counts are written at most once per FlushInterval (see take).
+	written map[string]time.Time
+	seq     atomic.Uint64 // the last counter write's sequence number
 
 	stats counters
 
@@ -129,6 +136,7 @@ func New(s Store, c *cache.Cache, opt Options) (*Breaker, error) {
 	b := &Breaker{
 		store: s, cache: c, opt: opt, log: opt.Logger,
 		pending: map[string]*buffer{}, windows: map[string]*windowCopy{}, inflight: map[string]chan struct{}{},
+		flushing: make(chan struct{}, 1), written: map[string]time.Time{},
 		lastFlush: opt.Now().Round(0),
 	}
 	mode := "closed"

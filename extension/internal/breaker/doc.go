@@ -17,6 +17,11 @@
 // rates may make once the window settles is owed and made by a later flush. The circuit item is
 // written only for a transition, its creation, the mark, or to settle a half-open trial.
 //
+// When: one environment writes a circuit's counts at most once per FlushInterval (FlushIfDue and
+// WriteIfDue together; a run of failures that reaches the policy's threshold is not held back, and
+// Flush, for SHUTDOWN, writes everything). WriteIfDue is the default model's report path: it writes
+// what a report put at stake, if due, within the caller's context (the invocation's deadline).
+//
 // A counter write whose answer was lost is retried as it was (same sequence number), so the store
 // counts it once. Buckets that leave the window are let go unwritten but not unjudged: a run of
 // failures is decided on however far apart its calls were. The breaker reads the clock only through

@@ -3,6 +3,7 @@ package breaker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"maps"
 	"slices"
 	"time"
@@ -36,7 +37,8 @@ type windowCopy struct {
 	buckets []circuit.BucketCounts
 }
 
-// FlushIfDue flushes when FlushInterval has passed since the last flush.
+// FlushIfDue flushes when FlushInterval has passed since the last flush. A circuit whose counts
+// were written less than FlushInterval ago (by WriteIfDue) keeps its new ones for a later flush.
 func (b *Breaker) FlushIfDue(ctx context.Context) error {
 	b.mu.Lock()
 	due := b.now().Sub(b.lastFlush) >= b.opt.FlushInterval
@@ -44,23 +46,29 @@ func (b *Breaker) FlushIfDue(ctx context.Context) error {
 	if !due {
 		return nil
 	}
-	return b.Flush(ctx)
+	return b.flush(ctx, false)
 }
 
 // Flush writes what the fleet-true flush rule asks for and lets the model decide (see the package
 // doc): buffers that hold a failure or a slow call, every buffer of a circuit whose window is marked
-// bad, unsettled half-open trials and owed decisions. What cannot be written is kept for the next
-// flush; a write whose answer was lost is retried as it was, and counted once.
-func (b *Breaker) Flush(ctx context.Context) error {
-	b.flushMu.Lock()
-	defer b.flushMu.Unlock()
+// bad, unsettled half-open trials and owed decisions, whenever each circuit was last written
+// (SHUTDOWN). What cannot be written is kept for the next flush; a write whose answer was lost is
+// retried as it was, and counted once.
+func (b *Breaker) Flush(ctx context.Context) error { return b.flush(ctx, true) }
+
+// flush is Flush; unless force, circuits written less than FlushInterval ago are left for later.
+func (b *Breaker) flush(ctx context.Context, force bool) error {
+	if err := b.lock(ctx); err != nil {
+		return err
+	}
+	defer b.unlock()
 	now := b.now()
 	b.mu.Lock()
 	b.lastFlush = now
 	b.mu.Unlock()
 	b.refreshMarks(ctx)
 	b.publish(ctx)
-	todo := b.take(now)
+	todo := b.take(now, force)
 	if len(todo) == 0 {
 		return nil
 	}
@@ -79,6 +87,21 @@ func (b *Breaker) Flush(ctx context.Context) error {
 	}
 	return nil
 }
+
+// lock takes the flush semaphore, or gives up when ctx ends first.
+func (b *Breaker) lock(ctx context.Context) error {
+	if err := ctx.Err(); err != nil {
+		return fmt.Errorf("flush: %w", err)
+	}
+	select {
+	case b.flushing <- struct{}{}:
+		return nil
+	case <-ctx.Done():
+		return fmt.Errorf("flush: waiting for the flush in progress: %w", ctx.Err())
+	}
+}
+
+func (b *Breaker) unlock() { <-b.flushing }
 
 // refreshMarks makes sure the cached copy of every circuit with healthy calls buffered is at most a
 // cache TTL old (a read only when it is older), so a bad-window mark set elsewhere is seen.
@@ -101,60 +124,21 @@ func (b *Breaker) refreshMarks(ctx context.Context) {
 
 // take moves what is due for writing out of b.pending. Buckets that have left the window are let go
 // unwritten, but never unjudged: a buffer that held a failure is still decided on (its run of
-// failures is a run, however far apart its calls were).
-func (b *Breaker) take(now time.Time) []work {
+// failures is a run, however far apart its calls were). Unless force, the counts of a circuit
+// written less than FlushInterval ago stay in its buffer (see takeOne).
+func (b *Breaker) take(now time.Time, force bool) []work {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	var out []work
 	for id, buf := range b.pending {
-		p := b.opt.Policy
-		var c *circuit.Circuit
-		if e, ok := b.cache.Peek(id); ok && e.Found {
-			c = &e.Circuit
-			p = b.policyFor(*c)
+		if w, ok := b.takeOne(id, buf, now, force); ok {
+			out = append(out, w)
 		}
-		oldest := p.WindowBuckets(now)[0].Unix()
-		for start := range buf.buckets {
-			if start < oldest {
-				delete(buf.buckets, start)
-			}
+	}
+	for id, at := range b.written {
+		if now.Sub(at) >= b.opt.FlushInterval || now.Before(at) {
+			delete(b.written, id)
 		}
-		for start := range buf.own {
-			if start < oldest {
-				delete(buf.own, start)
-			}
-		}
-		buf.unsent = slices.DeleteFunc(buf.unsent, func(cw store.CountsWrite) bool { return cw.Bucket.Unix() < oldest })
-		buf.recent = slices.DeleteFunc(buf.recent, func(r stamped) bool { return now.Sub(r.at) > b.opt.Lag })
-		marked := c != nil && now.Before(c.BadUntil)
-		owed := buf.redecide && !now.Before(buf.redecideAt)
-		writeAll := buf.bad || (marked && len(buf.buckets) > 0)
-		if !writeAll && len(buf.permits) == 0 && !owed && len(buf.unsent) == 0 {
-			if len(buf.buckets) == 0 && len(buf.own) == 0 && buf.consec == 0 && !buf.redecide {
-				delete(b.pending, id)
-			}
-			continue
-		}
-		w := work{id: id, permits: buf.permits, unsent: buf.unsent, bad: buf.bad, decide: buf.bad || owed}
-		if w.decide {
-			w.consec = max(buf.peak, buf.consec)
-			buf.peak = buf.consec
-		}
-		if writeAll {
-			w.buckets = buf.buckets
-			buf.buckets = map[int64]tally{}
-		}
-		for start, cnt := range buf.own {
-			w.own = append(w.own, circuit.BucketCounts{Start: time.Unix(start, 0).UTC(), Counts: cnt.all, Settled: cnt.settled})
-		}
-		for _, r := range buf.recent {
-			w.recent = w.recent.Add(r.c)
-		}
-		buf.bad, buf.permits, buf.unsent = false, nil, nil
-		if owed {
-			buf.redecide, buf.redecideAt = false, time.Time{}
-		}
-		out = append(out, w)
 	}
 	// A window copy is read again once it is older than WindowTTL; a stale one only serves while
 	// DynamoDB cannot be read, and one older than the window holds nothing in it: let those go, and
@@ -166,6 +150,89 @@ func (b *Breaker) take(now time.Time) []work {
 		}
 	}
 	return out
+}
+
+// takeOne moves what is due for writing out of circuit id's buffer; false when nothing is. Counts
+// are written at most once per FlushInterval per circuit (unless force): within the interval they
+// wait in the buffer, unless the run of failures has just reached the policy's threshold (a trip
+// that is not held back). Trials and owed decisions are not counter writes and always go. b.mu must
+// be held.
+func (b *Breaker) takeOne(id string, buf *buffer, now time.Time, force bool) (work, bool) {
+	p := b.opt.Policy
+	var c *circuit.Circuit
+	if e, ok := b.cache.Peek(id); ok && e.Found {
+		c = &e.Circuit
+		p = b.policyFor(*c)
+	}
+	oldest := p.WindowBuckets(now)[0].Unix()
+	for start := range buf.buckets {
+		if start < oldest {
+			delete(buf.buckets, start)
+		}
+	}
+	for start := range buf.own {
+		if start < oldest {
+			delete(buf.own, start)
+		}
+	}
+	buf.unsent = slices.DeleteFunc(buf.unsent, func(cw store.CountsWrite) bool { return cw.Bucket.Unix() < oldest })
+	buf.recent = slices.DeleteFunc(buf.recent, func(r stamped) bool { return now.Sub(r.at) > b.opt.Lag })
+	marked := c != nil && now.Before(c.BadUntil)
+	owed := buf.redecide && !now.Before(buf.redecideAt)
+	held := !force && !tripDue(buf, p) && b.writtenWithin(id, now)
+	writeAll := !held && (buf.bad || (marked && len(buf.buckets) > 0))
+	unsent := !held && len(buf.unsent) > 0
+	if !writeAll && !unsent && len(buf.permits) == 0 && !owed {
+		if len(buf.buckets) == 0 && len(buf.own) == 0 && buf.consec == 0 && !buf.redecide && len(buf.unsent) == 0 && !buf.bad {
+			delete(b.pending, id)
+		}
+		return work{}, false
+	}
+	bad := buf.bad && !held
+	w := work{id: id, permits: buf.permits, bad: bad, decide: bad || owed}
+	if w.decide {
+		w.consec = max(buf.peak, buf.consec)
+		buf.peak = buf.consec
+		buf.judged = buf.consec
+	}
+	if writeAll {
+		w.buckets = buf.buckets
+		buf.buckets = map[int64]tally{}
+	}
+	if unsent {
+		w.unsent = buf.unsent
+		buf.unsent = nil
+	}
+	if writeAll || unsent {
+		b.written[id] = now
+	}
+	for start, cnt := range buf.own {
+		w.own = append(w.own, circuit.BucketCounts{Start: time.Unix(start, 0).UTC(), Counts: cnt.all, Settled: cnt.settled})
+	}
+	for _, r := range buf.recent {
+		w.recent = w.recent.Add(r.c)
+	}
+	if bad {
+		buf.bad = false
+	}
+	buf.permits = nil
+	if owed {
+		buf.redecide, buf.redecideAt = false, time.Time{}
+	}
+	return w, true
+}
+
+// tripDue reports whether the buffer's run of failures has reached the policy's threshold since it
+// was last judged: the decision that may trip the circuit is not held back by the interval.
+func tripDue(buf *buffer, p circuit.Policy) bool {
+	return p.ConsecutiveFailures > 0 && buf.consec >= p.ConsecutiveFailures && buf.judged < p.ConsecutiveFailures
+}
+
+// writtenWithin reports whether circuit id's counts were written less than FlushInterval before
+// now. b.mu must be held.
+func (b *Breaker) writtenWithin(id string, now time.Time) bool {
+	at, ok := b.written[id]
+	return ok && now.Sub(at) < b.opt.FlushInterval && !now.Before(at)
 }
 
 // restore puts back what a flush could not write or decide.

@@ -30,9 +30,10 @@ type buffer struct {
 	unsent []store.CountsWrite
 	// bad is set once the buffer holds a failure or a slow call not judged yet.
 	bad bool
-	// consec is the current run of failures; peak the longest run since the last decision. They are
-	// this environment's own and never written.
-	consec, peak int
+	// consec is the current run of failures; peak the longest run since the last decision; judged
+	// the run's length at the last decision (0 once a success ends the run). They are this
+	// environment's own and never written.
+	consec, peak, judged int
 	// recent are this environment's settled calls of the last moments, by when they were reported:
 	// the other environments' calls of that span may still be on their way to the store, so a
 	// decision leaves these out too (circuit.Policy.FleetWindow).
@@ -127,7 +128,7 @@ func (b *Breaker) Report(ctx context.Context, id string, outs []Outcome) {
 			buf.bad = true
 		}
 		if o.OK {
-			buf.consec = 0
+			buf.consec, buf.judged = 0, 0
 		} else {
 			buf.consec++
 			buf.peak = max(buf.peak, buf.consec)

@@ -1,6 +1,7 @@
 package e2e
 
 import (
+	"cmp"
 	"context"
 	"crypto/rand"
 	"encoding/json"
@@ -50,6 +51,8 @@ type rigOptions struct {
 	MaxConcurrency int
 	// Table is an existing table to share with another rig (default: a fresh one).
 	Table string
+	// Timeout is the function timeout (default 2 minutes).
+	Timeout time.Duration
 }
 
 func newRig(t *testing.T, opt rigOptions) *rig {
@@ -106,7 +109,7 @@ func newRig(t *testing.T, opt rigOptions) *rig {
 			r.ports.Store(i, p)
 			return []string{"BREAKERBOX_PORT=" + strconv.Itoa(p), "E2E_SANDBOX=" + strconv.Itoa(i)}
 		},
-		Timeout:            2 * time.Minute,
+		Timeout:            cmp.Or(opt.Timeout, 2*time.Minute),
 		InitTimeout:        time.Minute,
 		ShutdownTimeout:    5 * time.Second,
 		Freeze:             opt.Freeze,

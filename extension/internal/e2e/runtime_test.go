@@ -18,8 +18,8 @@ import (
 
 // step is one thing the test runtime does.
 type step struct {
-	// Op is "http" (default), "sleep", "touch", "wait", "client.do", "client.acquire", "client.state"
-	// or "client.report".
+	// Op is "http" (default), "sleep", "untilDeadline" (sleep until Ms before the invocation's
+	// deadline), "touch", "wait", "client.do", "client.acquire", "client.state" or "client.report".
 	Op     string `json:"op,omitempty"`
 	Method string `json:"method,omitempty"`
 	Path   string `json:"path,omitempty"`
@@ -79,6 +79,13 @@ func runStep(ctx context.Context, hc *http.Client, s step) stepResult {
 		return httpStep(ctx, hc, s)
 	case "sleep":
 		time.Sleep(time.Duration(s.Ms) * time.Millisecond)
+		return stepResult{}
+	case "untilDeadline":
+		d, ok := ctx.Deadline()
+		if !ok {
+			return stepResult{Err: "the invocation has no deadline"}
+		}
+		time.Sleep(time.Until(d.Add(-time.Duration(s.Ms) * time.Millisecond)))
 		return stepResult{}
 	case "touch":
 		if err := os.WriteFile(s.File, nil, 0o644); err != nil {

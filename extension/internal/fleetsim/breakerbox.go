@@ -88,16 +88,16 @@ func newFleet(ctx context.Context, set Settings, clk *clock, envs int, id string
 	return f, nil
 }
 
-// invoke is the extension's INVOKE event: the lifecycle waits for the invocation's
-// platform.runtimeDone and flushes then (done), so nothing happens here.
-func (f *fleet) invoke(int) {}
+// invoke is the extension's INVOKE event: the lifecycle asks for the next event at once and its
+// background flusher writes what is due (extension/internal/lifecycle).
+func (f *fleet) invoke(env int) { _ = f.envs[env].FlushIfDue(f.ctx) }
 
 // tick is the extension's flush timer, running while the environment is thawed.
 func (f *fleet) tick(env int) { _ = f.envs[env].FlushIfDue(f.ctx) }
 
-// done is the runtime's answer: what the invocation reported is made durable before the freeze
-// (the lifecycle flushes on the Telemetry API's platform.runtimeDone, then calls /event/next).
-func (f *fleet) done(env int) { _ = f.envs[env].Flush(f.ctx) }
+// done is the runtime's answer: the extension does nothing then (it asked for its next event on
+// INVOKE); what the invocation put at stake was written by its report.
+func (f *fleet) done(int) {}
 
 func (f *fleet) acquire(i int, c *call) bool {
 	d := f.envs[c.env].Acquire(f.ctx, f.id)
@@ -108,8 +108,13 @@ func (f *fleet) acquire(i int, c *call) bool {
 }
 
 func (f *fleet) report(i int, c *call) {
-	f.envs[c.env].Report(f.ctx, f.id, []breaker.Outcome{{OK: !c.fail, Latency: c.latency, Permit: f.permits[i]}})
+	b := f.envs[c.env]
+	b.Report(f.ctx, f.id, []breaker.Outcome{{OK: !c.fail, Latency: c.latency, Permit: f.permits[i]}})
 	delete(f.permits, i)
+	// The default model's report path (extension/internal/server/report.go): what is at stake
+	// and due is written in the report call (a marked circuit's calls without the answer waiting
+	// for them, which on this virtual clock is the same instant).
+	_ = b.WriteIfDue(f.ctx, f.id)
 }
 
 func (f *fleet) tripped() (time.Time, string) { return f.st.trip, f.st.why }

@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/breakerbox/breakerbox/internal/extensionsapi"
-	"github.com/breakerbox/breakerbox/internal/telemetryapi"
 )
 
 // fakeAPI hands out queued events.
@@ -50,13 +49,16 @@ func (f *fakeAPI) Next(ctx context.Context) (extensionsapi.Event, error) {
 	}
 }
 
-// fakeFlusher records flushes and the deadline of the last full one.
+// fakeFlusher records flushes and the deadline of the last full one, and of each FlushIfDue.
 type fakeFlusher struct {
-	mu       sync.Mutex
-	full     int
-	ifDue    int
-	deadline time.Time
-	delay    time.Duration
+	mu         sync.Mutex
+	full       int
+	ifDue      int
+	deadline   time.Time
+	delay      time.Duration
+	dueCtxEnds []time.Time
+	// blockIfDue, when set, holds every FlushIfDue until it is closed or its context ends.
+	blockIfDue chan struct{}
 }
 
 func (f *fakeFlusher) Flush(ctx context.Context) error {
@@ -73,10 +75,20 @@ func (f *fakeFlusher) Flush(ctx context.Context) error {
 	}
 }
 
-func (f *fakeFlusher) FlushIfDue(context.Context) error {
+func (f *fakeFlusher) FlushIfDue(ctx context.Context) error {
+	d, _ := ctx.Deadline()
 	f.mu.Lock()
 	f.ifDue++
+	f.dueCtxEnds = append(f.dueCtxEnds, d)
+	block := f.blockIfDue
 	f.mu.Unlock()
+	if block != nil {
+		select {
+		case <-block:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	return nil
 }
 
@@ -84,6 +96,18 @@ func (f *fakeFlusher) counts() (int, int, time.Time) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	return f.full, f.ifDue, f.deadline
+}
+
+// waitFor polls cond until it holds, failing the test after a generous bound.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(time.Millisecond)
+	}
 }
 
 func TestInvokesFlushIfDueAndShutdownFlushesBeforeTheDeadline(t *testing.T) {
@@ -101,9 +125,9 @@ func TestInvokesFlushIfDueAndShutdownFlushesBeforeTheDeadline(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	full, ifDue, d := f.counts()
-	if ifDue != 2 || full != 1 {
-		t.Errorf("flushes: %d if due, %d full; want 2 (one per INVOKE) and 1 (SHUTDOWN)", ifDue, full)
+	full, _, d := f.counts()
+	if full != 1 {
+		t.Errorf("full flushes: %d, want 1 (SHUTDOWN)", full)
 	}
 	if !d.Before(time.UnixMilli(deadline.UnixMilli())) || d.Before(deadline.Add(-time.Second)) {
 		t.Errorf("final flush deadline %v, want a little before %v", d, deadline)
@@ -176,135 +200,77 @@ func TestSignalFlushes(t *testing.T) {
 	}
 }
 
-// fakeWaiter answers WaitRuntimeDone from a channel per request id, or waits for the context.
-type fakeWaiter struct {
-	mu      sync.Mutex
-	release map[string]chan struct{}
-	calls   []string
-}
-
-func (w *fakeWaiter) WaitRuntimeDone(ctx context.Context, id string) (telemetryapi.RuntimeDone, error) {
-	w.mu.Lock()
-	w.calls = append(w.calls, id)
-	ch := w.release[id]
-	w.mu.Unlock()
-	select {
-	case <-ch: // nil for an id with no channel: never
-		return telemetryapi.RuntimeDone{RequestID: id, Status: "success"}, nil
-	case <-ctx.Done():
-		return telemetryapi.RuntimeDone{}, ctx.Err()
-	}
-}
-
-func (w *fakeWaiter) calledWith() []string {
-	w.mu.Lock()
-	defer w.mu.Unlock()
-	return append([]string(nil), w.calls...)
-}
-
-// Default model: the extension registers for INVOKE and SHUTDOWN; on INVOKE it waits for the
-// runtime's answer, flushes everything, and only then asks for the next event.
-func TestInvokeWaitsForTheRuntimeThenFlushesBeforeNext(t *testing.T) {
+// Default model: on INVOKE the loop asks for the next event at once, however long a flush takes:
+// the extension holds nothing after the runtime's answer. The flush an INVOKE asks for runs beside
+// it, bounded by the invocation's deadline less the margin, and the deadline is shared.
+func TestInvokeAsksForTheNextEventAtOnce(t *testing.T) {
 	api := &fakeAPI{events: make(chan extensionsapi.Event, 2)}
-	f := &fakeFlusher{}
-	w := &fakeWaiter{release: map[string]chan struct{}{"r1": make(chan struct{})}}
-	var fullAtNext []int
-	api.onNext = func() { full, _, _ := f.counts(); fullAtNext = append(fullAtNext, full) }
-	api.events <- extensionsapi.Event{EventType: extensionsapi.Invoke, RequestID: "r1", DeadlineMs: time.Now().Add(time.Hour).UnixMilli()}
+	release := make(chan struct{})
+	f := &fakeFlusher{blockIfDue: release}
+	var nexts atomic.Int32
+	api.onNext = func() { nexts.Add(1) }
+	invDeadline := time.Now().Add(time.Hour).Truncate(time.Millisecond)
+	api.events <- extensionsapi.Event{EventType: extensionsapi.Invoke, RequestID: "r1", DeadlineMs: invDeadline.UnixMilli()}
+	var dl Deadline
 	done := make(chan error, 1)
 	go func() {
-		done <- Run(context.Background(), api, f, Options{Name: "breakerbox", FlushInterval: time.Hour,
-			Subscribe: func(context.Context) (Waiter, error) { return w, nil }}, nil)
+		done <- Run(context.Background(), api, f, Options{Name: "breakerbox", FlushInterval: time.Hour, Deadline: &dl}, nil)
 	}()
-	deadline := time.Now().Add(time.Minute)
-	for len(w.calledWith()) == 0 {
-		if time.Now().After(deadline) {
-			t.Fatal("the loop never waited for the runtime's answer")
-		}
-		time.Sleep(time.Millisecond)
+	waitFor(t, "the flush asked for by INVOKE", func() bool { _, ifDue, _ := f.counts(); return ifDue >= 1 })
+	waitFor(t, "the next /event/next", func() bool { return nexts.Load() >= 2 })
+	if _, ifDue, _ := f.counts(); ifDue != 1 {
+		t.Fatalf("%d flushes if due, want the one INVOKE asked for (still running)", ifDue)
 	}
-	if full, _, _ := f.counts(); full != 0 {
-		t.Fatalf("flushed %d times before the runtime answered", full)
+	if !dl.Get().Equal(invDeadline) {
+		t.Errorf("shared deadline %v, want the INVOKE's %v", dl.Get(), invDeadline)
 	}
-	close(w.release["r1"])
+	f.mu.Lock()
+	end := f.dueCtxEnds[0]
+	f.mu.Unlock()
+	if !end.Equal(invDeadline.Add(-Margin)) {
+		t.Errorf("the flush on INVOKE is bounded by %v, want the deadline less the margin, %v", end, invDeadline.Add(-Margin))
+	}
+	close(release)
 	api.events <- extensionsapi.Event{EventType: extensionsapi.Shutdown, DeadlineMs: time.Now().Add(time.Second).UnixMilli()}
 	if err := <-done; err != nil {
 		t.Fatal(err)
-	}
-	if len(fullAtNext) != 2 || fullAtNext[0] != 0 || fullAtNext[1] != 1 {
-		t.Errorf("full flushes seen at each /event/next: %v, want [0 1] (the flush after r1 came before the next call)", fullAtNext)
 	}
 	if len(api.subscribed) != 2 {
 		t.Errorf("registered for %v, want INVOKE and SHUTDOWN", api.subscribed)
 	}
 }
 
-// A runtimeDone that never comes costs the wait until the invocation's deadline (plus a grace),
-// then the outcomes are flushed anyway; after maxMisses in a row the loop stops waiting.
-func TestMissingRuntimeDoneNeverWedges(t *testing.T) {
-	api := &fakeAPI{events: make(chan extensionsapi.Event, 5)}
-	f := &fakeFlusher{}
-	w := &fakeWaiter{}
-	past := time.Now().Add(-runtimeDoneGrace - time.Second).UnixMilli() // the wait is over at once
-	for _, id := range []string{"r1", "r2", "r3"} {
-		api.events <- extensionsapi.Event{EventType: extensionsapi.Invoke, RequestID: id, DeadlineMs: past}
+func TestDeadlineBound(t *testing.T) {
+	var d Deadline
+	ctx := context.Background()
+	if c, cancel := d.Bound(ctx); c != ctx {
+		t.Error("no deadline recorded: the context was bounded")
+	} else {
+		cancel()
 	}
-	api.events <- extensionsapi.Event{EventType: extensionsapi.Shutdown, DeadlineMs: time.Now().Add(time.Second).UnixMilli()}
-	err := Run(context.Background(), api, f, Options{Name: "breakerbox", FlushInterval: time.Hour,
-		Subscribe: func(context.Context) (Waiter, error) { return w, nil }}, nil)
-	if err != nil {
-		t.Fatal(err)
+	ahead := time.Now().Add(time.Hour).Truncate(time.Millisecond)
+	d.Set(ahead)
+	c, cancel := d.Bound(ctx)
+	if end, ok := c.Deadline(); !ok || !end.Equal(ahead.Add(-Margin)) {
+		t.Errorf("bound %v, want %v", end, ahead.Add(-Margin))
 	}
-	full, ifDue, _ := f.counts()
-	if calls := w.calledWith(); len(calls) != maxMisses || full != maxMisses+1 || ifDue != 1 {
-		t.Errorf("waits %v, full flushes %d, if-due flushes %d; want %d waits, a flush after each plus SHUTDOWN's, then flush-if-due", calls, full, ifDue, maxMisses)
+	cancel()
+	d.Set(time.Now().Add(Margin / 2))
+	c, cancel = d.Bound(ctx)
+	if c.Err() == nil {
+		t.Error("less than the margin left: the context is not over")
 	}
-}
-
-// A failed subscription falls back to flushing when due.
-func TestFailedSubscriptionFallsBack(t *testing.T) {
-	api := &fakeAPI{events: make(chan extensionsapi.Event, 2)}
-	f := &fakeFlusher{}
-	api.events <- extensionsapi.Event{EventType: extensionsapi.Invoke, RequestID: "r1"}
-	api.events <- extensionsapi.Event{EventType: extensionsapi.Shutdown, DeadlineMs: time.Now().Add(time.Second).UnixMilli()}
-	err := Run(context.Background(), api, f, Options{Name: "breakerbox", FlushInterval: time.Hour,
-		Subscribe: func(context.Context) (Waiter, error) { return nil, errors.New("404 page not found") }}, nil)
-	if err != nil {
-		t.Fatal(err)
+	cancel()
+	d.Set(time.Now().Add(-time.Second))
+	if c, cancel := d.Bound(ctx); c != ctx {
+		t.Error("the invocation is over: the context was bounded")
+	} else {
+		cancel()
 	}
-	if full, ifDue, _ := f.counts(); full != 1 || ifDue != 1 {
-		t.Errorf("full %d, if due %d; want 1 (SHUTDOWN) and 1 (INVOKE)", full, ifDue)
-	}
-}
-
-// Lambda Managed Instances: register for SHUTDOWN only, never subscribe, flush on the clock.
-func TestManagedInstancesRegisterForShutdownOnly(t *testing.T) {
-	api := &fakeAPI{events: make(chan extensionsapi.Event, 1)}
-	f := &fakeFlusher{}
-	subscribed := false
-	done := make(chan error, 1)
-	go func() {
-		done <- Run(context.Background(), api, f, Options{Name: "breakerbox", ManagedInstances: true, FlushInterval: 10 * time.Millisecond,
-			Subscribe: func(context.Context) (Waiter, error) { subscribed = true; return nil, nil }}, nil)
-	}()
-	deadline := time.Now().Add(time.Minute)
-	for {
-		if _, ifDue, _ := f.counts(); ifDue >= 2 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("no flush on the clock")
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
-	api.events <- extensionsapi.Event{EventType: extensionsapi.Shutdown, DeadlineMs: time.Now().Add(time.Second).UnixMilli()}
-	if err := <-done; err != nil {
-		t.Fatal(err)
-	}
-	if len(api.subscribed) != 1 || api.subscribed[0] != extensionsapi.Shutdown || subscribed {
-		t.Errorf("registered for %v (telemetry subscribed: %v), want SHUTDOWN only and no subscription", api.subscribed, subscribed)
-	}
-	if full, _, _ := f.counts(); full != 1 {
-		t.Errorf("SHUTDOWN flushes: %d, want 1", full)
+	var none *Deadline
+	if c, cancel := none.Bound(ctx); c != ctx {
+		t.Error("nil Deadline bounded the context")
+	} else {
+		cancel()
 	}
 }

@@ -111,6 +111,7 @@ func (a *api) outcomes(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	a.svc.Report(r.Context(), id, outs)
+	a.afterReport(r.Context(), id)
 	writeAppended(w, http.StatusAccepted, func(b []byte) []byte {
 		b = append(b, `{"accepted":`...)
 		b = strconv.AppendInt(b, int64(len(outs)), 10)

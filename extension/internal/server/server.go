@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -25,6 +26,8 @@ type Service interface {
 	List(ctx context.Context) []breaker.View
 	Acquire(ctx context.Context, id string) breaker.Decision
 	Report(ctx context.Context, id string, outs []breaker.Outcome)
+	Due(id string) breaker.Stake
+	WriteIfDue(ctx context.Context, id string) error
 	Stats() breaker.Stats
 }
 
@@ -36,13 +39,25 @@ type Options struct {
 	Logger *slog.Logger
 	// Started is when the extension started, for the stats' uptime (default: now).
 	Started time.Time
+	// Bound, when set, bounds every request's context (the default model: by the deadline of the
+	// invocation in progress less a margin, lifecycle.Deadline.Bound), so no wait or write the
+	// extension makes for the function outlasts the invocation.
+	Bound func(context.Context) (context.Context, context.CancelFunc)
+	// WriteOnReport makes a report write what it puts at stake before it is answered (the default
+	// model, where the environment may freeze as soon as the function answers; see report.go). Off
+	// (Lambda Managed Instances, never frozen): reports only buffer, for the background flusher.
+	WriteOnReport bool
 }
 
 type api struct {
-	svc     Service
-	token   []byte
-	log     *slog.Logger
-	started time.Time
+	svc           Service
+	token         []byte
+	log           *slog.Logger
+	started       time.Time
+	bound         func(context.Context) (context.Context, context.CancelFunc)
+	writeOnReport bool
+	// countsWriting is set while a background write of a marked circuit's calls is in flight.
+	countsWriting atomic.Bool
 }
 
 // Handler returns the HTTP API over svc.
@@ -53,12 +68,15 @@ func Handler(svc Service, opt Options) http.Handler {
 	if opt.Started.IsZero() {
 		opt.Started = time.Now()
 	}
-	a := &api{svc: svc, log: opt.Logger, started: opt.Started}
+	a := &api{svc: svc, log: opt.Logger, started: opt.Started, bound: opt.Bound, writeOnReport: opt.WriteOnReport}
 	if opt.Token != "" {
 		a.token = []byte(opt.Token)
 	}
 	r := chi.NewRouter()
 	r.Use(a.recoverer, a.auth, limitBody)
+	if a.bound != nil {
+		r.Use(a.deadline)
+	}
 	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusNotFound, "unknown_endpoint", "no such endpoint: "+r.Method+" "+r.URL.Path)
 	})
@@ -122,6 +140,15 @@ func (a *api) auth(next http.Handler) http.Handler {
 			}
 		}
 		next.ServeHTTP(w, r)
+	})
+}
+
+// deadline bounds the request's context with Options.Bound.
+func (a *api) deadline(next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		ctx, cancel := a.bound(r.Context())
+		defer cancel()
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }
 

@@ -29,6 +29,42 @@ type fakeService struct {
 	mu      sync.Mutex
 	reports map[string][]breaker.Outcome
 	panics  bool
+	// stake is what Due answers; writes records WriteIfDue's calls (circuit and the context's
+	// deadline), and hold, when set, holds each one until it is closed.
+	stake  breaker.Stake
+	writes []write
+	hold   chan struct{}
+	// acquireDeadline is the deadline of the last Acquire's context.
+	acquireDeadline time.Time
+}
+
+type write struct {
+	id       string
+	deadline time.Time
+}
+
+func (f *fakeService) Due(string) breaker.Stake {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.stake
+}
+
+func (f *fakeService) WriteIfDue(ctx context.Context, id string) error {
+	d, _ := ctx.Deadline()
+	f.mu.Lock()
+	f.writes = append(f.writes, write{id, d})
+	hold := f.hold
+	f.mu.Unlock()
+	if hold != nil {
+		<-hold
+	}
+	return nil
+}
+
+func (f *fakeService) written() []write {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return append([]write(nil), f.writes...)
 }
 
 func (f *fakeService) State(_ context.Context, id string) (breaker.View, error) {
@@ -53,7 +89,11 @@ func (f *fakeService) List(ctx context.Context) []breaker.View {
 	return []breaker.View{a, b}
 }
 
-func (f *fakeService) Acquire(_ context.Context, id string) breaker.Decision {
+func (f *fakeService) Acquire(ctx context.Context, id string) breaker.Decision {
+	d, _ := ctx.Deadline()
+	f.mu.Lock()
+	f.acquireDeadline = d
+	f.mu.Unlock()
 	if id == "payments" {
 		return breaker.Decision{State: "HALF_OPEN", RetryAt: retryAt, Reason: "probing"}
 	}

@@ -1,0 +1,211 @@
+package breaker
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/breakerbox/breakerbox/internal/circuit"
+	"github.com/breakerbox/breakerbox/internal/store"
+)
+
+// callCounter counts every call the breaker makes to the store, by kind.
+type callCounter struct {
+	Store
+	adds, updates, reads atomic.Int64
+	// hold, when set, blocks AddCounts until it is closed or the call's context ends.
+	hold chan struct{}
+}
+
+func (c *callCounter) AddCounts(ctx context.Context, w store.CountsWrite, p circuit.Policy) error {
+	c.adds.Add(1)
+	if c.hold != nil {
+		select {
+		case <-c.hold:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
+	return c.Store.AddCounts(ctx, w, p)
+}
+
+func (c *callCounter) Update(ctx context.Context, id string, decide store.Decide) (circuit.Result, error) {
+	c.updates.Add(1)
+	return c.Store.Update(ctx, id, decide)
+}
+
+func (c *callCounter) ReadWindow(ctx context.Context, id string, shards int, p circuit.Policy, now time.Time) ([]circuit.BucketCounts, error) {
+	c.reads.Add(1)
+	return c.Store.ReadWindow(ctx, id, shards, p, now)
+}
+
+func (c *callCounter) calls() int64 { return c.adds.Load() + c.updates.Load() + c.reads.Load() }
+
+// Healthy reports of a circuit whose window holds no failure are never due: no store call at all.
+func TestWriteIfDueLeavesHealthyReportsAlone(t *testing.T) {
+	s := newStore(t)
+	put(t, s, circuit.Circuit{ID: "fine", State: circuit.Closed, Since: time.Now()})
+	cs := &callCounter{Store: s}
+	b := newEnv(t, cs, s, 0, circuit.DefaultPolicy())
+	for range 5 {
+		b.Report(ctxT(t), "fine", []Outcome{{OK: true, Latency: time.Millisecond}})
+		if d := b.Due("fine"); d != StakeNone {
+			t.Fatalf("healthy report due: %v", d)
+		}
+		if err := b.WriteIfDue(ctxT(t), "fine"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := cs.calls(); n != 0 {
+		t.Errorf("%d store calls for healthy reports, want 0", n)
+	}
+}
+
+// In an incident, one environment writes a circuit's counts at most once per flush interval,
+// however many failures it reports and however often WriteIfDue and FlushIfDue run; once the
+// interval has passed the next report writes everything kept.
+func TestCountsWrittenAtMostOncePerInterval(t *testing.T) {
+	s := newStore(t)
+	put(t, s, circuit.Circuit{ID: "inv", State: circuit.Closed, Since: time.Now()})
+	cs := &callCounter{Store: s}
+	clk := newClock()
+	p := circuit.DefaultPolicy()
+	p.ConsecutiveFailures, p.MinCalls = 0, 1_000_000 // never trips: every write is a plain counter write
+	b := newEnv(t, cs, s, 0, p, on(clk))
+	clk.Add(900 * time.Millisecond) // FlushIfDue is due (its own interval) while the circuit is not
+	for i := range 20 {
+		b.Report(ctxT(t), "inv", []Outcome{{OK: i%2 == 0}, {OK: false, Err: "status 503"}})
+		if err := b.WriteIfDue(ctxT(t), "inv"); err != nil {
+			t.Fatal(err)
+		}
+		clk.Add(40 * time.Millisecond) // 20 reports in 800ms: under one interval (1s)
+		if err := b.FlushIfDue(ctxT(t)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n := cs.adds.Load(); n != 1 {
+		t.Fatalf("%d counter writes in 800ms with a 1s interval, want 1", n)
+	}
+	if st := b.Stats(); st.OutcomesBuffered != 38 {
+		t.Fatalf("buffered %d calls, want the 38 reported after the first write", st.OutcomesBuffered)
+	}
+	clk.Add(200 * time.Millisecond)
+	if d := b.Due("inv"); d != StakeDecision {
+		t.Fatalf("after the interval: due %v, want a decision", d)
+	}
+	if err := b.WriteIfDue(ctxT(t), "inv"); err != nil {
+		t.Fatal(err)
+	}
+	if n, st := cs.adds.Load(), b.Stats(); n != 2 || st.OutcomesBuffered != 0 {
+		t.Fatalf("after the interval: %d counter writes, %d calls buffered; want 2 and 0", n, st.OutcomesBuffered)
+	}
+	now := clk.Now()
+	buckets, err := s.ReadWindow(ctxT(t), "inv", 4, p, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := p.SumWindow(buckets, time.Time{}, now); got.Calls != 40 || got.Failures != 30 {
+		t.Errorf("window %+v, want all 40 calls and 30 failures, none lost", got)
+	}
+}
+
+// A run of failures that reaches the threshold is not held back by the interval: the report that
+// completes it trips the circuit, as in a quiet function whose failures are far apart.
+func TestRunOfFailuresTripsWithinTheInterval(t *testing.T) {
+	s := newStore(t)
+	cs := &callCounter{Store: s}
+	b := newEnv(t, cs, s, 0, circuit.DefaultPolicy(), func(o *Options) { o.FlushInterval = time.Hour })
+	for i := 1; i <= 3; i++ {
+		b.Report(ctxT(t), "rare", []Outcome{{OK: false, Err: "timeout"}})
+		if err := b.WriteIfDue(ctxT(t), "rare"); err != nil {
+			t.Fatal(err)
+		}
+		c, err := s.GetConsistent(ctxT(t), "rare")
+		switch {
+		case i == 1 && err != nil:
+			t.Fatalf("first failure not written: %v", err)
+		case i == 2 && cs.adds.Load() != 1:
+			t.Fatalf("second failure written within the interval (%d counter writes)", cs.adds.Load())
+		case i < 3 && c.State != circuit.Closed:
+			t.Fatalf("after %d failures: %s", i, c.State)
+		case i == 3 && (c.State != circuit.Open || !strings.HasPrefix(c.Reason, "3 consecutive failures")):
+			t.Fatalf("after the third failure: %+v, want OPEN", c)
+		}
+	}
+	// The run goes on past the threshold on an OPEN circuit: nothing more is due.
+	b.Report(ctxT(t), "rare", []Outcome{{OK: false}})
+	if d := b.Due("rare"); d != StakeNone {
+		t.Errorf("a failure on the OPEN circuit within the interval is due: %v", d)
+	}
+}
+
+// WriteIfDue waits for a flush in progress no longer than its context, and keeps what it could not
+// write for the next flush.
+func TestWriteIfDueGivesUpAtItsDeadline(t *testing.T) {
+	s := newStore(t)
+	cs := &callCounter{Store: s, hold: make(chan struct{})}
+	b := newEnv(t, cs, s, 0, circuit.DefaultPolicy())
+	b.Report(ctxT(t), "a", []Outcome{{OK: false}})
+	flushed := make(chan error, 1)
+	go func() { flushed <- b.Flush(ctxT(t)) }() // stuck in AddCounts until hold is closed
+	for cs.adds.Load() == 0 {
+		time.Sleep(time.Millisecond)
+	}
+	b.Report(ctxT(t), "b", []Outcome{{OK: false}})
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	if err := b.WriteIfDue(ctx, "b"); !errors.Is(err, context.DeadlineExceeded) {
+		t.Fatalf("WriteIfDue behind a stuck flush: %v, want the deadline", err)
+	}
+	close(cs.hold)
+	if err := <-flushed; err != nil {
+		t.Fatal(err)
+	}
+	if err := b.Flush(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if st := b.Stats(); st.OutcomesBuffered != 0 {
+		t.Errorf("after the next flush: %d calls still buffered", st.OutcomesBuffered)
+	}
+	if c := stored(t, s, "b"); c.BadUntil.IsZero() {
+		t.Errorf("circuit b not marked after its failure was flushed: %+v", c)
+	}
+}
+
+// lostPermitDeadline loses every permit's answer and records the deadline of the write that gives
+// it back.
+type lostPermitDeadline struct {
+	lostPermit
+	voidEnd atomic.Pointer[time.Time]
+}
+
+func (l *lostPermitDeadline) Update(ctx context.Context, id string, decide store.Decide) (circuit.Result, error) {
+	d, _ := ctx.Deadline()
+	l.voidEnd.Store(&d)
+	return l.lostPermit.Update(ctx, id, decide)
+}
+
+// Giving back a permit whose answer was lost never waits past the caller's deadline (the
+// invocation's less the margin): the acquire that asked for it is answered in time.
+func TestVoidingALostPermitStaysWithinTheCallersDeadline(t *testing.T) {
+	s := newStore(t)
+	put(t, s, circuit.Circuit{ID: "inv", State: circuit.HalfOpen, Since: time.Now(), OpenCount: 1})
+	st := &lostPermitDeadline{lostPermit: lostPermit{s}}
+	b := newEnv(t, st, s, 0, circuit.DefaultPolicy())
+	if _, err := b.State(ctxT(t), "inv"); err != nil { // cached: the acquire below goes straight to the permit
+		t.Fatal(err)
+	}
+	end := time.Now().Add(time.Second) // shorter than voidPermitTimeout
+	ctx, cancel := context.WithDeadline(context.Background(), end)
+	defer cancel()
+	if d := b.Acquire(ctx, "inv"); d.Allowed {
+		t.Fatalf("allowed without hearing the grant: %+v", d)
+	}
+	got := st.voidEnd.Load()
+	if got == nil || got.After(end) {
+		t.Fatalf("the permit was given back with a deadline of %v, after the caller's %v", got, end)
+	}
+}
