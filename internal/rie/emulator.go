@@ -6,7 +6,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -210,9 +209,8 @@ func launch(ctx context.Context, cfg Config, dir string) (*Emulator, error) {
 	wait, cancel := context.WithTimeout(ctx, startPatience)
 	defer cancel()
 	for {
-		conn, err := net.DialTimeout("tcp", "127.0.0.1:"+strconv.Itoa(invokePort), time.Second)
-		if err == nil {
-			_ = conn.Close()
+		// Its own listener, not another process's that took the port meanwhile.
+		if ok, err := listensOn(cmd.Process.Pid, invokePort); err == nil && ok {
 			return e, nil
 		}
 		select {
@@ -293,15 +291,6 @@ func (e *Emulator) kill() {
 
 // Exited is closed when the emulator process has exited.
 func (e *Emulator) Exited() <-chan struct{} { return e.done }
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, fmt.Errorf("rie: find a free port: %w", err)
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
-}
 
 // syncBuffer is a bytes.Buffer safe for concurrent writes and reads.
 type syncBuffer struct {
