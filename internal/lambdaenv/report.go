@@ -103,20 +103,29 @@ func (s *sandbox) report(inv *invocation, res Result) {
 		if err, ok := res.Err().(*InvokeError); ok {
 			r.ErrorType = err.Type
 		}
-		if inv.timedOut || r.ErrorType == "Sandbox.Timedout" {
+		if r.ErrorType == "Sandbox.Timedout" {
 			r.Status = ReportTimeout
 		}
 	}
-	if !inv.dispatched.IsZero() {
-		end := inv.ended
+	// A runtime's late answer to a timed-out invocation may still be recorded: read under the lock.
+	s.mu.Lock()
+	dispatched, answered, extDone, end, timedOut := inv.dispatched, inv.answered, inv.extensionsDone, inv.ended, inv.timedOut
+	if !inv.responded {
+		answered = time.Time{}
+	}
+	s.mu.Unlock()
+	if timedOut {
+		r.Status = ReportTimeout
+	}
+	if !dispatched.IsZero() {
 		if end.IsZero() {
 			end = time.Now()
 		}
-		r.Duration = min(end.Sub(inv.dispatched), cfg.Timeout)
-		if !inv.answered.IsZero() && inv.responded {
-			r.RuntimeDuration = inv.answered.Sub(inv.dispatched)
-			if inv.extensionsDone.After(inv.answered) {
-				r.PostRuntimeExtensionsDuration = inv.extensionsDone.Sub(inv.answered)
+		r.Duration = min(end.Sub(dispatched), cfg.Timeout)
+		if !answered.IsZero() && r.Status != ReportTimeout {
+			r.RuntimeDuration = answered.Sub(dispatched)
+			if extDone.After(answered) {
+				r.PostRuntimeExtensionsDuration = extDone.Sub(answered)
 			}
 		}
 	}
