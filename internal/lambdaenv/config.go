@@ -99,9 +99,9 @@ type FunctionConfig struct {
 	// line, and the extensions' time after the runtime's answer) once the invocation has ended,
 	// before Invoke returns. It must not block.
 	OnReport func(InvokeReport)
-	// TelemetryAcceptOnly serves the Telemetry API as AWS's Runtime Interface Emulator (and so
-	// `sam local invoke`) does: a registered extension's subscription is accepted with 200 {} and
-	// no event is ever delivered. By default platform.runtimeDone is delivered as Lambda does.
+	// TelemetryAcceptOnly serves the Telemetry API as AWS's Runtime Interface Emulator's default
+	// model (and so `sam local invoke`) does: a registered extension's subscription is accepted
+	// with 200 {} and no event is ever delivered. By default platform.runtimeDone is delivered as Lambda does.
 	TelemetryAcceptOnly bool
 }
 

@@ -6,7 +6,7 @@ import (
 )
 
 // telemetryAcceptOnly serves PUT /2022-07-01/telemetry with FunctionConfig.TelemetryAcceptOnly, as
-// AWS's Runtime Interface Emulator does: its default model has no telemetry service and answers
+// AWS's Runtime Interface Emulator does in its default model, which has no telemetry service and answers
 // every subscription 200 with the body {} (NoOpSubscriptionAPI in
 // github.com/aws/aws-lambda-runtime-interface-emulator, internal/lambda/telemetry/logs_subscription_api.go),
 // without reading the subscription, and delivers nothing. AWS documents that the emulator does not
