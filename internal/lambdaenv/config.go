@@ -95,6 +95,14 @@ type FunctionConfig struct {
 	ManagedConcurrency int
 	// Output overrides Config.Output for this function's processes.
 	Output io.Writer
+	// OnReport, when set, receives every invocation's InvokeReport (the figures of its REPORT
+	// line, and the extensions' time after the runtime's answer) once the invocation has ended,
+	// before Invoke returns. It must not block.
+	OnReport func(InvokeReport)
+	// TelemetryAcceptOnly serves the Telemetry API as AWS's Runtime Interface Emulator's default
+	// model (and so `sam local invoke`) does: a registered extension's subscription is accepted
+	// with 200 {} and no event is ever delivered. By default platform.runtimeDone is delivered as Lambda does.
+	TelemetryAcceptOnly bool
 }
 
 var functionNameRE = regexp.MustCompile(`^[A-Za-z0-9_-]{1,64}$`)

@@ -38,6 +38,9 @@ func (s *sandbox) dispatchLocked(inv *invocation) *generation {
 	g.inflight[inv.id] = inv
 	g.pending = append(g.pending, inv)
 	inv.dispatched = time.Now()
+	if !g.initReported {
+		inv.initDuration, g.initReported = g.initDuration, true
+	}
 	return g
 }
 

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"time"
 )
 
 // apiError is a Runtime or Extensions API error answer, computed under the lock and written after.
@@ -134,6 +135,7 @@ func (s *sandbox) extensionNext(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	ext.ready = true
+	ext.readyAt = time.Now()
 	s.broadcastLocked()
 	for {
 		if s.gen != g {

@@ -56,6 +56,7 @@ func (f *Function) Invoke(ctx context.Context, payload []byte) (Result, error) {
 	go func() {
 		res := sb.invoke(inv)
 		f.release(sb) // before the answer: an invoke that follows this one finds the sandbox free
+		sb.report(inv, res)
 		done <- res
 	}()
 	select {

@@ -107,6 +107,7 @@ func (s *sandbox) initialize() *InvokeError {
 		return newInvokeError("Sandbox.Timedout", "init timed out after %s: waiting for %s", seconds(cfg.InitTimeout), strings.Join(g.notReady(), ", "))
 	}
 	g.phase = phaseIdle
+	g.initDuration = time.Since(g.started)
 	s.log.Info("sandbox initialised", "extensions", len(g.extOrder), "initMs", time.Since(g.started).Milliseconds())
 	return nil
 }
@@ -152,6 +153,11 @@ func (s *sandbox) invoke(inv *invocation) Result {
 	fatal, res, reset := g.fatal, inv.result, g.reset
 	if done && fatal == nil {
 		g.phase = phaseIdle
+		inv.extensionsDone = g.extensionsDoneLocked()
+		inv.ended = inv.answered
+		if inv.extensionsDone.After(inv.ended) {
+			inv.ended = inv.extensionsDone
+		}
 	}
 	if !done && fatal == nil && !inv.responded {
 		s.runtimeDoneLocked(g, inv, "timeout")

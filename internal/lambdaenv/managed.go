@@ -31,6 +31,9 @@ func (s *sandbox) invokeManaged(inv *invocation) Result {
 	delete(g.inflight, inv.id)
 	g.dequeue(inv)
 	fatal, res, reset := g.fatal, inv.result, g.reset
+	if done && fatal == nil {
+		inv.ended = inv.answered
+	}
 	if !done && fatal == nil {
 		inv.timedOut = true
 		s.runtimeDoneLocked(g, inv, "timeout")

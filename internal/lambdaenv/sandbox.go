@@ -37,11 +37,12 @@ func (p phase) String() string {
 // extension is a registered extension of one sandbox generation.
 type extension struct {
 	id, name         string
-	internal         bool     // registered by a name that is not one of the launched executables
-	invoke, shutdown bool     // subscribed events
-	proc             *process // nil for an internal extension
-	ready            bool     // called /event/next since its last event: owes nothing
-	queue            [][]byte // events not picked up yet
+	internal         bool      // registered by a name that is not one of the launched executables
+	invoke, shutdown bool      // subscribed events
+	proc             *process  // nil for an internal extension
+	ready            bool      // called /event/next since its last event: owes nothing
+	readyAt          time.Time // when it last called /event/next
+	queue            [][]byte  // events not picked up yet
 }
 
 // invocation is one invoke, from dispatch to answer.
@@ -53,7 +54,10 @@ type invocation struct {
 	pickedUp       time.Time // when the runtime received it
 	answered       time.Time // when the runtime answered
 	responded      bool
-	timedOut       bool // failed as timed out; a late answer is taken and dropped
+	initDuration   time.Duration // the init it waited for, if it was the first after one
+	extensionsDone time.Time     // when the last INVOKE extension called /event/next after it
+	ended          time.Time     // when it completed (runtime and extensions done)
+	timedOut       bool          // failed as timed out; a late answer is taken and dropped
 	result         Result
 }
 
@@ -76,6 +80,9 @@ type generation struct {
 	procByName map[string]*process
 	fatal      *InvokeError // the first failure; the generation must be reset
 	reset      bool         // reset before the next invoke (the runtime exited after answering)
+	// initDuration is how long the init took; initReported is set once an invocation carries it.
+	initDuration time.Duration
+	initReported bool
 }
 
 func newGeneration() *generation {
@@ -203,6 +210,7 @@ type sandbox struct {
 	running int // invokes in flight on Lambda Managed Instances (they do not hold opMu)
 	inits   int
 	invokes int
+	peakMB  int // the highest Max Memory Used reported
 }
 
 // newSandbox opens the sandbox's API port and starts serving it.

@@ -102,6 +102,10 @@ type subscriber struct {
 // telemetrySubscribe serves PUT /2022-07-01/telemetry: a registered extension subscribes (again,
 // replacing its earlier subscription) to the platform, function and extension streams.
 func (s *sandbox) telemetrySubscribe(w http.ResponseWriter, r *http.Request) {
+	if s.fn.cfg.TelemetryAcceptOnly {
+		s.telemetryAcceptOnly(w, r)
+		return
+	}
 	body, err := readBody(r.Body, maxAPIBodySize)
 	if errors.Is(err, errBodyTooLarge) {
 		writeAPIError(w, http.StatusRequestEntityTooLarge, errEntityTooLarge, "subscription body exceeds %d bytes", maxAPIBodySize)

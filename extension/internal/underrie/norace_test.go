@@ -1,0 +1,5 @@
+//go:build !race
+
+package underrie
+
+const raceEnabled = false
