@@ -89,6 +89,17 @@ type PollerStats struct {
 // (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html#events-sqs-max-concurrency);
 // the emulator starts them all as soon as the mapping allows, where Lambda adds them as the backlog
 // grows. A FIFO queue is read by one invocation at a time.
+//
+// Disabling a mapping: when Enabled is false "Lambda pauses polling and invocation"
+// (https://docs.aws.amazon.com/lambda/latest/api/API_UpdateEventSourceMapping.html#lambda-UpdateEventSourceMapping-request-Enabled),
+// passing through the transitional Disabling state
+// (https://docs.aws.amazon.com/lambda/latest/api/API_EventSourceMappingConfiguration.html#lambda-Type-EventSourceMappingConfiguration-State);
+// AWS does not say what becomes of a batch already read at that moment. The emulator delivers and
+// settles it (its records are out of the source already; dropping them would only delay them by a
+// visibility timeout or a re-read), and starts no poll after a mapping read that shows the mapping
+// not active: every poller, each of a standard queue's concurrent ones included, reads the mapping
+// just before each poll. A mapping disabled from inside an invocation is therefore never polled
+// again by the poller that ran it.
 type Poller struct {
 	cfg    PollerConfig
 	log    *slog.Logger

@@ -8,14 +8,14 @@ import (
 // runConcurrent polls a standard SQS queue with up to the mapping's MaximumConcurrency invocations
 // at once (DefaultConcurrency when unset), as Lambda does
 // (https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-scaling.html): a supervisor re-reads the
-// mapping every poll interval and keeps that many pollers; a poller above the current figure stops
-// after its batch, so a lowered MaximumConcurrency never cuts an invocation short.
+// mapping every poll interval and starts the pollers it allows; each poller re-reads the mapping
+// itself before every poll and stops when the mapping no longer allows it, so a lowered
+// MaximumConcurrency never cuts an invocation short, and a disabled mapping is never polled again
+// once the disable is stored, however late the supervisor's next read comes (see Poller).
 func (p *Poller) runConcurrent(ctx context.Context) error {
 	var (
 		wg      sync.WaitGroup
 		mu      sync.Mutex
-		cur     mappingState
-		limit   int
 		running = map[int]bool{}
 	)
 	defer wg.Wait()
@@ -27,10 +27,11 @@ func (p *Poller) runConcurrent(ctx context.Context) error {
 			mu.Unlock()
 		}()
 		for ctx.Err() == nil {
-			mu.Lock()
-			m, stop := cur, slot >= limit
-			mu.Unlock()
-			if stop {
+			m, ok := p.mapping(ctx)
+			if !ok {
+				continue
+			}
+			if slot >= p.pollers(m) {
 				return
 			}
 			p.pollOnce(ctx, m)
@@ -41,16 +42,11 @@ func (p *Poller) runConcurrent(ctx context.Context) error {
 		if !ok {
 			continue
 		}
-		want := p.cfg.DefaultConcurrency
-		if m.maximumConcurrency > 0 {
-			want = m.maximumConcurrency
-		}
+		want := p.pollers(m)
 		if !m.active() {
-			want = 0
 			p.count(func(s *PollerStats) { s.SkippedPolls++ })
 		}
 		mu.Lock()
-		cur, limit = m, want
 		for slot := range want {
 			if !running[slot] {
 				running[slot] = true
@@ -64,4 +60,17 @@ func (p *Poller) runConcurrent(ctx context.Context) error {
 		sleepCtx(ctx, p.cfg.PollInterval)
 	}
 	return nil
+}
+
+// pollers is the number of concurrent pollers of a standard queue that the mapping m allows: none
+// while it is not active, else its MaximumConcurrency, or DefaultConcurrency when that is unset.
+func (p *Poller) pollers(m mappingState) int {
+	switch {
+	case !m.active():
+		return 0
+	case m.maximumConcurrency > 0:
+		return m.maximumConcurrency
+	default:
+		return p.cfg.DefaultConcurrency
+	}
 }

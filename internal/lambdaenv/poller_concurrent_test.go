@@ -209,3 +209,55 @@ func TestKinesisPollerRunsShardsAtOnce(t *testing.T) {
 		t.Errorf("%d records delivered, want each of the 20 once: %v", records, seen)
 	}
 }
+
+// A standard queue's poller reads the mapping before each poll: a mapping disabled from inside an
+// invocation is not polled again. The supervisor re-reads the mapping only once a minute here, so a
+// poller that went by the supervisor's last read would receive and deliver the next message at once.
+func TestSQSPollerStopsAtTheDisable(t *testing.T) {
+	cfg := mototest.Shared(t).AWSConfig()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	qc := sqs.NewFromConfig(cfg)
+	lc := lambda.NewFromConfig(cfg)
+	url := createQueue(t, ctx, qc, unique("poller-disable"), map[string]string{"VisibilityTimeout": "30"})
+	uuid, err := CreateMapping(ctx, cfg, MappingInput{FunctionName: "disable-consumer", EventSourceArn: queueARNFromURL(url), BatchSize: 1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range 3 {
+		if _, err := qc.SendMessage(ctx, &sqs.SendMessageInput{QueueUrl: aws.String(url), MessageBody: aws.String(fmt.Sprint("m", i))}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	var (
+		mu      sync.Mutex
+		batches int
+	)
+	fn := funcInvoker(func(ctx context.Context, _ string, payload []byte) (Result, error) {
+		mu.Lock()
+		defer mu.Unlock()
+		batches++
+		if batches > 1 {
+			t.Errorf("batch %s delivered after the mapping was disabled", payload)
+			return Result{Payload: []byte("null")}, nil
+		}
+		if _, err := lc.UpdateEventSourceMapping(ctx, &lambda.UpdateEventSourceMappingInput{UUID: aws.String(uuid), Enabled: aws.Bool(false)}); err != nil {
+			t.Errorf("disable the mapping: %v", err)
+		}
+		return Result{Payload: []byte("null")}, nil
+	})
+	p, err := NewPoller(ctx, PollerConfig{AWS: cfg, MappingUUID: uuid, Invoker: fn, PollInterval: time.Minute})
+	if err != nil {
+		t.Fatal(err)
+	}
+	runPoller(t, p)
+	// The supervisor's first read sets State and one poller at once; the poller leaves (Pollers 0)
+	// only once it has read the disable.
+	eventually(t, "the poller to stop after the disable", func() bool {
+		st := p.Stats()
+		return st.State != "" && st.Batches >= 1 && st.Pollers == 0
+	})
+	if st := p.Stats(); st.Batches != 1 || st.Succeeded != 1 {
+		t.Errorf("stats %+v, want the one batch before the disable, settled", st)
+	}
+}

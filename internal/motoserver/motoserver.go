@@ -12,6 +12,7 @@ import (
 	"os"
 	"os/exec"
 	"strconv"
+	"strings"
 	"syscall"
 	"time"
 
@@ -37,7 +38,8 @@ type Server struct {
 	done chan struct{}
 }
 
-// Start launches moto_server on a free loopback port and waits until it answers (at most 30 s).
+// Start launches moto_server on a free loopback port and waits until it answers (see awaitStartUp;
+// ctx bounds the wait).
 // When moto's Python package is importable it is run through serve_locked.py, which makes each
 // DynamoDB request atomic as in the real service; otherwise the plain moto_server command is used.
 func Start(ctx context.Context) (*Server, error) {
@@ -72,9 +74,22 @@ func (s *Server) launch(ctx context.Context, bin string) error {
 	s.cmd = cmd
 	s.done = make(chan struct{})
 	go func() { _ = cmd.Wait(); close(s.done) }()
-	deadline := time.Now().Add(30 * time.Second)
-	client := &http.Client{Timeout: time.Second}
-	for time.Now().Before(deadline) {
+	return s.awaitStartUp(ctx)
+}
+
+// startUpStall is how long moto may go without using any CPU, and without answering, before its
+// start-up counts as stuck.
+const startUpStall = 30 * time.Second
+
+// awaitStartUp waits until the server answers. It waits on progress, not on a clock: Python
+// importing moto takes about a second of CPU, which on a loaded machine is spread over tens of
+// seconds, so a fixed bound fails where nothing is wrong. The wait ends when the server answers, when
+// it exits, when ctx ends, or when its processes have used no CPU for startUpStall (stuck).
+func (s *Server) awaitStartUp(ctx context.Context) error {
+	client := &http.Client{Timeout: 5 * time.Second}
+	pgid := s.cmd.Process.Pid
+	lastCPU, lastProgress := groupCPU(pgid), time.Now()
+	for {
 		select {
 		case <-s.done:
 			return fmt.Errorf("motoserver: moto_server exited during start-up (run with MOTO_LOG=1 to see why)")
@@ -83,15 +98,54 @@ func (s *Server) launch(ctx context.Context, bin string) error {
 			return fmt.Errorf("motoserver: waiting for start-up: %w", ctx.Err())
 		default:
 		}
-		resp, err := client.Get(s.URL + "/moto-api/")
-		if err == nil {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, s.URL+"/moto-api/", nil)
+		if resp, err := client.Do(req); err == nil {
 			resp.Body.Close()
 			return nil
 		}
+		if cpu := groupCPU(pgid); cpu != lastCPU {
+			lastCPU, lastProgress = cpu, time.Now()
+		} else if time.Since(lastProgress) > startUpStall {
+			s.Stop()
+			return fmt.Errorf("motoserver: moto_server on %s neither answers nor uses any CPU (stuck for %s)", s.URL, startUpStall)
+		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	s.Stop()
-	return fmt.Errorf("motoserver: no answer on %s after 30s", s.URL)
+}
+
+// groupCPU returns the CPU time, in clock ticks, used so far by the processes of process group pgid
+// and their reaped children, from /proc; -1 where /proc cannot tell (then only an answer, an exit
+// or ctx ends the start-up wait).
+func groupCPU(pgid int) int64 {
+	dirs, err := os.ReadDir("/proc")
+	if err != nil {
+		return -1
+	}
+	var total int64
+	for _, d := range dirs {
+		if _, err := strconv.Atoi(d.Name()); err != nil {
+			continue
+		}
+		b, err := os.ReadFile("/proc/" + d.Name() + "/stat")
+		if err != nil {
+			continue
+		}
+		// The fields after the command name (which may hold spaces) are space-separated: state is
+		// the 3rd field of the whole line, pgrp the 5th, utime to cstime the 14th to 17th.
+		i := strings.LastIndexByte(string(b), ')')
+		if i < 0 {
+			continue
+		}
+		f := strings.Fields(string(b[i+1:]))
+		if len(f) < 15 || f[2] != strconv.Itoa(pgid) {
+			continue
+		}
+		for _, v := range f[11:15] {
+			n, _ := strconv.ParseInt(v, 10, 64)
+			total += n
+		}
+	}
+	return total
 }
 
 // Stop kills the server and its children and waits for it to exit. It is safe to call twice.

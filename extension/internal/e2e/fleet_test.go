@@ -15,25 +15,52 @@ import (
 
 // fleet runs n concurrent invokes, so that each lands in its own sandbox, and releases their steps
 // together: each touches a ready file, waits for the go file, then runs steps.
+//
+// It waits on the invokes themselves, not on a clock: until every sandbox is ready, or until an
+// invoke ends before the release, which can only be a failure (its init failed, say) that no
+// amount of waiting would mend; the test then fails at once with that invoke's error. Every invoke
+// is bounded by the function's init timeout and timeout, so the wait ends.
 func (r *rig) fleet(n int, steps ...step) []runtimeReply {
 	r.t.Helper()
 	dir := r.t.TempDir()
 	gofile := filepath.Join(dir, "go")
 	replies := make([]runtimeReply, n)
 	errs := make([]error, n)
+	ended := make(chan int, n)
 	var wg sync.WaitGroup
 	for i := range n {
 		ready := filepath.Join(dir, fmt.Sprintf("ready-%d", i))
 		all := append([]step{{Op: "touch", File: ready}, {Op: "wait", File: gofile}}, steps...)
-		wg.Go(func() { replies[i], errs[i] = r.invokeRaw(all...) })
+		wg.Go(func() {
+			replies[i], errs[i] = r.invokeRaw(all...)
+			ended <- i
+		})
 	}
-	waitFor(r.t, 3*time.Minute, fmt.Sprintf("%d sandboxes to be ready", n), func() bool {
+	release := func() {
+		if err := os.WriteFile(gofile, nil, 0o644); err != nil {
+			r.t.Error(err)
+		}
+	}
+	tick := time.NewTicker(50 * time.Millisecond)
+	defer tick.Stop()
+	for {
 		m, _ := filepath.Glob(filepath.Join(dir, "ready-*"))
-		return len(m) == n
-	})
-	if err := os.WriteFile(gofile, nil, 0o644); err != nil {
-		r.t.Fatal(err)
+		if len(m) == n {
+			break
+		}
+		select {
+		case i := <-ended:
+			release() // the others wait for it, up to their timeout
+			wg.Wait()
+			why := fmt.Sprint(errs[i])
+			if errs[i] == nil {
+				why = fmt.Sprintf("results %+v", replies[i].Results)
+			}
+			r.t.Fatalf("invoke %d of %d ended before the release, with %d sandboxes ready: %s", i, n, len(m), why)
+		case <-tick.C:
+		}
 	}
+	release()
 	wg.Wait()
 	sandboxes := map[string]bool{}
 	for i, err := range errs {
@@ -48,18 +75,22 @@ func (r *rig) fleet(n int, steps ...step) []runtimeReply {
 	return replies
 }
 
-// Ten sandboxes race to acquire a HALF_OPEN circuit: exactly the configured number of probes get a
+// Five sandboxes race to acquire a HALF_OPEN circuit: exactly the configured number of probes get a
 // permit, fleet-wide. A permit never reported expires with its lease and the slot is granted again.
+//
+// More than twice the probes race, so that granting one too many or one too few both show; more
+// sandboxes would add no case, only processes (two per sandbox, built with -race) that must all
+// start at once on a shared two-core machine.
 func TestHalfOpenRaceGrantsExactlyTheProbes(t *testing.T) {
-	const probes = 2
+	const probes, racers = 2, 5
 	lease := 4 * time.Second
-	r := newRig(t, rigOptions{MaxConcurrency: 10, Env: []string{
+	r := newRig(t, rigOptions{MaxConcurrency: racers, Env: []string{
 		fmt.Sprintf("BREAKERBOX_HALF_OPEN_PROBES=%d", probes), "BREAKERBOX_PROBE_LEASE=" + lease.String(),
 		"BREAKERBOX_CIRCUITS=inventory", "BREAKERBOX_CACHE_TTL=1m",
 	}})
 	r.put(circuit.Circuit{ID: "inventory", State: circuit.HalfOpen, Since: time.Now(), OpenCount: 1, Reason: "probing"})
 
-	replies := r.fleet(10, post("/v1/circuits/inventory/acquire", ""))
+	replies := r.fleet(racers, post("/v1/circuits/inventory/acquire", ""))
 	permits := map[string]bool{}
 	for _, rep := range replies {
 		d := decode[decision](t, rep.Results[2])
@@ -73,7 +104,7 @@ func TestHalfOpenRaceGrantsExactlyTheProbes(t *testing.T) {
 		}
 	}
 	if len(permits) != probes {
-		t.Fatalf("%d permits granted across 10 sandboxes, want exactly %d", len(permits), probes)
+		t.Fatalf("%d permits granted across %d sandboxes, want exactly %d", len(permits), racers, probes)
 	}
 	c, err := r.get("inventory")
 	if err != nil {

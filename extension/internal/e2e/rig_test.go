@@ -151,13 +151,31 @@ func (r *rig) invoke(steps ...step) runtimeReply {
 	return res
 }
 
+// listenAttempts is how many inits invokeRaw tries when the extension's port was taken (see
+// invokeRaw).
+const listenAttempts = 3
+
 func (r *rig) invokeRaw(steps ...step) (runtimeReply, error) {
 	payload, _ := json.Marshal(runtimeRequest{Steps: steps})
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	res, err := r.fn.Invoke(ctx, payload)
-	if err != nil {
-		return runtimeReply{}, fmt.Errorf("invoke: %w", err)
+	var res lambdaenv.Result
+	for attempt := 1; ; attempt++ {
+		var err error
+		res, err = r.fn.Invoke(ctx, payload)
+		if err != nil {
+			return runtimeReply{}, fmt.Errorf("invoke: %w", err)
+		}
+		// The sandbox's port is chosen free (SandboxEnv) and bound by the extension a moment later,
+		// seconds on a loaded machine; any program binding port 0 meanwhile (a second make test,
+		// make demo) may be given it, and the extension then fails its init with
+		// Extension.ListenFailed. That is the rig's doing, not the extension's: as in Lambda, the
+		// next invoke initialises the sandbox again, and SandboxEnv picks another port.
+		if ierr := res.Err(); ierr != nil && strings.Contains(ierr.Error(), "Extension.ListenFailed") && attempt < listenAttempts {
+			r.t.Logf("the extension's port was taken before it bound it; initialising again: %v", ierr)
+			continue
+		}
+		break
 	}
 	if err := res.Err(); err != nil {
 		return runtimeReply{}, fmt.Errorf("invoke failed: %w", err)

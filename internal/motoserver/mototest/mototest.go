@@ -12,6 +12,10 @@ import (
 	"github.com/breakerbox/breakerbox/internal/motoserver"
 )
 
+// startUpBound is the overall bound on a server's start-up. The wait itself goes by progress (see
+// motoserver.Start): this only stops a start-up that keeps working and never answers.
+const startUpBound = 5 * time.Minute
+
 var (
 	mu     sync.Mutex
 	shared *motoserver.Server
@@ -25,7 +29,7 @@ func Shared(tb testing.TB) *motoserver.Server {
 	mu.Lock()
 	defer mu.Unlock()
 	if shared == nil {
-		ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+		ctx, cancel := context.WithTimeout(context.Background(), startUpBound)
 		defer cancel()
 		s, err := motoserver.Start(ctx)
 		if err != nil {
@@ -40,7 +44,7 @@ func Shared(tb testing.TB) *motoserver.Server {
 // when the test ends.
 func Own(tb testing.TB) *motoserver.Server {
 	tb.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 40*time.Second)
+	ctx, cancel := context.WithTimeout(context.Background(), startUpBound)
 	defer cancel()
 	s, err := motoserver.Start(ctx)
 	if err != nil {

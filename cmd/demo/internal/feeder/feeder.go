@@ -35,6 +35,9 @@ type Config struct {
 	Timeout time.Duration
 	// Logger receives failures; default: discarded.
 	Logger *slog.Logger
+	// Now is the clock the rate is kept by; default time.Now. (Tick stays on the real clock: it only
+	// says how often the feeder looks.)
+	Now func() time.Time
 }
 
 // Order is one record's body.
@@ -74,6 +77,9 @@ func New(cfg Config) (*Feeder, error) {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.DiscardHandler)
 	}
+	if cfg.Now == nil {
+		cfg.Now = time.Now
+	}
 	return &Feeder{cfg: cfg, next: 1}, nil
 }
 
@@ -103,7 +109,7 @@ func (f *Feeder) Errors() int {
 // short (its records might be accepted without the feeder knowing), and records waiting to be sent
 // again get one last try.
 func (f *Feeder) Run(ctx context.Context) error {
-	start := time.Now()
+	start := f.cfg.Now()
 	t := time.NewTicker(f.cfg.Tick)
 	defer t.Stop()
 	var retry []string
@@ -116,7 +122,7 @@ func (f *Feeder) Run(ctx context.Context) error {
 			return nil
 		case <-t.C:
 		}
-		due := int(time.Since(start).Seconds()*f.cfg.Rate) - (f.nextNumber() - 1)
+		due := int(f.cfg.Now().Sub(start).Seconds()*f.cfg.Rate) - (f.nextNumber() - 1)
 		batch := retry
 		for range max(due, 0) {
 			batch = append(batch, f.newID())

@@ -46,21 +46,71 @@ func (f *fakeKinesis) PutRecords(_ context.Context, in *kinesis.PutRecordsInput,
 	return out, nil
 }
 
+// fakeClock is a clock the test moves.
+type fakeClock struct {
+	mu    sync.Mutex
+	now   time.Time
+	reads int
+}
+
+func (c *fakeClock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.reads++
+	return c.now
+}
+
+func (c *fakeClock) readCount() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.reads
+}
+
+func (c *fakeClock) advance(d time.Duration) {
+	c.mu.Lock()
+	c.now = c.now.Add(d)
+	c.mu.Unlock()
+}
+
+// The feeder feeds what its clock says is due at the rate, no more, and sends rejected records and
+// failed calls again until Kinesis has them all, each id once. The test moves the feeder's clock and
+// waits on what the feeder did, so a loaded machine changes how long it takes, not what it sees.
 func TestFeedsAtRateAndResendsRejected(t *testing.T) {
 	k := &fakeKinesis{rejected: map[string]bool{}}
-	f, err := New(Config{Client: k, StreamARN: "arn:aws:kinesis:us-east-1:123456789012:stream/orders", Rate: 100, Tick: 20 * time.Millisecond})
+	clock := &fakeClock{now: time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)}
+	f, err := New(Config{Client: k, StreamARN: "arn:aws:kinesis:us-east-1:123456789012:stream/orders", Rate: 100, Tick: 20 * time.Millisecond, Now: clock.Now})
 	if err != nil {
 		t.Fatal(err)
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), 500*time.Millisecond)
-	defer cancel()
-	if err := f.Run(ctx); err != nil {
-		t.Fatal(err)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { defer close(done); _ = f.Run(ctx) }()
+	defer func() { cancel(); <-done }()
+	// The clock moves only once Run has taken its start time and looked once more (a tick).
+	for deadline := time.Now().Add(time.Minute); clock.readCount() < 2; time.Sleep(5 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatal("the feeder never read its clock")
+		}
 	}
+
+	for _, want := range []int{25, 50} {
+		clock.advance(250 * time.Millisecond) // 25 more records due at 100/s
+		for deadline := time.Now().Add(time.Minute); f.Fed() < want; time.Sleep(5 * time.Millisecond) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%d records fed, want %d due after %d ms at 100/s", f.Fed(), want, want*10)
+			}
+		}
+		// Nothing more is due until the clock moves: a few more ticks feed nothing.
+		for range 3 {
+			time.Sleep(20 * time.Millisecond)
+		}
+		if got := f.Fed(); got != want {
+			t.Fatalf("%d records fed, want exactly the %d due", got, want)
+		}
+	}
+	cancel()
+	<-done
 	ids := f.IDs()
-	if len(ids) < 25 || len(ids) > 55 {
-		t.Errorf("%d records fed in 0.5s at 100/s", len(ids))
-	}
 	seen := map[string]bool{}
 	for _, id := range ids {
 		if seen[id] {
@@ -76,16 +126,11 @@ func TestFeedsAtRateAndResendsRejected(t *testing.T) {
 	if len(k.accepted) != len(ids) {
 		t.Errorf("Kinesis accepted %d records, the feeder counts %d", len(k.accepted), len(ids))
 	}
-	// Every id up to the last fed one was accepted, rejected ones included after their resend,
-	// except possibly those still waiting to be resent when the feeder stopped.
-	missing := 0
+	// Every id up to the last was accepted, the rejected ones after their resend.
 	for i := 1; i <= len(ids); i++ {
 		if !seen["order-"+itoa(i)] {
-			missing++
+			t.Errorf("order-%d never fed: rejected records are not resent", i)
 		}
-	}
-	if missing > 5 {
-		t.Errorf("%d ids below order-%d never fed: rejected records are not resent", missing, len(ids))
 	}
 }
 
