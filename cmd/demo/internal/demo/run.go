@@ -231,40 +231,8 @@ func (r *run) live(ctx context.Context) bool {
 	if ctx.Err() != nil {
 		return true
 	}
-	r.out.Line("  ── all phases over: %d records fed; waiting up to %s for the backlog ──", r.feeder.Fed(), r.cfg.Drain)
+	r.out.Line("  ── all phases over: %d records fed; waiting for the backlog while it shrinks (at most %s without progress) ──", r.feeder.Fed(), r.cfg.Drain)
 	return r.drain(ctx)
-}
-
-// drain waits until every fed record succeeded or is in the dead-letter queue, at most cfg.Drain,
-// and reports whether ctx ended first.
-func (r *run) drain(ctx context.Context) bool {
-	deadline := time.NewTimer(r.cfg.Drain)
-	defer deadline.Stop()
-	t := time.NewTicker(200 * time.Millisecond)
-	defer t.Stop()
-	for {
-		if s, ok := r.rec.Last(); ok {
-			succeeded := r.provider.Successes()
-			pending := 0
-			for _, id := range r.feeder.IDs() {
-				if succeeded[id] == 0 {
-					pending++
-				}
-			}
-			if pending <= s.DLQ {
-				r.out.Line("  ── done: every record succeeded or is in the dead-letter queue ──")
-				return false
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return true
-		case <-deadline.C:
-			r.out.Line("  ── the backlog did not drain within %s (-drain) ──", r.cfg.Drain)
-			return false
-		case <-t.C:
-		}
-	}
 }
 
 // finish takes the Lambda environment down, reads the dead-letter queue and the dedup table, and
