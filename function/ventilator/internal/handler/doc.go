@@ -37,10 +37,10 @@
 //     controller trips only on failures of more than one record at the smallest concurrency: one
 //     poison record failing alone goes its way to the dead-letter queue. Batches never enable the
 //     mapping.
-//  5. The failures that were the records' own are charged to them, and a record whose attempts that
-//     uses up goes to the dead-letter queue: the attempt rule in attempts.go, by which an outage
-//     never costs a record its attempts.
-//  6. One Embedded Metric Format line, and the batchItemFailures.
+//  5. One Embedded Metric Format line.
+//  6. The failures that were the records' own are charged to them, and a record whose attempts that
+//     uses up goes to the dead-letter queue (the attempt rule in attempts.go, by which an outage
+//     never costs a record its attempts); then the batchItemFailures.
 //
 // The wake-up comes from the circuit's own Circuit State Change event (to HALF_OPEN or CLOSED,
 // through an EventBridge rule on the circuit) or from the schedule, the backstop. It re-enables the
