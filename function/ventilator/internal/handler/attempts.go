@@ -83,11 +83,11 @@ func (l *ledger) failed(f failure) {
 }
 
 // candidates returns the failures the provider was seen working around, and how many failures
-// there were in all.
-func (l *ledger) candidates(unsent int) (charge []failure, all int) {
+// there were in all. alone reports whether no other record of the batch could have been called.
+func (l *ledger) candidates(alone bool) (charge []failure, all int) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	alone := len(l.called) == 1 && l.lastOK == 0 && unsent == 0
+	alone = alone && len(l.called) == 1 && l.lastOK == 0 && len(l.failures) == 1
 	for _, f := range l.failures {
 		if alone || l.lastOK > f.started {
 			charge = append(charge, f)
@@ -101,10 +101,7 @@ func (l *ledger) candidates(unsent int) (charge []failure, all int) {
 // cannot charge (the circuit unreadable, a DynamoDB error) is left uncharged, so the record is
 // retried, never dead-lettered for it.
 func (r *run) account(ctx context.Context) {
-	r.mu.Lock()
-	unsent := r.unsent
-	r.mu.Unlock()
-	charge, all := r.acct.candidates(unsent)
+	charge, all := r.acct.candidates(r.alone())
 	if all == 0 {
 		return
 	}
@@ -127,6 +124,30 @@ func (r *run) account(ctx context.Context) {
 	for _, f := range charge {
 		r.charge(ctx, f)
 	}
+}
+
+// alone reports whether the batch had no record but one that could be called: every other record
+// was settled without a call (done, dead-lettered, claimed elsewhere) or, in a FIFO queue, waits
+// behind a failed message of its group. A record left waiting for any other reason (no time left,
+// a brake on the pool) means the batch could have shown the provider working, so it was not alone.
+func (r *run) alone() bool {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	if r.unsent > 0 {
+		return false
+	}
+	failedGroups := map[string]bool{}
+	for i, res := range r.results {
+		if res.status == failed && r.fifo {
+			failedGroups[r.recs[i].group] = true
+		}
+	}
+	for i, res := range r.results {
+		if res.status == pending && !(r.fifo && failedGroups[r.recs[i].group]) {
+			return false
+		}
+	}
+	return true
 }
 
 // circuitDown says why the circuit, told the batch's outcomes, does not vouch for the provider, or

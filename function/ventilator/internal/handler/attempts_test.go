@@ -97,3 +97,30 @@ func TestPoisonIsChargedOnlyWhileTheCircuitIsClosed(t *testing.T) {
 		t.Fatal("a poison record tripped the ventilator")
 	}
 }
+
+// A poison message at the head of a FIFO group, with the rest of its group waiting behind it, is
+// alone in its batch: charged while the circuit is CLOSED, it reaches the dead-letter queue and the
+// group flows on.
+func TestPoisonAtTheHeadOfAFIFOGroupIsDeadLettered(t *testing.T) {
+	r := newRig(t, func(c *config.Config) { c.MaxAttempts = 2; c.Adaptive.MaxBatch = 10 })
+	r.setController(adaptive.State{Policy: "aimd", BatchSize: 3, Concurrency: 1})
+	r.worker.behave = func(id string) fanout.Outcome {
+		if id == "a1" {
+			return fail(id)
+		}
+		return ok(0)
+	}
+	event := sqsEvent(sqsMessage{id: "m-a1", body: rec("a1"), group: "A"}, sqsMessage{id: "m-a2", body: rec("a2"), group: "A"})
+	if failed := r.invoke(event); !slices.Equal(failed, []string{"m-a1", "m-a2"}) {
+		t.Fatalf("first round: failures %v", failed)
+	}
+	if failed := r.invoke(event); !slices.Equal(failed, []string{"m-a2"}) {
+		t.Fatalf("second round: failures %v, want a1 dead-lettered and a2 waiting behind it", failed)
+	}
+	if failed := r.invoke(event); len(failed) != 0 || r.worker.count("a2") != 1 {
+		t.Fatalf("third round: failures %v, a2 called %d times", failed, r.worker.count("a2"))
+	}
+	if letters := r.dlq.all(); len(letters) != 1 || letters[0].ItemIdentifier != "m-a1" || letters[0].Attempts != 2 {
+		t.Fatalf("letters %+v, want m-a1 after 2 attempts", letters)
+	}
+}
