@@ -58,8 +58,8 @@ type Config struct {
 	CheckEvery, WakeEvery time.Duration
 	// RowEvery is the timeline's row period.
 	RowEvery time.Duration
-	// Drain bounds a span without progress while the backlog is processed after the last phase: the
-	// demo waits for the backlog as long as records keep being settled.
+	// Drain bounds the wait, after the last phase, for the backlog to be processed: the longest wait
+	// without a record finishing (the whole wait is at most 10 times as long).
 	Drain time.Duration
 	// Seed seeds the provider's failure draws.
 	Seed uint64
@@ -123,7 +123,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.DurationVar(&c.CheckEvery, "check-every", c.CheckEvery, "checker period (its rule's rate(1 minute), compressed)")
 	fs.DurationVar(&c.WakeEvery, "wake-every", c.WakeEvery, "ventilator wake-up period (its rule's rate(10 minutes), compressed)")
 	fs.DurationVar(&c.RowEvery, "row-every", c.RowEvery, "time between two rows of the timeline")
-	fs.DurationVar(&c.Drain, "drain", c.Drain, "after the last phase, longest wait without a record settled before giving up on the backlog")
+	fs.DurationVar(&c.Drain, "drain", c.Drain, "after the last phase, the longest wait without a record finishing while the backlog is processed (the whole wait is at most 10 times as long)")
 	fs.Func("seed", "seed of the provider's failure draws (default "+strconv.FormatUint(c.Seed, 10)+")", func(v string) error {
 		n, err := strconv.ParseUint(v, 10, 64)
 		if err != nil {

@@ -231,47 +231,8 @@ func (r *run) live(ctx context.Context) bool {
 	if ctx.Err() != nil {
 		return true
 	}
-	r.out.Line("  ── all phases over: %d records fed; waiting for the backlog while it moves (at most %s without progress) ──", r.feeder.Fed(), r.cfg.Drain)
+	r.out.Line("  ── all phases over: %d records fed; waiting for the backlog while it shrinks (at most %s without progress) ──", r.feeder.Fed(), r.cfg.Drain)
 	return r.drain(ctx)
-}
-
-// drain waits until every fed record succeeded or is in the dead-letter queue, and reports whether
-// ctx ended first. It waits on progress: cfg.Drain bounds a span in which no record is settled, not
-// the whole wait, so a loaded machine that works the backlog off slowly is waited for, and records
-// still in the stream are not reported lost while they are being processed.
-func (r *run) drain(ctx context.Context) bool {
-	stall := time.NewTimer(r.cfg.Drain)
-	defer stall.Stop()
-	t := time.NewTicker(200 * time.Millisecond)
-	defer t.Stop()
-	left := -1 // records neither succeeded nor in the dead-letter queue, at the last look
-	for {
-		if s, ok := r.rec.Last(); ok {
-			succeeded := r.provider.Successes()
-			pending := 0
-			for _, id := range r.feeder.IDs() {
-				if succeeded[id] == 0 {
-					pending++
-				}
-			}
-			if pending <= s.DLQ {
-				r.out.Line("  ── done: every record succeeded or is in the dead-letter queue ──")
-				return false
-			}
-			if now := pending - s.DLQ; left < 0 || now < left {
-				left = now
-				stall.Reset(r.cfg.Drain)
-			}
-		}
-		select {
-		case <-ctx.Done():
-			return true
-		case <-stall.C:
-			r.out.Line("  ── the backlog made no progress for %s (-drain): %d records left ──", r.cfg.Drain, left)
-			return false
-		case <-t.C:
-		}
-	}
 }
 
 // finish takes the Lambda environment down, reads the dead-letter queue and the dedup table, and

@@ -40,7 +40,8 @@ type Letter struct {
 	// Circuit is the ventilator's circuit; Key the record's dedup key.
 	Circuit string `json:"circuit"`
 	Key     string `json:"key"`
-	// Attempts is the number of worker calls the record had.
+	// Attempts is the number of attempts charged to the record: its failed worker calls that were its
+	// own fault (an outage charges none; see the ventilator's attempt rule).
 	Attempts int `json:"attempts"`
 	// EventSource ("aws:kinesis", "aws:sqs") and EventSourceARN say where the record came from;
 	// ItemIdentifier is its sequence number or message id.

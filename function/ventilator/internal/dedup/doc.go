@@ -18,4 +18,8 @@
 // (retry later). The claim's owner then calls [Table.Complete], [Table.Release], [Table.Refused] (a
 // release that gives the attempt back) or [Table.MarkDeadLettered], each conditional on still
 // owning the claim.
+//
+// A failed call is released without an attempt (by Refused) until the ventilator knows whose fault
+// it was; [Table.Charge] then counts the attempt of a failure that was the record's own, conditional
+// on the record still being failed, so an outage never uses up a record's attempts.
 package dedup

@@ -273,3 +273,36 @@ func intAttr(item map[string]types.AttributeValue, name string) int {
 	}
 	return 0
 }
+
+// Charge counts one attempt against a record whose failed call was released without one (by
+// [Table.Refused]) once the ventilator has decided that the failure was the record's own, not the
+// provider's, and records reason as its last error. It reports the attempts now counted; charged
+// is false (and nothing is written) when the record is no longer in the failed state: claimed
+// again, done or dead-lettered since.
+func (t *Table) Charge(ctx context.Context, key, reason string) (attempts int, charged bool, err error) {
+	now := t.opt.Now()
+	in := &dynamodb.UpdateItemInput{
+		TableName:           &t.name,
+		Key:                 pk(key),
+		UpdateExpression:    aws.String("SET #le = :le, #exp = :exp, #ua = :now ADD #att :one"),
+		ConditionExpression: aws.String("#st = :failed"),
+		ExpressionAttributeNames: map[string]string{
+			"#st": attrStatus, "#le": attrLastError, "#exp": AttrExpiresAt, "#ua": attrUpdated, "#att": attrAttempts,
+		},
+		ExpressionAttributeValues: map[string]types.AttributeValue{
+			":failed": str(statusFailed), ":le": str(reason), ":exp": num(t.expiresAt(now)), ":now": num(now.UnixMilli()), ":one": num(1),
+		},
+		ReturnValues: types.ReturnValueUpdatedNew,
+	}
+	ctx, cancel := context.WithTimeout(ctx, t.opt.Timeout)
+	defer cancel()
+	out, err := t.db.UpdateItem(ctx, in)
+	var ccf *types.ConditionalCheckFailedException
+	switch {
+	case errors.As(err, &ccf):
+		return 0, false, nil
+	case err != nil:
+		return 0, false, fmt.Errorf("dedup: charge an attempt to %q: %w", key, err)
+	}
+	return intAttr(out.Attributes, attrAttempts), true, nil
+}

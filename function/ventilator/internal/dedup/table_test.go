@@ -243,3 +243,35 @@ func TestRefusedGivesTheAttemptBack(t *testing.T) {
 	}
 	claim(t, tab, key, "v3", dedup.Claimed, 2)
 }
+
+// Charge counts an attempt against a failed record after the fact, and only while it is failed:
+// not one claimed again, done or dead-lettered since.
+func TestChargeCountsAnAttemptOfAFailedRecord(t *testing.T) {
+	tab, _, _, _ := newTable(t)
+	ctx := ctxT(t)
+	const key = "inv#2026-03-04#c"
+
+	if n, ok, err := tab.Charge(ctx, key, "HTTP 500"); err != nil || ok || n != 0 {
+		t.Fatalf("charge of an unknown record = %d, %v, %v; want nothing charged", n, ok, err)
+	}
+	claim(t, tab, key, "v1", dedup.Claimed, 1)
+	if n, ok, err := tab.Charge(ctx, key, "HTTP 500"); err != nil || ok || n != 0 {
+		t.Fatalf("charge of a claimed record = %d, %v, %v; want nothing charged", n, ok, err)
+	}
+	if _, err := tab.Refused(ctx, key, "v1", "HTTP 500"); err != nil {
+		t.Fatal(err)
+	}
+	if n, ok, err := tab.Charge(ctx, key, "HTTP 500: the record's own"); err != nil || !ok || n != 1 {
+		t.Fatalf("charge = %d, %v, %v; want 1 attempt", n, ok, err)
+	}
+	c := claim(t, tab, key, "v2", dedup.Claimed, 2)
+	if c.LastError != "HTTP 500: the record's own" {
+		t.Errorf("LastError = %q, want the charged failure's", c.LastError)
+	}
+	if _, err := tab.Complete(ctx, key, "v2"); err != nil {
+		t.Fatal(err)
+	}
+	if n, ok, err := tab.Charge(ctx, key, "late"); err != nil || ok || n != 0 {
+		t.Fatalf("charge of a done record = %d, %v, %v; want nothing charged", n, ok, err)
+	}
+}

@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"encoding/json"
 	"fmt"
 	"io"
 	"net/http"
@@ -12,6 +13,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+	ebtypes "github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/breakerbox/breakerbox/internal/circuit"
@@ -86,5 +88,33 @@ func (r *rig) force(o circuit.Override, reason string) {
 	pub := events.NewPublisher(eventbridge.NewFromConfig(r.aws), events.Options{Timeout: 20 * time.Second})
 	if err := pub.Publish(ctxT(r.t), events.FromTransition(r.circuit, res.Transition)); err != nil {
 		r.t.Fatal(err)
+	}
+}
+
+// forceAhead sets an operator override as force does, but publishes the state change the way a
+// publisher one version ahead might: the detail carries fields this version does not know.
+func (r *rig) forceAhead(o circuit.Override, reason string) {
+	r.t.Helper()
+	res, err := r.store.Force(ctxT(r.t), r.circuit, o, reason, time.Now())
+	if err != nil {
+		r.t.Fatal(err)
+	}
+	if !res.Changed {
+		r.t.Fatalf("override %q changed nothing", o)
+	}
+	detail := map[string]any{"region": "eu-west-1", "probe": map[string]any{"latencyMs": 12}, "labels": []string{"e2e"}}
+	known, err := json.Marshal(events.FromTransition(r.circuit, res.Transition))
+	if err == nil {
+		err = json.Unmarshal(known, &detail)
+	}
+	body, merr := json.Marshal(detail)
+	if err != nil || merr != nil {
+		r.t.Fatal(err, merr)
+	}
+	out, err := eventbridge.NewFromConfig(r.aws).PutEvents(ctxT(r.t), &eventbridge.PutEventsInput{Entries: []ebtypes.PutEventsRequestEntry{{
+		Source: aws.String(events.Source), DetailType: aws.String(events.DetailType), Detail: aws.String(string(body)),
+	}}})
+	if err != nil || out.FailedEntryCount != 0 {
+		r.t.Fatalf("put the event: %v (%d failed)", err, out.FailedEntryCount)
 	}
 }

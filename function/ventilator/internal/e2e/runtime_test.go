@@ -182,8 +182,10 @@ func TestPoisonRecordGoesToTheDLQWhileOthersFlow(t *testing.T) {
 	if len(letters) != 1 || letters[0]["reason"] != deadletter.ReasonMaxAttempts || !strings.Contains(fmt.Sprint(letters[0]["record"]), "poison") {
 		t.Fatalf("dead letters %v, want the poison record after its attempts", letters)
 	}
-	if n := r.provider.callsOf("poison"); n != 3 {
-		t.Errorf("poison record called %d times, want MAX_ATTEMPTS (3)", n)
+	// Each charged attempt is a call; a call after its batch's last success is not charged (the
+	// provider might have gone down under it), so the record may be called more often.
+	if n := r.provider.callsOf("poison"); n < 3 || fmt.Sprint(letters[0]["attempts"]) != "3" {
+		t.Errorf("poison record called %d times, dead-lettered after %v attempts; want MAX_ATTEMPTS (3) attempts", n, letters[0]["attempts"])
 	}
 	for _, id := range ids {
 		if n := r.provider.successesOf(id); n != 1 {
@@ -226,6 +228,34 @@ func TestStateChangeEventWakesTheVentilator(t *testing.T) {
 	}
 	if _, st := r.mapping(); st != "Enabled" {
 		t.Fatalf("mapping %s, want Enabled", st)
+	}
+}
+
+// A state change whose detail carries fields this version does not know (a publisher one layer
+// version ahead) still wakes the ventilator through the rule on its circuit: the event's own invoke
+// re-enables the mapping, the schedule never fires, and no invoke of the ventilator fails.
+func TestStateChangeEventWithAnExtraFieldWakesTheVentilator(t *testing.T) {
+	r := newRig(t, rigOptions{BatchSize: 5, WakeOnEvent: true})
+	r.force(circuit.ForcedOpen, "e2e: provider down")
+	var ids []string
+	for i := range 5 {
+		ids = append(ids, fmt.Sprint("x", i))
+		r.put("", record(ids[i]))
+	}
+	r.start()
+	r.eventually("the mapping is disabled", func() bool { _, st := r.mapping(); return st == "Disabled" })
+
+	r.forceAhead(circuit.NoOverride, "e2e: provider back")
+	resumed := r.firstReEnable()
+	if resumed["trigger"] != "event" || resumed["eventTo"] != string(circuit.Closed) {
+		t.Fatalf("re-enabled by %v (to %v), want the event with extra detail fields", resumed["trigger"], resumed["eventTo"])
+	}
+	r.eventuallySucceeded(ids)
+	if st := r.sched.Stats(); st.Fired != 0 || st.Events < 1 {
+		t.Fatalf("scheduler %+v: want the event delivered and the schedule never fired", st)
+	}
+	if bad := r.logLines(map[string]any{"msg": "unreadable event"}); len(bad) > 0 {
+		t.Fatalf("the ventilator could not read an event: %v", bad)
 	}
 }
 

@@ -35,7 +35,7 @@ func (r *rig) queueEmpty() bool {
 	return true
 }
 
-// Records that fail MAX_ATTEMPTS times, are not JSON or have no id land in the dead-letter queue
+// Records charged MAX_ATTEMPTS failures of their own, are not JSON or have no id land in the dead-letter queue
 // with their reason; everything else is processed once and the queue drains. The mapping is found
 // by listing the function's mappings on EVENT_SOURCE_ARN (no ESM_UUID).
 func TestDeadLetters(t *testing.T) {
@@ -68,8 +68,11 @@ func TestDeadLetters(t *testing.T) {
 	if len(letters) != 3 {
 		t.Errorf("%d letters, want 3: %v", len(letters), letters)
 	}
-	if n := r.provider.callsOf("poison"); n != 2 {
-		t.Errorf("poison called %d times, want MAX_ATTEMPTS=2", n)
+	// The letter says 2 charged attempts (checked above); a call that failed after its batch's last
+	// success is not charged (the provider might have gone down under it), so the record may be
+	// called more often, never less.
+	if n := r.provider.callsOf("poison"); n < 2 {
+		t.Errorf("poison called %d times, want at least MAX_ATTEMPTS=2", n)
 	}
 	for _, id := range []string{"g1", "g2", "g3"} {
 		if n := r.provider.callsOf(id); n != 1 {

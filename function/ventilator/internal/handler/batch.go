@@ -41,6 +41,9 @@ type run struct {
 	mu      sync.Mutex
 	results []result
 	calls   []adaptive.Result
+	// acct orders the calls for the attempt rule; tripped is set when the batch tripped.
+	acct    ledger
+	tripped bool
 }
 
 // result is what became of one record.
@@ -117,6 +120,7 @@ func (h *Handler) batch(ctx context.Context, recs []record) Response {
 	}
 	r.fanOut(fctx, r.fleet.pool)
 	r.settle(ctx, snap)
+	r.account(ctx)
 	return r.response()
 }
 
@@ -258,6 +262,7 @@ func (r *run) settle(ctx context.Context, snap controlstate.Snapshot) {
 		return
 	}
 	d := ch.Decision
+	r.tripped = d.Trip
 	m.BatchSize, m.Concurrency, m.Tripped = d.BatchSize, d.Concurrency, d.Trip
 	m.Properties["reason"] = d.Reason
 	want := h.want(d)

@@ -39,6 +39,7 @@ type Dedup interface {
 	Release(ctx context.Context, key, owner, reason string) (bool, error)
 	Refused(ctx context.Context, key, owner, reason string) (bool, error)
 	MarkDeadLettered(ctx context.Context, key, owner, reason string) (bool, error)
+	Charge(ctx context.Context, key, reason string) (attempts int, charged bool, err error)
 }
 
 // StateStore keeps the controller state (*controlstate.Store).

@@ -1,5 +1,7 @@
 // Package handler is the ventilator's orchestration: one [Handler.Invoke] per Lambda invoke, for a
-// Kinesis batch, an SQS batch (standard or FIFO) or the EventBridge scheduled wake-up.
+// Kinesis batch, an SQS batch (standard or FIFO) or a wake-up (the EventBridge schedule, or the
+// circuit's Circuit State Change event, whose detail is read forward-compatibly: unknown fields are
+// ignored, a missing id or to is an error).
 //
 // A batch:
 //
@@ -25,9 +27,9 @@
 //     SQS FIFO message group run in order, and once one fails the rest of its group is returned as
 //     failures. Each record: not JSON or no string id → dead-letter queue at once; otherwise a claim
 //     in the dedup table (done or dead-lettered today → skipped as a success; claimed elsewhere →
-//     failure), past MAX_ATTEMPTS → dead-letter queue, else the worker is invoked; success marks it
-//     done, a failure releases it, or sends it to the dead-letter queue if it was the last attempt; a
-//     refusal (a throttle, the provider's 429) releases it without counting an attempt.
+//     failure), attempts used up → dead-letter queue, else the worker is invoked; success marks it
+//     done, a failure or a refusal (a throttle, the provider's 429) releases it without counting an
+//     attempt.
 //  4. The calls' outcomes are reported to the extension (with the probe's permit), less the refused
 //     ones (a 429 or a throttle is the controller's signal, not the circuit's), folded into the
 //     controller state (conditional write), and the decision applied to the mapping: a new batch size
@@ -35,7 +37,10 @@
 //     controller trips only on failures of more than one record at the smallest concurrency: one
 //     poison record failing alone goes its way to the dead-letter queue. Batches never enable the
 //     mapping.
-//  5. One Embedded Metric Format line, and the batchItemFailures.
+//  5. One Embedded Metric Format line.
+//  6. The failures that were the records' own are charged to them, and a record whose attempts that
+//     uses up goes to the dead-letter queue (the attempt rule in attempts.go, by which an outage
+//     never costs a record its attempts); then the batchItemFailures.
 //
 // The wake-up comes from the circuit's own Circuit State Change event (to HALF_OPEN or CLOSED,
 // through an EventBridge rule on the circuit) or from the schedule, the backstop. It re-enables the

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/aws/aws-lambda-go/events"
@@ -89,16 +90,11 @@ func parseEvent(raw []byte) (recs []record, wake *wakeUp, err error) {
 	switch {
 	case env.Records != nil:
 	case env.Source == eventSource && env.DetailType == eventDetailType:
-		w := &wakeUp{trigger: TriggerEvent}
-		dec := json.NewDecoder(bytes.NewReader(env.Detail))
-		dec.DisallowUnknownFields()
-		if err := dec.Decode(&w.change); err != nil {
-			return nil, nil, fmt.Errorf("%s event: detail: %w (want {\"id\",\"from\",\"to\",\"reason\",\"at\",\"version\"})", eventDetailType, err)
+		change, err := parseStateChange(env.Detail)
+		if err != nil {
+			return nil, nil, err
 		}
-		if w.change.ID == "" || w.change.To == "" {
-			return nil, nil, fmt.Errorf("%s event: detail without an id or a to state", eventDetailType)
-		}
-		return nil, w, nil
+		return nil, &wakeUp{trigger: TriggerEvent, change: change}, nil
 	case env.Source == "aws.events" || env.DetailType == "Scheduled Event":
 		return nil, &wakeUp{trigger: TriggerSchedule}, nil
 	default:
@@ -113,6 +109,37 @@ func parseEvent(raw []byte) (recs []record, wake *wakeUp, err error) {
 		recs = append(recs, rec)
 	}
 	return recs, nil, nil
+}
+
+// parseStateChange reads a Circuit State Change event's detail forward-compatibly: fields it does
+// not know (a publisher one version ahead may add some) are ignored, as EventBridge consumers are
+// expected to; a missing or empty "id" or "to", or a known field of the wrong type, is an error that
+// says what is wrong. "version" may be missing (read as 0: the event is then never taken as newer
+// than the extension's copy of the circuit); "from", "reason" and "at" are only logged.
+func parseStateChange(detail json.RawMessage) (stateChange, error) {
+	const want = `want a detail like {"id":"payments","from":"OPEN","to":"HALF_OPEN","reason":"...","at":"...","version":7}`
+	var c stateChange
+	if len(bytes.TrimSpace(detail)) == 0 || bytes.Equal(bytes.TrimSpace(detail), []byte("null")) {
+		return c, fmt.Errorf("%s event without a detail: %s", eventDetailType, want)
+	}
+	if err := json.Unmarshal(detail, &c); err != nil {
+		var ute *json.UnmarshalTypeError
+		if errors.As(err, &ute) && ute.Field != "" {
+			return c, fmt.Errorf("%s event: detail field %q is a JSON %s, want a %s: %s", eventDetailType, ute.Field, ute.Value, ute.Type, want)
+		}
+		return c, fmt.Errorf("%s event: detail is not a JSON object (%w): %s", eventDetailType, err, want)
+	}
+	var missing []string
+	if c.ID == "" {
+		missing = append(missing, `"id"`)
+	}
+	if c.To == "" {
+		missing = append(missing, `"to"`)
+	}
+	if len(missing) > 0 {
+		return c, fmt.Errorf("%s event: detail without %s: %s", eventDetailType, strings.Join(missing, " or "), want)
+	}
+	return c, nil
 }
 
 func parseRecord(raw json.RawMessage) (record, error) {

@@ -48,9 +48,11 @@ func (r *run) process(ctx context.Context, i int) (res result, called bool) {
 		return r.deadLetter(ctx, rec, key, owner, deadletter.ReasonMaxAttempts, detail, claim.Attempts-1), false
 	}
 
+	started := r.acct.start(key)
 	out := h.Worker.Call(ctx, rec.data)
 	r.noteCall(key, out)
 	if out.OK {
+		r.acct.ok()
 		if lost, err := h.Dedup.Complete(ctx, key, owner); err != nil {
 			// The work is done; retrying it would do it twice. A replay may, if the claim expires.
 			log.ErrorContext(ctx, "record succeeded but could not be marked done", "error", err.Error())
@@ -60,24 +62,19 @@ func (r *run) process(ctx context.Context, i int) (res result, called bool) {
 		return result{status: succeeded}, true
 	}
 	reason := out.Err.Error()
+	// Released without an attempt either way: a refusal (a throttle, the provider's 429) is no
+	// attempt, as in the simulator, and the controller backs off and trips if every call is refused
+	// at the smallest concurrency; a failure is charged when the batch settles, only if it was the
+	// record's own (see the attempt rule in attempts.go).
+	if _, err := h.Dedup.Refused(ctx, key, owner, reason); err != nil {
+		log.WarnContext(ctx, "failed record not released: it is retried once its claim expires", "error", err.Error())
+	}
 	if out.Refused {
-		// Turned away without being done (a throttle, the provider's 429): not an attempt, so it
-		// never dead-letters the record, as in the simulator. The controller backs off, and trips
-		// if every call is refused at the smallest concurrency.
-		if _, err := h.Dedup.Refused(ctx, key, owner, reason); err != nil {
-			log.WarnContext(ctx, "refused record not released: it is retried once its claim expires", "error", err.Error())
-		}
 		log.InfoContext(ctx, "worker call refused: record will be retried", "error", reason)
 		return result{status: failed, reason: reason}, true
 	}
-	if claim.Attempts >= h.cfg.MaxAttempts {
-		detail := fmt.Sprintf("failed %d attempts (MAX_ATTEMPTS %d); last error: %s", claim.Attempts, h.cfg.MaxAttempts, reason)
-		return r.deadLetter(ctx, rec, key, owner, deadletter.ReasonMaxAttempts, detail, claim.Attempts), true
-	}
-	if _, err := h.Dedup.Release(ctx, key, owner, reason); err != nil {
-		log.WarnContext(ctx, "failed record not released: it is retried once its claim expires", "error", err.Error())
-	}
-	log.InfoContext(ctx, "worker call failed: record will be retried", "attempt", claim.Attempts, "error", reason)
+	r.acct.failed(failure{i: i, key: key, reason: reason, started: started})
+	log.InfoContext(ctx, "worker call failed: record will be retried", "attempts", claim.Attempts-1, "error", reason)
 	return result{status: failed, reason: reason}, true
 }
 

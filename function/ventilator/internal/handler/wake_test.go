@@ -181,8 +181,45 @@ func TestStateChangeEventWakesUp(t *testing.T) {
 	if res, ok := out.(WakeResult); err != nil || !ok || res.Action != WakeWaiting {
 		t.Fatalf("event older than the cached OPEN = %+v, %v; want waiting", out, err)
 	}
-	bad := []byte(`{"detail-type":"Circuit State Change","source":"breakerbox","detail":{"id":"inventory","to":"CLOSED","extra":1}}`)
-	if _, err := r.h.Invoke(r.ctx(), bad); err == nil || !strings.Contains(err.Error(), "extra") {
-		t.Fatalf("malformed detail: %v, want an error naming the unknown field", err)
+}
+
+// A Circuit State Change detail is read forward-compatibly: a field the ventilator does not know
+// (from a publisher one version ahead) is ignored and the event still wakes it; a missing or
+// ill-typed required field still fails the invoke with an error that names it.
+func TestStateChangeEventIsReadForwardCompatibly(t *testing.T) {
+	event := func(detail string) []byte {
+		return []byte(`{"version":"0","id":"e-2","detail-type":"Circuit State Change","source":"breakerbox","account":"123456789012",` +
+			`"time":"2026-03-04T10:00:00Z","region":"us-east-1","resources":[],"replay-name":"new-envelope-field","detail":` + detail + `}`)
+	}
+	r := newRig(t, nil)
+	r.mapping.enabled = false
+	r.setController(adaptive.State{Policy: "aimd", BatchSize: 1, Tripped: true})
+	r.breaker.view = client.Circuit{State: StateHalfOpen, Version: 7}
+	ahead := event(`{"id":"inventory","from":"OPEN","to":"HALF_OPEN","reason":"probe ok","at":"2026-03-04T10:00:00Z","version":8,` +
+		`"region":"eu-west-1","probe":{"latencyMs":12},"tags":["a"]}`)
+	out, err := r.h.Invoke(r.ctx(), ahead)
+	if res, ok := out.(WakeResult); err != nil || !ok || res.Action != WakeResumed || res.Trigger != TriggerEvent {
+		t.Fatalf("event with extra detail fields = %+v, %v; want resumed by the event", out, err)
+	}
+	if _, on := r.mapping.get(); !on {
+		t.Fatal("mapping still disabled after the event with extra fields")
+	}
+	for _, c := range []struct{ detail, want string }{
+		{`{"from":"OPEN","to":"CLOSED","version":9,"extra":1}`, `"id"`},
+		{`{"id":"inventory","from":"OPEN","version":9}`, `"to"`},
+		{`{"id":"inventory","to":"","version":9}`, `"to"`},
+		{`{"id":"inventory","to":"CLOSED","version":"nine"}`, `"version"`},
+		{`{"id":7,"to":"CLOSED"}`, `"id"`},
+		{`null`, "without a detail"},
+		{`"CLOSED"`, "not a JSON object"},
+	} {
+		out, err := r.h.Invoke(r.ctx(), event(c.detail))
+		if err == nil || !strings.Contains(err.Error(), c.want) || !strings.Contains(err.Error(), "want a detail like") {
+			t.Errorf("detail %s = %+v, %v; want an error naming %s and the expected shape", c.detail, out, err, c.want)
+		}
+	}
+	noDetail := []byte(`{"detail-type":"Circuit State Change","source":"breakerbox"}`)
+	if _, err := r.h.Invoke(r.ctx(), noDetail); err == nil || !strings.Contains(err.Error(), "without a detail") {
+		t.Errorf("event without a detail: %v, want an error", err)
 	}
 }
