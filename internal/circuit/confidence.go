@@ -54,3 +54,21 @@ func wilsonLowerZ(k, n int64, z float64) float64 {
 	margin := z * math.Sqrt(phat*(1-phat)/nf+z2/(4*nf*nf))
 	return (centre - margin) / (1 + z2/nf)
 }
+
+// RecentCounts returns the counts of the recent span to judge, from calls: the outcomes of the last
+// Recent() (every one of them), oldest first. It looks at each span that ends now and starts at one
+// of the calls (the last MinCalls calls, the last MinCalls+1, ..., all of them) and returns the first
+// whose calls trip (RecentReason), or all of them if none does. A span that began before the incident
+// would otherwise dilute a total outage with the healthy calls made just before it: ten failures in
+// a row trip at once, however many successes came a few seconds earlier. Looking at every start
+// costs some certainty, which RecentZ's strict bound pays for (docs/design.md has the error bound).
+func (p Policy) RecentCounts(calls []Outcome) Counts {
+	var c Counts
+	for i := len(calls) - 1; i >= 0; i-- {
+		c.Record(calls[i], p)
+		if c.Calls >= p.MinCalls && p.RecentReason(c) != "" {
+			return c
+		}
+	}
+	return c
+}

@@ -51,3 +51,34 @@ func TestRecentSpanIsTheWindowWhenLonger(t *testing.T) {
 		t.Fatalf("Validate() = %v, Recent() = %v; want nil, 1m", err, p.Recent())
 	}
 }
+
+func TestRecentCountsFindTheOutageAfterHealthyCalls(t *testing.T) {
+	p := DefaultPolicy()
+	ok, fail := Outcome{OK: true}, Outcome{OK: false}
+	var calls []Outcome
+	for range 30 {
+		calls = append(calls, ok)
+	}
+	for range 9 {
+		calls = append(calls, fail)
+	}
+	if c := p.RecentCounts(calls); p.RecentReason(c) != "" || c.Calls != 39 {
+		t.Fatalf("30 successes then 9 failures: %+v trips or is not the whole span", c)
+	}
+	calls = append(calls, fail)
+	if c := p.RecentCounts(calls); p.RecentReason(c) == "" || c != (Counts{Calls: 10, Failures: 10}) {
+		t.Fatalf("30 successes then 10 failures: %+v, want the last 10 calls, tripping", c)
+	}
+	// 25 % failing, spread: no span that ends now trips.
+	calls = calls[:0]
+	for i := range 200 {
+		if i%4 == 0 {
+			calls = append(calls, fail)
+		} else {
+			calls = append(calls, ok)
+		}
+	}
+	if c := p.RecentCounts(calls); p.RecentReason(c) != "" {
+		t.Fatalf("25 %% failing: %+v trips", c)
+	}
+}

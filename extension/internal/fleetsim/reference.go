@@ -96,11 +96,11 @@ func (r *reference) recentCounts(now time.Time, o circuit.Outcome) circuit.Count
 		drop++
 	}
 	r.recent = r.recent[drop:]
-	var c circuit.Counts
-	for _, s := range r.recent {
-		c.Record(s.o, r.p)
+	outs := make([]circuit.Outcome, len(r.recent))
+	for i, s := range r.recent {
+		outs[i] = s.o
 	}
-	return c
+	return r.p.RecentCounts(outs)
 }
 
 func (r *reference) apply(res circuit.Result) {
