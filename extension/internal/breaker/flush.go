@@ -371,9 +371,10 @@ func (b *Breaker) decide(ctx context.Context, w work, added []circuit.BucketCoun
 			return r
 		}
 		// The rates may trip once more of the fleet's calls are known: while the window is marked and
-		// what was written of it is at the threshold, decide again a flush interval on (or once the
-		// mark has settled).
-		if all := pp.SumWindow(window, x.Since, now); x.BadUntil.After(now) && pp.AtRate(all) {
+		// what was written of it holds minimum calls at the threshold, decide again a flush interval on
+		// (or once the mark has settled). With fewer calls known no rate can trip until more calls
+		// come, and those come with flushes and decisions of their own.
+		if all := pp.SumWindow(window, x.Since, now); x.BadUntil.After(now) && all.Calls >= pp.MinCalls && pp.AtRate(all) {
 			again = now.Add(b.opt.FlushInterval)
 			if s := x.BadSince.Add(b.opt.Settle); s.After(again) {
 				again = s
