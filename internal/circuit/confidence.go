@@ -1,12 +1,22 @@
 package circuit
 
-import "math"
+import (
+	"fmt"
+	"math"
+)
 
 // confidenceZ is the standard normal quantile of the one-sided 99 % bound clearlyAtRate uses: a
 // provider whose true rate is at the threshold shows a lower bound above it about once in 100 looks,
 // and one at half the threshold (25 % against 50 %) practically never: 9 or more failures in 10
 // calls at 25 % come about 3 times in 100,000.
 const confidenceZ = 2.33
+
+// RecentZ is the standard normal quantile of the one-sided bound the recent-span rule uses (99.87 %).
+// The recent span is looked at after every call, so its bound is stricter than clearlyAtRate's: at
+// the default 50 % threshold a span of nothing but failures needs 10 calls (LB = n/(n+z²) = 0.53),
+// which a provider failing 25 % of calls shows once in a million looks (0.25¹⁰), and one failing
+// 75 % about 6 times in 100.
+const RecentZ = 3.0
 
 // clearlyAtRate reports whether w's failure or slow-call rate is above its threshold beyond
 // reasonable doubt: the lower Wilson score bound of the rate is at or above the threshold. Ten calls
@@ -16,11 +26,49 @@ func (p Policy) clearlyAtRate(w Counts) bool {
 	return w.Calls > 0 && (wilsonLower(w.Failures, w.Calls) >= p.FailureRate || wilsonLower(w.Slow, w.Calls) >= p.SlowCallRate)
 }
 
+// RecentReason says why the recent span's calls r trip a CLOSED circuit, or "" if they do not: at
+// least MinCalls calls whose lower Wilson bound at RecentZ of the failure (or slow-call) rate is at
+// or above its threshold. r must hold every call of the span (a single process's, or counts known to
+// be complete): a bound over calls some of which were never seen proves nothing.
+func (p Policy) RecentReason(r Counts) string {
+	if p.RecentSpan <= 0 || r.Calls < p.MinCalls || r.Calls <= 0 {
+		return ""
+	}
+	if lb := wilsonLowerZ(r.Failures, r.Calls, RecentZ); lb >= p.FailureRate {
+		return fmt.Sprintf("failure rate at least %s ≥ %s (%d of the last %d calls failed)", pct(lb), pct(p.FailureRate), r.Failures, r.Calls)
+	}
+	if lb := wilsonLowerZ(r.Slow, r.Calls, RecentZ); lb >= p.SlowCallRate {
+		return fmt.Sprintf("slow call rate at least %s ≥ %s (%d of the last %d calls slower than %s)", pct(lb), pct(p.SlowCallRate), r.Slow, r.Calls, p.SlowCall)
+	}
+	return ""
+}
+
 // wilsonLower is the lower Wilson score bound of the rate k/n at confidenceZ.
-func wilsonLower(k, n int64) float64 {
-	nf, z2 := float64(n), confidenceZ*confidenceZ
+func wilsonLower(k, n int64) float64 { return wilsonLowerZ(k, n, confidenceZ) }
+
+// wilsonLowerZ is the lower Wilson score bound of the rate k/n at the normal quantile z.
+func wilsonLowerZ(k, n int64, z float64) float64 {
+	nf, z2 := float64(n), z*z
 	phat := float64(k) / nf
 	centre := phat + z2/(2*nf)
-	margin := confidenceZ * math.Sqrt(phat*(1-phat)/nf+z2/(4*nf*nf))
+	margin := z * math.Sqrt(phat*(1-phat)/nf+z2/(4*nf*nf))
 	return (centre - margin) / (1 + z2/nf)
+}
+
+// RecentCounts returns the counts of the recent span to judge, from calls: the outcomes of the last
+// Recent() (every one of them), oldest first. It looks at each span that ends now and starts at one
+// of the calls (the last MinCalls calls, the last MinCalls+1, ..., all of them) and returns the first
+// whose calls trip (RecentReason), or all of them if none does. A span that began before the incident
+// would otherwise dilute a total outage with the healthy calls made just before it: ten failures in
+// a row trip at once, however many successes came a few seconds earlier. Looking at every start
+// costs some certainty, which RecentZ's strict bound pays for (docs/design.md has the error bound).
+func (p Policy) RecentCounts(calls []Outcome) Counts {
+	var c Counts
+	for i := len(calls) - 1; i >= 0; i-- {
+		c.Record(calls[i], p)
+		if c.Calls >= p.MinCalls && p.RecentReason(c) != "" {
+			return c
+		}
+	}
+	return c
 }

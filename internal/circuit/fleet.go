@@ -25,49 +25,51 @@ func (p Policy) Settled(c Circuit, settle time.Duration, t time.Time) bool {
 	return ok && !t.Before(from)
 }
 
-// FleetWindow returns the window counts one environment may decide c on, so that its decision is the
-// one a single process seeing every call of the fleet would make (the flush rule in docs/design.md). read is
-// the window as read from the store (plus this environment's writes since); own is this
+// FleetCounts are what one environment may decide a circuit on (Policy.FleetWindow): the window as
+// far as its rates are known to be the fleet's, and a recent span whose every call is known.
+type FleetCounts struct {
+	// Window is the whole window's counts when every call of it is known; otherwise it carries only
+	// the most calls known to be in the window (no failures), for the low-traffic run rule's gate.
+	Window Counts
+	// Recent are the calls made since the circuit's bad-window mark settled (within the window):
+	// every environment making a call then knew the mark and wrote it, so they are the fleet's.
+	// Zero while no mark has settled.
+	Recent Counts
+}
+
+// FleetWindow returns the counts one environment may decide c on, so that its decision rests only on
+// counts that hold every call of the fleet over their span (the flush rule in docs/design.md). read
+// is the window as read from the store (plus this environment's writes since); own is this
 // environment's own calls per bucket, written or not.
 //
-// Healthy environments write nothing until they see the circuit's bad-window mark, so the read window
-// overstates the failure rate until the mark has settled. The calls made after it settled are counted
-// apart (BucketCounts.Settled) by environments that all know the mark, so they are the fleet's calls
-// (but the last flush interval's, which are on their way); when they reach minimum calls, the rates
-// decide on them. ownRecent, this environment's own settled calls of the last flush interval and store
-// call, are left out, as the other environments' calls of that span may still be on their way, so the
-// decider's own latest calls never outweigh theirs. The span of the window before the mark settled
-// is filled in from them (extrapolate), so the rates are those of the whole window, as the reference
-// sees it, not only of the incident's first calls.
+// Healthy environments write nothing until they see the circuit's bad-window mark, so the window
+// read holds every failure but not every success until the mark has settled (Settle after it): a
+// rate over it overstates the failure rate by an amount no one can bound, as any number of healthy
+// calls may be missing. The calls made after the mark settled are counted apart
+// (BucketCounts.Settled) by environments that all knew the mark, so they are the fleet's calls (but
+// the last flush interval's, which are on their way: ownRecent, this environment's own settled calls
+// of that span, are left out, so the decider's own latest calls never outweigh the others'). They are
+// the recent span the model judges alone on a lower confidence bound (Policy.RecentReason), and,
+// once they cover the whole window, the window too.
 //
-// The settled calls decide alone when they show the failure or slow-call rate above its threshold
-// beyond reasonable doubt (clearlyAtRate): a provider failing most calls trips as soon as enough
-// settled calls show it, without waiting for the estimate of the span before them, which can be off
-// by a burst of calls on bursty traffic.
-//
-// The rates also decide, on the same estimate, once the settled calls have covered a span as long as
-// settle, however few they are: every call of that span is known, so a fleet that went quiet after a
-// burst of failures (few or no settled calls, the failures all written) trips as the reference would,
-// instead of waiting for calls that may never come.
-//
-// Otherwise the rates cannot decide yet: the result carries the most calls known to be in the window
-// (read, own or settled) and no failures, so only the low-traffic consecutive-failures rule can act,
-// and only while fewer than minimum calls are known anywhere.
-func (p Policy) FleetWindow(c Circuit, read, own []BucketCounts, ownRecent Counts, settle time.Duration, now time.Time) Counts {
+// Nothing is estimated: an earlier version filled the span before the mark settled in from the pace
+// of the settled calls, and a fan-out followed by quiet traffic (200 one-call environments, then one
+// call a second) divided the fan-out's failures by the quiet pace and tripped a fleet failing 10 %.
+func (p Policy) FleetWindow(c Circuit, read, own []BucketCounts, ownRecent Counts, settle time.Duration, now time.Time) FleetCounts {
 	all := p.SumWindow(read, c.Since, now)
 	mine := p.SumWindow(own, c.Since, now)
 	var settled Counts
-	var from time.Time
-	observed := false // the settled calls cover a span as long as settle: their pace is known
-	if f, ok := p.settledFrom(c, settle, now); ok {
-		from = f
-		observed = now.Sub(f) >= settle
+	whole := false // the settled calls span the whole window
+	if from, ok := p.settledFrom(c, settle, now); ok {
+		windowStart := p.WindowBuckets(now)[0]
+		// The window holds the calls since the circuit last closed (Since), in whole buckets.
+		whole = !from.After(windowStart) || (c.Since.After(windowStart) && !from.After(c.Since))
 		if c.Since.After(from) {
 			from = c.Since
 		}
 		first := p.BucketStart(from)
-		if oldest := p.WindowBuckets(now)[0]; oldest.After(first) {
-			first = oldest
+		if first.Before(windowStart) {
+			first = windowStart
 		}
 		for _, b := range read {
 			if !b.Start.Before(first) && !b.Start.After(now) {
@@ -76,22 +78,13 @@ func (p Policy) FleetWindow(c Circuit, read, own []BucketCounts, ownRecent Count
 		}
 		settled = settled.minus(ownRecent)
 	}
-	if settled.Calls >= p.MinCalls || observed {
-		if p.clearlyAtRate(settled) {
-			return settled // the settled calls alone prove the rate above its threshold
-		}
-		// Failures and slow calls are never held back (a buffer holding one is flushed at once), so
-		// the window read has them all: only the calls need the estimate.
-		known := all.minus(ownRecent)
-		if n := max(known.Calls, mine.Calls, settled.Calls); n < p.MinCalls {
-			// Fewer real calls than minimum calls: the rates do not decide on an estimate, and the
-			// low-traffic run rule stays on.
-			return Counts{Calls: n}
-		}
-		est := p.extrapolate(c, settled, from, now)
-		return Counts{Calls: max(est.Calls, known.Calls, mine.Calls), Failures: known.Failures, Slow: known.Slow}
+	out := FleetCounts{Recent: settled}
+	if whole {
+		out.Window = settled
+	} else {
+		out.Window = Counts{Calls: max(all.minus(ownRecent).Calls, mine.Calls, settled.Calls)}
 	}
-	return Counts{Calls: max(all.Calls, mine.Calls, settled.Calls)}
+	return out
 }
 
 // minus returns c - o, never below zero.

@@ -20,54 +20,45 @@ func TestFleetWindow(t *testing.T) {
 	marked := func(since time.Time) Circuit {
 		return Circuit{ID: cid, State: Closed, Version: 2, Since: t0.Add(-time.Hour), BadSince: since, BadUntil: since.Add(p.Window)}
 	}
+	// A mark's failures go on: each extends it a window on (MarkBad), keeping BadSince.
+	extended := func(c Circuit) Circuit { c.BadUntil = now.Add(time.Minute); return c }
 	ownOld := []BucketCounts{bucket(5*time.Second, Counts{Calls: 10, Failures: 5})}
+	calls := func(n int64) FleetCounts { return FleetCounts{Window: Counts{Calls: n}} }
 	tests := []struct {
 		name   string
 		c      Circuit
 		read   []BucketCounts
 		own    []BucketCounts
 		recent Counts
-		want   Counts
+		want   FleetCounts
 	}{
 		// Issue 12's case: B's own 10 calls at 50 %, nothing settled: B must not trip on them alone.
-		{"no mark: rates undecided, calls known", Circuit{ID: cid, State: Closed, Version: 1}, read[:1], ownOld, Counts{}, Counts{Calls: 10}},
-		{"mark too young to have settled", marked(t0.Add(50 * time.Second)), read[:1], nil, Counts{}, Counts{Calls: 10}},
-		// Settled from 12s (mark at 5s + 7s): 200 calls over 43s fill the 12s before at the same pace:
-		// 256 calls; the failures are the window's own (B's 5), as failures are never held back.
-		{"settled buckets decide", marked(t0.Add(5 * time.Second)), read, ownOld, Counts{}, Counts{Calls: 256, Failures: 5}},
-		// Few settled calls, but over 43s: every call of that span is known, and the fleet went
-		// quiet after its failures, so the window read decides (12 failures in 12 calls).
-		{"a quiet window decides once its settled span is long", marked(t0.Add(5 * time.Second)), []BucketCounts{bucket(5*time.Second, Counts{Calls: 9, Failures: 9}), settledBucket(25*time.Second, Counts{Calls: 3, Failures: 3}, Counts{Calls: 3, Failures: 3})}, nil, Counts{}, Counts{Calls: 12, Failures: 12}},
-		// Three failures in three calls, long settled: fewer real calls than minimum calls, so the
-		// estimate of the span before does not count as calls and the run rule stays on.
-		{"fewer real calls than minimum calls", marked(t0.Add(5 * time.Second)), []BucketCounts{bucket(5*time.Second, Counts{Calls: 1, Failures: 1}), settledBucket(25*time.Second, Counts{Calls: 2, Failures: 2}, Counts{Calls: 2, Failures: 2})}, nil, Counts{}, Counts{Calls: 3}},
-		// The same, a moment after the mark settled: too early to know the pace, so the rates wait.
-		{"settled calls below minimum calls, settled span short", marked(t0.Add(45 * time.Second)), []BucketCounts{bucket(45*time.Second, Counts{Calls: 9, Failures: 9})}, nil, Counts{}, Counts{Calls: 9}},
+		{"no mark: rates undecided, calls known", Circuit{ID: cid, State: Closed, Version: 1}, read[:1], ownOld, Counts{}, calls(10)},
+		{"mark too young to have settled", marked(t0.Add(50 * time.Second)), read[:1], nil, Counts{}, calls(10)},
+		// Settled from 12s (mark at 5s + 7s): the 200 settled calls are the recent span; the window
+		// before them is not estimated, so its rates do not decide.
+		{"settled calls are the recent span", marked(t0.Add(5 * time.Second)), read, ownOld, Counts{}, FleetCounts{Window: Counts{Calls: 210}, Recent: Counts{Calls: 200}}},
 		{
 			"only the settled part of the bucket the mark settled in", marked(t0.Add(5 * time.Second)),
 			[]BucketCounts{settledBucket(15*time.Second, Counts{Calls: 30, Failures: 10}, Counts{Calls: 12, Failures: 10})}, nil, Counts{},
-			// 12 settled calls over 43s make 15 in the window, but 30 were written: the larger is kept.
-			Counts{Calls: 30, Failures: 10},
+			FleetCounts{Window: Counts{Calls: 30}, Recent: Counts{Calls: 12, Failures: 10}},
 		},
-		{"own calls count towards the calls known", marked(t0.Add(5 * time.Second)), read[:1], []BucketCounts{bucket(50*time.Second, Counts{Calls: 40})}, Counts{}, Counts{Calls: 40, Failures: 5}},
-		{"mark lapsed", marked(t0.Add(-2 * time.Minute)), read, nil, Counts{}, Counts{Calls: 210}},
-		// Closed at 3s, marked at 5s: the window is the calls since the close (200 over 43s, and 9s
-		// more of them before the mark settled, 7s of those after the mark).
+		{"own calls count towards the calls known", marked(t0.Add(5 * time.Second)), read[:1], []BucketCounts{bucket(50*time.Second, Counts{Calls: 40})}, Counts{}, calls(40)},
+		{"mark lapsed", marked(t0.Add(-2 * time.Minute)), read, nil, Counts{}, calls(210)},
+		// Marked long enough ago that it settled before the window began: every call is known.
+		{"settled before the window: the window decides", extended(marked(t0.Add(-10 * time.Second))), []BucketCounts{settledBucket(5*time.Second, Counts{Calls: 10, Failures: 6}, Counts{Calls: 10, Failures: 6})}, nil, Counts{},
+			FleetCounts{Window: Counts{Calls: 10, Failures: 6}, Recent: Counts{Calls: 10, Failures: 6}}},
+		// Closed at 20s, the mark settled before: the calls since the close are all known.
 		{
-			"closed a moment before the mark", Circuit{ID: cid, State: Closed, Version: 5, Since: t0.Add(3 * time.Second), BadSince: t0.Add(5 * time.Second), BadUntil: t0.Add(65 * time.Second)},
-			read, nil, Counts{}, Counts{Calls: 242, Failures: 5},
-		},
-		// Created by the write that marked it at 5s: CLOSED before it had an item, so the whole window.
-		{
-			"created by its mark", Circuit{ID: cid, State: Closed, Version: 1, Since: t0.Add(5 * time.Second), BadSince: t0.Add(5 * time.Second), BadUntil: t0.Add(65 * time.Second)},
-			read, nil, Counts{}, Counts{Calls: 256, Failures: 5},
+			"closed after the mark settled", Circuit{ID: cid, State: Closed, Version: 5, Since: t0.Add(20 * time.Second), BadSince: t0.Add(5 * time.Second), BadUntil: t0.Add(65 * time.Second)},
+			read, nil, Counts{}, FleetCounts{Window: Counts{Calls: 200}, Recent: Counts{Calls: 200}},
 		},
 		{
 			"own calls of the last moments are left out", marked(t0.Add(5 * time.Second)),
 			[]BucketCounts{settledBucket(40*time.Second, Counts{Calls: 6, Failures: 1}, Counts{Calls: 6, Failures: 1}), settledBucket(50*time.Second, Counts{Calls: 14, Failures: 10}, Counts{Calls: 14, Failures: 10})},
 			[]BucketCounts{settledBucket(50*time.Second, Counts{Calls: 10, Failures: 9}, Counts{Calls: 10, Failures: 9})},
 			Counts{Calls: 10, Failures: 9},
-			Counts{Calls: 13, Failures: 2},
+			FleetCounts{Window: Counts{Calls: 10}, Recent: Counts{Calls: 10, Failures: 2}},
 		},
 	}
 	for _, tt := range tests {
@@ -79,15 +70,34 @@ func TestFleetWindow(t *testing.T) {
 	}
 }
 
-// TestFleetWindowRatesTheWholeWindow holds the rates to the reference's window: the span before the
-// mark was healthy, so a provider failing 55 % of calls (too close to the threshold for the settled
-// calls alone to prove it) trips as the reference does, once the window holds little but the
-// incident, and not on the incident's first settled calls however they look.
+// TestFleetWindowNeverEstimates is issue 19's fan-out: 200 one-call environments at 10 %, written
+// (their failures, at once) before anyone knew the mark, then one environment's quiet calls. The
+// window's 20 failures are never divided by an estimate of the calls made before the mark settled.
+func TestFleetWindowNeverEstimates(t *testing.T) {
+	p := DefaultPolicy()
+	settle := Settle(5*time.Second, time.Second, 500*time.Millisecond)
+	c := Circuit{ID: cid, State: Closed, Version: 2, Since: t0.Add(-time.Hour), BadSince: t0, BadUntil: t0.Add(p.Window)}
+	for after := settle; after < p.Window; after += time.Second {
+		now := t0.Add(after)
+		quiet := int64((after - settle).Seconds())
+		read := []BucketCounts{{Start: p.BucketStart(t0), Counts: Counts{Calls: 20, Failures: 20}}}
+		read = append(read, BucketCounts{Start: p.BucketStart(now), Counts: Counts{Calls: quiet, Failures: quiet / 10}, Settled: Counts{Calls: quiet, Failures: quiet / 10}})
+		w := p.FleetWindow(c, read, nil, Counts{}, settle, now)
+		if r := Observe(c, Observation{Window: w.Window, Recent: w.Recent}, p, now); r.Transition.Happened() {
+			t.Fatalf("%s after the fan-out: tripped on %+v: %s", after, w, r.Transition.Reason)
+		}
+	}
+}
+
+// TestFleetWindowRatesTheWholeWindow: a provider failing 55 % of calls (too close to the threshold
+// for the settled calls to prove it on a lower bound) trips on the window's rate once every call of
+// the window is known, and not on the incident's first settled calls however they look.
 func TestFleetWindowRatesTheWholeWindow(t *testing.T) {
 	p := DefaultPolicy()                                               // 50 %, 10 calls, 60s window
 	settle := Settle(5*time.Second, time.Second, 500*time.Millisecond) // 7s
 	mark := t0.Add(60 * time.Second)
-	c := Circuit{ID: cid, State: Closed, Version: 3, Since: t0.Add(-time.Hour), BadSince: mark, BadUntil: mark.Add(p.Window)}
+	// Failures go on, so the mark is extended a window on from each (MarkBad), keeping BadSince.
+	c := Circuit{ID: cid, State: Closed, Version: 3, Since: t0.Add(-time.Hour), BadSince: mark, BadUntil: mark.Add(2 * p.Window)}
 	// 4 calls a second, 55 % failing, from the mark on; healthy (and unwritten) before it. Calls
 	// from the mark are written (the failing ones at once); those from mark + settle are settled too.
 	failingSince := func(now time.Time) []BucketCounts {
@@ -121,11 +131,12 @@ func TestFleetWindowRatesTheWholeWindow(t *testing.T) {
 		{10 * time.Second, false}, // 12 settled calls at 55 %
 		{25 * time.Second, false},
 		{45 * time.Second, false}, // the reference's window still holds 15s of healthy calls
-		{59 * time.Second, true},  // the window holds nothing from before the mark
+		{59 * time.Second, false}, // the mark settled after the window's oldest bucket began
+		{61 * time.Second, true},  // every call of the window is known, and 55 % fail
 	} {
 		now := mark.Add(tt.after)
 		w := p.FleetWindow(c, failingSince(now), nil, Counts{}, settle, now)
-		tripped := w.Calls >= p.MinCalls && p.AtRate(w)
+		tripped := Observe(c, Observation{Window: w.Window, Recent: w.Recent}, p, now).Transition.Happened()
 		if tripped != tt.trips {
 			t.Errorf("%s after the mark: window %+v trips = %v, want %v", tt.after, w, tripped, tt.trips)
 		}
@@ -142,7 +153,7 @@ func TestFleetWindowKeepsTheTwoEnvironmentCaseClosed(t *testing.T) {
 		c.BadSince, c.BadUntil = t0, t0.Add(p.Window)
 		read := []BucketCounts{{Start: p.BucketStart(t0), Counts: Counts{Calls: 210, Failures: 5}}}
 		w := p.FleetWindow(c, read, []BucketCounts{{Start: p.BucketStart(t0), Counts: Counts{Calls: 10, Failures: 5}}}, Counts{}, settle, now)
-		if r := Observe(c, Observation{Window: w}, p, now); r.Transition.Happened() {
+		if r := Observe(c, Observation{Window: w.Window, Recent: w.Recent}, p, now); r.Transition.Happened() {
 			t.Fatalf("at %s: tripped on %+v: %s", now.Sub(t0), w, r.Transition.Reason)
 		}
 	}

@@ -28,6 +28,11 @@ type Policy struct {
 	MinCalls int64
 	// ConsecutiveFailures trips CLOSED → OPEN after this many failures in a row; 0 disables the rule.
 	ConsecutiveFailures int
+	// RecentSpan is the short recent span judged alone (0 disables the rule): CLOSED → OPEN when the
+	// calls of the last RecentSpan (the window if shorter), at least MinCalls of them and every one
+	// known, prove the failure (or slow-call) rate at or above its threshold with a lower confidence
+	// bound (RecentReason).
+	RecentSpan time.Duration
 	// SlowCall is the duration above which a call counts as slow.
 	SlowCall time.Duration
 	// SlowCallRate trips CLOSED → OPEN when slow/calls ≥ it over the window (with MinCalls).
@@ -54,6 +59,7 @@ func DefaultPolicy() Policy {
 		FailureRate:         0.50,
 		MinCalls:            10,
 		ConsecutiveFailures: 3,
+		RecentSpan:          10 * time.Second,
 		SlowCall:            time.Second,
 		SlowCallRate:        0.50,
 		Window:              60 * time.Second,
@@ -65,6 +71,9 @@ func DefaultPolicy() Policy {
 		ProbeLease:          30 * time.Second,
 	}
 }
+
+// Recent is the recent span the recent-span rule judges: RecentSpan, or the window if that is shorter.
+func (p Policy) Recent() time.Duration { return min(p.RecentSpan, p.Window) }
 
 // BucketWidth is the length of one window bucket.
 func (p Policy) BucketWidth() time.Duration { return p.Window / Buckets }
@@ -84,6 +93,9 @@ func (p Policy) Validate() error {
 	}
 	if p.ConsecutiveFailures < 0 {
 		bad("consecutiveFailures", "must be 0 (off) or more")
+	}
+	if p.RecentSpan < 0 || p.RecentSpan%time.Second != 0 {
+		bad("recentSpan", "must be 0 (off) or a whole number of seconds, e.g. 10s")
 	}
 	if p.SlowCall <= 0 {
 		bad("slowCall", "must be a positive duration")
@@ -134,6 +146,7 @@ var knobs = []knob{
 	{"BREAKERBOX_FAILURE_RATE", "failureRate", func(p *Policy, v string) (err error) { p.FailureRate, err = parsePercent(v); return }},
 	{"BREAKERBOX_MIN_CALLS", "minCalls", func(p *Policy, v string) (err error) { p.MinCalls, err = strconv.ParseInt(v, 10, 64); return }},
 	{"BREAKERBOX_CONSECUTIVE_FAILURES", "consecutiveFailures", func(p *Policy, v string) (err error) { p.ConsecutiveFailures, err = strconv.Atoi(v); return }},
+	{"BREAKERBOX_RECENT_SPAN", "recentSpan", func(p *Policy, v string) (err error) { p.RecentSpan, err = time.ParseDuration(v); return }},
 	{"BREAKERBOX_SLOW_CALL", "slowCall", func(p *Policy, v string) (err error) { p.SlowCall, err = time.ParseDuration(v); return }},
 	{"BREAKERBOX_SLOW_CALL_RATE", "slowCallRate", func(p *Policy, v string) (err error) { p.SlowCallRate, err = parsePercent(v); return }},
 	{"BREAKERBOX_WINDOW", "window", func(p *Policy, v string) (err error) { p.Window, err = time.ParseDuration(v); return }},

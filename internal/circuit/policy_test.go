@@ -17,6 +17,7 @@ func TestDefaultPolicyIsTheDesignTable(t *testing.T) {
 		FailureRate:         0.50,             // failure rate threshold 50 %
 		MinCalls:            10,               // minimum calls 10
 		ConsecutiveFailures: 3,                // consecutive failures 3
+		RecentSpan:          10 * time.Second, // recent span 10 s
 		SlowCall:            1 * time.Second,  // slow call duration 1 s
 		SlowCallRate:        0.50,             // slow call rate threshold 50 %
 		Window:              60 * time.Second, // window 60 s
@@ -44,8 +45,8 @@ func TestDefaultPolicyIsTheDesignTable(t *testing.T) {
 
 func TestEnvVarsAndOverrideKeys(t *testing.T) {
 	wantEnv := []string{
-		"BREAKERBOX_FAILURE_RATE", "BREAKERBOX_MIN_CALLS", "BREAKERBOX_CONSECUTIVE_FAILURES", "BREAKERBOX_SLOW_CALL",
-		"BREAKERBOX_SLOW_CALL_RATE", "BREAKERBOX_WINDOW", "BREAKERBOX_OPEN_DURATION", "BREAKERBOX_MAX_OPEN_DURATION",
+		"BREAKERBOX_FAILURE_RATE", "BREAKERBOX_MIN_CALLS", "BREAKERBOX_CONSECUTIVE_FAILURES", "BREAKERBOX_RECENT_SPAN",
+		"BREAKERBOX_SLOW_CALL", "BREAKERBOX_SLOW_CALL_RATE", "BREAKERBOX_WINDOW", "BREAKERBOX_OPEN_DURATION", "BREAKERBOX_MAX_OPEN_DURATION",
 		"BREAKERBOX_BACKOFF_MULTIPLIER", "BREAKERBOX_HALF_OPEN_PROBES", "BREAKERBOX_SUCCESS_THRESHOLD", "BREAKERBOX_PROBE_LEASE",
 	}
 	if got := EnvVars(); !slices.Equal(got, wantEnv) {
@@ -53,7 +54,7 @@ func TestEnvVarsAndOverrideKeys(t *testing.T) {
 	}
 	wantKeys := []string{
 		"backoffMultiplier", "consecutiveFailures", "failureRate", "halfOpenProbes", "maxOpenDuration", "minCalls",
-		"openDuration", "probeLease", "slowCall", "slowCallRate", "successThreshold", "window",
+		"openDuration", "probeLease", "recentSpan", "slowCall", "slowCallRate", "successThreshold", "window",
 	}
 	if got := OverrideKeys(); !slices.Equal(got, wantKeys) {
 		t.Errorf("OverrideKeys() = %q\nwant %q", got, wantKeys)
@@ -79,6 +80,7 @@ func TestPolicyFromEnvSetsEveryKnob(t *testing.T) {
 		"BREAKERBOX_FAILURE_RATE":         "25",
 		"BREAKERBOX_MIN_CALLS":            "20",
 		"BREAKERBOX_CONSECUTIVE_FAILURES": "0",
+		"BREAKERBOX_RECENT_SPAN":          "0s",
 		"BREAKERBOX_SLOW_CALL":            "250ms",
 		"BREAKERBOX_SLOW_CALL_RATE":       " 80% ", // spaces trimmed, % accepted
 		"BREAKERBOX_WINDOW":               "2m",
@@ -142,6 +144,9 @@ func TestPolicyFromEnvBadValueNamesTheVariable(t *testing.T) {
 		{"success threshold zero", "BREAKERBOX_SUCCESS_THRESHOLD", "0", `policy from environment: BREAKERBOX_SUCCESS_THRESHOLD="0": policy successThreshold must be at least 1`},
 		{"success threshold garbage", "BREAKERBOX_SUCCESS_THRESHOLD", "2x", `BREAKERBOX_SUCCESS_THRESHOLD="2x": strconv.Atoi: parsing "2x": invalid syntax`},
 		{"probe lease zero", "BREAKERBOX_PROBE_LEASE", "0", `policy from environment: BREAKERBOX_PROBE_LEASE="0": policy probeLease must be a positive duration`},
+		{"recent span negative", "BREAKERBOX_RECENT_SPAN", "-5s", `policy from environment: BREAKERBOX_RECENT_SPAN="-5s": policy recentSpan must be 0 (off) or a whole number of seconds, e.g. 10s`},
+		{"recent span fractional", "BREAKERBOX_RECENT_SPAN", "2500ms", `policy from environment: BREAKERBOX_RECENT_SPAN="2500ms": policy recentSpan must be 0 (off) or a whole number of seconds, e.g. 10s`},
+		{"recent span without unit", "BREAKERBOX_RECENT_SPAN", "10", `BREAKERBOX_RECENT_SPAN="10": time: missing unit in duration "10"`},
 		{"probe lease garbage", "BREAKERBOX_PROBE_LEASE", "30", `BREAKERBOX_PROBE_LEASE="30": time: missing unit in duration "30"`},
 	}
 	covered := map[string]bool{}
@@ -226,9 +231,10 @@ func TestWithOverrides(t *testing.T) {
 			"failureRate": "75%", "minCalls": "5", "consecutiveFailures": "10", "slowCall": "2s",
 			"slowCallRate": "90", "window": "30s", "openDuration": "1m", "maxOpenDuration": "30m",
 			"backoffMultiplier": "3", "halfOpenProbes": "2", "successThreshold": "5", "probeLease": " 45s ",
+			"recentSpan": "5s",
 		})
 		want := Policy{
-			FailureRate: 0.75, MinCalls: 5, ConsecutiveFailures: 10, SlowCall: 2 * time.Second,
+			FailureRate: 0.75, MinCalls: 5, ConsecutiveFailures: 10, RecentSpan: 5 * time.Second, SlowCall: 2 * time.Second,
 			SlowCallRate: 0.90, Window: 30 * time.Second, OpenDuration: time.Minute, MaxOpenDuration: 30 * time.Minute,
 			BackoffMultiplier: 3, HalfOpenProbes: 2, SuccessThreshold: 5, ProbeLease: 45 * time.Second,
 		}
@@ -250,9 +256,9 @@ func TestWithOverrides(t *testing.T) {
 		want string
 	}{
 		{"unknown key", map[string]string{"failure_rate": "50"},
-			`unknown policy key "failure_rate": want one of backoffMultiplier, consecutiveFailures, failureRate, halfOpenProbes, maxOpenDuration, minCalls, openDuration, probeLease, slowCall, slowCallRate, successThreshold, window`},
+			`unknown policy key "failure_rate": want one of backoffMultiplier, consecutiveFailures, failureRate, halfOpenProbes, maxOpenDuration, minCalls, openDuration, probeLease, recentSpan, slowCall, slowCallRate, successThreshold, window`},
 		{"env variable name is not a key", map[string]string{"BREAKERBOX_MIN_CALLS": "5"},
-			`unknown policy key "BREAKERBOX_MIN_CALLS": want one of backoffMultiplier, consecutiveFailures, failureRate, halfOpenProbes, maxOpenDuration, minCalls, openDuration, probeLease, slowCall, slowCallRate, successThreshold, window`},
+			`unknown policy key "BREAKERBOX_MIN_CALLS": want one of backoffMultiplier, consecutiveFailures, failureRate, halfOpenProbes, maxOpenDuration, minCalls, openDuration, probeLease, recentSpan, slowCall, slowCallRate, successThreshold, window`},
 		{"fraction", map[string]string{"failureRate": "0.5"},
 			`policy failureRate="0.5": out of range: give a percentage from 1 to 100, e.g. 50`},
 		{"bad duration", map[string]string{"openDuration": "30"},
@@ -264,7 +270,7 @@ func TestWithOverrides(t *testing.T) {
 		{"several, in key order", map[string]string{"window": "7", "minCalls": "x", "zzz": "1"},
 			`policy minCalls="x": strconv.ParseInt: parsing "x": invalid syntax` + "\n" +
 				`policy window="7": time: missing unit in duration "7"` + "\n" +
-				`unknown policy key "zzz": want one of backoffMultiplier, consecutiveFailures, failureRate, halfOpenProbes, maxOpenDuration, minCalls, openDuration, probeLease, slowCall, slowCallRate, successThreshold, window`},
+				`unknown policy key "zzz": want one of backoffMultiplier, consecutiveFailures, failureRate, halfOpenProbes, maxOpenDuration, minCalls, openDuration, probeLease, recentSpan, slowCall, slowCallRate, successThreshold, window`},
 	}
 	for _, tt := range errTests {
 		t.Run(tt.name, func(t *testing.T) {

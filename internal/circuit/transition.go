@@ -24,6 +24,10 @@ type Observation struct {
 	Outcomes []Outcome
 	// Window holds the counts over the sliding window, Outcomes included, when known (see SumWindow).
 	Window Counts
+	// Recent holds the counts of a recent span every call of which is known (Policy.RecentReason):
+	// the last Policy.RecentSpan for a process that sees every call, the calls made since a fleet's
+	// bad-window mark settled for the extension. Zero when nothing complete is known.
+	Recent Counts
 	// Checked records the last outcome as the circuit's last check result.
 	Checked bool
 }
@@ -117,7 +121,7 @@ func observeClosed(c *Circuit, obs Observation, p Policy, now time.Time, tr *Tra
 		c.ConsecutiveFailures = consec
 		changed = true
 	}
-	if reason := tripReason(c, obs.Window, p); reason != "" {
+	if reason := tripReason(c, obs.Window, obs.Recent, p); reason != "" {
 		open(c, p, now, reason, tr)
 		changed = true
 	}
@@ -125,8 +129,9 @@ func observeClosed(c *Circuit, obs Observation, p Policy, now time.Time, tr *Tra
 }
 
 // tripReason says why a CLOSED circuit must open, or "" if it need not. w is the window as known to
-// the decider: the checker, which reads no window, passes none and so judges by runs alone.
-func tripReason(c *Circuit, w Counts, p Policy) string {
+// the decider, recent a span of it whose every call is known: the checker, which reads no window,
+// passes neither and so judges by runs alone.
+func tripReason(c *Circuit, w, recent Counts, p Policy) string {
 	if w.Calls >= p.MinCalls {
 		calls := float64(w.Calls)
 		if fr := float64(w.Failures) / calls; fr >= p.FailureRate {
@@ -136,9 +141,14 @@ func tripReason(c *Circuit, w Counts, p Policy) string {
 			return fmt.Sprintf("slow call rate %s ≥ %s over %d calls (slower than %s)", pct(sr), pct(p.SlowCallRate), w.Calls, p.SlowCall)
 		}
 	}
+	// The recent span: a total outage trips as soon as its calls prove the rate, not once it fills
+	// half the window.
+	if reason := p.RecentReason(recent); reason != "" {
+		return reason
+	}
 	// The low-traffic rule: a run of failures trips only while the window holds fewer than MinCalls
 	// calls. Above that the rates decide (at a 25 % failure rate, three in a row is common).
-	if p.ConsecutiveFailures > 0 && c.ConsecutiveFailures >= p.ConsecutiveFailures && w.Calls < p.MinCalls {
+	if p.ConsecutiveFailures > 0 && c.ConsecutiveFailures >= p.ConsecutiveFailures && max(w.Calls, recent.Calls) < p.MinCalls {
 		return fmt.Sprintf("%d consecutive failures", c.ConsecutiveFailures)
 	}
 	return ""

@@ -34,6 +34,7 @@ var Known = []string{
 	"BREAKERBOX_PORT",                 // extension, clients
 	"BREAKERBOX_PROBE_LEASE",          // policy
 	"BREAKERBOX_PUBLISH_TIMEOUT",      // extension, checker
+	"BREAKERBOX_RECENT_SPAN",          // policy
 	"BREAKERBOX_SLOW_CALL",            // policy
 	"BREAKERBOX_SLOW_CALL_RATE",       // policy
 	"BREAKERBOX_STALE_TTL",            // extension

@@ -160,8 +160,10 @@ func TestFailedProbeReopensWithBackoff(t *testing.T) {
 }
 
 // Failures seen by two environments, each below the minimum calls, trip the circuit through the
-// window summed over their shards, once the fleet's window has settled (every environment has had
-// the time to see the bad-window mark and flush its successes).
+// calls summed over their shards, once the fleet's window has settled (every environment has had
+// the time to see the bad-window mark and flush its successes): ten failures in ten settled calls
+// prove the rate above 50 % (the recent-span rule). The calls before the mark settled are not
+// complete, so 6 failures in 10 there trip nothing.
 func TestFailureRateTripsAcrossShards(t *testing.T) {
 	s := newStore(t)
 	clk := newClock()
@@ -196,8 +198,8 @@ func TestFailureRateTripsAcrossShards(t *testing.T) {
 	}
 	// Past the settle time and into the next bucket: every environment has flushed what it holds.
 	clk.Add(b.opt.Settle + p.BucketWidth())
-	report(a, 2, 3)
-	report(b, 2, 3)
+	report(a, 0, 5)
+	report(b, 0, 5)
 	// The settled calls have covered more than settle: the window read decides (b's calls, and a's
 	// but those of its last moments), at once or once a's latest calls are older than the lag.
 	clk.Add(a.opt.WindowTTL)                      // a's calls are older than the lag, and its window copy is read again
@@ -205,8 +207,8 @@ func TestFailureRateTripsAcrossShards(t *testing.T) {
 		t.Fatal(err)
 	}
 	c = stored(t, s, "inv")
-	if c.State != circuit.Open || !strings.HasPrefix(c.Reason, "failure rate ") {
-		t.Fatalf("after 10 settled calls with 6 failures over two shards: %+v", c)
+	if c.State != circuit.Open || !strings.HasPrefix(c.Reason, "failure rate at least 53% ≥ 50% (10 of the last 10 calls failed)") {
+		t.Fatalf("after 10 settled calls, all failed, over two shards: %+v", c)
 	}
 	if e, _ := a.Cache().Peek("inv"); e.Circuit.State != circuit.Open {
 		t.Errorf("the deciding environment's cache shows %s", e.Circuit.State)

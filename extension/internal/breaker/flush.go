@@ -345,9 +345,15 @@ func (b *Breaker) decide(ctx context.Context, w work, added []circuit.BucketCoun
 		return time.Time{}, nil
 	}
 	p := b.policyFor(c)
-	var fresh time.Time // a window copy read before the mark settled is read again once it has
+	// A window copy read before the mark settled is read again once it has; from then on a decision
+	// rests on the fleet's calls as read at most a flush interval ago, not on a copy up to a cache TTL
+	// old, so an outage trips as soon as the others' settled calls prove it.
+	var fresh time.Time
 	if now.Before(c.BadUntil) {
 		fresh = c.BadSince.Add(b.opt.Settle)
+		if !now.Before(fresh) {
+			fresh = now.Add(-b.opt.FlushInterval)
+		}
 	}
 	window := b.window(ctx, w.id, p, added, now, fresh)
 	var again time.Time
@@ -359,13 +365,16 @@ func (b *Breaker) decide(ctx context.Context, w work, added []circuit.BucketCoun
 		}
 		x.ConsecutiveFailures = w.consec
 		fw := pp.FleetWindow(x, window, w.own, w.recent, b.opt.Settle, now)
-		r := circuit.Observe(x, circuit.Observation{Window: fw}, pp, now)
+		r := circuit.Observe(x, circuit.Observation{Window: fw.Window, Recent: fw.Recent}, pp, now)
 		again = time.Time{}
 		if r.Transition.Happened() {
 			return r
 		}
-		// The rates may trip once the fleet's window settles: decide again then.
-		if all := pp.SumWindow(window, x.Since, now); all.Calls >= pp.MinCalls && pp.AtRate(all) && !pp.AtRate(fw) && x.BadUntil.After(now) {
+		// The rates may trip once more of the fleet's calls are known: while the window is marked and
+		// what was written of it holds minimum calls at the threshold, decide again a flush interval on
+		// (or once the mark has settled). With fewer calls known no rate can trip until more calls
+		// come, and those come with flushes and decisions of their own.
+		if all := pp.SumWindow(window, x.Since, now); x.BadUntil.After(now) && all.Calls >= pp.MinCalls && pp.AtRate(all) {
 			again = now.Add(b.opt.FlushInterval)
 			if s := x.BadSince.Add(b.opt.Settle); s.After(again) {
 				again = s

@@ -1,7 +1,8 @@
 // Command fleet runs the fleet simulator (make fleet): the real breaker for up to 500 Lambda
 // environments on a virtual clock, next to the single-process reference and two peers' rules, over
-// four traffic shapes and the issue's true failure and slow-call rates. It prints the table, ends
-// with `fleet: runs=N false-trips=N missed-trips=N healthy-writes=N`, and writes results.json,
+// eight traffic shapes and the issue's true failure and slow-call rates. It prints the table, ends
+// with `fleet: runs=N false-trips=N missed-trips=N healthy-writes=N trip-100-max=Ts slow-100-max=Ts
+// writes-per-call-5pct=X` (results.go defines each figure), and writes results.json,
 // table.md (the table in docs/results.md) and tripprob.svg to -out. It prints figures; it does not pass or fail on them.
 package main
 
@@ -33,7 +34,11 @@ func run() error {
 	flag.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of every random draw")
 	shapes := flag.String("shapes", "", "comma list of shapes to run (default: all)")
 	envs := flag.Int("envs", 0, "environments of the spread shape (default 150, at most 500)")
+	flag.DurationVar(&cfg.Settings.CacheTTL, "cache-ttl", cfg.Settings.CacheTTL, "the extension's BREAKERBOX_CACHE_TTL: how old a circuit copy may be, so how long a bad-window mark takes to reach every environment")
+	flag.DurationVar(&cfg.Settings.FlushInterval, "flush-interval", cfg.Settings.FlushInterval, "the extension's BREAKERBOX_FLUSH_INTERVAL")
+	recent := flag.Duration("recent-span", cfg.Settings.Policy.RecentSpan, "the policy's BREAKERBOX_RECENT_SPAN (0: off)")
 	flag.Parse()
+	cfg.Settings.Policy.RecentSpan = *recent
 	if *envs != 0 {
 		for i := range cfg.Shapes {
 			if cfg.Shapes[i].Name == "spread" {

@@ -160,31 +160,40 @@ func TestSummarizeCountsFalseAndMissedTrips(t *testing.T) {
 	trip := func(at time.Duration) played { return played{tripped: true, trip: at, tripDone: at + time.Second} }
 	none := played{}
 	row := func(p ...played) []played { return append(p, none, none) }
-	combos := []Combo{{dense, Failures, 0.25}, {dense, Failures, 0.75}, {sparse, Failures, 1}, {dense, Failures, 0}}
-	allow := cfg.Settings.CacheTTL + cfg.Settings.FlushInterval + cfg.Settings.Policy.BucketWidth()
+	combos := []Combo{{dense, Failures, 0.25}, {dense, Failures, 0.75}, {sparse, Failures, 1}, {dense, Failures, 0},
+		{dense, Failures, 1}, {dense, Failures, 0.05}, {sparse, Failures, 0.25}}
+	bad := func(p played, first time.Duration) played { p.firstBad = first; return p }
 	all := [][][]played{
 		{row(none, trip(10*time.Second)), row(trip(5*time.Second), trip(10*time.Second)), row(none, trip(2*time.Minute))},
-		{row(trip(5*time.Second), trip(5*time.Second+allow)), row(trip(5*time.Second), trip(6*time.Second+allow)), row(trip(5*time.Second), none)},
+		{row(trip(5*time.Second), trip(50*time.Second)), row(trip(5*time.Second), trip(61*time.Second)), row(trip(5*time.Second), none)},
 		{row(trip(4*time.Minute), trip(4*time.Minute+time.Second)), row(trip(4*time.Minute), trip(4*time.Minute+2*time.Second)), row(none, none)},
 		{row(none, played{allWrites: 2}), row(none, none), row(none, none)},
+		{row(none, bad(trip(3*time.Second), time.Second)), row(none, bad(trip(5*time.Second), time.Second)), row(none, bad(trip(9*time.Second), 3*time.Second))},
+		{row(none, played{sent: 100, writes: 3}), row(none, played{sent: 50, writes: 3}), row(none, played{sent: 150, writes: 6})},
+		{row(trip(time.Minute), trip(time.Minute)), row(none, trip(time.Minute)), row(none, none)},
 	}
 	res := summarize(cfg, combos, all)
-	got := []int{res.Rows[0].FalseTrips, res.Rows[1].MissedTrips, res.Rows[2].MissedTrips}
-	// 25 %: run 0 is false, run 1 the reference tripped too, run 2 the breaker tripped after the window.
-	// 75 %: on the allowance is in time, a second after it is missed, never is missed.
-	// sparse: by the end of the reference's tripping invocation (1 s after) is in time, 2 s is not.
-	if want := []int{1, 2, 1}; !reflect.DeepEqual(got, want) {
-		t.Fatalf("false, missed, missed (sparse) = %v, want %v", got, want)
+	got := []int{res.Rows[0].FalseTrips, res.Rows[1].MissedTrips, res.Rows[2].MissedTrips, res.Rows[6].FalseTrips}
+	// 25 %: any trip within the window is false, whatever the reference did; one after it is not.
+	// 75 %: a trip within the window is in time, one after it or none is missed.
+	// sparse: judged against the reference: by the end of its tripping invocation (1 s after) is in
+	// time, 2 s is not; a trip at 25 % is false only where the reference's run rule did not trip too.
+	if want := []int{2, 2, 1, 1}; !reflect.DeepEqual(got, want) {
+		t.Fatalf("false, missed, missed (sparse), false (sparse) = %v, want %v", got, want)
 	}
-	if res.HealthyWrites != 2 || res.Runs != 12 || res.FalseTrips != 1 || res.MissedTrips != 3 {
+	if res.HealthyWrites != 2 || res.Runs != 21 || res.FalseTrips != 3 || res.MissedTrips != 3 {
 		t.Fatalf("totals %+v", res)
+	}
+	// Times to trip from the first failing call: 2 s, 4 s and 6 s; writes per call sent 12 / 300.
+	if res.Trip100Max != 4*time.Second || res.WritesPerCall5 != 0.04 || res.Slow100Max != 0 {
+		t.Fatalf("trip-100-max %s, writes-per-call-5pct %v, slow-100-max %s", res.Trip100Max, res.WritesPerCall5, res.Slow100Max)
 	}
 	var b strings.Builder
 	if err := WriteTable(&b, cfg, res); err != nil {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
-	if last, want := lines[len(lines)-1], "fleet: runs=12 false-trips=1 missed-trips=3 healthy-writes=2"; last != want {
+	if last, want := lines[len(lines)-1], "fleet: runs=21 false-trips=3 missed-trips=3 healthy-writes=2 trip-100-max=4.0s slow-100-max=0.0s writes-per-call-5pct=0.040"; last != want {
 		t.Fatalf("last line %q, want %q", last, want)
 	}
 	b.Reset()

@@ -81,6 +81,9 @@ type played struct {
 	// start, and tripDone when the invocation during which it did ended.
 	tripped        bool
 	trip, tripDone time.Duration
+	// firstBad is when the incident's first failing (or slow) call was made, from the incident's
+	// start (zero when no call went bad); a time to trip is counted from it.
+	firstBad time.Duration
 	// reason is the first trip's reason, as the circuit model gave it (empty for the peers).
 	reason string
 	// sent counts the incident's calls that went out; offered those that were asked about.
@@ -126,6 +129,12 @@ func play(tr traffic, evs []event, clk *clock, sys system, start time.Time) play
 			if t, why := sys.tripped(); !t.IsZero() {
 				out.tripped, out.trip, out.tripDone, out.reason = true, t.Sub(start), tr.invs[ev.inv].end.Sub(start), why
 			}
+		}
+	}
+	for i := range tr.calls {
+		if c := &tr.calls[i]; c.incident && (c.fail || c.slow) {
+			out.firstBad = c.at.Sub(start)
+			break
 		}
 	}
 	r, w := sys.io()

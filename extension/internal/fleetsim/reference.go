@@ -1,6 +1,7 @@
 package fleetsim
 
 import (
+	"slices"
 	"strconv"
 	"time"
 
@@ -15,6 +16,7 @@ type reference struct {
 	clk     *clock
 	c       circuit.Circuit
 	buckets []circuit.BucketCounts // oldest first
+	recent  []stampedOutcome       // the calls of the last RecentSpan while CLOSED, oldest first
 	permits map[int]string
 	trip    time.Time
 	why     string
@@ -50,6 +52,7 @@ func (r *reference) report(i int, c *call) {
 	if r.c.State == circuit.Closed && r.c.Override == circuit.NoOverride {
 		r.add(now, o)
 		obs.Window = r.p.SumWindow(r.buckets, r.c.Since, now)
+		obs.Recent = r.recentCounts(now, o)
 	}
 	r.apply(circuit.Observe(r.c, obs, r.p, now))
 }
@@ -68,6 +71,36 @@ func (r *reference) add(now time.Time, o circuit.Outcome) {
 		r.buckets = append(keep, circuit.BucketCounts{Start: start})
 	}
 	r.buckets[len(r.buckets)-1].Record(o, r.p)
+}
+
+// stampedOutcome is one call the reference saw, and when.
+type stampedOutcome struct {
+	at time.Time
+	o  circuit.Outcome
+}
+
+// recentCounts adds o to the recent calls and counts those started in the last RecentSpan since the
+// circuit last changed state. A call belongs to the span by when it started, not when it ended: by
+// its end, a span would hold the slow calls of a burst after the burst's fast calls had left it, and
+// show a fan-out failing 25 % slowly as failing 70 %. A call still in flight is not counted yet.
+func (r *reference) recentCounts(now time.Time, o circuit.Outcome) circuit.Counts {
+	at := now.Add(-o.Latency)
+	i := len(r.recent)
+	for i > 0 && r.recent[i-1].at.After(at) {
+		i--
+	}
+	r.recent = slices.Insert(r.recent, i, stampedOutcome{at: at, o: o})
+	from := now.Add(-r.p.Recent())
+	drop := 0
+	for drop < len(r.recent) && (!r.recent[drop].at.After(from) || r.recent[drop].at.Before(r.c.Since)) {
+		drop++
+	}
+	r.recent = r.recent[drop:]
+	outs := make([]circuit.Outcome, len(r.recent))
+	for i, s := range r.recent {
+		outs[i] = s.o
+	}
+	return r.p.RecentCounts(outs)
 }
 
 func (r *reference) apply(res circuit.Result) {

@@ -62,8 +62,26 @@ func WriteTable(w io.Writer, cfg Config, res *Results) error {
 			}
 		}
 	}
-	_, err := fmt.Fprintf(w, "fleet: runs=%d false-trips=%d missed-trips=%d healthy-writes=%d\n", res.Runs, res.FalseTrips, res.MissedTrips, res.HealthyWrites)
+	if res.Trip100Shape != "" || res.Slow100Shape != "" || res.Writes5Shape != "" {
+		fmt.Fprintf(w, "breakerbox's largest: time to trip at 100%% failures on %s, at 100%% slow calls on %s; writes per call at 5%% on %s\n",
+			orNone(res.Trip100Shape), orNone(res.Slow100Shape), orNone(res.Writes5Shape))
+	}
+	_, err := fmt.Fprintln(w, LastLine(res))
 	return err
+}
+
+// LastLine is the table's last line: the totals, and breakerbox's worst speed and cost over the
+// shapes (sparse excepted).
+func LastLine(res *Results) string {
+	return fmt.Sprintf("fleet: runs=%d false-trips=%d missed-trips=%d healthy-writes=%d trip-100-max=%.1fs slow-100-max=%.1fs writes-per-call-5pct=%.3f",
+		res.Runs, res.FalseTrips, res.MissedTrips, res.HealthyWrites, res.Trip100Max.Seconds(), res.Slow100Max.Seconds(), res.WritesPerCall5)
+}
+
+func orNone(s string) string {
+	if s == "" {
+		return "none"
+	}
+	return s
 }
 
 func secs(s SystemRow) string {
@@ -76,12 +94,13 @@ func secs(s SystemRow) string {
 // WriteJSON writes the rows as JSON, for the chart and for diffing two runs.
 func WriteJSON(w io.Writer, res *Results) error {
 	type sys struct {
-		System       string  `json:"system"`
-		TripRate     float64 `json:"tripRate"`
-		TimeToTripS  float64 `json:"timeToTripS"`
-		Sent         float64 `json:"sent"`
-		ReadsPerSec  float64 `json:"readsPerSec"`
-		WritesPerSec float64 `json:"writesPerSec"`
+		System        string  `json:"system"`
+		TripRate      float64 `json:"tripRate"`
+		TimeToTripS   float64 `json:"timeToTripS"`
+		Sent          float64 `json:"sent"`
+		ReadsPerSec   float64 `json:"readsPerSec"`
+		WritesPerSec  float64 `json:"writesPerSec"`
+		WritesPerCall float64 `json:"writesPerCall"`
 	}
 	type row struct {
 		Shape         string  `json:"shape"`
@@ -100,7 +119,7 @@ func WriteJSON(w io.Writer, res *Results) error {
 			FalseTrips: r.FalseTrips, MissedTrips: r.MissedTrips, HealthyWrites: r.HealthyWrites}
 		for i, s := range r.Sys {
 			x.Systems = append(x.Systems, sys{System: Systems[i], TripRate: s.TripRate, TimeToTripS: s.TimeToTrip.Round(time.Millisecond).Seconds(),
-				Sent: s.Sent, ReadsPerSec: s.ReadsPerSec, WritesPerSec: s.WritesPerSec})
+				Sent: s.Sent, ReadsPerSec: s.ReadsPerSec, WritesPerSec: s.WritesPerSec, WritesPerCall: s.WritesPerCall})
 		}
 		out = append(out, x)
 	}

@@ -11,9 +11,11 @@ type SystemRow struct {
 	// started; TripRate is Trips over the runs.
 	Trips    int
 	TripRate float64
-	// TimeToTrip is the mean time from the incident's start to the trip, over the runs that tripped
-	// (zero when none did).
+	// TimeToTrip is the mean time from the incident's first failing (or slow) call to the trip, over
+	// the runs that tripped (zero when none did).
 	TimeToTrip time.Duration
+	// WritesPerCall is the DynamoDB writes over the incident's span divided by the calls sent in it.
+	WritesPerCall float64
 	// Sent is the mean number of the incident's calls that went out per run, of Offered asked about.
 	Sent, Offered float64
 	// ReadsPerSec and WritesPerSec are DynamoDB calls per second over the incident's span.
@@ -28,10 +30,12 @@ type Row struct {
 	Runs  int
 	// Sys holds one SystemRow per entry of Systems.
 	Sys []SystemRow
-	// FalseTrips: runs at a rate of 25 % or less in which breakerbox tripped within the window and
-	// the reference never did. MissedTrips: runs at 75 % or more in which the reference tripped
-	// within the window and breakerbox did not by the deadline. HealthyWrites: breakerbox's writes
-	// over whole runs at 0 %.
+	// FalseTrips: runs at a rate of 25 % or less in which breakerbox tripped within the window.
+	// MissedTrips: runs at 75 % or more in which breakerbox did not trip within the window. On a
+	// shape decided by its low-traffic run rule (ByReport: sparse), where the policy itself trips on
+	// three failures in a row at 25 % and may see none at 75 %, they are judged against the
+	// reference: a trip it did not make, a trip it made that breakerbox missed by the deadline.
+	// HealthyWrites: breakerbox's writes over whole runs at 0 %.
 	FalseTrips, MissedTrips int
 	HealthyWrites           int64
 	// FalseBy counts the false trips by the rule that made them ("consecutive failures",
@@ -48,6 +52,12 @@ type Results struct {
 	Runs                    int
 	FalseTrips, MissedTrips int
 	HealthyWrites           int64
+	// Trip100Max and Slow100Max are the largest, over shapes (sparse excepted), of breakerbox's mean
+	// time to trip at 100 % failures and 100 % slow calls; WritesPerCall5 the largest of its writes
+	// per call sent at 5 % failures. Their Shape fields name the shape it was found on.
+	Trip100Max, Slow100Max                   time.Duration
+	WritesPerCall5                           float64
+	Trip100Shape, Slow100Shape, Writes5Shape string
 }
 
 const (
@@ -57,25 +67,28 @@ const (
 
 func summarize(cfg Config, combos []Combo, all [][][]played) *Results {
 	res := &Results{}
-	allowance := cfg.Settings.CacheTTL + cfg.Settings.FlushInterval + cfg.Settings.Policy.BucketWidth()
 	for c, cb := range combos {
 		row := Row{Shape: cb.Shape.Name, Kind: cb.Kind, Rate: cb.Rate, Runs: cfg.Runs, Sys: make([]SystemRow, len(Systems))}
 		span := cb.Shape.Span.Seconds()
 		var ttt = make([]time.Duration, len(Systems))
+		sent := make([]float64, len(Systems))
+		writes := make([]float64, len(Systems))
 		for _, runs := range all[c] {
 			for i, p := range runs {
 				s := &row.Sys[i]
 				if p.tripped && p.trip < cb.Shape.Window {
 					s.Trips++
-					ttt[i] += max(p.trip, 0)
+					ttt[i] += max(p.trip-p.firstBad, 0)
 				}
+				sent[i] += float64(p.sent)
+				writes[i] += float64(p.writes)
 				s.Sent += float64(p.sent)
 				s.Offered += float64(p.offered)
 				s.ReadsPerSec += float64(p.reads) / span
 				s.WritesPerSec += float64(p.writes) / span
 			}
 			ref, box := runs[iRef], runs[iBox]
-			if cb.Rate <= 0.25 && box.tripped && box.trip < cb.Shape.Window && !ref.tripped {
+			if cb.Rate <= 0.25 && box.tripped && box.trip < cb.Shape.Window && (!cb.Shape.ByReport || !ref.tripped) {
 				row.FalseTrips++
 				if row.FalseBy == nil {
 					row.FalseBy = map[string]int{}
@@ -85,12 +98,14 @@ func summarize(cfg Config, combos []Combo, all [][][]played) *Results {
 					row.FalseExample = box.reason
 				}
 			}
-			if cb.Rate >= 0.75 && ref.tripped && ref.trip < cb.Shape.Window {
-				deadline := ref.trip + allowance
-				if cb.Shape.ByReport {
-					deadline = ref.tripDone
+			switch {
+			case cb.Rate < 0.75:
+			case !cb.Shape.ByReport:
+				if !box.tripped || box.trip >= cb.Shape.Window {
+					row.MissedTrips++
 				}
-				if !box.tripped || box.trip > deadline {
+			case ref.tripped && ref.trip < cb.Shape.Window:
+				if !box.tripped || box.trip > ref.tripDone {
 					row.MissedTrips++
 				}
 			}
@@ -109,6 +124,20 @@ func summarize(cfg Config, combos []Combo, all [][][]played) *Results {
 			s.Offered /= n
 			s.ReadsPerSec /= n
 			s.WritesPerSec /= n
+			if sent[i] > 0 {
+				s.WritesPerCall = writes[i] / sent[i]
+			}
+		}
+		if !cb.Shape.ByReport {
+			box := row.Sys[iBox]
+			switch {
+			case cb.Rate == 1 && cb.Kind == Failures && box.TimeToTrip > res.Trip100Max:
+				res.Trip100Max, res.Trip100Shape = box.TimeToTrip, cb.Shape.Name
+			case cb.Rate == 1 && cb.Kind == Slow && box.TimeToTrip > res.Slow100Max:
+				res.Slow100Max, res.Slow100Shape = box.TimeToTrip, cb.Shape.Name
+			case cb.Rate == 0.05 && cb.Kind == Failures && box.WritesPerCall > res.WritesPerCall5:
+				res.WritesPerCall5, res.Writes5Shape = box.WritesPerCall, cb.Shape.Name
+			}
 		}
 		res.Rows = append(res.Rows, row)
 		res.Runs += row.Runs

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"slices"
+	"strconv"
 	"time"
 )
 
@@ -35,7 +36,8 @@ type arrival struct {
 	calls int
 }
 
-// Shapes returns the four shapes of the issue for a policy whose window is w.
+// Shapes returns the issue's shapes for a policy whose window is w: the four of issue 12 and the four
+// that change shape during the window (issue 19).
 func Shapes(w time.Duration) []Shape {
 	span := w + 16*time.Second // room for the breaker's allowance after a trip late in the window
 	return []Shape{
@@ -55,7 +57,91 @@ func Shapes(w time.Duration) []Shape {
 			return fmt.Sprintf("%d environments, a 2 s burst every 20 s, 1–2 calls per environment per burst (≈ %d calls a window)", n, 9*n/2)
 		},
 			Warm: w, Span: span, Window: w, arrivals: bursty},
+		{Name: "fanout", Envs: 201, describe: func(n int) string {
+			return fmt.Sprintf("one environment calls once a second; at the incident %d new environments start together, one call each, never again", n-1)
+		},
+			Warm: w, Span: span, Window: w, arrivals: fanout(w)},
+		{Name: "cold", Envs: 400, describe: func(n int) string {
+			return "about 3 calls a second, every invocation on a new environment (scale-out), " + strconv.Itoa(n) + " at most"
+		},
+			Warm: 30 * time.Second, Span: span, Window: w, arrivals: cold},
+		{Name: "scalein", Envs: 20, describe: func(n int) string {
+			return fmt.Sprintf("%d environments, one call each every 1–3 s; from the incident on one leaves every %s until 2 are left (≈ 10 → 1 call/s)", n, w/time.Duration(n))
+		},
+			Warm: w, Span: span, Window: w, arrivals: scalein(w)},
+		{Name: "diurnal", Envs: 30, describe: func(n int) string {
+			return fmt.Sprintf("%d environments, the fleet's calls ramp from 0.5 to 8 a second over the run", n)
+		},
+			Warm: w, Span: span, Window: w, arrivals: diurnal},
 	}
+}
+
+// fanout is the issue's burst: a quiet environment (0) calls once a second throughout; at the
+// incident's start (within 2 s) every other environment is invoked once, all within half a second,
+// one call each, and never again.
+func fanout(w time.Duration) func(r *rand.Rand, envs int, from, to time.Time) []arrival {
+	return func(r *rand.Rand, envs int, from, to time.Time) []arrival {
+		var out []arrival
+		for t := from.Add(uniform(r, 0, time.Second)); t.Before(to); t = t.Add(uniform(r, 900*time.Millisecond, 1100*time.Millisecond)) {
+			out = append(out, arrival{env: 0, at: t, calls: 1})
+		}
+		burst := from.Add(w).Add(uniform(r, 0, 2*time.Second)) // the incident starts a window after from
+		for e := 1; e < envs; e++ {
+			out = append(out, arrival{env: e, at: burst.Add(uniform(r, 0, 500*time.Millisecond)), calls: 1})
+		}
+		return out
+	}
+}
+
+// cold lays out about 3 invocations a second, each on an environment never used before (a fleet
+// scaling out, or a function whose environments are recycled between calls).
+func cold(r *rand.Rand, envs int, from, to time.Time) []arrival {
+	var out []arrival
+	e := 0
+	for t := from.Add(exp(r, 3)); t.Before(to) && e < envs; t = t.Add(exp(r, 3)) {
+		out = append(out, arrival{env: e, at: t, calls: 1})
+		e++
+	}
+	return out
+}
+
+// scalein: every environment calls once every 1–3 s; from the window's start on, one leaves every
+// w/envs until two are left.
+func scalein(w time.Duration) func(r *rand.Rand, envs int, from, to time.Time) []arrival {
+	return func(r *rand.Rand, envs int, from, to time.Time) []arrival {
+		var out []arrival
+		start := from.Add(w) // the incident starts a window after from
+		for e := 0; e < envs; e++ {
+			stop := to
+			if e < envs-2 {
+				stop = start.Add(w * time.Duration(e+1) / time.Duration(envs))
+			}
+			for t := from.Add(uniform(r, 0, 2*time.Second)); t.Before(stop); t = t.Add(uniform(r, time.Second, 3*time.Second)) {
+				out = append(out, arrival{env: e, at: t, calls: 1})
+			}
+		}
+		return out
+	}
+}
+
+// diurnal ramps the fleet's calls from 0.5 to 8 a second over [from, to), each invocation on an
+// environment drawn at random (one invocation at a time per environment).
+func diurnal(r *rand.Rand, envs int, from, to time.Time) []arrival {
+	const lo, hi = 0.5, 8.0
+	var out []arrival
+	span := to.Sub(from).Seconds()
+	for t := from.Add(exp(r, hi)); t.Before(to); t = t.Add(exp(r, hi)) {
+		rate := lo + (hi-lo)*t.Sub(from).Seconds()/span
+		if r.Float64() < rate/hi {
+			out = append(out, arrival{env: r.IntN(envs), at: t, calls: 1})
+		}
+	}
+	return out
+}
+
+// exp draws an exponential gap for a Poisson process of perSecond arrivals, in whole milliseconds.
+func exp(r *rand.Rand, perSecond float64) time.Duration {
+	return max(time.Duration(r.ExpFloat64()/perSecond*float64(time.Second)).Truncate(time.Millisecond), time.Millisecond)
 }
 
 // Describe says in words what the shape is.
