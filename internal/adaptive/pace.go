@@ -10,6 +10,10 @@ import (
 // in flight: a round is one round trip, where the knee policy's samples are whole batches.
 const paceHold = 2
 
+// paceBaselineCalls is the fewest calls a level needs to lower a baseline of baselineCalls calls or
+// more.
+const paceBaselineCalls = 64
+
 // noiseMargin widens the knee tolerance for a latency averaged over n calls: a few calls' mean
 // strays further from the provider's latency than many calls' do, and must not be taken for
 // queueing. It is 1.5 tolerances over the square root of n: half the tolerance again for 9 calls.
@@ -50,13 +54,21 @@ func pace(cfg Config, s State, b Batch) (State, string) {
 		s.Knee = 0
 	}
 	switch {
-	case s.Baseline == 0, floor:
+	case s.Baseline == 0 || floor:
+		// At the floor nothing of the ventilators' own queues: its level is the baseline.
 		s.Baseline, s.BaselineCalls = level, n
-	case s.BaselineCalls < baselineCalls && n > s.BaselineCalls && l <= 2*cfg.MinConcurrency:
-		// A baseline of a few calls is provisional: a level of more calls at two calls a
-		// ventilator or fewer, where they hardly queue, replaces it, slower or not.
-		s.Baseline, s.BaselineCalls = level, n
-	case (n >= baselineCalls || s.BaselineCalls < baselineCalls) && level < s.Baseline:
+	case s.BaselineCalls < baselineCalls && float64(lat) <= float64(s.Baseline)*
+		(1+noiseMargin(cfg, s.BaselineCalls)+noiseMargin(cfg, b.OK())):
+		// A baseline of a few calls is provisional: rounds that agree with it within their noise
+		// join it (a mean, not a minimum, which noise would bias low).
+		m := s.BaselineCalls + b.OK()
+		s.Baseline = (s.Baseline*time.Duration(s.BaselineCalls) + b.OKLatency) / time.Duration(m)
+		s.BaselineCalls = m
+	case s.BaselineCalls < baselineCalls && lat < s.Baseline:
+		s.Baseline, s.BaselineCalls = lat, b.OK()
+	case n >= paceBaselineCalls && level < s.Baseline:
+		// The lowest of many levels: each of at least paceBaselineCalls calls, since the
+		// minimum of many noisy means is lower than the provider's latency.
 		s.Baseline, s.BaselineCalls = level, n
 	}
 

@@ -72,13 +72,13 @@ func Rows(sc Scenario, outs []Outcome) []Row {
 			afterOutage := i > 0 && sc.Phases[i-1].Down() && !ph.Down()
 			from := 0
 			if afterOutage {
-				from = len(st.Successes) // never closed: nothing counts
 				if st.ClosedAt >= 0 {
 					from = int(st.ClosedAt / time.Second)
 				}
+				// Never closed: the whole phase counts, and it never recovered.
 				row.FromS = float64(from)
 				s, ok := recoveredAfter(st.Successes, from, ph.Optimum(), recoveryWindow(ph.Latency))
-				if !ok {
+				if !ok || st.ClosedAt < 0 {
 					s = ph.Duration.Seconds() - float64(from)
 				}
 				row.RecoverAfterS = ptr(s)

@@ -291,6 +291,13 @@ func (r *runner) poll(i int, t time.Duration) {
 	p.ctl = adaptive.NewPool(r.pol.Controller, r.state, r.sc.Pollers,
 		adaptive.Batch{Budget: r.sc.FunctionTimeout - r.sc.SettleReserve, StartBudget: p.lastStart - t}, r.pol.SlowCall)
 	p.pool = p.ctl.Limit()
+	if p.permit != "" {
+		// A half-open probe is one call, as the ventilator makes it, of the batch's newest record
+		// (the oldest is the likeliest to be a poison record that failed before): the rest waits.
+		last := len(p.batch) - 1
+		r.retry = append(r.retry, p.batch[:last]...)
+		p.batch, p.pool = append(p.batch[:0], p.batch[last]), 1
+	}
 	ph := r.sc.phaseAt(t)
 	st := &r.outcome.Phases[ph]
 	st.Batches++
@@ -372,7 +379,7 @@ func (r *runner) answer(id int, t time.Duration, ok bool) {
 		res.Key = strconv.Itoa(c.rec)
 	}
 	p.results = append(p.results, res)
-	if p.ctl.Done(res, c.epoch, epoch.Add(t)) {
+	if p.ctl.Done(res, c.epoch, epoch.Add(t)) && p.permit == "" {
 		p.pool = p.ctl.Limit()
 		r.outcome.MaxConcurrency = max(r.outcome.MaxConcurrency, p.pool*r.sc.Pollers)
 		r.markSize(t, p.pool*r.sc.Pollers)
