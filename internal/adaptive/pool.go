@@ -56,7 +56,7 @@ func NewPool(ctl Controller, s State, pollers int, base Batch, slowCall time.Dur
 	base.Pollers = max(pollers, 1)
 	base.Pool = Share(s.Concurrency, base.Pollers)
 	p := &Pool{ctl: ctl, slow: slowCall, perCall: ctl.PerCall(), start: s, state: s, base: base}
-	p.last = Decision{Concurrency: s.Concurrency, BatchSize: s.BatchSize}
+	p.last = Decision{Concurrency: s.Concurrency, BatchSize: s.BatchSize, Reason: "hold: too few calls in the batch for a decision"}
 	return p
 }
 
@@ -72,17 +72,15 @@ func (p *Pool) Limit() int {
 // Tripped reports whether a decision within the batch tripped.
 func (p *Pool) Tripped() bool { return p.tripped }
 
-// Start notes a call sent with inflight calls in flight (itself included) and returns its epoch,
-// to be handed back to [Pool.Done].
-func (p *Pool) Start(inflight int) int {
+// Start notes a call sent with inflight calls in flight, itself included.
+func (p *Pool) Start(inflight int) {
 	p.peak = max(p.peak, inflight)
-	return len(p.steps)
 }
 
-// Done folds one completed call, sent in epoch, in at now, and reports whether the limit changed.
+// Done folds one completed call, sent at sent, in at now, and reports whether the limit changed.
 // Under a per-call policy a call sent before the latest decision is left out.
-func (p *Pool) Done(r Result, epoch int, now time.Time) bool {
-	if p.perCall && epoch < len(p.steps) {
+func (p *Pool) Done(r Result, sent, now time.Time) bool {
+	if p.perCall && len(p.steps) > 0 && sent.Before(p.steps[len(p.steps)-1].at) {
 		return false
 	}
 	one := Summarize([]Result{r}, p.slow)

@@ -74,7 +74,6 @@ type call struct {
 	sent    time.Duration
 	refused bool
 	done    bool
-	epoch   int
 }
 
 // poller is one ventilator running over the shared controller state (a shard, or an SQS
@@ -333,7 +332,7 @@ func (r *runner) startCall(i, rec int, t time.Duration) {
 	id := len(r.calls)
 	r.calls = append(r.calls, call{rec: rec, poller: i, sent: t})
 	r.pollers[i].inflight++
-	r.calls[id].epoch = r.pollers[i].ctl.Start(r.pollers[i].inflight)
+	r.pollers[i].ctl.Start(r.pollers[i].inflight)
 	r.setInFlight(t, r.inflight+1)
 	ph := r.sc.Phases[r.sc.phaseAt(t)]
 	r.outcome.Phases[r.sc.phaseAt(t)].Calls++
@@ -379,7 +378,7 @@ func (r *runner) answer(id int, t time.Duration, ok bool) {
 		res.Key = strconv.Itoa(c.rec)
 	}
 	p.results = append(p.results, res)
-	if p.ctl.Done(res, c.epoch, epoch.Add(t)) && p.permit == "" {
+	if p.ctl.Done(res, epoch.Add(c.sent), epoch.Add(t)) && p.permit == "" {
 		p.pool = p.ctl.Limit()
 		r.outcome.MaxConcurrency = max(r.outcome.MaxConcurrency, p.pool*r.sc.Pollers)
 		r.markSize(t, p.pool*r.sc.Pollers)
