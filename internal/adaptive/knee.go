@@ -78,8 +78,10 @@ func (k kneePolicy) decide(cfg Config, s State, b Batch, now time.Time) (State, 
 	// round's worth of calls, or failures of two records (one record failing alone is its own fault).
 	enough, okCalls := true, min(rampCalls, s.BatchSize*max(b.Batches, 1))
 	if k.perCall {
-		enough = b.Calls >= min(rampCalls, l) || b.FailedKeys >= 2
-		okCalls = min(rampCalls, l)
+		// A round is one ventilator's pool: its share of the fleet's concurrency.
+		round := min(rampCalls, Share(l, s.Pollers))
+		enough = b.Calls >= round || b.FailedKeys >= 2
+		okCalls = round
 	}
 	switch {
 	case b.Errors == b.Calls && enough:

@@ -108,3 +108,16 @@ func TestPoolPoisonRecordDoesNotBrake(t *testing.T) {
 		t.Fatalf("limit after two records failed = %d, want 1", p.Limit())
 	}
 }
+
+// On SQS each invocation has a pool of its share, one call when the fleet's concurrency is the
+// number of invocations: one call is a round there, and slow start moves on it.
+func TestPaceDecidesOnASharedPoolOfOne(t *testing.T) {
+	ctl := newController(t, PolicyPace, nil)
+	s := ctl.Initial(t0)
+	s.Concurrency, s.Pollers = 2, 2
+	s.Baseline, s.BaselineCalls = 100*time.Millisecond, 100
+	p := NewPool(ctl, s, 2, Batch{}, time.Minute)
+	if got := complete(p, 1, 100*time.Millisecond, t0, t0.Add(100*time.Millisecond)); got != 2 {
+		t.Fatalf("pool after one quiet call = %d, want 2 (a share of 4 over 2 invocations)", got)
+	}
+}
