@@ -52,6 +52,9 @@ type Batch struct {
 	// Budget is the time the ventilator had for its calls: the invocation's deadline less the time
 	// kept for the settle step (report, state write, mapping update). 0 when unknown.
 	Budget time.Duration `json:"budgetNs,omitempty" dynamodbav:"budgetNs,omitempty"`
+	// StartBudget is the time during which the ventilator could start calls: the Budget less one
+	// call's timeout, since no call starts that could outlive the deadline. 0 when unknown.
+	StartBudget time.Duration `json:"startBudgetNs,omitempty" dynamodbav:"startBudgetNs,omitempty"`
 	// Unsent is the number of records the ventilator did not call because the budget ran out
 	// (returned as batch item failures, to be retried): a sign that the batch is too large.
 	Unsent int `json:"unsent,omitempty" dynamodbav:"unsent,omitempty"`
@@ -105,21 +108,22 @@ func Summarize(results []Result, slowCall time.Duration) Batch {
 // Elapsed and Unsent add up.
 func (b Batch) Add(o Batch) Batch {
 	u := Batch{
-		Batches:    b.Batches + o.Batches,
-		Calls:      b.Calls + o.Calls,
-		Errors:     b.Errors + o.Errors,
-		Refused:    b.Refused + o.Refused,
-		Slow:       b.Slow + o.Slow,
-		OKLatency:  b.OKLatency + o.OKLatency,
-		MinLatency: minPositive(b.MinLatency, o.MinLatency),
-		MaxLatency: max(b.MaxLatency, o.MaxLatency),
-		Pool:       max(b.Pool, o.Pool),
-		Pollers:    pick(o.Pollers, b.Pollers),
-		Elapsed:    b.Elapsed + o.Elapsed,
-		Budget:     pick(o.Budget, b.Budget),
-		Unsent:     b.Unsent + o.Unsent,
-		FailedKey:  b.FailedKey,
-		FailedKeys: b.FailedKeys + o.FailedKeys,
+		Batches:     b.Batches + o.Batches,
+		Calls:       b.Calls + o.Calls,
+		Errors:      b.Errors + o.Errors,
+		Refused:     b.Refused + o.Refused,
+		Slow:        b.Slow + o.Slow,
+		OKLatency:   b.OKLatency + o.OKLatency,
+		MinLatency:  minPositive(b.MinLatency, o.MinLatency),
+		MaxLatency:  max(b.MaxLatency, o.MaxLatency),
+		Pool:        max(b.Pool, o.Pool),
+		Pollers:     pick(o.Pollers, b.Pollers),
+		Elapsed:     b.Elapsed + o.Elapsed,
+		Budget:      pick(o.Budget, b.Budget),
+		StartBudget: pick(o.StartBudget, b.StartBudget),
+		Unsent:      b.Unsent + o.Unsent,
+		FailedKey:   b.FailedKey,
+		FailedKeys:  b.FailedKeys + o.FailedKeys,
 	}
 	if u.FailedKey == "" {
 		u.FailedKey = o.FailedKey

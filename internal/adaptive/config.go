@@ -13,10 +13,11 @@ const (
 	PolicyAIMD     = "aimd"
 	PolicyGradient = "gradient"
 	PolicyKnee     = "knee"
+	PolicyPace     = "pace"
 )
 
 // DefaultPolicy is the policy used when BATCH_POLICY is not set.
-const DefaultPolicy = PolicyKnee
+const DefaultPolicy = PolicyPace
 
 // Environment variables read by [LoadConfig]; validation errors name them too.
 const (
@@ -56,7 +57,7 @@ var ErrInvalidConfig = errors.New("invalid batch controller config")
 // size (records per ventilator invocation) are separate figures with bounds of their own. The zero value is not valid; start from
 // [DefaultConfig] or [LoadConfig].
 type Config struct {
-	// Policy is "knee", "step", "aimd" or "gradient" (BATCH_POLICY, default "knee").
+	// Policy is "pace", "knee", "step", "aimd" or "gradient" (BATCH_POLICY, default "pace").
 	Policy string
 	// MinConcurrency is the smallest fleet-wide concurrency, where failures trip (MIN_CONCURRENCY,
 	// default 1; at least the number of ventilators running at once, see [Config.FitsPollers]).
@@ -165,9 +166,9 @@ func (c Config) Validate() error {
 		errs = append(errs, fmt.Errorf("%w: "+format, append([]any{ErrInvalidConfig}, args...)...))
 	}
 	switch c.Policy {
-	case PolicyKnee, PolicyStep, PolicyAIMD, PolicyGradient:
+	case PolicyPace, PolicyKnee, PolicyStep, PolicyAIMD, PolicyGradient:
 	default:
-		bad("%s must be one of %s, %s, %s, %s; got %q", EnvPolicy, PolicyKnee, PolicyStep, PolicyAIMD, PolicyGradient, c.Policy)
+		bad("%s must be one of %s, %s, %s, %s, %s; got %q", EnvPolicy, PolicyPace, PolicyKnee, PolicyStep, PolicyAIMD, PolicyGradient, c.Policy)
 	}
 	if c.MinConcurrency < 1 {
 		bad("%s must be at least 1, got %d", EnvMinConcurrency, c.MinConcurrency)

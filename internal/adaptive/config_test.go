@@ -11,8 +11,8 @@ func TestDefaultConfigIsValid(t *testing.T) {
 	if err := DefaultConfig().Validate(); err != nil {
 		t.Fatalf("DefaultConfig().Validate() = %v", err)
 	}
-	if got := DefaultConfig().Policy; got != PolicyKnee {
-		t.Errorf("default policy = %q, want knee", got)
+	if got := DefaultConfig().Policy; got != PolicyPace {
+		t.Errorf("default policy = %q, want pace", got)
 	}
 }
 
@@ -112,7 +112,7 @@ func TestLoadConfigErrors(t *testing.T) {
 		{map[string]string{"MAX_BATCH": "0"}, "MAX_BATCH must be between 1 and 10000, got 0"},
 		{map[string]string{"MAX_CONCURRENCY": "0"}, "MAX_CONCURRENCY (the provider's limit on calls in flight) must be between 1 and 10000, got 0"},
 		{map[string]string{"MIN_CONCURRENCY": "5", "MAX_CONCURRENCY": "4"}, "MIN_CONCURRENCY (5) must not exceed MAX_CONCURRENCY (4)"},
-		{map[string]string{"BATCH_POLICY": "fixed"}, `BATCH_POLICY must be one of knee, step, aimd, gradient; got "fixed"`},
+		{map[string]string{"BATCH_POLICY": "fixed"}, `BATCH_POLICY must be one of pace, knee, step, aimd, gradient; got "fixed"`},
 	}
 	for _, tt := range tests {
 		_, err := LoadConfig(lookupIn(tt.env))

@@ -9,8 +9,11 @@ import (
 // and the latest batch. Implementations are pure and safe for concurrent use: all they remember is
 // in the State.
 type Controller interface {
-	// Policy is the name of the controller's policy ("knee", "step", "aimd" or "gradient").
+	// Policy is the name of the controller's policy ("pace", "knee", "step", "aimd" or "gradient").
 	Policy() string
+	// PerCall reports whether the policy decides per round of completed calls within a batch (see
+	// [Pool]) rather than once per batch.
+	PerCall() bool
 	// Initial is the state of a ventilator that has none stored yet.
 	Initial(now time.Time) State
 	// Next folds one batch into prev and decides the next concurrency and batch size, or a trip. A
@@ -49,6 +52,8 @@ func New(cfg Config) (Controller, error) {
 		p = gradientPolicy{}
 	case PolicyKnee:
 		p = kneePolicy{}
+	case PolicyPace:
+		p = kneePolicy{perCall: true}
 	}
 	return &controller{cfg: cfg, policy: p}, nil
 }
@@ -61,6 +66,11 @@ type controller struct {
 }
 
 func (c *controller) Policy() string { return c.policy.name() }
+
+func (c *controller) PerCall() bool {
+	k, ok := c.policy.(kneePolicy)
+	return ok && k.perCall
+}
 
 func (c *controller) Initial(now time.Time) State {
 	s := State{Policy: c.policy.name(), Concurrency: c.cfg.initialConcurrency(), Pollers: 1, Ramp: true,
@@ -121,8 +131,14 @@ func (c *controller) Resume(prev State, now time.Time) (State, Decision) {
 	s.FloorFailures, s.FloorKey, s.FloorKeys = 0, "", 0
 	s.Pending = Batch{}
 	s.Concurrency = c.cfg.MinConcurrency
-	// What the provider did before the trip says nothing of it now.
-	s.Limit, s.Knee, s.Recent = 0, 0, 0
+	// What the provider did before the trip says nothing of it now; but a policy that decides per
+	// call ramps back up to the last known good concurrency as soon as a call succeeds, in a few
+	// round trips (slow start), and probes above it from there.
+	good := 0.0
+	if c.PerCall() {
+		good = min(max(s.Knee, s.Good), float64(c.cfg.MaxConcurrency))
+	}
+	s.Limit, s.Knee, s.Recent, s.LevelAt, s.LevelCalls, s.LevelLatency = 0, good, 0, 0, 0, 0
 	s.Ramp = true
 	s = c.policy.adopt(c.cfg, s)
 	s.BatchSize = c.batchFor(s, Batch{})
@@ -194,6 +210,9 @@ func (c *controller) batchFor(s State, sample Batch) int {
 	if lat > 0 {
 		rounds = max(rounds, int(min(float64(c.cfg.BatchTime)/float64(lat), MaxBatchLimit)))
 	}
+	if c.PerCall() {
+		return c.clampBatch(c.perCallBatch(s, sample, lat, rounds))
+	}
 	if s.Ramp {
 		rounds = (rampCalls + pool - 1) / pool
 	}
@@ -207,6 +226,25 @@ func (c *controller) batchFor(s State, sample Batch) int {
 		n = min(n, max(sample.Calls/sample.Batches/2, 1))
 	}
 	return c.clampBatch(n)
+}
+
+// perCallBatch sizes the next batch of a policy that moves its limit within the batch: rounds of
+// calls for the pool the invocation may reach (while ramping up, the last known good concurrency or
+// twice the current one), as many rounds as can start within the time budget plus the round that
+// finishes after it, so that the pool stays busy until its deadline and no call is left unsent for
+// lack of time.
+func (c *controller) perCallBatch(s State, sample Batch, lat time.Duration, rounds int) int {
+	target := s.Concurrency
+	if s.Ramp {
+		target = max(target, int(s.Knee), min(2*s.Concurrency, c.cfg.MaxConcurrency))
+	}
+	pool := Share(c.clamp(target), s.Pollers)
+	if sample.StartBudget > 0 && lat > 0 {
+		rounds = min(rounds, int(min(float64(sample.StartBudget)/float64(lat), MaxBatchLimit))+1)
+	} else if sample.Budget > 0 && lat > 0 {
+		rounds = min(rounds, max(int(min(c.cfg.BudgetShare*float64(sample.Budget)/float64(lat), MaxBatchLimit)), 1))
+	}
+	return min(pool*max(rounds, 1), MaxBatchLimit)
 }
 
 func (c *controller) clamp(n int) int {
@@ -228,7 +266,7 @@ func (b Batch) normalized() Batch {
 	b.MinLatency = max(b.MinLatency, 0)
 	b.MaxLatency = max(b.MaxLatency, 0)
 	b.Pool, b.Pollers, b.Unsent = max(b.Pool, 0), max(b.Pollers, 0), max(b.Unsent, 0)
-	b.Elapsed, b.Budget = max(b.Elapsed, 0), max(b.Budget, 0)
+	b.Elapsed, b.Budget, b.StartBudget = max(b.Elapsed, 0), max(b.Budget, 0), max(b.StartBudget, 0)
 	b.FailedKeys = min(max(b.FailedKeys, 0), b.Errors)
 	if b.Calls > 0 {
 		b.Batches = max(b.Batches, 1)

@@ -3,12 +3,15 @@
 // size): two figures, both adapted.
 //
 // A ventilator runs a pool of its share of the concurrency over a batch that may be larger, so that
-// its calls stay in flight while the batch's slowest ones finish. After each batch it summarises the
-// calls into a [Batch] (latency, errors, refusals such as 429, the time budget it had), hands it with
-// the previous [State] to a [Controller], stores the new State (in DynamoDB, under a conditional
-// write, so that shards and concurrent invocations sharing the controller cannot race) and applies
-// the [Decision]: a new concurrency and batch size for the event source mapping, or a trip that
-// disables the mapping until a wake-up calls [Controller.Resume].
+// its calls stay in flight while the batch's slowest ones finish. The pool is a [Pool]: it admits a
+// call whenever fewer than its limit are in flight and folds every completed call in; under the
+// default policy each round of completions is a decision of the [Controller] and any completion may
+// cut the limit at once, under the others the whole batch is one decision. A decision folds a [Batch]
+// (latency, errors, refusals such as 429, the time budget) into the previous [State]. At the end of
+// the batch the ventilator stores the new State (in DynamoDB, under a conditional write, the batch's
+// decisions replayed onto whatever is stored, so that shards and concurrent invocations sharing the
+// controller cannot race) and applies the [Decision]: a new concurrency and batch size for the event
+// source mapping, or a trip that disables the mapping until a wake-up calls [Controller.Resume].
 //
 // MAX_CONCURRENCY is the provider's contractual limit, for all ventilators together. The State holds
 // one fleet-wide concurrency; each ventilator running at the same time uses its share ([Share] on
@@ -16,7 +19,10 @@
 //
 // Policies, chosen by name with [New]:
 //
-//   - "knee" (the default): finds the provider's knee, the concurrency at which latency starts to rise
+//   - "pace" (the default): the knee rule below, decided per round of completed calls within the
+//     batch, with an in-batch brake, and slow start back to the last known good concurrency after
+//     a trip;
+//   - "knee": finds the provider's knee, the concurrency at which latency starts to rise
 //     above its no-load baseline, as TCP Vegas and BBR do, holds there, and backs off on errors and
 //     refusals (429);
 //   - "step": the original rule of the ventilator/worker pattern, -1 when more than half of the calls

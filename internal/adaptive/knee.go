@@ -34,11 +34,22 @@ const rampCalls = 4
 // windowed minimum, as BBR keeps its round-trip time), and the latest sample at MinConcurrency,
 // where nothing of the ventilators' own can queue; so a provider that became slower for good is
 // accepted as the new normal within two windows, or at once when the policy falls to the floor.
-type kneePolicy struct{}
+//
+// The pace policy (perCall) is the same rule decided per round of completed calls within a batch
+// rather than once per batch (see [Pool]): a sample is then as small as the pool, so it needs fewer
+// calls to read latency from (a round, or rampCalls), one record failing alone cannot cut it, a
+// refusal costs one call, and it probes above the knee after paceHold rounds. It remembers the last
+// known good concurrency (State.Good), which slow start ramps back up to after a trip.
+type kneePolicy struct{ perCall bool }
 
-func (kneePolicy) name() string { return PolicyKnee }
+func (k kneePolicy) name() string {
+	if k.perCall {
+		return PolicyPace
+	}
+	return PolicyKnee
+}
 
-func (kneePolicy) adopt(cfg Config, s State) State {
+func (k kneePolicy) adopt(cfg Config, s State) State {
 	if math.IsNaN(s.Limit) || s.Limit < float64(s.Concurrency) || s.Limit >= float64(s.Concurrency+1) {
 		s.Limit = float64(s.Concurrency)
 	}
@@ -46,34 +57,54 @@ func (kneePolicy) adopt(cfg Config, s State) State {
 		s.Knee = 0
 	}
 	s.Knee = min(s.Knee, float64(cfg.MaxConcurrency))
+	if !k.perCall || math.IsNaN(s.Good) || s.Good < 0 {
+		s.Good = 0
+	}
+	s.Good = min(s.Good, float64(cfg.MaxConcurrency))
+	s.LevelCalls, s.LevelLatency, s.BaselineCalls = max(s.LevelCalls, 0), max(s.LevelLatency, 0), max(s.BaselineCalls, 0)
+	if !k.perCall {
+		s.LevelAt, s.LevelCalls, s.LevelLatency, s.BaselineCalls = 0, 0, 0, 0
+	}
 	s.Baseline, s.Recent = max(s.Baseline, 0), max(s.Recent, 0)
 	s.Samples = max(s.Samples, 0)
 	s.Probe = false
 	return s
 }
 
-func (kneePolicy) decide(cfg Config, s State, b Batch, now time.Time) (State, string) {
+func (k kneePolicy) decide(cfg Config, s State, b Batch, now time.Time) (State, string) {
 	l := s.Concurrency
 	s.Samples++
+	// A batch is always enough to judge failures on; a round of a few calls is when it holds a
+	// round's worth of calls, or failures of two records (one record failing alone is its own fault).
+	enough, okCalls := true, min(rampCalls, s.BatchSize*max(b.Batches, 1))
+	if k.perCall {
+		// A round is one ventilator's pool: its share of the fleet's concurrency.
+		round := min(rampCalls, Share(l, s.Pollers))
+		enough = b.Calls >= round || b.FailedKeys >= 2
+		okCalls = round
+	}
 	switch {
-	case b.Errors == b.Calls:
+	case b.Errors == b.Calls && enough:
 		return kneeCut(s, cfg.MinConcurrency, false), fmt.Sprintf("knee: all %d calls failed: back to %d", b.Calls, cfg.MinConcurrency)
 	case b.Refused > 0:
 		// The calls the provider accepted were, on average, OKLatency/Elapsed at once (Little's
 		// law): that is its limit, whatever the refused calls did meanwhile.
 		next := l - 1
-		if b.Elapsed > 0 {
+		if b.Elapsed > 0 && !k.perCall {
 			next = min(next, int(math.Round(float64(b.OKLatency)/float64(b.Elapsed))))
 		}
 		next = max(next, cfg.MinConcurrency)
 		s = kneeCut(s, next, true)
 		return s, fmt.Sprintf("knee: %d of %d calls refused at %d: the limit is below, %d", b.Refused, b.Calls, l, next)
-	case b.BadRatio() > cfg.BackoffRatio:
+	case b.BadRatio() > cfg.BackoffRatio && enough:
 		next := backoff(cfg, l)
 		return kneeCut(s, next, false), fmt.Sprintf("knee: %d of %d calls slow or failed: x%v", b.Bad(), b.Calls, cfg.BackoffFactor)
 	}
-	if b.OK() < min(rampCalls, s.BatchSize*max(b.Batches, 1)) {
+	if b.OK() < okCalls || b.Errors == b.Calls {
 		return s, fmt.Sprintf("knee: %d successful calls are too few to read latency from: hold at %d", b.OK(), l)
+	}
+	if k.perCall {
+		return pace(cfg, s, b)
 	}
 	lat := b.MeanLatency()
 	s.Recent = lat

@@ -34,8 +34,21 @@ type State struct {
 	NextBaseline time.Duration `json:"nextBaselineNs,omitempty" dynamodbav:"nextBaselineNs,omitempty"`
 	// Recent is the smoothed latency of the latest decisions.
 	Recent time.Duration `json:"recentNs,omitempty" dynamodbav:"recentNs,omitempty"`
+	// BaselineCalls is how many calls Baseline was read from (the pace policy): below
+	// baselineCalls it is provisional.
+	BaselineCalls int `json:"baselineCalls,omitempty" dynamodbav:"baselineCalls,omitempty"`
+	// LevelAt is the concurrency that LevelCalls and LevelLatency were measured at (the pace
+	// policy): the successful calls sent since the concurrency last changed, and their total
+	// latency, since one round of a few calls is too noisy to judge a concurrency by.
+	LevelAt      int           `json:"levelAt,omitempty" dynamodbav:"levelAt,omitempty"`
+	LevelCalls   int           `json:"levelCalls,omitempty" dynamodbav:"levelCalls,omitempty"`
+	LevelLatency time.Duration `json:"levelLatencyNs,omitempty" dynamodbav:"levelLatencyNs,omitempty"`
 	// Knee is the concurrency at which latency was last seen rising above Baseline; 0 while unknown.
 	Knee float64 `json:"knee,omitempty" dynamodbav:"knee,omitempty"`
+	// Good is the highest concurrency at which the provider was last seen answering at its no-load
+	// latency (the pace policy): the last known good concurrency, which slow start ramps back up to
+	// after a trip. 0 while unknown.
+	Good float64 `json:"good,omitempty" dynamodbav:"good,omitempty"`
 	// Ramp is true while the policy is in slow start, far below the knee: the controller then sizes
 	// batches to one round of calls so that the next decision comes fast.
 	Ramp bool `json:"ramp,omitempty" dynamodbav:"ramp,omitempty"`

@@ -17,7 +17,7 @@ func WriteTable(w io.Writer, rows []Row, policies []string) error {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	head := "base\tqueue\tphase\toptimum/min\t"
 	for _, p := range policies {
-		head += p + " %opt\tconc/C\tlat/base\ttrip batches\trecover s\t"
+		head += p + " %opt\tconc/C\tlat/base\ttrip batches\trecover s (ratio)\t"
 	}
 	fmt.Fprintln(tw, head)
 	type key struct{ base, disc, phase string }
@@ -58,7 +58,11 @@ func WriteTable(w io.Writer, rows []Row, policies []string) error {
 			default:
 				line += "-\t"
 			}
-			line += opt(r.RecoverAfterS, 0) + "\t"
+			rec := opt(r.RecoverAfterS, 0)
+			if r.RecoverRatio != nil {
+				rec += " (" + opt(r.RecoverRatio, 2) + ")"
+			}
+			line += rec + "\t"
 		}
 		fmt.Fprintln(tw, line)
 	}

@@ -10,6 +10,10 @@ import (
 // base latencies (a rate cannot be read over less than a few calls' time).
 const RecoveryWindow = 10 * time.Second
 
+// RecoveryTarget is the time within which a ventilator should be back at RecoveryShare of the
+// optimum after its circuit closes: 90 s, or four base latencies of a slower provider.
+func RecoveryTarget(base time.Duration) time.Duration { return max(90*time.Second, 4*base) }
+
 // recoveryWindow is the window for a provider of base latency base.
 func recoveryWindow(base time.Duration) time.Duration { return max(RecoveryWindow, 4*base) }
 
@@ -44,10 +48,13 @@ type Row struct {
 	// TripBatches is how many batches an outage had sent calls in when the ventilator stopped
 	// (outage phases only; nil if it never stopped).
 	TripBatches *int `json:"tripBatches"`
-	// RecoverAfterS is how many seconds after an outage ended the goodput over RecoveryWindow (or
-	// four base latencies) first reached RecoveryShare of the optimum (phases right after an outage
-	// only; the phase's length when it never did).
+	// RecoverAfterS is how many seconds after the circuit closed again the goodput reached
+	// RecoveryShare of the optimum: the start of the first window of RecoveryWindow (or four base
+	// latencies) from which the goodput averages RecoveryShare of the optimum (phases right after an
+	// outage only; the time left in the phase when it never did or the circuit never closed).
 	RecoverAfterS *float64 `json:"recoverAfterS"`
+	// RecoverRatio is RecoverAfterS over [RecoveryTarget]: at most 1 meets the target.
+	RecoverRatio *float64 `json:"recoverRatio"`
 	// Duplicates counts records that succeeded more than once.
 	Duplicates int `json:"duplicates"`
 }
@@ -65,16 +72,17 @@ func Rows(sc Scenario, outs []Outcome) []Row {
 			afterOutage := i > 0 && sc.Phases[i-1].Down() && !ph.Down()
 			from := 0
 			if afterOutage {
-				from = len(st.Successes) // never closed: nothing counts
 				if st.ClosedAt >= 0 {
 					from = int(st.ClosedAt / time.Second)
 				}
+				// Never closed: the whole phase counts, and it never recovered.
 				row.FromS = float64(from)
-				s, ok := recoveredAfter(st.Successes, ph.Optimum(), recoveryWindow(ph.Latency))
-				if !ok {
-					s = ph.Duration.Seconds()
+				s, ok := recoveredAfter(st.Successes, from, ph.Optimum(), recoveryWindow(ph.Latency))
+				if !ok || st.ClosedAt < 0 {
+					s = ph.Duration.Seconds() - float64(from)
 				}
 				row.RecoverAfterS = ptr(s)
+				row.RecoverRatio = ptr(round(s/RecoveryTarget(ph.Latency).Seconds(), 2))
 			}
 			if ph.Down() {
 				if st.TripAfter >= 0 {
@@ -89,13 +97,16 @@ func Rows(sc Scenario, outs []Outcome) []Row {
 					n += st.OKCalls[s]
 				}
 				span := ph.Duration.Seconds() - float64(from)
+				pct := 0.0
 				if span > 0 {
 					row.Goodput = round(float64(succ)/span*60, 1)
 					row.Concurrency = ptr(round(area/span/float64(ph.Capacity), 3))
+					pct = 100 * float64(succ) / span * 60 / ph.Optimum()
 				} else {
 					row.Concurrency = ptr(0.0)
 				}
-				row.GoodputPct = ptr(round(100*row.Goodput/ph.Optimum(), 1))
+				// From the unrounded goodput: a 70 s provider's optimum is 0.9 a minute.
+				row.GoodputPct = ptr(round(pct, 1))
 				l := 0.0
 				if n > 0 {
 					l = round(float64(lat)/float64(n)/float64(ph.Latency), 3)
@@ -108,19 +119,19 @@ func Rows(sc Scenario, outs []Outcome) []Row {
 	return rows
 }
 
-// recoveredAfter returns the end, in seconds from the phase start, of the first window whose
-// successes reach RecoveryShare of optimum (records per minute).
-func recoveredAfter(perSecond []int, optimum float64, window time.Duration) (float64, bool) {
+// recoveredAfter returns the start, in seconds from second from of the phase, of the first window
+// from then on whose successes reach RecoveryShare of optimum (records per minute).
+func recoveredAfter(perSecond []int, from int, optimum float64, window time.Duration) (float64, bool) {
 	w := int(window.Seconds())
 	need := RecoveryShare * optimum / 60 * float64(w)
 	sum := 0
-	for end := 1; end <= len(perSecond); end++ {
+	for end := from + 1; end <= len(perSecond); end++ {
 		sum += perSecond[end-1]
-		if end > w {
+		if end-from > w {
 			sum -= perSecond[end-1-w]
 		}
-		if end >= w && float64(sum) >= need {
-			return float64(end), true
+		if end-from >= w && float64(sum) >= need {
+			return float64(end - w - from), true
 		}
 	}
 	return 0, false

@@ -84,6 +84,7 @@ type poller struct {
 	next          int
 	inflight      int
 	pool          int
+	ctl           *adaptive.Pool
 	start         time.Duration
 	lastStart     time.Duration
 	permit        string
@@ -283,9 +284,19 @@ func (r *runner) poll(i int, t time.Duration) {
 	p.permit = d.Permit
 	p.busy, p.next, p.unsent, p.inflight = true, 0, 0, 0
 	p.results, p.outcomes = p.results[:0], p.outcomes[:0]
-	p.pool = adaptive.Share(r.state.Concurrency, r.sc.Pollers)
 	p.start = t
 	p.lastStart = t + r.sc.FunctionTimeout - r.sc.SettleReserve - r.sc.Timeout
+	// Step 3: the pool over the batch, whose limit the controller moves as calls complete.
+	p.ctl = adaptive.NewPool(r.pol.Controller, r.state, r.sc.Pollers,
+		adaptive.Batch{Budget: r.sc.FunctionTimeout - r.sc.SettleReserve, StartBudget: p.lastStart - t}, r.pol.SlowCall)
+	p.pool = p.ctl.Limit()
+	if p.permit != "" {
+		// A half-open probe is one call, as the ventilator makes it, of the batch's newest record
+		// (the oldest is the likeliest to be a poison record that failed before): the rest waits.
+		last := len(p.batch) - 1
+		r.retry = append(r.retry, p.batch[:last]...)
+		p.batch, p.pool = append(p.batch[:0], p.batch[last]), 1
+	}
 	ph := r.sc.phaseAt(t)
 	st := &r.outcome.Phases[ph]
 	st.Batches++
@@ -296,8 +307,8 @@ func (r *runner) poll(i int, t time.Duration) {
 // settles the batch when nothing is left in flight.
 func (r *runner) send(i int, t time.Duration) {
 	p := &r.pollers[i]
-	for p.inflight < p.pool && p.next < len(p.batch) {
-		if t > p.lastStart {
+	for p.inflight < p.pool && p.next < len(p.batch) || p.ctl.Tripped() && p.next < len(p.batch) {
+		if t > p.lastStart || p.ctl.Tripped() {
 			// Out of time: the rest goes back for a retry.
 			p.unsent = len(p.batch) - p.next
 			r.retry = append(r.retry, p.batch[p.next:]...)
@@ -321,6 +332,7 @@ func (r *runner) startCall(i, rec int, t time.Duration) {
 	id := len(r.calls)
 	r.calls = append(r.calls, call{rec: rec, poller: i, sent: t})
 	r.pollers[i].inflight++
+	r.pollers[i].ctl.Start(r.pollers[i].inflight)
 	r.setInFlight(t, r.inflight+1)
 	ph := r.sc.Phases[r.sc.phaseAt(t)]
 	r.outcome.Phases[r.sc.phaseAt(t)].Calls++
@@ -366,6 +378,11 @@ func (r *runner) answer(id int, t time.Duration, ok bool) {
 		res.Key = strconv.Itoa(c.rec)
 	}
 	p.results = append(p.results, res)
+	if p.ctl.Done(res, epoch.Add(c.sent), epoch.Add(t)) && p.permit == "" {
+		p.pool = p.ctl.Limit()
+		r.outcome.MaxConcurrency = max(r.outcome.MaxConcurrency, p.pool*r.sc.Pollers)
+		r.markSize(t, p.pool*r.sc.Pollers)
+	}
 	if !c.refused {
 		// A refusal (429) says the ventilator went past the provider's limit, not that the provider
 		// is down: it is the controller's signal, not the circuit's.
@@ -415,12 +432,14 @@ func (r *runner) settle(i int, t time.Duration) {
 		r.observe(t, p.outcomes, false)
 	}
 	if len(p.results) > 0 {
-		b := adaptive.Summarize(p.results, r.pol.SlowCall)
-		b.Pool, b.Pollers, b.Elapsed, b.Unsent = p.pool, r.sc.Pollers, t-p.start, p.unsent
-		b.Budget = r.sc.FunctionTimeout - r.sc.SettleReserve
+		p.ctl.Settle(p.unsent, t-p.start, epoch.Add(t))
+		// The state write: the batch's decisions replayed onto the stored state (the same one
+		// unless another poller wrote in between).
 		var d adaptive.Decision
-		r.state, d = r.pol.Controller.Next(r.state, b, epoch.Add(t))
+		r.state, d = p.ctl.Apply(r.state)
 		if r.pol.Trace != nil {
+			b := adaptive.Summarize(p.results, r.pol.SlowCall)
+			b.Pool, b.Pollers, b.Elapsed, b.Unsent = p.pool, r.sc.Pollers, t-p.start, p.unsent
 			r.pol.Trace(t, b, r.state, d)
 		}
 		r.outcome.MaxConcurrency = max(r.outcome.MaxConcurrency, d.Concurrency)
@@ -535,6 +554,11 @@ func (r *runner) mark(t time.Duration) {
 	if !r.enabled {
 		size = 0
 	}
+	r.markSize(t, size)
+}
+
+// markSize records a fleet concurrency of size from t on.
+func (r *runner) markSize(t time.Duration, size int) {
 	s := r.outcome.Series
 	if len(s) > 0 && s[len(s)-1].Size == size {
 		return

@@ -124,6 +124,13 @@ type Scenario struct {
 	Circuit circuit.Policy
 }
 
+// MaxFunctionTimeout is Lambda's largest function timeout; MaxCallTimeout the largest worker call
+// timeout the scenarios use, so that a ventilator of 15 minutes starts calls for 7 of them.
+const (
+	MaxFunctionTimeout = 15 * time.Minute
+	MaxCallTimeout     = 450 * time.Second
+)
+
 // DefaultScenario is the four-phase scenario of `make sim` for a provider of base latency base:
 // healthy (C = 8), degraded (C = 3, latency x3), outage (every call fails fast or hangs) and
 // recovered (C = 8), with 25 % more records arriving than the healthy provider can take. Phases last
@@ -139,8 +146,11 @@ func DefaultScenario(base time.Duration, d Discipline) Scenario {
 		phase = 2 * time.Hour // 240 calls' time: a 30 s provider has some 40 round trips in 20 minutes
 	}
 	slow := max(time.Second, 5*base)
-	timeout := max(3*time.Second, 15*base)
-	fnTimeout := max(time.Minute, 30*base)
+	// Lambda runs a function for 15 minutes at most: the ventilator's timeout, and the worker
+	// call's within it (7.5 minutes, twice a degraded 70 s provider's latency), cannot grow with
+	// base beyond.
+	timeout := min(max(3*time.Second, 15*base), MaxCallTimeout)
+	fnTimeout := min(max(time.Minute, 30*base), MaxFunctionTimeout)
 	pol := circuit.DefaultPolicy()
 	pol.SlowCall = slow
 	// The circuit retries every 30 s however long the outage, so that recovery is paced by the

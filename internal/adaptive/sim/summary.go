@@ -1,14 +1,22 @@
 package sim
 
-import "fmt"
+import (
+	"fmt"
+	"time"
+)
+
+// SlowBase is the base latency from which a provider counts as slow: its goodput goes to
+// GoodputMinSlow (the 30 s and 70 s providers of `make sim`), a faster one's to GoodputMin.
+const SlowBase = time.Second
 
 // Summary folds the rows of many runs of one policy into the figures of the `sim:` line.
 type Summary struct {
 	// Policy is the policy summarised.
 	Policy string
 	// GoodputMin is the lowest goodput, in % of the optimum, over the healthy and degraded phases
-	// and the recovered phase from the moment its circuit closed.
-	GoodputMin float64
+	// and the recovered phase from the moment its circuit closed, of providers faster than
+	// [SlowBase]; GoodputMinSlow the same of the others.
+	GoodputMin, GoodputMinSlow float64
 	// ConcurrencyMax is the highest mean concurrency over those phases, divided by the capacity.
 	ConcurrencyMax float64
 	// LatencyMax is the highest mean latency over those phases, divided by the base latency.
@@ -16,9 +24,9 @@ type Summary struct {
 	// TripBatchesMax is the most batches an outage sent calls in before the ventilator stopped; -1
 	// when some outage never stopped it.
 	TripBatchesMax int
-	// RecoverMax is the longest time, in seconds, from the provider's recovery to RecoveryShare of
-	// the optimum.
-	RecoverMax float64
+	// RecoverMax is the longest time, in seconds, from the circuit closing after an outage to
+	// RecoveryShare of the optimum; RecoverRatioMax the largest such time over [RecoveryTarget].
+	RecoverMax, RecoverRatioMax float64
 	// PoisonDrop is the largest share of goodput, in %, lost to the poison records (one in 1,000),
 	// against the same run without them.
 	PoisonDrop float64
@@ -30,7 +38,7 @@ type Summary struct {
 
 // NewSummary starts an empty summary of policy.
 func NewSummary(policy string) *Summary {
-	return &Summary{Policy: policy, GoodputMin: 100}
+	return &Summary{Policy: policy, GoodputMin: 100, GoodputMinSlow: 100}
 }
 
 // Add folds one run's rows (those of s.Policy) and its outcome in.
@@ -43,7 +51,11 @@ func (s *Summary) Add(rows []Row, o Outcome) {
 		}
 		s.Duplicates += r.Duplicates
 		if r.GoodputPct != nil {
-			s.GoodputMin = min(s.GoodputMin, *r.GoodputPct)
+			if base, err := time.ParseDuration(r.Base); err == nil && base >= SlowBase {
+				s.GoodputMinSlow = min(s.GoodputMinSlow, *r.GoodputPct)
+			} else {
+				s.GoodputMin = min(s.GoodputMin, *r.GoodputPct)
+			}
 			s.ConcurrencyMax = max(s.ConcurrencyMax, *r.Concurrency)
 			s.LatencyMax = max(s.LatencyMax, *r.Latency)
 		}
@@ -56,6 +68,9 @@ func (s *Summary) Add(rows []Row, o Outcome) {
 		}
 		if r.RecoverAfterS != nil {
 			s.RecoverMax = max(s.RecoverMax, *r.RecoverAfterS)
+		}
+		if r.RecoverRatio != nil {
+			s.RecoverRatioMax = max(s.RecoverRatioMax, *r.RecoverRatio)
 		}
 	}
 }
@@ -82,6 +97,6 @@ func (s *Summary) Line() string {
 	if s.TripBatchesMax < 0 {
 		trips = "never"
 	}
-	return fmt.Sprintf("sim: policy=%s goodput-min=%.1f%% concurrency-max=%.2f latency-max=%.2f trip-batches-max=%s recover-max=%.0fs poison-drop=%.1f%% lost=%d duplicates=%d",
-		s.Policy, s.GoodputMin, s.ConcurrencyMax, s.LatencyMax, trips, s.RecoverMax, s.PoisonDrop, s.Lost, s.Duplicates)
+	return fmt.Sprintf("sim: policy=%s goodput-min=%.1f%% goodput-min-slow=%.1f%% concurrency-max=%.2f latency-max=%.2f trip-batches-max=%s recover-ratio-max=%.2f poison-drop=%.1f%% lost=%d duplicates=%d",
+		s.Policy, s.GoodputMin, s.GoodputMinSlow, s.ConcurrencyMax, s.LatencyMax, trips, s.RecoverRatioMax, s.PoisonDrop, s.Lost, s.Duplicates)
 }

@@ -38,7 +38,7 @@ type Config struct {
 	Rate float64
 
 	// Policy is the concurrency controller's policy (BATCH_POLICY; default the controller's own,
-	// knee).
+	// pace).
 	Policy string
 	// MinBatch, MaxBatch, InitialBatch and TripAfter bound and tune the batch controller
 	// (MIN_BATCH, MAX_BATCH, INITIAL_BATCH, TRIP_AFTER); Tries is MAX_ATTEMPTS.
@@ -105,7 +105,7 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.Float64Var(&c.DownErrors, "down-errors", c.DownErrors, "share of calls that fail while down (0-1)")
 	fs.Float64Var(&c.Rate, "rate", c.Rate, "records fed per second")
 
-	fs.StringVar(&c.Policy, "policy", c.Policy, "concurrency controller policy: knee, step, aimd or gradient (BATCH_POLICY)")
+	fs.StringVar(&c.Policy, "policy", c.Policy, "concurrency controller policy: pace, knee, step, aimd or gradient (BATCH_POLICY)")
 	fs.IntVar(&c.MinBatch, "min-batch", c.MinBatch, "smallest batch size (MIN_BATCH)")
 	fs.IntVar(&c.MaxBatch, "max-batch", c.MaxBatch, "largest batch size (MAX_BATCH), also the worker's concurrency")
 	fs.IntVar(&c.InitialBatch, "initial-batch", c.InitialBatch, "batch size at the start (INITIAL_BATCH)")

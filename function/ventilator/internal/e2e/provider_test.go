@@ -19,6 +19,13 @@ type provider struct {
 	calls     map[string]int
 	successes map[string]int
 	order     []string // ids in the order their calls succeeded
+	// inflight is the number of calls being served; arrivals holds, for every call in the order
+	// they arrived, how many were being served then (itself included). After slowAfter arrivals
+	// (when it is set) every call takes slowDelay.
+	inflight  int
+	arrivals  []int
+	slowAfter int
+	slowDelay time.Duration
 }
 
 func newProvider(t *testing.T) *provider {
@@ -40,7 +47,17 @@ func (p *provider) serve(w http.ResponseWriter, r *http.Request) {
 	if p.status != nil {
 		status = p.status(rec.ID, n)
 	}
+	p.inflight++
+	p.arrivals = append(p.arrivals, p.inflight)
+	if p.slowAfter > 0 && len(p.arrivals) > p.slowAfter {
+		delay = p.slowDelay
+	}
 	p.mu.Unlock()
+	defer func() {
+		p.mu.Lock()
+		p.inflight--
+		p.mu.Unlock()
+	}()
 	time.Sleep(delay)
 	if status/100 == 2 {
 		p.mu.Lock()
@@ -95,4 +112,19 @@ func (p *provider) setDelay(d time.Duration) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	p.delay = d
+}
+
+// slowDownAfter makes every call after the n-th take d.
+func (p *provider) slowDownAfter(n int, d time.Duration) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.slowAfter, p.slowDelay = n, d
+}
+
+// inFlightAtArrivals is, for every call in the order they arrived, how many calls the provider was
+// serving then, itself included.
+func (p *provider) inFlightAtArrivals() []int {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]int(nil), p.arrivals...)
 }

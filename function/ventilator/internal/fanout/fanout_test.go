@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -101,5 +102,53 @@ func TestRunBoundsConcurrency(t *testing.T) {
 	fanout.Run(context.Background(), nil, 5, func(context.Context, int, int) { t.Error("work on no item") })
 	if done.Load() != 41 {
 		t.Fatal("a concurrency of 0 runs nothing")
+	}
+}
+
+func TestRunPacedFollowsTheLimit(t *testing.T) {
+	// The limit starts at 4 and falls to 1 after the fourth completion: from then on at most one
+	// call is in flight, however many were before.
+	items := make([]int, 30)
+	var mu sync.Mutex
+	limit, running, most, completed, afterCut := 4, 0, 0, 0, 0
+	started := fanout.RunPaced(context.Background(), items, func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return limit
+	}, func(_ context.Context, i int, _ int) {
+		mu.Lock()
+		running++
+		most = max(most, running)
+		if completed >= 4+3 { // the calls in flight at the cut have drained
+			afterCut = max(afterCut, running)
+		}
+		mu.Unlock()
+		time.Sleep(time.Millisecond)
+		mu.Lock()
+		running--
+		completed++
+		if completed == 4 {
+			limit = 1
+		}
+		mu.Unlock()
+	})
+	if started != 30 || completed != 30 {
+		t.Fatalf("started %d, completed %d; want 30", started, completed)
+	}
+	if most != 4 || afterCut != 1 {
+		t.Fatalf("at most %d in flight, %d after the cut; want 4 then 1", most, afterCut)
+	}
+}
+
+func TestRunPacedStopsAtZero(t *testing.T) {
+	var n atomic.Int32
+	started := fanout.RunPaced(context.Background(), make([]int, 10), func() int {
+		if n.Load() >= 3 {
+			return 0
+		}
+		return 2
+	}, func(context.Context, int, int) { n.Add(1) })
+	if started < 3 || started > 4 || int(n.Load()) != started {
+		t.Fatalf("started %d, ran %d; want 3 or 4 started (2 may be in flight when the third ends) and all of them run", started, n.Load())
 	}
 }

@@ -34,7 +34,8 @@ type run struct {
 	// startBy is the last moment a record may start: later, its call might not finish before the
 	// fan-out's deadline. fanOutBy is that deadline: the function's, less the settle reserve.
 	startBy, fanOutBy time.Time
-	// started and finished bound the fan-out; unsent counts the records not started for lack of time.
+	// started and finished bound the fan-out; unsent counts the records not started for lack of
+	// time, or because the controller tripped within the batch.
 	started, finished time.Time
 	unsent            int
 
@@ -44,6 +45,10 @@ type run struct {
 	// acct orders the calls for the attempt rule; tripped is set when the batch tripped.
 	acct    ledger
 	tripped bool
+	// pool is the admission control: its limit moves as calls complete (adaptive.Pool);
+	// inflight counts the records being processed.
+	pool     *adaptive.Pool
+	inflight int
 }
 
 // result is what became of one record.
@@ -118,7 +123,12 @@ func (h *Handler) batch(ctx context.Context, recs []record) Response {
 		fctx, cancel = context.WithDeadline(ctx, r.fanOutBy)
 		defer cancel()
 	}
-	r.fanOut(fctx, r.fleet.pool)
+	var budget adaptive.Batch
+	if now := time.Now(); !r.fanOutBy.IsZero() && r.startBy.After(now) {
+		budget.Budget, budget.StartBudget = r.fanOutBy.Sub(now), r.startBy.Sub(now)
+	}
+	r.pool = adaptive.NewPool(h.Controller, st, r.fleet.pollers, budget, h.cfg.Adaptive.SlowCall)
+	r.fanOut(fctx)
 	r.settle(ctx, snap)
 	r.account(ctx)
 	return r.response()
@@ -160,12 +170,17 @@ func (r *run) deadline(ctx context.Context) (fanOutBy, startBy time.Time) {
 }
 
 // lanes groups the records' indexes into sequences that run in order: one per SQS FIFO message
-// group, one per record otherwise; a probe is a single sequence of every record.
+// group, one per record otherwise; a probe is a single sequence of every record, newest first
+// (the oldest is the likeliest to be a poison record that failed before, and a probe that fails
+// opens the circuit again), but in order on a FIFO queue.
 func (r *run) lanes() [][]int {
 	if r.probe != "" {
 		all := make([]int, len(r.recs))
 		for i := range all {
-			all[i] = i
+			all[i] = len(all) - 1 - i
+			if r.fifo {
+				all[i] = i
+			}
 		}
 		return [][]int{all}
 	}
@@ -189,23 +204,37 @@ func (r *run) lanes() [][]int {
 	return lanes
 }
 
-// fanOut processes the records, at most concurrency lanes at once.
-func (r *run) fanOut(ctx context.Context, concurrency int) {
+// limit is how many lanes may run at once: the pool's limit, which moves as calls complete
+// (0 once the controller tripped within the batch), or 1 for a probe.
+func (r *run) limit() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
 	if r.probe != "" {
-		concurrency = 1
+		return 1
 	}
+	return r.pool.Limit()
+}
+
+// fanOut processes the records, as many lanes at once as the pool allows.
+func (r *run) fanOut(ctx context.Context) {
 	r.started = time.Now()
 	defer func() { r.finished = time.Now() }()
-	fanout.Run(ctx, r.lanes(), concurrency, func(ctx context.Context, _ int, lane []int) {
+	lanes := r.lanes()
+	n := fanout.RunPaced(ctx, lanes, r.limit, func(ctx context.Context, _ int, lane []int) {
 		for n, i := range lane {
-			if ctx.Err() != nil || (!r.startBy.IsZero() && time.Now().After(r.startBy)) {
+			if ctx.Err() != nil || (!r.startBy.IsZero() && time.Now().After(r.startBy)) || r.limit() <= 0 {
 				r.mu.Lock()
 				r.unsent += len(lane) - n
 				r.mu.Unlock()
 				return // the rest stay pending: retried
 			}
+			r.mu.Lock()
+			r.inflight++
+			r.pool.Start(r.inflight)
+			r.mu.Unlock()
 			res, called := r.process(ctx, i)
 			r.mu.Lock()
+			r.inflight--
 			r.results[i] = res
 			r.mu.Unlock()
 			if res.status.retried() && r.fifo {
@@ -216,13 +245,25 @@ func (r *run) fanOut(ctx context.Context, concurrency int) {
 			}
 		}
 	})
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, lane := range lanes[n:] {
+		r.unsent += len(lane) // not started: the controller tripped within the batch
+	}
 }
 
 // noteCall notes one worker call's outcome for the record with the given dedup key.
+// The pool folds it in at once, so the limit moves before the next record starts.
 func (r *run) noteCall(key string, o fanout.Outcome) {
+	now := r.h.Now()
+	res := adaptive.Result{OK: o.OK, Refused: o.Refused, Latency: o.Latency, Key: key}
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	r.calls = append(r.calls, adaptive.Result{OK: o.OK, Refused: o.Refused, Latency: o.Latency, Key: key})
+	r.calls = append(r.calls, res)
+	before := r.pool.Limit()
+	if r.pool.Done(res, now.Add(-o.Latency), now) && r.probe == "" {
+		r.log.Debug("pool limit moved", "from", before, "to", r.pool.Limit(), "latency", o.Latency.String(), "ok", o.OK)
+	}
 }
 
 // settle reports the calls, folds them into the controller state, applies the decision to the
@@ -246,15 +287,19 @@ func (r *run) settle(ctx context.Context, snap controlstate.Snapshot) {
 	if !r.started.IsZero() && r.finished.After(r.started) {
 		summary.Elapsed = r.finished.Sub(r.started)
 	}
-	if !r.fanOutBy.IsZero() && r.fanOutBy.After(r.started) {
-		summary.Budget = r.fanOutBy.Sub(r.started)
-	}
 	m.LatencyP50, m.LatencyP99 = adaptive.Percentile(latencies, 50), adaptive.Percentile(latencies, 99)
 	m.ErrorRate = summary.ErrorRatio()
 
+	// The controller's decisions within the batch (every round of calls under pace, the whole
+	// batch otherwise), replayed onto the stored state under the conditional write: the same
+	// result unless another ventilator wrote meanwhile.
 	now := h.Now()
+	r.mu.Lock()
+	r.pool.Settle(r.unsent, summary.Elapsed, now)
+	decisions := r.pool.Decisions()
+	r.mu.Unlock()
 	ch, err := h.State.UpdateFrom(ctx, r.uuid, snap, func(prev adaptive.State) (adaptive.State, adaptive.Decision) {
-		return h.Controller.Next(prev, summary, now)
+		return r.pool.Apply(prev)
 	})
 	if err != nil {
 		r.log.ErrorContext(ctx, "controller state not updated: batch size unchanged", "error", err.Error())
@@ -278,7 +323,7 @@ func (r *run) settle(ctx context.Context, snap controlstate.Snapshot) {
 	attrs := []any{"calls", summary.Calls, "errors", summary.Errors, "slow", summary.Slow, "failures", r.failures(),
 		"batchSize", d.BatchSize, "previousBatchSize", ch.Prev.BatchSize, "nextConcurrency", d.Concurrency,
 		"previousConcurrency", ch.Prev.Concurrency, "unsent", r.unsent, "trip", d.Trip, "reason", d.Reason,
-		"mappingChanged", a.Changed, "stateAttempts", ch.Attempts}
+		"mappingChanged", a.Changed, "stateAttempts", ch.Attempts, "decisions", decisions}
 	if a.Clamped {
 		attrs = append(attrs, "clampedTo", a.After.BatchSize)
 	}

@@ -244,8 +244,9 @@ func TestUnreachableExtensionFollowsTheFailMode(t *testing.T) {
 func TestProbeRunsOneCall(t *testing.T) {
 	r := newRig(t, nil)
 	r.breaker.grant = client.Decision{Allowed: true, State: StateHalfOpen, Permit: "p-1"}
+	// The probe calls the newest record: the oldest is the likeliest to be a poison record.
 	failed := r.invoke(kinesisEvent(rec("a"), rec("b"), rec("c")))
-	if !slices.Equal(failed, []string{"1001", "1002"}) || r.worker.total() != 1 || r.worker.count("a") != 1 {
+	if !slices.Equal(failed, []string{"1000", "1001"}) || r.worker.total() != 1 || r.worker.count("c") != 1 {
 		t.Fatalf("probe: failures %v, calls %v", failed, r.worker.order)
 	}
 	if o := r.breaker.outcomes(); len(o) != 1 || o[0].Permit != "p-1" || !o[0].OK {
@@ -253,7 +254,7 @@ func TestProbeRunsOneCall(t *testing.T) {
 	}
 	// A probe skips what is already done and calls the next record.
 	failed = r.invoke(kinesisEvent(rec("a"), rec("b"), rec("c")))
-	if !slices.Equal(failed, []string{"1002"}) || r.worker.count("b") != 1 || r.worker.total() != 2 {
+	if !slices.Equal(failed, []string{"1000"}) || r.worker.count("b") != 1 || r.worker.total() != 2 {
 		t.Fatalf("second probe: failures %v, calls %v", failed, r.worker.order)
 	}
 }

@@ -1,0 +1,136 @@
+package adaptive
+
+import (
+	"fmt"
+	"math"
+	"time"
+)
+
+// paceHold is how many quiet rounds the pace policy holds at its knee before it tries one more call
+// in flight: a round is one round trip, where the knee policy's samples are whole batches.
+const paceHold = 2
+
+// paceBaselineCalls is the fewest calls a level needs to lower a baseline of baselineCalls calls or
+// more.
+const paceBaselineCalls = 64
+
+// noiseMargin widens the knee tolerance for a latency averaged over n calls: a few calls' mean
+// strays further from the provider's latency than many calls' do, and must not be taken for
+// queueing. It is 1.5 tolerances over the square root of n: half the tolerance again for 9 calls.
+func noiseMargin(cfg Config, n int) float64 {
+	return (cfg.KneeTolerance - 1) * 1.5 / math.Sqrt(float64(max(n, 1)))
+}
+
+// pace is the knee rule decided per round of completed calls (see [Pool]), for a round with
+// successful calls and neither refusals nor too many failures (decide has dealt with those).
+//
+// A round holds only calls sent at the current concurrency, so it says how the provider answers
+// it. Its latency, against the no-load baseline, cuts the concurrency to the knee at once (the
+// brake), with a tolerance widened for the few calls it holds; the latency of every call sent since
+// the concurrency last changed (the level) decides the slower moves: whether the concurrency is
+// quiet enough to grow, and the baseline, which is the lowest level seen, and starts afresh at the
+// floor, where nothing of the ventilators' own can queue.
+//
+// Below the knee, or with none known, slow start doubles the concurrency every quiet round, up to
+// the knee; at the knee, it tries one more call after paceHold quiet rounds and goes back to the
+// knee as soon as that shows queueing. The highest concurrency found quiet is kept (State.Good):
+// after a trip, slow start ramps up to it.
+func pace(cfg Config, s State, b Batch) (State, string) {
+	l := s.Concurrency
+	lat := b.MeanLatency()
+	if s.LevelAt != l {
+		s.LevelAt, s.LevelCalls, s.LevelLatency = l, 0, 0
+	}
+	s.LevelCalls += b.OK()
+	s.LevelLatency += b.OKLatency
+	n := s.LevelCalls
+	level := s.LevelLatency / time.Duration(n)
+	s.Recent = level
+
+	floor := l <= cfg.MinConcurrency
+	if floor && s.Baseline > 0 && float64(level) > float64(s.Baseline)*(cfg.KneeTolerance+noiseMargin(cfg, n)) {
+		// Slower at the floor than the baseline allows: the provider itself got slower, and the
+		// knee learnt against the old baseline is void. Slow start finds the new one.
+		s.Knee = 0
+	}
+	switch {
+	case s.Baseline == 0 || floor:
+		// At the floor nothing of the ventilators' own queues: its level is the baseline.
+		s.Baseline, s.BaselineCalls = level, n
+	case s.BaselineCalls < baselineCalls && float64(lat) <= float64(s.Baseline)*
+		(1+noiseMargin(cfg, s.BaselineCalls)+noiseMargin(cfg, b.OK())):
+		// A baseline of a few calls is provisional: rounds that agree with it within their noise
+		// join it (a mean, not a minimum, which noise would bias low).
+		m := s.BaselineCalls + b.OK()
+		s.Baseline = (s.Baseline*time.Duration(s.BaselineCalls) + b.OKLatency) / time.Duration(m)
+		s.BaselineCalls = m
+	case s.BaselineCalls < baselineCalls && lat < s.Baseline:
+		s.Baseline, s.BaselineCalls = lat, b.OK()
+	case n >= paceBaselineCalls && level < s.Baseline:
+		// The lowest of many levels: each of at least paceBaselineCalls calls, since the
+		// minimum of many noisy means is lower than the provider's latency.
+		s.Baseline, s.BaselineCalls = level, n
+	}
+
+	round := float64(lat) / float64(s.Baseline)
+	ratio := float64(level) / float64(s.Baseline)
+	brake := round > cfg.KneeTolerance+noiseMargin(cfg, b.OK())
+	if brake || ratio > cfg.KneeTolerance+noiseMargin(cfg, n) {
+		if brake {
+			ratio = round
+		}
+		knee := float64(l) / ratio
+		next := min(max(int(math.Round(knee)), cfg.MinConcurrency), l)
+		s = paceTo(kneeCut(s, next, true), l)
+		return s, fmt.Sprintf("pace: latency %v is %.2f x the baseline %v at %d: knee at %.1f, %d",
+			lat, ratio, s.Baseline, l, knee, s.Concurrency)
+	}
+	switch {
+	case b.BadRatio() > cfg.BackoffRatio/10:
+		// A few failures are the records' own (a poison record fails at any concurrency); more
+		// are a reason not to grow.
+		s.Ramp = false
+		return s, fmt.Sprintf("pace: %d of %d calls slow or failed: hold at %d", b.Bad(), b.Calls, l)
+	case b.Pool > 0 && b.Pool < Share(l, s.Pollers):
+		// Fewer calls were in flight than allowed: the batch ran short of records, and the round
+		// says nothing of a higher concurrency.
+		s.Ramp = false
+		return s, fmt.Sprintf("pace: at most %d of %d calls in flight: hold", b.Pool, Share(l, s.Pollers))
+	}
+	quiet := ratio <= quietRatio(cfg)+noiseMargin(cfg, n)/2
+	if quiet {
+		s.Good = max(s.Good, float64(l))
+	}
+	switch {
+	case !quiet:
+		// Latency has started to rise: the knee is l or below, where the latency says.
+		knee := min(l, int(math.Round(float64(l)/ratio)))
+		if s.Knee > 0 {
+			knee = min(knee, int(s.Knee))
+		}
+		s = paceTo(kneeCut(s, max(knee, cfg.MinConcurrency), true), l)
+		return s, fmt.Sprintf("pace: latency %v at %d is %.2f x the baseline: knee at %d", level, l, ratio, s.Concurrency)
+	case s.Knee == 0 || s.Knee > float64(l):
+		next := 2 * l
+		if s.Knee > float64(l) {
+			next = min(next, int(s.Knee))
+		}
+		s.Concurrency, s.Limit, s.Ramp = next, float64(next), true
+		return paceTo(s, l), fmt.Sprintf("pace: latency %v at %d, %.2f x the baseline: slow start to %d", level, l, ratio, next)
+	case quiet && s.Samples >= paceHold:
+		s.Knee = float64(l)
+		s.Concurrency, s.Limit, s.Ramp = l+1, float64(l+1), false
+		return paceTo(s, l), fmt.Sprintf("pace: latency %v at %d, %.2f x the baseline: try %d", level, l, ratio, l+1)
+	default:
+		s.Ramp = false
+		return s, fmt.Sprintf("pace: latency %v at %d, %.2f x the baseline: hold", level, l, ratio)
+	}
+}
+
+// paceTo starts counting rounds afresh when the concurrency moved from l.
+func paceTo(s State, l int) State {
+	if s.Concurrency != l {
+		s.Samples = 0
+	}
+	return s
+}
