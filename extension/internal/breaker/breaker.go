@@ -86,7 +86,10 @@ type Breaker struct {
 	// written is when each circuit's counts were last sent to the store (or tried), under mu: a
 	// circuit's counts are written at most once per FlushInterval (see take).
 	written map[string]time.Time
-	seq     atomic.Uint64 // the last counter write's sequence number
+	// reported is when each circuit's counts were last written by the report path (WriteIfDue),
+	// under mu: it holds back the calls that started less than FlushInterval after it (reportHeld).
+	reported map[string]time.Time
+	seq      atomic.Uint64 // the last counter write's sequence number
 
 	stats counters
 
@@ -136,7 +139,7 @@ func New(s Store, c *cache.Cache, opt Options) (*Breaker, error) {
 	b := &Breaker{
 		store: s, cache: c, opt: opt, log: opt.Logger,
 		pending: map[string]*buffer{}, windows: map[string]*windowCopy{}, inflight: map[string]chan struct{}{},
-		flushing: make(chan struct{}, 1), written: map[string]time.Time{},
+		flushing: make(chan struct{}, 1), written: map[string]time.Time{}, reported: map[string]time.Time{},
 		lastFlush: opt.Now().Round(0),
 	}
 	mode := "closed"

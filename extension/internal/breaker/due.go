@@ -38,7 +38,7 @@ func (b *Breaker) Due(id string) Stake {
 	}
 	trip := tripDue(buf, p)
 	switch {
-	case !trip && b.writtenWithin(id, now):
+	case !trip && b.reportHeld(id, buf):
 		return StakeNone
 	case buf.bad || trip:
 		return StakeDecision
@@ -65,7 +65,7 @@ func (b *Breaker) WriteIfDue(ctx context.Context, id string) error {
 	var w work
 	ok := false
 	if buf := b.pending[id]; buf != nil {
-		w, ok = b.takeOne(id, buf, now, false)
+		w, ok = b.takeOne(id, buf, now, false, true)
 	}
 	b.mu.Unlock()
 	if !ok {
