@@ -55,7 +55,9 @@ type Options struct {
 	Settle time.Duration
 	// Lag is how long a call may take to reach the store after it was reported: a flush interval and a
 	// store call (default: FlushInterval + 1s). A decision leaves out this environment's calls of the
-	// last Lag, as the others' of that span may still be on their way.
+	// last Lag, as the others' of that span may still be on their way. Calls held past it in an
+	// environment that froze are not covered; they need not be, as whether a call is held does not
+	// depend on how it went (reportHeld).
 	Lag time.Duration
 	// Now returns the wall-clock time (default time.Now).
 	Now func() time.Time
