@@ -46,15 +46,18 @@ type Options struct {
 	// WindowTTL is the longest a window read is reused before it is read again (the cache TTL).
 	WindowTTL time.Duration
 	// FlushInterval is the most often buffers are flushed by FlushIfDue, and the most often one
-	// circuit's counts are written by FlushIfDue and WriteIfDue together (a run of failures that
-	// may trip the circuit is not held back; Flush writes everything).
+	// circuit's counts are written by WriteIfDue (judged on when the calls started) and by
+	// FlushIfDue (a run of failures that may trip the circuit is not held back; Flush writes
+	// everything).
 	FlushInterval time.Duration
 	// Settle is how long after a circuit's window is marked bad every environment that makes a call
 	// has flushed its calls (circuit.Settle; default: from WindowTTL, FlushInterval and a 1s store call).
 	Settle time.Duration
 	// Lag is how long a call may take to reach the store after it was reported: a flush interval and a
 	// store call (default: FlushInterval + 1s). A decision leaves out this environment's calls of the
-	// last Lag, as the others' of that span may still be on their way.
+	// last Lag, as the others' of that span may still be on their way. Calls held past it in an
+	// environment that froze are not covered; they need not be, as whether a call is held does not
+	// depend on how it went (reportHeld).
 	Lag time.Duration
 	// Now returns the wall-clock time (default time.Now).
 	Now func() time.Time
@@ -86,7 +89,10 @@ type Breaker struct {
 	// written is when each circuit's counts were last sent to the store (or tried), under mu: a
 	// circuit's counts are written at most once per FlushInterval (see take).
 	written map[string]time.Time
-	seq     atomic.Uint64 // the last counter write's sequence number
+	// reported is when each circuit's counts were last written by the report path (WriteIfDue),
+	// under mu: it holds back the calls that started less than FlushInterval after it (reportHeld).
+	reported map[string]time.Time
+	seq      atomic.Uint64 // the last counter write's sequence number
 
 	stats counters
 
@@ -136,7 +142,7 @@ func New(s Store, c *cache.Cache, opt Options) (*Breaker, error) {
 	b := &Breaker{
 		store: s, cache: c, opt: opt, log: opt.Logger,
 		pending: map[string]*buffer{}, windows: map[string]*windowCopy{}, inflight: map[string]chan struct{}{},
-		flushing: make(chan struct{}, 1), written: map[string]time.Time{},
+		flushing: make(chan struct{}, 1), written: map[string]time.Time{}, reported: map[string]time.Time{},
 		lastFlush: opt.Now().Round(0),
 	}
 	mode := "closed"

@@ -19,10 +19,15 @@
 // most a flush interval old once the mark has settled. The circuit item is
 // written only for a transition, its creation, the mark, or to settle a half-open trial.
 //
-// When: one environment writes a circuit's counts at most once per FlushInterval (FlushIfDue and
-// WriteIfDue together; a run of failures that reaches the policy's threshold is not held back, and
-// Flush, for SHUTDOWN, writes everything). WriteIfDue is the default model's report path: it writes
-// what a report put at stake, if due, within the caller's context (the invocation's deadline).
+// When: the report path (WriteIfDue) writes a circuit's counts at most once per FlushInterval, and
+// holds back the calls that started less than FlushInterval after its own last write, whatever their
+// outcome; the background flusher (FlushIfDue) writes a circuit not written for FlushInterval. A
+// background write does not hold a report back: a thaw's flush of the calls held from the last
+// invocation would otherwise hold this invocation's fast calls until the next thaw while its slow
+// ones, reported past the interval, went out at once, and the settled counts would lack fast calls.
+// A run of failures that reaches the policy's threshold is not held back, and Flush, for SHUTDOWN,
+// writes everything. WriteIfDue is the default model's report path: it writes what a report put at
+// stake, if due, within the caller's context (the invocation's deadline).
 //
 // A counter write whose answer was lost is retried as it was (same sequence number), so the store
 // counts it once. Buckets that leave the window are let go unwritten but not unjudged: a run of

@@ -10,7 +10,7 @@ type Stake int
 
 const (
 	// StakeNone: nothing to write now (healthy calls of a circuit whose window holds no failure,
-	// or counts written less than FlushInterval ago).
+	// or calls that started less than FlushInterval after the report path last wrote the circuit).
 	StakeNone Stake = iota
 	// StakeCounts: calls of a circuit whose window is marked bad, due to be written so the fleet's
 	// rates stay true; nothing in them can change the circuit's state.
@@ -20,8 +20,9 @@ const (
 	StakeDecision
 )
 
-// Due says what circuit id's buffer holds that a write is due for now: counts are written at most
-// once per FlushInterval per circuit (a run of failures that may trip is not held back).
+// Due says what circuit id's buffer holds that a write is due for now from the report path: the
+// calls of the last report are held when they started less than FlushInterval after its last write
+// of the circuit (reportHeld; a run of failures that may trip is not held back).
 func (b *Breaker) Due(id string) Stake {
 	now := b.now()
 	p := b.opt.Policy
@@ -38,7 +39,7 @@ func (b *Breaker) Due(id string) Stake {
 	}
 	trip := tripDue(buf, p)
 	switch {
-	case !trip && b.writtenWithin(id, now):
+	case !trip && b.reportHeld(id, buf):
 		return StakeNone
 	case buf.bad || trip:
 		return StakeDecision
@@ -65,7 +66,7 @@ func (b *Breaker) WriteIfDue(ctx context.Context, id string) error {
 	var w work
 	ok := false
 	if buf := b.pending[id]; buf != nil {
-		w, ok = b.takeOne(id, buf, now, false)
+		w, ok = b.takeOne(id, buf, now, false, true)
 	}
 	b.mu.Unlock()
 	if !ok {

@@ -93,6 +93,10 @@ func TestCountsWrittenAtMostOncePerInterval(t *testing.T) {
 		t.Fatalf("buffered %d calls, want the 38 reported after the first write", st.OutcomesBuffered)
 	}
 	clk.Add(200 * time.Millisecond)
+	if d := b.Due("inv"); d != StakeNone {
+		t.Fatalf("after the interval, no report: due %v, want none (the report path holds calls by when they started)", d)
+	}
+	b.Report(ctxT(t), "inv", []Outcome{{OK: true}})
 	if d := b.Due("inv"); d != StakeDecision {
 		t.Fatalf("after the interval: due %v, want a decision", d)
 	}
@@ -107,8 +111,8 @@ func TestCountsWrittenAtMostOncePerInterval(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := p.SumWindow(buckets, time.Time{}, now); got.Calls != 40 || got.Failures != 30 {
-		t.Errorf("window %+v, want all 40 calls and 30 failures, none lost", got)
+	if got := p.SumWindow(buckets, time.Time{}, now); got.Calls != 41 || got.Failures != 30 {
+		t.Errorf("window %+v, want all 41 calls and 30 failures, none lost", got)
 	}
 }
 
@@ -207,5 +211,60 @@ func TestVoidingALostPermitStaysWithinTheCallersDeadline(t *testing.T) {
 	got := st.voidEnd.Load()
 	if got == nil || got.After(end) {
 		t.Fatalf("the permit was given back with a deadline of %v, after the caller's %v", got, end)
+	}
+}
+
+// Whether the report path holds a call back must not depend on how long the call took (issue 19's
+// false trips on make fleet: the calls a settled span lacked were fast ones). A thaw's background
+// flush writes the calls held from the environment's last invocation; the fast call made right after
+// it used to be held behind that write, and with the environment frozen after it, until the next
+// thaw, while a slow one (longer than SlowCall, so past the interval) was written at once. The report
+// path holds calls by when they started, behind its own last write only: the fast and the slow call
+// of each step go the same way.
+func TestReportHoldDoesNotDependOnLatency(t *testing.T) {
+	s := newStore(t)
+	p := circuit.DefaultPolicy()
+	p.ConsecutiveFailures, p.MinCalls = 0, 1_000_000 // never trips: every write is a plain counter write
+	for _, lat := range []time.Duration{50 * time.Millisecond, p.SlowCall + 200*time.Millisecond} {
+		t.Run(lat.String(), func(t *testing.T) {
+			clk := newClock()
+			id := "c" + lat.String()
+			// The circuit's window is marked bad (settled): every call is due for writing.
+			put(t, s, circuit.Circuit{ID: id, State: circuit.Closed, Since: clk.Now().Add(-time.Hour),
+				BadSince: clk.Now().Add(-20 * time.Second), BadUntil: clk.Now().Add(40 * time.Second)})
+			cs := &callCounter{Store: s}
+			b := newEnv(t, cs, s, 0, p, on(clk))
+			call := func(step string, want int64) {
+				t.Helper()
+				clk.Add(lat) // the call starts now and is reported lat later
+				b.Report(ctxT(t), id, []Outcome{{OK: true, Latency: lat}})
+				if err := b.WriteIfDue(ctxT(t), id); err != nil {
+					t.Fatal(err)
+				}
+				if n := cs.adds.Load(); n != want {
+					t.Fatalf("%s, a call of %s: %d counter writes, want %d", step, lat, n, want)
+				}
+			}
+			call("first call", 1)
+			clk.Add(100 * time.Millisecond)
+			call("a call started 0.1s after the report path's write", 1) // held, fast or slow
+			clk.Add(20 * time.Second)                                    // frozen, then thawed
+			if err := b.FlushIfDue(ctxT(t)); err != nil {
+				t.Fatal(err)
+			}
+			if n := cs.adds.Load(); n != 2 {
+				t.Fatalf("thaw: %d counter writes, want 2 (the held call written)", n)
+			}
+			clk.Add(50 * time.Millisecond)
+			call("a call started 50ms after the thaw's background write", 3) // not held behind it
+			now := clk.Now()
+			buckets, err := s.ReadWindow(ctxT(t), id, 4, p, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := p.SumWindow(buckets, time.Time{}, now); got.Calls != 3 {
+				t.Errorf("window %+v, want the 3 calls", got)
+			}
+		})
 	}
 }

@@ -131,13 +131,20 @@ func (b *Breaker) take(now time.Time, force bool) []work {
 	defer b.mu.Unlock()
 	var out []work
 	for id, buf := range b.pending {
-		if w, ok := b.takeOne(id, buf, now, force); ok {
+		if w, ok := b.takeOne(id, buf, now, force, false); ok {
 			out = append(out, w)
 		}
 	}
 	for id, at := range b.written {
 		if now.Sub(at) >= b.opt.FlushInterval || now.Before(at) {
 			delete(b.written, id)
+		}
+	}
+	// A report write holds back the calls that started within an interval after it, however long
+	// they took: it is kept for a window (a call longer than that is not judged in it).
+	for id, at := range b.reported {
+		if now.Sub(at) >= b.opt.Policy.Window+b.opt.FlushInterval || now.Before(at) {
+			delete(b.reported, id)
 		}
 	}
 	// A window copy is read again once it is older than WindowTTL; a stale one only serves while
@@ -157,7 +164,7 @@ func (b *Breaker) take(now time.Time, force bool) []work {
 // wait in the buffer, unless the run of failures has just reached the policy's threshold (a trip
 // that is not held back). Trials and owed decisions are not counter writes and always go. b.mu must
 // be held.
-func (b *Breaker) takeOne(id string, buf *buffer, now time.Time, force bool) (work, bool) {
+func (b *Breaker) takeOne(id string, buf *buffer, now time.Time, force, report bool) (work, bool) {
 	p := b.opt.Policy
 	var c *circuit.Circuit
 	if e, ok := b.cache.Peek(id); ok && e.Found {
@@ -180,6 +187,9 @@ func (b *Breaker) takeOne(id string, buf *buffer, now time.Time, force bool) (wo
 	marked := c != nil && now.Before(c.BadUntil)
 	owed := buf.redecide && !now.Before(buf.redecideAt)
 	held := !force && !tripDue(buf, p) && b.writtenWithin(id, now)
+	if report {
+		held = !tripDue(buf, p) && b.reportHeld(id, buf)
+	}
 	writeAll := !held && (buf.bad || (marked && len(buf.buckets) > 0))
 	unsent := !held && len(buf.unsent) > 0
 	if !writeAll && !unsent && len(buf.permits) == 0 && !owed {
@@ -205,6 +215,9 @@ func (b *Breaker) takeOne(id string, buf *buffer, now time.Time, force bool) (wo
 	}
 	if writeAll || unsent {
 		b.written[id] = now
+		if report {
+			b.reported[id] = now
+		}
 	}
 	for start, cnt := range buf.own {
 		w.own = append(w.own, circuit.BucketCounts{Start: time.Unix(start, 0).UTC(), Counts: cnt.all, Settled: cnt.settled})
@@ -226,6 +239,20 @@ func (b *Breaker) takeOne(id string, buf *buffer, now time.Time, force bool) (wo
 // was last judged: the decision that may trip the circuit is not held back by the interval.
 func tripDue(buf *buffer, p circuit.Policy) bool {
 	return p.ConsecutiveFailures > 0 && buf.consec >= p.ConsecutiveFailures && buf.judged < p.ConsecutiveFailures
+}
+
+// reportHeld reports whether the report path holds back the calls of buf's last report: they started
+// less than FlushInterval after the report path last wrote circuit id. It is judged on when the calls
+// started, not when they were reported, so whether a call is held does not depend on how long it
+// took: a slow call (one longer than SlowCall ≥ FlushInterval would always be reported past the
+// interval) is held exactly when a fast one started at the same time would be, and the settled calls
+// that reach the store late are a sample of the fleet's, not its fast ones. The background flusher's
+// writes (FlushIfDue) do not hold a report back: they carry calls of earlier invocations, and
+// holding this invocation's calls behind them would keep them until the environment thaws again.
+// b.mu must be held.
+func (b *Breaker) reportHeld(id string, buf *buffer) bool {
+	at, ok := b.reported[id]
+	return ok && !buf.started.Before(at) && buf.started.Sub(at) < b.opt.FlushInterval
 }
 
 // writtenWithin reports whether circuit id's counts were written less than FlushInterval before

@@ -38,6 +38,10 @@ type buffer struct {
 	// the other environments' calls of that span may still be on their way to the store, so a
 	// decision leaves these out too (circuit.Policy.FleetWindow).
 	recent []stamped
+	// started is when the calls of the last report started (its earliest): the report path holds
+	// them back only when they started less than a flush interval after its last write, which does
+	// not depend on how they went (see Breaker.reportHeld).
+	started time.Time
 	// permits are outcomes with a permit whose trial could not be written yet.
 	permits []circuit.Outcome
 	// redecide is set when a decision is owed: counts were written but the decision after them was
@@ -115,7 +119,11 @@ func (b *Breaker) Report(ctx context.Context, id string, outs []Outcome) {
 	// The report's calls share one bucket and one time: they are tallied here, then added to the
 	// buffer's maps once rather than once per call.
 	var sum tally
+	buf.started = now
 	for _, o := range outs {
+		if o.Latency > 0 && now.Add(-o.Latency).Before(buf.started) {
+			buf.started = now.Add(-o.Latency)
+		}
 		co := circuit.Outcome{OK: o.OK, Latency: o.Latency, Permit: o.Permit, Err: o.Err}
 		if o.Permit != "" {
 			trials = append(trials, co)
