@@ -94,6 +94,9 @@ func helperRuntime() int {
 	fmt.Fprintln(os.Stderr, "helper runtime starting")
 	hlog("runtime", "start", nil)
 	api := os.Getenv("AWS_LAMBDA_RUNTIME_API")
+	if os.Getenv("HELPER_RUNTIME_SIGTERM") == "ignore" {
+		signal.Ignore(syscall.SIGTERM)
+	}
 	switch os.Getenv("HELPER_RUNTIME_INIT") {
 	case "error":
 		req, _ := http.NewRequest(http.MethodPost, "http://"+api+"/2018-06-01/runtime/init/error",
