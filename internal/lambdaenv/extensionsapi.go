@@ -147,6 +147,7 @@ func (s *sandbox) extensionNext(w http.ResponseWriter, r *http.Request) {
 			ev := ext.queue[0]
 			ext.queue = ext.queue[1:]
 			ext.ready = false
+			ext.sending++
 			s.broadcastLocked()
 			s.mu.Unlock()
 			w.Header().Set(headerExtensionEventID, newUUID())
@@ -159,6 +160,10 @@ func (s *sandbox) extensionNext(w http.ResponseWriter, r *http.Request) {
 			// What the emulator handed over, and when: an extension may be killed (at the SHUTDOWN
 			// deadline) before it gets to act on an event it was sent.
 			s.log.Debug("extension event sent", "extension", ext.name, "event", json.RawMessage(ev), "error", errString(err))
+			s.mu.Lock()
+			ext.sending--
+			s.broadcastLocked()
+			s.mu.Unlock()
 			return
 		}
 		ch := s.changed

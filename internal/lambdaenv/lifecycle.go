@@ -19,6 +19,10 @@ import (
 // extensions a SHUTDOWN they have no time to act on.
 const runtimeShutdownShare = 0.3
 
+// handOverTimeout bounds how long past the SHUTDOWN deadline the emulator waits to hand SHUTDOWN to
+// an extension that was waiting for it, should its own goroutines have run late.
+const handOverTimeout = 10 * time.Second
+
 // startLocked starts one process of generation g, wired to the sandbox's output and exit handling.
 // s.mu must be held (so the exit handler, which takes it, sees the process registered).
 func (s *sandbox) startLocked(g *generation, name string, kind processKind, argv, env []string) (*process, error) {
@@ -210,6 +214,7 @@ func (s *sandbox) shutdown(reason string) {
 		if !rt.exited() {
 			rt.signalGroup(syscall.SIGKILL) // its share is over: the rest is the extensions'
 			runtimeKilled = true
+			s.log.Debug("runtime killed at the end of its share of the shutdown time", "process", rt.name)
 		}
 	}
 
@@ -219,8 +224,12 @@ func (s *sandbox) shutdown(reason string) {
 	if rt != nil {
 		waitFor = append(waitFor, rt)
 	}
+	var parked []*extension // waiting in /event/next: Lambda answers them at once
 	for _, e := range g.extOrder {
 		if e.shutdown && e.proc != nil && !e.proc.exited() {
+			if e.ready {
+				parked = append(parked, e)
+			}
 			e.ready = false
 			e.queue = append(e.queue, ev)
 			waitFor = append(waitFor, e.proc)
@@ -229,6 +238,17 @@ func (s *sandbox) shutdown(reason string) {
 	s.broadcastLocked()
 	s.mu.Unlock()
 	waitAll(waitFor, deadline)
+	// The deadline is the extensions' time, not the emulator's: one that was waiting for its
+	// SHUTDOWN is not killed before the emulator has handed it over, however late a loaded machine
+	// ran the emulator's own goroutines.
+	s.waitUntil(time.Now().Add(handOverTimeout), func() bool {
+		for _, e := range parked {
+			if (len(e.queue) > 0 || e.sending > 0) && !e.proc.exited() {
+				return false
+			}
+		}
+		return true
+	})
 
 	var killed []string
 	if runtimeKilled {
