@@ -151,8 +151,8 @@ func TestShutdownKillsWhatIsLeftAtTheDeadline(t *testing.T) {
 	if lo, hi := start.Add(300*time.Millisecond).UnixMilli(), time.Now().Add(300*time.Millisecond).UnixMilli(); sent[0].DeadlineMs < lo || sent[0].DeadlineMs > hi {
 		t.Errorf("SHUTDOWN deadline %d not within [%d, %d]", sent[0].DeadlineMs, lo, hi)
 	}
-	if sl.exited < 0 || sl.sentAt > sl.exited {
-		t.Errorf("the stubborn extension exited at log line %d, SHUTDOWN was sent at line %d: killed before it was handed over", sl.exited, sl.sentAt)
+	if sl.shutDown < 0 || sl.sentAt > sl.shutDown {
+		t.Errorf("the sandbox's kill was logged at line %d, SHUTDOWN sent at line %d: killed before it was handed over", sl.shutDown, sl.sentAt)
 	}
 	if !slices.Contains(sl.killed, "ext-stubborn") {
 		t.Errorf("killed %v, want the stubborn extension among them", sl.killed)
@@ -215,22 +215,21 @@ func newLoggedRig(t *testing.T) (*rig, *lockedBuffer) {
 // shutdownSeen is what the emulator's log says of a shut down; positions are log line numbers (-1:
 // not there).
 type shutdownSeen struct {
-	sent                          []ShutdownEvent // SHUTDOWN events sent to the extension
-	sentAt, exited, runtimeKilled int             // the last SHUTDOWN sent; the extension's exit; the runtime's kill at its share
-	killed                        []string        // what the shut down killed
+	sent                            []ShutdownEvent // SHUTDOWN events sent to the extension
+	sentAt, shutDown, runtimeKilled int             // the last SHUTDOWN sent; the end of the shut down (after its SIGKILLs); the runtime's kill at its share
+	killed                          []string        // what the shut down killed
 }
 
 // shutdownLog reads the emulator's log about the shut down and extension ext.
 func shutdownLog(t *testing.T, logs *lockedBuffer, ext string) shutdownSeen {
 	t.Helper()
-	out := shutdownSeen{sentAt: -1, exited: -1, runtimeKilled: -1}
+	out := shutdownSeen{sentAt: -1, shutDown: -1, runtimeKilled: -1}
 	i := 0
 	for line := range strings.Lines(logs.String()) {
 		i++
 		var l struct {
 			Msg       string          `json:"msg"`
 			Extension string          `json:"extension"`
-			Process   string          `json:"process"`
 			Event     json.RawMessage `json:"event"`
 			Error     string          `json:"error"`
 			Killed    []string        `json:"killed"`
@@ -245,12 +244,10 @@ func shutdownLog(t *testing.T, logs *lockedBuffer, ext string) shutdownSeen {
 				t.Fatalf("SHUTDOWN sent as %s (%v, send error %q)", l.Event, err, l.Error)
 			}
 			out.sent, out.sentAt = append(out.sent, ev), i
-		case l.Msg == "process exited" && l.Process == ext:
-			out.exited = i
 		case strings.HasPrefix(l.Msg, "runtime killed at the end of its share"):
 			out.runtimeKilled = i
 		case l.Msg == "sandbox shut down":
-			out.killed = l.Killed
+			out.killed, out.shutDown = l.Killed, i
 		}
 	}
 	return out
