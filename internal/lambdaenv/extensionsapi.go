@@ -147,12 +147,23 @@ func (s *sandbox) extensionNext(w http.ResponseWriter, r *http.Request) {
 			ev := ext.queue[0]
 			ext.queue = ext.queue[1:]
 			ext.ready = false
+			ext.sending++
 			s.broadcastLocked()
 			s.mu.Unlock()
 			w.Header().Set(headerExtensionEventID, newUUID())
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(http.StatusOK)
-			_, _ = w.Write(ev)
+			_, err := w.Write(ev)
+			if err == nil {
+				err = http.NewResponseController(w).Flush()
+			}
+			// What the emulator handed over, and when: an extension may be killed (at the SHUTDOWN
+			// deadline) before it gets to act on an event it was sent.
+			s.log.Debug("extension event sent", "extension", ext.name, "event", json.RawMessage(ev), "error", errString(err))
+			s.mu.Lock()
+			ext.sending--
+			s.broadcastLocked()
+			s.mu.Unlock()
 			return
 		}
 		ch := s.changed
@@ -225,4 +236,12 @@ func describeError(body []byte, errType string) string {
 		return s
 	}
 	return errType
+}
+
+// errString is err's message, or "" for nil.
+func errString(err error) string {
+	if err == nil {
+		return ""
+	}
+	return err.Error()
 }

@@ -94,6 +94,9 @@ func helperRuntime() int {
 	fmt.Fprintln(os.Stderr, "helper runtime starting")
 	hlog("runtime", "start", nil)
 	api := os.Getenv("AWS_LAMBDA_RUNTIME_API")
+	if os.Getenv("HELPER_RUNTIME_SIGTERM") == "ignore" {
+		signal.Ignore(syscall.SIGTERM)
+	}
 	switch os.Getenv("HELPER_RUNTIME_INIT") {
 	case "error":
 		req, _ := http.NewRequest(http.MethodPost, "http://"+api+"/2018-06-01/runtime/init/error",
@@ -407,6 +410,11 @@ func (r *rig) function(fc FunctionConfig) *Function {
 	}
 	if fc.Command == nil {
 		fc.Command = []string{r.exe("runtime")}
+	}
+	// Init is bounded by what a loaded machine needs to start race-enabled helpers (it took more
+	// than Lambda's 10 s with a dozen test binaries at once), not by Lambda's limit.
+	if fc.InitTimeout == 0 {
+		fc.InitTimeout = time.Minute
 	}
 	// GORACE: a race-enabled helper otherwise sleeps 1 s at exit.
 	fc.Env = append([]string{"HELPER_LOG=" + r.logPath, "PATH=" + os.Getenv("PATH"), "GORACE=atexit_sleep_ms=0"}, fc.Env...)

@@ -10,9 +10,18 @@ import (
 	"time"
 )
 
-// runtimeGrace is how long the runtime has to exit after SIGTERM before the extensions get
-// SHUTDOWN (within the shutdown deadline), as in Lambda.
-const runtimeGrace = 500 * time.Millisecond
+// runtimeShutdownShare is the share of the shutdown time the runtime has to exit after SIGTERM
+// before it is SIGKILLed and the extensions get SHUTDOWN with the rest: Lambda shuts the runtime
+// down first, then sends SHUTDOWN to each external extension, and SIGKILLs what has not exited at
+// the limit (https://docs.aws.amazon.com/lambda/latest/dg/lambda-runtime-environment.html#runtimes-lifecycle-shutdown).
+// The share is AWS's emulator's (runtimeDeadlineShare, internal/lambda/rapid/shutdown.go of
+// github.com/aws/aws-lambda-runtime-interface-emulator): a runtime slow to die never leaves the
+// extensions a SHUTDOWN they have no time to act on.
+const runtimeShutdownShare = 0.3
+
+// handOverTimeout bounds how long past the SHUTDOWN deadline the emulator waits to hand SHUTDOWN to
+// an extension that was waiting for it, should its own goroutines have run late.
+const handOverTimeout = 10 * time.Second
 
 // startLocked starts one process of generation g, wired to the sandbox's output and exit handling.
 // s.mu must be held (so the exit handler, which takes it, sees the process registered).
@@ -179,9 +188,9 @@ func (s *sandbox) invoke(inv *invocation) Result {
 	return answered(inv, res)
 }
 
-// shutdown ends the current generation as Lambda does: SIGTERM to the runtime, SHUTDOWN (with
-// reason and deadline) to the extensions subscribed to it, SIGKILL to every process group still
-// there at the deadline. The sandbox is cold afterwards. s.opMu must be held.
+// shutdown ends the current generation as Lambda does: SIGTERM to the runtime (SIGKILL at the end
+// of its share of the shutdown time), then SHUTDOWN (with reason and deadline) to the extensions
+// subscribed to it, SIGKILL to every process group still there at the deadline. The sandbox is cold afterwards. s.opMu must be held.
 func (s *sandbox) shutdown(reason string) {
 	cfg := s.fn.cfg
 	s.mu.Lock()
@@ -198,9 +207,15 @@ func (s *sandbox) shutdown(reason string) {
 
 	start := time.Now()
 	deadline := start.Add(cfg.ShutdownTimeout)
+	runtimeKilled := false
 	if rt != nil && !rt.exited() {
 		rt.signalGroup(syscall.SIGTERM)
-		waitAll([]*process{rt}, minTime(deadline, start.Add(runtimeGrace)))
+		waitAll([]*process{rt}, start.Add(time.Duration(float64(cfg.ShutdownTimeout)*runtimeShutdownShare)))
+		if !rt.exited() {
+			rt.signalGroup(syscall.SIGKILL) // its share is over: the rest is the extensions'
+			runtimeKilled = true
+			s.log.Debug("runtime killed at the end of its share of the shutdown time", "process", rt.name)
+		}
 	}
 
 	s.mu.Lock()
@@ -209,8 +224,12 @@ func (s *sandbox) shutdown(reason string) {
 	if rt != nil {
 		waitFor = append(waitFor, rt)
 	}
+	var parked []*extension // waiting in /event/next: Lambda answers them at once
 	for _, e := range g.extOrder {
 		if e.shutdown && e.proc != nil && !e.proc.exited() {
+			if e.ready {
+				parked = append(parked, e)
+			}
 			e.ready = false
 			e.queue = append(e.queue, ev)
 			waitFor = append(waitFor, e.proc)
@@ -219,10 +238,24 @@ func (s *sandbox) shutdown(reason string) {
 	s.broadcastLocked()
 	s.mu.Unlock()
 	waitAll(waitFor, deadline)
+	// The deadline is the extensions' time, not the emulator's: one that was waiting for its
+	// SHUTDOWN is not killed before the emulator has handed it over, however late a loaded machine
+	// ran the emulator's own goroutines.
+	s.waitUntil(time.Now().Add(handOverTimeout), func() bool {
+		for _, e := range parked {
+			if (len(e.queue) > 0 || e.sending > 0) && !e.proc.exited() {
+				return false
+			}
+		}
+		return true
+	})
 
 	var killed []string
+	if runtimeKilled {
+		killed = append(killed, rt.name)
+	}
 	for _, p := range all {
-		if !p.exited() {
+		if !p.exited() && (p != rt || !runtimeKilled) {
 			killed = append(killed, p.name)
 		}
 		p.signalGroup(syscall.SIGKILL) // also any children left in an exited process's group
@@ -303,11 +336,4 @@ func (s *sandbox) close(ctx context.Context) {
 	s.shutdown(ShutdownSpindown)
 	s.opMu.Unlock()
 	_ = s.srv.Close()
-}
-
-func minTime(a, b time.Time) time.Time {
-	if a.Before(b) {
-		return a
-	}
-	return b
 }

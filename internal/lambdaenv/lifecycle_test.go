@@ -1,11 +1,14 @@
 package lambdaenv
 
 import (
+	"bytes"
 	"context"
 	"encoding/json"
+	"log/slog"
 	"regexp"
 	"slices"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 )
@@ -122,9 +125,12 @@ func TestInvokeOrderingDeadlinesAndShutdown(t *testing.T) {
 }
 
 // An extension that ignores SIGTERM and never returns from SHUTDOWN is SIGKILLed at the deadline,
-// together with the child it started in its process group.
+// together with the child it started in its process group; it was handed its SHUTDOWN before the
+// kill. Whether the extension got to log the event itself before the kill is up to the machine's
+// scheduler (300 ms on a loaded machine is not much), so what it was sent is read from the
+// emulator's log.
 func TestShutdownKillsWhatIsLeftAtTheDeadline(t *testing.T) {
-	r := newRig(t, Config{})
+	r, logs := newLoggedRig(t)
 	r.function(FunctionConfig{Name: "stubborn", Extensions: []string{r.exe("ext-stubborn")}, ShutdownTimeout: 300 * time.Millisecond})
 	mustSucceed(t, r.invoke("stubborn", `{}`))
 
@@ -137,10 +143,24 @@ func TestShutdownKillsWhatIsLeftAtTheDeadline(t *testing.T) {
 	if d := time.Since(start); d > 10*time.Second {
 		t.Errorf("Close took %v", d)
 	}
+	sl := shutdownLog(t, logs, "ext-stubborn")
+	sent := sl.sent
+	if len(sent) != 1 || sent[0].ShutdownReason != ShutdownSpindown {
+		t.Fatalf("SHUTDOWN events sent %+v, want one with reason spindown", sent)
+	}
+	if lo, hi := start.Add(300*time.Millisecond).UnixMilli(), time.Now().Add(300*time.Millisecond).UnixMilli(); sent[0].DeadlineMs < lo || sent[0].DeadlineMs > hi {
+		t.Errorf("SHUTDOWN deadline %d not within [%d, %d]", sent[0].DeadlineMs, lo, hi)
+	}
+	if sl.shutDown < 0 || sl.sentAt > sl.shutDown {
+		t.Errorf("the sandbox's kill was logged at line %d, SHUTDOWN sent at line %d: killed before it was handed over", sl.shutDown, sl.sentAt)
+	}
+	if !slices.Contains(sl.killed, "ext-stubborn") {
+		t.Errorf("killed %v, want the stubborn extension among them", sl.killed)
+	}
 	es := r.entries()
-	sd := eventsOf[ShutdownEvent](t, es, "ext-stubborn", EventShutdown)
-	if len(sd) != 1 || sd[0].ShutdownReason != ShutdownSpindown {
-		t.Fatalf("SHUTDOWN events %+v", sd)
+	// What the extension logged, if it got to, is what it was sent.
+	if sd := eventsOf[ShutdownEvent](t, es, "ext-stubborn", EventShutdown); len(sd) > 1 || len(sd) == 1 && sd[0] != sent[0] {
+		t.Errorf("the extension logged SHUTDOWN events %+v, want at most the one sent, %+v", sd, sent[0])
 	}
 	ext := find(es, "ext-stubborn", "registered")[0].PID
 	var gc struct {
@@ -152,6 +172,103 @@ func TestShutdownKillsWhatIsLeftAtTheDeadline(t *testing.T) {
 	eventually(t, "the stubborn extension and its child to be killed", func() bool {
 		return processGone(ext) && processGone(gc.PID)
 	})
+}
+
+// A runtime that ignores SIGTERM is SIGKILLed at the end of its share of the shutdown time (30%,
+// as in AWS's emulator), so the extensions get their SHUTDOWN with the rest of it rather than at the
+// deadline, when they can no longer act on it.
+func TestARuntimeIgnoringSIGTERMLeavesTheExtensionsTheirShare(t *testing.T) {
+	r, logs := newLoggedRig(t)
+	r.function(FunctionConfig{Name: "deaf", Extensions: []string{r.exe("ext-basic")}, ShutdownTimeout: 400 * time.Millisecond,
+		Env: []string{"HELPER_RUNTIME_SIGTERM=ignore"}})
+	mustSucceed(t, r.invoke("deaf", `{}`))
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := r.env.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sl := shutdownLog(t, logs, "ext-basic")
+	if len(sl.sent) != 1 {
+		t.Fatalf("SHUTDOWN events sent %+v, want one", sl.sent)
+	}
+	if sl.runtimeKilled < 0 || sl.runtimeKilled > sl.sentAt {
+		t.Errorf("runtime killed at log line %d, SHUTDOWN sent at line %d: want the runtime killed (at its share) before SHUTDOWN", sl.runtimeKilled, sl.sentAt)
+	}
+	if !slices.Contains(sl.killed, "runtime") {
+		t.Errorf("killed %v, want the runtime that ignored SIGTERM", sl.killed)
+	}
+}
+
+// newLoggedRig is newRig with the emulator's log kept (and shown if the test fails).
+func newLoggedRig(t *testing.T) (*rig, *lockedBuffer) {
+	t.Helper()
+	logs := &lockedBuffer{}
+	r := newRig(t, Config{Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
+	t.Cleanup(func() {
+		if t.Failed() {
+			t.Logf("emulator log:\n%s", logs.String())
+		}
+	})
+	return r, logs
+}
+
+// shutdownSeen is what the emulator's log says of a shut down; positions are log line numbers (-1:
+// not there).
+type shutdownSeen struct {
+	sent                            []ShutdownEvent // SHUTDOWN events sent to the extension
+	sentAt, shutDown, runtimeKilled int             // the last SHUTDOWN sent; the end of the shut down (after its SIGKILLs); the runtime's kill at its share
+	killed                          []string        // what the shut down killed
+}
+
+// shutdownLog reads the emulator's log about the shut down and extension ext.
+func shutdownLog(t *testing.T, logs *lockedBuffer, ext string) shutdownSeen {
+	t.Helper()
+	out := shutdownSeen{sentAt: -1, shutDown: -1, runtimeKilled: -1}
+	i := 0
+	for line := range strings.Lines(logs.String()) {
+		i++
+		var l struct {
+			Msg       string          `json:"msg"`
+			Extension string          `json:"extension"`
+			Event     json.RawMessage `json:"event"`
+			Error     string          `json:"error"`
+			Killed    []string        `json:"killed"`
+		}
+		if err := json.Unmarshal([]byte(line), &l); err != nil {
+			t.Fatalf("emulator log line %q: %v", line, err)
+		}
+		switch {
+		case l.Msg == "extension event sent" && l.Extension == ext && strings.Contains(string(l.Event), EventShutdown):
+			var ev ShutdownEvent
+			if err := json.Unmarshal(l.Event, &ev); err != nil || l.Error != "" {
+				t.Fatalf("SHUTDOWN sent as %s (%v, send error %q)", l.Event, err, l.Error)
+			}
+			out.sent, out.sentAt = append(out.sent, ev), i
+		case strings.HasPrefix(l.Msg, "runtime killed at the end of its share"):
+			out.runtimeKilled = i
+		case l.Msg == "sandbox shut down":
+			out.killed, out.shutDown = l.Killed, i
+		}
+	}
+	return out
+}
+
+// lockedBuffer is a bytes.Buffer safe for concurrent writers.
+type lockedBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *lockedBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *lockedBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func TestInitFailures(t *testing.T) {

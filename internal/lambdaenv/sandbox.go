@@ -43,6 +43,7 @@ type extension struct {
 	ready            bool      // called /event/next since its last event: owes nothing
 	readyAt          time.Time // when it last called /event/next
 	queue            [][]byte  // events not picked up yet
+	sending          int       // events picked up whose answer is still being written
 }
 
 // invocation is one invoke, from dispatch to answer.

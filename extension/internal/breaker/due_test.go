@@ -3,7 +3,9 @@ package breaker
 import (
 	"context"
 	"errors"
+	"slices"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -18,10 +20,22 @@ type callCounter struct {
 	adds, updates, reads atomic.Int64
 	// hold, when set, blocks AddCounts until it is closed or the call's context ends.
 	hold chan struct{}
+	// now, when set, dates every counter write into written.
+	now     func() time.Time
+	mu      sync.Mutex
+	written []countsWritten
 }
+
+// countsWritten is one counter write: when (on the test's clock) and to which bucket.
+type countsWritten struct{ at, bucket time.Time }
 
 func (c *callCounter) AddCounts(ctx context.Context, w store.CountsWrite, p circuit.Policy) error {
 	c.adds.Add(1)
+	if c.now != nil {
+		c.mu.Lock()
+		c.written = append(c.written, countsWritten{at: c.now(), bucket: w.Bucket})
+		c.mu.Unlock()
+	}
 	if c.hold != nil {
 		select {
 		case <-c.hold:
@@ -66,53 +80,87 @@ func TestWriteIfDueLeavesHealthyReportsAlone(t *testing.T) {
 
 // In an incident, one environment writes a circuit's counts at most once per flush interval,
 // however many failures it reports and however often WriteIfDue and FlushIfDue run; once the
-// interval has passed the next report writes everything kept.
+// interval has passed the next report writes everything kept. A counter item is one window bucket
+// (store.CountsWrite), so a write whose calls span a bucket boundary is one ADD per bucket, made at
+// once: the test pins where the clock stands in its bucket, both ways, rather than leave it to the
+// wall clock (a run that started 9 s into a 10 s bucket once saw the boundary as a third write).
 func TestCountsWrittenAtMostOncePerInterval(t *testing.T) {
-	s := newStore(t)
-	put(t, s, circuit.Circuit{ID: "inv", State: circuit.Closed, Since: time.Now()})
-	cs := &callCounter{Store: s}
-	clk := newClock()
 	p := circuit.DefaultPolicy()
 	p.ConsecutiveFailures, p.MinCalls = 0, 1_000_000 // never trips: every write is a plain counter write
-	b := newEnv(t, cs, s, 0, p, on(clk))
-	clk.Add(900 * time.Millisecond) // FlushIfDue is due (its own interval) while the circuit is not
-	for i := range 20 {
-		b.Report(ctxT(t), "inv", []Outcome{{OK: i%2 == 0}, {OK: false, Err: "status 503"}})
-		if err := b.WriteIfDue(ctxT(t), "inv"); err != nil {
-			t.Fatal(err)
-		}
-		clk.Add(40 * time.Millisecond) // 20 reports in 800ms: under one interval (1s)
-		if err := b.FlushIfDue(ctxT(t)); err != nil {
-			t.Fatal(err)
-		}
+	cases := []struct {
+		name string
+		// offset is where the clock starts, before the first report, from a bucket's end.
+		offset time.Duration
+		// buckets is how many buckets the calls kept within the interval fall into.
+		buckets int64
+	}{
+		{name: "within one bucket", offset: p.BucketWidth(), buckets: 1},
+		// The first write is 1.2s-0.9s before the boundary; the calls kept after it span it.
+		{name: "across a bucket boundary", offset: 1200 * time.Millisecond, buckets: 2},
 	}
-	if n := cs.adds.Load(); n != 1 {
-		t.Fatalf("%d counter writes in 800ms with a 1s interval, want 1", n)
-	}
-	if st := b.Stats(); st.OutcomesBuffered != 38 {
-		t.Fatalf("buffered %d calls, want the 38 reported after the first write", st.OutcomesBuffered)
-	}
-	clk.Add(200 * time.Millisecond)
-	if d := b.Due("inv"); d != StakeNone {
-		t.Fatalf("after the interval, no report: due %v, want none (the report path holds calls by when they started)", d)
-	}
-	b.Report(ctxT(t), "inv", []Outcome{{OK: true}})
-	if d := b.Due("inv"); d != StakeDecision {
-		t.Fatalf("after the interval: due %v, want a decision", d)
-	}
-	if err := b.WriteIfDue(ctxT(t), "inv"); err != nil {
-		t.Fatal(err)
-	}
-	if n, st := cs.adds.Load(), b.Stats(); n != 2 || st.OutcomesBuffered != 0 {
-		t.Fatalf("after the interval: %d counter writes, %d calls buffered; want 2 and 0", n, st.OutcomesBuffered)
-	}
-	now := clk.Now()
-	buckets, err := s.ReadWindow(ctxT(t), "inv", 4, p, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := p.SumWindow(buckets, time.Time{}, now); got.Calls != 41 || got.Failures != 30 {
-		t.Errorf("window %+v, want all 41 calls and 30 failures, none lost", got)
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newStore(t)
+			put(t, s, circuit.Circuit{ID: "inv", State: circuit.Closed, Since: time.Now()})
+			clk := newClock()
+			// The next bucket's end, less the offset: never before the circuit's Since (time.Now()).
+			clk.now = p.BucketStart(clk.now).Add(2 * p.BucketWidth()).Add(-tc.offset)
+			cs := &callCounter{Store: s, now: clk.Now}
+			b := newEnv(t, cs, s, 0, p, on(clk))
+			clk.Add(900 * time.Millisecond) // FlushIfDue is due (its own interval) while the circuit is not
+			for i := range 20 {
+				b.Report(ctxT(t), "inv", []Outcome{{OK: i%2 == 0}, {OK: false, Err: "status 503"}})
+				if err := b.WriteIfDue(ctxT(t), "inv"); err != nil {
+					t.Fatal(err)
+				}
+				clk.Add(40 * time.Millisecond) // 20 reports in 800ms: under one interval (1s)
+				if err := b.FlushIfDue(ctxT(t)); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if n := cs.adds.Load(); n != 1 {
+				t.Fatalf("%d counter writes in 800ms with a 1s interval, want 1", n)
+			}
+			if st := b.Stats(); st.OutcomesBuffered != 38 {
+				t.Fatalf("buffered %d calls, want the 38 reported after the first write", st.OutcomesBuffered)
+			}
+			clk.Add(200 * time.Millisecond)
+			if d := b.Due("inv"); d != StakeNone {
+				t.Fatalf("after the interval, no report: due %v, want none (the report path holds calls by when they started)", d)
+			}
+			b.Report(ctxT(t), "inv", []Outcome{{OK: true}})
+			if d := b.Due("inv"); d != StakeDecision {
+				t.Fatalf("after the interval: due %v, want a decision", d)
+			}
+			if err := b.WriteIfDue(ctxT(t), "inv"); err != nil {
+				t.Fatal(err)
+			}
+			if n, st := cs.adds.Load(), b.Stats(); n != 1+tc.buckets || st.OutcomesBuffered != 0 {
+				t.Fatalf("after the interval: %d counter writes, %d calls buffered; want %d (one per bucket) and 0", n, st.OutcomesBuffered, 1+tc.buckets)
+			}
+			// The contract itself: writes at two instants a flush interval apart, one ADD per bucket each.
+			cs.mu.Lock()
+			ws := slices.Clone(cs.written)
+			cs.mu.Unlock()
+			seen := map[[2]time.Time]bool{}
+			for i, w := range ws {
+				if seen[[2]time.Time{w.at, w.bucket}] {
+					t.Errorf("bucket %v written twice at %v", w.bucket, w.at)
+				}
+				seen[[2]time.Time{w.at, w.bucket}] = true
+				if i > 0 && !w.at.Equal(ws[i-1].at) && w.at.Sub(ws[i-1].at) < time.Second {
+					t.Errorf("counter writes at %v and %v: less than the 1s interval apart", ws[i-1].at, w.at)
+				}
+			}
+			now := clk.Now()
+			buckets, err := s.ReadWindow(ctxT(t), "inv", 4, p, now)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := p.SumWindow(buckets, time.Time{}, now); got.Calls != 41 || got.Failures != 30 {
+				t.Errorf("window %+v, want all 41 calls and 30 failures, none lost", got)
+			}
+		})
 	}
 }
 

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"sync"
 	"time"
 
 	lru "github.com/hashicorp/golang-lru/v2"
@@ -62,6 +63,8 @@ type Entry struct {
 	readErr error
 	// dropAt is when the entry is too old to be served at all and counts as absent, wall clock.
 	dropAt time.Time
+	// seq orders the entries of a cache by when they were stored (Cache.seq).
+	seq uint64
 }
 
 // Result is the answer to Get.
@@ -83,6 +86,12 @@ type Cache struct {
 	keep  time.Duration              // how long an entry is kept after it was added
 	group singleflight.Group
 	stats counters
+
+	// mu makes each store of an entry one step with the look at the entry it replaces, so that a
+	// read that started before a newer copy was stored never replaces it (see load and Put).
+	mu sync.Mutex
+	// seq numbers the entries in the order they were stored, under mu.
+	seq uint64
 }
 
 // New returns a cache that reads through r.
@@ -124,10 +133,19 @@ func (c *Cache) peek(id string, now time.Time) (*Entry, bool) {
 	return e, true
 }
 
-// add stores e as id's entry, kept until now plus keep.
+// add stores e as id's entry, kept until now plus keep. c.mu must be held.
 func (c *Cache) add(id string, e *Entry, now time.Time) {
-	e.dropAt = now.Add(c.keep)
+	c.seq++
+	e.dropAt, e.seq = now.Add(c.keep), c.seq
 	c.lru.Add(id, e)
+}
+
+// stored is the sequence number of the last entry stored: an entry with a higher one was stored
+// after this call.
+func (c *Cache) stored() uint64 {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.seq
 }
 
 // now is the wall-clock time without a monotonic reading, so that every comparison with it is by
@@ -180,21 +198,31 @@ func (c *Cache) Prefetch(ctx context.Context, ids []string) error {
 	return errors.Join(all...)
 }
 
-// load reads id from the store and caches what it learnt.
+// load reads id from the store and caches what it learnt. A copy stored while the read was on its
+// way (Put, after this environment wrote the circuit) is newer than what the read saw: it is kept,
+// as is any copy of a higher version than the read's (an eventually consistent read can be older
+// than what this environment wrote).
 func (c *Cache) load(ctx context.Context, id string) (Result, error) {
 	c.stats.reads.Add(1)
+	began := c.stored()
 	got, err := c.r.Get(ctx, id)
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	now := c.now()
 	old, _ := c.peek(id, now)
+	newer := old != nil && old.Found && !old.unreadable && old.seq > began
 	switch {
 	case err == nil:
-		if old != nil && old.Found && old.Circuit.Version > got.Version {
-			got = old.Circuit // an eventually consistent read older than what this environment wrote
+		if old != nil && old.Found && !old.unreadable && old.Circuit.Version > got.Version {
+			got = old.Circuit
 		}
 		e := c.fresh(got, true, now)
 		c.add(id, e, now)
 		return Result{Entry: *e, At: now}, nil
 	case errors.Is(err, store.ErrNotFound):
+		if newer {
+			return Result{Entry: *old, At: now}, nil // written here after the read saw no circuit
+		}
 		e := c.fresh(circuit.Circuit{ID: id}, false, now)
 		c.add(id, e, now)
 		return Result{Entry: *e, At: now}, nil
@@ -232,6 +260,8 @@ func (c *Cache) fresh(circ circuit.Circuit, found bool, now time.Time) *Entry {
 // Put caches a circuit this environment has just written or read back from a write (it is as fresh
 // as a read). A copy with a higher version already cached is kept.
 func (c *Cache) Put(circ circuit.Circuit) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
 	now := c.now()
 	if old, ok := c.peek(circ.ID, now); ok && old.Found && old.Circuit.Version > circ.Version {
 		return

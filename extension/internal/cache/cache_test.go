@@ -390,3 +390,78 @@ func TestEntriesPastServingAreDroppedByWallClock(t *testing.T) {
 		t.Fatalf("Get of a dropped entry with the store down = %v, want ErrUnavailable", err)
 	}
 }
+
+// slowGet starts a Get whose read blocks, waits until the read has started, and returns the
+// release of the read and the Get's answer.
+func slowGet(t *testing.T, r *fakeReader, c *Cache, id string) (release func(), answer <-chan Result) {
+	t.Helper()
+	block, started := make(chan struct{}), make(chan struct{})
+	r.mu.Lock()
+	r.block, r.started = block, started
+	r.mu.Unlock()
+	out := make(chan Result, 1)
+	go func() {
+		res, err := c.Get(context.Background(), id)
+		if err != nil {
+			t.Errorf("Get(%q): %v", id, err)
+		}
+		out <- res
+	}()
+	<-started
+	return func() {
+		r.mu.Lock()
+		r.block = nil
+		r.mu.Unlock()
+		close(block)
+	}, out
+}
+
+// A read that saw no circuit, slow enough that this environment created (and tripped) the circuit
+// meanwhile, must not replace the circuit it wrote with "not found": the environment answers from
+// what it wrote at once, not after the negative entry's TTL.
+func TestSlowReadOfNoCircuitKeepsTheCircuitWrittenMeanwhile(t *testing.T) {
+	r, clk := newReader(), newClock()
+	c := newCache(t, r, clk, Options{})
+	release, answer := slowGet(t, r, c, "inventory")
+	tripped := circuit.Circuit{ID: "inventory", State: circuit.Open, Version: 1, Since: time.Unix(1700000000, 0)}
+	c.Put(tripped) // the write that created it OPEN, while the read (which saw none) is on its way
+	release()
+	if res := <-answer; !res.Found || res.Circuit.State != circuit.Open {
+		t.Errorf("the slow read answered %+v, want the OPEN circuit written meanwhile", res.Entry)
+	}
+	if res := get(t, c, "inventory"); !res.Hit || !res.Found || res.Circuit.State != circuit.Open {
+		t.Errorf("after the slow read: %+v, want the OPEN circuit from the cache", res)
+	}
+}
+
+// A read of an older version, slow enough that this environment wrote a newer one meanwhile, keeps
+// the newer one.
+func TestSlowReadOfAnOlderVersionKeepsTheNewerOne(t *testing.T) {
+	r, clk := newReader(inventory(1)), newClock()
+	c := newCache(t, r, clk, Options{})
+	get(t, c, "inventory")
+	clk.advance(6 * time.Second) // past the TTL: the next Get reads
+	release, answer := slowGet(t, r, c, "inventory")
+	tripped := inventory(2)
+	tripped.State = circuit.Open
+	c.Put(tripped)
+	release()
+	if res := <-answer; res.Circuit.Version != 2 || res.Circuit.State != circuit.Open {
+		t.Errorf("the slow read answered %+v, want version 2", res.Entry)
+	}
+	if e, _ := c.Peek("inventory"); e.Circuit.Version != 2 {
+		t.Errorf("cached version %d after the slow read, want 2", e.Circuit.Version)
+	}
+}
+
+// A circuit deleted from DynamoDB after this environment wrote it is seen as gone by the first read
+// that starts after the write: what was written is kept only against reads already on their way.
+func TestACircuitDeletedAfterItWasWrittenIsSeenGone(t *testing.T) {
+	r, clk := newReader(), newClock()
+	c := newCache(t, r, clk, Options{})
+	c.Put(inventory(3))
+	clk.advance(6 * time.Second)
+	if res := get(t, c, "inventory"); res.Found {
+		t.Errorf("after the delete: %+v, want not found", res)
+	}
+}
