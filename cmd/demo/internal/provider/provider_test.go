@@ -95,19 +95,52 @@ func TestDegradedMixFollowsRates(t *testing.T) {
 }
 
 func TestAbandonedCallIsNotASuccess(t *testing.T) {
-	p := start(t, []scenario.Phase{{Name: "slow", Duration: time.Minute, SlowRate: 1, Healthy: true}}, 0)
-	c := &http.Client{Timeout: 10 * time.Millisecond} // gives up before the 50ms slow delay
-	resp, err := c.Post(p.CallURL(), "application/json", strings.NewReader(`{"id":"order-3"}`))
-	if err == nil {
-		resp.Body.Close()
-		t.Fatal("the call answered before the client's timeout")
+	// The slow call takes a minute, and the client gives up as soon as the provider has it: the
+	// order of the two is set by the test, not by a client timeout racing a loaded machine (a 10 ms
+	// timeout once ran out before the call reached the provider at all).
+	now := time.Now()
+	clock := scenario.NewClock(scenario.Scenario{Phases: []scenario.Phase{{Name: "slow", Duration: time.Hour, SlowRate: 1, Healthy: true}}}, func() time.Time { return now })
+	clock.Start()
+	p, err := Start(Config{Clock: clock, Latency: time.Millisecond, SlowDelay: time.Minute, Seed: 7})
+	if err != nil {
+		t.Fatal(err)
 	}
-	deadline := time.Now().Add(2 * time.Second)
-	for p.Stats().Abandoned == 0 && time.Now().Before(deadline) {
-		time.Sleep(10 * time.Millisecond)
+	t.Cleanup(func() { _ = p.Close(context.Background()) })
+	ctx, giveUp := context.WithCancel(context.Background())
+	defer giveUp()
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, p.CallURL(), strings.NewReader(`{"id":"order-3"}`))
+	if err != nil {
+		t.Fatal(err)
 	}
+	answered := make(chan error, 1)
+	go func() {
+		resp, err := http.DefaultClient.Do(req)
+		if err == nil {
+			resp.Body.Close()
+		}
+		answered <- err
+	}()
+	waitUntil(t, "the provider has the call", func() bool { return p.Stats().Calls == 1 })
+	giveUp()
+	if err := <-answered; err == nil {
+		t.Fatal("the call answered before the client gave up")
+	}
+	waitUntil(t, "the provider saw the call abandoned", func() bool { return p.Stats().Abandoned == 1 })
 	if st := p.Stats(); st.Abandoned != 1 || st.Succeeded != 0 || len(p.Successes()) != 0 {
 		t.Errorf("stats %+v, successes %v: an abandoned call must not count", st, p.Successes())
+	}
+}
+
+// waitUntil polls cond until it holds; the bound is only there so a broken provider fails the test
+// rather than hang it, and is far beyond what a loaded machine needs.
+func waitUntil(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(time.Minute)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting until %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
 	}
 }
 
