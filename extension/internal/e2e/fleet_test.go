@@ -188,14 +188,16 @@ func TestReportedOutcomesTripAndEverySandboxSeesIt(t *testing.T) {
 }
 
 // Outcomes reported just before SHUTDOWN are flushed by it: they are in the table afterwards. The
-// first failure is written by its report (nothing was written before); the next outcomes, within
-// the flush interval (1h), wait in the buffer for SHUTDOWN.
+// first failure (a slow one) is written by its report (nothing was written before); the next
+// outcomes started after that write, within the flush interval (1h), so they wait in the buffer for
+// SHUTDOWN. (A call is held by when it started: one reported with a latency that puts its start
+// before the last write is written at once, fast or slow alike, so these report a latency of 0.)
 func TestOutcomesReportedBeforeShutdownAreWritten(t *testing.T) {
 	r := newRig(t, rigOptions{Env: []string{
 		"BREAKERBOX_FLUSH_INTERVAL=1h", "BREAKERBOX_MIN_CALLS=1000", "BREAKERBOX_CONSECUTIVE_FAILURES=0",
 	}})
-	res := r.invoke(post("/v1/circuits/late/outcomes", `{"ok":false,"latencyMs":40}`),
-		post("/v1/circuits/late/outcomes", `{"outcomes":[{"ok":false,"latencyMs":30},{"ok":true,"latencyMs":20},{"ok":false,"latencyMs":2500}]}`), get("/v1/stats")).Results
+	res := r.invoke(post("/v1/circuits/late/outcomes", `{"ok":false,"latencyMs":2500}`),
+		post("/v1/circuits/late/outcomes", `{"outcomes":[{"ok":false,"latencyMs":0},{"ok":true,"latencyMs":0},{"ok":false,"latencyMs":0}]}`), get("/v1/stats")).Results
 	if st := decode[stats](t, res[2]); st.OutcomesBuffered != 3 {
 		t.Fatalf("before SHUTDOWN: %s, want the last 3 calls buffered", res[2].Body)
 	}
