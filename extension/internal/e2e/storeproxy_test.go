@@ -84,21 +84,40 @@ func (p *storeProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			}
 		}
 	}
-	req, err := http.NewRequestWithContext(r.Context(), r.Method, p.target+r.URL.RequestURI(), bytes.NewReader(body))
+	status, header, answer, err := forward(p.hc, p.target, r, body)
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadGateway)
 		return
+	}
+	answerWith(w, status, header, answer)
+}
+
+// forward sends r, whose body was read as body, on to target (moto) and returns moto's answer read
+// whole. The proxies in this package decide what to do with the answer: pass it on (answerWith),
+// hold it, or drop it.
+func forward(hc *http.Client, target string, r *http.Request, body []byte) (int, http.Header, []byte, error) {
+	req, err := http.NewRequestWithContext(r.Context(), r.Method, target+r.URL.RequestURI(), bytes.NewReader(body))
+	if err != nil {
+		return 0, nil, nil, err
 	}
 	req.Header = r.Header.Clone()
-	resp, err := p.hc.Do(req)
+	resp, err := hc.Do(req)
 	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadGateway)
-		return
+		return 0, nil, nil, err
 	}
 	defer resp.Body.Close()
-	for k, v := range resp.Header {
+	answer, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, nil, nil, err
+	}
+	return resp.StatusCode, resp.Header, answer, nil
+}
+
+// answerWith writes a forwarded answer back to the extension.
+func answerWith(w http.ResponseWriter, status int, header http.Header, answer []byte) {
+	for k, v := range header {
 		w.Header()[k] = v
 	}
-	w.WriteHeader(resp.StatusCode)
-	_, _ = io.Copy(w, resp.Body)
+	w.WriteHeader(status)
+	_, _ = w.Write(answer)
 }
