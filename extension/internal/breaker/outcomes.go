@@ -45,7 +45,7 @@ type buffer struct {
 	// permits are outcomes with a permit whose trial could not be written yet.
 	permits []circuit.Outcome
 	// redecide is set when a decision is owed: counts were written but the decision after them was
-	// not, or it was put off until the fleet's window settles (not before redecideAt).
+	// not, or it was put off until more of the fleet's calls are known (not before redecideAt).
 	redecide   bool
 	redecideAt time.Time
 }
