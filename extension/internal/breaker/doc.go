@@ -18,8 +18,8 @@
 // lower confidence bound, and the window once they cover it; nothing is estimated from the traffic's
 // pace. Runs of failures trip only under low traffic. A decision the rates may make later is owed and
 // made by a later flush, on a window read at most a flush interval old while the mark is live. The
-// circuit item is
-// written only for a transition, its creation, the mark, or to settle a half-open trial.
+// circuit item is written only for a transition, its creation, the mark, or to settle a half-open
+// trial.
 //
 // When: the report path (WriteIfDue) writes a circuit's counts at most once per FlushInterval, and
 // holds back the calls that started less than FlushInterval after its own last write, whatever their
