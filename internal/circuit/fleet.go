@@ -10,8 +10,9 @@ func Settle(cacheTTL, flushInterval, storeTimeout time.Duration) time.Duration {
 }
 
 // settledFrom returns when the circuit's bad-window mark settled: from then on every environment
-// that makes a call knows the mark, counts the call as settled (BucketCounts.Settled) and writes it
-// within a flush interval. ok is false while the circuit carries no live mark.
+// that makes a call has read the mark, counts the call as settled (Aware) and writes it within a
+// flush interval, so the calls made since are all the fleet's calls. ok is false while the circuit
+// carries no live mark.
 func (p Policy) settledFrom(c Circuit, settle time.Duration, now time.Time) (from time.Time, ok bool) {
 	if c.BadSince.IsZero() || !now.Before(c.BadUntil) {
 		return time.Time{}, false
@@ -19,10 +20,17 @@ func (p Policy) settledFrom(c Circuit, settle time.Duration, now time.Time) (fro
 	return c.BadSince.Add(settle), true
 }
 
-// Settled reports whether a call made at t to circuit c, CLOSED with a live mark, counts as settled.
-func (p Policy) Settled(c Circuit, settle time.Duration, t time.Time) bool {
-	from, ok := p.settledFrom(c, settle, t)
-	return ok && !t.Before(from)
+// Aware reports whether a call counts as settled (BucketCounts.Settled): it started (at start) once
+// the environment that made it knew circuit c's live bad-window mark (seen: when it first held a copy
+// carrying the mark, zero if it holds none), and was reported at now while the mark is live. Such a
+// call is written whatever its outcome, since the environment writes every call while it knows the
+// mark; and whether a call counts depends only on what happened before it started (the reads that
+// brought the mark, the environment's own earlier failures), never on its own outcome or latency, so
+// the settled calls are an unbiased sample of the fleet's calls since the mark, and every call made
+// at or after the mark settled (BadSince + settle, when every environment that makes a call has read
+// the mark) is in it.
+func Aware(c Circuit, seen, start, now time.Time) bool {
+	return !c.BadSince.IsZero() && now.Before(c.BadUntil) && !seen.IsZero() && !start.Before(seen) && !seen.Before(c.BadSince)
 }
 
 // FleetCounts are what one environment may decide a circuit on (Policy.FleetWindow): the window as
@@ -31,9 +39,10 @@ type FleetCounts struct {
 	// Window is the whole window's counts when every call of it is known; otherwise it carries only
 	// the most calls known to be in the window (no failures), for the low-traffic run rule's gate.
 	Window Counts
-	// Recent are the calls made since the circuit's bad-window mark settled (within the window):
-	// every environment making a call then knew the mark and wrote it, so they are the fleet's.
-	// Zero while no mark has settled.
+	// Recent are the settled calls since the circuit's bad-window mark (within the window): the
+	// calls made by environments that knew the mark when they made them (Aware), all written and an
+	// unbiased sample of the fleet's calls since the mark; from the time the mark settled on, every
+	// call of the fleet. Zero while no mark is live.
 	Recent Counts
 }
 
@@ -45,12 +54,14 @@ type FleetCounts struct {
 // Healthy environments write nothing until they see the circuit's bad-window mark, so the window
 // read holds every failure but not every success until the mark has settled (Settle after it): a
 // rate over it overstates the failure rate by an amount no one can bound, as any number of healthy
-// calls may be missing. The calls made after the mark settled are counted apart
-// (BucketCounts.Settled) by environments that all knew the mark, so they are the fleet's calls (but
-// the last flush interval's, which are on their way: ownRecent, this environment's own settled calls
-// of that span, are left out, so the decider's own latest calls never outweigh the others'). They are
-// the recent span the model judges alone on a lower confidence bound (Policy.RecentReason), and,
-// once they cover the whole window, the window too.
+// calls may be missing. The calls an environment made once it knew the mark are counted apart
+// (BucketCounts.Settled, Aware): each of them is written, whatever its outcome, and which calls
+// count never depends on their own outcome, so they are an unbiased sample of the fleet's calls
+// since the mark, and from the time the mark settled on they are all of them (but the last flush
+// interval's, which are on their way: ownRecent, this environment's own settled calls of that span,
+// are left out, so the decider's own latest calls never outweigh the others'). They are the recent
+// span the model judges alone on a lower confidence bound (Policy.RecentReason), and, once the mark
+// settled before the window began, the window too.
 //
 // Nothing is estimated: an earlier version filled the span before the mark settled in from the pace
 // of the settled calls, and a fan-out followed by quiet traffic (200 one-call environments, then one
@@ -64,10 +75,10 @@ func (p Policy) FleetWindow(c Circuit, read, own []BucketCounts, ownRecent Count
 		windowStart := p.WindowBuckets(now)[0]
 		// The window holds the calls since the circuit last closed (Since), in whole buckets.
 		whole = !from.After(windowStart) || (c.Since.After(windowStart) && !from.After(c.Since))
-		if c.Since.After(from) {
-			from = c.Since
+		first := p.BucketStart(c.BadSince)
+		if c.Since.After(c.BadSince) {
+			first = p.BucketStart(c.Since)
 		}
-		first := p.BucketStart(from)
 		if first.Before(windowStart) {
 			first = windowStart
 		}

@@ -35,6 +35,13 @@ func TestFleetWindow(t *testing.T) {
 		// Issue 12's case: B's own 10 calls at 50 %, nothing settled: B must not trip on them alone.
 		{"no mark: rates undecided, calls known", Circuit{ID: cid, State: Closed, Version: 1}, read[:1], ownOld, Counts{}, calls(10)},
 		{"mark too young to have settled", marked(t0.Add(50 * time.Second)), read[:1], nil, Counts{}, calls(10)},
+		// Calls made knowing the mark count from the mark's own bucket on, settled or not yet: they
+		// are a sample of the fleet's calls since the mark that does not depend on their outcomes.
+		{
+			"a young mark's settled calls are the recent span", marked(t0.Add(52 * time.Second)),
+			[]BucketCounts{bucket(45*time.Second, Counts{Calls: 3, Failures: 1}), settledBucket(52*time.Second, Counts{Calls: 14, Failures: 12}, Counts{Calls: 11, Failures: 10})}, nil, Counts{},
+			FleetCounts{Window: Counts{Calls: 17}, Recent: Counts{Calls: 11, Failures: 10}},
+		},
 		// Settled from 12s (mark at 5s + 7s): the 200 settled calls are the recent span; the window
 		// before them is not estimated, so its rates do not decide.
 		{"settled calls are the recent span", marked(t0.Add(5 * time.Second)), read, ownOld, Counts{}, FleetCounts{Window: Counts{Calls: 210}, Recent: Counts{Calls: 200}}},
@@ -175,5 +182,35 @@ func TestMarkBad(t *testing.T) {
 	c3, _ := p.MarkBad(c, t0.Add(5*time.Minute))
 	if !c3.BadSince.Equal(t0.Add(5 * time.Minute)) {
 		t.Fatalf("a lapsed mark starts again: %+v", c3)
+	}
+}
+
+// TestAware: a call counts as settled when it started once its environment held a copy carrying the
+// live mark, whatever it took or how it went; not before, and not once the mark has lapsed.
+func TestAware(t *testing.T) {
+	p := DefaultPolicy()
+	c := Circuit{ID: cid, State: Closed, Version: 2, BadSince: t0, BadUntil: t0.Add(p.Window)}
+	seen := t0.Add(3 * time.Second)
+	tests := []struct {
+		name       string
+		c          Circuit
+		seen       time.Time
+		start, now time.Time
+		want       bool
+	}{
+		{"started after the mark was seen", c, seen, seen.Add(time.Millisecond), seen.Add(100 * time.Millisecond), true},
+		{"started as it was seen", c, seen, seen, seen.Add(100 * time.Millisecond), true},
+		{"a slow call that started after", c, seen, seen.Add(time.Second), seen.Add(4 * time.Second), true},
+		{"started before the mark was seen, though reported after", c, seen, seen.Add(-time.Millisecond), seen.Add(2 * time.Second), false},
+		{"mark never seen", c, time.Time{}, seen, seen.Add(time.Second), false},
+		{"no mark", Circuit{ID: cid, State: Closed, Version: 1}, seen, seen.Add(time.Second), seen.Add(2 * time.Second), false},
+		{"mark lapsed by the report", c, seen, seen.Add(time.Second), t0.Add(p.Window), false},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := Aware(tt.c, tt.seen, tt.start, tt.now); got != tt.want {
+				t.Fatalf("Aware = %v, want %v", got, tt.want)
+			}
+		})
 	}
 }

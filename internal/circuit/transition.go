@@ -26,7 +26,8 @@ type Observation struct {
 	Window Counts
 	// Recent holds the counts of a recent span every call of which is known (Policy.RecentReason):
 	// the last Policy.RecentSpan for a process that sees every call, the calls made since a fleet's
-	// bad-window mark settled for the extension. Zero when nothing complete is known.
+	// bad-window mark by environments that knew it for the extension (circuit.Aware). Zero when nothing
+	// complete is known.
 	Recent Counts
 	// Checked records the last outcome as the circuit's last check result.
 	Checked bool

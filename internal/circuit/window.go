@@ -50,9 +50,10 @@ func (p Policy) WindowBuckets(now time.Time) [Buckets]time.Time {
 type BucketCounts struct {
 	Start time.Time
 	Counts
-	// Settled counts the bucket's calls made once the circuit's bad-window mark had settled (at or
-	// after Circuit.BadSince + settle, see Policy.FleetWindow), by environments that knew the mark:
-	// every environment making a call then knows it, so these counts are the fleet's. A part of Counts.
+	// Settled counts the bucket's calls made by environments that knew the circuit's bad-window mark
+	// when they started them (Aware, see Policy.FleetWindow): every one of them is written, and which
+	// calls count never depends on their outcome, so they are a sample of the fleet's calls, all of
+	// them once the mark has settled (Circuit.BadSince + settle). A part of Counts.
 	Settled Counts
 }
 

@@ -47,8 +47,8 @@ type CountsWrite struct {
 	Shard  int
 	Bucket time.Time // the bucket's start
 	Counts circuit.Counts
-	// Settled is the part of Counts made once the circuit's bad-window mark had settled
-	// (circuit.BucketCounts.Settled); each of its fields is at most Counts'.
+	// Settled is the part of Counts made by an environment that knew the circuit's bad-window mark
+	// when it made them (circuit.BucketCounts.Settled); each of its fields is at most Counts'.
 	Settled circuit.Counts
 	Writer  string // 1-32 characters of [A-Za-z0-9]
 	Seq     uint64 // ≥ 1

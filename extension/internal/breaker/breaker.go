@@ -51,7 +51,8 @@ type Options struct {
 	// everything).
 	FlushInterval time.Duration
 	// Settle is how long after a circuit's window is marked bad every environment that makes a call
-	// has flushed its calls (circuit.Settle; default: from WindowTTL, FlushInterval and a 1s store call).
+	// knows the mark and has flushed its calls (circuit.Settle; default: from WindowTTL, FlushInterval
+	// and a 1s store call): from then on the settled calls are the whole window's.
 	Settle time.Duration
 	// Lag is how long a call may take to reach the store after it was reported: a flush interval and a
 	// store call (default: FlushInterval + 1s). A decision leaves out this environment's calls of the

@@ -705,7 +705,8 @@ func TestOneEnvironmentTripsOnceItsCallsAreOlderThanTheLag(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	b.Acquire(ctxT(t), "inv")
+	b.Acquire(ctxT(t), "inv") // reads the mark: the calls that start from now on are settled
+	clk.Add(2 * time.Millisecond)
 	outs := make([]Outcome, 10)
 	for i := range outs {
 		outs[i] = Outcome{OK: i == 4, Latency: time.Millisecond}

@@ -11,13 +11,15 @@
 // bucket to this environment's counter shard, and the circuit item is marked: its window holds a
 // failure (circuit.Circuit.BadSince/BadUntil). Every environment reads the mark with the circuit, at
 // least once per cache TTL, and while it is live writes its successes too. The model then decides on
-// circuit.Policy.FleetWindow: only counts that hold every call of the fleet, the calls made after
-// every environment had the time to see the mark (Options.Settle), which environments count apart as
-// settled; they are the recent span the model judges on a lower confidence bound, and the window once
-// they cover it; nothing is estimated from the traffic's pace. Runs of failures trip only under low
-// traffic. A decision the rates may make later is owed and made by a later flush, on a window read at
-// most a flush interval old once the mark has settled. The circuit item is
-// written only for a transition, its creation, the mark, or to settle a half-open trial.
+// circuit.Policy.FleetWindow: only calls every one of which is written, those an environment started
+// once it knew the mark (its cache's MarkSeenAt, circuit.Aware), which environments count apart as
+// settled: an unbiased sample of the fleet's calls since the mark, and all of them once every
+// environment had the time to see it (Options.Settle). They are the recent span the model judges on a
+// lower confidence bound, and the window once they cover it; nothing is estimated from the traffic's
+// pace. Runs of failures trip only under low traffic. A decision the rates may make later is owed and
+// made by a later flush, on a window read at most a flush interval old while the mark is live. The
+// circuit item is written only for a transition, its creation, the mark, or to settle a half-open
+// trial.
 //
 // When: the report path (WriteIfDue) writes a circuit's counts at most once per FlushInterval, and
 // holds back the calls that started less than FlushInterval after its own last write, whatever their

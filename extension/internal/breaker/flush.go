@@ -372,15 +372,12 @@ func (b *Breaker) decide(ctx context.Context, w work, added []circuit.BucketCoun
 		return time.Time{}, nil
 	}
 	p := b.policyFor(c)
-	// A window copy read before the mark settled is read again once it has; from then on a decision
-	// rests on the fleet's calls as read at most a flush interval ago, not on a copy up to a cache TTL
-	// old, so an outage trips as soon as the others' settled calls prove it.
+	// While the window is marked a decision rests on the fleet's settled calls as read at most a
+	// flush interval ago, not on a copy up to a cache TTL old, so an outage trips as soon as the
+	// others' settled calls prove it.
 	var fresh time.Time
 	if now.Before(c.BadUntil) {
-		fresh = c.BadSince.Add(b.opt.Settle)
-		if !now.Before(fresh) {
-			fresh = now.Add(-b.opt.FlushInterval)
-		}
+		fresh = now.Add(-b.opt.FlushInterval)
 	}
 	window := b.window(ctx, w.id, p, added, now, fresh)
 	var again time.Time
@@ -397,15 +394,13 @@ func (b *Breaker) decide(ctx context.Context, w work, added []circuit.BucketCoun
 		if r.Transition.Happened() {
 			return r
 		}
-		// The rates may trip once more of the fleet's calls are known: while the window is marked and
-		// what was written of it holds minimum calls at the threshold, decide again a flush interval on
-		// (or once the mark has settled). With fewer calls known no rate can trip until more calls
-		// come, and those come with flushes and decisions of their own.
+		// The rates may trip once more of the fleet's settled calls are known: while the window is
+		// marked and what was written of it holds minimum calls at the threshold, decide again a
+		// flush interval on, when the others' calls of this moment have landed. With fewer calls
+		// known no rate can trip until more calls come, and those come with flushes and decisions of
+		// their own.
 		if all := pp.SumWindow(window, x.Since, now); x.BadUntil.After(now) && all.Calls >= pp.MinCalls && pp.AtRate(all) {
 			again = now.Add(b.opt.FlushInterval)
-			if s := x.BadSince.Add(b.opt.Settle); s.After(again) {
-				again = s
-			}
 		}
 		if !cur.Exists() {
 			created := circuit.Observe(cur, circuit.Observation{}, pp, now)

@@ -45,7 +45,7 @@ type buffer struct {
 	// permits are outcomes with a permit whose trial could not be written yet.
 	permits []circuit.Outcome
 	// redecide is set when a decision is owed: counts were written but the decision after them was
-	// not, or it was put off until the fleet's window settles (not before redecideAt).
+	// not, or it was put off until more of the fleet's calls are known (not before redecideAt).
 	redecide   bool
 	redecideAt time.Time
 }
@@ -88,7 +88,8 @@ func (b *Breaker) Report(ctx context.Context, id string, outs []Outcome) {
 	}
 	now := b.now()
 	// The circuit as of at most a cache TTL ago (a read only when the copy is older, as Acquire
-	// would make): its bad-window mark says whether these calls count as settled.
+	// would make): its bad-window mark, and since when this environment has known it, say which of
+	// these calls count as settled (circuit.Aware: those that started once it knew the mark).
 	e, ok := b.cache.Peek(id)
 	if !ok || !now.Before(e.FreshUntil) {
 		if res, err := b.cache.Get(ctx, id); err == nil {
@@ -108,7 +109,6 @@ func (b *Breaker) Report(ctx context.Context, id string, outs []Outcome) {
 	counts := cached == nil || (cached.State == circuit.Closed && cached.Override == circuit.NoOverride)
 	var trials []circuit.Outcome
 	bucket := p.BucketStart(now).Unix()
-	settled := cached != nil && p.Settled(*cached, b.opt.Settle, now)
 
 	b.mu.Lock()
 	buf := b.pending[id]
@@ -121,8 +121,12 @@ func (b *Breaker) Report(ctx context.Context, id string, outs []Outcome) {
 	var sum tally
 	buf.started = now
 	for _, o := range outs {
-		if o.Latency > 0 && now.Add(-o.Latency).Before(buf.started) {
-			buf.started = now.Add(-o.Latency)
+		start := now
+		if o.Latency > 0 {
+			start = now.Add(-o.Latency)
+		}
+		if start.Before(buf.started) {
+			buf.started = start
 		}
 		co := circuit.Outcome{OK: o.OK, Latency: o.Latency, Permit: o.Permit, Err: o.Err}
 		if o.Permit != "" {
@@ -132,6 +136,9 @@ func (b *Breaker) Report(ctx context.Context, id string, outs []Outcome) {
 			continue
 		}
 		sum.all.Record(co, p)
+		if cached != nil && circuit.Aware(*cached, e.MarkSeenAt, start, now) {
+			sum.settled.Record(co, p)
+		}
 		if !o.OK || o.Latency > p.SlowCall {
 			buf.bad = true
 		}
@@ -143,12 +150,9 @@ func (b *Breaker) Report(ctx context.Context, id string, outs []Outcome) {
 		}
 	}
 	if sum.all.Calls > 0 {
-		if settled {
-			sum.settled = sum.all
-		}
 		buf.buckets[bucket] = buf.buckets[bucket].add(sum)
 		buf.own[bucket] = buf.own[bucket].add(sum)
-		if settled {
+		if sum.settled.Calls > 0 {
 			if n := len(buf.recent); n > 0 && buf.recent[n-1].at.Equal(now) {
 				buf.recent[n-1].c = buf.recent[n-1].c.Add(sum.settled)
 			} else {

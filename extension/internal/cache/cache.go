@@ -54,6 +54,11 @@ type Entry struct {
 	ReadAt time.Time
 	// FreshUntil is when the copy must be read again, wall clock.
 	FreshUntil time.Time
+	// MarkSeenAt is when this environment first held a copy carrying the circuit's current
+	// bad-window mark (Circuit.BadSince): the ReadAt of the first such copy, kept while later copies
+	// carry the same mark. Zero when the copy carries none. A call that started at or after it was
+	// made knowing the mark (circuit.Aware).
+	MarkSeenAt time.Time
 
 	// unreadable marks a placeholder for a circuit never read successfully: it only carries retryAt.
 	unreadable bool
@@ -135,6 +140,14 @@ func (c *Cache) peek(id string, now time.Time) (*Entry, bool) {
 
 // add stores e as id's entry, kept until now plus keep. c.mu must be held.
 func (c *Cache) add(id string, e *Entry, now time.Time) {
+	e.MarkSeenAt = time.Time{}
+	if e.Found && !e.Circuit.BadSince.IsZero() {
+		e.MarkSeenAt = e.ReadAt
+		if old, ok := c.peek(id, now); ok && old.Found && old.Circuit.BadSince.Equal(e.Circuit.BadSince) &&
+			!old.MarkSeenAt.IsZero() && old.MarkSeenAt.Before(e.MarkSeenAt) {
+			e.MarkSeenAt = old.MarkSeenAt
+		}
+	}
 	c.seq++
 	e.dropAt, e.seq = now.Add(c.keep), c.seq
 	c.lru.Add(id, e)

@@ -45,7 +45,10 @@ type stepResult struct {
 	Body   json.RawMessage `json:"body,omitempty"`
 	Text   string          `json:"text,omitempty"`
 	Ms     float64         `json:"ms"`
-	Err    string          `json:"err,omitempty"`
+	// At is when the step began, in Unix milliseconds (the host's clock, which the extension reads
+	// too), so a test can place the steps of several sandboxes on one time line.
+	At  int64  `json:"at"`
+	Err string `json:"err,omitempty"`
 }
 
 type runtimeRequest struct {
@@ -65,7 +68,7 @@ func runRuntime() int {
 		for _, s := range req.Steps {
 			start := time.Now()
 			r := runStep(ctx, hc, s)
-			r.Ms = float64(time.Since(start).Microseconds()) / 1000
+			r.Ms, r.At = float64(time.Since(start).Microseconds())/1000, start.UnixMilli()
 			out.Results = append(out.Results, r)
 		}
 		return out, nil

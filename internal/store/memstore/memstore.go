@@ -45,7 +45,7 @@ type windowKey struct {
 
 type bucketItem struct {
 	counts    circuit.Counts
-	settled   circuit.Counts    // the part of counts made once the bad-window mark had settled
+	settled   circuit.Counts    // the part of counts made knowing the bad-window mark
 	expiresAt int64             // epoch seconds
 	seqs      map[string]uint64 // the last sequence number taken from each writer
 }
