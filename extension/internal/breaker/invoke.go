@@ -1,0 +1,56 @@
+package breaker
+
+import "time"
+
+// Invoked tells the breaker that an INVOKE has just thawed the environment (the default model; the
+// lifecycle calls it before the background flusher's flush at INVOKE). From the first call on, the
+// background flusher leaves a circuit's counts to the report path while a report of that circuit
+// may be coming (deferred): for a flush interval after the thaw, and while a call of it allowed in
+// this environment has not been reported. The counts held from the last invocation then go out with
+// this invocation's first due report, in one write, rather than in a write of their own that would
+// hold that report's calls back (one budget per circuit and flush interval, see takeOne). Calls
+// allowed and never reported (a function that crashed, or acquires without reporting) stop
+// counting at the next INVOKE. Lambda Managed Instances never calls it: there the background
+// flusher is the only writer.
+func (b *Breaker) Invoked() {
+	now := b.now()
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	b.thawedAt = now
+	clear(b.calling)
+	b.invoked.Store(true)
+}
+
+// calls notes that a call of circuit id was allowed (see Invoked); a no-op until the first INVOKE.
+func (b *Breaker) calls(id string) {
+	if !b.invoked.Load() {
+		return
+	}
+	b.mu.Lock()
+	b.calling[id]++
+	b.mu.Unlock()
+}
+
+// returned notes that n calls of circuit id were reported. b.mu must be held.
+func (b *Breaker) returned(id string, n int) {
+	if c, ok := b.calling[id]; ok {
+		if c <= n {
+			delete(b.calling, id)
+		} else {
+			b.calling[id] = c - n
+		}
+	}
+}
+
+// deferred reports whether the background flusher leaves circuit id's counts to the report path
+// now: in the default model, within a flush interval after the thaw or while a call of it allowed
+// here is not reported yet. A background write then would come between a call's start and its
+// report, and whether that call could still go out when reported would depend on how long it took:
+// a fast one would be held behind the write (and frozen with the environment), a slow one reported
+// past the interval would not. b.mu must be held.
+func (b *Breaker) deferred(id string, now time.Time) bool {
+	if !b.invoked.Load() {
+		return false
+	}
+	return b.calling[id] > 0 || (!now.Before(b.thawedAt) && now.Sub(b.thawedAt) < b.opt.FlushInterval)
+}
