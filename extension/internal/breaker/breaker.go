@@ -46,9 +46,9 @@ type Options struct {
 	// WindowTTL is the longest a window read is reused before it is read again (the cache TTL).
 	WindowTTL time.Duration
 	// FlushInterval is the most often buffers are flushed by FlushIfDue, and the most often one
-	// circuit's counts are written by WriteIfDue (judged on when the calls started) and by
-	// FlushIfDue (a run of failures that may trip the circuit is not held back; Flush writes
-	// everything).
+	// circuit's counts are written, by WriteIfDue and FlushIfDue together (the report path also
+	// holds the calls that started within it after the last write; a run of failures that may trip
+	// the circuit is judged at once; Flush writes everything).
 	FlushInterval time.Duration
 	// Settle is how long after a circuit's window is marked bad every environment that makes a call
 	// knows the mark and has flushed its calls (circuit.Settle; default: from WindowTTL, FlushInterval

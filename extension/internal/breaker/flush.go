@@ -38,7 +38,8 @@ type windowCopy struct {
 }
 
 // FlushIfDue flushes when FlushInterval has passed since the last flush. A circuit whose counts
-// were written less than FlushInterval ago (by WriteIfDue) keeps its new ones for a later flush.
+// were written less than FlushInterval ago (by either path) keeps its new ones for a later flush, and
+// so does one whose counts a coming report will carry (the default model, see Invoked).
 func (b *Breaker) FlushIfDue(ctx context.Context) error {
 	b.mu.Lock()
 	due := b.now().Sub(b.lastFlush) >= b.opt.FlushInterval
