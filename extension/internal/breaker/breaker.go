@@ -101,6 +101,9 @@ type Breaker struct {
 	invoked  atomic.Bool
 	thawedAt time.Time
 	calling  map[string]int
+	// passed holds the circuits whose held counts an INVOKE left to the reports (true), or that a
+	// second INVOKE found still held (false: no longer deferred), under mu; a write clears it.
+	passed map[string]bool
 
 	stats counters
 
@@ -150,7 +153,7 @@ func New(s Store, c *cache.Cache, opt Options) (*Breaker, error) {
 	b := &Breaker{
 		store: s, cache: c, opt: opt, log: opt.Logger,
 		pending: map[string]*buffer{}, windows: map[string]*windowCopy{}, inflight: map[string]chan struct{}{},
-		flushing: make(chan struct{}, 1), written: map[string]time.Time{}, calling: map[string]int{},
+		flushing: make(chan struct{}, 1), written: map[string]time.Time{}, calling: map[string]int{}, passed: map[string]bool{},
 		lastFlush: opt.Now().Round(0),
 	}
 	mode := "closed"

@@ -367,7 +367,7 @@ func assertOnePerInterval(t *testing.T, cs *callCounter, interval time.Duration)
 // When no report comes, the background flusher writes what was held: a flush interval after the
 // thaw when no call of the circuit is under way, and once the calls under way are reported, or at
 // the next INVOKE when a call allowed was never reported (it does not wait on an event that may not
-// come).
+// come), and at the next INVOKE when a whole invocation went by without a report of the circuit.
 func TestBackgroundFlusherWritesWhatNoReportCarries(t *testing.T) {
 	s := newStore(t)
 	p := circuit.DefaultPolicy()
@@ -418,13 +418,29 @@ func TestBackgroundFlusherWritesWhatNoReportCarries(t *testing.T) {
 	if n := cs.instants(); n != 3 {
 		t.Fatalf("an interval after the next thaw: %d writes, want 3", n)
 	}
+	// Invocations shorter than the interval that never call the circuit: its held calls are passed
+	// over at one INVOKE, and written at the next.
+	b.Report(ctxT(t), "held", []Outcome{{OK: false, Latency: 10 * time.Millisecond}}) // held (0.01s after)
+	clk.Add(5 * time.Second)
+	b.Invoked()
+	tick(0)
+	tick(100 * time.Millisecond) // the invocation ends, frozen
+	if n := cs.instants(); n != 3 {
+		t.Fatalf("the first INVOKE after a held call: %d writes, want 3 (left to its reports)", n)
+	}
+	clk.Add(5 * time.Second)
+	b.Invoked()
+	tick(0)
+	if n := cs.instants(); n != 4 {
+		t.Fatalf("the second INVOKE after a held call no report carried: %d writes, want 4", n)
+	}
 	now := clk.Now()
 	buckets, err := s.ReadWindow(ctxT(t), "held", 4, p, now)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := p.SumWindow(buckets, time.Time{}, now); got.Calls != 3 || got.Failures != 1 {
-		t.Errorf("window %+v, want the 3 calls and the failure", got)
+	if got := p.SumWindow(buckets, time.Time{}, now); got.Calls != 4 || got.Failures != 2 {
+		t.Errorf("window %+v, want the 4 calls and the 2 failures", got)
 	}
 	assertOnePerInterval(t, cs, time.Second)
 }

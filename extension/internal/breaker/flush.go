@@ -217,6 +217,7 @@ func (b *Breaker) takeOne(id string, buf *buffer, now time.Time, force, report b
 	}
 	if writeAll || unsent {
 		b.written[id] = now
+		delete(b.passed, id)
 	}
 	for start, cnt := range buf.own {
 		w.own = append(w.own, circuit.BucketCounts{Start: time.Unix(start, 0).UTC(), Counts: cnt.all, Settled: cnt.settled})

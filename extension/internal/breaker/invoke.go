@@ -8,7 +8,9 @@ import "time"
 // may be coming (deferred): for a flush interval after the thaw, and while a call of it allowed in
 // this environment has not been reported. The counts held from the last invocation then go out with
 // this invocation's first due report, in one write, rather than in a write of their own that would
-// hold that report's calls back (one budget per circuit and flush interval, see takeOne). Calls
+// hold that report's calls back (one budget per circuit and flush interval, see takeOne). Counts
+// are passed over so at one INVOKE only: a circuit whose held counts no report carried through a
+// whole invocation (a function that calls it now and then) is written at the next INVOKE. Calls
 // allowed and never reported (a function that crashed, or acquires without reporting) stop
 // counting at the next INVOKE. Lambda Managed Instances never calls it: there the background
 // flusher is the only writer.
@@ -18,6 +20,21 @@ func (b *Breaker) Invoked() {
 	defer b.mu.Unlock()
 	b.thawedAt = now
 	clear(b.calling)
+	for id := range b.passed {
+		if b.pending[id] == nil {
+			delete(b.passed, id)
+		}
+	}
+	for id, buf := range b.pending {
+		switch {
+		case len(buf.buckets) == 0 && len(buf.unsent) == 0:
+			delete(b.passed, id)
+		case b.passed[id]:
+			b.passed[id] = false // passed over once already: not deferred at this INVOKE
+		default:
+			b.passed[id] = true
+		}
+	}
 	b.invoked.Store(true)
 }
 
@@ -43,14 +60,21 @@ func (b *Breaker) returned(id string, n int) {
 }
 
 // deferred reports whether the background flusher leaves circuit id's counts to the report path
-// now: in the default model, within a flush interval after the thaw or while a call of it allowed
-// here is not reported yet. A background write then would come between a call's start and its
-// report, and whether that call could still go out when reported would depend on how long it took:
-// a fast one would be held behind the write (and frozen with the environment), a slow one reported
-// past the interval would not. b.mu must be held.
+// now: in the default model, while a call of it allowed here is not reported yet, or within a flush
+// interval after the thaw (unless a whole invocation went by without a report carrying them). A
+// background write while a call is under way would come between its start and its report, and
+// whether that call could still go out when reported would depend on how long it took: a fast one
+// would be held behind the write (and frozen with the environment), a slow one reported past the
+// interval would not. b.mu must be held.
 func (b *Breaker) deferred(id string, now time.Time) bool {
 	if !b.invoked.Load() {
 		return false
 	}
-	return b.calling[id] > 0 || (!now.Before(b.thawedAt) && now.Sub(b.thawedAt) < b.opt.FlushInterval)
+	if b.calling[id] > 0 {
+		return true
+	}
+	if p, ok := b.passed[id]; ok && !p {
+		return false // held through a whole invocation already: no grace at this one
+	}
+	return !now.Before(b.thawedAt) && now.Sub(b.thawedAt) < b.opt.FlushInterval
 }
