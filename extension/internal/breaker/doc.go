@@ -26,8 +26,8 @@
 // of transitions). The report path also holds back the calls that started less than FlushInterval
 // after the last write, whatever their outcome, so whether a call is held does not depend on how
 // long it took. The background flusher, in the default model (Invoked), leaves a circuit's counts to
-// the report that is coming: for an interval after the thaw and while a call of it allowed here is
-// unreported. The calls held from the last invocation then go out with this invocation's first
+// the report that is coming: for an interval after the thaw (at one INVOKE only) and while a call of
+// it allowed here is unreported. The calls held from the last invocation then go out with this invocation's first
 // report, in one write; a background write of their own would hold that report's calls back until
 // the next thaw, and a write between a call's start and its report would hold it if fast and not if
 // slow (reported past the interval), so the settled counts would lack fast calls. A run of failures
