@@ -157,9 +157,9 @@ func (b *Breaker) take(now time.Time, force bool) []work {
 
 // takeOne moves what is due for writing out of circuit id's buffer; false when nothing is. Counts
 // are written at most once per FlushInterval per circuit (unless force), by the report path and the
-// background flusher together (one budget, b.written): within the interval they wait in the buffer,
-// unless the run of failures has just reached the policy's threshold (a trip that is not held
-// back). The report path also holds the calls that started within the interval after the last
+// background flusher together (one budget, b.written): within the interval they wait in the buffer;
+// a run of failures that has just reached the policy's threshold is judged all the same (a trip is
+// not held back), its counts waiting. The report path also holds the calls that started within the interval after the last
 // write, and the background flusher leaves to the report path what a coming report will carry
 // (deferred). Trials and owed decisions are not counter writes and always go. b.mu must be held.
 func (b *Breaker) takeOne(id string, buf *buffer, now time.Time, force, report bool) (work, bool) {
