@@ -101,8 +101,9 @@ type Breaker struct {
 	invoked  atomic.Bool
 	thawedAt time.Time
 	calling  map[string]int
-	// passed holds the circuits whose held counts an INVOKE left to the reports (true), or that a
-	// second INVOKE found still held (false: no longer deferred), under mu; a write clears it.
+	// passed holds the circuits whose held counts an INVOKE left to the reports (true), or that the
+	// next INVOKE found with no report of them in between (false: not deferred again), under mu; a
+	// report or a write of the circuit clears it.
 	passed map[string]bool
 
 	stats counters

@@ -8,9 +8,9 @@ import "time"
 // may be coming (deferred): for a flush interval after the thaw, and while a call of it allowed in
 // this environment has not been reported. The counts held from the last invocation then go out with
 // this invocation's first due report, in one write, rather than in a write of their own that would
-// hold that report's calls back (one budget per circuit and flush interval, see takeOne). Counts
-// are passed over so at one INVOKE only: a circuit whose held counts no report carried through a
-// whole invocation (a function that calls it now and then) is written at the next INVOKE. Calls
+// hold that report's calls back (one budget per circuit and flush interval, see takeOne). When no
+// report of a circuit came in a whole invocation (a function that calls it now and then), its held
+// counts are not left to the reports again: the next INVOKE's flush writes them. Calls
 // allowed and never reported (a function that crashed, or acquires without reporting) stop
 // counting at the next INVOKE. Lambda Managed Instances never calls it: there the background
 // flusher is the only writer.
@@ -26,13 +26,14 @@ func (b *Breaker) Invoked() {
 		}
 	}
 	for id, buf := range b.pending {
+		waiting, seen := b.passed[id]
 		switch {
 		case len(buf.buckets) == 0 && len(buf.unsent) == 0:
 			delete(b.passed, id)
-		case b.passed[id]:
-			b.passed[id] = false // passed over once already: not deferred at this INVOKE
-		default:
-			b.passed[id] = true
+		case !seen:
+			b.passed[id] = true // left to this invocation's reports
+		case waiting:
+			b.passed[id] = false // no report of it came in a whole invocation: not deferred again
 		}
 	}
 	b.invoked.Store(true)
@@ -48,8 +49,11 @@ func (b *Breaker) calls(id string) {
 	b.mu.Unlock()
 }
 
-// returned notes that n calls of circuit id were reported. b.mu must be held.
+// returned notes that n calls of circuit id were reported: a report came, so the calls an INVOKE
+// left to the reports were left rightly (passed), whether this one wrote them or held them. b.mu
+// must be held.
 func (b *Breaker) returned(id string, n int) {
+	delete(b.passed, id)
 	if c, ok := b.calling[id]; ok {
 		if c <= n {
 			delete(b.calling, id)
