@@ -37,6 +37,7 @@ type Decision struct {
 func (b *Breaker) Acquire(ctx context.Context, id string) Decision {
 	d := b.decideAcquire(ctx, id, false)
 	if d.Allowed {
+		b.calls(id)
 		b.stats.allowed.Add(1)
 	} else {
 		b.stats.denied.Add(1)

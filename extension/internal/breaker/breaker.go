@@ -46,9 +46,9 @@ type Options struct {
 	// WindowTTL is the longest a window read is reused before it is read again (the cache TTL).
 	WindowTTL time.Duration
 	// FlushInterval is the most often buffers are flushed by FlushIfDue, and the most often one
-	// circuit's counts are written by WriteIfDue (judged on when the calls started) and by
-	// FlushIfDue (a run of failures that may trip the circuit is not held back; Flush writes
-	// everything).
+	// circuit's counts are written, by WriteIfDue and FlushIfDue together (the report path also
+	// holds the calls that started within it after the last write; a run of failures that may trip
+	// the circuit is judged at once; Flush writes everything).
 	FlushInterval time.Duration
 	// Settle is how long after a circuit's window is marked bad every environment that makes a call
 	// knows the mark and has flushed its calls (circuit.Settle; default: from WindowTTL, FlushInterval
@@ -87,13 +87,24 @@ type Breaker struct {
 	// caller's context, so a write inside an invocation never waits past its deadline for another.
 	flushing  chan struct{}
 	lastFlush time.Time
-	// written is when each circuit's counts were last sent to the store (or tried), under mu: a
-	// circuit's counts are written at most once per FlushInterval (see take).
+	// written is when each circuit's counts were last sent to the store (or tried), by either path,
+	// under mu: one budget, a circuit's counts are written at most once per FlushInterval (see
+	// takeOne), and the report path holds back the calls that started less than FlushInterval after
+	// it (reportHeld).
 	written map[string]time.Time
-	// reported is when each circuit's counts were last written by the report path (WriteIfDue),
-	// under mu: it holds back the calls that started less than FlushInterval after it (reportHeld).
-	reported map[string]time.Time
-	seq      atomic.Uint64 // the last counter write's sequence number
+	seq     atomic.Uint64 // the last counter write's sequence number
+
+	// invoked is set once the lifecycle has told of an INVOKE (the default model, Invoked); then
+	// thawedAt is the last one's time and calling counts each circuit's calls allowed in this
+	// environment and not reported yet, under mu: the background flusher leaves a circuit's counts
+	// to the report that is coming (deferred).
+	invoked  atomic.Bool
+	thawedAt time.Time
+	calling  map[string]int
+	// passed holds the circuits whose held counts an INVOKE left to the reports (true), or that the
+	// next INVOKE found with no report of them in between (false: not deferred again), under mu; a
+	// report or a write of the circuit clears it.
+	passed map[string]bool
 
 	stats counters
 
@@ -143,7 +154,7 @@ func New(s Store, c *cache.Cache, opt Options) (*Breaker, error) {
 	b := &Breaker{
 		store: s, cache: c, opt: opt, log: opt.Logger,
 		pending: map[string]*buffer{}, windows: map[string]*windowCopy{}, inflight: map[string]chan struct{}{},
-		flushing: make(chan struct{}, 1), written: map[string]time.Time{}, reported: map[string]time.Time{},
+		flushing: make(chan struct{}, 1), written: map[string]time.Time{}, calling: map[string]int{}, passed: map[string]bool{},
 		lastFlush: opt.Now().Round(0),
 	}
 	mode := "closed"

@@ -21,15 +21,19 @@
 // circuit item is written only for a transition, its creation, the mark, or to settle a half-open
 // trial.
 //
-// When: the report path (WriteIfDue) writes a circuit's counts at most once per FlushInterval, and
-// holds back the calls that started less than FlushInterval after its own last write, whatever their
-// outcome; the background flusher (FlushIfDue) writes a circuit not written for FlushInterval. A
-// background write does not hold a report back: a thaw's flush of the calls held from the last
-// invocation would otherwise hold this invocation's fast calls until the next thaw while its slow
-// ones, reported past the interval, went out at once, and the settled counts would lack fast calls.
-// A run of failures that reaches the policy's threshold is not held back, and Flush, for SHUTDOWN,
-// writes everything. WriteIfDue is the default model's report path: it writes what a report put at
-// stake, if due, within the caller's context (the invocation's deadline).
+// When: one environment writes a circuit's counts at most once per FlushInterval, by the report
+// path (WriteIfDue) and the background flusher (FlushIfDue) together: one budget (plus the writes
+// of transitions). The report path also holds back the calls that started less than FlushInterval
+// after the last write, whatever their outcome, so whether a call is held does not depend on how
+// long it took. The background flusher, in the default model (Invoked), leaves a circuit's counts to
+// the report that is coming: for an interval after the thaw (at one INVOKE only) and while a call of
+// it allowed here is unreported. The calls held from the last invocation then go out with this invocation's first
+// report, in one write; a background write of their own would hold that report's calls back until
+// the next thaw, and a write between a call's start and its report would hold it if fast and not if
+// slow (reported past the interval), so the settled counts would lack fast calls. A run of failures
+// that reaches the policy's threshold is judged at once, its counts keeping the budget, and Flush,
+// for SHUTDOWN, writes everything. WriteIfDue is the default model's report path: it writes what a
+// report put at stake, if due, within the caller's context (the invocation's deadline).
 //
 // A counter write whose answer was lost is retried as it was (same sequence number), so the store
 // counts it once. Buckets that leave the window are let go unwritten but not unjudged: a run of

@@ -10,7 +10,7 @@ type Stake int
 
 const (
 	// StakeNone: nothing to write now (healthy calls of a circuit whose window holds no failure,
-	// or calls that started less than FlushInterval after the report path last wrote the circuit).
+	// or calls held back by the interval since the circuit's last counter write).
 	StakeNone Stake = iota
 	// StakeCounts: calls of a circuit whose window is marked bad, due to be written so the fleet's
 	// rates stay true; nothing in them can change the circuit's state.
@@ -21,8 +21,9 @@ const (
 )
 
 // Due says what circuit id's buffer holds that a write is due for now from the report path: the
-// calls of the last report are held when they started less than FlushInterval after its last write
-// of the circuit (reportHeld; a run of failures that may trip is not held back).
+// calls of the last report are held when they started less than FlushInterval after the circuit's
+// last counter write, or that write is less than FlushInterval old (reportHeld; a run of failures
+// that may trip is not held back).
 func (b *Breaker) Due(id string) Stake {
 	now := b.now()
 	p := b.opt.Policy
@@ -39,7 +40,7 @@ func (b *Breaker) Due(id string) Stake {
 	}
 	trip := tripDue(buf, p)
 	switch {
-	case !trip && b.reportHeld(id, buf):
+	case !trip && b.reportHeld(id, buf, now):
 		return StakeNone
 	case buf.bad || trip:
 		return StakeDecision

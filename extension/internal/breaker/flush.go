@@ -38,7 +38,8 @@ type windowCopy struct {
 }
 
 // FlushIfDue flushes when FlushInterval has passed since the last flush. A circuit whose counts
-// were written less than FlushInterval ago (by WriteIfDue) keeps its new ones for a later flush.
+// were written less than FlushInterval ago (by either path) keeps its new ones for a later flush, and
+// so does one whose counts a coming report will carry (the default model, see Invoked).
 func (b *Breaker) FlushIfDue(ctx context.Context) error {
 	b.mu.Lock()
 	due := b.now().Sub(b.lastFlush) >= b.opt.FlushInterval
@@ -135,16 +136,11 @@ func (b *Breaker) take(now time.Time, force bool) []work {
 			out = append(out, w)
 		}
 	}
+	// A write holds back the report of the calls that started within an interval after it, however
+	// long they took: it is kept for a window (a call longer than that is not judged in it).
 	for id, at := range b.written {
-		if now.Sub(at) >= b.opt.FlushInterval || now.Before(at) {
-			delete(b.written, id)
-		}
-	}
-	// A report write holds back the calls that started within an interval after it, however long
-	// they took: it is kept for a window (a call longer than that is not judged in it).
-	for id, at := range b.reported {
 		if now.Sub(at) >= b.opt.Policy.Window+b.opt.FlushInterval || now.Before(at) {
-			delete(b.reported, id)
+			delete(b.written, id)
 		}
 	}
 	// A window copy is read again once it is older than WindowTTL; a stale one only serves while
@@ -160,10 +156,12 @@ func (b *Breaker) take(now time.Time, force bool) []work {
 }
 
 // takeOne moves what is due for writing out of circuit id's buffer; false when nothing is. Counts
-// are written at most once per FlushInterval per circuit (unless force): within the interval they
-// wait in the buffer, unless the run of failures has just reached the policy's threshold (a trip
-// that is not held back). Trials and owed decisions are not counter writes and always go. b.mu must
-// be held.
+// are written at most once per FlushInterval per circuit (unless force), by the report path and the
+// background flusher together (one budget, b.written): within the interval they wait in the buffer;
+// a run of failures that has just reached the policy's threshold is judged all the same (a trip is
+// not held back), its counts waiting. The report path also holds the calls that started within the interval after the last
+// write, and the background flusher leaves to the report path what a coming report will carry
+// (deferred). Trials and owed decisions are not counter writes and always go. b.mu must be held.
 func (b *Breaker) takeOne(id string, buf *buffer, now time.Time, force, report bool) (work, bool) {
 	p := b.opt.Policy
 	var c *circuit.Circuit
@@ -186,20 +184,24 @@ func (b *Breaker) takeOne(id string, buf *buffer, now time.Time, force, report b
 	buf.recent = slices.DeleteFunc(buf.recent, func(r stamped) bool { return now.Sub(r.at) > b.opt.Lag })
 	marked := c != nil && now.Before(c.BadUntil)
 	owed := buf.redecide && !now.Before(buf.redecideAt)
-	held := !force && !tripDue(buf, p) && b.writtenWithin(id, now)
+	held := !force && (b.writtenWithin(id, now) || b.deferred(id, now))
 	if report {
-		held = !tripDue(buf, p) && b.reportHeld(id, buf)
+		held = b.reportHeld(id, buf, now)
 	}
+	// A run of failures that reaches the threshold is judged at once, held or not; its counts keep
+	// the budget and wait in the buffer when held (the run is this environment's own, and its
+	// calls reach the decision through own).
+	trip := tripDue(buf, p)
 	writeAll := !held && (buf.bad || (marked && len(buf.buckets) > 0))
 	unsent := !held && len(buf.unsent) > 0
-	if !writeAll && !unsent && len(buf.permits) == 0 && !owed {
+	if !writeAll && !unsent && len(buf.permits) == 0 && !owed && !trip {
 		if len(buf.buckets) == 0 && len(buf.own) == 0 && buf.consec == 0 && !buf.redecide && len(buf.unsent) == 0 && !buf.bad {
 			delete(b.pending, id)
 		}
 		return work{}, false
 	}
-	bad := buf.bad && !held
-	w := work{id: id, permits: buf.permits, bad: bad, decide: bad || owed}
+	bad := buf.bad && (!held || trip)
+	w := work{id: id, permits: buf.permits, bad: bad, decide: bad || owed || trip}
 	if w.decide {
 		w.consec = max(buf.peak, buf.consec)
 		buf.peak = buf.consec
@@ -215,9 +217,7 @@ func (b *Breaker) takeOne(id string, buf *buffer, now time.Time, force, report b
 	}
 	if writeAll || unsent {
 		b.written[id] = now
-		if report {
-			b.reported[id] = now
-		}
+		delete(b.passed, id)
 	}
 	for start, cnt := range buf.own {
 		w.own = append(w.own, circuit.BucketCounts{Start: time.Unix(start, 0).UTC(), Counts: cnt.all, Settled: cnt.settled})
@@ -225,7 +225,7 @@ func (b *Breaker) takeOne(id string, buf *buffer, now time.Time, force, report b
 	for _, r := range buf.recent {
 		w.recent = w.recent.Add(r.c)
 	}
-	if bad {
+	if bad && !held {
 		buf.bad = false
 	}
 	buf.permits = nil
@@ -236,23 +236,28 @@ func (b *Breaker) takeOne(id string, buf *buffer, now time.Time, force, report b
 }
 
 // tripDue reports whether the buffer's run of failures has reached the policy's threshold since it
-// was last judged: the decision that may trip the circuit is not held back by the interval.
+// was last judged: the decision that may trip the circuit is not held back by the interval (its
+// counts are, see takeOne).
 func tripDue(buf *buffer, p circuit.Policy) bool {
 	return p.ConsecutiveFailures > 0 && buf.consec >= p.ConsecutiveFailures && buf.judged < p.ConsecutiveFailures
 }
 
-// reportHeld reports whether the report path holds back the calls of buf's last report: they started
-// less than FlushInterval after the report path last wrote circuit id. It is judged on when the calls
-// started, not when they were reported, so whether a call is held does not depend on how long it
-// took: a slow call (one longer than SlowCall ≥ FlushInterval would always be reported past the
-// interval) is held exactly when a fast one started at the same time would be, and the settled calls
-// that reach the store late are a sample of the fleet's, not its fast ones. The background flusher's
-// writes (FlushIfDue) do not hold a report back: they carry calls of earlier invocations, and
-// holding this invocation's calls behind them would keep them until the environment thaws again.
-// b.mu must be held.
-func (b *Breaker) reportHeld(id string, buf *buffer) bool {
-	at, ok := b.reported[id]
-	return ok && !buf.started.Before(at) && buf.started.Sub(at) < b.opt.FlushInterval
+// reportHeld reports whether the report path holds back the calls of buf's last report: they
+// started less than FlushInterval after circuit id's last counter write, or that write (by a call
+// reported while these were under way) is less than FlushInterval old. The first is judged on when
+// the calls started, not when they were reported, so whether a call is held does not depend on how
+// long it took: a slow call (one longer than SlowCall ≥ FlushInterval would always be reported past
+// the interval) is held exactly when a fast one started at the same time would be, and the settled
+// calls that reach the store late are a sample of the fleet's, not its fast ones. The second keeps
+// the one budget; it can hold a call back only when a write came between its start and its report,
+// which in the default model only another call of the same circuit under way at once can cause
+// (the background flusher does not write while a call is under way, deferred). b.mu must be held.
+func (b *Breaker) reportHeld(id string, buf *buffer, now time.Time) bool {
+	at, ok := b.written[id]
+	if !ok {
+		return false
+	}
+	return (!buf.started.Before(at) && buf.started.Sub(at) < b.opt.FlushInterval) || b.writtenWithin(id, now)
 }
 
 // writtenWithin reports whether circuit id's counts were written less than FlushInterval before

@@ -119,6 +119,7 @@ func (b *Breaker) Report(ctx context.Context, id string, outs []Outcome) {
 	// The report's calls share one bucket and one time: they are tallied here, then added to the
 	// buffer's maps once rather than once per call.
 	var sum tally
+	b.returned(id, len(outs))
 	buf.started = now
 	for _, o := range outs {
 		start := now

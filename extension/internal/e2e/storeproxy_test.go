@@ -2,6 +2,7 @@ package e2e
 
 import (
 	"bytes"
+	"encoding/json"
 	"io"
 	"net/http"
 	"net/http/httptest"
@@ -23,6 +24,21 @@ type storeProxy struct {
 	mu           sync.Mutex
 	held         chan struct{} // nil: writes pass
 	url          string
+	// added is each counter write's item key (pk and sk) and when the proxy saw it, under mu.
+	added []counterWrite
+}
+
+// counterWrite is one counter ADD the proxy saw: to which item, when.
+type counterWrite struct {
+	key string
+	at  time.Time
+}
+
+// counterWrites returns the counter ADDs seen so far.
+func (p *storeProxy) counterWrites() []counterWrite {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return append([]counterWrite(nil), p.added...)
 }
 
 // newStoreProxy starts a proxy to the shared moto; Release is called at the test's end.
@@ -72,6 +88,13 @@ func (p *storeProxy) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		p.writes.Add(1)
 		if strings.Contains(string(body), "ADD calls") {
 			p.adds.Add(1)
+			var item struct {
+				Key map[string]map[string]string
+			}
+			_ = json.Unmarshal(body, &item) // a key that does not parse is recorded empty
+			p.mu.Lock()
+			p.added = append(p.added, counterWrite{key: item.Key["pk"]["S"] + " " + item.Key["sk"]["S"], at: time.Now()})
+			p.mu.Unlock()
 		}
 		p.mu.Lock()
 		held := p.held

@@ -2,7 +2,7 @@
 // environments on a virtual clock, next to the single-process reference and two peers' rules, over
 // eight traffic shapes and the issue's true failure and slow-call rates. It prints the table, ends
 // with `fleet: runs=N false-trips=N missed-trips=N healthy-writes=N trip-100-max=Ts slow-100-max=Ts
-// writes-per-call-5pct=X` (results.go defines each figure), and writes results.json,
+// writes-per-call-5pct=X writes-per-env-interval-max=N` (results.go defines each figure), and writes results.json,
 // table.md (the table in docs/results.md) and tripprob.svg to -out. It prints figures; it does not pass or fail on them.
 package main
 

@@ -33,12 +33,38 @@ func DefaultSettings() Settings {
 		FlushInterval: time.Second, Shards: 4}
 }
 
-// watched is the memory store with an eye on the circuit writes, to see when the circuit opens.
+// watched is the memory store with an eye on the circuit writes, to see when the circuit opens,
+// and on the counter writes, to see how many one environment makes per flush interval.
 type watched struct {
 	*memstore.Store
 	clk  *clock
 	trip time.Time
 	why  string
+	// interval is the flush interval; recent holds each writer's counter writes (instants: a write
+	// is one ADD per bucket its calls fall in, made at once) of the last interval, and burst the
+	// most seen within one interval.
+	interval time.Duration
+	recent   map[string][]time.Time
+	burst    int
+}
+
+// AddCounts is the store's AddCounts, counting the writer's writes within a flush interval (a
+// half-open span: two writes an interval apart are in two intervals).
+func (w *watched) AddCounts(ctx context.Context, cw store.CountsWrite, p circuit.Policy) error {
+	now := w.clk.Now()
+	ts := w.recent[cw.Writer]
+	if n := len(ts); n == 0 || !ts[n-1].Equal(now) {
+		kept := ts[:0]
+		for _, t := range ts {
+			if now.Sub(t) < w.interval {
+				kept = append(kept, t)
+			}
+		}
+		ts = append(kept, now)
+		w.recent[cw.Writer] = ts
+		w.burst = max(w.burst, len(ts))
+	}
+	return w.Store.AddCounts(ctx, cw, p)
 }
 
 // Update is the store's Update, noting the first transition to OPEN.
@@ -66,7 +92,8 @@ func newFleet(ctx context.Context, set Settings, clk *clock, envs int, id string
 	if err := ms.Put(ctx, circuit.Circuit{ID: id, State: circuit.Closed, Version: 1, Since: since, Reason: "existing", UpdatedAt: since}); err != nil {
 		return nil, fmt.Errorf("fleetsim: create circuit: %w", err)
 	}
-	f := &fleet{ctx: ctx, id: id, st: &watched{Store: ms, clk: clk}, permits: map[int]string{}}
+	f := &fleet{ctx: ctx, id: id, st: &watched{Store: ms, clk: clk, interval: set.FlushInterval, recent: map[string][]time.Time{}},
+		permits: map[int]string{}}
 	r := rand.New(rand.NewPCG(seed, 7))
 	n := 0
 	for e := range envs {
@@ -88,9 +115,12 @@ func newFleet(ctx context.Context, set Settings, clk *clock, envs int, id string
 	return f, nil
 }
 
-// invoke is the extension's INVOKE event: the lifecycle asks for the next event at once and its
-// background flusher writes what is due (extension/internal/lifecycle).
-func (f *fleet) invoke(env int) { _ = f.envs[env].FlushIfDue(f.ctx) }
+// invoke is the extension's INVOKE event: the lifecycle tells the breaker, asks for the next event
+// at once, and its background flusher writes what is due (extension/internal/lifecycle).
+func (f *fleet) invoke(env int) {
+	f.envs[env].Invoked()
+	_ = f.envs[env].FlushIfDue(f.ctx)
+}
 
 // tick is the extension's flush timer, running while the environment is thawed.
 func (f *fleet) tick(env int) { _ = f.envs[env].FlushIfDue(f.ctx) }
@@ -123,6 +153,9 @@ func (f *fleet) io() (int64, int64) {
 	s := f.st.Stats()
 	return s.Reads, s.Writes
 }
+
+// perInterval is the most counter writes one environment made within one flush interval.
+func (f *fleet) perInterval() int { return f.st.burst }
 
 // reset forgets the calls made while setting the fleet up.
 func (w *watched) reset() { w.Store.ResetStats() }

@@ -169,7 +169,7 @@ func TestSummarizeCountsFalseAndMissedTrips(t *testing.T) {
 		{row(trip(4*time.Minute), trip(4*time.Minute+time.Second)), row(trip(4*time.Minute), trip(4*time.Minute+2*time.Second)), row(none, none)},
 		{row(none, played{allWrites: 2}), row(none, none), row(none, none)},
 		{row(none, bad(trip(3*time.Second), time.Second)), row(none, bad(trip(5*time.Second), time.Second)), row(none, bad(trip(9*time.Second), 3*time.Second))},
-		{row(none, played{sent: 100, writes: 3}), row(none, played{sent: 50, writes: 3}), row(none, played{sent: 150, writes: 6})},
+		{row(none, played{sent: 100, writes: 3, perInterval: 2}), row(none, played{sent: 50, writes: 3}), row(none, played{sent: 150, writes: 6})},
 		{row(trip(time.Minute), trip(time.Minute)), row(none, trip(time.Minute)), row(none, none)},
 	}
 	res := summarize(cfg, combos, all)
@@ -193,7 +193,7 @@ func TestSummarizeCountsFalseAndMissedTrips(t *testing.T) {
 		t.Fatal(err)
 	}
 	lines := strings.Split(strings.TrimSpace(b.String()), "\n")
-	if last, want := lines[len(lines)-1], "fleet: runs=21 false-trips=3 missed-trips=3 healthy-writes=2 trip-100-max=4.0s slow-100-max=0.0s writes-per-call-5pct=0.040"; last != want {
+	if last, want := lines[len(lines)-1], "fleet: runs=21 false-trips=3 missed-trips=3 healthy-writes=2 trip-100-max=4.0s slow-100-max=0.0s writes-per-call-5pct=0.040 writes-per-env-interval-max=2"; last != want {
 		t.Fatalf("last line %q, want %q", last, want)
 	}
 	b.Reset()
@@ -237,5 +237,26 @@ func TestBadConfigIsRefused(t *testing.T) {
 	}
 	if _, err := ShapeByName(cfg.Shapes, "steady"); err == nil || !strings.Contains(err.Error(), "dense") {
 		t.Errorf("unknown shape: err = %v, want the list of shapes", err)
+	}
+}
+
+// TestOneCounterWritePerEnvironmentPerInterval: in an incident, on every shape, for failures and slow
+// calls, no environment writes a circuit's counts twice within one flush interval (issue 18: the
+// report path and the background flusher share one budget; a thaw's held calls go out with the
+// invocation's first report, not in a write of their own).
+func TestOneCounterWritePerEnvironmentPerInterval(t *testing.T) {
+	cfg := small(2, 0.25, 0.75)
+	cfg.Kinds = []Kind{Failures, Slow}
+	res, err := Run(context.Background(), cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, r := range res.Rows {
+		if r.PerInterval > 1 {
+			t.Errorf("%s %s at %.0f%%: an environment made %d counter writes within one flush interval, want at most 1", r.Shape, r.Kind, r.Rate*100, r.PerInterval)
+		}
+	}
+	if res.PerIntervalMax != 1 {
+		t.Errorf("the most counter writes per environment and interval: %d, want 1 (incidents write)", res.PerIntervalMax)
 	}
 }

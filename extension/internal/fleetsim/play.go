@@ -90,7 +90,13 @@ type played struct {
 	sent, offered int
 	// reads and writes over the measured span (from the incident's start); allWrites over the run.
 	reads, writes, allWrites int64
+	// perInterval is the most counter writes one environment made within one flush interval, over
+	// the run (breakerbox only: see burster).
+	perInterval int
 }
+
+// burster is a system that counts its counter writes per environment and flush interval.
+type burster interface{ perInterval() int }
 
 // play feeds the events to sys and records what it did.
 func play(tr traffic, evs []event, clk *clock, sys system, start time.Time) played {
@@ -139,5 +145,8 @@ func play(tr traffic, evs []event, clk *clock, sys system, start time.Time) play
 	}
 	r, w := sys.io()
 	out.reads, out.writes, out.allWrites = r-r0, w-w0, w
+	if b, ok := sys.(burster); ok {
+		out.perInterval = b.perInterval()
+	}
 	return out
 }

@@ -66,15 +66,19 @@ func WriteTable(w io.Writer, cfg Config, res *Results) error {
 		fmt.Fprintf(w, "breakerbox's largest: time to trip at 100%% failures on %s, at 100%% slow calls on %s; writes per call at 5%% on %s\n",
 			orNone(res.Trip100Shape), orNone(res.Slow100Shape), orNone(res.Writes5Shape))
 	}
+	if res.PerIntervalMax > 1 {
+		fmt.Fprintf(w, "breakerbox's most counter writes by one environment within one flush interval: %d, on %s\n", res.PerIntervalMax, res.PerIntervalShape)
+	}
 	_, err := fmt.Fprintln(w, LastLine(res))
 	return err
 }
 
-// LastLine is the table's last line: the totals, and breakerbox's worst speed and cost over the
-// shapes (sparse excepted).
+// LastLine is the table's last line: the totals, breakerbox's worst speed and cost over the shapes
+// (sparse excepted), and the most counter writes one environment made within one flush interval
+// (every shape; the budget is 1).
 func LastLine(res *Results) string {
-	return fmt.Sprintf("fleet: runs=%d false-trips=%d missed-trips=%d healthy-writes=%d trip-100-max=%.1fs slow-100-max=%.1fs writes-per-call-5pct=%.3f",
-		res.Runs, res.FalseTrips, res.MissedTrips, res.HealthyWrites, res.Trip100Max.Seconds(), res.Slow100Max.Seconds(), res.WritesPerCall5)
+	return fmt.Sprintf("fleet: runs=%d false-trips=%d missed-trips=%d healthy-writes=%d trip-100-max=%.1fs slow-100-max=%.1fs writes-per-call-5pct=%.3f writes-per-env-interval-max=%d",
+		res.Runs, res.FalseTrips, res.MissedTrips, res.HealthyWrites, res.Trip100Max.Seconds(), res.Slow100Max.Seconds(), res.WritesPerCall5, res.PerIntervalMax)
 }
 
 func orNone(s string) string {

@@ -38,6 +38,9 @@ type Row struct {
 	// HealthyWrites: breakerbox's writes over whole runs at 0 %.
 	FalseTrips, MissedTrips int
 	HealthyWrites           int64
+	// PerInterval is the most counter writes one breakerbox environment made within one flush
+	// interval, over the row's runs (the budget: 1).
+	PerInterval int
 	// FalseBy counts the false trips by the rule that made them ("consecutive failures",
 	// "failure rate", "slow-call rate").
 	FalseBy map[string]int
@@ -58,6 +61,10 @@ type Results struct {
 	Trip100Max, Slow100Max                   time.Duration
 	WritesPerCall5                           float64
 	Trip100Shape, Slow100Shape, Writes5Shape string
+	// PerIntervalMax is the most counter writes one breakerbox environment made within one flush
+	// interval, over every run of every shape; PerIntervalShape names the first shape it was found on.
+	PerIntervalMax   int
+	PerIntervalShape string
 }
 
 const (
@@ -112,6 +119,7 @@ func summarize(cfg Config, combos []Combo, all [][][]played) *Results {
 			if cb.Rate == 0 {
 				row.HealthyWrites += box.allWrites
 			}
+			row.PerInterval = max(row.PerInterval, box.perInterval)
 		}
 		n := float64(cfg.Runs)
 		for i := range row.Sys {
@@ -138,6 +146,9 @@ func summarize(cfg Config, combos []Combo, all [][][]played) *Results {
 			case cb.Rate == 0.05 && cb.Kind == Failures && box.WritesPerCall > res.WritesPerCall5:
 				res.WritesPerCall5, res.Writes5Shape = box.WritesPerCall, cb.Shape.Name
 			}
+		}
+		if row.PerInterval > res.PerIntervalMax {
+			res.PerIntervalMax, res.PerIntervalShape = row.PerInterval, cb.Shape.Name
 		}
 		res.Rows = append(res.Rows, row)
 		res.Runs += row.Runs

@@ -16,10 +16,12 @@ type API interface {
 }
 
 // Flusher writes buffered outcomes: FlushIfDue what is due (the background flusher), Flush
-// everything (SHUTDOWN).
+// everything (SHUTDOWN). Invoked is told of each INVOKE before the flush it pokes (the default
+// model only), so what the report path will carry is left to it.
 type Flusher interface {
 	Flush(ctx context.Context) error
 	FlushIfDue(ctx context.Context) error
+	Invoked()
 }
 
 // Options configure Run.
@@ -96,6 +98,7 @@ func Run(ctx context.Context, api API, f Flusher, opt Options, onRegistered Regi
 			// Ask for the next event at once: the environment is not held a moment after the
 			// runtime's answer. The report path writes what is at stake before the function answers.
 			opt.Deadline.Set(ev.Deadline())
+			f.Invoked()
 			bg.poke()
 			log.Debug("invoke", "requestId", ev.RequestID, "deadlineMs", ev.DeadlineMs)
 		case extensionsapi.Shutdown:

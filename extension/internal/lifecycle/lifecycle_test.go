@@ -59,6 +59,14 @@ type fakeFlusher struct {
 	dueCtxEnds []time.Time
 	// blockIfDue, when set, holds every FlushIfDue until it is closed or its context ends.
 	blockIfDue chan struct{}
+	// invoked counts Invoked calls.
+	invoked int
+}
+
+func (f *fakeFlusher) Invoked() {
+	f.mu.Lock()
+	f.invoked++
+	f.mu.Unlock()
 }
 
 func (f *fakeFlusher) Flush(ctx context.Context) error {
@@ -128,6 +136,14 @@ func TestInvokesFlushIfDueAndShutdownFlushesBeforeTheDeadline(t *testing.T) {
 	full, _, d := f.counts()
 	if full != 1 {
 		t.Errorf("full flushes: %d, want 1 (SHUTDOWN)", full)
+	}
+	// The breaker is told of each INVOKE: its flush then leaves to the invocation's reports what
+	// they will carry.
+	f.mu.Lock()
+	invoked := f.invoked
+	f.mu.Unlock()
+	if invoked != 2 {
+		t.Errorf("Invoked %d times, want 2 (one per INVOKE)", invoked)
 	}
 	if !d.Before(time.UnixMilli(deadline.UnixMilli())) || d.Before(deadline.Add(-time.Second)) {
 		t.Errorf("final flush deadline %v, want a little before %v", d, deadline)

@@ -11,7 +11,9 @@ import (
 // function answers, and the extension adds nothing after that answer).
 //
 //   - A failure, a slow call or a run of failures that may trip the circuit, due for a write (at
-//     most one per circuit per flush interval, judged on when the calls started, a trip excepted): written and judged here, within
+//     most one per circuit per flush interval with the background flusher's, and not for calls
+//     that started within the interval after the last one; a run reaching the threshold is judged
+//     at once): written and judged here, within
 //     the request's context (the invocation's deadline less a margin, and the store's timeout).
 //     The function waits for one store write, on a call that failed anyway.
 //   - Calls of a circuit whose window is marked bad (healthy ones included), due for a write: the
