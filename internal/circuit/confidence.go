@@ -18,14 +18,14 @@ const confidenceZ = 2.33
 // 75 % about 6 times in 100.
 const RecentZ = 3.0
 
-// LongRecentZ is the quantile of the recent-span rule's bound for a span of at least twice minimum
-// calls (99 %, as clearlyAtRate's). A long span needs less margin for the same certainty at rates
-// far below the threshold: at 25 % against 50 %, 16 failures in 20 calls (the least that trips at
-// it) come about 4 times in 10 million looks and 22 in 30 about 3 in 100 million, both rarer than
-// the 10 in 10 a short span needs at RecentZ (1 in a million). What it spends is margin just under
-// the threshold, where the window rule's point estimate trips anyway, and it buys a trip on the
-// 30-odd calls one environment makes in a window at 75 % slow calls (22 of 30), where RecentZ
-// asks for about 40.
+// LongRecentZ is the quantile of the recent-span rule's bound for a span of at least three times
+// minimum calls (99 %, as clearlyAtRate's). A long span needs less margin for the same certainty at
+// rates far below the threshold: at 25 % against 50 %, 22 failures in 30 calls (the least that
+// trips at it) come about 4 times in 100 million looks, rarer than the 10 in 10 a short span needs
+// at RecentZ (1 in a million). What it spends is margin just under the threshold, where the window
+// rule's point estimate trips anyway; it buys a trip on the 30-odd calls one environment makes in a
+// window at 75 % slow calls (22 of 30, which a provider failing 75 % shows two times in three, where
+// RecentZ's 24 of 30 it shows one time in three).
 const LongRecentZ = confidenceZ
 
 // recentZ is the quantile the recent-span rule judges a span of n calls at.
