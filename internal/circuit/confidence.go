@@ -18,6 +18,24 @@ const confidenceZ = 2.33
 // 75 % about 6 times in 100.
 const RecentZ = 3.0
 
+// LongRecentZ is the quantile of the recent-span rule's bound for a span of at least three times
+// minimum calls (99 %, as clearlyAtRate's). A long span needs less margin for the same certainty at
+// rates far below the threshold: at 25 % against 50 %, 22 failures in 30 calls (the least that
+// trips at it) come about 4 times in 100 million looks, rarer than the 10 in 10 a short span needs
+// at RecentZ (1 in a million). What it spends is margin just under the threshold, where the window
+// rule's point estimate trips anyway; it buys a trip on the 30-odd calls one environment makes in a
+// window at 75 % slow calls (22 of 30, which a provider failing 75 % shows two times in three, where
+// RecentZ's 24 of 30 it shows one time in three).
+const LongRecentZ = confidenceZ
+
+// recentZ is the quantile the recent-span rule judges a span of n calls at.
+func (p Policy) recentZ(n int64) float64 {
+	if n >= 3*p.MinCalls {
+		return LongRecentZ
+	}
+	return RecentZ
+}
+
 // clearlyAtRate reports whether w's failure or slow-call rate is above its threshold beyond
 // reasonable doubt: the lower Wilson score bound of the rate is at or above the threshold. Ten calls
 // at 25 % show 50 % now and then (8 % of the time); a lower bound of 50 % takes 9 failures in 10
@@ -34,10 +52,11 @@ func (p Policy) RecentReason(r Counts) string {
 	if p.RecentSpan <= 0 || r.Calls < p.MinCalls || r.Calls <= 0 {
 		return ""
 	}
-	if lb := wilsonLowerZ(r.Failures, r.Calls, RecentZ); lb >= p.FailureRate {
+	z := p.recentZ(r.Calls)
+	if lb := wilsonLowerZ(r.Failures, r.Calls, z); lb >= p.FailureRate {
 		return fmt.Sprintf("failure rate at least %s ≥ %s (%d of the last %d calls failed)", pct(lb), pct(p.FailureRate), r.Failures, r.Calls)
 	}
-	if lb := wilsonLowerZ(r.Slow, r.Calls, RecentZ); lb >= p.SlowCallRate {
+	if lb := wilsonLowerZ(r.Slow, r.Calls, z); lb >= p.SlowCallRate {
 		return fmt.Sprintf("slow call rate at least %s ≥ %s (%d of the last %d calls slower than %s)", pct(lb), pct(p.SlowCallRate), r.Slow, r.Calls, p.SlowCall)
 	}
 	return ""

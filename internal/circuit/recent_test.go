@@ -15,11 +15,13 @@ func TestRecentSpanTripsAnOutageOnItsFirstCalls(t *testing.T) {
 		recent Counts
 		trips  bool
 	}{
-		{"ten failures in ten calls", Counts{Calls: 10, Failures: 10}, true},           // lower bound 0.53
-		{"nine of nine: under minimum calls", Counts{Calls: 9, Failures: 9}, false},    // and lower bound 0.50-
-		{"nine of ten: could be 50 %", Counts{Calls: 10, Failures: 9}, false},          // lower bound 0.45
-		{"24 of 30", Counts{Calls: 30, Failures: 24}, true},                            // lower bound 0.51
-		{"22 of 30: 73 % could be under 50 %", Counts{Calls: 30, Failures: 22}, false}, // lower bound 0.46
+		{"ten failures in ten calls", Counts{Calls: 10, Failures: 10}, true},                     // lower bound 0.53
+		{"nine of nine: under minimum calls", Counts{Calls: 9, Failures: 9}, false},              // and lower bound 0.50-
+		{"nine of ten: could be 50 %", Counts{Calls: 10, Failures: 9}, false},                    // lower bound 0.45
+		{"22 of 29: short of three times minimum calls", Counts{Calls: 29, Failures: 22}, false}, // lower bound 0.48 at z = 3
+		{"22 of 30: a long span, judged at 99 %", Counts{Calls: 30, Failures: 22}, true},         // lower bound 0.52 at z = 2.33 (0.46 at z = 3)
+		{"21 of 30: 70 % could be under 50 %", Counts{Calls: 30, Failures: 21}, false},           // lower bound 0.49
+		{"26 of 36", Counts{Calls: 36, Slow: 26}, true},                                          // lower bound 0.53
 		{"slow calls count too", Counts{Calls: 12, Slow: 12}, true},
 		{"nothing known", Counts{}, false},
 	} {
