@@ -160,6 +160,7 @@ func (s *sandbox) invoke(inv *invocation) Result {
 	delete(g.inflight, inv.id)
 	g.dequeue(inv)
 	fatal, res, reset := g.fatal, inv.result, g.reset
+	responded, answeredAt := inv.responded, inv.answered
 	if done && fatal == nil {
 		g.phase = phaseIdle
 		inv.extensionsDone = g.extensionsDoneLocked()
@@ -179,6 +180,10 @@ func (s *sandbox) invoke(inv *invocation) Result {
 		return res
 	case !done:
 		res := s.timedOut(inv)
+		if responded {
+			// The runtime answered in time and the extensions held the invoke past its timeout.
+			res.RuntimeDuration, res.Duration = answeredAt.Sub(inv.dispatched), time.Since(inv.dispatched)
+		}
 		s.shutdown(ShutdownTimeout)
 		return res
 	}

@@ -30,7 +30,9 @@ type Result struct {
 	// RuntimeDuration is the time from the invoke's dispatch to the runtime's answer, and Duration
 	// the time to its end, when every extension had asked for its next event: Duration minus
 	// RuntimeDuration is what the extensions added after the runtime answered (Lambda's
-	// platform.runtimeDone and platform.report durations). Both are zero for a failed invoke.
+	// platform.runtimeDone and platform.report durations). Both are zero for a failed invoke, but
+	// for one that timed out in the default model after its runtime had answered: the extensions
+	// held it past the timeout, and both durations say by how much.
 	RuntimeDuration, Duration time.Duration
 }
 

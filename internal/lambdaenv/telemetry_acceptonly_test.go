@@ -16,6 +16,10 @@ func TestTelemetryAcceptOnlyDeliversNothing(t *testing.T) {
 	f := r.function(FunctionConfig{Extensions: []string{r.exe("ext-telemetry")}, TelemetryAcceptOnly: true, Timeout: 2 * time.Second, InitTimeout: time.Minute, OnReport: log.add})
 	res := r.invoke(f.Name(), `{"action":"echo"}`)
 	mustFail(t, res, "Sandbox.Timedout")
+	// The runtime answered at once: the result says so, and that the extension held the rest.
+	if res.RuntimeDuration <= 0 || res.RuntimeDuration >= res.Duration || res.Duration < 2*time.Second {
+		t.Errorf("runtime %s, whole invoke %s: want the runtime's answer before the 2s timeout the extension held it to", res.RuntimeDuration, res.Duration)
+	}
 	es := r.entries()
 	for _, what := range []string{"bad-subscription", "subscribed"} {
 		var sub struct {
