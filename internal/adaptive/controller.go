@@ -240,7 +240,11 @@ func (c *controller) perCallBatch(s State, sample Batch, lat time.Duration, roun
 	}
 	pool := Share(c.clamp(target), s.Pollers)
 	if sample.StartBudget > 0 && lat > 0 {
-		rounds = min(rounds, int(min(float64(sample.StartBudget)/float64(lat), MaxBatchLimit))+1)
+		// Calls start while StartFactor latencies fit before the deadline (Pool.Fits); the budget
+		// less the start budget is the call timeout, which bounds that window. Two rounds more:
+		// the one started last, and one for the calls that end early.
+		start := sample.Budget - startWindow(lat, sample.Budget-sample.StartBudget)
+		rounds = min(rounds, int(min(float64(max(start, 0))/float64(lat), MaxBatchLimit))+2)
 	} else if sample.Budget > 0 && lat > 0 {
 		rounds = min(rounds, max(int(min(c.cfg.BudgetShare*float64(sample.Budget)/float64(lat), MaxBatchLimit)), 1))
 	}
