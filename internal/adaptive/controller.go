@@ -132,8 +132,8 @@ func (c *controller) Resume(prev State, now time.Time) (State, Decision) {
 	s.Pending = Batch{}
 	s.Concurrency = c.cfg.MinConcurrency
 	// What the provider did before the trip says nothing of it now; but a policy that decides per
-	// call ramps back up to the last known good concurrency as soon as a call succeeds, in a few
-	// round trips (slow start), and probes above it from there.
+	// call goes back to the last known good concurrency as soon as a round succeeds at the old
+	// latency, and probes above it from there.
 	good := 0.0
 	if c.PerCall() {
 		good = min(max(s.Knee, s.Good), float64(c.cfg.MaxConcurrency))
@@ -206,6 +206,10 @@ func (c *controller) adopt(prev State, now time.Time) State {
 func (c *controller) batchFor(s State, sample Batch) int {
 	pool := Share(s.Concurrency, s.Pollers)
 	lat := max(sample.MeanLatency(), s.Recent)
+	if lat == 0 && c.PerCall() {
+		// Right after a wake-up nothing recent is known; the baseline is the best guess.
+		lat = s.Baseline
+	}
 	rounds := c.cfg.BatchFactor
 	if lat > 0 {
 		rounds = max(rounds, int(min(float64(c.cfg.BatchTime)/float64(lat), MaxBatchLimit)))
@@ -236,7 +240,9 @@ func (c *controller) batchFor(s State, sample Batch) int {
 func (c *controller) perCallBatch(s State, sample Batch, lat time.Duration, rounds int) int {
 	target := s.Concurrency
 	if s.Ramp {
-		target = max(target, int(s.Knee), min(2*s.Concurrency, c.cfg.MaxConcurrency))
+		// Slow start may reach the last known knee or good concurrency, or its first window,
+		// within the batch: records for a pool that size, so that it does not run dry.
+		target = max(target, int(s.Knee), int(s.Good), paceFirstWindow, min(2*s.Concurrency, c.cfg.MaxConcurrency))
 	}
 	pool := Share(c.clamp(target), s.Pollers)
 	if sample.StartBudget > 0 && lat > 0 {

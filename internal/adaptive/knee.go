@@ -84,7 +84,9 @@ func (k kneePolicy) decide(cfg Config, s State, b Batch, now time.Time) (State, 
 		okCalls = round
 	}
 	switch {
-	case b.Errors == b.Calls && enough:
+	case b.Errors == b.Calls && b.Refused == 0 && enough:
+		// With refusals among them, the provider answers and only has a limit (the next case):
+		// a refusal and a poison record's failure are no outage.
 		return kneeCut(s, cfg.MinConcurrency, false), fmt.Sprintf("knee: all %d calls failed: back to %d", b.Calls, cfg.MinConcurrency)
 	case b.Refused > 0:
 		// The calls the provider accepted were, on average, OKLatency/Elapsed at once (Little's
@@ -95,6 +97,9 @@ func (k kneePolicy) decide(cfg Config, s State, b Batch, now time.Time) (State, 
 		}
 		next = max(next, cfg.MinConcurrency)
 		s = kneeCut(s, next, true)
+		if k.perCall {
+			s = goodCut(s)
+		}
 		return s, fmt.Sprintf("knee: %d of %d calls refused at %d: the limit is below, %d", b.Refused, b.Calls, l, next)
 	case b.BadRatio() > cfg.BackoffRatio && enough:
 		next := backoff(cfg, l)

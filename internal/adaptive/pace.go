@@ -10,6 +10,11 @@ import (
 // in flight: a round is one round trip, where the knee policy's samples are whole batches.
 const paceHold = 2
 
+// paceFirstWindow is the concurrency the pace policy goes to after the first successful round at
+// the floor, since the start or a wake-up, when no good concurrency is known: slow start's first
+// step is a doubling of 1 otherwise, one more round trip for no information.
+const paceFirstWindow = 4
+
 // paceBaselineCalls is the fewest calls a level needs to lower a baseline of baselineCalls calls or
 // more.
 const paceBaselineCalls = 64
@@ -33,8 +38,10 @@ func noiseMargin(cfg Config, n int) float64 {
 //
 // Below the knee, or with none known, slow start doubles the concurrency every quiet round, up to
 // the knee; at the knee, it tries one more call after paceHold quiet rounds and goes back to the
-// knee as soon as that shows queueing. The highest concurrency found quiet is kept (State.Good):
-// after a trip, slow start ramps up to it.
+// knee as soon as that shows queueing. The highest concurrency found quiet since the latest knee
+// is kept (State.Good): after a trip, the first good round goes straight back to it (to
+// paceFirstWindow when none is known, or when the floor shows the provider changed), and slow start
+// goes on from there.
 func pace(cfg Config, s State, b Batch) (State, string) {
 	l := s.Concurrency
 	lat := b.MeanLatency()
@@ -45,13 +52,17 @@ func pace(cfg Config, s State, b Batch) (State, string) {
 	s.LevelLatency += b.OKLatency
 	n := s.LevelCalls
 	level := s.LevelLatency / time.Duration(n)
+	// The first round with successes since the start or a wake-up (Resume clears Recent).
+	first := s.Recent == 0
 	s.Recent = level
 
 	floor := l <= cfg.MinConcurrency
-	if floor && s.Baseline > 0 && float64(level) > float64(s.Baseline)*(cfg.KneeTolerance+noiseMargin(cfg, n)) {
-		// Slower at the floor than the baseline allows: the provider itself got slower, and the
-		// knee learnt against the old baseline is void. Slow start finds the new one.
-		s.Knee = 0
+	if tol := cfg.KneeTolerance + noiseMargin(cfg, n); floor && s.Baseline > 0 &&
+		(float64(level) > float64(s.Baseline)*tol || float64(level)*tol < float64(s.Baseline)) {
+		// Slower or faster at the floor than the baseline allows: the provider itself changed,
+		// and the knee learnt against the old baseline is void, and so is the concurrency last
+		// found good. Slow start finds the new ones.
+		s.Knee, s.Good = 0, 0
 	}
 	switch {
 	case s.Baseline == 0 || floor:
@@ -81,7 +92,7 @@ func pace(cfg Config, s State, b Batch) (State, string) {
 		}
 		knee := float64(l) / ratio
 		next := min(max(int(math.Round(knee)), cfg.MinConcurrency), l)
-		s = paceTo(kneeCut(s, next, true), l)
+		s = paceTo(goodCut(kneeCut(s, next, true)), l)
 		return s, fmt.Sprintf("pace: latency %v is %.2f x the baseline %v at %d: knee at %.1f, %d",
 			lat, ratio, s.Baseline, l, knee, s.Concurrency)
 	}
@@ -108,10 +119,17 @@ func pace(cfg Config, s State, b Batch) (State, string) {
 		if s.Knee > 0 {
 			knee = min(knee, int(s.Knee))
 		}
-		s = paceTo(kneeCut(s, max(knee, cfg.MinConcurrency), true), l)
+		s = paceTo(goodCut(kneeCut(s, max(knee, cfg.MinConcurrency), true)), l)
 		return s, fmt.Sprintf("pace: latency %v at %d is %.2f x the baseline: knee at %d", level, l, ratio, s.Concurrency)
 	case s.Knee == 0 || s.Knee > float64(l):
 		next := 2 * l
+		if first {
+			// The first good round after a wake-up: the provider answers, at the latency it had
+			// (the floor would have voided Good otherwise), so straight back to the concurrency it
+			// last served quietly; with none known, a larger first step than 2 (a round trip
+			// of a 70 s provider is worth saving).
+			next = max(next, paceFirstWindow, int(s.Good))
+		}
 		if s.Knee > float64(l) {
 			next = min(next, int(s.Knee))
 		}
@@ -125,6 +143,14 @@ func pace(cfg Config, s State, b Batch) (State, string) {
 		s.Ramp = false
 		return s, fmt.Sprintf("pace: latency %v at %d, %.2f x the baseline: hold", level, l, ratio)
 	}
+}
+
+// goodCut lowers the last known good concurrency to the knee just measured: what slow start ramps
+// back up to after a trip is the concurrency the provider last served without queueing, not the
+// highest it ever did (a provider that shrank would be overrun again at every wake-up).
+func goodCut(s State) State {
+	s.Good = min(s.Good, s.Knee)
+	return s
 }
 
 // paceTo starts counting rounds afresh when the concurrency moved from l.
