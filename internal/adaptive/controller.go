@@ -138,6 +138,11 @@ func (c *controller) Resume(prev State, now time.Time) (State, Decision) {
 	if c.PerCall() {
 		good = min(max(s.Knee, s.Good), float64(c.cfg.MaxConcurrency))
 	}
+	if good <= float64(c.cfg.MinConcurrency) {
+		// The floor is no knee: nothing of ours queues there. Slow start finds the knee afresh
+		// rather than probing up from 1 a call at a time.
+		good = 0
+	}
 	s.Limit, s.Knee, s.Recent, s.LevelAt, s.LevelCalls, s.LevelLatency = 0, good, 0, 0, 0, 0
 	s.Ramp = true
 	s = c.policy.adopt(c.cfg, s)

@@ -122,12 +122,12 @@ func pace(cfg Config, s State, b Batch) (State, string) {
 		s = paceTo(goodCut(kneeCut(s, max(knee, cfg.MinConcurrency), true)), l)
 		return s, fmt.Sprintf("pace: latency %v at %d is %.2f x the baseline: knee at %d", level, l, ratio, s.Concurrency)
 	case s.Knee == 0 || s.Knee > float64(l):
-		next := 2 * l
+		next := min(2*l, slowCap(cfg, l, level))
 		if first {
-			// The first good round after a wake-up: the provider answers, at the latency it had
-			// (the floor would have voided Good otherwise), so straight back to the concurrency it
-			// last served quietly; with none known, a larger first step than 2 (a round trip
-			// of a 70 s provider is worth saving).
+			// The first good round after a wake-up or the start: a larger first step than 2 (a
+			// round trip of a 70 s provider is worth saving); and when the provider answers at
+			// the latency it had (the floor would have voided Good otherwise), straight back to
+			// the concurrency it last served quietly.
 			next = max(next, paceFirstWindow, int(s.Good))
 		}
 		if s.Knee > float64(l) {
@@ -143,6 +143,18 @@ func pace(cfg Config, s State, b Batch) (State, string) {
 		s.Ramp = false
 		return s, fmt.Sprintf("pace: latency %v at %d, %.2f x the baseline: hold", level, l, ratio)
 	}
+}
+
+// slowCap bounds a slow-start step from l calls answering in level: if l were the knee, latency
+// would grow in proportion beyond it, and a step that would take it past the slow-call threshold
+// (with the knee tolerance to spare) turns every call slow and opens the circuit on the slow-call
+// rate. Near the threshold slow start therefore grows one call at a time. A 70 s provider that
+// shrank to 3 calls of 210 s (slow-call threshold 350 s) goes 1, 2, 3, 4, not 1, 2, 4, 8.
+func slowCap(cfg Config, l int, level time.Duration) int {
+	if cfg.SlowCall <= 0 || level <= 0 {
+		return math.MaxInt
+	}
+	return max(l+1, int(float64(l)*float64(cfg.SlowCall)/(float64(level)*cfg.KneeTolerance)))
 }
 
 // goodCut lowers the last known good concurrency to the knee just measured: what slow start ramps

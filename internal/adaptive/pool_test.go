@@ -50,6 +50,21 @@ func TestPoolBrakesWithinTheBatch(t *testing.T) {
 	}
 }
 
+// Calls sent before a decision that held or raised the limit still brake it when they come back
+// slow: the provider shrank under the calls in flight, and waiting for a round of fresh calls
+// would leave those to queue into their timeouts.
+func TestPoolStaleCallsBrakeAfterAHold(t *testing.T) {
+	pace := newController(t, PolicyPace, nil)
+	p := NewPool(pace, steady(t, pace), 1, Batch{}, time.Minute)
+	if got := complete(p, 8, 200*time.Millisecond, t0, t0.Add(time.Second)); got != 8 {
+		t.Fatalf("limit after a quiet round = %d, want 8", got)
+	}
+	// Sent before that decision (a hold), answered at 3 x the baseline.
+	if got := complete(p, 4, 600*time.Millisecond, t0, t0.Add(2*time.Second)); got >= 8 {
+		t.Fatalf("limit after 4 stale calls at 3 x the baseline = %d, want a cut", got)
+	}
+}
+
 // Apply replays the batch's decisions: onto the state the pool began with it gives the pool's own
 // result; onto a state another ventilator wrote meanwhile, the same samples decided from there.
 func TestPoolApplyReplays(t *testing.T) {
@@ -104,7 +119,7 @@ func TestPaceResumesAtTheLastGoodConcurrency(t *testing.T) {
 // A provider that comes back faster or slower than before the trip is another provider: what was
 // learnt of it is void, and slow start begins with a first window of 4, then doubles.
 func TestPaceResumesAfreshWhenTheProviderChanged(t *testing.T) {
-	ctl := newController(t, PolicyPace, nil)
+	ctl := newController(t, PolicyPace, func(c *Config) { c.SlowCall = time.Minute })
 	for _, lat := range []time.Duration{50 * time.Millisecond, 600 * time.Millisecond} {
 		if path := resumeRounds(t, ctl, steady(t, ctl), lat, 3); path[0] != paceFirstWindow || path[1] != 8 || path[2] != 16 {
 			t.Fatalf("at %v: concurrency after each round = %v, want [4 8 16]", lat, path)
@@ -161,5 +176,23 @@ func TestPaceDecidesOnASharedPoolOfOne(t *testing.T) {
 	p := NewPool(ctl, s, 2, Batch{}, time.Minute)
 	if got := complete(p, 1, 100*time.Millisecond, t0, t0.Add(100*time.Millisecond)); got != 2 {
 		t.Fatalf("pool after one quiet call = %d, want 2 (a share of 4 over 2 invocations)", got)
+	}
+}
+
+// Slow start grows one call at a time once doubling could take latency past the slow-call
+// threshold: a 70 s provider that shrank to 3 calls of 210 s (threshold 350 s) is not doubled from
+// 2 to 4 nor from 4 to 8, where its calls would all be slow and time out.
+func TestPaceSlowStartStopsDoublingNearTheSlowCallThreshold(t *testing.T) {
+	ctl := newController(t, PolicyPace, func(c *Config) { c.SlowCall = 350 * time.Second })
+	s := at(ctl, 2)
+	s.Baseline, s.BaselineCalls, s.Recent, s.Ramp = 210*time.Second, 3, 210*time.Second, true
+	s, d := ctl.Next(s, sample(2, 0, 0, 210*time.Second), t0)
+	if d.Concurrency != 3 {
+		t.Fatalf("from 2 calls of 210s: concurrency %d, want 3 (%s)", d.Concurrency, d.Reason)
+	}
+	s = at(ctl, 2)
+	s.Baseline, s.BaselineCalls, s.Recent, s.Ramp = 70*time.Second, 3, 70*time.Second, true
+	if _, d = ctl.Next(s, sample(2, 0, 0, 70*time.Second), t0); d.Concurrency != 4 {
+		t.Fatalf("from 2 calls of 70s: concurrency %d, want 4, doubling (%s)", d.Concurrency, d.Reason)
 	}
 }
