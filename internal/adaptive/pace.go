@@ -26,6 +26,17 @@ func noiseMargin(cfg Config, n int) float64 {
 	return (cfg.KneeTolerance - 1) * 1.5 / math.Sqrt(float64(max(n, 1)))
 }
 
+// joins reports whether a round of n calls of mean latency lat may join the provisional baseline of
+// s: when it agrees with it within half the noise margin of the difference of two means. A round
+// above the floor may hold the ventilators' own queueing, and joined, it raises the baseline and
+// with it the knee (a round at 4 calls on a provider that serves 3 is 1.33 x; the margin used to be
+// the sum of the two rounds' noise margins, 1.32 x for a baseline of 3 calls, and rounds joined
+// there kept the concurrency a call above the knee).
+func joins(cfg Config, s State, lat time.Duration, n int) bool {
+	margin := (cfg.KneeTolerance - 1) * 1.5 / 2 * math.Sqrt(1/float64(max(s.BaselineCalls, 1))+1/float64(max(n, 1)))
+	return float64(lat) <= float64(s.Baseline)*(1+margin)
+}
+
 // pace is the knee rule decided per round of completed calls (see [Pool]), for a round with
 // successful calls and neither refusals nor too many failures (decide has dealt with those).
 //
@@ -68,15 +79,12 @@ func pace(cfg Config, s State, b Batch) (State, string) {
 	case s.Baseline == 0 || floor:
 		// At the floor nothing of the ventilators' own queues: its level is the baseline.
 		s.Baseline, s.BaselineCalls = level, n
-	case s.BaselineCalls < baselineCalls && float64(lat) <= float64(s.Baseline)*
-		(1+noiseMargin(cfg, s.BaselineCalls)+noiseMargin(cfg, b.OK())):
-		// A baseline of a few calls is provisional: rounds that agree with it within their noise
-		// join it (a mean, not a minimum, which noise would bias low).
+	case s.BaselineCalls < baselineCalls && joins(cfg, s, lat, b.OK()):
+		// A baseline of a few calls is provisional: rounds that agree with it join it (a mean,
+		// not a minimum, which noise would bias low).
 		m := s.BaselineCalls + b.OK()
 		s.Baseline = (s.Baseline*time.Duration(s.BaselineCalls) + b.OKLatency) / time.Duration(m)
 		s.BaselineCalls = m
-	case s.BaselineCalls < baselineCalls && lat < s.Baseline:
-		s.Baseline, s.BaselineCalls = lat, b.OK()
 	case n >= paceBaselineCalls && level < s.Baseline:
 		// The lowest of many levels: each of at least paceBaselineCalls calls, since the
 		// minimum of many noisy means is lower than the provider's latency.

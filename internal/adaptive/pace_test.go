@@ -1,0 +1,49 @@
+package adaptive
+
+import (
+	"testing"
+	"time"
+)
+
+// A provisional baseline (a few calls, measured at the floor) is not raised by a round that holds
+// the ventilators' own queueing: 4 calls on a provider that serves 3 answer 1.3 x slower, which
+// marks the knee at 3 rather than joining the baseline (the degraded 200 ms providers of `make
+// sim` sat a call above their knee, and their circuit opened on the slow calls).
+func TestPaceProvisionalBaselineKeepsQueueingOut(t *testing.T) {
+	ctl := newController(t, PolicyPace, nil)
+	s := at(ctl, 4)
+	s.Baseline, s.BaselineCalls, s.Ramp = 600*time.Millisecond, 3, true
+	s, d := ctl.Next(s, sample(4, 0, 0, 780*time.Millisecond), t0)
+	if s.Baseline != 600*time.Millisecond {
+		t.Fatalf("baseline after a round at 1.3 x = %v, want 600ms kept (%s)", s.Baseline, d.Reason)
+	}
+	if d.Concurrency != 3 || s.Knee != 3 {
+		t.Fatalf("concurrency %d, knee %v after a round at 1.3 x on 4 calls; want 3 and 3 (%s)", d.Concurrency, s.Knee, d.Reason)
+	}
+	// A round that agrees with it within its noise joins it.
+	s = at(ctl, 2)
+	s.Baseline, s.BaselineCalls, s.Ramp = 600*time.Millisecond, 1, true
+	s, d = ctl.Next(s, sample(2, 0, 0, 630*time.Millisecond), t0)
+	if s.BaselineCalls != 3 || s.Baseline != 620*time.Millisecond {
+		t.Fatalf("baseline after a round at 1.05 x = %v of %d calls, want 620ms of 3 (%s)", s.Baseline, s.BaselineCalls, d.Reason)
+	}
+}
+
+// Slow calls (over SLOW_CALL) on a provider whose baseline is known are read as latency: the pool
+// cuts straight to the knee they show and remembers it, where halving with no knee learnt doubled
+// back into the same slow calls a round later.
+func TestPaceReadsSlowCallsAsLatency(t *testing.T) {
+	ctl := newController(t, PolicyPace, nil)
+	s := steady(t, ctl)
+	s.Knee = 0
+	s, d := ctl.Next(s, sample(4, 0, 4, 1600*time.Millisecond), t0)
+	if d.Concurrency != 1 || s.Knee != 1 {
+		t.Fatalf("after 4 calls at 8 x the baseline, all slow: concurrency %d, knee %v; want 1 and 1 (%s)", d.Concurrency, s.Knee, d.Reason)
+	}
+	s = steady(t, ctl)
+	s.Knee = 0
+	s, d = ctl.Next(s, sample(4, 0, 4, 400*time.Millisecond), t0)
+	if d.Concurrency != 4 || s.Knee != 4 {
+		t.Fatalf("after 4 calls at 2 x the baseline, all slow: concurrency %d, knee %v; want 4 and 4 (%s)", d.Concurrency, s.Knee, d.Reason)
+	}
+}
