@@ -26,14 +26,20 @@ func noiseMargin(cfg Config, n int) float64 {
 	return (cfg.KneeTolerance - 1) * 1.5 / math.Sqrt(float64(max(n, 1)))
 }
 
-// joins reports whether a round of n calls of mean latency lat may join the provisional baseline of
-// s: when it agrees with it within half the noise margin of the difference of two means. A round
-// above the floor may hold the ventilators' own queueing, and joined, it raises the baseline and
-// with it the knee (a round at 4 calls on a provider that serves 3 is 1.33 x; the margin used to be
-// the sum of the two rounds' noise margins, 1.32 x for a baseline of 3 calls, and rounds joined
-// there kept the concurrency a call above the knee).
-func joins(cfg Config, s State, lat time.Duration, n int) bool {
-	margin := (cfg.KneeTolerance - 1) * 1.5 / 2 * math.Sqrt(1/float64(max(s.BaselineCalls, 1))+1/float64(max(n, 1)))
+// joins reports whether a round of n calls at concurrency l, of mean latency lat, may join the
+// provisional baseline of s. Up to twice the floor, where the ventilators' own calls cannot queue
+// unless the provider serves one call at a time (and then the round is twice as slow), within the
+// two means' noise margins added up: the floor's call or two may be far off. Above it, within
+// half the noise margin of the difference of two means only: there a round may hold the
+// ventilators' own queueing, and joined, it raises the baseline and with it the knee (a round at 4
+// calls on a provider that serves 3 is 1.33 x; with the wide margin it joined a baseline of 3
+// calls, and the concurrency sat a call above the knee).
+func joins(cfg Config, s State, l int, lat time.Duration, n int) bool {
+	a, b := float64(max(s.BaselineCalls, 1)), float64(max(n, 1))
+	margin := (cfg.KneeTolerance - 1) * 1.5 / 2 * math.Sqrt(1/a+1/b)
+	if l <= 2*cfg.MinConcurrency {
+		margin = noiseMargin(cfg, int(a)) + noiseMargin(cfg, int(b))
+	}
 	return float64(lat) <= float64(s.Baseline)*(1+margin)
 }
 
@@ -79,7 +85,7 @@ func pace(cfg Config, s State, b Batch) (State, string) {
 	case s.Baseline == 0 || floor:
 		// At the floor nothing of the ventilators' own queues: its level is the baseline.
 		s.Baseline, s.BaselineCalls = level, n
-	case s.BaselineCalls < baselineCalls && joins(cfg, s, lat, b.OK()):
+	case s.BaselineCalls < baselineCalls && joins(cfg, s, l, lat, b.OK()):
 		// A baseline of a few calls is provisional: rounds that agree with it join it (a mean,
 		// not a minimum, which noise would bias low).
 		m := s.BaselineCalls + b.OK()
