@@ -105,7 +105,7 @@ func pace(cfg Config, s State, b Batch) (State, string) {
 			ratio = round
 		}
 		knee := float64(l) / ratio
-		next := min(max(int(math.Round(knee)), cfg.MinConcurrency), l)
+		next := probeBack(cfg, s, l, min(max(int(math.Round(knee)), cfg.MinConcurrency), l), ratio)
 		s = paceTo(goodCut(kneeCut(s, next, true)), l)
 		return s, fmt.Sprintf("pace: latency %v is %.2f x the baseline %v at %d: knee at %.1f, %d",
 			lat, ratio, s.Baseline, l, knee, s.Concurrency)
@@ -133,7 +133,7 @@ func pace(cfg Config, s State, b Batch) (State, string) {
 		if s.Knee > 0 {
 			knee = min(knee, int(s.Knee))
 		}
-		s = paceTo(goodCut(kneeCut(s, max(knee, cfg.MinConcurrency), true)), l)
+		s = paceTo(goodCut(kneeCut(s, probeBack(cfg, s, l, max(knee, cfg.MinConcurrency), ratio), true)), l)
 		return s, fmt.Sprintf("pace: latency %v at %d is %.2f x the baseline: knee at %d", level, l, ratio, s.Concurrency)
 	case s.Knee == 0 || s.Knee > float64(l):
 		next := min(2*l, slowCap(cfg, l, level))
@@ -177,6 +177,19 @@ func slowCap(cfg Config, l int, level time.Duration) int {
 func goodCut(s State) State {
 	s.Good = min(s.Good, s.Knee)
 	return s
+}
+
+// probeBack bounds a cut from l to next: a probe above the knee that shows latency risen by less
+// than KneeTolerance squared goes back to the knee, not below it. Above the knee latency rises
+// by a call's share (1.125 x for 9 calls on a provider that serves 8), and a baseline read a few
+// percent low made that look like 1.3 x and cut to 7, under the knee; the rounds at the knee say
+// whether it is still right. A larger rise (the provider shrank under the probe) cuts as far as
+// the latency says.
+func probeBack(cfg Config, s State, l, next int, ratio float64) int {
+	if s.Knee > 0 && float64(l) > s.Knee && ratio <= cfg.KneeTolerance*cfg.KneeTolerance {
+		return max(next, min(int(s.Knee), l))
+	}
+	return next
 }
 
 // paceTo starts counting rounds afresh when the concurrency moved from l.

@@ -47,3 +47,21 @@ func TestPaceReadsSlowCallsAsLatency(t *testing.T) {
 		t.Fatalf("after 4 calls at 2 x the baseline, all slow: concurrency %d, knee %v; want 4 and 4 (%s)", d.Concurrency, s.Knee, d.Reason)
 	}
 }
+
+// A probe one call above the knee that shows latency risen by less than KneeTolerance squared goes
+// back to the knee, not under it: 9 calls on a provider that serves 8 read 1.3 x against a
+// baseline a few percent low, and cut to 7 (a seventh of the provider left idle). A larger rise,
+// the provider shrinking under the probe, cuts as far as the latency says.
+func TestPaceProbeGoesBackToTheKnee(t *testing.T) {
+	ctl := newController(t, PolicyPace, nil)
+	s := steady(t, ctl)
+	s.Concurrency, s.Limit = 9, 9
+	got, d := ctl.Next(s, sample(9, 0, 0, 260*time.Millisecond), t0)
+	if d.Concurrency != 8 || got.Knee != 8 {
+		t.Fatalf("probe at 9 at 1.3 x: concurrency %d, knee %v; want back to 8 (%s)", d.Concurrency, got.Knee, d.Reason)
+	}
+	got, d = ctl.Next(s, sample(9, 0, 0, 600*time.Millisecond), t0)
+	if d.Concurrency != 3 {
+		t.Fatalf("probe at 9 at 3 x: concurrency %d, want 3 (%s)", d.Concurrency, d.Reason)
+	}
+}
