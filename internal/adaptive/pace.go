@@ -85,6 +85,12 @@ func pace(cfg Config, s State, b Batch) (State, string) {
 	case s.Baseline == 0 || floor:
 		// At the floor nothing of the ventilators' own queues: its level is the baseline.
 		s.Baseline, s.BaselineCalls = level, n
+	case s.BaselineCalls < baselineCalls && l <= 2*cfg.MinConcurrency && b.OK() >= s.BaselineCalls &&
+		float64(lat) < float64(s.Baseline)*(1-(cfg.KneeTolerance-1)*1.5/2*math.Sqrt(1/float64(max(s.BaselineCalls, 1))+1/float64(b.OK()))):
+		// Faster, at the floor or twice it, than a provisional baseline of no more calls allows:
+		// that one was off (a call caught in the provider's change, at twice the new latency),
+		// and averaging would keep it high.
+		s.Baseline, s.BaselineCalls = lat, b.OK()
 	case s.BaselineCalls < baselineCalls && joins(cfg, s, l, lat, b.OK()):
 		// A baseline of a few calls is provisional: rounds that agree with it join it (a mean,
 		// not a minimum, which noise would bias low).

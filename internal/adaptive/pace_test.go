@@ -65,3 +65,16 @@ func TestPaceProbeGoesBackToTheKnee(t *testing.T) {
 		t.Fatalf("probe at 9 at 3 x: concurrency %d, want 3 (%s)", d.Concurrency, d.Reason)
 	}
 }
+
+// A provisional baseline read from one call caught in the provider's change (twice the new
+// latency) is replaced by a round at twice the floor that is far faster, not averaged with it:
+// averaged, it stayed a third too high and the 5 ms shared provider sat at 4 calls on 3 (1.42 x).
+func TestPaceFloorRoundReplacesAnOffBaseline(t *testing.T) {
+	ctl := newController(t, PolicyPace, nil)
+	s := at(ctl, 2)
+	s.Baseline, s.BaselineCalls, s.Ramp = 30*time.Millisecond, 1, true
+	s, d := ctl.Next(s, sample(2, 0, 0, 16*time.Millisecond), t0)
+	if s.Baseline != 16*time.Millisecond || s.BaselineCalls != 2 {
+		t.Fatalf("baseline after a round at 0.53 x = %v of %d calls, want 16ms of 2 (%s)", s.Baseline, s.BaselineCalls, d.Reason)
+	}
+}
