@@ -237,6 +237,10 @@ func (c *controller) batchFor(s State, sample Batch) int {
 	return c.clampBatch(n)
 }
 
+// perCallRounds is how many times BatchFactor rounds a batch holds under a policy that decides per
+// call.
+const perCallRounds = 4
+
 // perCallBatch sizes the next batch of a policy that moves its limit within the batch: rounds of
 // calls for the pool the invocation may reach (while ramping up, the last known good concurrency or
 // twice the current one), as many rounds as can start within the time budget plus the round that
@@ -250,6 +254,13 @@ func (c *controller) perCallBatch(s State, sample Batch, lat time.Duration, roun
 		target = max(target, int(s.Knee), int(s.Good), paceFirstWindow, min(2*s.Concurrency, c.cfg.MaxConcurrency))
 	}
 	pool := Share(c.clamp(target), s.Pollers)
+	// The pool decides as calls complete, so a long batch delays no decision: it only drains
+	// once, losing half a round (with a latency known: a wake-up's first batch stays short). perCallRounds times BatchFactor rounds keep some 99 % of the
+	// batch's time busy where BatchFactor keeps 97 %, which is a limited provider's goodput (it
+	// cannot be held a little above its capacity to make up for the drain).
+	if lat > 0 {
+		rounds = max(rounds, perCallRounds*c.cfg.BatchFactor)
+	}
 	if sample.StartBudget > 0 && lat > 0 {
 		// Calls start while StartFactor latencies fit before the deadline (Pool.Fits); the budget
 		// less the start budget is the call timeout, which bounds that window. Two rounds more:

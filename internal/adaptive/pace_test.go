@@ -78,3 +78,26 @@ func TestPaceFloorRoundReplacesAnOffBaseline(t *testing.T) {
 		t.Fatalf("baseline after a round at 0.53 x = %v of %d calls, want 16ms of 2 (%s)", s.Baseline, s.BaselineCalls, d.Reason)
 	}
 }
+
+// A pace batch holds perCallRounds x BATCH_FACTOR rounds once the latency is known: its pool
+// decides as calls complete, so the length costs no decision, and the drain at its end (half a
+// round) is a quarter of what BATCH_FACTOR rounds lose; the time budget still bounds it, and a
+// wake-up's first batch, with no latency known, stays at BATCH_FACTOR rounds.
+func TestPaceBatchHoldsManyRounds(t *testing.T) {
+	ctl := newController(t, PolicyPace, func(c *Config) { c.BatchTime = 0; c.MaxBatch = 10000 })
+	s := steady(t, ctl)
+	_, d := ctl.Next(s, sample(8, 0, 0, 200*time.Millisecond), t0)
+	if want := 8 * perCallRounds * 16; d.BatchSize != want {
+		t.Fatalf("batch at 8 calls of 200 ms: %d, want %d (%s)", d.BatchSize, want, d.Reason)
+	}
+	b := sample(8, 0, 0, 200*time.Millisecond)
+	b.StartBudget = 2 * time.Second // 10 rounds start in time, and the one that finishes after
+	if _, d = ctl.Next(s, b, t0); d.BatchSize != 8*11 {
+		t.Fatalf("batch within a start budget of 10 rounds: %d, want %d", d.BatchSize, 8*11)
+	}
+	s.Tripped = true
+	s, _ = ctl.Resume(s, t0)
+	if s.BatchSize != 8*16 {
+		t.Fatalf("batch after a wake-up: %d, want 8 x 16 (slow start towards the knee of 8)", s.BatchSize)
+	}
+}
