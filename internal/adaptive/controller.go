@@ -255,9 +255,10 @@ func (c *controller) perCallBatch(s State, sample Batch, lat time.Duration, roun
 	}
 	pool := Share(c.clamp(target), s.Pollers)
 	// The pool decides as calls complete, so a long batch delays no decision: it only drains
-	// once, losing half a round (with a latency known: a wake-up's first batch stays short). perCallRounds times BatchFactor rounds keep some 99 % of the
-	// batch's time busy where BatchFactor keeps 97 %, which is a limited provider's goodput (it
-	// cannot be held a little above its capacity to make up for the drain).
+	// once, losing half a round (with a latency known: a wake-up's first batch stays short).
+	// perCallRounds times BatchFactor rounds keep some 99 % of the batch's time busy where
+	// BatchFactor keeps 97 %, which is a limited provider's goodput (it cannot be held a little
+	// above its capacity to make up for the drain).
 	if lat > 0 {
 		rounds = max(rounds, perCallRounds*c.cfg.BatchFactor)
 	}
