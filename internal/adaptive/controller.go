@@ -97,7 +97,7 @@ func (c *controller) Next(prev State, batch Batch, now time.Time) (State, Decisi
 		// Every call failed at the floor. Failures among successes are the records' own (a poison
 		// record fails while others succeed), or the circuit's business: it opens on the rates.
 		s = noteFloorFailure(s, b)
-		if s.FloorFailures >= c.cfg.TripAfter && s.FloorKeys >= 2 {
+		if s.FloorFailures >= c.floorRounds() && s.FloorKeys >= 2 {
 			s.Tripped = true
 			s.Pending = Batch{}
 			return s, c.decision(s, true, fmt.Sprintf(
@@ -153,6 +153,21 @@ func (c *controller) Resume(prev State, now time.Time) (State, Decision) {
 // decision is the Decision that applies s.
 func (c *controller) decision(s State, trip bool, reason string) Decision {
 	return Decision{Concurrency: s.Concurrency, BatchSize: s.BatchSize, Trip: trip, Reason: reason}
+}
+
+// perCallFloorRounds is the fewest failing rounds in a row at the floor that trip a policy that
+// decides per call: there a round is one call, and two poison records retried one after the other
+// (a batch's head holds the retries) are two records failing in a row at the floor, which tripped
+// the 5 ms shared provider of `make sim` (seed 16) for a minute of its two-minute degraded phase.
+const perCallFloorRounds = 3
+
+// floorRounds is how many failing samples in a row at the floor trip the controller: TRIP_AFTER
+// batches, or at least perCallFloorRounds rounds under a policy that decides per call.
+func (c *controller) floorRounds() int {
+	if c.PerCall() {
+		return max(c.cfg.TripAfter, perCallFloorRounds)
+	}
+	return c.cfg.TripAfter
 }
 
 // noteFloorFailure counts a failing batch at the smallest concurrency, and whether the failures of

@@ -101,3 +101,32 @@ func TestPaceBatchHoldsManyRounds(t *testing.T) {
 		t.Fatalf("batch after a wake-up: %d, want 8 x 16 (slow start towards the knee of 8)", s.BatchSize)
 	}
 }
+
+// Under pace a round at the floor is one call, so two poison records retried one after the other
+// would be two records failing in a row: it trips on the third failing round, from two records or
+// more, where the knee policy trips on one failing batch of two records.
+func TestPaceTripsOnThreeFailingRoundsAtTheFloor(t *testing.T) {
+	ctl := newController(t, PolicyPace, nil)
+	s := at(ctl, 1)
+	fail := func(key string) Batch {
+		b := sample(1, 1, 0, 0)
+		b.FailedKey, b.FailedKeys = key, 1
+		return b
+	}
+	var d Decision
+	for i, key := range []string{"poison-1", "poison-2"} {
+		if s, d = ctl.Next(s, fail(key), t0); d.Trip {
+			t.Fatalf("tripped on failing round %d at the floor: %s", i+1, d.Reason)
+		}
+	}
+	if _, d = ctl.Next(s, fail("poison-3"), t0); !d.Trip {
+		t.Fatalf("no trip after three failing rounds of three records at the floor: %s", d.Reason)
+	}
+
+	knee := newController(t, PolicyKnee, nil)
+	b := sample(2, 2, 0, 0)
+	b.FailedKey, b.FailedKeys = "a", 2
+	if _, d = knee.Next(at(knee, 1), b, t0); !d.Trip {
+		t.Fatalf("knee: no trip on a batch of two records failing at the floor: %s", d.Reason)
+	}
+}
