@@ -81,8 +81,8 @@ func TestPaceFloorRoundReplacesAnOffBaseline(t *testing.T) {
 
 // A pace batch holds perCallRounds x BATCH_FACTOR rounds once the latency is known: its pool
 // decides as calls complete, so the length costs no decision, and the drain at its end (half a
-// round) is a quarter of what BATCH_FACTOR rounds lose; the time budget still bounds it, and a
-// wake-up's first batch, with no latency known, stays at BATCH_FACTOR rounds.
+// round) is a quarter of what BATCH_FACTOR rounds lose; the start window still bounds it. A
+// wake-up's first batch takes the baseline for its latency, and is as long.
 func TestPaceBatchHoldsManyRounds(t *testing.T) {
 	ctl := newController(t, PolicyPace, func(c *Config) { c.BatchTime = 0; c.MaxBatch = 10000 })
 	s := steady(t, ctl)
@@ -91,14 +91,16 @@ func TestPaceBatchHoldsManyRounds(t *testing.T) {
 		t.Fatalf("batch at 8 calls of 200 ms: %d, want %d (%s)", d.BatchSize, want, d.Reason)
 	}
 	b := sample(8, 0, 0, 200*time.Millisecond)
-	b.StartBudget = 2 * time.Second // 10 rounds start in time, and the one that finishes after
-	if _, d = ctl.Next(s, b, t0); d.BatchSize != 8*11 {
-		t.Fatalf("batch within a start budget of 10 rounds: %d, want %d", d.BatchSize, 8*11)
+	// A budget of 2.4 s and a call timeout of 1 s: calls start while twice their 200 ms fit, for
+	// 2 s, 10 rounds; and two more, the one started last and one for the calls that end early.
+	b.Budget, b.StartBudget = 2400*time.Millisecond, 1400*time.Millisecond
+	if _, d = ctl.Next(s, b, t0); d.BatchSize != 8*12 {
+		t.Fatalf("batch within a start window of 10 rounds: %d, want %d", d.BatchSize, 8*12)
 	}
 	s.Tripped = true
 	s, _ = ctl.Resume(s, t0)
-	if s.BatchSize != 8*16 {
-		t.Fatalf("batch after a wake-up: %d, want 8 x 16 (slow start towards the knee of 8)", s.BatchSize)
+	if want := 8 * perCallRounds * 16; s.BatchSize != want {
+		t.Fatalf("batch after a wake-up: %d, want %d (slow start towards the knee of 8, at the baseline's latency)", s.BatchSize, want)
 	}
 }
 
@@ -130,3 +132,4 @@ func TestPaceTripsOnThreeFailingRoundsAtTheFloor(t *testing.T) {
 		t.Fatalf("knee: no trip on a batch of two records failing at the floor: %s", d.Reason)
 	}
 }
+
