@@ -29,7 +29,9 @@ func noiseMargin(cfg Config, n int) float64 {
 // joins reports whether a round of n calls at concurrency l, of mean latency lat, may join the
 // provisional baseline of s. Up to twice the floor, where the ventilators' own calls cannot queue
 // unless the provider serves one call at a time (and then the round is twice as slow), within the
-// two means' noise margins added up: the floor's call or two may be far off. Above it, within
+// two means' noise margins added up: the floor's call or two may be far off; and so at any
+// concurrency while the baseline is a single call (the floor's after a wake-up, which slow start
+// leaves for 4 calls at once: one call drawn 20 % fast read the 4 as queueing). Above it, within
 // half the noise margin of the difference of two means only: there a round may hold the
 // ventilators' own queueing, and joined, it raises the baseline and with it the knee (a round at 4
 // calls on a provider that serves 3 is 1.33 x; with the wide margin it joined a baseline of 3
@@ -37,7 +39,7 @@ func noiseMargin(cfg Config, n int) float64 {
 func joins(cfg Config, s State, l int, lat time.Duration, n int) bool {
 	a, b := float64(max(s.BaselineCalls, 1)), float64(max(n, 1))
 	margin := (cfg.KneeTolerance - 1) * 1.5 / 2 * math.Sqrt(1/a+1/b)
-	if l <= 2*cfg.MinConcurrency {
+	if l <= 2*cfg.MinConcurrency || s.BaselineCalls <= 1 {
 		margin = noiseMargin(cfg, int(a)) + noiseMargin(cfg, int(b))
 	}
 	return float64(lat) <= float64(s.Baseline)*(1+margin)
@@ -116,6 +118,9 @@ func pace(cfg Config, s State, b Batch) (State, string) {
 		return s, fmt.Sprintf("pace: latency %v is %.2f x the baseline %v at %d: knee at %.1f, %d",
 			lat, ratio, s.Baseline, l, knee, s.Concurrency)
 	}
+	// The holds below keep a quiet concurrency from growing; latency that has started to rise
+	// cuts all the same (5 calls of a provider that serves 3, some of them slow, held at 5).
+	quiet := ratio <= quietRatio(cfg)+noiseMargin(cfg, n)/2
 	switch {
 	case b.BadRatio() > cfg.BackoffRatio/10:
 		// A few failures are the records' own (a poison record fails at any concurrency); more
@@ -128,7 +133,6 @@ func pace(cfg Config, s State, b Batch) (State, string) {
 		s.Ramp = false
 		return s, fmt.Sprintf("pace: at most %d of %d calls in flight: hold", b.Pool, Share(l, s.Pollers))
 	}
-	quiet := ratio <= quietRatio(cfg)+noiseMargin(cfg, n)/2
 	if quiet {
 		s.Good = max(s.Good, float64(l))
 	}
@@ -139,7 +143,8 @@ func pace(cfg Config, s State, b Batch) (State, string) {
 		if s.Knee > 0 {
 			knee = min(knee, int(s.Knee))
 		}
-		s = paceTo(goodCut(kneeCut(s, probeBack(cfg, s, l, max(knee, cfg.MinConcurrency), ratio), true)), l)
+		next := probeBack(cfg, s, l, max(knee, cfg.MinConcurrency), ratio)
+		s = paceTo(goodCut(kneeCut(s, next, true)), l)
 		return s, fmt.Sprintf("pace: latency %v at %d is %.2f x the baseline: knee at %d", level, l, ratio, s.Concurrency)
 	case s.Knee == 0 || s.Knee > float64(l):
 		next := min(2*l, slowCap(cfg, l, level))

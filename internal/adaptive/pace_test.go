@@ -133,3 +133,19 @@ func TestPaceTripsOnThreeFailingRoundsAtTheFloor(t *testing.T) {
 	}
 }
 
+// A baseline of one call, the floor's after a wake-up, is joined by the first window's round
+// within both means' noise, as the floor's rounds are: one call may be far off (a 30 s provider's
+// floor call drawn at 25 s read the first window's 4 quiet calls at 31 s as 1.24 x, a knee at 3,
+// and the recovery then probed up one call per two round trips: 5.4 x its target).
+func TestPaceOneCallBaselineJoinsTheFirstWindow(t *testing.T) {
+	ctl := newController(t, PolicyPace, func(c *Config) { c.SlowCall = 150 * time.Second })
+	s := at(ctl, 4)
+	s.Baseline, s.BaselineCalls, s.Ramp = 25*time.Second, 1, true
+	s, d := ctl.Next(s, sample(4, 0, 0, 31*time.Second), t0)
+	if s.BaselineCalls != 5 || s.Baseline != 29800*time.Millisecond {
+		t.Fatalf("baseline after 4 calls at 1.24 x one call = %v of %d calls, want 29.8s of 5 (%s)", s.Baseline, s.BaselineCalls, d.Reason)
+	}
+	if d.Concurrency != 8 || s.Knee != 0 {
+		t.Fatalf("concurrency %d, knee %v; want slow start to 8, no knee (%s)", d.Concurrency, s.Knee, d.Reason)
+	}
+}
