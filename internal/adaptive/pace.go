@@ -122,12 +122,12 @@ func pace(cfg Config, s State, b Batch) (State, string) {
 	// cuts all the same (5 calls of a provider that serves 3, some of them slow, held at 5).
 	quiet := ratio <= quietRatio(cfg)+noiseMargin(cfg, n)/2
 	switch {
-	case b.BadRatio() > cfg.BackoffRatio/10:
+	case quiet && b.BadRatio() > cfg.BackoffRatio/10:
 		// A few failures are the records' own (a poison record fails at any concurrency); more
 		// are a reason not to grow.
 		s.Ramp = false
 		return s, fmt.Sprintf("pace: %d of %d calls slow or failed: hold at %d", b.Bad(), b.Calls, l)
-	case b.Pool > 0 && b.Pool < Share(l, s.Pollers):
+	case quiet && b.Pool > 0 && b.Pool < Share(l, s.Pollers):
 		// Fewer calls were in flight than allowed: the batch ran short of records, and the round
 		// says nothing of a higher concurrency.
 		s.Ramp = false
@@ -143,8 +143,7 @@ func pace(cfg Config, s State, b Batch) (State, string) {
 		if s.Knee > 0 {
 			knee = min(knee, int(s.Knee))
 		}
-		next := probeBack(cfg, s, l, max(knee, cfg.MinConcurrency), ratio)
-		s = paceTo(goodCut(kneeCut(s, next, true)), l)
+		s = paceTo(goodCut(kneeCut(s, probeBack(cfg, s, l, max(knee, cfg.MinConcurrency), ratio), true)), l)
 		return s, fmt.Sprintf("pace: latency %v at %d is %.2f x the baseline: knee at %d", level, l, ratio, s.Concurrency)
 	case s.Knee == 0 || s.Knee > float64(l):
 		next := min(2*l, slowCap(cfg, l, level))

@@ -149,3 +149,23 @@ func TestPaceOneCallBaselineJoinsTheFirstWindow(t *testing.T) {
 		t.Fatalf("concurrency %d, knee %v; want slow start to 8, no knee (%s)", d.Concurrency, s.Knee, d.Reason)
 	}
 }
+
+// A round whose latency has started to rise cuts to the knee it shows even when some of its calls
+// were slow: the hold for slow or failed calls keeps a quiet concurrency from growing, and held
+// 5 calls on a 70 s provider shrunk to 3 (slow calls at every round) for a whole degraded phase.
+func TestPaceRisingLatencyCutsDespiteSlowCalls(t *testing.T) {
+	ctl := newController(t, PolicyPace, nil)
+	s := at(ctl, 5)
+	s.Baseline, s.BaselineCalls = 200*time.Millisecond, 100
+	s, d := ctl.Next(s, sample(5, 0, 2, 256*time.Millisecond), t0)
+	if d.Concurrency != 4 || s.Knee != 4 {
+		t.Fatalf("5 calls at 1.28 x, 2 of them slow: concurrency %d, knee %v; want 4 and 4 (%s)", d.Concurrency, s.Knee, d.Reason)
+	}
+	// Quiet, the same slow calls hold.
+	s = at(ctl, 5)
+	s.Baseline, s.BaselineCalls = 200*time.Millisecond, 100
+	s, d = ctl.Next(s, sample(5, 0, 2, 200*time.Millisecond), t0)
+	if d.Concurrency != 5 {
+		t.Fatalf("5 quiet calls, 2 of them slow: concurrency %d, want held at 5 (%s)", d.Concurrency, d.Reason)
+	}
+}
