@@ -103,7 +103,11 @@ func TestDeadlineBudgetKeepsTimeToSettle(t *testing.T) {
 // deadline, not only while a whole INVOKE_TIMEOUT does: here the window is shorter than
 // INVOKE_TIMEOUT, so the old rule would start nothing; the records not started are returned.
 func TestRecordsStartWhileTheirExpectedLatencyFits(t *testing.T) {
-	r := newRig(t, func(c *config.Config) { c.Adaptive.Policy = adaptive.PolicyPace })
+	// One call at a time, so that the 40 calls need 4 s however fast the machine: the pool's slow
+	// start would otherwise finish them within the window on an idle one.
+	r := newRig(t, func(c *config.Config) {
+		c.Adaptive.Policy, c.Adaptive.MaxConcurrency = adaptive.PolicyPace, 1
+	})
 	r.setController(adaptive.State{Policy: adaptive.PolicyPace, Concurrency: 1, BatchSize: 40,
 		Baseline: 100 * time.Millisecond, BaselineCalls: 100, Recent: 100 * time.Millisecond})
 	r.worker.behave = func(string) fanout.Outcome {
