@@ -76,17 +76,27 @@ func pace(cfg Config, s State, b Batch) (State, string) {
 	s.Recent = level
 
 	floor := l <= cfg.MinConcurrency
+	changed := false
 	if tol := cfg.KneeTolerance + noiseMargin(cfg, n); floor && s.Baseline > 0 &&
 		(float64(level) > float64(s.Baseline)*tol || float64(level)*tol < float64(s.Baseline)) {
 		// Slower or faster at the floor than the baseline allows: the provider itself changed,
 		// and the knee learnt against the old baseline is void, and so is the concurrency last
 		// found good. Slow start finds the new ones.
-		s.Knee, s.Good = 0, 0
+		s.Knee, s.Good, changed = 0, 0, true
 	}
 	switch {
-	case s.Baseline == 0 || floor:
+	case s.Baseline == 0 || changed || floor && n >= s.BaselineCalls:
 		// At the floor nothing of the ventilators' own queues: its level is the baseline.
 		s.Baseline, s.BaselineCalls = level, n
+	case floor:
+		// The floor agrees with a baseline of more calls than it has: the provider did not
+		// change, and the round joins the baseline rather than replace it (a floor call or two
+		// drawn 10 % low, after two poison records sent a 200 ms provider there, replaced a
+		// baseline of 21 calls and held the pool under the knee for a quarter of an hour). The
+		// baseline's weight is capped at paceBaselineCalls, so that the floor still corrects it.
+		m := min(s.BaselineCalls, paceBaselineCalls)
+		s.Baseline = (s.Baseline*time.Duration(m) + b.OKLatency) / time.Duration(m+b.OK())
+		s.BaselineCalls = m + b.OK()
 	case s.BaselineCalls < baselineCalls && l <= 2*cfg.MinConcurrency && b.OK() >= s.BaselineCalls &&
 		float64(lat) < float64(s.Baseline)*(1-(cfg.KneeTolerance-1)*1.5/2*math.Sqrt(1/float64(max(s.BaselineCalls, 1))+1/float64(b.OK()))):
 		// Faster, at the floor or twice it, than a provisional baseline of no more calls allows:

@@ -169,3 +169,21 @@ func TestPaceRisingLatencyCutsDespiteSlowCalls(t *testing.T) {
 		t.Fatalf("5 quiet calls, 2 of them slow: concurrency %d, want held at 5 (%s)", d.Concurrency, d.Reason)
 	}
 }
+
+// A floor round that agrees with a baseline of more calls joins it, with the baseline's weight
+// capped at paceBaselineCalls: two poison records sent a 200 ms FIFO provider to the floor, where
+// one call drawn 10 % low replaced a baseline of 21 calls, and the pool sat under the knee for a
+// quarter of an hour. A floor round that disagrees (the provider changed) still replaces it.
+func TestPaceFloorKeepsAnAgreeingBaseline(t *testing.T) {
+	ctl := newController(t, PolicyPace, nil)
+	s := steady(t, ctl)
+	s.Concurrency, s.Limit = 1, 1
+	got, d := ctl.Next(s, sample(1, 0, 0, 180*time.Millisecond), t0)
+	if want := (64*200*time.Millisecond + 180*time.Millisecond) / 65; got.Baseline != want || got.BaselineCalls != 65 || got.Good != 8 {
+		t.Fatalf("after one floor call at 0.9 x: baseline %v of %d calls, good %v; want %v of 65, 8 (%s)", got.Baseline, got.BaselineCalls, got.Good, want, d.Reason)
+	}
+	got, d = ctl.Next(s, sample(1, 0, 0, 600*time.Millisecond), t0)
+	if got.Baseline != 600*time.Millisecond || got.BaselineCalls != 1 || got.Knee != 0 {
+		t.Fatalf("after one floor call at 3 x: baseline %v of %d calls, knee %v; want 600ms of 1, none (%s)", got.Baseline, got.BaselineCalls, got.Knee, d.Reason)
+	}
+}
