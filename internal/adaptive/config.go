@@ -70,7 +70,8 @@ type Config struct {
 	InitialConcurrency int
 	// BatchFactor is the fewest rounds of calls a batch holds for its pool: a pool drains for about
 	// one call's latency at the end of each batch, losing half a round, so a batch of 16 rounds
-	// keeps some 97 % of its calls in flight (BATCH_FACTOR, default 16).
+	// keeps some 97 % of its calls in flight (BATCH_FACTOR, default 16). Under the pace policy a
+	// batch holds perCallRounds times as many once a latency is known (see perCallBatch).
 	BatchFactor int
 	// BatchTime is the shortest time a batch keeps its pool busy at the latest latency, so that the
 	// time between batches (poll, invoke, settle) stays small beside it when calls are fast

@@ -97,7 +97,7 @@ func (c *controller) Next(prev State, batch Batch, now time.Time) (State, Decisi
 		// Every call failed at the floor. Failures among successes are the records' own (a poison
 		// record fails while others succeed), or the circuit's business: it opens on the rates.
 		s = noteFloorFailure(s, b)
-		if s.FloorFailures >= c.cfg.TripAfter && s.FloorKeys >= 2 {
+		if s.FloorFailures >= c.floorRounds() && s.FloorKeys >= 2 {
 			s.Tripped = true
 			s.Pending = Batch{}
 			return s, c.decision(s, true, fmt.Sprintf(
@@ -132,11 +132,16 @@ func (c *controller) Resume(prev State, now time.Time) (State, Decision) {
 	s.Pending = Batch{}
 	s.Concurrency = c.cfg.MinConcurrency
 	// What the provider did before the trip says nothing of it now; but a policy that decides per
-	// call ramps back up to the last known good concurrency as soon as a call succeeds, in a few
-	// round trips (slow start), and probes above it from there.
+	// call goes back to the last known good concurrency as soon as a round succeeds at the old
+	// latency, and probes above it from there.
 	good := 0.0
 	if c.PerCall() {
 		good = min(max(s.Knee, s.Good), float64(c.cfg.MaxConcurrency))
+	}
+	if good <= float64(c.cfg.MinConcurrency) {
+		// The floor is no knee: nothing of ours queues there. Slow start finds the knee afresh
+		// rather than probing up from 1 a call at a time.
+		good = 0
 	}
 	s.Limit, s.Knee, s.Recent, s.LevelAt, s.LevelCalls, s.LevelLatency = 0, good, 0, 0, 0, 0
 	s.Ramp = true
@@ -148,6 +153,21 @@ func (c *controller) Resume(prev State, now time.Time) (State, Decision) {
 // decision is the Decision that applies s.
 func (c *controller) decision(s State, trip bool, reason string) Decision {
 	return Decision{Concurrency: s.Concurrency, BatchSize: s.BatchSize, Trip: trip, Reason: reason}
+}
+
+// perCallFloorRounds is the fewest failing rounds in a row at the floor that trip a policy that
+// decides per call: there a round is one call, and two poison records retried one after the other
+// (a batch's head holds the retries) are two records failing in a row at the floor, which tripped
+// the 5 ms shared provider of `make sim` (seed 16) for a minute of its two-minute degraded phase.
+const perCallFloorRounds = 3
+
+// floorRounds is how many failing samples in a row at the floor trip the controller: TRIP_AFTER
+// batches, or at least perCallFloorRounds rounds under a policy that decides per call.
+func (c *controller) floorRounds() int {
+	if c.PerCall() {
+		return max(c.cfg.TripAfter, perCallFloorRounds)
+	}
+	return c.cfg.TripAfter
 }
 
 // noteFloorFailure counts a failing batch at the smallest concurrency, and whether the failures of
@@ -206,6 +226,10 @@ func (c *controller) adopt(prev State, now time.Time) State {
 func (c *controller) batchFor(s State, sample Batch) int {
 	pool := Share(s.Concurrency, s.Pollers)
 	lat := max(sample.MeanLatency(), s.Recent)
+	if lat == 0 && c.PerCall() {
+		// Right after a wake-up nothing recent is known; the baseline is the best guess.
+		lat = s.Baseline
+	}
 	rounds := c.cfg.BatchFactor
 	if lat > 0 {
 		rounds = max(rounds, int(min(float64(c.cfg.BatchTime)/float64(lat), MaxBatchLimit)))
@@ -228,6 +252,10 @@ func (c *controller) batchFor(s State, sample Batch) int {
 	return c.clampBatch(n)
 }
 
+// perCallRounds is how many times BatchFactor rounds a batch holds under a policy that decides per
+// call.
+const perCallRounds = 4
+
 // perCallBatch sizes the next batch of a policy that moves its limit within the batch: rounds of
 // calls for the pool the invocation may reach (while ramping up, the last known good concurrency or
 // twice the current one), as many rounds as can start within the time budget plus the round that
@@ -236,11 +264,27 @@ func (c *controller) batchFor(s State, sample Batch) int {
 func (c *controller) perCallBatch(s State, sample Batch, lat time.Duration, rounds int) int {
 	target := s.Concurrency
 	if s.Ramp {
-		target = max(target, int(s.Knee), min(2*s.Concurrency, c.cfg.MaxConcurrency))
+		// Slow start may reach the last known knee or good concurrency, or its first window,
+		// within the batch: records for a pool that size, so that it does not run dry.
+		target = max(target, int(s.Knee), int(s.Good), paceFirstWindow, min(2*s.Concurrency, c.cfg.MaxConcurrency))
 	}
 	pool := Share(c.clamp(target), s.Pollers)
+	// The pool decides as calls complete, so a long batch delays no decision: it only drains
+	// once, losing half a round. perCallRounds times BatchFactor rounds keep some 99 % of the
+	// batch's time busy where BatchFactor keeps 97 %, which is a limited provider's goodput (it
+	// cannot be held a little above its capacity to make up for the drain). A wake-up's first
+	// batch takes the baseline for its latency: a long one too, since calls start only while they
+	// fit before the deadline, and the rest go back unsent (recovery at 30 s: 1.05 x the target
+	// with BATCH_FACTOR rounds, 0.92 with these).
+	if lat > 0 {
+		rounds = max(rounds, perCallRounds*c.cfg.BatchFactor)
+	}
 	if sample.StartBudget > 0 && lat > 0 {
-		rounds = min(rounds, int(min(float64(sample.StartBudget)/float64(lat), MaxBatchLimit))+1)
+		// Calls start while StartFactor latencies fit before the deadline (Pool.Fits); the budget
+		// less the start budget is the call timeout, which bounds that window. Two rounds more:
+		// the one started last, and one for the calls that end early.
+		start := sample.Budget - startWindow(lat, sample.Budget-sample.StartBudget)
+		rounds = min(rounds, int(min(float64(max(start, 0))/float64(lat), MaxBatchLimit))+2)
 	} else if sample.Budget > 0 && lat > 0 {
 		rounds = min(rounds, max(int(min(c.cfg.BudgetShare*float64(sample.Budget)/float64(lat), MaxBatchLimit)), 1))
 	}

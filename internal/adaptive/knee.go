@@ -84,7 +84,9 @@ func (k kneePolicy) decide(cfg Config, s State, b Batch, now time.Time) (State, 
 		okCalls = round
 	}
 	switch {
-	case b.Errors == b.Calls && enough:
+	case b.Errors == b.Calls && b.Refused == 0 && enough:
+		// With refusals among them, the provider answers and only has a limit (the next case):
+		// a refusal and a poison record's failure are no outage.
 		return kneeCut(s, cfg.MinConcurrency, false), fmt.Sprintf("knee: all %d calls failed: back to %d", b.Calls, cfg.MinConcurrency)
 	case b.Refused > 0:
 		// The calls the provider accepted were, on average, OKLatency/Elapsed at once (Little's
@@ -95,8 +97,11 @@ func (k kneePolicy) decide(cfg Config, s State, b Batch, now time.Time) (State, 
 		}
 		next = max(next, cfg.MinConcurrency)
 		s = kneeCut(s, next, true)
+		if k.perCall {
+			s = goodCut(s)
+		}
 		return s, fmt.Sprintf("knee: %d of %d calls refused at %d: the limit is below, %d", b.Refused, b.Calls, l, next)
-	case b.BadRatio() > cfg.BackoffRatio && enough:
+	case k.badRatio(s, b) > cfg.BackoffRatio && enough:
 		next := backoff(cfg, l)
 		return kneeCut(s, next, false), fmt.Sprintf("knee: %d of %d calls slow or failed: x%v", b.Bad(), b.Calls, cfg.BackoffFactor)
 	}
@@ -186,6 +191,17 @@ func (k kneePolicy) decide(cfg Config, s State, b Batch, now time.Time) (State, 
 		s.Ramp = false
 		return s, fmt.Sprintf("knee: latency %v at %d, %.2f x the baseline: hold", lat, l, ratio)
 	}
+}
+
+// badRatio is the share of the sample's calls that argue for a back-off: failed and slow calls;
+// under the pace policy, once a baseline is known, failed calls only, since slow calls have a
+// latency the pace rule reads against the baseline (a cut straight to the knee it shows, rather
+// than halving and, with no knee learnt, doubling back into the same slow calls).
+func (k kneePolicy) badRatio(s State, b Batch) float64 {
+	if k.perCall && s.Baseline > 0 {
+		return b.ErrorRatio()
+	}
+	return b.BadRatio()
 }
 
 // kneeCut lowers s to concurrency n; when known is true, n is the provider's knee as measured.

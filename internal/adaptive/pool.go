@@ -37,6 +37,10 @@ type Pool struct {
 	// in flight when one of them was sent.
 	round Batch
 	peak  int
+	// stale holds the calls completed since the latest decision that were sent before it; cut is
+	// set when that decision lowered the limit (see Done).
+	stale Batch
+	cut   bool
 	// steps are the samples decided on, in order, to replay onto another stored state.
 	steps []step
 	// tripped is set once a decision trips: the ventilator starts no more calls.
@@ -78,10 +82,11 @@ func (p *Pool) Start(inflight int) {
 }
 
 // Done folds one completed call, sent at sent, in at now, and reports whether the limit changed.
-// Under a per-call policy a call sent before the latest decision is left out.
+// Under a per-call policy a call sent before the latest decision is left out of the rounds (see
+// doneStale).
 func (p *Pool) Done(r Result, sent, now time.Time) bool {
 	if p.perCall && len(p.steps) > 0 && sent.Before(p.steps[len(p.steps)-1].at) {
-		return false
+		return p.doneStale(r, now)
 	}
 	one := Summarize([]Result{r}, p.slow)
 	if p.round.Calls == 0 {
@@ -100,6 +105,34 @@ func (p *Pool) Done(r Result, sent, now time.Time) bool {
 		// A full round decides whatever it says; a partial one only when it brakes.
 		p.decided(s, d, sample, now)
 	}
+	return p.Limit() != before
+}
+
+// doneStale folds in a call sent before the latest decision. It says nothing of the limit that
+// decision set: after a cut it must not cut again for the same cause, and a raise or a hold is
+// for a round of fresh calls to judge. But after a raise or a hold it may show that the provider
+// slowed down under the calls in flight, and then the brake acts on these calls at once: a 70 s
+// provider that shrinks under 9 calls answers no fresh call before the calls sent since the last
+// decision have queued into their timeouts. Only a cut (or a trip) is adopted.
+func (p *Pool) doneStale(r Result, now time.Time) bool {
+	if p.tripped || p.cut {
+		return false
+	}
+	one := Summarize([]Result{r}, p.slow)
+	if p.stale.Calls == 0 {
+		p.stale = one
+	} else {
+		p.stale = p.stale.Add(one)
+	}
+	sample := p.stale
+	sample.Batches = 1
+	sample.Pollers, sample.Budget, sample.StartBudget = p.base.Pollers, p.base.Budget, p.base.StartBudget
+	before := p.Limit()
+	s, d := p.ctl.Next(p.state, sample, now)
+	if !d.Trip && d.Concurrency >= p.state.Concurrency {
+		return false
+	}
+	p.decided(s, d, sample, now)
 	return p.Limit() != before
 }
 
@@ -166,7 +199,9 @@ func (p *Pool) sample() Batch {
 
 // decided adopts a decision.
 func (p *Pool) decided(s State, d Decision, sample Batch, now time.Time) {
+	p.cut = s.Concurrency < p.state.Concurrency
 	p.state, p.last = s, d
+	p.stale = Batch{}
 	p.steps = append(p.steps, step{sample: sample, at: now})
 	p.round, p.peak = Batch{}, 0
 	p.base.Pool = Share(s.Concurrency, p.base.Pollers)

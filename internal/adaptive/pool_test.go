@@ -50,6 +50,21 @@ func TestPoolBrakesWithinTheBatch(t *testing.T) {
 	}
 }
 
+// Calls sent before a decision that held or raised the limit still brake it when they come back
+// slow: the provider shrank under the calls in flight, and waiting for a round of fresh calls
+// would leave those to queue into their timeouts.
+func TestPoolStaleCallsBrakeAfterAHold(t *testing.T) {
+	pace := newController(t, PolicyPace, nil)
+	p := NewPool(pace, steady(t, pace), 1, Batch{}, time.Minute)
+	if got := complete(p, 8, 200*time.Millisecond, t0, t0.Add(time.Second)); got != 8 {
+		t.Fatalf("limit after a quiet round = %d, want 8", got)
+	}
+	// Sent before that decision (a hold), answered at 3 x the baseline.
+	if got := complete(p, 4, 600*time.Millisecond, t0, t0.Add(2*time.Second)); got >= 8 {
+		t.Fatalf("limit after 4 stale calls at 3 x the baseline = %d, want a cut", got)
+	}
+}
+
 // Apply replays the batch's decisions: onto the state the pool began with it gives the pool's own
 // result; onto a state another ventilator wrote meanwhile, the same samples decided from there.
 func TestPoolApplyReplays(t *testing.T) {
@@ -69,29 +84,71 @@ func TestPoolApplyReplays(t *testing.T) {
 	}
 }
 
-// After a trip, pace ramps back up to the last known good concurrency by doubling every quiet
-// round (1, 2, 4, 8: three round trips after the first call), where knee forgets it and grows by
-// one call at a time past its first knee.
-func TestPaceRampsUpToTheLastGoodConcurrency(t *testing.T) {
-	ctl := newController(t, PolicyPace, nil)
-	s := steady(t, ctl)
+// resumeRounds resumes s after a trip and plays rounds of calls of latency lat, each a full pool,
+// returning the concurrency after each round.
+func resumeRounds(t *testing.T, ctl Controller, s State, lat time.Duration, rounds int) []int {
+	t.Helper()
 	s.Tripped = true
 	s, _ = ctl.Resume(s, t0)
-	if s.Concurrency != 1 || s.Knee != 8 {
-		t.Fatalf("resumed at %d with knee %v; want 1, ramping to 8", s.Concurrency, s.Knee)
+	if s.Concurrency != 1 {
+		t.Fatalf("resumed at %d, want 1", s.Concurrency)
 	}
 	now := t0
 	var path []int
-	for range 3 {
+	for range rounds {
 		p := NewPool(ctl, s, 1, Batch{}, time.Minute)
 		sent := now
-		now = now.Add(200 * time.Millisecond)
-		complete(p, s.Concurrency, 200*time.Millisecond, sent, now)
-		s, _ = p.Settle(0, 200*time.Millisecond, now)
+		now = now.Add(lat)
+		complete(p, s.Concurrency, lat, sent, now)
+		s, _ = p.Settle(0, lat, now)
 		path = append(path, s.Concurrency)
 	}
-	if path[0] != 2 || path[1] != 4 || path[2] != 8 {
-		t.Fatalf("concurrency after each round = %v, want [2 4 8]", path)
+	return path
+}
+
+// After a trip, once a call succeeds at the provider's old latency, pace goes straight back to the
+// last known good concurrency (one round trip after the first call, where doubling from 1 took
+// three), then probes above it.
+func TestPaceResumesAtTheLastGoodConcurrency(t *testing.T) {
+	ctl := newController(t, PolicyPace, nil)
+	if path := resumeRounds(t, ctl, steady(t, ctl), 200*time.Millisecond, 3); path[0] != 8 || path[2] != 9 {
+		t.Fatalf("concurrency after each round = %v, want [8 8 9]", path)
+	}
+}
+
+// A provider that comes back faster or slower than before the trip is another provider: what was
+// learnt of it is void, and slow start begins with a first window of 4, then doubles.
+func TestPaceResumesAfreshWhenTheProviderChanged(t *testing.T) {
+	ctl := newController(t, PolicyPace, func(c *Config) { c.SlowCall = time.Minute })
+	for _, lat := range []time.Duration{50 * time.Millisecond, 600 * time.Millisecond} {
+		if path := resumeRounds(t, ctl, steady(t, ctl), lat, 3); path[0] != paceFirstWindow || path[1] != 8 || path[2] != 16 {
+			t.Fatalf("at %v: concurrency after each round = %v, want [4 8 16]", lat, path)
+		}
+	}
+}
+
+// A knee measured below the last good concurrency lowers it: a provider that shrank is not
+// overrun again at the next wake-up.
+func TestPaceKneeLowersTheLastGoodConcurrency(t *testing.T) {
+	ctl := newController(t, PolicyPace, nil)
+	s := steady(t, ctl)
+	p := NewPool(ctl, s, 1, Batch{}, time.Minute)
+	complete(p, 8, 400*time.Millisecond, t0, t0.Add(400*time.Millisecond))
+	s, _ = p.Settle(0, time.Second, t0.Add(time.Second))
+	if s.Knee != 4 || s.Good != 4 {
+		t.Fatalf("after a round at twice the baseline: knee %v, good %v; want both 4", s.Knee, s.Good)
+	}
+}
+
+// A refusal with another record's failure in one round is a limit, not an outage: one call less,
+// not back to the floor.
+func TestPaceRefusalAndFailureAreNoOutage(t *testing.T) {
+	ctl := newController(t, PolicyPace, nil)
+	p := NewPool(ctl, steady(t, ctl), 1, Batch{}, time.Minute)
+	p.Done(Result{Latency: time.Millisecond, Key: "poison"}, t0, t0.Add(time.Millisecond))
+	p.Done(Result{Refused: true, Latency: time.Millisecond, Key: "a"}, t0, t0.Add(2*time.Millisecond))
+	if got := p.Limit(); got != 7 {
+		t.Fatalf("limit = %d, want 7 (one less for the refusal)", got)
 	}
 }
 
@@ -119,5 +176,23 @@ func TestPaceDecidesOnASharedPoolOfOne(t *testing.T) {
 	p := NewPool(ctl, s, 2, Batch{}, time.Minute)
 	if got := complete(p, 1, 100*time.Millisecond, t0, t0.Add(100*time.Millisecond)); got != 2 {
 		t.Fatalf("pool after one quiet call = %d, want 2 (a share of 4 over 2 invocations)", got)
+	}
+}
+
+// Slow start grows one call at a time once doubling could take latency past the slow-call
+// threshold: a 70 s provider that shrank to 3 calls of 210 s (threshold 350 s) is not doubled from
+// 2 to 4 nor from 4 to 8, where its calls would all be slow and time out.
+func TestPaceSlowStartStopsDoublingNearTheSlowCallThreshold(t *testing.T) {
+	ctl := newController(t, PolicyPace, func(c *Config) { c.SlowCall = 350 * time.Second })
+	s := at(ctl, 2)
+	s.Baseline, s.BaselineCalls, s.Recent, s.Ramp = 210*time.Second, 3, 210*time.Second, true
+	s, d := ctl.Next(s, sample(2, 0, 0, 210*time.Second), t0)
+	if d.Concurrency != 3 {
+		t.Fatalf("from 2 calls of 210s: concurrency %d, want 3 (%s)", d.Concurrency, d.Reason)
+	}
+	s = at(ctl, 2)
+	s.Baseline, s.BaselineCalls, s.Recent, s.Ramp = 70*time.Second, 3, 70*time.Second, true
+	if _, d = ctl.Next(s, sample(2, 0, 0, 70*time.Second), t0); d.Concurrency != 4 {
+		t.Fatalf("from 2 calls of 70s: concurrency %d, want 4, doubling (%s)", d.Concurrency, d.Reason)
 	}
 }

@@ -45,9 +45,10 @@ type State struct {
 	LevelLatency time.Duration `json:"levelLatencyNs,omitempty" dynamodbav:"levelLatencyNs,omitempty"`
 	// Knee is the concurrency at which latency was last seen rising above Baseline; 0 while unknown.
 	Knee float64 `json:"knee,omitempty" dynamodbav:"knee,omitempty"`
-	// Good is the highest concurrency at which the provider was last seen answering at its no-load
-	// latency (the pace policy): the last known good concurrency, which slow start ramps back up to
-	// after a trip. 0 while unknown.
+	// Good is the highest concurrency at which the provider was seen answering at its no-load
+	// latency since its latest knee (the pace policy): the last known good concurrency, which the
+	// first good round after a trip goes back to. 0 while unknown, and once the provider is seen
+	// slower or faster at the floor than its baseline.
 	Good float64 `json:"good,omitempty" dynamodbav:"good,omitempty"`
 	// Ramp is true while the policy is in slow start, far below the knee: the controller then sizes
 	// batches to one round of calls so that the next decision comes fast.

@@ -74,6 +74,9 @@ type call struct {
 	sent    time.Duration
 	refused bool
 	done    bool
+	// cutAt is when the ventilator's own deadline cuts the call, when that comes before its
+	// timeout; 0 otherwise.
+	cutAt time.Duration
 }
 
 // poller is one ventilator running over the shared controller state (a shard, or an SQS
@@ -86,7 +89,7 @@ type poller struct {
 	pool          int
 	ctl           *adaptive.Pool
 	start         time.Duration
-	lastStart     time.Duration
+	fanOutBy      time.Duration
 	permit        string
 	unsent        int
 	results       []adaptive.Result
@@ -285,10 +288,10 @@ func (r *runner) poll(i int, t time.Duration) {
 	p.busy, p.next, p.unsent, p.inflight = true, 0, 0, 0
 	p.results, p.outcomes = p.results[:0], p.outcomes[:0]
 	p.start = t
-	p.lastStart = t + r.sc.FunctionTimeout - r.sc.SettleReserve - r.sc.Timeout
+	p.fanOutBy = t + r.sc.FunctionTimeout - r.sc.SettleReserve
 	// Step 3: the pool over the batch, whose limit the controller moves as calls complete.
 	p.ctl = adaptive.NewPool(r.pol.Controller, r.state, r.sc.Pollers,
-		adaptive.Batch{Budget: r.sc.FunctionTimeout - r.sc.SettleReserve, StartBudget: p.lastStart - t}, r.pol.SlowCall)
+		adaptive.Batch{Budget: p.fanOutBy - t, StartBudget: p.fanOutBy - t - r.sc.Timeout}, r.pol.SlowCall)
 	p.pool = p.ctl.Limit()
 	if p.permit != "" {
 		// A half-open probe is one call, as the ventilator makes it, of the batch's newest record
@@ -308,7 +311,7 @@ func (r *runner) poll(i int, t time.Duration) {
 func (r *runner) send(i int, t time.Duration) {
 	p := &r.pollers[i]
 	for p.inflight < p.pool && p.next < len(p.batch) || p.ctl.Tripped() && p.next < len(p.batch) {
-		if t > p.lastStart || p.ctl.Tripped() {
+		if !p.ctl.Fits(epoch.Add(t), epoch.Add(p.fanOutBy), r.sc.Timeout) || p.ctl.Tripped() {
 			// Out of time: the rest goes back for a retry.
 			p.unsent = len(p.batch) - p.next
 			r.retry = append(r.retry, p.batch[p.next:]...)
@@ -331,6 +334,10 @@ func (r *runner) send(i int, t time.Duration) {
 func (r *runner) startCall(i, rec int, t time.Duration) {
 	id := len(r.calls)
 	r.calls = append(r.calls, call{rec: rec, poller: i, sent: t})
+	timeout := adaptive.CallTimeout(epoch.Add(t), epoch.Add(r.pollers[i].fanOutBy), r.sc.Timeout)
+	if timeout < r.sc.Timeout {
+		r.calls[id].cutAt = t + timeout
+	}
 	r.pollers[i].inflight++
 	r.pollers[i].ctl.Start(r.pollers[i].inflight)
 	r.setInFlight(t, r.inflight+1)
@@ -341,7 +348,7 @@ func (r *runner) startCall(i, rec int, t time.Duration) {
 		r.clock.schedule(t+r.sc.FailFast, evAnswer, id, 0)
 	case ph.Down() || (ph.ErrorRatio > 0 && r.rng.Float64() < ph.ErrorRatio):
 		if r.rng.Float64() < ph.HangRatio {
-			r.clock.schedule(t+r.sc.Timeout, evTimeout, id, 0)
+			r.clock.schedule(t+timeout, evTimeout, id, 0)
 		} else {
 			r.clock.schedule(t+r.sc.FailFast, evAnswer, id, 0)
 		}
@@ -351,7 +358,7 @@ func (r *runner) startCall(i, rec int, t time.Duration) {
 			r.clock.schedule(t+r.sc.FailFast, evAnswer, id, 0)
 			return
 		}
-		r.clock.schedule(t+r.sc.Timeout, evTimeout, id, 0)
+		r.clock.schedule(t+timeout, evTimeout, id, 0)
 	}
 }
 
@@ -372,6 +379,10 @@ func (r *runner) answer(id int, t time.Duration, ok bool) {
 	p := &r.pollers[i]
 	p.inflight--
 	r.setInFlight(t, r.inflight-1)
+	// Cut by the ventilator's own deadline: the call ran at least StartFactor times the latency
+	// expected of it, as telling as a timeout to the controller and the circuit, but it is not
+	// the record's fault: it goes back for a retry without an attempt.
+	cut := !ok && c.cutAt > 0 && t >= c.cutAt
 	lat := t - c.sent
 	res := adaptive.Result{OK: ok, Refused: c.refused, Latency: lat}
 	if !ok {
@@ -407,6 +418,8 @@ func (r *runner) answer(id int, t time.Duration, ok bool) {
 		}
 	case c.refused:
 		r.retry = append(r.retry, rec) // the provider never did it: not an attempt
+	case cut:
+		r.retry = append(r.retry, rec)
 	default:
 		r.attempts[rec] = min(r.attempts[rec]+1, 255)
 		if int(r.attempts[rec]) >= r.sc.MaxAttempts {

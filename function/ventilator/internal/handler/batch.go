@@ -31,8 +31,9 @@ type run struct {
 	size int
 	// fleet is this batch's share of the fleet's concurrency.
 	fleet share
-	// startBy is the last moment a record may start: later, its call might not finish before the
-	// fan-out's deadline. fanOutBy is that deadline: the function's, less the settle reserve.
+	// startBy is the last moment a record may start while no latency is known: later, its call
+	// might not finish before the fan-out's deadline (see fits). fanOutBy is that deadline: the
+	// function's, less the settle reserve.
 	startBy, fanOutBy time.Time
 	// started and finished bound the fan-out; unsent counts the records not started for lack of
 	// time, or because the controller tripped within the batch.
@@ -163,10 +164,44 @@ func (r *run) deadline(ctx context.Context) (fanOutBy, startBy time.Time) {
 	fanOutBy = d.Add(-r.h.settleReserve())
 	startBy = fanOutBy.Add(-(r.h.cfg.InvokeTimeout + 2*r.h.cfg.AWSTimeout))
 	if time.Now().After(startBy) {
-		r.log.ErrorContext(ctx, "the function timeout is too short for one worker call and the settle step: set it above INVOKE_TIMEOUT + 4 × AWS_CALL_TIMEOUT + 2s; every record will be retried",
+		r.log.ErrorContext(ctx, "the function timeout is too short for one worker call and the settle step: set it above INVOKE_TIMEOUT + 4 × AWS_CALL_TIMEOUT + 2s; records start only when twice the latest latency fits, the others will be retried",
 			"remaining", time.Until(d).String(), "invokeTimeout", r.h.cfg.InvokeTimeout.String(), "awsCallTimeout", r.h.cfg.AWSTimeout.String())
 	}
 	return fanOutBy, startBy
+}
+
+// fits reports whether a record may start at now: its dedup claim, then its worker call, expected
+// to take adaptive.StartFactor times the latest latency (its INVOKE_TIMEOUT while none is known),
+// then its dedup write, must all end before the fan-out's deadline. So a slow provider's pool stays
+// busy until near the deadline, not one INVOKE_TIMEOUT before it; a call that runs past its
+// expectation is cut at callBy (see process).
+func (r *run) fits(now time.Time) bool {
+	if r.fanOutBy.IsZero() {
+		return true
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.pool.Fits(now.Add(r.h.cfg.AWSTimeout), r.callBy(), r.h.cfg.InvokeTimeout)
+}
+
+// callBy is the moment by which every worker call must be over: the fan-out's deadline less one
+// AWS call, the dedup write after it. Zero without a deadline.
+func (r *run) callBy() time.Time {
+	if r.fanOutBy.IsZero() {
+		return time.Time{}
+	}
+	return r.fanOutBy.Add(-r.h.cfg.AWSTimeout)
+}
+
+// callContext bounds a worker call starting now by callBy when that comes before its own
+// INVOKE_TIMEOUT: cut reports whether the bound is the fan-out's deadline.
+func (r *run) callContext(ctx context.Context) (cctx context.Context, cancel context.CancelFunc, cut bool) {
+	by := r.callBy()
+	if by.IsZero() || adaptive.CallTimeout(time.Now(), by, r.h.cfg.InvokeTimeout) >= r.h.cfg.InvokeTimeout {
+		return ctx, func() {}, false
+	}
+	cctx, cancel = context.WithDeadline(ctx, by)
+	return cctx, cancel, true
 }
 
 // lanes groups the records' indexes into sequences that run in order: one per SQS FIFO message
@@ -222,7 +257,7 @@ func (r *run) fanOut(ctx context.Context) {
 	lanes := r.lanes()
 	n := fanout.RunPaced(ctx, lanes, r.limit, func(ctx context.Context, _ int, lane []int) {
 		for n, i := range lane {
-			if ctx.Err() != nil || (!r.startBy.IsZero() && time.Now().After(r.startBy)) || r.limit() <= 0 {
+			if ctx.Err() != nil || !r.fits(time.Now()) || r.limit() <= 0 {
 				r.mu.Lock()
 				r.unsent += len(lane) - n
 				r.mu.Unlock()

@@ -115,15 +115,17 @@ func (m *fakeMapping) get() (int, bool) {
 
 // fakeWorker runs behave for each payload; it counts calls per record id and the most calls at once.
 type fakeWorker struct {
-	behave  func(id string) fanout.Outcome
-	mu      sync.Mutex
-	calls   map[string]int
-	order   []string
-	running atomic.Int32
-	most    atomic.Int32
+	behave func(id string) fanout.Outcome
+	// behaveCtx, when set, is used instead of behave and sees the call's context.
+	behaveCtx func(ctx context.Context, id string) fanout.Outcome
+	mu        sync.Mutex
+	calls     map[string]int
+	order     []string
+	running   atomic.Int32
+	most      atomic.Int32
 }
 
-func (w *fakeWorker) Call(_ context.Context, payload []byte) fanout.Outcome {
+func (w *fakeWorker) Call(ctx context.Context, payload []byte) fanout.Outcome {
 	n := w.running.Add(1)
 	defer w.running.Add(-1)
 	for m := w.most.Load(); n > m && !w.most.CompareAndSwap(m, n); m = w.most.Load() {
@@ -140,6 +142,9 @@ func (w *fakeWorker) Call(_ context.Context, payload []byte) fanout.Outcome {
 	w.order = append(w.order, rec.ID)
 	w.mu.Unlock()
 	time.Sleep(3 * time.Millisecond)
+	if w.behaveCtx != nil {
+		return w.behaveCtx(ctx, rec.ID)
+	}
 	if w.behave == nil {
 		return fanout.Outcome{OK: true, Latency: 20 * time.Millisecond}
 	}

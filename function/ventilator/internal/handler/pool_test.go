@@ -98,3 +98,86 @@ func TestDeadlineBudgetKeepsTimeToSettle(t *testing.T) {
 		t.Fatalf("no settled batch with %d unsent in %v", 40-calls, lines)
 	}
 }
+
+// With a latency known, records start while twice that latency fits before the fan-out's
+// deadline, not only while a whole INVOKE_TIMEOUT does: here the window is shorter than
+// INVOKE_TIMEOUT, so the old rule would start nothing; the records not started are returned.
+func TestRecordsStartWhileTheirExpectedLatencyFits(t *testing.T) {
+	// One call at a time, so that the 40 calls need 4 s however fast the machine: the pool's slow
+	// start would otherwise finish them within the window on an idle one.
+	r := newRig(t, func(c *config.Config) {
+		c.Adaptive.Policy, c.Adaptive.MaxConcurrency = adaptive.PolicyPace, 1
+	})
+	r.setController(adaptive.State{Policy: adaptive.PolicyPace, Concurrency: 1, BatchSize: 40,
+		Baseline: 100 * time.Millisecond, BaselineCalls: 100, Recent: 100 * time.Millisecond})
+	r.worker.behave = func(string) fanout.Outcome {
+		time.Sleep(100 * time.Millisecond)
+		return fanout.Outcome{OK: true, Latency: 100 * time.Millisecond}
+	}
+	var payloads []string
+	for i := range 40 {
+		payloads = append(payloads, rec(fmt.Sprint("e", i)))
+	}
+	// Three seconds to start records after the reserve for the settle step and the two dedup
+	// writes, less than INVOKE_TIMEOUT (5s), and enough for some of the 40 calls of 100ms.
+	window := 3 * time.Second
+	ctx, cancel := context.WithTimeout(context.Background(), 2*r.cfg.AWSTimeout+r.h.settleReserve()+window)
+	defer cancel()
+	out, err := r.h.Invoke(ctx, kinesisEvent(payloads...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	failed := out.(Response).BatchItemFailures
+	calls := r.worker.total()
+	if calls == 0 || calls == 40 || len(failed) != 40-calls {
+		t.Fatalf("%d calls, %d failures: want some records started within the window, the rest returned", calls, len(failed))
+	}
+}
+
+// A call still running when the fan-out's deadline comes is cut there, and given back without an
+// attempt, although another record succeeded after it started (which would charge a failure):
+// the record's time ran out, it did not fail. With MAX_ATTEMPTS 1 a charge would dead-letter it.
+func TestCallCutByTheDeadlineIsNotCharged(t *testing.T) {
+	r := newRig(t, func(c *config.Config) {
+		c.Adaptive.Policy = adaptive.PolicyPace
+		c.MaxAttempts = 1
+		c.AWSTimeout = 10 * time.Second
+		c.InvokeTimeout = time.Minute
+	})
+	r.setController(adaptive.State{Policy: adaptive.PolicyPace, Concurrency: 2, BatchSize: 2,
+		Baseline: 100 * time.Millisecond, BaselineCalls: 100, Recent: 100 * time.Millisecond})
+	r.worker.behaveCtx = func(ctx context.Context, id string) fanout.Outcome {
+		if id == "slow" {
+			<-ctx.Done() // answers only when cut
+			return fanout.Outcome{Latency: time.Second, Err: ctx.Err()}
+		}
+		time.Sleep(50 * time.Millisecond)
+		return fanout.Outcome{OK: true, Latency: 50 * time.Millisecond}
+	}
+	event := kinesisEvent(rec("slow"), rec("quick"))
+	// The calls may end until 3 s after the settle and dedup reserves: far less than the
+	// INVOKE_TIMEOUT of a minute, so the slow call is cut by the fan-out's deadline.
+	ctx, cancel := context.WithTimeout(context.Background(), 2*r.cfg.AWSTimeout+r.h.settleReserve()+3*time.Second)
+	defer cancel()
+	out, err := r.h.Invoke(ctx, event)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if failed := out.(Response).BatchItemFailures; len(failed) != 1 || failed[0].ItemIdentifier != "1000" {
+		t.Fatalf("failures %v, want the slow record only", failed)
+	}
+	cutLogged := false
+	for _, l := range r.logLines(t) {
+		cutLogged = cutLogged || l["msg"] == "worker call cut by the fan-out's deadline: record will be retried without an attempt"
+	}
+	if !cutLogged {
+		t.Fatal("no log of the cut call")
+	}
+	r.worker.behaveCtx = nil
+	if failed := r.invoke(event); len(failed) != 0 {
+		t.Fatalf("second batch: failures %v", failed)
+	}
+	if letters := r.dlq.all(); len(letters) != 0 || r.worker.count("slow") != 2 {
+		t.Fatalf("letters %+v, slow called %d times: the cut call was charged", letters, r.worker.count("slow"))
+	}
+}

@@ -2,6 +2,7 @@ package handler
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strconv"
 
@@ -49,7 +50,11 @@ func (r *run) process(ctx context.Context, i int) (res result, called bool) {
 	}
 
 	started := r.acct.start(key)
-	out := h.Worker.Call(ctx, rec.data)
+	cctx, cancel, bounded := r.callContext(ctx)
+	out := h.Worker.Call(cctx, rec.data)
+	// Cut by the fan-out's own deadline, not by the worker's timeout nor by the invocation's end.
+	cut := !out.OK && bounded && ctx.Err() == nil && errors.Is(cctx.Err(), context.DeadlineExceeded)
+	cancel()
 	r.noteCall(key, out)
 	if out.OK {
 		r.acct.ok()
@@ -72,6 +77,13 @@ func (r *run) process(ctx context.Context, i int) (res result, called bool) {
 	if out.Refused {
 		log.InfoContext(ctx, "worker call refused: record will be retried", "error", reason)
 		return result{status: failed, reason: reason}, true
+	}
+	if cut {
+		// The call ran StartFactor times its expected latency and met the fan-out's deadline: as
+		// telling as a timeout to the controller and the circuit (reported above), but the
+		// record's time ran out, not its luck. Never charged.
+		log.InfoContext(ctx, "worker call cut by the fan-out's deadline: record will be retried without an attempt", "error", reason)
+		return result{status: failed, reason: "cut by the fan-out's deadline"}, true
 	}
 	r.acct.failed(failure{i: i, key: key, reason: reason, started: started})
 	log.InfoContext(ctx, "worker call failed: record will be retried", "attempts", claim.Attempts-1, "error", reason)
