@@ -160,15 +160,7 @@ func TestIncidentWritesAtMostOncePerInterval(t *testing.T) {
 	if adds := proxy.adds.Load(); adds != 1 {
 		t.Fatalf("%d counter writes in %d invocations with a 1h flush interval, want 1", adds, n)
 	}
-	r.close() // SHUTDOWN writes what was kept
-	p := circuit.DefaultPolicy()
-	p.Window = 10 * time.Minute
-	now := time.Now()
-	buckets, err := r.store.ReadWindow(ctxE2E(t), "inventory", 1, p, now)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if got := p.SumWindow(buckets, time.Time{}, now); got.Calls != n || got.Failures != failures {
+	if got := windowAfterShutdown(t, r); got.Calls != n || got.Failures != failures {
 		t.Errorf("window after SHUTDOWN %+v, want all %d calls and %d failures", got, n, failures)
 	}
 	if adds := proxy.adds.Load(); adds != 2 {
@@ -212,7 +204,16 @@ func TestIncidentWritesStayOnePerIntervalAroundAThaw(t *testing.T) {
 	if !held {
 		t.Logf("the second call was not held (the machine took over %v between the first two invocations); the thaw was not exercised", interval)
 	}
-	r.close() // SHUTDOWN writes what was kept
+	if got := windowAfterShutdown(t, r); got.Calls != 3 || got.Failures != 3 {
+		t.Errorf("window after SHUTDOWN %+v, want the 3 calls, none lost", got)
+	}
+}
+
+// windowAfterShutdown shuts the rig's environments down (SHUTDOWN writes what was kept) and returns
+// the inventory circuit's counts over the last ten minutes, as the store holds them.
+func windowAfterShutdown(t *testing.T, r *rig) circuit.Counts {
+	t.Helper()
+	r.close()
 	p := circuit.DefaultPolicy()
 	p.Window = 10 * time.Minute
 	now := time.Now()
@@ -220,7 +221,5 @@ func TestIncidentWritesStayOnePerIntervalAroundAThaw(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got := p.SumWindow(buckets, time.Time{}, now); got.Calls != 3 || got.Failures != 3 {
-		t.Errorf("window after SHUTDOWN %+v, want the 3 calls, none lost", got)
-	}
+	return p.SumWindow(buckets, time.Time{}, now)
 }
