@@ -36,6 +36,9 @@ type Server struct {
 	Port int
 	cmd  *exec.Cmd
 	done chan struct{}
+	// ln is the loopback socket moto serves on, held from before moto starts until Stop: no other
+	// process can take the port between choosing it and moto listening on it.
+	ln *net.TCPListener
 }
 
 // Start launches moto_server on a free loopback port and waits until it answers (see awaitStartUp;
@@ -47,21 +50,40 @@ func Start(ctx context.Context) (*Server, error) {
 	if err != nil {
 		return nil, errors.New(InstallHint)
 	}
-	port, err := freePort()
+	ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1)})
 	if err != nil {
-		return nil, fmt.Errorf("motoserver: find a free port: %w", err)
+		return nil, fmt.Errorf("motoserver: listen on a free loopback port: %w", err)
 	}
-	s := &Server{Port: port, URL: "http://127.0.0.1:" + strconv.Itoa(port)}
+	port := ln.Addr().(*net.TCPAddr).Port
+	s := &Server{Port: port, URL: "http://127.0.0.1:" + strconv.Itoa(port), ln: ln}
 	if err := s.launch(ctx, bin); err != nil {
 		return nil, err
 	}
 	return s, nil
 }
 
+// launch starts moto on s.ln. Through serve_locked.py moto is handed the socket itself (its file
+// descriptor 3), so what answers on the port can only be this moto. The plain moto_server command
+// cannot take a socket: the port is let go just before it binds it.
 func (s *Server) launch(ctx context.Context, bin string) error {
+	if s.ln == nil {
+		ln, err := net.ListenTCP("tcp", &net.TCPAddr{IP: net.IPv4(127, 0, 0, 1), Port: s.Port})
+		if err != nil {
+			return fmt.Errorf("motoserver: listen on port %d again: %w", s.Port, err)
+		}
+		s.ln = ln
+	}
+	var sock *os.File
 	cmd := exec.Command(bin, "-H", "127.0.0.1", "-p", strconv.Itoa(s.Port))
 	if py, err := exec.LookPath("python3"); err == nil && exec.Command(py, "-c", "import moto.server").Run() == nil {
-		cmd = exec.Command(py, "-c", serveLocked, "127.0.0.1", strconv.Itoa(s.Port))
+		if sock, err = s.ln.File(); err != nil {
+			return fmt.Errorf("motoserver: hand the socket to moto: %w", err)
+		}
+		defer sock.Close() // the child holds its own copy
+		cmd = exec.Command(py, "-c", serveLocked, "127.0.0.1", strconv.Itoa(s.Port), "3")
+		cmd.ExtraFiles = []*os.File{sock}
+	} else {
+		s.closeListener()
 	}
 	cmd.Stdout, cmd.Stderr = nil, nil
 	if os.Getenv("MOTO_LOG") != "" {
@@ -151,11 +173,21 @@ func groupCPU(pgid int) int64 {
 // Stop kills the server and its children and waits for it to exit. It is safe to call twice.
 func (s *Server) Stop() {
 	if s.cmd == nil || s.cmd.Process == nil {
+		s.closeListener()
 		return
 	}
 	_ = syscall.Kill(-s.cmd.Process.Pid, syscall.SIGKILL)
 	<-s.done
 	s.cmd = nil
+	s.closeListener()
+}
+
+// closeListener lets the port go: connections to it are refused until a Restart.
+func (s *Server) closeListener() {
+	if s.ln != nil {
+		_ = s.ln.Close()
+		s.ln = nil
+	}
 }
 
 // Restart starts a fresh server on the same port (state is lost), for tests of a store outage.
@@ -189,13 +221,4 @@ func (s *Server) Env() []string {
 		"AWS_DEFAULT_REGION=" + Region,
 		"AWS_EC2_METADATA_DISABLED=true",
 	}
-}
-
-func freePort() (int, error) {
-	l, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		return 0, err
-	}
-	defer l.Close()
-	return l.Addr().(*net.TCPAddr).Port, nil
 }

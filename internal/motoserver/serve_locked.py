@@ -1,4 +1,5 @@
-# Runs moto's server with every DynamoDB request handled under one lock.
+# Runs moto's server with every DynamoDB request handled under one lock, on a socket its parent
+# hands over when given one (argument 3: its file descriptor).
 #
 # moto_server answers requests on threads and its DynamoDB backend takes no lock, so two concurrent
 # conditional writes can both pass their condition. Real DynamoDB makes each item write atomic; the
@@ -8,7 +9,7 @@ import os
 import sys
 import threading
 
-from werkzeug.serving import run_simple
+from werkzeug.serving import make_server, run_simple
 from moto.moto_server.werkzeug_app import DomainDispatcherApplication, create_backend_app
 
 host, port = sys.argv[1], int(sys.argv[2])
@@ -24,4 +25,11 @@ def serve(environ, start_response):
     return app(environ, start_response)
 
 
-run_simple(host, port, serve, threaded=True)
+if len(sys.argv) > 3:
+    # The parent listens on the port and hands the socket over (a file descriptor number), so no
+    # other process can take the port before moto serves on it.
+    server = make_server(host, port, serve, threaded=True, fd=int(sys.argv[3]))
+    server.socket.setblocking(True)
+    server.serve_forever()
+else:
+    run_simple(host, port, serve, threaded=True)
