@@ -70,6 +70,9 @@ type rigOptions struct {
 	// LambdaFault, when set, puts a proxy between the ventilator and the Lambda API: a request for
 	// which it returns true is answered 500 ServiceException instead.
 	LambdaFault func(method, path string, body []byte) bool
+	// Visibility, when set, is a standard queue's visibility timeout (default 1 s, so that failed
+	// messages come back quickly).
+	Visibility time.Duration
 }
 
 // rig is a ventilator with the extension, a worker, an event source with its mapping, and the
@@ -187,6 +190,9 @@ func (r *rig) createSource(ctx context.Context, n int64) {
 		r.sourceName = fmt.Sprintf("queue-e2e-%d", n)
 		// A short visibility timeout brings failed messages back quickly.
 		attrs := map[string]string{"VisibilityTimeout": "1"}
+		if r.opt.Visibility > 0 {
+			attrs["VisibilityTimeout"] = strconv.Itoa(int(r.opt.Visibility.Seconds()))
+		}
 		if r.opt.Source == fifoSource {
 			r.sourceName += ".fifo"
 			attrs["FifoQueue"], attrs["ContentBasedDeduplication"] = "true", "true"

@@ -153,7 +153,12 @@ func TestUnknownCircuitLeavesTheMappingEnabled(t *testing.T) {
 // circuit's low-traffic rule is set above MAX_ATTEMPTS, as it must be: otherwise the record's
 // attempts in a row would open the circuit itself.)
 func TestPoisonRecordGoesToTheDLQWhileOthersFlow(t *testing.T) {
-	r := newRig(t, rigOptions{Source: sqsSource, BatchSize: 2, Ventilators: 3, Env: []string{"MAX_ATTEMPTS=3", "BREAKERBOX_CONSECUTIVE_FAILURES=4"}})
+	// The poison record comes back only once its batch is surely done: with the default 1 s a batch
+	// slower than that on a loaded machine saw it delivered again to a second ventilator while its
+	// first delivery was still being called, and both charged an attempt (4 calls, "failed 4
+	// attempts"). Lambda asks for a visibility timeout of at least the function's timeout for this.
+	r := newRig(t, rigOptions{Source: sqsSource, BatchSize: 2, Ventilators: 3, Visibility: 10 * time.Second,
+		Env: []string{"MAX_ATTEMPTS=3", "BREAKERBOX_CONSECUTIVE_FAILURES=4"}})
 	r.provider.set(func(id string, _ int) int {
 		if id == "poison" {
 			return http.StatusInternalServerError
