@@ -479,7 +479,8 @@ func (r *runner) observe(t time.Duration, outs []circuit.Outcome, checked bool) 
 	pol := r.sc.Circuit
 	if w.Calls >= pol.MinCalls {
 		// DESIGN.md: the consecutive-failures rule is the low-traffic rule; above MinCalls the rates
-		// decide. (internal/circuit applies it at any traffic: see docs/results.md, "Simulator results".)
+		// decide. internal/circuit gates it the same way (on its window and recent span); this says
+		// so for the simulator's own window too.
 		pol.ConsecutiveFailures = 0
 	}
 	res := circuit.Observe(r.circ, circuit.Observation{Outcomes: outs, Window: w, Checked: checked}, pol, epoch.Add(t))

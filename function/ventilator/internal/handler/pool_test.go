@@ -69,24 +69,9 @@ func TestDeadlineBudgetKeepsTimeToSettle(t *testing.T) {
 		time.Sleep(500 * time.Millisecond)
 		return ok(500 * time.Millisecond)
 	}
-	var payloads []string
-	for i := range 40 {
-		payloads = append(payloads, rec(fmt.Sprint("d", i)))
-	}
 	// Five seconds to start records, after the reserve for a call, its dedup writes and the settle
 	// step: room for the set-up's moto calls on a loaded machine, and at most 10 of the 40 calls.
-	window := 5 * time.Second
-	ctx, cancel := context.WithTimeout(context.Background(), r.cfg.InvokeTimeout+2*r.cfg.AWSTimeout+r.h.settleReserve()+window)
-	defer cancel()
-	out, err := r.h.Invoke(ctx, kinesisEvent(payloads...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	failed := out.(Response).BatchItemFailures
-	calls := r.worker.total()
-	if calls == 0 || calls == 40 || len(failed) != 40-calls {
-		t.Fatalf("%d calls, %d failures: want some records started, the rest returned", calls, len(failed))
-	}
+	calls := startSomeOf40(t, r, "d", r.cfg.InvokeTimeout+2*r.cfg.AWSTimeout+r.h.settleReserve()+5*time.Second)
 	lines := r.logLines(t)
 	var done map[string]any
 	for _, l := range lines {
@@ -114,14 +99,20 @@ func TestRecordsStartWhileTheirExpectedLatencyFits(t *testing.T) {
 		time.Sleep(100 * time.Millisecond)
 		return fanout.Outcome{OK: true, Latency: 100 * time.Millisecond}
 	}
-	var payloads []string
-	for i := range 40 {
-		payloads = append(payloads, rec(fmt.Sprint("e", i)))
-	}
 	// Three seconds to start records after the reserve for the settle step and the two dedup
 	// writes, less than INVOKE_TIMEOUT (5s), and enough for some of the 40 calls of 100ms.
-	window := 3 * time.Second
-	ctx, cancel := context.WithTimeout(context.Background(), 2*r.cfg.AWSTimeout+r.h.settleReserve()+window)
+	startSomeOf40(t, r, "e", 2*r.cfg.AWSTimeout+r.h.settleReserve()+3*time.Second)
+}
+
+// startSomeOf40 invokes the ventilator with 40 records (ids prefix0..prefix39) within budget and
+// checks that some were started and the rest returned for a retry; it returns how many started.
+func startSomeOf40(t *testing.T, r *rig, prefix string, budget time.Duration) int {
+	t.Helper()
+	var payloads []string
+	for i := range 40 {
+		payloads = append(payloads, rec(fmt.Sprint(prefix, i)))
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), budget)
 	defer cancel()
 	out, err := r.h.Invoke(ctx, kinesisEvent(payloads...))
 	if err != nil {
@@ -130,8 +121,9 @@ func TestRecordsStartWhileTheirExpectedLatencyFits(t *testing.T) {
 	failed := out.(Response).BatchItemFailures
 	calls := r.worker.total()
 	if calls == 0 || calls == 40 || len(failed) != 40-calls {
-		t.Fatalf("%d calls, %d failures: want some records started within the window, the rest returned", calls, len(failed))
+		t.Fatalf("%d calls, %d failures: want some records started within the budget, the rest returned", calls, len(failed))
 	}
+	return calls
 }
 
 // A call still running when the fan-out's deadline comes is cut there, and given back without an
