@@ -11,6 +11,7 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
+	kinesistypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -126,7 +127,10 @@ func TestSQSPollerHonoursMaximumConcurrency(t *testing.T) {
 
 // The Kinesis poller runs one invocation per shard at a time, the shards at once: with two shards
 // each invocation waits for the other shard's, so the test fails (by its deadline) if the shards
-// are read one after the other, and every record is delivered once.
+// are read one after the other, and every record the stream holds is delivered once. The record
+// is known by its event ID (shard and sequence number), not its data: PutRecord is not idempotent,
+// and an SDK retry of a put that had landed stores the same data twice, which is the producer's
+// duplicate, not the poller's.
 func TestKinesisPollerRunsShardsAtOnce(t *testing.T) {
 	cfg := mototest.Shared(t).AWSConfig()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -153,8 +157,8 @@ func TestKinesisPollerRunsShardsAtOnce(t *testing.T) {
 		cond    = sync.NewCond(&mu)
 		in      int
 		paired  bool
-		seen    = map[string]int{}
-		records int
+		seen    = map[string]int{} // data -> deliveries
+		byID    = map[string]int{} // event ID -> deliveries
 	)
 	fn := funcInvoker(func(ctx context.Context, _ string, payload []byte) (Result, error) {
 		var ev events.KinesisEvent
@@ -165,7 +169,7 @@ func TestKinesisPollerRunsShardsAtOnce(t *testing.T) {
 		defer mu.Unlock()
 		for _, r := range ev.Records {
 			seen[string(r.Kinesis.Data)]++
-			records++
+			byID[r.EventID]++
 		}
 		in++
 		cond.Broadcast()
@@ -203,11 +207,58 @@ func TestKinesisPollerRunsShardsAtOnce(t *testing.T) {
 			t.Fatalf("timed out: paired %v, %d of 20 records seen (stats %+v)", paired, len(seen), p.Stats())
 		}
 	}
+	stored := streamEventIDs(t, ctx, kc, arn)
 	mu.Lock()
 	defer mu.Unlock()
-	if records != 20 {
-		t.Errorf("%d records delivered, want each of the 20 once: %v", records, seen)
+	for id, n := range byID {
+		if n != 1 {
+			t.Errorf("record %s delivered %d times, want once (deliveries by data %v, stats %+v)", id, n, seen, p.Stats())
+		}
+		if !stored[id] {
+			t.Errorf("record %s delivered but not in the stream", id)
+		}
 	}
+	for id := range stored {
+		if byID[id] == 0 {
+			t.Errorf("record %s of the stream never delivered", id)
+		}
+	}
+	if len(stored) != 20 {
+		t.Logf("the stream holds %d records for 20 puts: a put was retried after it had landed", len(stored))
+	}
+}
+
+// streamEventIDs reads every record of every shard of the stream from its start and returns their
+// event IDs as Lambda forms them (shard ID, a colon, sequence number).
+func streamEventIDs(t *testing.T, ctx context.Context, kc *kinesis.Client, arn string) map[string]bool {
+	t.Helper()
+	ids := map[string]bool{}
+	shards, err := kc.ListShards(ctx, &kinesis.ListShardsInput{StreamARN: aws.String(arn)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, sh := range shards.Shards {
+		it, err := kc.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{StreamARN: aws.String(arn), ShardId: sh.ShardId,
+			ShardIteratorType: kinesistypes.ShardIteratorTypeTrimHorizon})
+		if err != nil {
+			t.Fatal(err)
+		}
+		iter := it.ShardIterator
+		for iter != nil {
+			out, err := kc.GetRecords(ctx, &kinesis.GetRecordsInput{StreamARN: aws.String(arn), ShardIterator: iter})
+			if err != nil {
+				t.Fatal(err)
+			}
+			if len(out.Records) == 0 {
+				break
+			}
+			for _, r := range out.Records {
+				ids[aws.ToString(sh.ShardId)+":"+aws.ToString(r.SequenceNumber)] = true
+			}
+			iter = out.NextShardIterator
+		}
+	}
+	return ids
 }
 
 // A standard queue's poller reads the mapping before each poll: a mapping disabled from inside an
