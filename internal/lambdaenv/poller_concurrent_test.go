@@ -153,12 +153,12 @@ func TestKinesisPollerRunsShardsAtOnce(t *testing.T) {
 		}
 	}
 	var (
-		mu      sync.Mutex
-		cond    = sync.NewCond(&mu)
-		in      int
-		paired  bool
-		seen    = map[string]int{} // data -> deliveries
-		byID    = map[string]int{} // event ID -> deliveries
+		mu     sync.Mutex
+		cond   = sync.NewCond(&mu)
+		in     int
+		paired bool
+		seen   = map[string]int{} // data -> deliveries
+		byID   = map[string]int{} // event ID -> deliveries
 	)
 	fn := funcInvoker(func(ctx context.Context, _ string, payload []byte) (Result, error) {
 		var ev events.KinesisEvent

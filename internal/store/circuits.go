@@ -25,8 +25,10 @@ type Circuits interface {
 	AcquireProbe(ctx context.Context, id, permit string, base circuit.Policy, now time.Time) (circuit.Result, circuit.Decision, error)
 	// AddCounts adds w.Counts to one bucket of one shard, atomically and idempotently (see CountsWrite).
 	AddCounts(ctx context.Context, w CountsWrite, p circuit.Policy) error
-	// ReadWindow returns every bucket of the window ending at now, summed over shards 0..shards-1.
-	ReadWindow(ctx context.Context, id string, shards int, p circuit.Policy, now time.Time) ([]circuit.BucketCounts, error)
+	// ReadWindow returns every bucket of the window ending at now, summed over shards 0..shards-1,
+	// with each of the caller's writes in with counted once whether or not the read saw it (a read
+	// made beside those writes; see Store.ReadWindow).
+	ReadWindow(ctx context.Context, id string, shards int, p circuit.Policy, now time.Time, with ...CountsWrite) ([]circuit.BucketCounts, error)
 }
 
 var _ Circuits = (*Store)(nil)

@@ -19,13 +19,14 @@ import (
 
 // Store is the part of store.Circuits the breaker writes through (its reads go through the cache's
 // Reader). *store.Store is one; the fleet simulator's in-memory store is another. The breaker never
-// reads the clock itself (Options.Now) and starts no goroutine: a simulator drives it by calling
+// reads the clock itself (Options.Now) and starts no goroutine that outlives a call (a flush reads
+// a window beside its writes and waits for it): a simulator drives it by calling
 // Acquire, Report, WriteIfDue and Flush/FlushIfDue on a virtual clock.
 type Store interface {
 	AcquireProbe(ctx context.Context, id, permit string, base circuit.Policy, now time.Time) (circuit.Result, circuit.Decision, error)
 	Update(ctx context.Context, id string, decide store.Decide) (circuit.Result, error)
 	AddCounts(ctx context.Context, w store.CountsWrite, p circuit.Policy) error
-	ReadWindow(ctx context.Context, id string, shards int, p circuit.Policy, now time.Time) ([]circuit.BucketCounts, error)
+	ReadWindow(ctx context.Context, id string, shards int, p circuit.Policy, now time.Time, with ...store.CountsWrite) ([]circuit.BucketCounts, error)
 }
 
 // ErrNotFound is returned by State for a circuit that does not exist.

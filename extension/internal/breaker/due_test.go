@@ -51,9 +51,9 @@ func (c *callCounter) Update(ctx context.Context, id string, decide store.Decide
 	return c.Store.Update(ctx, id, decide)
 }
 
-func (c *callCounter) ReadWindow(ctx context.Context, id string, shards int, p circuit.Policy, now time.Time) ([]circuit.BucketCounts, error) {
+func (c *callCounter) ReadWindow(ctx context.Context, id string, shards int, p circuit.Policy, now time.Time, with ...store.CountsWrite) ([]circuit.BucketCounts, error) {
 	c.reads.Add(1)
-	return c.Store.ReadWindow(ctx, id, shards, p, now)
+	return c.Store.ReadWindow(ctx, id, shards, p, now, with...)
 }
 
 func (c *callCounter) calls() int64 { return c.adds.Load() + c.updates.Load() + c.reads.Load() }

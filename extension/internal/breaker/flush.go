@@ -303,30 +303,44 @@ func (b *Breaker) flushOne(ctx context.Context, w work, now time.Time) error {
 	if e, ok := b.cache.Peek(w.id); ok && e.Found {
 		p = b.policyFor(e.Circuit)
 	}
-	added := make([]circuit.BucketCounts, 0, len(w.unsent)+len(w.buckets))
+	starts := slices.Sorted(maps.Keys(w.buckets))
+	fresh := make([]store.CountsWrite, len(starts))
+	for i, start := range starts {
+		tl := w.buckets[start]
+		fresh[i] = store.CountsWrite{ID: w.id, Shard: b.opt.Shard, Bucket: time.Unix(start, 0).UTC(), Counts: tl.all, Settled: tl.settled, Writer: b.opt.Writer, Seq: b.seq.Add(1)}
+	}
+	// A decision that will read the window reads it beside the writes, not after them: the read
+	// counts these writes once whether it saw them or not (store.Circuits.ReadWindow), so a failing
+	// report costs one round trip, not two.
+	var read <-chan windowRead
+	if w.decide && b.readDue(w.id, now) {
+		read = b.readBeside(ctx, w.id, p, now, append(slices.Clip(w.unsent), fresh...))
+	}
+	added := make([]circuit.BucketCounts, 0, len(w.unsent)+len(fresh))
 	// Writes whose answer was lost go first, unchanged: a bucket must not take a later sequence
 	// number from this environment before an earlier one is settled (store.CountsWrite).
 	for i, cw := range w.unsent {
 		if err := b.addCounts(ctx, cw, p); err != nil {
 			b.restore(w, w.buckets, w.unsent[i:], now)
+			drain(read)
 			return errors.Join(append(errs, err)...)
 		}
 		added = append(added, circuit.BucketCounts{Start: cw.Bucket, Counts: cw.Counts, Settled: cw.Settled})
 	}
-	starts := slices.Sorted(maps.Keys(w.buckets))
-	for i, start := range starts {
-		at := time.Unix(start, 0).UTC()
-		tl := w.buckets[start]
-		cw := store.CountsWrite{ID: w.id, Shard: b.opt.Shard, Bucket: at, Counts: tl.all, Settled: tl.settled, Writer: b.opt.Writer, Seq: b.seq.Add(1)}
+	for i, cw := range fresh {
 		if err := b.addCounts(ctx, cw, p); err != nil {
 			rest := map[int64]tally{}
 			for _, s := range starts[i+1:] {
 				rest[s] = w.buckets[s]
 			}
 			b.restore(w, rest, []store.CountsWrite{cw}, now)
+			drain(read)
 			return errors.Join(append(errs, err)...)
 		}
-		added = append(added, circuit.BucketCounts{Start: at, Counts: tl.all, Settled: tl.settled})
+		added = append(added, circuit.BucketCounts{Start: cw.Bucket, Counts: cw.Counts, Settled: cw.Settled})
+	}
+	if read != nil && b.keepRead(w.id, now, <-read) {
+		added = nil // the copy read beside the writes holds them
 	}
 	if !w.decide {
 		if len(added) > 0 {
@@ -377,14 +391,7 @@ func (b *Breaker) decide(ctx context.Context, w work, added []circuit.BucketCoun
 		return time.Time{}, nil
 	}
 	p := b.policyFor(c)
-	// While the window is marked a decision rests on the fleet's settled calls as read at most a
-	// flush interval ago, not on a copy up to a cache TTL old, so an outage trips as soon as the
-	// others' settled calls prove it.
-	var fresh time.Time
-	if now.Before(c.BadUntil) {
-		fresh = now.Add(-b.opt.FlushInterval)
-	}
-	window := b.window(ctx, w.id, p, added, now, fresh)
+	window := b.window(ctx, w.id, p, added, now, b.freshFor(c, now))
 	var again time.Time
 	judge := func(cur circuit.Circuit) circuit.Result {
 		pp := b.policyFor(cur)
@@ -461,9 +468,7 @@ func (b *Breaker) window(ctx context.Context, id string, p circuit.Policy, added
 	b.mu.Lock()
 	wc := b.windows[id]
 	b.mu.Unlock()
-	stale := wc == nil || now.Sub(wc.readAt) >= b.opt.WindowTTL || now.Before(wc.readAt) ||
-		(!fresh.IsZero() && wc.readAt.Before(fresh) && !now.Before(fresh))
-	if stale {
+	if b.copyStale(wc, now, fresh) {
 		b.stats.windowReads.Add(1)
 		bs, err := b.store.ReadWindow(ctx, id, b.opt.Shards, p, now)
 		if err == nil {

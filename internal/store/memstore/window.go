@@ -46,13 +46,22 @@ func (s *Store) AddCounts(ctx context.Context, w store.CountsWrite, p circuit.Po
 }
 
 // ReadWindow returns the counts (and settled counts) of every bucket of the window ending at now,
-// summed over shards.
-func (s *Store) ReadWindow(ctx context.Context, id string, shards int, p circuit.Policy, now time.Time) ([]circuit.BucketCounts, error) {
+// summed over shards, with each write of with counted once whether or not it was taken before the
+// read (store.Circuits).
+func (s *Store) ReadWindow(ctx context.Context, id string, shards int, p circuit.Policy, now time.Time, with ...store.CountsWrite) ([]circuit.BucketCounts, error) {
 	if err := circuit.ValidateID(id); err != nil {
 		return nil, err
 	}
 	if shards < 1 || shards*circuit.Buckets > maxBatchGetKeys {
 		return nil, fmt.Errorf("memstore: read window of %q: %d shards × %d buckets must be 1..%d keys", id, shards, circuit.Buckets, maxBatchGetKeys)
+	}
+	for _, w := range with {
+		if err := w.Validate(); err != nil {
+			return nil, err
+		}
+		if w.ID != id {
+			return nil, fmt.Errorf("memstore: read window of %q with a write to circuit %q: the writes must be the read circuit's", id, w.ID)
+		}
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("memstore: read window of %q: %w", id, err)
@@ -71,6 +80,12 @@ func (s *Store) ReadWindow(ctx context.Context, id string, shards int, p circuit
 			}
 		}
 	}
+	store.AddUnseen(out, shards, with, func(w store.CountsWrite) uint64 {
+		if it := s.windows[windowKey{id: id, shard: w.Shard, start: w.Bucket.Unix()}]; it != nil {
+			return it.seqs[w.Writer]
+		}
+		return 0
+	})
 	return out, nil
 }
 

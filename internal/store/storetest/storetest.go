@@ -40,6 +40,7 @@ func Run(t *testing.T, open Open) {
 		{"InvalidInputRejected", invalidInput},
 		{"WindowSumsShardsAndBuckets", windowShards},
 		{"CountsWriteIsIdempotent", countsIdempotent},
+		{"WindowReadCountsItsOwnWritesOnce", readWithWrites},
 		{"ConcurrentObservationsLoseNothing", concurrentObservations},
 		{"ProbeLeaseElection", probeElection},
 		{"ReleaseProbeFreesThePermit", releaseProbe},
@@ -267,6 +268,62 @@ func windowShards(t *testing.T, s store.Circuits) {
 	}
 	if got := p.SumWindow(buckets, time.Time{}, later); !got.IsZero() {
 		t.Fatalf("a window later: %+v, want nothing", got)
+	}
+}
+
+// readWithWrites: a window read made beside the caller's own writes counts each of them once,
+// whether the read comes before the write, after it, or after a retry of it; writes of another
+// circuit are refused, and writes outside the window or the shards read are left out.
+func readWithWrites(t *testing.T, s store.Circuits) {
+	ctx := ctxT(t)
+	p := circuit.DefaultPolicy()
+	b := p.BucketStart(t0)
+	w := func(writer string, shard int, seq uint64, bucket time.Time, calls int64) store.CountsWrite {
+		return store.CountsWrite{ID: "beside", Shard: shard, Bucket: bucket, Counts: circuit.Counts{Calls: calls, Failures: calls},
+			Settled: circuit.Counts{Calls: 1}, Writer: writer, Seq: seq}
+	}
+	calls := func(with ...store.CountsWrite) (int64, int64) {
+		t.Helper()
+		buckets, err := s.ReadWindow(ctx, "beside", 2, p, t0, with...)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var n, settled int64
+		for _, bc := range buckets {
+			n += bc.Calls
+			settled += bc.Settled.Calls
+		}
+		return n, settled
+	}
+	add(t, s, w("envB", 0, 1, b, 100), p) // another environment's: always counted, once
+	first, second := w("envA", 1, 4, b, 10), w("envA", 1, 5, b, 3)
+	old := w("envA", 0, 9, b.Add(-p.Window), 1000)         // a bucket that has left the window
+	far := w("envA", 3, 2, b, 1000)                        // a shard the read does not cover
+	beside := []store.CountsWrite{first, second, old, far} // envA's flush, under way
+	if n, settled := calls(beside...); n != 113 || settled != 3 {
+		t.Fatalf("before the writes: %d calls (%d settled), want 113 (3): 100 + 10 + 3, each counted once", n, settled)
+	}
+	add(t, s, first, p)
+	if n, _ := calls(beside...); n != 113 {
+		t.Fatalf("between the writes: %d calls, want 113", n)
+	}
+	add(t, s, second, p)
+	add(t, s, first, p) // a late retry of the first: taken already
+	if n, settled := calls(beside...); n != 113 || settled != 3 {
+		t.Fatalf("after the writes: %d calls (%d settled), want 113 (3)", n, settled)
+	}
+	if n, _ := calls(); n != 113 {
+		t.Fatalf("read alone after the writes: %d calls, want 113", n)
+	}
+	other := first
+	other.ID = "another"
+	if _, err := s.ReadWindow(ctx, "beside", 2, p, t0, other); err == nil {
+		t.Fatal("a read with a write to another circuit was accepted, want an error that says so")
+	}
+	bad := first
+	bad.Seq = 0
+	if _, err := s.ReadWindow(ctx, "beside", 2, p, t0, bad); err == nil {
+		t.Fatal("a read with a write without a sequence number was accepted, want an error")
 	}
 }
 

@@ -1,0 +1,86 @@
+package breaker
+
+import (
+	"context"
+	"errors"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/breakerbox/breakerbox/internal/circuit"
+	"github.com/breakerbox/breakerbox/internal/store"
+)
+
+// besideStore holds every counter write until a window read has begun (or the write's context
+// ends), and counts how many reads began: a flush that reads its window only after its writes never
+// lets them through.
+type besideStore struct {
+	Store
+	once    sync.Once
+	reading chan struct{}
+	mu      sync.Mutex
+	reads   int
+}
+
+func (s *besideStore) AddCounts(ctx context.Context, w store.CountsWrite, p circuit.Policy) error {
+	wait, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	select {
+	case <-s.reading:
+	case <-wait.Done():
+		return errors.New("no window read began while the counter write waited for one")
+	}
+	return s.Store.AddCounts(ctx, w, p)
+}
+
+func (s *besideStore) ReadWindow(ctx context.Context, id string, shards int, p circuit.Policy, now time.Time, with ...store.CountsWrite) ([]circuit.BucketCounts, error) {
+	s.mu.Lock()
+	s.reads++
+	s.mu.Unlock()
+	s.once.Do(func() { close(s.reading) })
+	return s.Store.ReadWindow(ctx, id, shards, p, now, with...)
+}
+
+// A failing report on a marked circuit, whose decision needs the window as read within a flush
+// interval, reads it beside its counter write rather than after it: one round trip, not two. The
+// copy it decides on counts the write once, as a read made after it does.
+func TestFailingReportReadsTheWindowBesideItsWrite(t *testing.T) {
+	p := circuit.DefaultPolicy()
+	p.ConsecutiveFailures, p.MinCalls = 0, 1_000_000 // never trips: the decision only judges
+	s := newStore(t)
+	clk := newClock()
+	now := clk.Now()
+	put(t, s, circuit.Circuit{ID: "beside", State: circuit.Closed, Since: now.Add(-time.Minute),
+		BadSince: now.Add(-time.Second), BadUntil: now.Add(time.Minute)})
+	// Another environment's calls, already in the window.
+	if err := s.AddCounts(ctxT(t), store.CountsWrite{ID: "beside", Shard: 2, Bucket: p.BucketStart(now),
+		Counts: circuit.Counts{Calls: 40, Failures: 4}, Writer: "other", Seq: 1}, p); err != nil {
+		t.Fatal(err)
+	}
+	bs := &besideStore{Store: s, reading: make(chan struct{})}
+	b := newEnv(t, bs, s, 0, p, on(clk))
+	b.Report(ctxT(t), "beside", []Outcome{{OK: false, Err: "status 503"}, {OK: true}, {OK: true}})
+	if d := b.Due("beside"); d != StakeDecision {
+		t.Fatalf("a failing report on a marked circuit: due %v, want a decision", d)
+	}
+	if err := b.WriteIfDue(ctxT(t), "beside"); err != nil {
+		t.Fatalf("the failing report's write: %v", err)
+	}
+	if bs.reads != 1 {
+		t.Errorf("%d window reads for one decision, want 1 (beside the write, none after it)", bs.reads)
+	}
+	b.mu.Lock()
+	wc := b.windows["beside"]
+	b.mu.Unlock()
+	if wc == nil {
+		t.Fatal("no window copy kept from the read beside the write")
+	}
+	after, err := s.ReadWindow(ctxT(t), "beside", 4, p, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got, want := p.SumWindow(wc.buckets, time.Time{}, now), p.SumWindow(after, time.Time{}, now)
+	if got != want || want.Calls != 43 || want.Failures != 5 {
+		t.Errorf("the copy read beside the write holds %+v; a read after it holds %+v; want 43 calls, 5 failures in both", got, want)
+	}
+}
