@@ -17,7 +17,7 @@ type windowRead struct {
 // readDue reports whether deciding on circuit id now will read its window: the circuit, as cached,
 // is CLOSED (or not yet known) and the window copy is older than the decision may use
 // (copyStale, freshFor). A decision that returns before it looks at the window does not read.
-func (b *Breaker) readDue(id string, now time.Time) bool {
+func (b *Breaker) readDue(id string, now time.Time, report bool) bool {
 	var c circuit.Circuit
 	if e, ok := b.cache.Peek(id); ok && e.Found {
 		c = e.Circuit
@@ -28,18 +28,25 @@ func (b *Breaker) readDue(id string, now time.Time) bool {
 	b.mu.Lock()
 	wc := b.windows[id]
 	b.mu.Unlock()
-	return b.copyStale(wc, now, b.freshFor(c, now))
+	return b.copyStale(wc, now, b.freshFor(c, now, report))
 }
 
-// freshFor is how recent a window read the decision on c at now needs: while the window is marked
-// it rests on the fleet's settled calls as read at most a flush interval ago, not on a copy up to
-// WindowTTL old, so an outage trips as soon as the others' settled calls prove it (zero: any copy
-// younger than WindowTTL serves).
-func (b *Breaker) freshFor(c circuit.Circuit, now time.Time) time.Time {
-	if now.Before(c.BadUntil) {
-		return now.Add(-b.opt.FlushInterval)
+// freshFor is how recent a window read a decision on c at now needs (zero: any copy younger than
+// WindowTTL serves). While the window is marked, a decision rests on the fleet's settled calls as
+// read lately, not on a copy up to WindowTTL old, so an outage trips as soon as the others'
+// settled calls prove it: at most a flush interval old for the background flusher, and at most
+// Lag old inside an invocation (report), where a read is a second store round trip the
+// function waits for. Lag is the span whose calls a decision already leaves out of this
+// environment's own, as the others' may not have landed; the background flusher and the next
+// report read again within it.
+func (b *Breaker) freshFor(c circuit.Circuit, now time.Time, report bool) time.Time {
+	if !now.Before(c.BadUntil) {
+		return time.Time{}
 	}
-	return time.Time{}
+	if report {
+		return now.Add(-b.opt.Lag)
+	}
+	return now.Add(-b.opt.FlushInterval)
 }
 
 // copyStale reports whether the window copy wc is too old to decide on at now: older than

@@ -33,6 +33,12 @@ func (s *besideStore) AddCounts(ctx context.Context, w store.CountsWrite, p circ
 	return s.Store.AddCounts(ctx, w, p)
 }
 
+func (s *besideStore) readCount() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.reads
+}
+
 func (s *besideStore) ReadWindow(ctx context.Context, id string, shards int, p circuit.Policy, now time.Time, with ...store.CountsWrite) ([]circuit.BucketCounts, error) {
 	s.mu.Lock()
 	s.reads++
@@ -66,8 +72,8 @@ func TestFailingReportReadsTheWindowBesideItsWrite(t *testing.T) {
 	if err := b.WriteIfDue(ctxT(t), "beside"); err != nil {
 		t.Fatalf("the failing report's write: %v", err)
 	}
-	if bs.reads != 1 {
-		t.Errorf("%d window reads for one decision, want 1 (beside the write, none after it)", bs.reads)
+	if n := bs.readCount(); n != 1 {
+		t.Errorf("%d window reads for one decision, want 1 (beside the write, none after it)", n)
 	}
 	b.mu.Lock()
 	wc := b.windows["beside"]
@@ -82,5 +88,41 @@ func TestFailingReportReadsTheWindowBesideItsWrite(t *testing.T) {
 	got, want := p.SumWindow(wc.buckets, time.Time{}, now), p.SumWindow(after, time.Time{}, now)
 	if got != want || want.Calls != 43 || want.Failures != 5 {
 		t.Errorf("the copy read beside the write holds %+v; a read after it holds %+v; want 43 calls, 5 failures in both", got, want)
+	}
+}
+
+// Inside an invocation, a failing report's decision on a marked circuit reads the window at most
+// once per Lag: a report a flush interval later writes and decides on the copy, one round trip;
+// one past Lag reads again, beside its write.
+func TestFailingReportsReadTheWindowOncePerLag(t *testing.T) {
+	p := circuit.DefaultPolicy()
+	p.ConsecutiveFailures, p.MinCalls = 0, 1_000_000
+	s := newStore(t)
+	clk := newClock()
+	now := clk.Now()
+	put(t, s, circuit.Circuit{ID: "lag", State: circuit.Closed, Since: now.Add(-time.Minute),
+		BadSince: now.Add(-time.Second), BadUntil: now.Add(time.Minute)})
+	cs := &callCounter{Store: s}
+	b := newEnv(t, cs, s, 0, p, on(clk)) // flush interval 1s, Lag 2s
+	fail := func() {
+		t.Helper()
+		b.Report(ctxT(t), "lag", []Outcome{{OK: false, Err: "status 503"}})
+		if err := b.WriteIfDue(ctxT(t), "lag"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fail()
+	if a, r := cs.adds.Load(), cs.reads.Load(); a != 1 || r != 1 {
+		t.Fatalf("first failing report: %d writes, %d reads; want 1 and 1", a, r)
+	}
+	clk.Add(1500 * time.Millisecond) // past the flush interval, within Lag
+	fail()
+	if a, r := cs.adds.Load(), cs.reads.Load(); a != 2 || r != 1 {
+		t.Fatalf("a failing report 1.5s on: %d writes, %d reads; want 2 and still 1 (the copy is younger than Lag)", a, r)
+	}
+	clk.Add(1500 * time.Millisecond) // the copy is now 3s old, past Lag
+	fail()
+	if a, r := cs.adds.Load(), cs.reads.Load(); a != 3 || r != 2 {
+		t.Fatalf("a failing report 3s after the read: %d writes, %d reads; want 3 and 2", a, r)
 	}
 }

@@ -27,8 +27,9 @@ type work struct {
 	permits []circuit.Outcome
 	consec  int
 	// bad: the buffer held a failure or a slow call (the window is marked bad); decide: the model
-	// must judge the circuit after the writes.
-	bad, decide bool
+	// must judge the circuit after the writes; report: the report path takes it, inside an
+	// invocation (see freshFor).
+	bad, decide, report bool
 }
 
 // windowCopy is the last window read of a circuit plus what this environment added since.
@@ -201,7 +202,7 @@ func (b *Breaker) takeOne(id string, buf *buffer, now time.Time, force, report b
 		return work{}, false
 	}
 	bad := buf.bad && (!held || trip)
-	w := work{id: id, permits: buf.permits, bad: bad, decide: bad || owed || trip}
+	w := work{id: id, permits: buf.permits, bad: bad, decide: bad || owed || trip, report: report}
 	if w.decide {
 		w.consec = max(buf.peak, buf.consec)
 		buf.peak = buf.consec
@@ -313,7 +314,7 @@ func (b *Breaker) flushOne(ctx context.Context, w work, now time.Time) error {
 	// counts these writes once whether it saw them or not (store.Circuits.ReadWindow), so a failing
 	// report costs one round trip, not two.
 	var read <-chan windowRead
-	if w.decide && b.readDue(w.id, now) {
+	if w.decide && b.readDue(w.id, now, w.report) {
 		read = b.readBeside(ctx, w.id, p, now, append(slices.Clip(w.unsent), fresh...))
 	}
 	added := make([]circuit.BucketCounts, 0, len(w.unsent)+len(fresh))
@@ -391,7 +392,7 @@ func (b *Breaker) decide(ctx context.Context, w work, added []circuit.BucketCoun
 		return time.Time{}, nil
 	}
 	p := b.policyFor(c)
-	window := b.window(ctx, w.id, p, added, now, b.freshFor(c, now))
+	window := b.window(ctx, w.id, p, added, now, b.freshFor(c, now, w.report))
 	var again time.Time
 	judge := func(cur circuit.Circuit) circuit.Result {
 		pp := b.policyFor(cur)
