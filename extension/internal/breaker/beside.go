@@ -49,6 +49,33 @@ func (b *Breaker) freshFor(c circuit.Circuit, now time.Time, report bool) time.T
 	return now.Add(-b.opt.FlushInterval)
 }
 
+// owedFresh returns when a decision inside an invocation that rested on a window copy older than
+// the background flusher would use (a flush interval) is owed again, on a fresh read: when the
+// copy turns a Lag old, the moment the report path would have read anyway. A burst that ends
+// within a Lag of the read is then still judged on the others' calls, by the background flusher
+// (or the first flush after a thaw), never left waiting for calls that may not come. Zero when
+// nothing is owed.
+func (b *Breaker) owedFresh(w work, c circuit.Circuit, now time.Time) time.Time {
+	if !w.report || !now.Before(c.BadUntil) {
+		return time.Time{}
+	}
+	b.mu.Lock()
+	wc := b.windows[w.id]
+	b.mu.Unlock()
+	if wc == nil || !b.copyStale(wc, now, now.Add(-b.opt.FlushInterval)) {
+		return time.Time{}
+	}
+	return wc.readAt.Add(b.opt.Lag)
+}
+
+// earliest is the earlier of two times, a zero one counting as none.
+func earliest(a, b time.Time) time.Time {
+	if a.IsZero() || (!b.IsZero() && b.Before(a)) {
+		return b
+	}
+	return a
+}
+
 // copyStale reports whether the window copy wc is too old to decide on at now: older than
 // WindowTTL, read in the future, or read before fresh once now has reached it.
 func (b *Breaker) copyStale(wc *windowCopy, now, fresh time.Time) bool {

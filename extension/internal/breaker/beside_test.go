@@ -126,3 +126,39 @@ func TestFailingReportsReadTheWindowOncePerLag(t *testing.T) {
 		t.Fatalf("a failing report 3s after the read: %d writes, %d reads; want 3 and 2", a, r)
 	}
 }
+
+// A failing report that decided on a copy older than a flush interval (within Lag) leaves a
+// decision owed on a fresh read when the copy turns a Lag old: with no further call, the background
+// flusher reads the window then and decides, so a burst that ends within a Lag of the read is
+// still judged on the others' calls.
+func TestSkippedReadIsOwedToTheBackgroundFlusher(t *testing.T) {
+	p := circuit.DefaultPolicy()
+	p.ConsecutiveFailures, p.MinCalls = 0, 1_000_000
+	s := newStore(t)
+	clk := newClock()
+	now := clk.Now()
+	put(t, s, circuit.Circuit{ID: "owed", State: circuit.Closed, Since: now.Add(-time.Minute),
+		BadSince: now.Add(-time.Second), BadUntil: now.Add(time.Minute)})
+	cs := &callCounter{Store: s}
+	b := newEnv(t, cs, s, 0, p, on(clk)) // flush interval 1s, Lag 2s
+	for i := range 2 {
+		if i > 0 {
+			clk.Add(1500 * time.Millisecond)
+		}
+		b.Report(ctxT(t), "owed", []Outcome{{OK: false, Err: "status 503"}})
+		if err := b.WriteIfDue(ctxT(t), "owed"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// The second report, 1.5 s after the read, decided on the copy: one read so far.
+	if r := cs.reads.Load(); r != 1 {
+		t.Fatalf("%d reads after two failing reports 1.5 s apart, want 1", r)
+	}
+	clk.Add(500 * time.Millisecond) // 2 s after the read: the copy is a Lag old
+	if err := b.FlushIfDue(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if r := cs.reads.Load(); r != 2 {
+		t.Fatalf("%d reads once the copy turned a Lag old with a decision owed, want 2 (the background flusher's)", r)
+	}
+}

@@ -393,6 +393,7 @@ func (b *Breaker) decide(ctx context.Context, w work, added []circuit.BucketCoun
 	}
 	p := b.policyFor(c)
 	window := b.window(ctx, w.id, p, added, now, b.freshFor(c, now, w.report))
+	owed := b.owedFresh(w, c, now)
 	var again time.Time
 	judge := func(cur circuit.Circuit) circuit.Result {
 		pp := b.policyFor(cur)
@@ -437,7 +438,7 @@ func (b *Breaker) decide(ctx context.Context, w work, added []circuit.BucketCoun
 		r = judge(c)
 	}
 	if !r.Changed {
-		return again, nil
+		return earliest(again, owed), nil
 	}
 	wr, err := b.store.Update(ctx, w.id, func(cur circuit.Circuit) (circuit.Result, error) {
 		if cur.Exists() && (cur.Override != circuit.NoOverride || cur.State != circuit.Closed) {
@@ -451,7 +452,10 @@ func (b *Breaker) decide(ctx context.Context, w work, added []circuit.BucketCoun
 		return time.Time{}, err
 	}
 	b.wrote(w.id, wr)
-	return again, nil
+	if wr.Transition.Happened() {
+		return again, nil
+	}
+	return earliest(again, owed), nil
 }
 
 // readBefore reports whether the circuit's window copy was read before now (or never).
