@@ -27,7 +27,7 @@ const (
 // WakeResult is the answer to a wake-up.
 type WakeResult struct {
 	Action string `json:"action"`
-	// Trigger is what woke the ventilator: TriggerSchedule or TriggerEvent.
+	// Trigger is what woke the ventilator: TriggerSchedule, TriggerEvent or TriggerSelf.
 	Trigger      string `json:"trigger"`
 	Circuit      string `json:"circuit"`
 	CircuitState string `json:"circuitState,omitempty"`
@@ -35,6 +35,8 @@ type WakeResult struct {
 	BatchSize    int    `json:"batchSize,omitempty"`
 	Concurrency  int    `json:"concurrency,omitempty"`
 	Reason       string `json:"reason"`
+	// WakeAt, when the ventilator waits for its own trip's moment, is that moment.
+	WakeAt time.Time `json:"wakeAt,omitzero"`
 }
 
 // wake is the wake-up. It fails the invoke (so that the asynchronous invoke's retries and the Errors
@@ -90,6 +92,12 @@ func (h *Handler) wake(ctx context.Context, w wakeUp) (WakeResult, error) {
 	}
 	res.CircuitState = view.State
 	now := h.Now()
+	if wait, why := notYet(snap.State, w.trigger, now); wait {
+		res.Action, res.Reason = WakeWaiting, why
+		res.WakeAt = time.UnixMilli(snap.State.WakeAt).UTC()
+		log.InfoContext(ctx, "wake-up: too early for the self-wake; mapping stays disabled", "reason", why, "wakeAt", res.WakeAt)
+		return res, nil
+	}
 	if ok, why := probeable(view, now); !ok {
 		res.Action, res.Reason = WakeWaiting, why
 		if _, err := h.Mapping.Apply(ctx, mapping.Want{Enabled: mapping.Disable}, false); err != nil {
