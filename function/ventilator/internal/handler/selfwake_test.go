@@ -81,9 +81,10 @@ func TestSelfTripWithTheCircuitClosedIsWokenByItsOwnSchedule(t *testing.T) {
 	}
 }
 
-// A trip by the circuit (OPEN) arms no self-wake: the circuit says when a call may go, and the
-// self-wake's tick only resumes once the circuit allows it, like the backstop.
-func TestSelfWakeFollowsTheCircuitAfterACircuitTrip(t *testing.T) {
+// A trip by the circuit (OPEN) arms no self-wake: the circuit says when a call may go, its state
+// change wakes the ventilator (or the backstop, once OPEN is past retryAt); the self-wake's tick
+// leaves it alone, so that no probe goes into an outage every minute.
+func TestSelfWakeLeavesACircuitTripToTheCircuit(t *testing.T) {
 	r := newRig(t, nil)
 	r.breaker.grant = client.Decision{State: StateOpen}
 	r.invoke(kinesisEvent(rec("a")))
@@ -91,12 +92,47 @@ func TestSelfWakeFollowsTheCircuitAfterACircuitTrip(t *testing.T) {
 		t.Fatalf("after an OPEN denial: controller %+v, want tripped without WakeAt", s)
 	}
 	r.breaker.view = client.Circuit{State: StateOpen, RetryAt: r.now.Add(30 * time.Second)}
-	if res := r.wakeWith(selfWakeEvent); res.Action != WakeWaiting {
-		t.Fatalf("self-wake while OPEN before retryAt = %+v, want waiting", res)
-	}
 	r.now = r.now.Add(time.Minute)
-	if res := r.wakeWith(selfWakeEvent); res.Action != WakeResumed {
-		t.Fatalf("self-wake once OPEN is past retryAt = %+v, want resumed", res)
+	if res := r.wakeWith(selfWakeEvent); res.Action != WakeIdle {
+		t.Fatalf("self-wake after a circuit trip = %+v, want idle", res)
+	}
+	if _, on := r.mapping.get(); on {
+		t.Fatal("the self-wake enabled the mapping after a circuit trip")
+	}
+	if res := r.wake(); res.Action != WakeResumed {
+		t.Fatalf("backstop once OPEN is past retryAt = %+v, want resumed", res)
+	}
+}
+
+// After a trip of its own, once the circuit has opened too, the circuit's own state change wakes
+// the ventilator: the self-wake only serves a circuit that stays CLOSED (or FORCED_CLOSED).
+func TestSelfWakeOnlyWhileTheCircuitIsClosed(t *testing.T) {
+	at := time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC)
+	cases := []struct {
+		name   string
+		view   client.Circuit
+		action string
+	}{
+		{"closed", client.Circuit{State: StateClosed, Allowed: true}, WakeResumed},
+		{"forced closed", client.Circuit{State: StateOpen, Override: ForcedClosed, Allowed: true}, WakeResumed},
+		{"open past retryAt", client.Circuit{State: StateOpen, RetryAt: at.Add(-time.Minute)}, WakeIdle},
+		{"half open", client.Circuit{State: StateHalfOpen}, WakeIdle},
+		{"forced open", client.Circuit{State: StateClosed, Override: ForcedOpen}, WakeIdle},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := newRig(t, nil)
+			r.now = at
+			r.mapping.enabled = false
+			r.setController(adaptive.State{Policy: "aimd", BatchSize: 1, Tripped: true, WakeAt: at.Add(-time.Second).UnixMilli()})
+			r.breaker.view = tc.view
+			if res := r.wakeWith(selfWakeEvent); res.Action != tc.action {
+				t.Fatalf("self-wake = %+v, want %s", res, tc.action)
+			}
+			if _, on := r.mapping.get(); on != (tc.action == WakeResumed) {
+				t.Fatalf("mapping enabled %v after %s", on, tc.action)
+			}
+		})
 	}
 }
 

@@ -92,6 +92,11 @@ func (h *Handler) wake(ctx context.Context, w wakeUp) (WakeResult, error) {
 	}
 	res.CircuitState = view.State
 	now := h.Now()
+	if leave, why := circuitSays(snap.State, w.trigger, view); leave {
+		res.Action, res.Reason = WakeIdle, why
+		log.InfoContext(ctx, "self-wake: left to the circuit; mapping stays disabled", "reason", why, "circuitState", view.State)
+		return res, nil
+	}
 	if wait, why := notYet(snap.State, w.trigger, now); wait {
 		res.Action, res.Reason = WakeWaiting, why
 		res.WakeAt = time.UnixMilli(snap.State.WakeAt).UTC()
