@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/breakerbox/breakerbox/extension/client"
@@ -71,7 +72,11 @@ func (h *Handler) wake(ctx context.Context, w wakeUp) (WakeResult, error) {
 	}
 	if !snap.State.Tripped && !snap.Marks.Resuming {
 		res.Action, res.Reason = WakeIdle, "not tripped: the mapping is left as it is"
-		log.InfoContext(ctx, "wake-up: nothing to resume", "batchSize", snap.State.BatchSize)
+		level := slog.LevelInfo
+		if w.trigger == TriggerSelf {
+			level = slog.LevelDebug // every minute, and nearly always this
+		}
+		log.Log(ctx, level, "wake-up: nothing to resume", "batchSize", snap.State.BatchSize)
 		return res, nil
 	}
 	view, err := h.Breaker.State(ctx, h.cfg.Circuit)
