@@ -41,7 +41,12 @@ const (
 	EnvBatchTime         = "BATCH_TIME"
 	EnvKneeTolerance     = "KNEE_TOLERANCE"
 	EnvBaselineWindow    = "BASELINE_WINDOW"
+	EnvWakeAfter         = "WAKE_AFTER"
 )
+
+// MaxWakeAfter is the longest WAKE_AFTER accepted: the backstop schedule's period, beyond which
+// the self-wake would promise less than the backstop already gives.
+const MaxWakeAfter = 10 * time.Minute
 
 // MaxConcurrencyLimit is the largest MAX_CONCURRENCY accepted: 1000 SQS invocations of 10 calls.
 const MaxConcurrencyLimit = 10000
@@ -108,6 +113,10 @@ type Config struct {
 	// TripAfter is the number of consecutive failing batches at MinBatch that trip the breaker
 	// (TRIP_AFTER, default 1).
 	TripAfter int
+	// WakeAfter is how long after its own trip the ventilator may be woken again by its own
+	// schedule, whatever the circuit did (WAKE_AFTER, default 30s, at most MaxWakeAfter): the
+	// trip stores the moment as [State.WakeAt].
+	WakeAfter time.Duration
 	// GradientTolerance is how much slower than its baseline latency may get before gradient
 	// shrinks the batch (GRADIENT_TOLERANCE, default 1.5).
 	GradientTolerance float64
@@ -137,6 +146,7 @@ func DefaultConfig() Config {
 		BackoffRatio:      0.5,
 		BackoffFactor:     0.5,
 		TripAfter:         1,
+		WakeAfter:         30 * time.Second,
 		GradientTolerance: 1.5,
 		GradientSmoothing: 0.2,
 		GradientWindow:    100,
@@ -227,6 +237,9 @@ func (c Config) Validate() error {
 	}
 	if c.TripAfter < 1 {
 		bad("%s must be at least 1, got %d", EnvTripAfter, c.TripAfter)
+	}
+	if c.WakeAfter <= 0 || c.WakeAfter > MaxWakeAfter {
+		bad("%s must be a positive duration of at most %s, got %s", EnvWakeAfter, MaxWakeAfter, c.WakeAfter)
 	}
 	if !inRange(c.GradientTolerance, 1, 10) {
 		bad("%s must be between 1 and 10, got %v", EnvGradientTolerance, c.GradientTolerance)

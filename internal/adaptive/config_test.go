@@ -34,6 +34,8 @@ func TestValidateNamesTheVariable(t *testing.T) {
 		{"backoff factor 1", func(c *Config) { c.BackoffFactor = 1 }, "BACKOFF_FACTOR"},
 		{"backoff factor 0", func(c *Config) { c.BackoffFactor = 0 }, "BACKOFF_FACTOR"},
 		{"trip after 0", func(c *Config) { c.TripAfter = 0 }, "TRIP_AFTER"},
+		{"wake after 0", func(c *Config) { c.WakeAfter = 0 }, "WAKE_AFTER"},
+		{"wake after past the backstop", func(c *Config) { c.WakeAfter = MaxWakeAfter + time.Second }, "WAKE_AFTER"},
 		{"tolerance below 1", func(c *Config) { c.GradientTolerance = 0.9 }, "GRADIENT_TOLERANCE"},
 		{"smoothing 0", func(c *Config) { c.GradientSmoothing = 0 }, "GRADIENT_SMOOTHING"},
 		{"window 0", func(c *Config) { c.GradientWindow = 0 }, "GRADIENT_WINDOW"},
@@ -77,7 +79,7 @@ func TestLoadConfig(t *testing.T) {
 		"TRIP_AFTER": "2", "GRADIENT_TOLERANCE": "2", "GRADIENT_SMOOTHING": "0.5", "GRADIENT_WINDOW": "10",
 		"MIN_CONCURRENCY": "2", "MAX_CONCURRENCY": "40", "INITIAL_CONCURRENCY": "3", "BATCH_FACTOR": "3",
 		"BUDGET_SHARE": "0.4", "BATCH_TIME": "2s", "KNEE_TOLERANCE": "1.5", "BASELINE_WINDOW": "2m",
-		"UNRELATED": "x",
+		"WAKE_AFTER": "45s", "UNRELATED": "x",
 	}
 	got, err := LoadConfig(lookupIn(env))
 	if err != nil {
@@ -88,6 +90,7 @@ func TestLoadConfig(t *testing.T) {
 		MinSamples: 4, BackoffRatio: 0.3, BackoffFactor: 0.7, TripAfter: 2, GradientTolerance: 2,
 		GradientSmoothing: 0.5, GradientWindow: 10, MinConcurrency: 2, MaxConcurrency: 40, InitialConcurrency: 3,
 		BatchFactor: 3, BatchTime: 2 * time.Second, BudgetShare: 0.4, KneeTolerance: 1.5, BaselineWindow: 2 * time.Minute,
+		WakeAfter: 45 * time.Second,
 	}
 	if got != want {
 		t.Errorf("LoadConfig() = %+v, want %+v", got, want)

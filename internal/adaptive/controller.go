@@ -19,10 +19,11 @@ type Controller interface {
 	// Next folds one batch into prev and decides the next concurrency and batch size, or a trip. A
 	// zero prev is read as Initial(now); a prev written by another policy, with other bounds or by
 	// an older version (a batch size but no concurrency) is adopted (its figures kept within bounds,
-	// the other policy's estimates dropped). A tripped prev stays tripped until Resume.
+	// the other policy's estimates dropped). A tripped prev stays tripped until Resume. A trip of
+	// its own (failures at the floor) sets State.WakeAt to now + Config.WakeAfter.
 	Next(prev State, batch Batch, now time.Time) (State, Decision)
-	// Resume is the wake-up: it re-enables a tripped state at MinConcurrency. A state that is not
-	// tripped is returned unchanged.
+	// Resume is the wake-up: it re-enables a tripped state at MinConcurrency and clears its
+	// WakeAt. A state that is not tripped is returned unchanged.
 	Resume(prev State, now time.Time) (State, Decision)
 }
 
@@ -100,9 +101,12 @@ func (c *controller) Next(prev State, batch Batch, now time.Time) (State, Decisi
 		if s.FloorFailures >= c.floorRounds() && s.FloorKeys >= 2 {
 			s.Tripped = true
 			s.Pending = Batch{}
+			// The circuit may stay CLOSED (its window full of earlier successes, an operator's
+			// FORCED_CLOSED): no state change would then wake the ventilator. It owns the wake.
+			s.WakeAt = now.Add(c.cfg.WakeAfter).UnixMilli()
 			return s, c.decision(s, true, fmt.Sprintf(
-				"trip: %d of %d calls failed at concurrency %d, %d failing batch(es) in a row",
-				b.Errors, b.Calls, c.cfg.MinConcurrency, s.FloorFailures))
+				"trip: %d of %d calls failed at concurrency %d, %d failing batch(es) in a row; self-wake from %s",
+				b.Errors, b.Calls, c.cfg.MinConcurrency, s.FloorFailures, now.Add(c.cfg.WakeAfter).UTC().Format(time.RFC3339)))
 		}
 	} else {
 		s.FloorFailures, s.FloorKey, s.FloorKeys = 0, "", 0
@@ -127,7 +131,7 @@ func (c *controller) Resume(prev State, now time.Time) (State, Decision) {
 		return s, c.decision(s, false, "not tripped: nothing to resume")
 	}
 	s.UpdatedAt = now.UnixMilli()
-	s.Tripped = false
+	s.Tripped, s.WakeAt = false, 0
 	s.FloorFailures, s.FloorKey, s.FloorKeys = 0, "", 0
 	s.Pending = Batch{}
 	s.Concurrency = c.cfg.MinConcurrency
@@ -206,7 +210,7 @@ func (c *controller) adopt(prev State, now time.Time) State {
 		s = State{
 			Policy: c.policy.name(), Concurrency: s.Concurrency, BatchSize: s.BatchSize, Pollers: s.Pollers,
 			FloorFailures: s.FloorFailures, FloorKey: s.FloorKey, FloorKeys: s.FloorKeys,
-			Tripped: s.Tripped, UpdatedAt: s.UpdatedAt, Pending: s.Pending,
+			Tripped: s.Tripped, WakeAt: s.WakeAt, UpdatedAt: s.UpdatedAt, Pending: s.Pending,
 		}
 	}
 	s.Concurrency = c.clamp(s.Concurrency)

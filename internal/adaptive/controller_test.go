@@ -69,6 +69,10 @@ func TestTripOnlyAtTheFloor(t *testing.T) {
 			if !d.Trip || !s.Tripped || d.Concurrency != 1 || s.UpdatedAt != t0.Add(time.Second).UnixMilli() {
 				t.Fatalf("failed at the floor: trip %v state %+v (%s); want a trip", d.Trip, s, d.Reason)
 			}
+			// Its own trip arms its own wake, WAKE_AFTER on: no circuit event is waited for.
+			if want := t0.Add(time.Second + DefaultConfig().WakeAfter).UnixMilli(); s.WakeAt != want {
+				t.Errorf("self-trip WakeAt = %d, want %d (trip + WAKE_AFTER)", s.WakeAt, want)
+			}
 			// A slow but successful call at the floor does not trip.
 			if _, d := ctl.Next(at(ctl, 1), sample(1, 0, 1, 2*time.Second), t0); d.Trip {
 				t.Errorf("tripped on a slow success (%s)", d.Reason)
@@ -80,8 +84,8 @@ func TestTripOnlyAtTheFloor(t *testing.T) {
 			}
 			// The wake-up resumes at the floor, and a failing wake-up batch trips again.
 			s3, d := ctl.Resume(s2, t0.Add(10*time.Minute))
-			if s3.Tripped || d.Trip || d.Concurrency != 1 || s3.FloorFailures != 0 {
-				t.Fatalf("Resume() = %+v, %+v; want untripped at 1", s3, d)
+			if s3.Tripped || d.Trip || d.Concurrency != 1 || s3.FloorFailures != 0 || s3.WakeAt != 0 {
+				t.Fatalf("Resume() = %+v, %+v; want untripped at 1, no wake armed", s3, d)
 			}
 			if _, d := ctl.Next(s3, sample(1, 1, 0, 0), t0); !d.Trip {
 				t.Errorf("failing wake-up batch did not trip again (%s)", d.Reason)

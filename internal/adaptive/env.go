@@ -64,6 +64,7 @@ func LoadConfig(lookup func(string) (string, bool)) (Config, error) {
 	float(EnvBackoffRatio, &c.BackoffRatio)
 	float(EnvBackoffFactor, &c.BackoffFactor)
 	integer(EnvTripAfter, &c.TripAfter)
+	duration(EnvWakeAfter, &c.WakeAfter)
 	float(EnvGradientTolerance, &c.GradientTolerance)
 	float(EnvGradientSmoothing, &c.GradientSmoothing)
 	integer(EnvGradientWindow, &c.GradientWindow)

@@ -68,6 +68,11 @@ type State struct {
 	FloorKeys int    `json:"floorKeys,omitempty" dynamodbav:"floorKeys,omitempty"`
 	// Tripped is true once the controller has tripped, until [Controller.Resume].
 	Tripped bool `json:"tripped" dynamodbav:"tripped"`
+	// WakeAt, in epoch milliseconds, is set by the controller's own trip (failures at the floor,
+	// whatever the circuit says): from then on the ventilator's own schedule resumes it, without
+	// waiting for a circuit state change that may never come. Zero when the trip was the
+	// circuit's (OPEN): the circuit then says when a call may go.
+	WakeAt int64 `json:"wakeAt,omitempty" dynamodbav:"wakeAt,omitempty"`
 	// UpdatedAt is when the state was written, in epoch milliseconds.
 	UpdatedAt int64 `json:"updatedAt" dynamodbav:"updatedAt"`
 	// Pending accumulates batches too small to decide on (see Config.MinSamples).

@@ -21,8 +21,20 @@ const (
 	evPhase
 	// evCheck: the checker probes the provider.
 	evCheck
-	// evWake: a wake-up (the circuit's event, or the schedule when who is 1).
+	// evWake: a wake-up; who is a wakeKind.
 	evWake
+)
+
+// wakeKind is what woke the ventilator, as the handler's triggers name it.
+type wakeKind = int
+
+const (
+	// wakeEvent: the circuit's Circuit State Change event (TriggerEvent).
+	wakeEvent wakeKind = iota
+	// wakeBackstop: the rate(10 minutes) schedule (TriggerSchedule).
+	wakeBackstop
+	// wakeSelf: the ventilator's own rate(1 minute) schedule (TriggerSelf).
+	wakeSelf
 )
 
 // event is something due at a virtual time; seq breaks ties in the order events were scheduled.

@@ -184,7 +184,13 @@ func (r *runner) run() Outcome {
 		r.pollers[i].waiting = true
 	}
 	r.clock.schedule(r.sc.CheckOffset, evCheck, 0, 0)
-	r.clock.schedule(r.sc.WakeOffset, evWake, 1, 0)
+	r.clock.schedule(r.sc.WakeOffset, evWake, wakeBackstop, 0)
+	if r.sc.SelfWakeEvery > 0 {
+		// The rule's phase within its period, from a stream of its own so that the rest of the
+		// run draws the same numbers.
+		phase := rand.New(rand.NewPCG(r.sc.Seed, 0x5e1f)).Int64N(int64(r.sc.SelfWakeEvery))
+		r.clock.schedule(time.Duration(phase), evWake, wakeSelf, 0)
+	}
 	for {
 		e, ok := r.clock.next()
 		if !ok || e.at >= r.end {
@@ -213,7 +219,7 @@ func (r *runner) run() Outcome {
 		case evCheck:
 			r.check(e.at)
 		case evWake:
-			r.wake(e.who == 1, e.at)
+			r.wake(e.who, e.at)
 		}
 	}
 	r.setInFlight(r.end, r.inflight)
@@ -496,7 +502,7 @@ func (r *runner) apply(res circuit.Result, t time.Duration) {
 	r.circ = res.Circuit
 	to := res.Transition.To
 	if to == string(circuit.HalfOpen) || to == string(circuit.Closed) {
-		r.clock.schedule(t+r.sc.EventDelay, evWake, 0, 0)
+		r.clock.schedule(t+r.sc.EventDelay, evWake, wakeEvent, 0)
 	}
 	if to == string(circuit.Closed) {
 		ph := r.sc.phaseAt(t)
@@ -521,16 +527,28 @@ func (r *runner) check(t time.Duration) {
 	r.observe(t, []circuit.Outcome{o}, true)
 }
 
-// wake is a wake-up (the circuit's event, or the backstop schedule): a stopped ventilator whose
-// circuit allows a call or a probe resumes at the smallest concurrency.
-func (r *runner) wake(scheduled bool, t time.Duration) {
-	if scheduled {
-		r.clock.schedule(t+r.sc.WakeEvery, evWake, 1, 0)
+// wake is a wake-up (the circuit's event, the backstop schedule or the ventilator's own), as the
+// handler's wake does: a stopped ventilator whose circuit allows a call or a probe resumes at the
+// smallest concurrency; after a trip of its controller's own, the schedules wait for its WakeAt
+// (the circuit's event does not), and the self-wake acts only then and while the circuit is CLOSED.
+func (r *runner) wake(kind wakeKind, t time.Duration) {
+	switch kind {
+	case wakeBackstop:
+		r.clock.schedule(t+r.sc.WakeEvery, evWake, wakeBackstop, 0)
+	case wakeSelf:
+		r.clock.schedule(t+r.sc.SelfWakeEvery, evWake, wakeSelf, 0)
 	}
 	if r.enabled {
 		return
 	}
+	if kind != wakeEvent && r.state.WakeAt != 0 && epoch.Add(t).UnixMilli() < r.state.WakeAt {
+		return
+	}
 	c := r.circ
+	closed := c.Override == circuit.ForcedClosed || c.State == circuit.Closed && c.Override != circuit.ForcedOpen
+	if kind == wakeSelf && (r.state.WakeAt == 0 || !closed) {
+		return // the circuit's trip, or a circuit that has left CLOSED: its state change wakes
+	}
 	switch {
 	case c.Override == circuit.ForcedOpen:
 		return

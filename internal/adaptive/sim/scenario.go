@@ -103,6 +103,11 @@ type Scenario struct {
 	// WakeEvery is the period of the backstop schedule that wakes a tripped ventilator
 	// (rate(10 minutes)); WakeOffset when it first fires.
 	WakeEvery, WakeOffset time.Duration
+	// SelfWakeEvery is the period of the ventilator's own schedule (SelfWake, rate(1 minute)), which
+	// resumes a ventilator its controller tripped once the trip's WakeAt has passed, whatever the
+	// circuit did; 0 for none. Its first tick falls at a second of the period drawn from the seed
+	// (the rule's phase is nobody's choice), so a sweep over seeds meets the late ticks too.
+	SelfWakeEvery time.Duration
 	// EventDelay is how long the circuit's Circuit State Change event takes to wake the ventilator
 	// through EventBridge.
 	EventDelay time.Duration
@@ -177,6 +182,7 @@ func DefaultScenario(base time.Duration, d Discipline) Scenario {
 		CheckOffset:     17 * time.Second,
 		WakeEvery:       10 * time.Minute,
 		WakeOffset:      3 * time.Minute,
+		SelfWakeEvery:   time.Minute,
 		EventDelay:      2 * time.Second,
 		RetryDelay:      time.Second,
 		MaxAttempts:     3,
@@ -236,6 +242,9 @@ func (s Scenario) Validate() error {
 	}
 	if s.Timeout <= 0 || s.WakeEvery <= 0 || s.CheckEvery <= 0 {
 		errs = append(errs, errors.New("timeout, wake-up and check periods must be positive"))
+	}
+	if s.SelfWakeEvery < 0 {
+		errs = append(errs, errors.New("the self-wake period must not be negative"))
 	}
 	if s.FunctionTimeout <= s.Timeout+s.SettleReserve {
 		errs = append(errs, errors.New("the function timeout must exceed the call timeout plus the settle reserve"))

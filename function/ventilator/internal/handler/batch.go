@@ -362,6 +362,10 @@ func (r *run) settle(ctx context.Context, snap controlstate.Snapshot) {
 	if a.Clamped {
 		attrs = append(attrs, "clampedTo", a.After.BatchSize)
 	}
+	if d.Trip && ch.Next.WakeAt != 0 {
+		// The controller's own trip: the ventilator's own schedule resumes it from then on.
+		attrs = append(attrs, "wakeAt", time.UnixMilli(ch.Next.WakeAt).UTC())
+	}
 	if err != nil {
 		r.log.ErrorContext(ctx, "event source mapping not updated", append(attrs, "error", err.Error())...)
 	} else {

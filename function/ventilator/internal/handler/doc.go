@@ -48,7 +48,11 @@
 // circuit allows a call or a probe: CLOSED, FORCED_CLOSED, HALF_OPEN, or OPEN past its retryAt. The
 // resumed state carries the Resuming mark until the mapping is seen enabled: a failed enable fails
 // the invoke and the next wake-up (the event's retry, or the schedule) enables it, never forgotten.
-// A mapping disabled by someone else is left alone.
+// A trip of the controller's own (failures at the floor) may leave the circuit CLOSED, and then no
+// state change ever comes: it stores WakeAt (the trip + WAKE_AFTER), and the ventilator's own
+// schedule (SelfWake, rate(1 minute), whose input is {"source":"breakerbox.ventilator",
+// "detail-type":"Ventilator Wake"}) resumes it on its first tick from then on while the circuit is
+// still CLOSED or FORCED_CLOSED (selfwake.go). A mapping disabled by someone else is left alone.
 //
 // No record is ever dropped: each ends as a success (processed, or already processed today), a batch
 // item failure (retried by Lambda), or a message in the dead-letter queue.

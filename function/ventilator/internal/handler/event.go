@@ -53,6 +53,9 @@ const (
 	// TriggerEvent is the circuit's own Circuit State Change event, through the EventBridge rule on
 	// the circuit.
 	TriggerEvent = "event"
+	// TriggerSelf is the ventilator's own schedule (SelfWake, rate(1 minute) in the template),
+	// which resumes a ventilator its own controller tripped once the trip's WakeAt has passed.
+	TriggerSelf = "self"
 )
 
 // Source and detail-type of the events breakerbox publishes on every circuit transition.
@@ -79,7 +82,7 @@ type stateChange struct {
 }
 
 // errUnsupported is wrapped by the error for an event that is neither a batch nor a wake-up.
-var errUnsupported = errors.New("unsupported event: want a Kinesis or SQS batch, an EventBridge scheduled event or a breakerbox Circuit State Change event")
+var errUnsupported = errors.New("unsupported event: want a Kinesis or SQS batch, an EventBridge scheduled event, a breakerbox Circuit State Change event or the ventilator's own wake")
 
 // parseEvent tells a batch (its records, possibly none) from a wake-up (wake non-nil).
 func parseEvent(raw []byte) (recs []record, wake *wakeUp, err error) {
@@ -95,6 +98,8 @@ func parseEvent(raw []byte) (recs []record, wake *wakeUp, err error) {
 			return nil, nil, err
 		}
 		return nil, &wakeUp{trigger: TriggerEvent, change: change}, nil
+	case env.Source == SelfWakeSource && env.DetailType == SelfWakeDetailType:
+		return nil, &wakeUp{trigger: TriggerSelf}, nil
 	case env.Source == "aws.events" || env.DetailType == "Scheduled Event":
 		return nil, &wakeUp{trigger: TriggerSchedule}, nil
 	default:

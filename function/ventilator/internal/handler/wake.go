@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/breakerbox/breakerbox/extension/client"
@@ -27,7 +28,7 @@ const (
 // WakeResult is the answer to a wake-up.
 type WakeResult struct {
 	Action string `json:"action"`
-	// Trigger is what woke the ventilator: TriggerSchedule or TriggerEvent.
+	// Trigger is what woke the ventilator: TriggerSchedule, TriggerEvent or TriggerSelf.
 	Trigger      string `json:"trigger"`
 	Circuit      string `json:"circuit"`
 	CircuitState string `json:"circuitState,omitempty"`
@@ -35,6 +36,8 @@ type WakeResult struct {
 	BatchSize    int    `json:"batchSize,omitempty"`
 	Concurrency  int    `json:"concurrency,omitempty"`
 	Reason       string `json:"reason"`
+	// WakeAt, when the ventilator waits for its own trip's moment, is that moment.
+	WakeAt time.Time `json:"wakeAt,omitzero"`
 }
 
 // wake is the wake-up. It fails the invoke (so that the asynchronous invoke's retries and the Errors
@@ -69,7 +72,11 @@ func (h *Handler) wake(ctx context.Context, w wakeUp) (WakeResult, error) {
 	}
 	if !snap.State.Tripped && !snap.Marks.Resuming {
 		res.Action, res.Reason = WakeIdle, "not tripped: the mapping is left as it is"
-		log.InfoContext(ctx, "wake-up: nothing to resume", "batchSize", snap.State.BatchSize)
+		level := slog.LevelInfo
+		if w.trigger == TriggerSelf {
+			level = slog.LevelDebug // every minute, and nearly always this
+		}
+		log.Log(ctx, level, "wake-up: nothing to resume", "batchSize", snap.State.BatchSize)
 		return res, nil
 	}
 	view, err := h.Breaker.State(ctx, h.cfg.Circuit)
@@ -90,6 +97,17 @@ func (h *Handler) wake(ctx context.Context, w wakeUp) (WakeResult, error) {
 	}
 	res.CircuitState = view.State
 	now := h.Now()
+	if leave, why := circuitSays(snap.State, w.trigger, view); leave {
+		res.Action, res.Reason = WakeIdle, why
+		log.InfoContext(ctx, "self-wake: left to the circuit; mapping stays disabled", "reason", why, "circuitState", view.State)
+		return res, nil
+	}
+	if wait, why := notYet(snap.State, w.trigger, now); wait {
+		res.Action, res.Reason = WakeWaiting, why
+		res.WakeAt = time.UnixMilli(snap.State.WakeAt).UTC()
+		log.InfoContext(ctx, "wake-up: too early for the self-wake; mapping stays disabled", "reason", why, "wakeAt", res.WakeAt)
+		return res, nil
+	}
 	if ok, why := probeable(view, now); !ok {
 		res.Action, res.Reason = WakeWaiting, why
 		if _, err := h.Mapping.Apply(ctx, mapping.Want{Enabled: mapping.Disable}, false); err != nil {
