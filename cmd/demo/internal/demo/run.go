@@ -159,8 +159,8 @@ func (r *run) setup(ctx context.Context) error {
 		r.out.Line("  the circuit trips at %.0f%% failed or %.0f%% slow calls over %s (at least %d calls) or %d failures in a row; open %s, doubling up to %s",
 			100*p.FailureRate, 100*p.SlowCallRate, p.Window, p.MinCalls, p.ConsecutiveFailures, p.OpenDuration, p.MaxOpenDuration)
 	}
-	r.out.Line("  checker every %s (rule %s, %s compressed); the circuit's change to HALF_OPEN or CLOSED wakes the ventilator (rule %s), a schedule every %s is the backstop (rule %s, %s compressed)",
-		cfg.CheckEvery, r.res.CheckRule, stack.CheckSchedule, r.res.ChangeRule, cfg.WakeEvery, r.res.WakeRule, stack.WakeSchedule)
+	r.out.Line("  checker every %s (rule %s, %s compressed); the circuit's change to HALF_OPEN or CLOSED wakes the ventilator (rule %s), a schedule every %s is the backstop (rule %s, %s compressed), and its own schedule (rule %s-self, %s compressed) resumes it after a trip of its own while the circuit stays CLOSED",
+		cfg.CheckEvery, r.res.CheckRule, stack.CheckSchedule, r.res.ChangeRule, cfg.WakeEvery, r.res.WakeRule, stack.WakeSchedule, r.res.WakeRule, stack.SelfWakeSchedule)
 	if err := r.stack.Warm(ctx); err != nil {
 		return err
 	}

@@ -30,6 +30,10 @@ const (
 const (
 	CheckSchedule = "rate(1 minute)"
 	WakeSchedule  = "rate(10 minutes)"
+	// SelfWakeSchedule and SelfWakeInput are the ventilator's own wake (SelfWake in template.yaml):
+	// after a trip of its controller's own, with the circuit still CLOSED, no state change comes.
+	SelfWakeSchedule = "rate(1 minute)"
+	SelfWakeInput    = `{"source":"breakerbox.ventilator","detail-type":"Ventilator Wake"}`
 )
 
 // FirstExtensionPort is the port of the first ventilator sandbox's extension when it is free (the
@@ -157,6 +161,11 @@ func Up(ctx context.Context, cfg Config) (*Stack, error) {
 		return s, err
 	}
 	if err := PutRule(ctx, awsCfg, Rule{Name: cfg.Resources.WakeRule, Schedule: WakeSchedule, FunctionARN: fn(Ventilator)}); err != nil {
+		return s, err
+	}
+	// The self-wake's name starts with the backstop's, so the wake scheduler (rules by name prefix)
+	// runs both, compressed alike.
+	if err := PutRule(ctx, awsCfg, Rule{Name: cfg.Resources.WakeRule + "-self", Schedule: SelfWakeSchedule, FunctionARN: fn(Ventilator), Input: SelfWakeInput}); err != nil {
 		return s, err
 	}
 	if err := PutChangeRule(ctx, awsCfg, cfg.Resources.EventBus, cfg.Resources.ChangeRule, cfg.Circuit); err != nil {
