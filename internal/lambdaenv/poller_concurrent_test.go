@@ -11,7 +11,6 @@ import (
 	"github.com/aws/aws-lambda-go/events"
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/kinesis"
-	kinesistypes "github.com/aws/aws-sdk-go-v2/service/kinesis/types"
 	"github.com/aws/aws-sdk-go-v2/service/lambda"
 	lambdatypes "github.com/aws/aws-sdk-go-v2/service/lambda/types"
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
@@ -238,24 +237,8 @@ func streamEventIDs(t *testing.T, ctx context.Context, kc *kinesis.Client, arn s
 		t.Fatal(err)
 	}
 	for _, sh := range shards.Shards {
-		it, err := kc.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{StreamARN: aws.String(arn), ShardId: sh.ShardId,
-			ShardIteratorType: kinesistypes.ShardIteratorTypeTrimHorizon})
-		if err != nil {
-			t.Fatal(err)
-		}
-		iter := it.ShardIterator
-		for iter != nil {
-			out, err := kc.GetRecords(ctx, &kinesis.GetRecordsInput{StreamARN: aws.String(arn), ShardIterator: iter})
-			if err != nil {
-				t.Fatal(err)
-			}
-			if len(out.Records) == 0 {
-				break
-			}
-			for _, r := range out.Records {
-				ids[aws.ToString(sh.ShardId)+":"+aws.ToString(r.SequenceNumber)] = true
-			}
-			iter = out.NextShardIterator
+		for _, r := range readShard(ctx, t, kc, arn, aws.ToString(sh.ShardId)) {
+			ids[aws.ToString(sh.ShardId)+":"+aws.ToString(r.SequenceNumber)] = true
 		}
 	}
 	return ids

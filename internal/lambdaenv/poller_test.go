@@ -591,11 +591,21 @@ func TestPollerStartsDisabled(t *testing.T) {
 // readStream returns every record of a one-shard stream as data@sequence, in stream order.
 func readStream(ctx context.Context, t *testing.T, kc *kinesis.Client, arn string) []string {
 	t.Helper()
-	it, err := kc.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{StreamARN: aws.String(arn), ShardId: aws.String("shardId-000000000000"), ShardIteratorType: kinesistypes.ShardIteratorTypeTrimHorizon})
+	var out []string
+	for _, r := range readShard(ctx, t, kc, arn, "shardId-000000000000") {
+		out = append(out, string(r.Data)+"@"+aws.ToString(r.SequenceNumber))
+	}
+	return out
+}
+
+// readShard returns every record of one shard of the stream, from its start, in order.
+func readShard(ctx context.Context, t *testing.T, kc *kinesis.Client, arn, shard string) []kinesistypes.Record {
+	t.Helper()
+	it, err := kc.GetShardIterator(ctx, &kinesis.GetShardIteratorInput{StreamARN: aws.String(arn), ShardId: aws.String(shard), ShardIteratorType: kinesistypes.ShardIteratorTypeTrimHorizon})
 	if err != nil {
 		t.Fatal(err)
 	}
-	var out []string
+	var out []kinesistypes.Record
 	for iter := it.ShardIterator; iter != nil; {
 		res, err := kc.GetRecords(ctx, &kinesis.GetRecordsInput{StreamARN: aws.String(arn), ShardIterator: iter})
 		if err != nil {
@@ -604,9 +614,7 @@ func readStream(ctx context.Context, t *testing.T, kc *kinesis.Client, arn strin
 		if len(res.Records) == 0 {
 			break
 		}
-		for _, r := range res.Records {
-			out = append(out, string(r.Data)+"@"+aws.ToString(r.SequenceNumber))
-		}
+		out = append(out, res.Records...)
 		iter = res.NextShardIterator
 	}
 	return out

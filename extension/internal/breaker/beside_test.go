@@ -95,22 +95,8 @@ func TestFailingReportReadsTheWindowBesideItsWrite(t *testing.T) {
 // once per Lag: a report a flush interval later writes and decides on the copy, one round trip;
 // one past Lag reads again, beside its write.
 func TestFailingReportsReadTheWindowOncePerLag(t *testing.T) {
-	p := circuit.DefaultPolicy()
-	p.ConsecutiveFailures, p.MinCalls = 0, 1_000_000
-	s := newStore(t)
-	clk := newClock()
-	now := clk.Now()
-	put(t, s, circuit.Circuit{ID: "lag", State: circuit.Closed, Since: now.Add(-time.Minute),
-		BadSince: now.Add(-time.Second), BadUntil: now.Add(time.Minute)})
-	cs := &callCounter{Store: s}
-	b := newEnv(t, cs, s, 0, p, on(clk)) // flush interval 1s, Lag 2s
-	fail := func() {
-		t.Helper()
-		b.Report(ctxT(t), "lag", []Outcome{{OK: false, Err: "status 503"}})
-		if err := b.WriteIfDue(ctxT(t), "lag"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	b, cs, clk := markedEnv(t, "lag")
+	fail := func() { t.Helper(); failOnce(t, b, "lag") }
 	fail()
 	if a, r := cs.adds.Load(), cs.reads.Load(); a != 1 || r != 1 {
 		t.Fatalf("first failing report: %d writes, %d reads; want 1 and 1", a, r)
@@ -132,24 +118,10 @@ func TestFailingReportsReadTheWindowOncePerLag(t *testing.T) {
 // flusher reads the window then and decides, so a burst that ends within a Lag of the read is
 // still judged on the others' calls.
 func TestSkippedReadIsOwedToTheBackgroundFlusher(t *testing.T) {
-	p := circuit.DefaultPolicy()
-	p.ConsecutiveFailures, p.MinCalls = 0, 1_000_000
-	s := newStore(t)
-	clk := newClock()
-	now := clk.Now()
-	put(t, s, circuit.Circuit{ID: "owed", State: circuit.Closed, Since: now.Add(-time.Minute),
-		BadSince: now.Add(-time.Second), BadUntil: now.Add(time.Minute)})
-	cs := &callCounter{Store: s}
-	b := newEnv(t, cs, s, 0, p, on(clk)) // flush interval 1s, Lag 2s
-	for i := range 2 {
-		if i > 0 {
-			clk.Add(1500 * time.Millisecond)
-		}
-		b.Report(ctxT(t), "owed", []Outcome{{OK: false, Err: "status 503"}})
-		if err := b.WriteIfDue(ctxT(t), "owed"); err != nil {
-			t.Fatal(err)
-		}
-	}
+	b, cs, clk := markedEnv(t, "owed")
+	failOnce(t, b, "owed")
+	clk.Add(1500 * time.Millisecond)
+	failOnce(t, b, "owed")
 	// The second report, 1.5 s after the read, decided on the copy: one read so far.
 	if r := cs.reads.Load(); r != 1 {
 		t.Fatalf("%d reads after two failing reports 1.5 s apart, want 1", r)
@@ -160,5 +132,29 @@ func TestSkippedReadIsOwedToTheBackgroundFlusher(t *testing.T) {
 	}
 	if r := cs.reads.Load(); r != 2 {
 		t.Fatalf("%d reads once the copy turned a Lag old with a decision owed, want 2 (the background flusher's)", r)
+	}
+}
+
+// markedEnv is an environment on a fake clock (flush interval 1 s, Lag 2 s) and circuit id, CLOSED
+// with a live bad-window mark, under a policy that never trips: every decision only judges.
+func markedEnv(t *testing.T, id string) (*Breaker, *callCounter, *fakeClock) {
+	t.Helper()
+	p := circuit.DefaultPolicy()
+	p.ConsecutiveFailures, p.MinCalls = 0, 1_000_000
+	s := newStore(t)
+	clk := newClock()
+	now := clk.Now()
+	put(t, s, circuit.Circuit{ID: id, State: circuit.Closed, Since: now.Add(-time.Minute),
+		BadSince: now.Add(-time.Second), BadUntil: now.Add(time.Minute)})
+	cs := &callCounter{Store: s}
+	return newEnv(t, cs, s, 0, p, on(clk)), cs, clk
+}
+
+// failOnce reports one failing call of circuit id and writes what is due, as the report path does.
+func failOnce(t *testing.T, b *Breaker, id string) {
+	t.Helper()
+	b.Report(ctxT(t), id, []Outcome{{OK: false, Err: "status 503"}})
+	if err := b.WriteIfDue(ctxT(t), id); err != nil {
+		t.Fatal(err)
 	}
 }
