@@ -15,8 +15,8 @@ type Controller interface {
 	// [Pool]) rather than once per batch.
 	PerCall() bool
 	// Overdue is the age past which a call still in flight is evidence, before it completes, that
-	// the concurrency of state s is too high (see [Pool]): KneeTolerance times the baseline under a
-	// per-call policy that has one; 0 (never) otherwise.
+	// the concurrency of state s is too high (see [Pool.Age]): KneeTolerance times the baseline, and
+	// at least overdueFloor, under a per-call policy that has a baseline; 0 (never) otherwise.
 	Overdue(s State) time.Duration
 	// Initial is the state of a ventilator that has none stored yet.
 	Initial(now time.Time) State
@@ -81,7 +81,7 @@ func (c *controller) Overdue(s State) time.Duration {
 	if !c.PerCall() || s.Baseline <= 0 {
 		return 0
 	}
-	return time.Duration(float64(s.Baseline) * c.cfg.KneeTolerance)
+	return max(time.Duration(float64(s.Baseline)*c.cfg.KneeTolerance), overdueFloor)
 }
 
 func (c *controller) Initial(now time.Time) State {
