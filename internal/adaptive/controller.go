@@ -14,6 +14,10 @@ type Controller interface {
 	// PerCall reports whether the policy decides per round of completed calls within a batch (see
 	// [Pool]) rather than once per batch.
 	PerCall() bool
+	// Overdue is the age past which a call still in flight is evidence, before it completes, that
+	// the concurrency of state s is too high (see [Pool.Age]): KneeTolerance times the baseline, and
+	// at least overdueFloor, under a per-call policy that has a baseline; 0 (never) otherwise.
+	Overdue(s State) time.Duration
 	// Initial is the state of a ventilator that has none stored yet.
 	Initial(now time.Time) State
 	// Next folds one batch into prev and decides the next concurrency and batch size, or a trip. A
@@ -71,6 +75,13 @@ func (c *controller) Policy() string { return c.policy.name() }
 func (c *controller) PerCall() bool {
 	k, ok := c.policy.(kneePolicy)
 	return ok && k.perCall
+}
+
+func (c *controller) Overdue(s State) time.Duration {
+	if !c.PerCall() || s.Baseline <= 0 {
+		return 0
+	}
+	return max(time.Duration(float64(s.Baseline)*c.cfg.KneeTolerance), overdueFloor)
 }
 
 func (c *controller) Initial(now time.Time) State {

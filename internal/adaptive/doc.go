@@ -5,8 +5,9 @@
 // A ventilator runs a pool of its share of the concurrency over a batch that may be larger, so that
 // its calls stay in flight while the batch's slowest ones finish. The pool is a [Pool]: it admits a
 // call whenever fewer than its limit are in flight and folds every completed call in; under the
-// default policy each round of completions is a decision of the [Controller] and any completion may
-// cut the limit at once, under the others the whole batch is one decision. A decision folds a [Batch]
+// default policy each round of completions is a decision of the [Controller], any completion may
+// cut the limit at once, and so may the ages of the calls still in flight ([Pool.Age]); under the
+// others the whole batch is one decision. A decision folds a [Batch]
 // (latency, errors, refusals such as 429, the time budget) into the previous [State]. At the end of
 // the batch the ventilator stores the new State (in DynamoDB, under a conditional write, the batch's
 // decisions replayed onto whatever is stored, so that shards and concurrent invocations sharing the
@@ -20,7 +21,7 @@
 // Policies, chosen by name with [New]:
 //
 //   - "pace" (the default): the knee rule below, decided per round of completed calls within the
-//     batch, with an in-batch brake, and slow start back to the last known good concurrency after
+//     batch, with an in-batch brake (on completed calls and on the age of calls in flight), and slow start back to the last known good concurrency after
 //     a trip;
 //   - "knee": finds the provider's knee, the concurrency at which latency starts to rise
 //     above its no-load baseline, as TCP Vegas and BBR do, holds there, and backs off on errors and

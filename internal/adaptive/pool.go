@@ -4,14 +4,16 @@ import "time"
 
 // Pool is the admission control of one ventilator invocation: how many of its calls may be in
 // flight at any moment. The ventilator starts a call whenever fewer than [Pool.Limit] are in flight,
-// tells the Pool of it ([Pool.Start]) and of its completion ([Pool.Done]).
+// tells the Pool of it ([Pool.Start] when the record starts, [Pool.Sent] when its worker call
+// does) and of its completion ([Pool.Done]).
 //
 // Under a policy that decides per call ([Controller.PerCall], the pace policy) the limit moves as
 // calls complete, the way Netflix's concurrency-limits and Envoy's adaptive concurrency filter
 // work: every round of completions as many as the pool is a decision of the controller, and
 // between rounds every completion checks whether the calls so far already call for a cut (a
 // latency risen past the knee, failures of two records, a refusal): the in-batch brake, so that no
-// batch keeps a concurrency it already knows to be too high. A round counts only the calls sent
+// batch keeps a concurrency it already knows to be too high; and calls still in flight long past
+// the baseline brake by their age before they complete ([Pool.Age]). A round counts only the calls sent
 // since the last decision, as TCP counts a window per round trip: the calls sent before say
 // nothing of the new concurrency, and must not cut it twice for one cause. Under the other policies the limit is
 // the batch's share throughout and the whole batch is one decision at the end, as before.
@@ -45,6 +47,8 @@ type Pool struct {
 	steps []step
 	// tripped is set once a decision trips: the ventilator starts no more calls.
 	tripped bool
+	// flights are the calls in flight, noted by Sent, for the age brake.
+	flights []flight
 }
 
 // step is one decision: its sample and when it was made.
@@ -83,11 +87,22 @@ func (p *Pool) Start(inflight int) {
 
 // Done folds one completed call, sent at sent, in at now, and reports whether the limit changed.
 // Under a per-call policy a call sent before the latest decision is left out of the rounds (see
-// doneStale).
+// doneStale), and the calls still in flight brake by their age (see ageBrake).
 func (p *Pool) Done(r Result, sent, now time.Time) bool {
+	before := p.Limit()
+	p.landed(sent)
 	if p.perCall && len(p.steps) > 0 && sent.Before(p.steps[len(p.steps)-1].at) {
-		return p.doneStale(r, now)
+		p.doneStale(r, now)
+	} else {
+		p.doneFresh(r, now)
 	}
+	p.ageBrake(now)
+	return p.Limit() != before
+}
+
+// doneFresh folds in a call sent since the latest decision: a full round decides whatever it
+// says, a partial one only when it brakes.
+func (p *Pool) doneFresh(r Result, now time.Time) {
 	one := Summarize([]Result{r}, p.slow)
 	if p.round.Calls == 0 {
 		p.round = one
@@ -95,17 +110,14 @@ func (p *Pool) Done(r Result, sent, now time.Time) bool {
 		p.round = p.round.Add(one)
 	}
 	if !p.perCall || p.tripped {
-		return false
+		return
 	}
 	before := p.Limit()
 	sample := p.sample()
 	s, d := p.ctl.Next(p.state, sample, now)
-	full := p.round.Calls >= max(before, 1)
-	if full || d.Trip || d.Concurrency < p.state.Concurrency {
-		// A full round decides whatever it says; a partial one only when it brakes.
+	if p.round.Calls >= max(before, 1) || d.Trip || d.Concurrency < p.state.Concurrency {
 		p.decided(s, d, sample, now)
 	}
-	return p.Limit() != before
 }
 
 // doneStale folds in a call sent before the latest decision. It says nothing of the limit that
@@ -114,9 +126,9 @@ func (p *Pool) Done(r Result, sent, now time.Time) bool {
 // slowed down under the calls in flight, and then the brake acts on these calls at once: a 70 s
 // provider that shrinks under 9 calls answers no fresh call before the calls sent since the last
 // decision have queued into their timeouts. Only a cut (or a trip) is adopted.
-func (p *Pool) doneStale(r Result, now time.Time) bool {
+func (p *Pool) doneStale(r Result, now time.Time) {
 	if p.tripped || p.cut {
-		return false
+		return
 	}
 	one := Summarize([]Result{r}, p.slow)
 	if p.stale.Calls == 0 {
@@ -127,13 +139,11 @@ func (p *Pool) doneStale(r Result, now time.Time) bool {
 	sample := p.stale
 	sample.Batches = 1
 	sample.Pollers, sample.Budget, sample.StartBudget = p.base.Pollers, p.base.Budget, p.base.StartBudget
-	before := p.Limit()
 	s, d := p.ctl.Next(p.state, sample, now)
 	if !d.Trip && d.Concurrency >= p.state.Concurrency {
-		return false
+		return
 	}
 	p.decided(s, d, sample, now)
-	return p.Limit() != before
 }
 
 // Settle ends the batch at now: unsent counts the records not called for lack of time, elapsed is

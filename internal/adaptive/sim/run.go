@@ -316,6 +316,12 @@ func (r *runner) poll(i int, t time.Duration) {
 // settles the batch when nothing is left in flight.
 func (r *runner) send(i int, t time.Duration) {
 	p := &r.pollers[i]
+	if p.ctl.Age(epoch.Add(t)) && p.permit == "" {
+		// The calls in flight have aged past what the provider's baseline allows: as the
+		// handler does before it admits a call.
+		p.pool = p.ctl.Limit()
+		r.markSize(t, p.pool*r.sc.Pollers)
+	}
 	for p.inflight < p.pool && p.next < len(p.batch) || p.ctl.Tripped() && p.next < len(p.batch) {
 		if !p.ctl.Fits(epoch.Add(t), epoch.Add(p.fanOutBy), r.sc.Timeout) || p.ctl.Tripped() {
 			// Out of time: the rest goes back for a retry.
@@ -346,6 +352,7 @@ func (r *runner) startCall(i, rec int, t time.Duration) {
 	}
 	r.pollers[i].inflight++
 	r.pollers[i].ctl.Start(r.pollers[i].inflight)
+	r.pollers[i].ctl.Sent(epoch.Add(t))
 	r.setInFlight(t, r.inflight+1)
 	ph := r.sc.Phases[r.sc.phaseAt(t)]
 	r.outcome.Phases[r.sc.phaseAt(t)].Calls++

@@ -239,13 +239,17 @@ func (r *run) lanes() [][]int {
 	return lanes
 }
 
-// limit is how many lanes may run at once: the pool's limit, which moves as calls complete
-// (0 once the controller tripped within the batch), or 1 for a probe.
+// limit is how many lanes may run at once: the pool's limit, which moves as calls complete and
+// as the calls in flight age (0 once the controller tripped within the batch), or 1 for a probe.
 func (r *run) limit() int {
+	now := r.h.Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	if r.probe != "" {
 		return 1
+	}
+	if r.pool.Age(now) {
+		r.log.Debug("pool limit moved: calls in flight past the baseline", "to", r.pool.Limit())
 	}
 	return r.pool.Limit()
 }
@@ -285,6 +289,15 @@ func (r *run) fanOut(ctx context.Context) {
 	for _, lane := range lanes[n:] {
 		r.unsent += len(lane) // not started: the controller tripped within the batch
 	}
+}
+
+// sent notes that a worker call starts now, after the record's dedup claim: the pool reads the
+// ages of the calls in flight (its age brake, adaptive.Pool.Done).
+func (r *run) sent() {
+	now := r.h.Now()
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.pool.Sent(now)
 }
 
 // noteCall notes one worker call's outcome for the record with the given dedup key.
