@@ -104,12 +104,10 @@ func (p *Pool) ageBrake(now time.Time) {
 	}
 	sample.Batches = 1
 	sample.Pool, sample.Pollers, sample.Budget, sample.StartBudget = p.peak, p.base.Pollers, p.base.Budget, p.base.StartBudget
-	s, d := p.ctl.Next(p.state, sample, now)
-	if !d.Trip && d.Concurrency >= p.state.Concurrency {
+	if !p.cutOnly(sample, now) {
 		return
 	}
 	for _, i := range which {
 		p.flights[i].counted = true
 	}
-	p.decided(s, d, sample, now)
 }

@@ -13,6 +13,16 @@ func slowSteady(t *testing.T, ctl Controller) State {
 	return s
 }
 
+// agingPool is a pace pool at state s (from the controller's steady or slowSteady) with 8 calls
+// sent at t0, none completed.
+func agingPool(t *testing.T, state func(*testing.T, Controller) State) *Pool {
+	t.Helper()
+	pace := newController(t, PolicyPace, nil)
+	p := NewPool(pace, state(t, pace), 1, Batch{}, time.Minute)
+	send(p, 8, t0)
+	return p
+}
+
 // send notes n calls sent at sent, as the ventilator does when it starts them.
 func send(p *Pool, n int, sent time.Time) {
 	for i := range n {
@@ -25,9 +35,7 @@ func send(p *Pool, n int, sent time.Time) {
 // their ages past the knee tolerance over the baseline lower the pool's admission, so no call is
 // admitted at a concurrency already known to be too high.
 func TestPoolAgeBrakesBeforeAnyCallCompletes(t *testing.T) {
-	pace := newController(t, PolicyPace, nil)
-	p := NewPool(pace, slowSteady(t, pace), 1, Batch{}, time.Minute)
-	send(p, 8, t0)
+	p := agingPool(t, slowSteady)
 	// At the baseline's age nothing is known yet.
 	if p.Age(t0.Add(10*time.Second)) || p.Limit() != 8 {
 		t.Fatalf("limit with calls in flight for one baseline = %d, want 8 unchanged", p.Limit())
@@ -52,9 +60,7 @@ func TestPoolAgeBrakesBeforeAnyCallCompletes(t *testing.T) {
 // A completion reads the ages too: the one call that came back at the baseline does not keep the
 // limit while the others stay in flight long past it.
 func TestPoolAgeBrakesAtACompletion(t *testing.T) {
-	pace := newController(t, PolicyPace, nil)
-	p := NewPool(pace, slowSteady(t, pace), 1, Batch{}, time.Minute)
-	send(p, 8, t0)
+	p := agingPool(t, slowSteady)
 	if got := complete(p, 1, 10*time.Second, t0, t0.Add(50*time.Second)); got >= 8 {
 		t.Fatalf("limit after one call at the baseline and 7 in flight for 5 x the baseline = %d, want a cut", got)
 	}
@@ -112,9 +118,7 @@ func TestControllerOverdue(t *testing.T) {
 // A fast provider's calls brake by age only past the floor: 8 calls of a 200 ms provider in flight
 // for 600 ms say nothing yet (their completions decide soon enough), for 3 s they do.
 func TestPoolAgeFloor(t *testing.T) {
-	pace := newController(t, PolicyPace, nil)
-	p := NewPool(pace, steady(t, pace), 1, Batch{}, time.Minute)
-	send(p, 8, t0)
+	p := agingPool(t, steady)
 	if p.Age(t0.Add(600*time.Millisecond)) || p.Limit() != 8 {
 		t.Fatalf("limit with 8 calls in flight for 600 ms = %d, want 8", p.Limit())
 	}

@@ -139,11 +139,19 @@ func (p *Pool) doneStale(r Result, now time.Time) {
 	sample := p.stale
 	sample.Batches = 1
 	sample.Pollers, sample.Budget, sample.StartBudget = p.base.Pollers, p.base.Budget, p.base.StartBudget
+	p.cutOnly(sample, now)
+}
+
+// cutOnly lets the controller judge sample and adopts its decision only when it lowers the limit
+// or trips: the calls that brake between rounds (stale ones, ages of calls in flight) may cut,
+// never raise or hold for the round of fresh calls. It reports whether it adopted.
+func (p *Pool) cutOnly(sample Batch, now time.Time) bool {
 	s, d := p.ctl.Next(p.state, sample, now)
 	if !d.Trip && d.Concurrency >= p.state.Concurrency {
-		return
+		return false
 	}
 	p.decided(s, d, sample, now)
+	return true
 }
 
 // Settle ends the batch at now: unsent counts the records not called for lack of time, elapsed is
