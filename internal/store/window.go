@@ -80,7 +80,7 @@ func (s *Store) ReadWindow(ctx context.Context, id string, shards int, p circuit
 	if shards < 1 || shards*circuit.Buckets > maxBatchGetKeys {
 		return nil, fmt.Errorf("store: read window of %q: %d shards × %d buckets must be 1..%d keys", id, shards, circuit.Buckets, maxBatchGetKeys)
 	}
-	if err := validateWith(id, with); err != nil {
+	if err := ValidateWith(id, with); err != nil {
 		return nil, err
 	}
 	starts := p.WindowBuckets(now)
@@ -158,8 +158,9 @@ type withKey struct {
 	start  int64
 }
 
-// validateWith checks the writes a window read must count: valid, and of circuit id.
-func validateWith(id string, with []CountsWrite) error {
+// ValidateWith checks the writes a window read of circuit id must count (Circuits.ReadWindow):
+// each valid, and each of circuit id. Every implementation of Circuits checks them through it.
+func ValidateWith(id string, with []CountsWrite) error {
 	for _, w := range with {
 		if err := w.Validate(); err != nil {
 			return err

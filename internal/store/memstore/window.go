@@ -55,13 +55,8 @@ func (s *Store) ReadWindow(ctx context.Context, id string, shards int, p circuit
 	if shards < 1 || shards*circuit.Buckets > maxBatchGetKeys {
 		return nil, fmt.Errorf("memstore: read window of %q: %d shards × %d buckets must be 1..%d keys", id, shards, circuit.Buckets, maxBatchGetKeys)
 	}
-	for _, w := range with {
-		if err := w.Validate(); err != nil {
-			return nil, err
-		}
-		if w.ID != id {
-			return nil, fmt.Errorf("memstore: read window of %q with a write to circuit %q: the writes must be the read circuit's", id, w.ID)
-		}
+	if err := store.ValidateWith(id, with); err != nil {
+		return nil, err
 	}
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("memstore: read window of %q: %w", id, err)
