@@ -21,6 +21,10 @@ type Decision struct {
 	Override circuit.Override
 	// Permit is set when the caller holds a half-open probe permit; it reports it with the outcome.
 	Permit string
+	// Call names an allowed call whose outcome counts in the circuit's window: the caller reports it
+	// with the outcome (Outcome.Call), and until then the call is known to be under way, so it
+	// counts as slow as soon as it has run longer than the slow-call threshold (see Breaker.Running).
+	Call string
 	// RetryAt is when a denied caller may try again (zero when unknown).
 	RetryAt time.Time
 	// Stale is true when the answer could not use DynamoDB (a last good copy, or the fail mode).

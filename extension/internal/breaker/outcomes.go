@@ -14,6 +14,8 @@ type Outcome struct {
 	Latency time.Duration
 	// Permit is the half-open permit the call was made under, if any.
 	Permit string
+	// Call is the call's name from Acquire (Decision.Call), if the caller passed it back.
+	Call string
 	// Err classifies a failure ("timeout", "status 503"), for the circuit's reason.
 	Err string
 }
