@@ -67,6 +67,7 @@ func wilsonLower(k, n int64) float64 { return wilsonLowerZ(k, n, confidenceZ) }
 
 // wilsonLowerZ is the lower Wilson score bound of the rate k/n at the normal quantile z.
 func wilsonLowerZ(k, n int64, z float64) float64 {
+	k = min(k, n)
 	nf, z2 := float64(n), z*z
 	phat := float64(k) / nf
 	centre := phat + z2/(2*nf)

@@ -87,7 +87,7 @@ func (p Policy) FleetWindow(c Circuit, read, own []BucketCounts, ownRecent Count
 				settled = settled.Add(b.Settled)
 			}
 		}
-		settled = settled.minus(ownRecent)
+		settled = settled.minus(ownRecent).capped()
 	}
 	out := FleetCounts{Recent: settled}
 	if whole {

@@ -75,5 +75,12 @@ func (p Policy) SumWindow(buckets []BucketCounts, since, now time.Time) Counts {
 		}
 		sum = sum.Add(b.Counts)
 	}
-	return sum
+	return sum.capped()
+}
+
+// capped returns c with no more failures and slow calls than calls. A slow call is counted as it
+// passes the threshold and its failure when it ends (extension/internal/breaker, running.go), so a
+// span can hold the failure of a call whose count has left it.
+func (c Counts) capped() Counts {
+	return Counts{Calls: c.Calls, Failures: min(c.Failures, c.Calls), Slow: min(c.Slow, c.Calls)}
 }

@@ -42,6 +42,9 @@ func (b *Breaker) Acquire(ctx context.Context, id string) Decision {
 	d := b.decideAcquire(ctx, id, false)
 	if d.Allowed {
 		b.calls(id)
+		if d.Permit == "" && d.State == string(circuit.Closed) && d.Override == circuit.NoOverride {
+			d.Call = b.track(id, b.now())
+		}
 		b.stats.allowed.Add(1)
 	} else {
 		b.stats.denied.Add(1)

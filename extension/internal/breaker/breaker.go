@@ -106,6 +106,11 @@ type Breaker struct {
 	// next INVOKE found with no report of them in between (false: not deferred again), under mu; a
 	// report or a write of the circuit clears it.
 	passed map[string]bool
+	// running are the calls allowed and not reported yet, by circuit and name (Decision.Call), and
+	// nRunning how many, under mu; callSeq names them (see running.go).
+	running  map[string]map[string]*running
+	nRunning int
+	callSeq  atomic.Uint64
 
 	stats counters
 
@@ -156,6 +161,7 @@ func New(s Store, c *cache.Cache, opt Options) (*Breaker, error) {
 		store: s, cache: c, opt: opt, log: opt.Logger,
 		pending: map[string]*buffer{}, windows: map[string]*windowCopy{}, inflight: map[string]chan struct{}{},
 		flushing: make(chan struct{}, 1), written: map[string]time.Time{}, calling: map[string]int{}, passed: map[string]bool{},
+		running:   map[string]map[string]*running{},
 		lastFlush: opt.Now().Round(0),
 	}
 	mode := "closed"

@@ -67,6 +67,7 @@ func (b *Breaker) flush(ctx context.Context, force bool) error {
 	now := b.now()
 	b.mu.Lock()
 	b.lastFlush = now
+	b.countOverdue(now)
 	b.mu.Unlock()
 	b.refreshMarks(ctx)
 	b.publish(ctx)

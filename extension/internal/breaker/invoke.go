@@ -20,6 +20,7 @@ func (b *Breaker) Invoked() {
 	defer b.mu.Unlock()
 	b.thawedAt = now
 	clear(b.calling)
+	b.forgetUncounted()
 	for id := range b.passed {
 		if b.pending[id] == nil {
 			delete(b.passed, id)

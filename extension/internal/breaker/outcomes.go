@@ -121,12 +121,19 @@ func (b *Breaker) Report(ctx context.Context, id string, outs []Outcome) {
 	// The report's calls share one bucket and one time: they are tallied here, then added to the
 	// buffer's maps once rather than once per call.
 	var sum tally
-	b.returned(id, len(outs))
+	fresh := 0 // outcomes of calls not counted yet (a slow call under way was counted as it passed)
 	buf.started = now
 	for _, o := range outs {
 		start := now
 		if o.Latency > 0 {
 			start = now.Add(-o.Latency)
+		}
+		r := b.untrack(id, o, now)
+		if r != nil {
+			start = r.start
+		}
+		if r == nil || !r.counted {
+			fresh++
 		}
 		if start.Before(buf.started) {
 			buf.started = start
@@ -138,9 +145,21 @@ func (b *Breaker) Report(ctx context.Context, id string, outs []Outcome) {
 		if !counts {
 			continue
 		}
-		sum.all.Record(co, p)
-		if cached != nil && circuit.Aware(*cached, e.MarkSeenAt, start, now) {
-			sum.settled.Record(co, p)
+		switch {
+		case r != nil && r.counted:
+			// Counted as a slow call as it passed the threshold (countOverdue): only a failure is
+			// new, counted where the call was (settled or not).
+			if !o.OK {
+				sum.all.Failures++
+				if r.settled {
+					sum.settled.Failures++
+				}
+			}
+		default:
+			sum.all.Record(co, p)
+			if cached != nil && circuit.Aware(*cached, e.MarkSeenAt, start, now) {
+				sum.settled.Record(co, p)
+			}
 		}
 		if !o.OK || o.Latency > p.SlowCall {
 			buf.bad = true
@@ -152,16 +171,9 @@ func (b *Breaker) Report(ctx context.Context, id string, outs []Outcome) {
 			buf.peak = max(buf.peak, buf.consec)
 		}
 	}
-	if sum.all.Calls > 0 {
-		buf.buckets[bucket] = buf.buckets[bucket].add(sum)
-		buf.own[bucket] = buf.own[bucket].add(sum)
-		if sum.settled.Calls > 0 {
-			if n := len(buf.recent); n > 0 && buf.recent[n-1].at.Equal(now) {
-				buf.recent[n-1].c = buf.recent[n-1].c.Add(sum.settled)
-			} else {
-				buf.recent = append(buf.recent, stamped{at: now, c: sum.settled})
-			}
-		}
+	b.returned(id, fresh)
+	if !sum.all.IsZero() {
+		buf.add(bucket, sum, now)
 	}
 	b.mu.Unlock()
 	b.stats.received.Add(int64(len(outs)))

@@ -83,6 +83,7 @@ type fleet struct {
 	st      *watched
 	envs    []*breaker.Breaker
 	permits map[int]string
+	calls   map[int]string // the name each call's acquire gave it (breaker.Decision.Call)
 }
 
 func newFleet(ctx context.Context, set Settings, clk *clock, envs int, id string, since time.Time, seed uint64) (*fleet, error) {
@@ -93,7 +94,7 @@ func newFleet(ctx context.Context, set Settings, clk *clock, envs int, id string
 		return nil, fmt.Errorf("fleetsim: create circuit: %w", err)
 	}
 	f := &fleet{ctx: ctx, id: id, st: &watched{Store: ms, clk: clk, interval: set.FlushInterval, recent: map[string][]time.Time{}},
-		permits: map[int]string{}}
+		permits: map[int]string{}, calls: map[int]string{}}
 	r := rand.New(rand.NewPCG(seed, 7))
 	n := 0
 	for e := range envs {
@@ -134,13 +135,20 @@ func (f *fleet) acquire(i int, c *call) bool {
 	if d.Permit != "" {
 		f.permits[i] = d.Permit
 	}
+	if d.Call != "" {
+		f.calls[i] = d.Call
+	}
 	return d.Allowed
 }
 
+// pass: the breaker keeps the calls under way itself and counts a slow one at its next flush.
+func (f *fleet) pass(int, *call) {}
+
 func (f *fleet) report(i int, c *call) {
 	b := f.envs[c.env]
-	b.Report(f.ctx, f.id, []breaker.Outcome{{OK: !c.fail, Latency: c.latency, Permit: f.permits[i]}})
+	b.Report(f.ctx, f.id, []breaker.Outcome{{OK: !c.fail, Latency: c.latency, Permit: f.permits[i], Call: f.calls[i]}})
 	delete(f.permits, i)
+	delete(f.calls, i)
 	// The default model's report path (extension/internal/server/report.go): what is at stake
 	// and due is written in the report call (a marked circuit's calls without the answer waiting
 	// for them, which on this virtual clock is the same instant).

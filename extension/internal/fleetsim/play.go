@@ -17,6 +17,9 @@ type system interface {
 	// acquire asks whether call i may go out; report hands back its outcome (only if it went out).
 	acquire(i int, c *call) bool
 	report(i int, c *call)
+	// pass: call i, still under way, has just run past the slow-call threshold (only if it went
+	// out); a system that learns of a call only from its outcome does nothing.
+	pass(i int, c *call)
 	// tripped is when the system first opened the circuit (zero if it did not), and why.
 	tripped() (time.Time, string)
 	// io is the DynamoDB reads and writes the system made so far.
@@ -30,6 +33,7 @@ const (
 	evInvoke evKind = iota
 	evReport
 	evAcquire
+	evPass
 	evTick
 	evDone
 )
@@ -42,8 +46,9 @@ type event struct {
 	inv  int
 }
 
-// events lays out a run's events in time order; flush timers tick every interval during an invocation.
-func events(tr traffic, interval time.Duration) []event {
+// events lays out a run's events in time order; flush timers tick every interval during an invocation,
+// and a call longer than slowCall passes it a millisecond after slowCall.
+func events(tr traffic, interval, slowCall time.Duration) []event {
 	evs := make([]event, 0, 3*len(tr.calls)+2*len(tr.invs))
 	for n, inv := range tr.invs {
 		evs = append(evs, event{at: inv.start, kind: evInvoke, env: inv.env, inv: n})
@@ -52,6 +57,9 @@ func events(tr traffic, interval time.Duration) []event {
 			evs = append(evs,
 				event{at: c.at, kind: evAcquire, env: inv.env, call: i, inv: n},
 				event{at: c.at.Add(c.latency), kind: evReport, env: inv.env, call: i, inv: n})
+			if pass := slowCall + time.Millisecond; c.latency > pass {
+				evs = append(evs, event{at: c.at.Add(pass), kind: evPass, env: inv.env, call: i, inv: n})
+			}
 		}
 		if interval > 0 {
 			for t := inv.start.Add(interval); t.Before(inv.end); t = t.Add(interval) {
@@ -125,6 +133,10 @@ func play(tr traffic, evs []event, clk *clock, sys system, start time.Time) play
 				if allowed[ev.call] {
 					out.sent++
 				}
+			}
+		case evPass:
+			if allowed[ev.call] {
+				sys.pass(ev.call, &tr.calls[ev.call])
 			}
 		case evReport:
 			if allowed[ev.call] {

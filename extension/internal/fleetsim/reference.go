@@ -18,13 +18,14 @@ type reference struct {
 	buckets []circuit.BucketCounts // oldest first
 	recent  []stampedOutcome       // the calls of the last RecentSpan while CLOSED, oldest first
 	permits map[int]string
+	passed  map[int]bool // calls counted as slow as they passed the threshold (pass)
 	trip    time.Time
 	why     string
 	seq     int
 }
 
 func newReference(p circuit.Policy, clk *clock, id string, since time.Time) *reference {
-	return &reference{p: p, clk: clk, permits: map[int]string{},
+	return &reference{p: p, clk: clk, permits: map[int]string{}, passed: map[int]bool{},
 		c: circuit.Circuit{ID: id, State: circuit.Closed, Version: 1, Since: since, Reason: "existing"}}
 }
 
@@ -50,15 +51,56 @@ func (r *reference) report(i int, c *call) {
 	delete(r.permits, i)
 	obs := circuit.Observation{Outcomes: []circuit.Outcome{o}}
 	if r.c.State == circuit.Closed && r.c.Override == circuit.NoOverride {
-		r.add(now, o)
+		if r.passed[i] {
+			// Counted as a slow call as it passed the threshold: only a failure is new.
+			if !o.OK {
+				r.addFailure(now, i)
+			}
+		} else {
+			r.add(now, o)
+			r.insert(now.Add(-o.Latency), o, i)
+		}
 		obs.Window = r.p.SumWindow(r.buckets, r.c.Since, now)
-		obs.Recent = r.recentCounts(now, o)
+		obs.Recent = r.recentCounts(now)
 	}
+	delete(r.passed, i)
+	r.apply(circuit.Observe(r.c, obs, r.p, now))
+}
+
+// pass counts call i, still under way, as a slow call once it has run past the threshold, as the
+// extension does (extension/internal/breaker, running.go): the policy judges a slow call when it is
+// known to be slow, not when it ends.
+func (r *reference) pass(i int, c *call) {
+	if r.c.State != circuit.Closed || r.c.Override != circuit.NoOverride {
+		return
+	}
+	now := r.clk.Now()
+	o := circuit.Outcome{OK: true, Latency: now.Sub(c.at)}
+	r.passed[i] = true
+	r.add(now, o)
+	r.insert(c.at, o, i)
+	obs := circuit.Observation{Window: r.p.SumWindow(r.buckets, r.c.Since, now), Recent: r.recentCounts(now)}
 	r.apply(circuit.Observe(r.c, obs, r.p, now))
 }
 
 // add counts o in the bucket of now, dropping buckets that left the window.
 func (r *reference) add(now time.Time, o circuit.Outcome) {
+	r.bucket(now).Record(o, r.p)
+}
+
+// addFailure counts the failure of call i, counted before as a slow call, in the bucket of now and in
+// the recent calls (if it is still among them).
+func (r *reference) addFailure(now time.Time, i int) {
+	r.bucket(now).Failures++
+	for k := range r.recent {
+		if r.recent[k].call == i {
+			r.recent[k].o.OK = false
+		}
+	}
+}
+
+// bucket returns the bucket of now, dropping buckets that left the window.
+func (r *reference) bucket(now time.Time) *circuit.BucketCounts {
 	start := r.p.BucketStart(now)
 	if n := len(r.buckets); n == 0 || r.buckets[n-1].Start.Before(start) {
 		oldest := start.Add(-r.p.Window)
@@ -70,26 +112,31 @@ func (r *reference) add(now time.Time, o circuit.Outcome) {
 		}
 		r.buckets = append(keep, circuit.BucketCounts{Start: start})
 	}
-	r.buckets[len(r.buckets)-1].Record(o, r.p)
+	return &r.buckets[len(r.buckets)-1]
 }
 
-// stampedOutcome is one call the reference saw, and when.
+// stampedOutcome is one call the reference saw (call i of the run), and when it started.
 type stampedOutcome struct {
-	at time.Time
-	o  circuit.Outcome
+	at   time.Time
+	o    circuit.Outcome
+	call int
 }
 
-// recentCounts adds o to the recent calls and counts those started in the last RecentSpan since the
-// circuit last changed state. A call belongs to the span by when it started, not when it ended: by
-// its end, a span would hold the slow calls of a burst after the burst's fast calls had left it, and
-// show a fan-out failing 25 % slowly as failing 70 %. A call still in flight is not counted yet.
-func (r *reference) recentCounts(now time.Time, o circuit.Outcome) circuit.Counts {
-	at := now.Add(-o.Latency)
-	i := len(r.recent)
-	for i > 0 && r.recent[i-1].at.After(at) {
-		i--
+// insert adds call i, started at at, to the recent calls, in order of start.
+func (r *reference) insert(at time.Time, o circuit.Outcome, i int) {
+	k := len(r.recent)
+	for k > 0 && r.recent[k-1].at.After(at) {
+		k--
 	}
-	r.recent = slices.Insert(r.recent, i, stampedOutcome{at: at, o: o})
+	r.recent = slices.Insert(r.recent, k, stampedOutcome{at: at, o: o, call: i})
+}
+
+// recentCounts counts the recent calls started in the last RecentSpan since the circuit last changed
+// state. A call belongs to the span by when it started, not when it ended: by its end, a span would
+// hold the slow calls of a burst after the burst's fast calls had left it, and show a fan-out failing
+// 25 % slowly as failing 70 %. A call still in flight is not counted until it ends or passes the
+// slow-call threshold.
+func (r *reference) recentCounts(now time.Time) circuit.Counts {
 	from := now.Add(-r.p.Recent())
 	drop := 0
 	for drop < len(r.recent) && (!r.recent[drop].at.After(from) || r.recent[drop].at.Before(r.c.Since)) {

@@ -98,7 +98,7 @@ func runOne(ctx context.Context, cfg Config, cb Combo, shapeIdx, run int) ([]pla
 	seed := cfg.Seed*1_000_003 + uint64(shapeIdx)*10_000_019 + uint64(run)
 	start := epoch.Add(time.Duration(run) * time.Hour).Add(time.Duration(seed%10_000) * time.Millisecond)
 	tr := layout(cb.Shape, seed, start, cb.Kind, cb.Rate)
-	evs := events(tr, cfg.Settings.FlushInterval)
+	evs := events(tr, cfg.Settings.FlushInterval, cfg.Settings.Policy.SlowCall)
 	since := start.Add(-cb.Shape.Warm - time.Hour)
 	out := make([]played, len(Systems))
 	for i, name := range Systems {

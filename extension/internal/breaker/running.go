@@ -1,0 +1,165 @@
+package breaker
+
+import (
+	"strconv"
+	"time"
+
+	"github.com/breakerbox/breakerbox/internal/circuit"
+)
+
+// A slow call is known as it passes the slow-call threshold, not when it ends: an allowed call of a
+// CLOSED circuit is named (Decision.Call) and kept here, with its start, until its outcome comes back.
+// Each flush counts the calls that have run past the threshold as slow calls then (countOverdue), as
+// their environment would report them; the outcome that comes later adds only a failure, if it is
+// one. A provider whose calls hang for 30 s is then judged a second after its calls start, not 30 s
+// after, and so is the reference in `make fleet`, which counts a slow call at the same moment.
+
+// maxRunning bounds the calls kept under way per environment: past it a call is not named, and is
+// counted when its outcome comes, as before. A function that acquires and never reports leaks
+// nothing: a call is let go once it is older than runningAge.
+const maxRunning = 10_000
+
+// runningAge is how long a call is kept under way: the longest a Lambda invocation runs (15
+// minutes), and a minute more.
+const runningAge = 16 * time.Minute
+
+// matchSlack is how far a reported call's start (its report's time less its latency) may be from
+// the start of a call under way for an outcome that came back without its name to be taken for it:
+// the client times the call without the acquire's round trip, so the two differ by about that.
+const matchSlack = 250 * time.Millisecond
+
+// running is a call allowed and not reported yet.
+type running struct {
+	start time.Time
+	// counted: the call was counted as a slow call as it passed the threshold (countOverdue), and
+	// settled says whether it counted as settled (circuit.Aware at its start).
+	counted, settled bool
+}
+
+// track names an allowed call of circuit id started at now and keeps it under way; "" when the
+// environment holds too many calls under way already.
+func (b *Breaker) track(id string, now time.Time) string {
+	name := "c" + strconv.FormatUint(b.callSeq.Add(1), 36)
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.nRunning >= maxRunning {
+		return ""
+	}
+	calls := b.running[id]
+	if calls == nil {
+		calls = map[string]*running{}
+		b.running[id] = calls
+	}
+	calls[name] = &running{start: now}
+	b.nRunning++
+	return name
+}
+
+// untrack takes the call an outcome reports out of the calls under way: by its name, or when it came
+// back without one, the call of circuit id whose start is nearest to the outcome's (within
+// matchSlack). nil when none is known. b.mu must be held.
+func (b *Breaker) untrack(id string, o Outcome, now time.Time) *running {
+	calls := b.running[id]
+	if len(calls) == 0 || o.Permit != "" {
+		return nil
+	}
+	name := o.Call
+	if name == "" {
+		start := now.Add(-o.Latency)
+		best := matchSlack + o.Latency/10
+		for n, r := range calls {
+			if d := r.start.Sub(start).Abs(); d <= best {
+				name, best = n, d
+			}
+		}
+	}
+	r, ok := calls[name]
+	if !ok {
+		return nil
+	}
+	delete(calls, name)
+	b.nRunning--
+	if len(calls) == 0 {
+		delete(b.running, id)
+	}
+	return r
+}
+
+// countOverdue counts every call under way that has run past its circuit's slow-call threshold as a
+// slow call now, once, and lets go of calls older than runningAge. A call counted here is no longer
+// one the background flusher waits for (Breaker.deferred): it has been reported, as slow. Only a
+// CLOSED circuit (without an override) counts calls, as in Report. b.mu must be held.
+func (b *Breaker) countOverdue(now time.Time) {
+	for id, calls := range b.running {
+		e, ok := b.cache.Peek(id)
+		counts := ok && e.Found && e.Circuit.State == circuit.Closed && e.Circuit.Override == circuit.NoOverride
+		p := b.opt.Policy
+		if ok && e.Found {
+			p = b.policyFor(e.Circuit)
+		}
+		var sum tally
+		for n, r := range calls {
+			age := now.Sub(r.start)
+			if age > runningAge {
+				delete(calls, n)
+				b.nRunning--
+				continue
+			}
+			if r.counted || !counts || age <= p.SlowCall {
+				continue
+			}
+			co := circuit.Outcome{OK: true, Latency: age}
+			r.counted = true
+			sum.all.Record(co, p)
+			if circuit.Aware(e.Circuit, e.MarkSeenAt, r.start, now) {
+				r.settled = true
+				sum.settled.Record(co, p)
+			}
+			b.returned(id, 1)
+		}
+		if len(calls) == 0 {
+			delete(b.running, id)
+		}
+		if sum.all.IsZero() {
+			continue
+		}
+		buf := b.pending[id]
+		if buf == nil {
+			buf = newBuffer()
+			b.pending[id] = buf
+		}
+		buf.bad = true
+		buf.add(p.BucketStart(now).Unix(), sum, now)
+	}
+}
+
+// add tallies sum, reported at now, in bucket: written or not, own, and recent when settled.
+func (p *buffer) add(bucket int64, sum tally, now time.Time) {
+	p.buckets[bucket] = p.buckets[bucket].add(sum)
+	p.own[bucket] = p.own[bucket].add(sum)
+	if sum.settled.IsZero() {
+		return
+	}
+	if n := len(p.recent); n > 0 && p.recent[n-1].at.Equal(now) {
+		p.recent[n-1].c = p.recent[n-1].c.Add(sum.settled)
+	} else {
+		p.recent = append(p.recent, stamped{at: now, c: sum.settled})
+	}
+}
+
+// forgetUncounted lets go of the calls under way that were not counted yet: at an INVOKE in the
+// default model, they belong to an invocation that ended. Calls counted as slow are kept, so that
+// the outcome that may still come adds only its failure. b.mu must be held.
+func (b *Breaker) forgetUncounted() {
+	for id, calls := range b.running {
+		for n, r := range calls {
+			if !r.counted {
+				delete(calls, n)
+				b.nRunning--
+			}
+		}
+		if len(calls) == 0 {
+			delete(b.running, id)
+		}
+	}
+}

@@ -1,0 +1,99 @@
+package breaker
+
+import (
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/breakerbox/breakerbox/internal/circuit"
+	"github.com/breakerbox/breakerbox/internal/store"
+)
+
+// window sums circuit id's window as the store holds it.
+func window(t *testing.T, s *store.Store, id string, p circuit.Policy, now time.Time) circuit.Counts {
+	t.Helper()
+	bs, err := s.ReadWindow(ctxT(t), id, 4, p, now)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var sum circuit.Counts
+	for _, b := range bs {
+		sum = sum.Add(b.Counts)
+	}
+	return sum
+}
+
+// A call under way is counted as a slow call by the first flush after it passes the threshold, not
+// when it ends; its outcome then adds only a failure, if it is one, whether it names its call or not.
+func TestSlowCallCountsAsItPasses(t *testing.T) {
+	s := newStore(t)
+	p := circuit.DefaultPolicy()
+	clk := newClock()
+	put(t, s, circuit.Circuit{ID: "hang", State: circuit.Closed, Since: clk.Now().Add(-time.Hour)})
+	b := newEnv(t, s, s, 0, p, on(clk))
+	flush := func() {
+		t.Helper()
+		if err := b.FlushIfDue(ctxT(t)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want := func(step string, c circuit.Counts) {
+		t.Helper()
+		if got := window(t, s, "hang", p, clk.Now()); got != c {
+			t.Fatalf("%s: window %+v, want %+v", step, got, c)
+		}
+	}
+
+	d := b.Acquire(ctxT(t), "hang")
+	if !d.Allowed || d.Call == "" {
+		t.Fatalf("acquire %+v, want an allowed call with a name", d)
+	}
+	clk.Add(900 * time.Millisecond)
+	b.Report(ctxT(t), "hang", []Outcome{{OK: true, Latency: 5 * time.Millisecond}}) // another, fast call: no name, no match
+	clk.Add(200 * time.Millisecond)
+	flush()
+	want("under way for 1.1 s (and the fast call with it)", circuit.Counts{Calls: 2, Slow: 1})
+
+	clk.Add(4 * time.Second)
+	b.Report(ctxT(t), "hang", []Outcome{{OK: true, Latency: 5100 * time.Millisecond, Call: d.Call}})
+	flush()
+	want("its outcome, ok", circuit.Counts{Calls: 2, Slow: 1})
+
+	// Reported without its name: the call under way whose start matches is taken for it.
+	d2 := b.Acquire(ctxT(t), "hang")
+	clk.Add(1500 * time.Millisecond)
+	flush()
+	want("a second under way", circuit.Counts{Calls: 3, Slow: 2})
+	clk.Add(30 * time.Second)
+	b.Report(ctxT(t), "hang", []Outcome{{OK: false, Latency: 31500*time.Millisecond - 2*time.Millisecond, Err: "timeout"}})
+	flush()
+	want("its failure, without its name", circuit.Counts{Calls: 3, Failures: 1, Slow: 2})
+	if d2.Call == "" || d2.Call == d.Call {
+		t.Fatalf("call names %q and %q, want two different ones", d.Call, d2.Call)
+	}
+}
+
+// A provider whose calls hang is judged on them before any of them ends: a fleet of one environment
+// whose calls never come back opens the circuit by its slow call rate.
+func TestHangingCallsTripBeforeTheyEnd(t *testing.T) {
+	s := newStore(t)
+	p := circuit.DefaultPolicy()
+	clk := newClock()
+	put(t, s, circuit.Circuit{ID: "hang", State: circuit.Closed, Since: clk.Now().Add(-time.Hour)})
+	b := newEnv(t, s, s, 0, p, on(clk))
+	start := clk.Now()
+	for i := 0; i < 200 && stored(t, s, "hang").State == circuit.Closed; i++ {
+		if d := b.Acquire(ctxT(t), "hang"); !d.Allowed {
+			t.Fatalf("denied while CLOSED: %+v", d)
+		}
+		clk.Add(250 * time.Millisecond)
+		if err := b.FlushIfDue(ctxT(t)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := stored(t, s, "hang")
+	if c.State != circuit.Open || !strings.HasPrefix(c.Reason, "slow call rate") {
+		t.Fatalf("after %s of calls that never end: %s (%s), want OPEN by the slow call rate", clk.Now().Sub(start), c.State, c.Reason)
+	}
+	t.Logf("OPEN %s after the first call: %s", clk.Now().Sub(start), c.Reason)
+}
