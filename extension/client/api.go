@@ -52,6 +52,10 @@ type Decision struct {
 	Override string `json:"override"`
 	// Permit is set when this caller holds a half-open probe permit: pass it back with the outcome.
 	Permit string `json:"permit"`
+	// Call names an allowed call: pass it back with the outcome (Outcome.Call), so that the
+	// extension knows which call ended. Until then the call is known to be under way, and it counts
+	// as slow as soon as it has run longer than the slow-call threshold.
+	Call string `json:"call"`
 	// RetryAt is when a denied caller may try again (zero when unknown).
 	RetryAt time.Time `json:"retryAt"`
 	Stale   bool      `json:"stale"`
@@ -99,6 +103,9 @@ type Outcome struct {
 	Latency time.Duration
 	// Permit is the half-open permit the call was made under, from Decision.Permit.
 	Permit string
+	// Call is the call's name from Decision.Call. Without it the extension matches the outcome to
+	// the call under way whose start is nearest to (now − Latency).
+	Call string `json:"call,omitempty"`
 	// Err classifies a failure in a few words ("timeout", "status 503"); optional.
 	Err string
 }
@@ -107,6 +114,7 @@ type outcomeJSON struct {
 	OK        bool    `json:"ok"`
 	LatencyMs float64 `json:"latencyMs"`
 	Permit    string  `json:"permit,omitempty"`
+	Call      string  `json:"call,omitempty"`
 	Error     string  `json:"error,omitempty"`
 }
 
@@ -123,7 +131,7 @@ func (c *Client) Report(ctx context.Context, id string, outcomes ...Outcome) err
 		Outcomes []outcomeJSON `json:"outcomes"`
 	}{make([]outcomeJSON, len(outcomes))}
 	for i, o := range outcomes {
-		body.Outcomes[i] = outcomeJSON{OK: o.OK, LatencyMs: float64(o.Latency) / float64(time.Millisecond), Permit: o.Permit, Error: o.Err}
+		body.Outcomes[i] = outcomeJSON{OK: o.OK, LatencyMs: float64(o.Latency) / float64(time.Millisecond), Permit: o.Permit, Call: o.Call, Error: o.Err}
 	}
 	return c.call(ctx, "POST", circuitPath(id)+"/outcomes", body, nil)
 }
@@ -157,8 +165,8 @@ func (e *OpenError) Is(target error) bool { return target == ErrOpen }
 // Unwrap returns the cause, if any.
 func (e *OpenError) Unwrap() error { return e.Cause }
 
-// Do acquires, runs fn when allowed, times it and reports the outcome (with the permit, if one was
-// granted), and returns fn's error. When the circuit denies the call it returns an *OpenError
+// Do acquires, runs fn when allowed, times it and reports the outcome (with the call's name and the
+// permit, if one was granted), and returns fn's error. When the circuit denies the call it returns an *OpenError
 // (errors.Is(err, ErrOpen)) without running fn. A call cut off by ctx's deadline is reported as a
 // failure ("timeout"): a downstream that hangs until the function's deadline is the commonest failure
 // there is. Only a cancellation of ctx is not reported: it says nothing about the downstream. While
@@ -180,7 +188,7 @@ func (c *Client) Do(ctx context.Context, id string, fn func(ctx context.Context)
 	if d.Unreachable || (ferr != nil && errors.Is(ctx.Err(), context.Canceled)) {
 		return ferr
 	}
-	o := Outcome{OK: ferr == nil || !c.isFailure(ferr), Latency: lat, Permit: d.Permit}
+	o := Outcome{OK: ferr == nil || !c.isFailure(ferr), Latency: lat, Permit: d.Permit, Call: d.Call}
 	switch {
 	case ferr != nil && errors.Is(ctx.Err(), context.DeadlineExceeded):
 		o.OK, o.Err = false, "timeout: "+shortError(ferr) // cut off by the caller's deadline: a hang

@@ -67,7 +67,7 @@ func (f *fakeExtension) got() ([]string, []string) {
 	return append([]string(nil), f.reports...), append([]string(nil), f.tokens...)
 }
 
-const allowedWithPermit = `{"allowed":true,"state":"HALF_OPEN","permit":"P1","stale":false,"reason":"probing"}`
+const allowedWithPermit = `{"allowed":true,"state":"HALF_OPEN","permit":"P1","call":"c-1","stale":false,"reason":"probing"}`
 const denied = `{"allowed":false,"state":"OPEN","retryAt":"2026-11-22T12:00:30.000Z","stale":false,"reason":"failure rate 60% ≥ 50% over 10 calls; open for 30s"}`
 
 // mustNew is New for tests whose environment is valid.
@@ -141,6 +141,8 @@ func TestOptionsOverrideBadSettings(t *testing.T) {
 	}
 }
 
+// Do reports the outcome with the permit and the call's name acquire gave, so that the extension
+// knows which call under way ended.
 func TestDoReportsTheOutcomeWithThePermit(t *testing.T) {
 	f := newFake(t, allowedWithPermit)
 	c := mustNew(t, WithBaseURL(f.srv.URL), WithToken("tok"))
@@ -162,6 +164,7 @@ func TestDoReportsTheOutcomeWithThePermit(t *testing.T) {
 			OK        bool
 			LatencyMs float64
 			Permit    string
+			Call      string
 			Error     string
 		}
 	}
@@ -169,7 +172,7 @@ func TestDoReportsTheOutcomeWithThePermit(t *testing.T) {
 		t.Fatalf("report %q (%v)", reports[0], err)
 	}
 	o := rep.Outcomes[0]
-	if o.OK || o.Permit != "P1" || o.LatencyMs < 20 || o.Error != "inventory: status 503" {
+	if o.OK || o.Permit != "P1" || o.Call != "c-1" || o.LatencyMs < 20 || o.Error != "inventory: status 503" {
 		t.Errorf("outcome = %+v", o)
 	}
 	for _, tok := range tokens {
@@ -299,5 +302,24 @@ func TestDeadlineIsReportedAsAFailure(t *testing.T) {
 	reports, _ := f.got()
 	if len(reports) != 1 || !strings.Contains(reports[0], `"ok":false`) || !strings.Contains(reports[0], `"error":"timeout: context deadline exceeded"`) {
 		t.Fatalf("reports = %q, want one failure classified as a timeout", reports)
+	}
+}
+
+// Acquire reads the call's name, and Report sends an outcome's Call only when it has one: an outcome
+// without it is matched by the extension to a call under way, not to a call named "".
+func TestCallNameFromAcquireToReport(t *testing.T) {
+	f := newFake(t, allowedWithPermit)
+	c := mustNew(t, WithBaseURL(f.srv.URL))
+	d, err := c.Acquire(context.Background(), "inventory")
+	if err != nil || d.Call != "c-1" {
+		t.Fatalf("Acquire = %+v, %v; want call c-1", d, err)
+	}
+	if err := c.Report(context.Background(), "inventory", Outcome{OK: true, Latency: time.Millisecond, Call: d.Call}, Outcome{OK: true}); err != nil {
+		t.Fatal(err)
+	}
+	reports, _ := f.got()
+	want := `inventory {"outcomes":[{"ok":true,"latencyMs":1,"call":"c-1"},{"ok":true,"latencyMs":0}]}`
+	if len(reports) != 1 || reports[0] != want {
+		t.Errorf("reports = %q, want %q", reports, want)
 	}
 }

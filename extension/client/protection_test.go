@@ -216,3 +216,33 @@ func TestDoubleForcedOpenRunsTheFallback(t *testing.T) {
 		t.Errorf("outcomes %+v, want one success", o)
 	}
 }
+
+// The double names each allowed call, none denied, and records the name each outcome brought back:
+// Do reports every call under the name its own acquire gave.
+func TestDoubleNamesCallsAndRecordsThemReported(t *testing.T) {
+	t.Setenv("BREAKERBOX_DISABLED", "")
+	ext := clienttest.New()
+	bb, err := ext.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ext.ForceOpen("payments")
+	_ = bb.Do(context.Background(), "payments", func(context.Context) error { return nil })
+	for range 2 {
+		_ = bb.Do(context.Background(), "inventory", func(context.Context) error { return nil })
+	}
+	calls := ext.Calls()
+	if len(calls) != 5 || calls[0].Name != "" {
+		t.Fatalf("calls %+v, want a denied acquire without a name, then two acquires and reports", calls)
+	}
+	var names []string
+	for _, c := range calls[1:] {
+		if c.Op == clienttest.OpAcquire {
+			names = append(names, c.Name)
+		}
+	}
+	outs := ext.Outcomes("inventory")
+	if len(names) != 2 || names[0] == "" || names[0] == names[1] || len(outs) != 2 || outs[0].Call != names[0] || outs[1].Call != names[1] {
+		t.Errorf("acquires named %q, outcomes %+v: want two distinct names, each reported back", names, outs)
+	}
+}

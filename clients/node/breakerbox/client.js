@@ -141,7 +141,7 @@ class Breakerbox {
    */
   async acquire(circuit) {
     validateId(circuit);
-    if (this.disabled) return { allowed: true, state: 'DISABLED', permit: '', retryAt: '', override: '', stale: false, reason: 'BREAKERBOX_DISABLED=true', unreachable: false };
+    if (this.disabled) return { allowed: true, state: 'DISABLED', permit: '', call: '', retryAt: '', override: '', stale: false, reason: 'BREAKERBOX_DISABLED=true', unreachable: false };
     let d;
     try {
       d = await this._call('POST', path(circuit) + '/acquire');
@@ -156,6 +156,7 @@ class Breakerbox {
       allowed: Boolean(d.allowed),
       state: String(d.state ?? ''),
       permit: d.permit ?? '',
+      call: d.call ?? '',
       retryAt: d.retryAt ?? '',
       override: d.override ?? '',
       stale: Boolean(d.stale),
@@ -167,17 +168,22 @@ class Breakerbox {
     return out;
   }
 
-  /** Sends outcomes ({ok, latencyMs, permit?, error?}) of calls to the circuit. */
+  /**
+   * Sends outcomes ({ok, latencyMs, permit?, call?, error?}) of calls to the circuit. call is the
+   * name acquire gave the call; without it the extension matches the outcome to the call under way
+   * whose start is nearest to (now - latencyMs).
+   */
   async report(circuit, ...outcomes) {
     validateId(circuit);
     if (this.disabled || outcomes.length === 0) return;
     const body = {
       outcomes: outcomes.map((o) => {
         if (typeof o !== 'object' || o === null || typeof o.ok !== 'boolean' || !Number.isFinite(o.latencyMs)) {
-          throw new TypeError(`report: an outcome is {ok: boolean, latencyMs: number, permit?, error?}, got ${JSON.stringify(o)}`);
+          throw new TypeError(`report: an outcome is {ok: boolean, latencyMs: number, permit?, call?, error?}, got ${JSON.stringify(o)}`);
         }
         const j = { ok: o.ok, latencyMs: o.latencyMs };
         if (o.permit) j.permit = String(o.permit);
+        if (o.call) j.call = String(o.call);
         if (o.error) j.error = String(o.error);
         return j;
       }),
@@ -187,8 +193,8 @@ class Breakerbox {
   }
 
   /**
-   * Acquires, calls fn(...args) when allowed, times it, reports the outcome (with the permit, if
-   * one was granted) and resolves with fn's result or rejects with its error. When the circuit
+   * Acquires, calls fn(...args) when allowed, times it, reports the outcome (with the call's name
+   * and the permit, if one was granted) and resolves with fn's result or rejects with its error. When the circuit
    * denies the call fn is not called: options.fallback(...args, CircuitOpenError) gives the result,
    * else the CircuitOpenError rejects. options.timeout (ms) rejects a longer call with
    * CallTimeoutError and counts it as a failure (the call itself is not stopped: give it its own
@@ -212,11 +218,11 @@ class Breakerbox {
       if (!d.unreachable) {
         const timedOut = err instanceof CallTimeoutError;
         const failed = timedOut || !options.isFailure || options.isFailure(err);
-        await this._reportQuietly(circuit, { ok: !failed, latencyMs: performance.now() - start, permit: d.permit, error: failed ? (timedOut ? 'timeout' : short(err)) : '' });
+        await this._reportQuietly(circuit, { ok: !failed, latencyMs: performance.now() - start, permit: d.permit, call: d.call, error: failed ? (timedOut ? 'timeout' : short(err)) : '' });
       }
       throw err;
     }
-    if (!d.unreachable) await this._reportQuietly(circuit, { ok: true, latencyMs: performance.now() - start, permit: d.permit });
+    if (!d.unreachable) await this._reportQuietly(circuit, { ok: true, latencyMs: performance.now() - start, permit: d.permit, call: d.call });
     return result;
   }
 
@@ -258,7 +264,7 @@ class Breakerbox {
         const c = calls.get(request);
         if (!c || c.d.unreachable || c.d.state === 'DISABLED') return;
         calls.delete(request);
-        await this._reportQuietly(circuit, { ok: true, latencyMs: performance.now() - c.start, permit: c.d.permit });
+        await this._reportQuietly(circuit, { ok: true, latencyMs: performance.now() - c.start, permit: c.d.permit, call: c.d.call });
       },
       onError: async (request) => {
         const c = calls.get(request);
@@ -266,14 +272,14 @@ class Breakerbox {
         calls.delete(request);
         const err = request.error;
         const failed = !options.isFailure || options.isFailure(err);
-        await this._reportQuietly(circuit, { ok: !failed, latencyMs: performance.now() - c.start, permit: c.d.permit, error: failed ? short(err) : '' });
+        await this._reportQuietly(circuit, { ok: !failed, latencyMs: performance.now() - c.start, permit: c.d.permit, call: c.d.call, error: failed ? short(err) : '' });
       },
     };
   }
 
   _failDecision(err) {
     const mode = this.failOpen ? 'open' : 'closed';
-    return { allowed: this.failOpen, state: 'UNKNOWN', permit: '', retryAt: '', override: '', stale: false, reason: `extension gave no answer (${err.message}); fail mode ${mode}`, unreachable: true };
+    return { allowed: this.failOpen, state: 'UNKNOWN', permit: '', call: '', retryAt: '', override: '', stale: false, reason: `extension gave no answer (${err.message}); fail mode ${mode}`, unreachable: true };
   }
 
   async _reportQuietly(circuit, outcome) {

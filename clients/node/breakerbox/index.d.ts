@@ -38,6 +38,12 @@ export interface Decision {
   state: CircuitState | 'UNKNOWN' | 'DISABLED';
   /** Set when this caller holds a half-open probe permit: report it back with the outcome. */
   permit: string;
+  /**
+   * The name of an allowed call: report it back with the outcome (Outcome.call), so the extension
+   * knows which call ended. Until then it knows the call is under way, and counts it as slow as soon
+   * as it has run longer than the slow-call threshold. Empty when denied.
+   */
+  call: string;
   retryAt: string;
   override: string;
   stale: boolean;
@@ -52,6 +58,8 @@ export interface Outcome {
   latencyMs: number;
   /** The half-open permit the call was made under (Decision.permit). */
   permit?: string;
+  /** The call's name from acquire (Decision.call); without it the extension matches the outcome to the call under way whose start is nearest to (now - latencyMs). */
+  call?: string;
   /** A failure in a few words ("timeout", "status 503"). */
   error?: string;
 }
@@ -176,6 +184,8 @@ export interface FakeCall {
   op: 'acquire' | 'report' | 'state';
   circuit: string;
   allowed?: boolean;
+  /** The call name an allowed acquire handed out ('call-1', 'call-2', ...). */
+  name?: string;
   outcomes?: Outcome[];
 }
 

@@ -12,6 +12,9 @@
 //   restore();
 //   fake.calls                                           // [{op: 'acquire', circuit: 'inventory', allowed: false}]
 //
+// An allowed acquire hands out a call name (name: 'call-1', 'call-2', ...); outcomes() shows the
+// call each reported outcome brought back.
+//
 // Every circuit is CLOSED until forced. Standard library only.
 
 const { NotFoundError, UnreachableError } = require('./errors');
@@ -24,6 +27,7 @@ class FakeExtension {
     this._open = new Map();
     this._calls = [];
     this._unreachable = false;
+    this._named = 0; // call names handed out, for the next one
   }
 
   /** A real Breakerbox whose requests this fake answers (fail mode open, no token); options go to Breakerbox. */
@@ -55,7 +59,7 @@ class FakeExtension {
     this._unreachable = down;
   }
 
-  /** The requests the client made, in order: {op: 'acquire'|'report'|'state', circuit, allowed?, outcomes?}. */
+  /** The requests the client made, in order: {op: 'acquire'|'report'|'state', circuit, allowed?, name?, outcomes?}. */
   get calls() {
     return this._calls.slice();
   }
@@ -65,7 +69,7 @@ class FakeExtension {
     return this._calls.filter((c) => c.op === 'report' && c.circuit === circuit).flatMap((c) => c.outcomes);
   }
 
-  /** Forgets the calls and the forced states. */
+  /** Forgets the calls and the forced states. Call names stay unique: they go on counting. */
   reset() {
     this._open.clear();
     this._calls = [];
@@ -81,8 +85,13 @@ class FakeExtension {
     const state = open ? 'OPEN' : 'CLOSED';
     const override = open ? 'FORCED_OPEN' : '';
     if (method === 'POST' && op === 'acquire') {
-      this._calls.push({ op: 'acquire', circuit, allowed: !open });
-      return { allowed: !open, state, override, reason: 'FakeExtension' };
+      if (open) {
+        this._calls.push({ op: 'acquire', circuit, allowed: false });
+        return { allowed: false, state, override, reason: 'FakeExtension' };
+      }
+      const name = `call-${++this._named}`;
+      this._calls.push({ op: 'acquire', circuit, allowed: true, name });
+      return { allowed: true, state, override, call: name, reason: 'FakeExtension' };
     }
     if (method === 'POST' && op === 'outcomes') {
       const outcomes = (body?.outcomes ?? []).map((o) => ({ ...o }));

@@ -88,6 +88,19 @@ test('an allowed call is made and reported', async () => {
   assert.equal((await stats(client)).outcomesReceived, before + 1, "the call's outcome was not reported");
 });
 
+test('an outcome with the call acquire gave is taken', async () => {
+  const { client } = newClient();
+  const circuit = circuitId('callname');
+  await client.report(circuit, { ok: false, latencyMs: 3, error: 'status 500' }); // creates it, CLOSED
+  await waitFor(`${circuit} to be created`, async () => (await stateOf(client, circuit)) === 'CLOSED');
+  const before = (await stats(client)).outcomesReceived;
+  const d = await client.acquire(circuit);
+  assert.ok(d.allowed);
+  // The extension takes "call" (a 400 would reject here), whether acquire named the call or not.
+  await client.report(circuit, { ok: true, latencyMs: 2, call: d.call || 'c-from-acquire' });
+  assert.equal((await stats(client)).outcomesReceived, before + 1);
+});
+
 test('reported failures trip the circuit, and the hook sees it', async () => {
   const { client, transitions } = newClient();
   const circuit = circuitId('trip');
@@ -294,7 +307,7 @@ test('index.d.ts declares every export, and index.mjs exports the same names', a
   assert.deepEqual(Object.keys(esm).filter((k) => k !== 'default').sort(), exported, 'index.mjs and index.js disagree on the exports');
 });
 
-test('the permit and the failure go back with the outcome (a stand-in answers HALF_OPEN)', async (t) => {
+test('the permit, the call and the failure go back with the outcome (a stand-in answers HALF_OPEN)', async (t) => {
   const bodies = [];
   const tokens = [];
   const srv = require('node:http').createServer((req, res) => {
@@ -306,7 +319,7 @@ test('the permit and the failure go back with the outcome (a stand-in answers HA
         bodies.push(JSON.parse(Buffer.concat(chunks).toString()));
         res.writeHead(202).end('{"accepted":1}');
       } else {
-        res.end('{"allowed":true,"state":"HALF_OPEN","permit":"P1","reason":"probing"}');
+        res.end('{"allowed":true,"state":"HALF_OPEN","permit":"P1","call":"c-1","reason":"probing"}');
       }
     });
   });
@@ -323,8 +336,45 @@ test('the permit and the failure go back with the outcome (a stand-in answers HA
   await assert.rejects(c.call('inventory', probe), Downstream);
   assert.equal(bodies.length, 1);
   const [o] = bodies[0].outcomes;
-  assert.deepEqual(Object.keys(o).sort(), ['error', 'latencyMs', 'ok', 'permit'], 'only the fields the extension knows');
-  assert.deepEqual([o.ok, o.permit, o.error], [false, 'P1', 'inventory answered 503']);
+  assert.deepEqual(Object.keys(o).sort(), ['call', 'error', 'latencyMs', 'ok', 'permit'], 'only the fields the extension knows');
+  assert.deepEqual([o.ok, o.permit, o.call, o.error], [false, 'P1', 'c-1', 'inventory answered 503']);
   assert.ok(o.latencyMs >= 19, `latency ${o.latencyMs}ms`);
   assert.deepEqual(tokens, ['tok', 'tok']);
+});
+
+test('every wrapper path reports the call its own acquire named (the FakeExtension names them)', async () => {
+  const fake = new breakerbox.FakeExtension();
+  const client = fake.client();
+  const ok = async () => 'ok';
+  const fails = async () => {
+    throw new Downstream('status 503');
+  };
+  const slow = () => new Promise((r) => setTimeout(r, 500));
+  await client.call('inventory', ok);
+  await assert.rejects(client.call('inventory', fails), Downstream);
+  await assert.rejects(client.call('inventory', slow, { timeout: 10 }), CallTimeoutError);
+  await client.wrap('inventory', ok)();
+  await new CircuitBreaker('inventory', ok, { client }).fire();
+  await breakerbox.circuitBreaker('inventory', ok, { client })();
+  const mw = client.middleware('inventory');
+  await runMiddy(ok, [mw], {});
+  await assert.rejects(runMiddy(fails, [mw], {}), Downstream);
+  const named = fake.calls.filter((c) => c.op === 'acquire').map((c) => c.name);
+  assert.equal(named.length, 8);
+  assert.equal(new Set(named).size, 8, `names handed out: ${named}`);
+  assert.ok(named.every((n) => typeof n === 'string' && n !== ''), `names handed out: ${named}`);
+  assert.deepEqual(fake.outcomes('inventory').map((o) => o.call), named, "each outcome with its own acquire's name");
+});
+
+test('a denied acquire names no call, and an outcome without one sends none', async () => {
+  const fake = new breakerbox.FakeExtension();
+  const client = fake.client();
+  fake.forceOpen('inventory');
+  assert.equal((await client.acquire('inventory')).call, '');
+  assert.equal(fake.calls[0].name, undefined);
+  assert.equal((await fake.client({ disabled: true }).acquire('inventory')).call, '');
+  await client.report('inventory', { ok: true, latencyMs: 1 }, { ok: true, latencyMs: 1, call: 'c-1' });
+  const [a, b] = fake.outcomes('inventory');
+  assert.ok(!('call' in a), `sent ${JSON.stringify(a)}`);
+  assert.equal(b.call, 'c-1');
 });

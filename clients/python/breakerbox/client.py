@@ -204,6 +204,7 @@ class Client:
             override=str(doc.get("override", "")),
             stale=bool(doc.get("stale", False)),
             reason=str(doc.get("reason", "")),
+            call=str(doc.get("call", "")),
         )
         self._saw(circuit, d.state, d.reason, d.stale)
         if d.allowed:
@@ -235,7 +236,7 @@ class Client:
         **kwargs: Any,
     ) -> Any:
         """Acquires, calls ``fn(*args, **kwargs)`` when allowed, times it, reports the outcome (with
-        the permit, if one was granted) and returns fn's result or raises its exception.
+        the call's name and the permit, if one was granted) and returns fn's result or raises its exception.
 
         When the circuit denies the call, fn is not called: ``fallback(*args, circuit=<CircuitOpenError>,
         **kwargs)`` is returned when given, else CircuitOpenError is raised. With ``timeout`` (seconds)
@@ -306,13 +307,13 @@ class Client:
             return
         elapsed = (time.monotonic() - start) * 1000
         if exc is None:
-            self._report_quietly(circuit, Outcome(ok=True, latency_ms=elapsed, permit=d.permit))
+            self._report_quietly(circuit, Outcome(ok=True, latency_ms=elapsed, permit=d.permit, call=d.call))
             return
         if not isinstance(exc, Exception):
             return
         failed = isinstance(exc, TimeoutError) or is_failure is None or is_failure(exc)
         error = ("timeout" if isinstance(exc, CallTimeoutError) else short(exc)) if failed else ""
-        self._report_quietly(circuit, Outcome(ok=not failed, latency_ms=elapsed, permit=d.permit, error=error))
+        self._report_quietly(circuit, Outcome(ok=not failed, latency_ms=elapsed, permit=d.permit, error=error, call=d.call))
 
     def circuit_breaker(
         self,

@@ -43,6 +43,10 @@ class Decision:
     reason: str = ""
     unreachable: bool = False
     """True when the extension gave no usable answer; allowed then follows the fail mode."""
+    call: str = ""
+    """The name of an allowed call: report it back with the outcome (Outcome.call), so the extension
+    knows which call ended. Until then it knows the call is under way, and counts it as slow as soon
+    as it has run longer than the slow-call threshold."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +59,9 @@ class Outcome:
     """The half-open permit the call was made under (Decision.permit)."""
     error: str = ""
     """A failure in a few words ("timeout", "status 503")."""
+    call: str = ""
+    """The call's name from acquire (Decision.call). Without it the extension matches the outcome to
+    the call under way whose start is nearest to (now - latency_ms)."""
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,9 @@ production; only the answers come from memory::
         assert handler(order) == {"status": "PENDING"}   # on_circuit_open ran
     assert fake.calls[0].op == "acquire" and not fake.calls[0].allowed
 
+An allowed acquire hands out a call name (``Call.name``: "call-1", "call-2", ...); ``outcomes()``
+shows the name each reported outcome brought back (``Outcome.call``).
+
 Every circuit is CLOSED until forced. Standard library only.
 """
 
@@ -40,7 +43,9 @@ class Call:
     allowed: bool = False
     """What an acquire or a state read was answered."""
     outcomes: Tuple[Outcome, ...] = field(default_factory=tuple)
-    """What a report carried."""
+    """What a report carried (each outcome's call is the name it brought back)."""
+    name: str = ""
+    """The call name an allowed acquire handed out ("call-1", "call-2", ...)."""
 
 
 class FakeExtension:
@@ -51,6 +56,7 @@ class FakeExtension:
         self._open: Dict[str, bool] = {}
         self._calls: List[Call] = []
         self._unreachable = False
+        self._named = 0  # call names handed out, for the next one
 
     def client(self, **kwargs: Any) -> Client:
         """A real Client whose requests this fake answers (fail mode open, no token); kwargs go to
@@ -101,7 +107,7 @@ class FakeExtension:
             return [o for c in self._calls if c.op == "report" and c.circuit == circuit for o in c.outcomes]
 
     def reset(self) -> None:
-        """Forgets the calls and the forced states."""
+        """Forgets the calls and the forced states. Call names stay unique: they go on counting."""
         with self._lock:
             self._open, self._calls, self._unreachable = {}, [], False
 
@@ -115,10 +121,16 @@ class FakeExtension:
             is_open = self._open.get(circuit, False)
             state, override = ("OPEN", "FORCED_OPEN") if is_open else ("CLOSED", "")
             if method == "POST" and op == "acquire":
-                self._calls.append(Call("acquire", circuit, allowed=not is_open))
-                return {"allowed": not is_open, "state": state, "override": override, "reason": "FakeExtension"}
+                answer: Dict[str, Any] = {"allowed": not is_open, "state": state, "override": override, "reason": "FakeExtension"}
+                name = ""
+                if not is_open:
+                    self._named += 1
+                    name = answer["call"] = f"call-{self._named}"
+                self._calls.append(Call("acquire", circuit, allowed=not is_open, name=name))
+                return answer
             if method == "POST" and op == "outcomes":
-                got = tuple(Outcome(ok=o["ok"], latency_ms=o["latencyMs"], permit=o.get("permit", ""), error=o.get("error", ""))
+                got = tuple(Outcome(ok=o["ok"], latency_ms=o["latencyMs"], permit=o.get("permit", ""), error=o.get("error", ""),
+                                    call=o.get("call", ""))
                             for o in (body or {}).get("outcomes", []))
                 self._calls.append(Call("report", circuit, outcomes=got))
                 return {"accepted": len(got)}

@@ -116,6 +116,8 @@ def outcome_json(o: Outcome) -> dict:
     doc: Dict[str, Any] = {"ok": bool(o.ok), "latencyMs": float(o.latency_ms)}
     if o.permit:
         doc["permit"] = o.permit
+    if o.call:
+        doc["call"] = o.call
     if o.error:
         doc["error"] = o.error
     return doc

@@ -54,7 +54,7 @@ class Protected:
             failed, error = True, short(exc)
         elif self._timeout is not None and elapsed > self._timeout * 1000:
             failed, error = True, "timeout"
-        self._client._report_quietly(self._circuit, Outcome(ok=not failed, latency_ms=elapsed, permit=d.permit, error=error))
+        self._client._report_quietly(self._circuit, Outcome(ok=not failed, latency_ms=elapsed, permit=d.permit, error=error, call=d.call))
         return False
 
 

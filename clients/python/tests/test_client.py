@@ -95,6 +95,17 @@ class ClientAgainstTheExtension(unittest.TestCase):
         self.assertFalse(d.unreachable)
         self.assertEqual(stats(self.client)["outcomesReceived"], before + 1, "the call's outcome was not reported")
 
+    def test_an_outcome_with_the_call_acquire_gave_is_taken(self) -> None:
+        circuit = circuit_id("callname")
+        self.client.report(circuit, breakerbox.Outcome(ok=False, latency_ms=3, error="status 500"))
+        wait_for(f"{circuit} to be created", lambda: state_of(self.client, circuit) == "CLOSED")
+        before = stats(self.client)["outcomesReceived"]
+        d = self.client.acquire(circuit)
+        self.assertTrue(d.allowed)
+        # The extension takes "call" (a 400 would raise here), whether acquire named the call or not.
+        self.client.report(circuit, breakerbox.Outcome(ok=True, latency_ms=2, call=d.call or "c-from-acquire"))
+        self.assertEqual(stats(self.client)["outcomesReceived"], before + 1)
+
     def test_trip_from_reported_failures(self) -> None:
         circuit = circuit_id("trip")
         calls = 0
@@ -320,7 +331,7 @@ class KeptConnections(unittest.TestCase):
 class AgainstAStandIn(unittest.TestCase):
     """What the real extension cannot be made to show on demand: a half-open permit."""
 
-    def test_the_permit_and_the_failure_go_back_with_the_outcome(self) -> None:
+    def test_the_permit_the_call_and_the_failure_go_back_with_the_outcome(self) -> None:
         import http.server
         import json as jsonlib
 
@@ -340,7 +351,7 @@ class AgainstAStandIn(unittest.TestCase):
                     bodies.append(jsonlib.loads(self.rfile.read(n)))
                     status, body = 202, b'{"accepted":1}'
                 else:
-                    status, body = 200, b'{"allowed":true,"state":"HALF_OPEN","permit":"P1","reason":"probing"}'
+                    status, body = 200, b'{"allowed":true,"state":"HALF_OPEN","permit":"P1","call":"c-1","reason":"probing"}'
                 self.send_response(status)
                 self.send_header("Content-Length", str(len(body)))
                 self.end_headers()
@@ -360,10 +371,80 @@ class AgainstAStandIn(unittest.TestCase):
             c.call("inventory", probe)
         self.assertEqual(len(bodies), 1)
         (o,) = bodies[0]["outcomes"]
-        self.assertEqual(set(o), {"ok", "latencyMs", "permit", "error"}, "only the fields the extension knows")
-        self.assertEqual((o["ok"], o["permit"], o["error"]), (False, "P1", "inventory answered 503"))
+        self.assertEqual(set(o), {"ok", "latencyMs", "permit", "call", "error"}, "only the fields the extension knows")
+        self.assertEqual((o["ok"], o["permit"], o["call"], o["error"]), (False, "P1", "c-1", "inventory answered 503"))
         self.assertGreaterEqual(o["latencyMs"], 20)
         self.assertEqual(tokens, ["tok", "tok"])
+
+
+class CallNames(unittest.TestCase):
+    """Every way of making a call reports the name its own acquire gave (the FakeExtension names them)."""
+
+    def test_every_wrapper_path_reports_the_call_acquire_named(self) -> None:
+        import asyncio
+
+        from breakerbox.testing import FakeExtension
+
+        fake = FakeExtension()
+        c = fake.client()
+        self.addCleanup(c.close)
+
+        def ok() -> str:
+            return "ok"
+
+        def fails() -> str:
+            raise Downstream("status 503")
+
+        async def ok_async() -> str:
+            return "ok"
+
+        async def fails_async() -> str:
+            raise Downstream("status 503")
+
+        def slow() -> None:
+            time.sleep(0.5)
+
+        @c.circuit_breaker("inventory")
+        def decorated() -> str:
+            return "ok"
+
+        @c.circuit_breaker("inventory")
+        async def decorated_async() -> str:
+            return "ok"
+
+        c.call("inventory", ok)
+        with self.assertRaises(Downstream):
+            c.call("inventory", fails)
+        with self.assertRaises(breakerbox.CallTimeoutError):
+            c.call("inventory", slow, timeout=0.01)
+        asyncio.run(c.call_async("inventory", ok_async))
+        with self.assertRaises(Downstream):
+            asyncio.run(c.call_async("inventory", fails_async))
+        decorated()
+        asyncio.run(decorated_async())
+        with c.protect("inventory"):
+            pass
+        with self.assertRaises(Downstream):
+            with c.protect("inventory"):
+                raise Downstream("status 503")
+        named = [call.name for call in fake.calls if call.op == "acquire"]
+        self.assertEqual(len(named), 9)
+        self.assertEqual(len(set(named)), 9, f"names handed out: {named}")
+        self.assertNotIn("", named)
+        self.assertEqual([o.call for o in fake.outcomes("inventory")], named, "each outcome with its own acquire's name")
+
+    def test_a_denied_acquire_names_no_call_and_an_unnamed_outcome_sends_none(self) -> None:
+        from breakerbox.testing import FakeExtension
+        from breakerbox.transport import outcome_json
+
+        fake = FakeExtension()
+        fake.force_open("inventory")
+        c = fake.client()
+        self.addCleanup(c.close)
+        self.assertEqual(c.acquire("inventory").call, "")
+        self.assertEqual(fake.calls[0].name, "")
+        self.assertNotIn("call", outcome_json(breakerbox.Outcome(ok=True, latency_ms=1)))
+        self.assertEqual(outcome_json(breakerbox.Outcome(ok=True, latency_ms=1, call="c-1"))["call"], "c-1")
 
 
 class TypeHints(unittest.TestCase):

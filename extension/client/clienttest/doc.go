@@ -9,5 +9,8 @@
 //	err := bb.Do(ctx, "inventory", call)      // errors.Is(err, client.ErrOpen); call did not run
 //	ext.Calls()                               // [{acquire inventory ...}]
 //
+// Each allowed acquire hands out a call name (Call.Name, "call-1", "call-2", ...), and Outcomes
+// shows the name each reported outcome brought back (Outcome.Call).
+//
 // It uses the standard library only.
 package clienttest

@@ -33,6 +33,9 @@ type Call struct {
 	Outcomes []client.Outcome
 	// Allowed is what an acquire was answered.
 	Allowed bool
+	// Name is the call name an allowed acquire handed out ("call-1", "call-2", ...), which the
+	// client should report back in its outcome's Call (see Outcomes).
+	Name string
 }
 
 // Extension answers the client's requests from memory. A circuit is CLOSED until forced; it is safe
@@ -42,6 +45,7 @@ type Extension struct {
 	open        map[string]bool
 	calls       []Call
 	unreachable bool
+	named       int // call names handed out, for the next one
 }
 
 // New returns an Extension in which every circuit is CLOSED.
@@ -103,7 +107,7 @@ func (e *Extension) Outcomes(id string) []client.Outcome {
 	return out
 }
 
-// Reset forgets the calls and the forced states.
+// Reset forgets the calls and the forced states. Call names stay unique: they go on counting.
 func (e *Extension) Reset() {
 	e.mu.Lock()
 	defer e.mu.Unlock()
@@ -146,14 +150,22 @@ func (e *Extension) RoundTrip(req *http.Request) (*http.Response, error) {
 	}
 	switch {
 	case req.Method == http.MethodPost && op == "acquire":
-		e.calls = append(e.calls, Call{Op: OpAcquire, Circuit: id, Allowed: !open})
-		return answerJSON(req, http.StatusOK, map[string]any{"allowed": !open, "state": state, "override": override, "reason": "clienttest"}), nil
+		c := Call{Op: OpAcquire, Circuit: id, Allowed: !open}
+		ans := map[string]any{"allowed": !open, "state": state, "override": override, "reason": "clienttest"}
+		if !open {
+			e.named++
+			c.Name = fmt.Sprintf("call-%d", e.named)
+			ans["call"] = c.Name
+		}
+		e.calls = append(e.calls, c)
+		return answerJSON(req, http.StatusOK, ans), nil
 	case req.Method == http.MethodPost && op == "outcomes":
 		var doc struct {
 			Outcomes []struct {
 				OK        bool    `json:"ok"`
 				LatencyMs float64 `json:"latencyMs"`
 				Permit    string  `json:"permit"`
+				Call      string  `json:"call"`
 				Error     string  `json:"error"`
 			} `json:"outcomes"`
 		}
@@ -162,7 +174,7 @@ func (e *Extension) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		c := Call{Op: OpReport, Circuit: id}
 		for _, o := range doc.Outcomes {
-			c.Outcomes = append(c.Outcomes, client.Outcome{OK: o.OK, Latency: time.Duration(o.LatencyMs * float64(time.Millisecond)), Permit: o.Permit, Err: o.Error})
+			c.Outcomes = append(c.Outcomes, client.Outcome{OK: o.OK, Latency: time.Duration(o.LatencyMs * float64(time.Millisecond)), Permit: o.Permit, Call: o.Call, Err: o.Error})
 		}
 		e.calls = append(e.calls, c)
 		return answerJSON(req, http.StatusAccepted, map[string]any{"accepted": len(c.Outcomes)}), nil

@@ -17,17 +17,18 @@ import (
 const (
 	maxLatency   = 24 * time.Hour
 	maxPermitLen = 128
+	maxCallLen   = 64
 	maxErrLen    = 256
 )
 
 // outcomeFields are the fields of one outcome, in the order the API documents them.
-var outcomeFields = []string{"ok", "latencyMs", "permit", "error"}
+var outcomeFields = []string{"ok", "latencyMs", "permit", "call", "error"}
 
 // bodyHints are the names a field of a single-outcome body may have been meant as.
-var bodyHints = []string{"ok", "latencyMs", "permit", "error", "outcomes"}
+var bodyHints = []string{"ok", "latencyMs", "permit", "call", "error", "outcomes"}
 
 // outcomeShape says what an outcome holds, for error messages.
-const outcomeShape = `an outcome is {"ok":true|false,"latencyMs":<milliseconds>,"permit":"..."?,"error":"..."?}`
+const outcomeShape = `an outcome is {"ok":true|false,"latencyMs":<milliseconds>,"permit":"..."?,"call":"..."?,"error":"..."?}`
 
 // requestError is a body that is JSON but not what the endpoint takes: the code and a message that
 // names the field and what is expected.
@@ -138,6 +139,12 @@ func parseOutcome(f map[string]json.RawMessage, hints []string) (breaker.Outcome
 	}
 	if len(out.Permit) > maxPermitLen {
 		return out, fmt.Errorf(`"permit" is longer than %d characters: send back the permit acquire gave`, maxPermitLen)
+	}
+	if err := optString(f, "call", &out.Call); err != nil {
+		return out, err
+	}
+	if len(out.Call) > maxCallLen {
+		return out, fmt.Errorf(`"call" is longer than %d characters: send back the call acquire gave`, maxCallLen)
 	}
 	if err := optString(f, "error", &out.Err); err != nil {
 		return out, err

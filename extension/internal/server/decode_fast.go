@@ -18,6 +18,7 @@ const (
 	bitLatency
 	bitPermit
 	bitError
+	bitCall
 	bitOutcomes
 )
 
@@ -31,6 +32,8 @@ func fieldBit(name []byte) uint8 {
 		return bitPermit
 	case "error":
 		return bitError
+	case "call":
+		return bitCall
 	case "outcomes":
 		return bitOutcomes
 	}
@@ -42,6 +45,7 @@ type fastOutcome struct {
 	OK        *bool    `json:"ok"`
 	LatencyMs *float64 `json:"latencyMs"`
 	Permit    *string  `json:"permit"`
+	Call      *string  `json:"call"`
 	Error     *string  `json:"error"`
 }
 
@@ -94,6 +98,12 @@ func (o fastOutcome) outcome() (breaker.Outcome, bool) {
 			return breaker.Outcome{}, false
 		}
 		out.Permit = *o.Permit
+	}
+	if o.Call != nil {
+		if len(*o.Call) > maxCallLen {
+			return breaker.Outcome{}, false
+		}
+		out.Call = *o.Call
 	}
 	if o.Error != nil {
 		out.Err = *o.Error

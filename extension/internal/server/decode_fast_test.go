@@ -8,9 +8,10 @@ import (
 
 // fastBodies are reports of every shape, good and bad, for the fast decode against the strict one.
 var fastBodies = []string{
-	`{"outcomes":[{"ok":true,"latencyMs":12.5},{"ok":false,"latencyMs":30,"error":"HTTP 503","permit":"p-1"}]}`,
+	`{"outcomes":[{"ok":true,"latencyMs":12.5,"call":"c-7"},{"ok":false,"latencyMs":30,"error":"HTTP 503","permit":"p-1"}]}`,
+	`{"ok":true,"latencyMs":3,"call":"c-1"}`,
+	` { "ok" : false , "latencyMs" : 0 , "permit" : null , "call" : null , "error" : null } `,
 	`{"ok":true,"latencyMs":3}`,
-	` { "ok" : false , "latencyMs" : 0 , "permit" : null , "error" : null } `,
 	`{"outcomes":[]}`,
 	`{"outcomes":null}`,
 	`{"outcomes":[null]}`,
@@ -28,6 +29,13 @@ var fastBodies = []string{
 	`{"ok":true,"latencyMs":1,"permit":5}`,
 	`{"ok":true,"latencyMs":1,"permit":"` + strings.Repeat("p", 129) + `"}`,
 	`{"ok":true,"latencyMs":1,"error":"` + strings.Repeat("e", 300) + `"}`,
+	`{"ok":true,"latencyMs":1,"call":5}`,
+	`{"ok":true,"latencyMs":1,"call":"` + strings.Repeat("c", 64) + `"}`,
+	`{"ok":true,"latencyMs":1,"call":"` + strings.Repeat("c", 65) + `"}`,
+	`{"ok":true,"latencyMs":1,"Call":"c-1"}`,
+	`{"ok":true,"latencyMs":1,"c\u0061ll":"c-1"}`,
+	`{"outcomes":[{"ok":true,"latencyMs":1}],"call":"c-1"}`,
+	`{"outcomes":[{"ok":true,"latencyMs":1,"call":"c-1","call":null}]}`,
 	`{"ok":null,"latencyMs":1}`,
 	`{"ok":true,"ok":null,"latencyMs":1}`,
 	`{"ok":null,"ok":true,"latencyMs":1}`,

@@ -87,7 +87,7 @@ func appendView(b []byte, v *breaker.View) []byte {
 }
 
 // appendDecision appends an acquire answer:
-// {"allowed","state","override"?,"permit"?,"retryAt"?,"stale","reason"}.
+// {"allowed","state","override"?,"permit"?,"call"?,"retryAt"?,"stale","reason"}.
 func appendDecision(b []byte, d *breaker.Decision) []byte {
 	b = append(b, `{"allowed":`...)
 	b = strconv.AppendBool(b, d.Allowed)
@@ -100,6 +100,10 @@ func appendDecision(b []byte, d *breaker.Decision) []byte {
 	if d.Permit != "" {
 		b = append(b, `,"permit":`...)
 		b = appendString(b, d.Permit)
+	}
+	if d.Call != "" {
+		b = append(b, `,"call":`...)
+		b = appendString(b, d.Call)
 	}
 	if !d.RetryAt.IsZero() {
 		b = append(b, `,"retryAt":`...)

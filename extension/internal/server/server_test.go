@@ -97,7 +97,7 @@ func (f *fakeService) Acquire(ctx context.Context, id string) breaker.Decision {
 	if id == "payments" {
 		return breaker.Decision{State: "HALF_OPEN", RetryAt: retryAt, Reason: "probing"}
 	}
-	return breaker.Decision{Allowed: true, State: "HALF_OPEN", Permit: "PERMIT1", Reason: "probing"}
+	return breaker.Decision{Allowed: true, State: "HALF_OPEN", Permit: "PERMIT1", Call: "c-1", Reason: "probing"}
 }
 
 func (f *fakeService) Report(_ context.Context, id string, outs []breaker.Outcome) {
@@ -186,7 +186,7 @@ func TestListAcquireHealthStats(t *testing.T) {
 		t.Fatalf("list: %d %s (%v)", st, body, err)
 	}
 	st, _, body = r.call("POST", "/v1/circuits/inventory/acquire", token, nil)
-	if want := `{"allowed":true,"state":"HALF_OPEN","permit":"PERMIT1","stale":false,"reason":"probing"}`; st != 200 || body != want {
+	if want := `{"allowed":true,"state":"HALF_OPEN","permit":"PERMIT1","call":"c-1","stale":false,"reason":"probing"}`; st != 200 || body != want {
 		t.Fatalf("acquire: %d\n got %s\nwant %s", st, body, want)
 	}
 	_, _, body = r.call("POST", "/v1/circuits/payments/acquire", token, strings.NewReader("{}"))
@@ -248,6 +248,7 @@ func TestErrors(t *testing.T) {
 		{"POST", "/v1/circuits/inventory/outcomes", strings.NewReader(`{"outcomes":[{"latencyMs":3}]}`), 400, "invalid_outcome"},
 		{"POST", "/v1/circuits/inventory/outcomes", strings.NewReader(`{"ok":true,"latencyMs":-1}`), 400, "invalid_outcome"},
 		{"POST", "/v1/circuits/inventory/outcomes", strings.NewReader(`{"outcomes":[{"ok":true,"latencyMs":1,"permit":"` + long + `"}]}`), 400, "invalid_outcome"},
+		{"POST", "/v1/circuits/inventory/outcomes", strings.NewReader(`{"ok":true,"latencyMs":1,"call":"` + strings.Repeat("c", 65) + `"}`), 400, "invalid_outcome"},
 		{"POST", "/v1/circuits/inventory/outcomes", strings.NewReader(strings.Repeat(" ", MaxBody+1)), 413, "body_too_large"},
 		{"POST", "/v1/circuits/inventory/outcomes", io.MultiReader(strings.NewReader(`{"outcomes":[`), strings.NewReader(strings.Repeat(`{"ok":true,"latencyMs":1},`, 3000))), 413, "body_too_large"},
 		{"POST", "/v1/circuits/inventory/acquire", struct{ io.Reader }{strings.NewReader(strings.Repeat("x", MaxBody+10))}, 413, "body_too_large"},
@@ -265,17 +266,17 @@ func TestErrors(t *testing.T) {
 
 func TestOutcomesAccepted(t *testing.T) {
 	r := newRig(t, token)
-	st, _, body := r.call("POST", "/v1/circuits/inventory/outcomes", token, strings.NewReader(`{"ok":false,"latencyMs":1200.5,"permit":"P1","error":"status 503"}`))
+	st, _, body := r.call("POST", "/v1/circuits/inventory/outcomes", token, strings.NewReader(`{"ok":false,"latencyMs":1200.5,"permit":"P1","call":"c-1","error":"status 503"}`))
 	if st != 202 || body != `{"accepted":1}` {
 		t.Fatalf("one outcome: %d %s", st, body)
 	}
-	st, _, body = r.call("POST", "/v1/circuits/inventory/outcomes", token, strings.NewReader(`{"outcomes":[{"ok":true,"latencyMs":5},{"ok":true,"latencyMs":0,"permit":null}]}`))
+	st, _, body = r.call("POST", "/v1/circuits/inventory/outcomes", token, strings.NewReader(`{"outcomes":[{"ok":true,"latencyMs":5,"call":"`+strings.Repeat("c", 64)+`"},{"ok":true,"latencyMs":0,"permit":null,"call":null}]}`))
 	if st != 202 || body != `{"accepted":2}` {
 		t.Fatalf("two outcomes: %d %s", st, body)
 	}
 	want := []breaker.Outcome{
-		{OK: false, Latency: 1200500 * time.Microsecond, Permit: "P1", Err: "status 503"},
-		{OK: true, Latency: 5 * time.Millisecond},
+		{OK: false, Latency: 1200500 * time.Microsecond, Permit: "P1", Call: "c-1", Err: "status 503"},
+		{OK: true, Latency: 5 * time.Millisecond, Call: strings.Repeat("c", 64)},
 		{OK: true},
 	}
 	r.svc.mu.Lock()
@@ -344,6 +345,11 @@ func TestStrictOutcomes(t *testing.T) {
 		{`{"ok":"true","latencyMs":3}`, "invalid_outcome", []string{`"ok" must be true or false (got "true")`}},
 		{`{"ok":true,"latencyMs":"3"}`, "invalid_outcome", []string{`"latencyMs"`, `got "3"`}},
 		{`{"ok":true,"latencyMs":3,"error":503}`, "invalid_outcome", []string{`"error" must be a string (got 503)`}},
+		{`{"ok":true,"latencyMs":3,"call":7}`, "invalid_outcome", []string{`"call" must be a string (got 7)`}},
+		{`{"ok":true,"latencyMs":3,"callId":"c-1"}`, "invalid_outcome", []string{`unknown field "callId" (did you mean "call"?)`}},
+		{`{"outcomes":[{"ok":true,"latencyMs":3,"Call":"c-1"}]}`, "invalid_outcome", []string{"outcome 0", `unknown field "Call" (did you mean "call"?)`}},
+		{`{"ok":true,"latencyMs":3,"call":"` + strings.Repeat("c", 65) + `"}`, "invalid_outcome", []string{`"call" is longer than 64 characters: send back the call acquire gave`}},
+		{`{"outcomes":[{"ok":true,"latencyMs":3}],"call":"c-1"}`, "invalid_outcome", []string{`unknown field "call" beside "outcomes"`}},
 		{`{"outcomes":{"ok":true}}`, "invalid_outcome", []string{`"outcomes" must be a JSON array`}},
 		{`{"outcomes":[7]}`, "invalid_outcome", []string{"outcome 0 is not a JSON object"}},
 		{`null`, "invalid_json", []string{"want a JSON object, got null"}},
