@@ -72,6 +72,24 @@ type Decision struct {
 // The first time the extension gives no answer the client logs a warning (once per process, again
 // if the extension comes back and goes away), and every such call adds to UnreachableCalls.
 func (c *Client) Acquire(ctx context.Context, id string) (Decision, error) {
+	return c.acquire(ctx, id, nil)
+}
+
+// batchAcquire is acquire's body for a batch of calls reported together.
+var batchAcquire = struct {
+	Call bool `json:"call"`
+}{Call: false}
+
+// AcquireBatch is Acquire for a batch of calls made under one answer and reported together (as the
+// ventilator fans a batch out): the extension names no call (Decision.Call is empty), so none of
+// them counts as slow before its outcome comes back. Acquire names one call, which the extension
+// counts as slow once it has run past the slow-call threshold without its outcome, and a batch that
+// takes longer than that would be counted slow however fast its calls were.
+func (c *Client) AcquireBatch(ctx context.Context, id string) (Decision, error) {
+	return c.acquire(ctx, id, batchAcquire)
+}
+
+func (c *Client) acquire(ctx context.Context, id string, body any) (Decision, error) {
 	if err := validID(id); err != nil {
 		return Decision{State: "UNKNOWN", Reason: err.Error()}, err
 	}
@@ -81,7 +99,7 @@ func (c *Client) Acquire(ctx context.Context, id string) (Decision, error) {
 		return Decision{Allowed: true, State: "DISABLED", Reason: EnvDisabled + "=true"}, nil
 	}
 	var d Decision
-	if err := c.call(ctx, "POST", circuitPath(id)+"/acquire", nil, &d); err != nil {
+	if err := c.call(ctx, "POST", circuitPath(id)+"/acquire", body, &d); err != nil {
 		c.unreachableNow(err)
 		return c.failDecision(err), err
 	}

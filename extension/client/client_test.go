@@ -29,6 +29,9 @@ func newFake(t *testing.T, acquire string) *fakeExtension {
 	f := &fakeExtension{acquire: acquire}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /v1/circuits/{id}/acquire", func(w http.ResponseWriter, r *http.Request) {
+		if b, _ := io.ReadAll(r.Body); len(b) > 0 {
+			f.record(r, "acquire "+string(b))
+		}
 		f.record(r, "")
 		_, _ = io.WriteString(w, f.acquire)
 	})
@@ -321,5 +324,20 @@ func TestCallNameFromAcquireToReport(t *testing.T) {
 	want := `inventory {"outcomes":[{"ok":true,"latencyMs":1,"call":"c-1"},{"ok":true,"latencyMs":0}]}`
 	if len(reports) != 1 || reports[0] != want {
 		t.Errorf("reports = %q, want %q", reports, want)
+	}
+}
+
+// AcquireBatch asks for an answer without a call name ({"call":false}); Acquire sends no body.
+func TestAcquireBatchAsksForNoCallName(t *testing.T) {
+	f := newFake(t, `{"allowed":true,"state":"CLOSED","stale":false,"reason":"ok"}`)
+	c := mustNew(t, WithBaseURL(f.srv.URL), WithToken(""))
+	if _, err := c.Acquire(context.Background(), "inventory"); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := c.AcquireBatch(context.Background(), "inventory"); err != nil || !d.Allowed {
+		t.Fatalf("AcquireBatch: %+v, %v", d, err)
+	}
+	if reports, _ := f.got(); len(reports) != 1 || reports[0] != `acquire {"call":false}` {
+		t.Fatalf("acquire bodies %q, want only the batch's {\"call\":false}", reports)
 	}
 }

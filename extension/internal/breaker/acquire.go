@@ -38,11 +38,23 @@ type Decision struct {
 // slot ask DynamoDB for a probe permit through a conditional write, so the fleet never holds more
 // permits than the policy's half-open probes. Unknown circuits follow the fail mode; asking does not
 // create a circuit.
-func (b *Breaker) Acquire(ctx context.Context, id string) Decision {
+// An allowed call of a CLOSED circuit is named (Decision.Call) and kept under way until its outcome
+// comes, so it counts as slow as soon as it passes the threshold.
+func (b *Breaker) Acquire(ctx context.Context, id string) Decision { return b.acquire(ctx, id, true) }
+
+// AcquireBatch is Acquire for a caller that makes a batch of calls under one answer and reports them
+// together (the ventilator): no call is named, so none counts before its outcome comes. A call named
+// for the batch would be counted slow once the whole batch had run past the threshold, however fast
+// its calls were.
+func (b *Breaker) AcquireBatch(ctx context.Context, id string) Decision {
+	return b.acquire(ctx, id, false)
+}
+
+func (b *Breaker) acquire(ctx context.Context, id string, name bool) Decision {
 	d := b.decideAcquire(ctx, id, false)
 	if d.Allowed {
 		b.calls(id)
-		if d.Permit == "" && d.State == string(circuit.Closed) && d.Override == circuit.NoOverride {
+		if name && d.Permit == "" && d.State == string(circuit.Closed) && d.Override == circuit.NoOverride {
 			d.Call = b.track(id, b.now())
 		}
 		b.stats.allowed.Add(1)

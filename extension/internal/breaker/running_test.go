@@ -97,3 +97,24 @@ func TestHangingCallsTripBeforeTheyEnd(t *testing.T) {
 	}
 	t.Logf("OPEN %s after the first call: %s", clk.Now().Sub(start), c.Reason)
 }
+
+// AcquireBatch names no call: a batch fanned out under one answer and reported together leaves
+// nothing under way, so a batch longer than the threshold is not counted as a slow call.
+func TestAcquireBatchLeavesNoCallUnderWay(t *testing.T) {
+	s := newStore(t)
+	p := circuit.DefaultPolicy()
+	clk := newClock()
+	put(t, s, circuit.Circuit{ID: "batch", State: circuit.Closed, Since: clk.Now().Add(-time.Hour)})
+	b := newEnv(t, s, s, 0, p, on(clk))
+	d := b.AcquireBatch(ctxT(t), "batch")
+	if !d.Allowed || d.Call != "" {
+		t.Fatalf("AcquireBatch %+v, want allowed without a call name", d)
+	}
+	clk.Add(5 * time.Second)
+	if err := b.FlushIfDue(ctxT(t)); err != nil {
+		t.Fatal(err)
+	}
+	if got := window(t, s, "batch", p, clk.Now()); !got.IsZero() {
+		t.Fatalf("window %+v after a batch under way for 5 s, want nothing counted", got)
+	}
+}

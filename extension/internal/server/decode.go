@@ -243,18 +243,28 @@ func shown(raw json.RawMessage, has bool) string {
 	return s
 }
 
-// checkEmptyBody accepts a body that is empty, whitespace or an empty JSON object: acquire takes no
-// parameters, so anything else is a mistake the caller should hear about.
-func checkEmptyBody(raw []byte) error {
+// decodeAcquireBody reads acquire's body: empty, whitespace or {} name the call (true); {"call":false}
+// asks for an answer without a call name, for a batch of calls reported together. Anything else is a
+// mistake the caller should hear about.
+func decodeAcquireBody(raw []byte) (bool, error) {
 	if len(bytes.TrimSpace(raw)) == 0 {
-		return nil
+		return true, nil
 	}
 	obj, err := decodeObject(raw)
 	if err != nil {
-		return err
+		return true, err
 	}
+	v, has := obj["call"]
+	delete(obj, "call")
 	if len(obj) > 0 {
-		return &requestError{code: "invalid_body", msg: fmt.Sprintf("unknown field %s: acquire takes no body (send none, or {})", quotedKeys(obj))}
+		return true, &requestError{code: "invalid_body", msg: fmt.Sprintf(`unknown field %s: acquire takes no body, or {"call":false} for a batch of calls reported together`, quotedKeys(obj))}
 	}
-	return nil
+	if !has {
+		return true, nil
+	}
+	var name bool
+	if err := json.Unmarshal(v, &name); err != nil || bytes.Equal(bytes.TrimSpace(v), []byte("null")) {
+		return true, &requestError{code: "invalid_body", msg: fmt.Sprintf(`"call" is %s: want true (name the call, the default) or false (a batch of calls reported together)`, shown(v, true))}
+	}
+	return name, nil
 }

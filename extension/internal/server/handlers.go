@@ -77,21 +77,28 @@ func (a *api) acquire(w http.ResponseWriter, r *http.Request) {
 	if !ok {
 		return
 	}
-	// acquire takes no body. One that is sent is read, so that an oversized one is refused like
-	// anywhere else and one that carries fields is refused rather than ignored; the usual request,
-	// without a body, costs nothing here.
+	// acquire takes no body, or {"call":false} from a caller that reports a batch of calls under one
+	// answer. One that is sent is read, so that an oversized one is refused like anywhere else and
+	// one that carries other fields is refused rather than ignored; the usual request, without a
+	// body, costs nothing here.
+	name := true
 	if r.ContentLength != 0 {
 		raw, err := io.ReadAll(r.Body)
 		if err != nil {
 			bodyError(w, err)
 			return
 		}
-		if err := checkEmptyBody(raw); err != nil {
+		if name, err = decodeAcquireBody(raw); err != nil {
 			writeRequestError(w, err)
 			return
 		}
 	}
-	d := a.svc.Acquire(r.Context(), id)
+	var d breaker.Decision
+	if name {
+		d = a.svc.Acquire(r.Context(), id)
+	} else {
+		d = a.svc.AcquireBatch(r.Context(), id)
+	}
 	writeAppended(w, http.StatusOK, func(b []byte) []byte { return appendDecision(b, &d) })
 }
 

@@ -25,6 +25,7 @@ type Service interface {
 	State(ctx context.Context, id string) (breaker.View, error)
 	List(ctx context.Context) []breaker.View
 	Acquire(ctx context.Context, id string) breaker.Decision
+	AcquireBatch(ctx context.Context, id string) breaker.Decision
 	Report(ctx context.Context, id string, outs []breaker.Outcome)
 	Due(id string) breaker.Stake
 	WriteIfDue(ctx context.Context, id string) error

@@ -34,8 +34,10 @@ type fakeService struct {
 	stake  breaker.Stake
 	writes []write
 	hold   chan struct{}
-	// acquireDeadline is the deadline of the last Acquire's context.
+	// acquireDeadline is the deadline of the last Acquire's context; batchAcquires counts the
+	// acquires that asked for no call name.
 	acquireDeadline time.Time
+	batchAcquires   int
 }
 
 type write struct {
@@ -98,6 +100,22 @@ func (f *fakeService) Acquire(ctx context.Context, id string) breaker.Decision {
 		return breaker.Decision{State: "HALF_OPEN", RetryAt: retryAt, Reason: "probing"}
 	}
 	return breaker.Decision{Allowed: true, State: "HALF_OPEN", Permit: "PERMIT1", Call: "c-1", Reason: "probing"}
+}
+
+func (f *fakeService) batches() int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.batchAcquires
+}
+
+// AcquireBatch answers as Acquire, without a call name, and counts the batch acquires.
+func (f *fakeService) AcquireBatch(ctx context.Context, id string) breaker.Decision {
+	d := f.Acquire(ctx, id)
+	d.Call = ""
+	f.mu.Lock()
+	f.batchAcquires++
+	f.mu.Unlock()
+	return d
 }
 
 func (f *fakeService) Report(_ context.Context, id string, outs []breaker.Outcome) {
@@ -378,7 +396,8 @@ func TestStrictOutcomes(t *testing.T) {
 	}
 }
 
-// TestAcquireBody: acquire takes no body; an empty one or {} is fine, fields are refused by name.
+// TestAcquireBody: acquire takes no body or {"call":false}; an empty one or {} is fine, other fields
+// are refused by name.
 func TestAcquireBody(t *testing.T) {
 	r := newRig(t, token)
 	for _, ok := range []string{"", " \n", "{}"} {
@@ -393,5 +412,24 @@ func TestAcquireBody(t *testing.T) {
 	st, _, body = r.call("POST", "/v1/circuits/inventory/acquire", token, strings.NewReader(`{"ttl":`))
 	if st != 400 || errorCode(t, body) != "invalid_json" {
 		t.Errorf("acquire with broken JSON: %d %s", st, body)
+	}
+	// {"call":false}: a batch of calls reported together, answered without a call name.
+	st, _, body = r.call("POST", "/v1/circuits/inventory/acquire", token, strings.NewReader(`{"call":false}`))
+	if st != 200 || strings.Contains(body, `"call"`) || r.svc.batches() != 1 {
+		t.Errorf("acquire for a batch: %d %s (%d batch acquires), want an answer without a call name", st, body, r.svc.batches())
+	}
+	st, _, body = r.call("POST", "/v1/circuits/inventory/acquire", token, strings.NewReader(`{"call":true}`))
+	if st != 200 || !strings.Contains(body, `"call":"c-1"`) || r.svc.batches() != 1 {
+		t.Errorf("acquire with call true: %d %s, want the named call", st, body)
+	}
+	for _, bad := range []string{`{"call":"no"}`, `{"call":null}`, `{"call":0}`} {
+		st, _, body = r.call("POST", "/v1/circuits/inventory/acquire", token, strings.NewReader(bad))
+		if st != 400 || errorCode(t, body) != "invalid_body" || !strings.Contains(body, `want true`) {
+			t.Errorf("acquire with %s: %d %s, want invalid_body saying what call takes", bad, st, body)
+		}
+	}
+	st, _, body = r.call("POST", "/v1/circuits/inventory/acquire", token, strings.NewReader(`{"call":false,"ttl":5}`))
+	if st != 400 || !strings.Contains(body, `unknown field \"ttl\"`) {
+		t.Errorf("acquire with call and another field: %d %s", st, body)
 	}
 }

@@ -101,7 +101,7 @@ func (h *Handler) batch(ctx context.Context, recs []record) Response {
 		r.keepDisabled(ctx)
 		return r.response()
 	}
-	grant, err := h.Breaker.Acquire(ctx, h.cfg.Circuit)
+	grant, err := h.Breaker.AcquireBatch(ctx, h.cfg.Circuit)
 	switch {
 	case err != nil && !grant.Allowed:
 		// No answer from the circuit, and the fail mode is closed: hold back, but this is no

@@ -14,9 +14,10 @@ import (
 
 // Breaker is what the ventilator asks of the breakerbox extension; *client.Client satisfies it.
 type Breaker interface {
-	// Acquire asks whether a call to the circuit's downstream may go now. When the extension cannot
-	// answer, the Decision follows the fail mode and the error says why.
-	Acquire(ctx context.Context, id string) (client.Decision, error)
+	// AcquireBatch asks whether the batch's calls to the circuit's downstream may go now; they are
+	// reported together, so the extension names no call of them (client.Client.AcquireBatch). When
+	// the extension cannot answer, the Decision follows the fail mode and the error says why.
+	AcquireBatch(ctx context.Context, id string) (client.Decision, error)
 	// Report tells the extension the outcomes of calls.
 	Report(ctx context.Context, id string, outcomes ...client.Outcome) error
 	// State reads the circuit; an unknown circuit is an error matching client.ErrNotFound.

@@ -43,7 +43,7 @@ type fakeBreaker struct {
 	reports    [][]client.Outcome
 }
 
-func (b *fakeBreaker) Acquire(context.Context, string) (client.Decision, error) {
+func (b *fakeBreaker) AcquireBatch(context.Context, string) (client.Decision, error) {
 	b.mu.Lock()
 	defer b.mu.Unlock()
 	b.acquires++
