@@ -28,8 +28,9 @@ type work struct {
 	consec  int
 	// bad: the buffer held a failure or a slow call (the window is marked bad); decide: the model
 	// must judge the circuit after the writes; report: the report path takes it, inside an
-	// invocation (see freshFor).
-	bad, decide, report bool
+	// invocation (see freshFor); overdue: the buckets hold calls counted slow as they passed the
+	// threshold (buffer.overdue).
+	bad, decide, report, overdue bool
 }
 
 // windowCopy is the last window read of a circuit plus what this environment added since.
@@ -210,8 +211,9 @@ func (b *Breaker) takeOne(id string, buf *buffer, now time.Time, force, report b
 		buf.judged = buf.consec
 	}
 	if writeAll {
-		w.buckets = buf.buckets
+		w.buckets, w.overdue = buf.buckets, buf.overdue
 		buf.buckets = map[int64]tally{}
+		buf.overdue = false
 	}
 	if unsent {
 		w.unsent = buf.unsent
@@ -284,6 +286,9 @@ func (b *Breaker) restore(w work, buckets map[int64]tally, unsent []store.Counts
 	buf.unsent = append(unsent, buf.unsent...) // older writes first: a bucket's writes settle in order
 	if w.bad && (len(buckets) > 0 || len(unsent) > 0) {
 		buf.bad = true
+	}
+	if w.overdue && len(buckets) > 0 {
+		buf.overdue = true
 	}
 	if w.decide {
 		buf.peak = max(buf.peak, w.consec)

@@ -75,6 +75,9 @@ func (b *Breaker) deferred(id string, now time.Time) bool {
 	if !b.invoked.Load() {
 		return false
 	}
+	if buf := b.pending[id]; buf != nil && buf.overdue {
+		return false // calls counted slow as they passed the threshold: no report of them is coming
+	}
 	if b.calling[id] > 0 {
 		return true
 	}

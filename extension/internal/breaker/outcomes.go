@@ -30,8 +30,11 @@ type buffer struct {
 	// unsent are counter writes whose answer never came: they may have landed, so they are retried as
 	// they are (same sequence number, same counts) and the store counts them once.
 	unsent []store.CountsWrite
-	// bad is set once the buffer holds a failure or a slow call not judged yet.
-	bad bool
+	// bad is set once the buffer holds a failure or a slow call not judged yet; overdue once it holds
+	// calls counted as slow as they passed the threshold (countOverdue), not written yet: the
+	// background flusher writes those although calls are under way (deferred), as no report of
+	// them is coming.
+	bad, overdue bool
 	// consec is the current run of failures; peak the longest run since the last decision; judged
 	// the run's length at the last decision (0 once a success ends the run). They are this
 	// environment's own and never written.

@@ -128,7 +128,7 @@ func (b *Breaker) countOverdue(now time.Time) {
 			buf = newBuffer()
 			b.pending[id] = buf
 		}
-		buf.bad = true
+		buf.bad, buf.overdue = true, true
 		buf.add(p.BucketStart(now).Unix(), sum, now)
 	}
 }

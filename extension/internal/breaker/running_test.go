@@ -118,3 +118,33 @@ func TestAcquireBatchLeavesNoCallUnderWay(t *testing.T) {
 		t.Fatalf("window %+v after a batch under way for 5 s, want nothing counted", got)
 	}
 }
+
+// The same in the default model: one invocation whose 40 calls all hang trips while it runs. The
+// background flusher leaves a circuit's counts to the report that is coming while a call is under
+// way; calls counted slow as they passed the threshold are not waiting for a report, so they go out
+// at once, and mark the circuit for the calls made after them (without that, all 40 went out in one
+// write once the last had passed the threshold, none of them made knowing the mark).
+func TestHangingCallsTripWithinOneInvocation(t *testing.T) {
+	s := newStore(t)
+	p := circuit.DefaultPolicy()
+	clk := newClock()
+	put(t, s, circuit.Circuit{ID: "hang", State: circuit.Closed, Since: clk.Now().Add(-time.Hour)})
+	b := newEnv(t, s, s, 0, p, on(clk), func(o *Options) { o.FlushInterval = 500 * time.Millisecond })
+	b.Invoked()
+	start := clk.Now()
+	for i := 0; i < 400 && stored(t, s, "hang").State == circuit.Closed; i++ {
+		if i < 40 {
+			if d := b.Acquire(ctxT(t), "hang"); !d.Allowed {
+				t.Fatalf("denied while CLOSED: %+v", d)
+			}
+		}
+		clk.Add(100 * time.Millisecond)
+		if err := b.FlushIfDue(ctxT(t)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if c := stored(t, s, "hang"); c.State != circuit.Open {
+		t.Fatalf("after %s of calls that never end: %s (%s), want OPEN; window %+v", clk.Now().Sub(start), c.State, c.Reason, window(t, s, "hang", p, clk.Now()))
+	}
+	t.Logf("OPEN %s after the first call", clk.Now().Sub(start))
+}

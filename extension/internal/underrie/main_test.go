@@ -7,9 +7,10 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
-	"time"
-
+	"sync"
+	"sync/atomic"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-lambda-go/lambda"
 	"github.com/aws/aws-lambda-go/lambdacontext"
@@ -82,6 +83,10 @@ type request struct {
 	// its request id in Started, then waits (within its deadline) until Release/go exists.
 	Started string `json:"started,omitempty"`
 	Release string `json:"release,omitempty"`
+	// Hang, when above 0, makes that many calls of Circuit at once instead (one every GapMs), each
+	// of which hangs until Release/go exists (or the deadline).
+	Hang  int `json:"hang,omitempty"`
+	GapMs int `json:"gapMs,omitempty"`
 }
 
 // Answer is the function's own answer, so a test tells it from the emulator's.
@@ -93,6 +98,8 @@ type reply struct {
 	Called bool   `json:"called"`
 	Open   bool   `json:"open"`
 	Err    string `json:"err,omitempty"`
+	// Hung counts the hanging calls made (Hang).
+	Hung int `json:"hung,omitempty"`
 }
 
 // handle is the function: it asks the extension through the Go client, as a user's function does.
@@ -121,6 +128,9 @@ func handle(ctx context.Context, req request) (reply, error) {
 	if err != nil {
 		return out, err
 	}
+	if req.Hang > 0 {
+		return hang(ctx, c, req, out)
+	}
 	err = c.Do(ctx, req.Circuit, func(context.Context) error {
 		out.Called = true
 		if req.Fail {
@@ -142,4 +152,34 @@ func lambdaRequestID(ctx context.Context) (string, bool) {
 		return "", false
 	}
 	return lc.AwsRequestID, true
+}
+
+// hang makes req.Hang calls of req.Circuit at once, one every req.GapMs, each waiting until
+// req.Release/go exists (or the deadline): a provider whose calls hang.
+func hang(ctx context.Context, c *client.Client, req request, out reply) (reply, error) {
+	var wg sync.WaitGroup
+	var hung atomic.Int64
+	for i := range req.Hang {
+		if i > 0 {
+			time.Sleep(time.Duration(req.GapMs) * time.Millisecond)
+		}
+		wg.Go(func() {
+			_ = c.Do(ctx, req.Circuit, func(ctx context.Context) error {
+				hung.Add(1)
+				for {
+					if _, err := os.Stat(filepath.Join(req.Release, "go")); err == nil {
+						return nil
+					}
+					select {
+					case <-ctx.Done():
+						return ctx.Err()
+					case <-time.After(5 * time.Millisecond):
+					}
+				}
+			})
+		})
+	}
+	wg.Wait()
+	out.Hung = int(hung.Load())
+	return out, nil
 }
