@@ -2,16 +2,21 @@
 // against simulated providers of 5 ms, 200 ms, 30 s and 70 s base latency, each shared, FIFO and
 // limited, prints the default policy next to step (the original rule) and knee (the batch-level
 // controller it replaces) and the optimum for one seed, then the default policy's
-// worst figures over seeds 1–30 per provider, and ends with the `sim:` line. It writes
-// results.json and concurrency.svg to the -out folder. `make sim` runs it with -out out/sim.
+// worst figures over seeds 1–30 per provider, and ends with the `sim:` line. With -rows (and
+// -phases) it also prints, before that line, the default policy's figures per seed and phase of the
+// providers named, so that the seed behind a worst figure can be read without editing code. It
+// writes results.json and concurrency.svg to the -out folder. `make sim` runs it with -out out/sim.
 package main
 
 import (
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -21,26 +26,42 @@ import (
 )
 
 func main() {
-	if err := run(); err != nil {
+	err := run(os.Args[1:], os.Stdout)
+	if errors.Is(err, flag.ErrHelp) {
+		os.Exit(0) // -h: the usage is printed
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "sim:", err)
 		os.Exit(1)
 	}
 }
 
-func run() error {
-	out := flag.String("out", "out/sim", "folder for results.json and concurrency.svg")
-	seed := flag.Uint64("seed", 1, "seed of the side-by-side table")
-	seeds := flag.Int("seeds", 30, "the sim: line sweeps seeds 1 to this")
-	policy := flag.String("policy", adaptive.DefaultPolicy, "the policy summarised")
-	compare := flag.String("compare", adaptive.PolicyStep+","+adaptive.PolicyKnee, "policies shown next to it, comma-separated")
-	bases := flag.String("bases", "5ms,200ms,30s,70s", "providers' healthy base latencies, comma-separated")
-	queues := flag.String("queues", "shared,fifo,limited", "providers' disciplines, comma-separated")
-	flag.Parse()
+func run(args []string, stdout io.Writer) error {
+	flags := flag.NewFlagSet("sim", flag.ContinueOnError)
+	out := flags.String("out", "out/sim", "folder for results.json and concurrency.svg")
+	seed := flags.Uint64("seed", 1, "seed of the side-by-side table")
+	seeds := flags.Int("seeds", 30, "the sim: line sweeps seeds 1 to this")
+	policy := flags.String("policy", adaptive.DefaultPolicy, "the policy summarised")
+	compare := flags.String("compare", adaptive.PolicyStep+","+adaptive.PolicyKnee, "policies shown next to it, comma-separated")
+	bases := flags.String("bases", "5ms,200ms,30s,70s", "providers' healthy base latencies, comma-separated")
+	queues := flags.String("queues", "shared,fifo,limited", "providers' disciplines, comma-separated")
+	rowsOf := flags.String("rows", "", "also print the summarised policy's rows per seed and phase of these providers, comma-separated: a base latency (70s) or a base and a discipline (70s/fifo)")
+	phases := flags.String("phases", "", "with -rows, only these phases, comma-separated (healthy,degraded,outage,recovered)")
+	if err := flags.Parse(args); err != nil {
+		return err
+	}
 	if *seeds < 1 {
 		return fmt.Errorf("-seeds must be at least 1, got %d", *seeds)
 	}
 	providers, err := parseProviders(*bases, *queues)
 	if err != nil {
+		return err
+	}
+	keep, err := parseRows(*rowsOf)
+	if err != nil {
+		return err
+	}
+	if err := checkPhases(*phases, keep != nil); err != nil {
 		return err
 	}
 	names := append([]string{*policy}, splitList(*compare)...)
@@ -67,10 +88,10 @@ func run() error {
 			plotted = true
 		}
 	}
-	fmt.Printf("seed %d: goodput in %% of the optimum, mean concurrency / C and mean latency / base latency per phase\n"+
+	fmt.Fprintf(stdout, "seed %d: goodput in %% of the optimum, mean concurrency / C and mean latency / base latency per phase\n"+
 		"(after the outage: from the moment the circuit closes); batches sent into the outage; seconds from the circuit closing\n"+
 		"to 90 %% of the optimum (and that over max(90 s, 4 x base latency), the target being at most 1)\n\n", *seed)
-	if err := sim.WriteTable(os.Stdout, rows, names); err != nil {
+	if err := sim.WriteTable(stdout, rows, names); err != nil {
 		return err
 	}
 	if err := writeJSON(*out, rows); err != nil {
@@ -81,12 +102,12 @@ func run() error {
 	for i := range list {
 		list[i] = uint64(i + 1)
 	}
-	per, all, err := sim.Sweep(*policy, providers, list, sim.SimConfig)
+	per, all, seedRows, err := sim.SweepRows(*policy, providers, list, sim.SimConfig, keep)
 	if err != nil {
 		return err
 	}
-	fmt.Printf("\n%s over seeds 1-%d, worst per provider:\n\n", *policy, *seeds)
-	tw := tabwriter.NewWriter(os.Stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintf(stdout, "\n%s over seeds 1-%d, worst per provider:\n\n", *policy, *seeds)
+	tw := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "provider\tgoodput-min %\tconcurrency-max\tlatency-max\ttrip-batches-max\trecover-max s\trecover-ratio-max\tpoison-drop %\tlost\tduplicates\t")
 	for i, s := range per {
 		fmt.Fprintf(tw, "%s\t%.1f\t%.2f\t%.2f\t%d\t%.0f\t%.2f\t%.1f\t%d\t%d\t\n", providers[i], min(s.GoodputMin, s.GoodputMinSlow), s.ConcurrencyMax,
@@ -95,9 +116,15 @@ func run() error {
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("write summary: %w", err)
 	}
-	fmt.Printf("\n%d runs (%d providers x %d seeds, with and without poison records) and the table in %.1fs on %d CPUs\n",
+	if keep != nil {
+		fmt.Fprintf(stdout, "\n%s per seed (-rows %s):\n\n", *policy, *rowsOf)
+		if err := sim.WriteSeedRows(stdout, seedRows, splitList(*phases)); err != nil {
+			return err
+		}
+	}
+	fmt.Fprintf(stdout, "\n%d runs (%d providers x %d seeds, with and without poison records) and the table in %.1fs on %d CPUs\n",
 		2*all.Runs, len(providers), *seeds, time.Since(start).Seconds(), runtime.GOMAXPROCS(0))
-	fmt.Println(all.Line())
+	fmt.Fprintln(stdout, all.Line())
 	return nil
 }
 
@@ -121,6 +148,62 @@ func parseProviders(bases, queues string) ([]sim.Provider, error) {
 		return nil, fmt.Errorf("no provider: -bases and -queues must each name at least one")
 	}
 	return out, nil
+}
+
+// parseRows reads -rows: providers named by a base latency ("70s", every discipline) or a base
+// latency and a discipline ("70s/fifo"), comma-separated. It returns nil for an empty list.
+func parseRows(s string) (func(sim.Provider) bool, error) {
+	type sel struct {
+		base time.Duration
+		disc *sim.Discipline
+	}
+	var sels []sel
+	for _, f := range splitList(s) {
+		b, q, both := strings.Cut(f, "/")
+		d, err := time.ParseDuration(strings.TrimSpace(b))
+		if err != nil || d <= 0 {
+			return nil, fmt.Errorf("-rows: %q does not start with a positive duration such as 70s", f)
+		}
+		one := sel{base: d}
+		if both {
+			disc, err := sim.ParseDiscipline(strings.TrimSpace(q))
+			if err != nil {
+				return nil, fmt.Errorf("-rows: %w", err)
+			}
+			one.disc = &disc
+		}
+		sels = append(sels, one)
+	}
+	if len(sels) == 0 {
+		return nil, nil
+	}
+	return func(p sim.Provider) bool {
+		for _, s := range sels {
+			if s.base == p.Base && (s.disc == nil || *s.disc == p.Discipline) {
+				return true
+			}
+		}
+		return false
+	}, nil
+}
+
+// checkPhases reports a -phases list that names a phase the scenario does not have, or that comes
+// without -rows.
+func checkPhases(s string, rows bool) error {
+	list := splitList(s)
+	if len(list) > 0 && !rows {
+		return fmt.Errorf("-phases needs -rows")
+	}
+	var known []string
+	for _, ph := range sim.DefaultScenario(time.Second, sim.Shared).Phases {
+		known = append(known, ph.Name)
+	}
+	for _, ph := range list {
+		if !slices.Contains(known, ph) {
+			return fmt.Errorf("-phases: unknown phase %q (want %s)", ph, strings.Join(known, ", "))
+		}
+	}
+	return nil
 }
 
 func splitList(s string) []string {

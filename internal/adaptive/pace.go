@@ -11,8 +11,9 @@ import (
 const paceHold = 2
 
 // paceFirstWindow is the concurrency the pace policy goes to after the first successful round at
-// the floor, since the start or a wake-up, when no good concurrency is known: slow start's first
-// step is a doubling of 1 otherwise, one more round trip for no information.
+// the floor, since the start or a wake-up, when no good concurrency is known and the provider is
+// not slower than it was: slow start's first step is a doubling of 1 otherwise, one more round
+// trip for no information.
 const paceFirstWindow = 4
 
 // paceBaselineCalls is the fewest calls a level needs to lower a baseline of baselineCalls calls or
@@ -59,8 +60,8 @@ func joins(cfg Config, s State, l int, lat time.Duration, n int) bool {
 // the knee; at the knee, it tries one more call after paceHold quiet rounds and goes back to the
 // knee as soon as that shows queueing. The highest concurrency found quiet since the latest knee
 // is kept (State.Good): after a trip, the first good round goes straight back to it (to
-// paceFirstWindow when none is known, or when the floor shows the provider changed), and slow start
-// goes on from there.
+// paceFirstWindow when none is known, or when the floor shows the provider faster than it was;
+// slower, slow start doubles from the floor), and slow start goes on from there.
 func pace(cfg Config, s State, b Batch) (State, string) {
 	l := s.Concurrency
 	lat := b.MeanLatency()
@@ -76,6 +77,7 @@ func pace(cfg Config, s State, b Batch) (State, string) {
 	s.Recent = level
 
 	floor := l <= cfg.MinConcurrency
+	old := s.Baseline
 	changed := false
 	if tol := cfg.KneeTolerance + noiseMargin(cfg, n); floor && s.Baseline > 0 &&
 		(float64(level) > float64(s.Baseline)*tol || float64(level)*tol < float64(s.Baseline)) {
@@ -157,11 +159,18 @@ func pace(cfg Config, s State, b Batch) (State, string) {
 		return s, fmt.Sprintf("pace: latency %v at %d is %.2f x the baseline: knee at %d", level, l, ratio, s.Concurrency)
 	case s.Knee == 0 || s.Knee > float64(l):
 		next := min(2*l, slowCap(cfg, l, level))
-		if first {
+		if first && !(changed && level > old) {
 			// The first good round after a wake-up or the start: a larger first step than 2 (a
 			// round trip of a 70 s provider is worth saving); and when the provider answers at
 			// the latency it had (the floor would have voided Good otherwise), straight back to
-			// the concurrency it last served quietly.
+			// the concurrency it last served quietly. Not when it answers slower than it did:
+			// a provider that slowed down has as a rule shrunk too, and the round of
+			// paceFirstWindow would be judged against the floor's single call, within that
+			// call's wide noise margin (see joins): on a FIFO provider that serves 3, 4 calls
+			// answer 1.25 x slower, joined the baseline as no queueing, and the pool held 4 to
+			// the end of the phase. Doubling goes through twice the floor, where nothing of
+			// the ventilators' own queues, and the baseline holds 3 calls before it is read
+			// above it.
 			next = max(next, paceFirstWindow, int(s.Good))
 		}
 		if s.Knee > float64(l) {

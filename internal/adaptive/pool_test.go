@@ -117,13 +117,42 @@ func TestPaceResumesAtTheLastGoodConcurrency(t *testing.T) {
 }
 
 // A provider that comes back faster or slower than before the trip is another provider: what was
-// learnt of it is void, and slow start begins with a first window of 4, then doubles.
+// learnt of it is void, and slow start begins afresh: faster, with a first window of 4, then
+// doubling; slower, by doubling from the floor, so that the baseline holds the floor's call and
+// the 2 of twice the floor before a round above it is read against it.
 func TestPaceResumesAfreshWhenTheProviderChanged(t *testing.T) {
 	ctl := newController(t, PolicyPace, func(c *Config) { c.SlowCall = time.Minute })
-	for _, lat := range []time.Duration{50 * time.Millisecond, 600 * time.Millisecond} {
-		if path := resumeRounds(t, ctl, steady(t, ctl), lat, 3); path[0] != paceFirstWindow || path[1] != 8 || path[2] != 16 {
-			t.Fatalf("at %v: concurrency after each round = %v, want [4 8 16]", lat, path)
-		}
+	if path := resumeRounds(t, ctl, steady(t, ctl), 50*time.Millisecond, 3); path[0] != paceFirstWindow || path[1] != 8 || path[2] != 16 {
+		t.Fatalf("faster: concurrency after each round = %v, want [4 8 16]", path)
+	}
+	if path := resumeRounds(t, ctl, steady(t, ctl), 600*time.Millisecond, 3); path[0] != 2 || path[1] != 4 || path[2] != 8 {
+		t.Fatalf("slower: concurrency after each round = %v, want [2 4 8]", path)
+	}
+}
+
+// A provider that comes back slower has as a rule shrunk too. Its first window of 4 was read
+// against the floor's single call, within that call's wide noise margin: on a FIFO provider that
+// serves 3 at 3 x the old latency, 4 calls answer 1.25 x slower than the floor, joined the
+// baseline as no queueing, and the pool held 4 to the end of the phase (`make sim`, 70 s FIFO,
+// seed 24: 1.28 x C). Through twice the floor, the same round meets a baseline of 3 calls and
+// marks the knee at 3.
+func TestPaceSlowerProviderReachesItsKneeThroughTwiceTheFloor(t *testing.T) {
+	ctl := newController(t, PolicyPace, func(c *Config) { c.SlowCall = time.Hour })
+	s := steady(t, ctl)
+	s.Tripped = true
+	s, _ = ctl.Resume(s, t0)
+	floor := 3 * 200 * time.Millisecond
+	s, d := ctl.Next(s, sample(1, 0, 0, floor), t0)
+	if d.Concurrency != 2 {
+		t.Fatalf("after the floor's call at 3 x: concurrency %d, want 2 (%s)", d.Concurrency, d.Reason)
+	}
+	s, d = ctl.Next(s, sample(2, 0, 0, floor), t0)
+	if d.Concurrency != 4 || s.BaselineCalls != 3 {
+		t.Fatalf("after 2 calls at the floor's latency: concurrency %d, baseline of %d calls; want 4 and 3 (%s)", d.Concurrency, s.BaselineCalls, d.Reason)
+	}
+	s, d = ctl.Next(s, sample(4, 0, 0, floor*5/4), t0)
+	if d.Concurrency != 3 || s.Baseline != floor {
+		t.Fatalf("after 4 calls at 1.25 x: concurrency %d, baseline %v; want 3 and %v (%s)", d.Concurrency, s.Baseline, floor, d.Reason)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"slices"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -49,20 +50,8 @@ func WriteTable(w io.Writer, rows []Row, policies []string) error {
 				line += num(r.Optimum) + "\t"
 				first = false
 			}
-			line += opt(r.GoodputPct, 1) + "\t" + opt(r.Concurrency, 2) + "\t" + opt(r.Latency, 2) + "\t"
-			switch {
-			case r.Optimum == 0 && r.TripBatches == nil:
-				line += "never\t"
-			case r.TripBatches != nil:
-				line += strconv.Itoa(*r.TripBatches) + "\t"
-			default:
-				line += "-\t"
-			}
-			rec := opt(r.RecoverAfterS, 0)
-			if r.RecoverRatio != nil {
-				rec += " (" + opt(r.RecoverRatio, 2) + ")"
-			}
-			line += rec + "\t"
+			line += opt(r.GoodputPct, 1) + "\t" + opt(r.Concurrency, 2) + "\t" + opt(r.Latency, 2) + "\t" +
+				tripCell(r) + "\t" + recoverCell(r) + "\t"
 		}
 		fmt.Fprintln(tw, line)
 	}
@@ -90,4 +79,47 @@ func opt(v *float64, digits int) string {
 		return "-"
 	}
 	return strconv.FormatFloat(*v, 'f', digits, 64)
+}
+
+// WriteSeedRows prints the rows of a sweep one line per seed, provider and phase (only the phases
+// named in phases, every phase when it is empty): the goodput in % of the optimum, the mean
+// concurrency over the capacity, the mean latency over the base latency, the batches sent into an
+// outage and the recovery, as WriteTable prints them for one seed.
+func WriteSeedRows(w io.Writer, runs []SeedRows, phases []string) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	io.WriteString(tw, "seed\tbase\tqueue\tphase\toptimum/min\t%opt\tconc/C\tlat/base\ttrip batches\trecover s (ratio)\t\n")
+	for _, run := range runs {
+		for _, r := range run.Rows {
+			if len(phases) > 0 && !slices.Contains(phases, r.Phase) {
+				continue
+			}
+			fmt.Fprintf(tw, "%d\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t\n", run.Seed, r.Base, r.Discipline, r.Phase,
+				num(r.Optimum), opt(r.GoodputPct, 1), opt(r.Concurrency, 2), opt(r.Latency, 2), tripCell(r), recoverCell(r))
+		}
+	}
+	if err := tw.Flush(); err != nil {
+		return fmt.Errorf("sim: write seed rows: %w", err)
+	}
+	return nil
+}
+
+// tripCell is a row's batches sent into an outage: "never" when the ventilator never stopped in
+// it, "-" outside an outage.
+func tripCell(r Row) string {
+	switch {
+	case r.Optimum == 0 && r.TripBatches == nil:
+		return "never"
+	case r.TripBatches != nil:
+		return strconv.Itoa(*r.TripBatches)
+	}
+	return "-"
+}
+
+// recoverCell is a row's recovery in seconds and its ratio to the target, "-" when none applies.
+func recoverCell(r Row) string {
+	rec := opt(r.RecoverAfterS, 0)
+	if r.RecoverRatio != nil {
+		rec += " (" + opt(r.RecoverRatio, 2) + ")"
+	}
+	return rec
 }

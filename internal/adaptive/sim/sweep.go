@@ -23,9 +23,25 @@ func (p Provider) String() string { return p.Base.String() + " " + p.Discipline.
 // goroutines, and returns one Summary per provider (in the order of providers) and one over all.
 // cfg is turned into each provider's configuration by configFor.
 func Sweep(policy string, providers []Provider, seeds []uint64, configFor func(base time.Duration) adaptive.Config) ([]*Summary, *Summary, error) {
+	per, all, _, err := SweepRows(policy, providers, seeds, configFor, nil)
+	return per, all, err
+}
+
+// SeedRows are the rows of one run of a sweep (the run with poison records, the one the summary's
+// figures other than the poison drop come from): one provider, one seed.
+type SeedRows struct {
+	Provider Provider
+	Seed     uint64
+	Rows     []Row
+}
+
+// SweepRows is Sweep that also returns the rows of every run whose provider keep accepts (none
+// when keep is nil), ordered by provider (in the order of providers) and then by seed (in the
+// order of seeds), so that a seed that sets a worst figure can be read without a run of its own.
+func SweepRows(policy string, providers []Provider, seeds []uint64, configFor func(base time.Duration) adaptive.Config, keep func(Provider) bool) ([]*Summary, *Summary, []SeedRows, error) {
 	type job struct{ p, seed int }
 	type result struct {
-		p             int
+		p, seed       int
 		rows          []Row
 		with, without Outcome
 		err           error
@@ -39,7 +55,7 @@ func Sweep(policy string, providers []Provider, seeds []uint64, configFor func(b
 			defer wg.Done()
 			for j := range jobs {
 				pr := providers[j.p]
-				res := result{p: j.p}
+				res := result{p: j.p, seed: j.seed}
 				ps, err := NewPolicies(configFor(pr.Base), policy)
 				if err != nil {
 					res.err = err
@@ -78,6 +94,7 @@ func Sweep(policy string, providers []Provider, seeds []uint64, configFor func(b
 		per[i] = NewSummary(policy)
 	}
 	all := NewSummary(policy)
+	kept := map[[2]int][]Row{}
 	var firstErr error
 	for res := range results {
 		if res.err != nil {
@@ -90,8 +107,19 @@ func Sweep(policy string, providers []Provider, seeds []uint64, configFor func(b
 			s.Add(res.rows, res.with)
 			s.AddPoison(res.with, res.without, measuredPhases)
 		}
+		if keep != nil && keep(providers[res.p]) {
+			kept[[2]int{res.p, res.seed}] = res.rows
+		}
 	}
-	return per, all, firstErr
+	var rows []SeedRows
+	for p := range providers {
+		for s := range seeds {
+			if r, ok := kept[[2]int{p, s}]; ok {
+				rows = append(rows, SeedRows{Provider: providers[p], Seed: seeds[s], Rows: r})
+			}
+		}
+	}
+	return per, all, rows, firstErr
 }
 
 // measuredPhases is how many of the default scenario's first phases the poison drop compares

@@ -1,0 +1,106 @@
+package main
+
+import (
+	"bytes"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/breakerbox/breakerbox/internal/adaptive/sim"
+)
+
+// timing masks the run's duration, the one figure that differs from run to run.
+var timing = regexp.MustCompile(`in [0-9.]+s on [0-9]+ CPUs`)
+
+func runSim(t *testing.T, args ...string) string {
+	t.Helper()
+	var out bytes.Buffer
+	base := []string{"-out", t.TempDir(), "-bases", "30s", "-queues", "shared,limited", "-seeds", "3", "-compare", ""}
+	if err := run(append(base, args...), &out); err != nil {
+		t.Fatalf("run %v: %v", args, err)
+	}
+	return timing.ReplaceAllString(out.String(), "in Xs on N CPUs")
+}
+
+// TestRowsFlag checks that -rows adds the per-seed rows of the providers named, and only of
+// them and the phases asked for, before the sim: line, and leaves the rest of the output as it
+// is without the flag.
+func TestRowsFlag(t *testing.T) {
+	plain := runSim(t)
+	if strings.Contains(plain, "per seed") {
+		t.Fatalf("without -rows the output has per-seed rows:\n%s", plain)
+	}
+	rows := runSim(t, "-rows", "30s/limited", "-phases", "degraded,recovered")
+	head, rest, ok := strings.Cut(rows, "\npace per seed (-rows 30s/limited):\n\n")
+	if !ok {
+		t.Fatalf("no per-seed section:\n%s", rows)
+	}
+	section, tail, ok := strings.Cut(rest, "\n\n")
+	if !ok {
+		t.Fatalf("the per-seed section does not end:\n%s", rest)
+	}
+	if head+"\n"+tail != plain {
+		t.Errorf("-rows changed the rest of the output:\nwithout:\n%s\nwith:\n%s", plain, rows)
+	}
+	lines := strings.Split(section, "\n")
+	if len(lines) != 1+3*2 {
+		t.Fatalf("want a header and 3 seeds x 2 phases, got %d lines:\n%s", len(lines), section)
+	}
+	want := []string{"1 30s limited degraded", "1 30s limited recovered", "2 30s limited degraded",
+		"2 30s limited recovered", "3 30s limited degraded", "3 30s limited recovered"}
+	for i, w := range want {
+		if got := strings.Join(strings.Fields(lines[1+i])[:4], " "); got != w {
+			t.Errorf("row %d starts %q, want %q", i+1, got, w)
+		}
+	}
+	if !strings.HasPrefix(strings.TrimSpace(lines[0]), "seed") {
+		t.Errorf("no header: %q", lines[0])
+	}
+	if !strings.HasSuffix(strings.TrimSpace(rows), strings.TrimSpace(plain[strings.LastIndex(plain, "sim: "):])) {
+		t.Errorf("the sim: line is not the last line, or differs:\n%s", rows)
+	}
+}
+
+func TestParseRows(t *testing.T) {
+	keep, err := parseRows("70s/fifo, 30s")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		p    sim.Provider
+		want bool
+	}{
+		{sim.Provider{Base: 70 * time.Second, Discipline: sim.FIFO}, true},
+		{sim.Provider{Base: 70 * time.Second, Discipline: sim.Shared}, false},
+		{sim.Provider{Base: 30 * time.Second, Discipline: sim.Limited}, true},
+		{sim.Provider{Base: 200 * time.Millisecond, Discipline: sim.FIFO}, false},
+	} {
+		if got := keep(c.p); got != c.want {
+			t.Errorf("keep(%s) = %v, want %v", c.p, got, c.want)
+		}
+	}
+	if keep, err := parseRows(""); err != nil || keep != nil {
+		t.Errorf(`parseRows("") = %v, %v; want nil, nil`, keep != nil, err)
+	}
+	for _, bad := range []string{"fifo", "70s/lifo", "-1s", "70s/"} {
+		if _, err := parseRows(bad); err == nil {
+			t.Errorf("parseRows(%q) accepted", bad)
+		}
+	}
+}
+
+func TestCheckPhases(t *testing.T) {
+	if err := checkPhases("degraded, recovered", true); err != nil {
+		t.Error(err)
+	}
+	if err := checkPhases("", false); err != nil {
+		t.Error(err)
+	}
+	if err := checkPhases("degraded", false); err == nil {
+		t.Error("-phases without -rows accepted")
+	}
+	if err := checkPhases("slow", true); err == nil {
+		t.Error("an unknown phase accepted")
+	}
+}
