@@ -30,7 +30,8 @@ func (p *Pool) Sent(at time.Time) {
 }
 
 // landed forgets the call in flight sent at sent, or, when none was noted at exactly that time
-// (the caller timed the call apart from Sent), the one sent closest to it.
+// (a caller that does not pass back the time it gave Sent), the one sent closest to it. The
+// ventilator and the simulator pass the exact time.
 func (p *Pool) landed(sent time.Time) {
 	best := -1
 	var gap time.Duration

@@ -291,25 +291,28 @@ func (r *run) fanOut(ctx context.Context) {
 	}
 }
 
-// sent notes that a worker call starts now, after the record's dedup claim: the pool reads the
-// ages of the calls in flight (its age brake, adaptive.Pool.Done).
-func (r *run) sent() {
+// sent notes that a worker call starts now, after the record's dedup claim, and returns when: the
+// pool reads the ages of the calls in flight (its age brake, adaptive.Pool.Done), and the call's
+// outcome names it by that time (noteCall).
+func (r *run) sent() time.Time {
 	now := r.h.Now()
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.pool.Sent(now)
+	return now
 }
 
-// noteCall notes one worker call's outcome for the record with the given dedup key.
-// The pool folds it in at once, so the limit moves before the next record starts.
-func (r *run) noteCall(key string, o fanout.Outcome) {
+// noteCall notes the outcome of the worker call for the record with the given dedup key, sent at
+// sentAt (what sent returned). The pool folds it in at once, so the limit moves before the next
+// record starts.
+func (r *run) noteCall(key string, o fanout.Outcome, sentAt time.Time) {
 	now := r.h.Now()
 	res := adaptive.Result{OK: o.OK, Refused: o.Refused, Latency: o.Latency, Key: key}
 	r.mu.Lock()
 	defer r.mu.Unlock()
 	r.calls = append(r.calls, res)
 	before := r.pool.Limit()
-	if r.pool.Done(res, now.Add(-o.Latency), now) && r.probe == "" {
+	if r.pool.Done(res, sentAt, now) && r.probe == "" {
 		r.log.Debug("pool limit moved", "from", before, "to", r.pool.Limit(), "latency", o.Latency.String(), "ok", o.OK)
 	}
 }

@@ -51,12 +51,12 @@ func (r *run) process(ctx context.Context, i int) (res result, called bool) {
 
 	started := r.acct.start(key)
 	cctx, cancel, bounded := r.callContext(ctx)
-	r.sent()
+	sentAt := r.sent()
 	out := h.Worker.Call(cctx, rec.data)
 	// Cut by the fan-out's own deadline, not by the worker's timeout nor by the invocation's end.
 	cut := !out.OK && bounded && ctx.Err() == nil && errors.Is(cctx.Err(), context.DeadlineExceeded)
 	cancel()
-	r.noteCall(key, out)
+	r.noteCall(key, out, sentAt)
 	if out.OK {
 		r.acct.ok()
 		if lost, err := h.Dedup.Complete(ctx, key, owner); err != nil {
