@@ -56,15 +56,16 @@ func (b *Breaker) track(id string, now time.Time) string {
 }
 
 // untrack takes the call an outcome reports out of the calls under way: by its name, or when it came
-// back without one, the call of circuit id whose start is nearest to the outcome's (within
-// matchSlack). nil when none is known. b.mu must be held.
+// back without one (or with one this environment does not hold), the call of circuit id whose start
+// is nearest to the outcome's (within matchSlack). nil when none is known. b.mu must be held.
 func (b *Breaker) untrack(id string, o Outcome, now time.Time) *running {
 	calls := b.running[id]
 	if len(calls) == 0 || o.Permit != "" {
 		return nil
 	}
 	name := o.Call
-	if name == "" {
+	if _, ok := calls[name]; !ok {
+		name = ""
 		start := now.Add(-o.Latency)
 		best := matchSlack + o.Latency/10
 		for n, r := range calls {

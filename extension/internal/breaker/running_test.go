@@ -68,6 +68,15 @@ func TestSlowCallCountsAsItPasses(t *testing.T) {
 	b.Report(ctxT(t), "hang", []Outcome{{OK: false, Latency: 31500*time.Millisecond - 2*time.Millisecond, Err: "timeout"}})
 	flush()
 	want("its failure, without its name", circuit.Counts{Calls: 3, Failures: 1, Slow: 2})
+	// Reported with a name this environment does not hold (a stale or mistyped one): matched by start.
+	b.Acquire(ctxT(t), "hang")
+	clk.Add(1500 * time.Millisecond)
+	flush()
+	want("a third under way", circuit.Counts{Calls: 4, Failures: 1, Slow: 3})
+	clk.Add(2 * time.Second)
+	b.Report(ctxT(t), "hang", []Outcome{{OK: true, Latency: 3500 * time.Millisecond, Call: "c-from-elsewhere"}})
+	flush()
+	want("its outcome under another name", circuit.Counts{Calls: 4, Failures: 1, Slow: 3})
 	if d2.Call == "" || d2.Call == d.Call {
 		t.Fatalf("call names %q and %q, want two different ones", d.Call, d2.Call)
 	}
