@@ -9,6 +9,17 @@ import (
 	"github.com/breakerbox/breakerbox/internal/store"
 )
 
+// closedEnv is one environment (default policy, on its own clock) over a fresh table holding circuit
+// id, CLOSED for an hour.
+func closedEnv(t *testing.T, id string, mods ...func(*Options)) (*store.Store, *Breaker, *fakeClock, circuit.Policy) {
+	t.Helper()
+	s := newStore(t)
+	p := circuit.DefaultPolicy()
+	clk := newClock()
+	put(t, s, circuit.Circuit{ID: id, State: circuit.Closed, Since: clk.Now().Add(-time.Hour)})
+	return s, newEnv(t, s, s, 0, p, append([]func(*Options){on(clk)}, mods...)...), clk, p
+}
+
 // window sums circuit id's window as the store holds it.
 func window(t *testing.T, s *store.Store, id string, p circuit.Policy, now time.Time) circuit.Counts {
 	t.Helper()
@@ -26,11 +37,7 @@ func window(t *testing.T, s *store.Store, id string, p circuit.Policy, now time.
 // A call under way is counted as a slow call by the first flush after it passes the threshold, not
 // when it ends; its outcome then adds only a failure, if it is one, whether it names its call or not.
 func TestSlowCallCountsAsItPasses(t *testing.T) {
-	s := newStore(t)
-	p := circuit.DefaultPolicy()
-	clk := newClock()
-	put(t, s, circuit.Circuit{ID: "hang", State: circuit.Closed, Since: clk.Now().Add(-time.Hour)})
-	b := newEnv(t, s, s, 0, p, on(clk))
+	s, b, clk, p := closedEnv(t, "hang")
 	flush := func() {
 		t.Helper()
 		if err := b.FlushIfDue(ctxT(t)); err != nil {
@@ -85,11 +92,7 @@ func TestSlowCallCountsAsItPasses(t *testing.T) {
 // A provider whose calls hang is judged on them before any of them ends: a fleet of one environment
 // whose calls never come back opens the circuit by its slow call rate.
 func TestHangingCallsTripBeforeTheyEnd(t *testing.T) {
-	s := newStore(t)
-	p := circuit.DefaultPolicy()
-	clk := newClock()
-	put(t, s, circuit.Circuit{ID: "hang", State: circuit.Closed, Since: clk.Now().Add(-time.Hour)})
-	b := newEnv(t, s, s, 0, p, on(clk))
+	s, b, clk, _ := closedEnv(t, "hang")
 	start := clk.Now()
 	for i := 0; i < 200 && stored(t, s, "hang").State == circuit.Closed; i++ {
 		if d := b.Acquire(ctxT(t), "hang"); !d.Allowed {
@@ -110,11 +113,7 @@ func TestHangingCallsTripBeforeTheyEnd(t *testing.T) {
 // AcquireBatch names no call: a batch fanned out under one answer and reported together leaves
 // nothing under way, so a batch longer than the threshold is not counted as a slow call.
 func TestAcquireBatchLeavesNoCallUnderWay(t *testing.T) {
-	s := newStore(t)
-	p := circuit.DefaultPolicy()
-	clk := newClock()
-	put(t, s, circuit.Circuit{ID: "batch", State: circuit.Closed, Since: clk.Now().Add(-time.Hour)})
-	b := newEnv(t, s, s, 0, p, on(clk))
+	s, b, clk, p := closedEnv(t, "batch")
 	d := b.AcquireBatch(ctxT(t), "batch")
 	if !d.Allowed || d.Call != "" {
 		t.Fatalf("AcquireBatch %+v, want allowed without a call name", d)
@@ -134,11 +133,7 @@ func TestAcquireBatchLeavesNoCallUnderWay(t *testing.T) {
 // at once, and mark the circuit for the calls made after them (without that, all 40 went out in one
 // write once the last had passed the threshold, none of them made knowing the mark).
 func TestHangingCallsTripWithinOneInvocation(t *testing.T) {
-	s := newStore(t)
-	p := circuit.DefaultPolicy()
-	clk := newClock()
-	put(t, s, circuit.Circuit{ID: "hang", State: circuit.Closed, Since: clk.Now().Add(-time.Hour)})
-	b := newEnv(t, s, s, 0, p, on(clk), func(o *Options) { o.FlushInterval = 500 * time.Millisecond })
+	s, b, clk, p := closedEnv(t, "hang", func(o *Options) { o.FlushInterval = 500 * time.Millisecond })
 	b.Invoked()
 	start := clk.Now()
 	for i := 0; i < 400 && stored(t, s, "hang").State == circuit.Closed; i++ {
