@@ -60,6 +60,9 @@ func TestSlowCallCountsAsItPasses(t *testing.T) {
 	clk.Add(200 * time.Millisecond)
 	flush()
 	want("under way for 1.1 s (and the fast call with it)", circuit.Counts{Calls: 2, Slow: 1})
+	if n := b.Stats().CallsUnderWay; n != 1 {
+		t.Fatalf("%d calls under way, want the one not reported", n)
+	}
 
 	clk.Add(4 * time.Second)
 	b.Report(ctxT(t), "hang", []Outcome{{OK: true, Latency: 5100 * time.Millisecond, Call: d.Call}})

@@ -17,9 +17,12 @@ type Stats struct {
 	Flushes, FlushErrors      int64
 	// OutcomesReceived counts reported outcomes; OutcomesBuffered the calls waiting in buffers now.
 	OutcomesReceived, OutcomesBuffered int64
-	AcquireAllowed, AcquireDenied      int64
-	PermitsGranted                     int64
-	Transitions                        int64
+	// CallsUnderWay are the calls named by Acquire whose outcome has not come back yet (running.go):
+	// a number that only grows points at a function that acquires and never reports.
+	CallsUnderWay                 int
+	AcquireAllowed, AcquireDenied int64
+	PermitsGranted                int64
+	Transitions                   int64
 	// Published counts written results whose events went out; PublishErrors those that did not
 	// (recorded in the circuit item for the next writer).
 	Published, PublishErrors int64
@@ -39,6 +42,7 @@ func (b *Breaker) Stats() Stats {
 	for _, buf := range b.pending {
 		buffered += buf.calls()
 	}
+	running := b.nRunning
 	b.mu.Unlock()
 	return Stats{
 		CacheHits: cs.Hits, CacheMisses: cs.Misses, CacheEntries: cs.Entries,
@@ -46,7 +50,7 @@ func (b *Breaker) Stats() Stats {
 		StoreErrors:  cs.ReadErrors + b.stats.storeErrors.Load(),
 		StaleAnswers: cs.Stale, Unavailable: cs.Unavailable,
 		Flushes: b.stats.flushes.Load(), FlushErrors: b.stats.flushErrors.Load(),
-		OutcomesReceived: b.stats.received.Load(), OutcomesBuffered: buffered,
+		OutcomesReceived: b.stats.received.Load(), OutcomesBuffered: buffered, CallsUnderWay: running,
 		AcquireAllowed: b.stats.allowed.Load(), AcquireDenied: b.stats.denied.Load(),
 		PermitsGranted: b.stats.permits.Load(), Transitions: b.stats.transitions.Load(),
 		Published: b.stats.published.Load(), PublishErrors: b.stats.publishErrors.Load(),

@@ -162,6 +162,7 @@ type statsJSON struct {
 	FlushErrors      int64 `json:"flushErrors"`
 	OutcomesReceived int64 `json:"outcomesReceived"`
 	OutcomesBuffered int64 `json:"outcomesBuffered"`
+	CallsUnderWay    int   `json:"callsUnderWay"`
 	AcquireAllowed   int64 `json:"acquireAllowed"`
 	AcquireDenied    int64 `json:"acquireDenied"`
 	PermitsGranted   int64 `json:"permitsGranted"`
@@ -174,7 +175,7 @@ func (a *api) stats(w http.ResponseWriter, _ *http.Request) {
 		UptimeMs: time.Since(a.started).Milliseconds(), CacheHits: s.CacheHits, CacheMisses: s.CacheMisses,
 		CacheEntries: s.CacheEntries, StoreReads: s.StoreReads, WindowReads: s.WindowReads, StoreWrites: s.StoreWrites,
 		StoreErrors: s.StoreErrors, StaleAnswers: s.StaleAnswers, Unavailable: s.Unavailable, Flushes: s.Flushes,
-		FlushErrors: s.FlushErrors, OutcomesReceived: s.OutcomesReceived, OutcomesBuffered: s.OutcomesBuffered,
+		FlushErrors: s.FlushErrors, OutcomesReceived: s.OutcomesReceived, OutcomesBuffered: s.OutcomesBuffered, CallsUnderWay: s.CallsUnderWay,
 		AcquireAllowed: s.AcquireAllowed, AcquireDenied: s.AcquireDenied, PermitsGranted: s.PermitsGranted,
 		Transitions: s.Transitions,
 	})

@@ -128,7 +128,7 @@ func (f *fakeService) Report(_ context.Context, id string, outs []breaker.Outcom
 }
 
 func (f *fakeService) Stats() breaker.Stats {
-	return breaker.Stats{CacheHits: 5, StoreReads: 1, OutcomesBuffered: 2}
+	return breaker.Stats{CacheHits: 5, StoreReads: 1, OutcomesBuffered: 2, CallsUnderWay: 3}
 }
 
 type rig struct {
@@ -213,7 +213,7 @@ func TestListAcquireHealthStats(t *testing.T) {
 	}
 	st, _, body = r.call("GET", "/v1/stats", token, nil)
 	var stats map[string]any
-	if err := json.Unmarshal([]byte(body), &stats); st != 200 || err != nil || stats["cacheHits"] != 5.0 || stats["outcomesBuffered"] != 2.0 {
+	if err := json.Unmarshal([]byte(body), &stats); st != 200 || err != nil || stats["cacheHits"] != 5.0 || stats["outcomesBuffered"] != 2.0 || stats["callsUnderWay"] != 3.0 {
 		t.Fatalf("stats: %d %s", st, body)
 	}
 	for _, k := range []string{"cacheMisses", "storeReads", "storeErrors", "flushes", "uptimeMs"} {
