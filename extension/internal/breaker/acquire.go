@@ -23,7 +23,7 @@ type Decision struct {
 	Permit string
 	// Call names an allowed call whose outcome counts in the circuit's window: the caller reports it
 	// with the outcome (Outcome.Call), and until then the call is known to be under way, so it
-	// counts as slow as soon as it has run longer than the slow-call threshold (see Breaker.Running).
+	// counts as slow as soon as it has run longer than the slow-call threshold (running.go).
 	Call string
 	// RetryAt is when a denied caller may try again (zero when unknown).
 	RetryAt time.Time

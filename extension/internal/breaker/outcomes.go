@@ -164,8 +164,8 @@ func (b *Breaker) Report(ctx context.Context, id string, outs []Outcome) {
 				sum.settled.Record(co, p)
 			}
 		}
-		if !o.OK || o.Latency > p.SlowCall {
-			buf.bad = true
+		if !o.OK || (o.Latency > p.SlowCall && (r == nil || !r.counted)) {
+			buf.bad = true // a slow call counted as it passed was judged then
 		}
 		if o.OK {
 			buf.consec, buf.judged = 0, 0

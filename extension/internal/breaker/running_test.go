@@ -66,6 +66,9 @@ func TestSlowCallCountsAsItPasses(t *testing.T) {
 
 	clk.Add(4 * time.Second)
 	b.Report(ctxT(t), "hang", []Outcome{{OK: true, Latency: 5100 * time.Millisecond, Call: d.Call}})
+	if st := b.Due("hang"); st != StakeNone {
+		t.Fatalf("the outcome of a call judged as it passed the threshold is due for a write (%v), want nothing new", st)
+	}
 	flush()
 	want("its outcome, ok", circuit.Counts{Calls: 2, Slow: 1})
 
