@@ -152,5 +152,5 @@ deploy: ## Build with SAM and deploy to your AWS account (needs sam and credenti
 
 .PHONY: bench
 bench: deps ## Benchmarks: the model, the simulator, the extension (GET vs bare, reads per TTL, start-up, RSS, size, time after the answer); last line "bench: ..." (ARGS="-invokes 50 -rounds 2", -h for flags)
-	$(GO) test -run '^$$' -bench . -benchmem ./internal/circuit/ ./internal/adaptive/sim/
+	$(GO) test -run '^$$' -bench . -benchmem ./internal/circuit/ ./internal/adaptive/sim/ ./extension/internal/breaker/
 	$(GO) run ./extension/internal/bench $(ARGS)

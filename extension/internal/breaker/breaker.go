@@ -106,9 +106,9 @@ type Breaker struct {
 	// next INVOKE found with no report of them in between (false: not deferred again), under mu; a
 	// report or a write of the circuit clears it.
 	passed map[string]bool
-	// running are the calls allowed and not reported yet, by circuit and name (Decision.Call), and
-	// nRunning how many, under mu; callSeq names them (see running.go).
-	running  map[string]map[string]*running
+	// running are the calls allowed and not reported yet, by circuit and number (Decision.Call is
+	// its name, callName), and nRunning how many, under mu; callSeq numbers them (see running.go).
+	running  map[string]map[uint64]running
 	nRunning int
 	callSeq  atomic.Uint64
 
@@ -161,7 +161,7 @@ func New(s Store, c *cache.Cache, opt Options) (*Breaker, error) {
 		store: s, cache: c, opt: opt, log: opt.Logger,
 		pending: map[string]*buffer{}, windows: map[string]*windowCopy{}, inflight: map[string]chan struct{}{},
 		flushing: make(chan struct{}, 1), written: map[string]time.Time{}, calling: map[string]int{}, passed: map[string]bool{},
-		running:   map[string]map[string]*running{},
+		running:   map[string]map[uint64]running{},
 		lastFlush: opt.Now().Round(0),
 	}
 	mode := "closed"

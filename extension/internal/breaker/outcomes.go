@@ -131,11 +131,11 @@ func (b *Breaker) Report(ctx context.Context, id string, outs []Outcome) {
 		if o.Latency > 0 {
 			start = now.Add(-o.Latency)
 		}
-		r := b.untrack(id, o, now)
-		if r != nil {
+		r, known := b.untrack(id, o, now)
+		if known {
 			start = r.start
 		}
-		if r == nil || !r.counted {
+		if !r.counted {
 			fresh++
 		}
 		if start.Before(buf.started) {
@@ -149,7 +149,7 @@ func (b *Breaker) Report(ctx context.Context, id string, outs []Outcome) {
 			continue
 		}
 		switch {
-		case r != nil && r.counted:
+		case r.counted:
 			// Counted as a slow call as it passed the threshold (countOverdue): only a failure is
 			// new, counted where the call was (settled or not).
 			if !o.OK {
@@ -164,7 +164,7 @@ func (b *Breaker) Report(ctx context.Context, id string, outs []Outcome) {
 				sum.settled.Record(co, p)
 			}
 		}
-		if !o.OK || (o.Latency > p.SlowCall && (r == nil || !r.counted)) {
+		if !o.OK || (o.Latency > p.SlowCall && !r.counted) {
 			buf.bad = true // a slow call counted as it passed was judged then
 		}
 		if o.OK {

@@ -36,54 +36,66 @@ type running struct {
 	counted, settled bool
 }
 
+// callName is the name of the call numbered n, as Acquire gives it (Decision.Call); callNumber
+// reads it back (false for a name this environment never gave).
+func callName(n uint64) string { return "c" + strconv.FormatUint(n, 36) }
+
+func callNumber(name string) (uint64, bool) {
+	if len(name) < 2 || name[0] != 'c' {
+		return 0, false
+	}
+	n, err := strconv.ParseUint(name[1:], 36, 64)
+	return n, err == nil
+}
+
 // track names an allowed call of circuit id started at now and keeps it under way; "" when the
-// environment holds too many calls under way already.
+// environment holds too many calls under way already. The calls are kept by number and by value,
+// and a circuit's map outlives its last call until the next flush (countOverdue), so a healthy call
+// costs one allocation here, its name.
 func (b *Breaker) track(id string, now time.Time) string {
-	name := "c" + strconv.FormatUint(b.callSeq.Add(1), 36)
+	n := b.callSeq.Add(1)
 	b.mu.Lock()
-	defer b.mu.Unlock()
 	if b.nRunning >= maxRunning {
+		b.mu.Unlock()
 		return ""
 	}
 	calls := b.running[id]
 	if calls == nil {
-		calls = map[string]*running{}
+		calls = map[uint64]running{}
 		b.running[id] = calls
 	}
-	calls[name] = &running{start: now}
+	calls[n] = running{start: now}
 	b.nRunning++
-	return name
+	b.mu.Unlock()
+	return callName(n)
 }
 
 // untrack takes the call an outcome reports out of the calls under way: by its name, or when it came
 // back without one (or with one this environment does not hold), the call of circuit id whose start
-// is nearest to the outcome's (within matchSlack). nil when none is known. b.mu must be held.
-func (b *Breaker) untrack(id string, o Outcome, now time.Time) *running {
+// is nearest to the outcome's (within matchSlack). false when none is known. b.mu must be held.
+func (b *Breaker) untrack(id string, o Outcome, now time.Time) (running, bool) {
 	calls := b.running[id]
 	if len(calls) == 0 || o.Permit != "" {
-		return nil
+		return running{}, false
 	}
-	name := o.Call
-	if _, ok := calls[name]; !ok {
-		name = ""
+	n, ok := callNumber(o.Call)
+	if _, held := calls[n]; !ok || !held {
+		ok = false
 		start := now.Add(-o.Latency)
 		best := matchSlack + o.Latency/10
-		for n, r := range calls {
+		for k, r := range calls {
 			if d := r.start.Sub(start).Abs(); d <= best {
-				name, best = n, d
+				n, best, ok = k, d, true
 			}
 		}
+		if !ok {
+			return running{}, false
+		}
 	}
-	r, ok := calls[name]
-	if !ok {
-		return nil
-	}
-	delete(calls, name)
+	r := calls[n]
+	delete(calls, n)
 	b.nRunning--
-	if len(calls) == 0 {
-		delete(b.running, id)
-	}
-	return r
+	return r, true
 }
 
 // countOverdue counts every call under way that has run past its circuit's slow-call threshold as a
@@ -116,6 +128,7 @@ func (b *Breaker) countOverdue(now time.Time) {
 				r.settled = true
 				sum.settled.Record(co, p)
 			}
+			calls[n] = r
 			b.returned(id, 1)
 		}
 		if len(calls) == 0 {
