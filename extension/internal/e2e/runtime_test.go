@@ -19,7 +19,9 @@ import (
 // step is one thing the test runtime does.
 type step struct {
 	// Op is "http" (default), "sleep", "untilDeadline" (sleep until Ms before the invocation's
-	// deadline), "touch", "wait", "client.do", "client.acquire", "client.state" or "client.report".
+	// deadline), "touch", "wait", "client.do", "client.acquire", "client.acquireUntil" (acquire a
+	// call every Ms, none of them ever reported, until one is denied or File exists), "client.state"
+	// or "client.report".
 	Op     string `json:"op,omitempty"`
 	Method string `json:"method,omitempty"`
 	Path   string `json:"path,omitempty"`
@@ -176,6 +178,8 @@ func clientStep(ctx context.Context, s step) stepResult {
 		v = map[string]any{"called": called, "open": errors.Is(err, client.ErrOpen)}
 	case "client.acquire":
 		v, err = c.Acquire(ctx, s.ID)
+	case "client.acquireUntil":
+		v, err = acquireUntil(ctx, c, s)
 	case "client.state":
 		v, err = c.State(ctx, s.ID)
 	case "client.report":
@@ -191,4 +195,29 @@ func clientStep(ctx context.Context, s step) stepResult {
 		r.Body = b
 	}
 	return r
+}
+
+// acquireUntil acquires a call of s.ID every s.Ms and never reports one (calls that hang), until an
+// acquire is denied or s.File exists, within the invocation's deadline; it answers how many calls
+// were allowed and whether one was denied.
+func acquireUntil(ctx context.Context, c *client.Client, s step) (map[string]any, error) {
+	allowed := 0
+	for {
+		d, err := c.Acquire(ctx, s.ID)
+		if err != nil {
+			return nil, err
+		}
+		if !d.Allowed {
+			return map[string]any{"allowed": allowed, "denied": true}, nil
+		}
+		allowed++
+		if _, err := os.Stat(s.File); err == nil {
+			return map[string]any{"allowed": allowed, "denied": false}, nil
+		}
+		select {
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		case <-time.After(time.Duration(s.Ms) * time.Millisecond):
+		}
+	}
 }

@@ -83,10 +83,10 @@ type request struct {
 	// its request id in Started, then waits (within its deadline) until Release/go exists.
 	Started string `json:"started,omitempty"`
 	Release string `json:"release,omitempty"`
-	// Hang, when above 0, makes that many calls of Circuit at once instead (one every GapMs), each
-	// of which hangs until Release/go exists (or the deadline).
-	Hang  int `json:"hang,omitempty"`
-	GapMs int `json:"gapMs,omitempty"`
+	// Hang makes calls of Circuit instead, one every GapMs, each of which hangs until Release/go
+	// exists (or the deadline), until an acquire is denied or the release comes.
+	Hang  bool `json:"hang,omitempty"`
+	GapMs int  `json:"gapMs,omitempty"`
 }
 
 // Answer is the function's own answer, so a test tells it from the emulator's.
@@ -98,7 +98,7 @@ type reply struct {
 	Called bool   `json:"called"`
 	Open   bool   `json:"open"`
 	Err    string `json:"err,omitempty"`
-	// Hung counts the hanging calls made (Hang).
+	// Hung counts the hanging calls made (Hang); Open is then set when an acquire was denied.
 	Hung int `json:"hung,omitempty"`
 }
 
@@ -128,7 +128,7 @@ func handle(ctx context.Context, req request) (reply, error) {
 	if err != nil {
 		return out, err
 	}
-	if req.Hang > 0 {
+	if req.Hang {
 		return hang(ctx, c, req, out)
 	}
 	err = c.Do(ctx, req.Circuit, func(context.Context) error {
@@ -154,30 +154,40 @@ func lambdaRequestID(ctx context.Context) (string, bool) {
 	return lc.AwsRequestID, true
 }
 
-// hang makes req.Hang calls of req.Circuit at once, one every req.GapMs, each waiting until
-// req.Release/go exists (or the deadline): a provider whose calls hang.
+// hang makes a call of req.Circuit every req.GapMs, through acquire and report as a function does by
+// hand, each hanging until req.Release/go exists (or the deadline), until an acquire is denied or
+// the release comes: a provider whose calls hang, for as long as the circuit lets calls through.
 func hang(ctx context.Context, c *client.Client, req request, out reply) (reply, error) {
 	var wg sync.WaitGroup
 	var hung atomic.Int64
-	for i := range req.Hang {
-		if i > 0 {
-			time.Sleep(time.Duration(req.GapMs) * time.Millisecond)
+	released := func() bool {
+		_, err := os.Stat(filepath.Join(req.Release, "go"))
+		return err == nil
+	}
+	for !released() && ctx.Err() == nil {
+		d, err := c.Acquire(ctx, req.Circuit)
+		if err != nil {
+			return out, err
 		}
+		if !d.Allowed {
+			out.Open = true
+			break
+		}
+		hung.Add(1)
 		wg.Go(func() {
-			_ = c.Do(ctx, req.Circuit, func(ctx context.Context) error {
-				hung.Add(1)
-				for {
-					if _, err := os.Stat(filepath.Join(req.Release, "go")); err == nil {
-						return nil
-					}
-					select {
-					case <-ctx.Done():
-						return ctx.Err()
-					case <-time.After(5 * time.Millisecond):
-					}
+			start := time.Now()
+			for !released() && ctx.Err() == nil {
+				select {
+				case <-ctx.Done():
+				case <-time.After(5 * time.Millisecond):
 				}
-			})
+			}
+			_ = c.Report(context.WithoutCancel(ctx), req.Circuit, client.Outcome{OK: ctx.Err() == nil, Latency: time.Since(start), Call: d.Call})
 		})
+		select {
+		case <-ctx.Done():
+		case <-time.After(time.Duration(req.GapMs) * time.Millisecond):
+		}
 	}
 	wg.Wait()
 	out.Hung = int(hung.Load())
