@@ -123,7 +123,7 @@ type Outcome struct {
 	Permit string
 	// Call is the call's name from Decision.Call. Without it the extension matches the outcome to
 	// the call under way whose start is nearest to (now − Latency).
-	Call string `json:"call,omitempty"`
+	Call string
 	// Err classifies a failure in a few words ("timeout", "status 503"); optional.
 	Err string
 }

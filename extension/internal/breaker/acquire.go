@@ -53,10 +53,8 @@ func (b *Breaker) AcquireBatch(ctx context.Context, id string) Decision {
 func (b *Breaker) acquire(ctx context.Context, id string, name bool) Decision {
 	d := b.decideAcquire(ctx, id, false)
 	if d.Allowed {
-		b.calls(id)
-		if name && d.Permit == "" && d.State == string(circuit.Closed) && d.Override == circuit.NoOverride {
-			d.Call = b.track(id, b.now())
-		}
+		named := name && d.Permit == "" && d.State == string(circuit.Closed) && d.Override == circuit.NoOverride
+		d.Call = b.allowed(id, named)
 		b.stats.allowed.Add(1)
 	} else {
 		b.stats.denied.Add(1)

@@ -40,16 +40,6 @@ func (b *Breaker) Invoked() {
 	b.invoked.Store(true)
 }
 
-// calls notes that a call of circuit id was allowed (see Invoked); a no-op until the first INVOKE.
-func (b *Breaker) calls(id string) {
-	if !b.invoked.Load() {
-		return
-	}
-	b.mu.Lock()
-	b.calling[id]++
-	b.mu.Unlock()
-}
-
 // returned notes that n calls of circuit id were reported: a report came, so the calls an INVOKE
 // left to the reports were left rightly (passed), whether this one wrote them or held them. b.mu
 // must be held.

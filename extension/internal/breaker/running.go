@@ -48,17 +48,30 @@ func callNumber(name string) (uint64, bool) {
 	return n, err == nil
 }
 
-// track names an allowed call of circuit id started at now and keeps it under way; "" when the
-// environment holds too many calls under way already. The calls are kept by number and by value,
-// and a circuit's map outlives its last call until the next flush (countOverdue), so a healthy call
-// costs one allocation here, its name.
-func (b *Breaker) track(id string, now time.Time) string {
-	n := b.callSeq.Add(1)
+// allowed notes that a call of circuit id was allowed, in one lock: in the default model it counts
+// among the calls whose report the background flusher waits for (calling, see Invoked), and when
+// named it gets a name and is kept under way, started now, until its outcome comes. It returns the
+// name, "" when the call is not named or the environment holds too many calls under way already.
+// The calls are kept by number and by value, and a circuit's map outlives its last call until the
+// next flush (countOverdue), so a healthy named call costs one allocation here, its name.
+func (b *Breaker) allowed(id string, named bool) string {
+	invoked := b.invoked.Load()
+	if !invoked && !named {
+		return ""
+	}
+	var now time.Time
+	if named {
+		now = b.now()
+	}
 	b.mu.Lock()
-	if b.nRunning >= maxRunning {
+	if invoked {
+		b.calling[id]++
+	}
+	if !named || b.nRunning >= maxRunning {
 		b.mu.Unlock()
 		return ""
 	}
+	n := b.callSeq.Add(1)
 	calls := b.running[id]
 	if calls == nil {
 		calls = map[uint64]running{}
