@@ -7,9 +7,9 @@ import (
 	"time"
 )
 
-// TestOneEnvironmentProvesSeventyFivePercentSlowCalls is fanout's quiet environment at 75 % slow
-// calls, alone: its slow calls queue its invocations, so it makes about 0.65 calls a second, and its
-// own settled calls are all there is to decide on. A recent span of 30 calls or more is judged at
+// TestOneEnvironmentProvesSeventyFivePercentSlowCalls is one environment at 75 % slow calls, alone,
+// each invocation right after the last (about 0.65 calls a second): its own settled calls are all
+// there is to decide on. A recent span of 30 calls or more is judged at
 // 99 % (circuit.LongRecentZ): it trips on 23 slow calls of the last 31, after 33 calls; judged at
 // 99.87 % throughout it takes 27 of 36, after 38 calls, about 8 s later.
 func TestOneEnvironmentProvesSeventyFivePercentSlowCalls(t *testing.T) {

@@ -108,13 +108,13 @@ func runOne(ctx context.Context, cfg Config, cb Combo, shapeIdx, run int) ([]pla
 		case "reference":
 			sys = newReference(cfg.Settings.Policy, clk, circuitID, since)
 		case "breakerbox":
-			f, err := newFleet(ctx, cfg.Settings, clk, cb.Shape.Envs, circuitID, since, seed)
+			f, err := newFleet(ctx, cfg.Settings, clk, tr.envs, circuitID, since, seed)
 			if err != nil {
 				return nil, err
 			}
 			sys = f
 		case "powertools":
-			sys = newPowertools(clk, cb.Shape.Envs)
+			sys = newPowertools(clk, tr.envs)
 		case "cb-lambda":
 			sys = newCBLambda(clk)
 		}
