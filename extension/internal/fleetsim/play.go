@@ -46,8 +46,10 @@ type event struct {
 	inv  int
 }
 
-// events lays out a run's events in time order; flush timers tick every interval during an invocation,
-// and a call longer than slowCall passes it a millisecond after slowCall.
+// events lays out a run's events in time order; flush timers tick four times per interval during an
+// invocation, as the extension's background flusher does (extension/internal/lifecycle: a flush
+// falls due at most a quarter interval late), and a call longer than slowCall passes it a
+// millisecond after slowCall.
 func events(tr traffic, interval, slowCall time.Duration) []event {
 	evs := make([]event, 0, 3*len(tr.calls)+2*len(tr.invs))
 	for n, inv := range tr.invs {
@@ -61,8 +63,8 @@ func events(tr traffic, interval, slowCall time.Duration) []event {
 				evs = append(evs, event{at: c.at.Add(pass), kind: evPass, env: inv.env, call: i, inv: n})
 			}
 		}
-		if interval > 0 {
-			for t := inv.start.Add(interval); t.Before(inv.end); t = t.Add(interval) {
+		if tick := interval / 4; tick > 0 {
+			for t := inv.start.Add(tick); t.Before(inv.end); t = t.Add(tick) {
 				evs = append(evs, event{at: t, kind: evTick, env: inv.env, inv: n})
 			}
 		}
