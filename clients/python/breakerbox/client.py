@@ -177,19 +177,32 @@ class Client:
         self._saw(circuit, c.state, c.reason, c.stale)
         return c
 
-    def acquire(self, circuit: str) -> Decision:
+    def acquire(self, circuit: str, *, call: bool = True) -> Decision:
         """Asks whether a call to the circuit may go out now. The Decision is always usable: when the
         extension cannot answer, ``allowed`` follows the fail mode and ``unreachable`` is True. Only an
-        invalid id raises (InvalidCircuitIdError), and a BREAKERBOX_DISABLED that is neither true nor
-        false (ConfigError).
+        invalid id raises (InvalidCircuitIdError), a ``call`` that is not a bool (TypeError), and a
+        BREAKERBOX_DISABLED that is neither true nor false (ConfigError).
+
+        ``call=False`` is for a batch of calls made under this one answer and reported together (the
+        Go client's AcquireBatch): the extension names no call (``Decision.call`` is ""), so none
+        counts as slow before its outcome comes back. With the default, the extension names one call
+        and keeps it under way until an outcome brings the name back; a batch that runs longer than
+        BREAKERBOX_SLOW_CALL would leave that one name under way and count it as slow, however fast
+        its calls were. Report each call's outcome of the batch without a call name (``call=d.call``,
+        which is "", sends none).
 
         The first time the extension gives no answer the client logs a warning (once per process,
         again if the extension comes back and goes away); each such call adds to unreachable_calls."""
         validate_id(circuit)
+        if not isinstance(call, bool):
+            raise TypeError(f"breakerbox: acquire(call={call!r}) is not valid: want True (name the call, the default) "
+                            "or False (a batch of calls made under one answer and reported together)")
         if self.disabled:
             return Decision(allowed=True, state="DISABLED", reason="BREAKERBOX_DISABLED=true")
         try:
-            doc = self._call("POST", circuit_path(circuit) + "/acquire")
+            # No body by default (the usual request, which costs the extension nothing to read);
+            # {"call": false} asks for an answer without a call name.
+            doc = self._call("POST", circuit_path(circuit) + "/acquire", None if call else {"call": False})
         except UnreachableError as err:
             with self._lock:
                 self._unreachable += 1

@@ -11,8 +11,10 @@ production; only the answers come from memory::
         assert handler(order) == {"status": "PENDING"}   # on_circuit_open ran
     assert fake.calls[0].op == "acquire" and not fake.calls[0].allowed
 
-An allowed acquire hands out a call name (``Call.name``: "call-1", "call-2", ...); ``outcomes()``
-shows the name each reported outcome brought back (``Outcome.call``).
+An allowed acquire hands out a call name (``Call.name``: "call-1", "call-2", ...), unless it asked
+for none (``acquire(circuit, call=False)``, a batch: ``Call.name`` is ""); ``outcomes()`` shows the
+name each reported outcome brought back (``Outcome.call``). An acquire body the extension would
+refuse is refused here too, with the extension's 400 (an ExtensionError).
 
 Every circuit is CLOSED until forced. Standard library only.
 """
@@ -26,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 from .client import Client
-from .errors import NotFoundError, UnreachableError
+from .errors import ExtensionError, NotFoundError, UnreachableError
 from .models import Outcome
 from .settings import DEFAULT_PORT, DEFAULT_TIMEOUT
 
@@ -45,7 +47,8 @@ class Call:
     outcomes: Tuple[Outcome, ...] = field(default_factory=tuple)
     """What a report carried (each outcome's call is the name it brought back)."""
     name: str = ""
-    """The call name an allowed acquire handed out ("call-1", "call-2", ...)."""
+    """The call name an allowed acquire handed out ("call-1", "call-2", ...); "" when denied, or when
+    the acquire asked for none (``call=False``, a batch)."""
 
 
 class FakeExtension:
@@ -121,9 +124,10 @@ class FakeExtension:
             is_open = self._open.get(circuit, False)
             state, override = ("OPEN", "FORCED_OPEN") if is_open else ("CLOSED", "")
             if method == "POST" and op == "acquire":
+                named = _acquire_body(body)
                 answer: Dict[str, Any] = {"allowed": not is_open, "state": state, "override": override, "reason": "FakeExtension"}
                 name = ""
-                if not is_open:
+                if not is_open and named:
                     self._named += 1
                     name = answer["call"] = f"call-{self._named}"
                 self._calls.append(Call("acquire", circuit, allowed=not is_open, name=name))
@@ -138,6 +142,24 @@ class FakeExtension:
                 self._calls.append(Call("state", circuit, allowed=not is_open))
                 return {"id": circuit, "state": state, "allowed": not is_open, "override": override, "reason": "FakeExtension", "version": 1}
         raise NotFoundError(404, "unknown_endpoint", f"no such endpoint: {method} {path}")
+
+
+def _acquire_body(body: Any) -> bool:
+    """Whether an acquire with this body names its call, as the extension reads it: no body or {}
+    names it, {"call": false} does not; anything else is the extension's 400."""
+    if body is None:
+        return True
+    if not isinstance(body, dict):
+        raise ExtensionError(400, "invalid_json", f"body is not valid JSON: want a JSON object, got {type(body).__name__}")
+    unknown = sorted(k for k in body if k != "call")
+    if unknown:
+        raise ExtensionError(400, "invalid_body", f"unknown field {', '.join(repr(k) for k in unknown)}: "
+                                                  'acquire takes no body, or {"call":false} for a batch of calls reported together')
+    call = body.get("call", True)
+    if not isinstance(call, bool):
+        raise ExtensionError(400, "invalid_body", f'"call" is {call!r}: want true (name the call, the default) '
+                                                  "or false (a batch of calls reported together)")
+    return call
 
 
 class _MemoryTransport:

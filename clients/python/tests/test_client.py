@@ -106,6 +106,23 @@ class ClientAgainstTheExtension(unittest.TestCase):
         self.client.report(circuit, breakerbox.Outcome(ok=True, latency_ms=2, call=d.call or "c-from-acquire"))
         self.assertEqual(stats(self.client)["outcomesReceived"], before + 1)
 
+    def test_a_batch_acquire_names_no_call(self) -> None:
+        circuit = circuit_id("batch")
+        self.client.report(circuit, breakerbox.Outcome(ok=False, latency_ms=3, error="status 500"))
+        wait_for(f"{circuit} to be created", lambda: state_of(self.client, circuit) == "CLOSED")
+        under_way = stats(self.client)["callsUnderWay"]
+        d = self.client.acquire(circuit, call=False)
+        # An extension that refused the body would show here as unreachable (its 400 is no answer).
+        self.assertEqual((d.allowed, d.state, d.unreachable, d.call), (True, "CLOSED", False, ""), d.reason)
+        self.assertLessEqual(stats(self.client)["callsUnderWay"], under_way, "the batch acquire left a call under way")
+        before = stats(self.client)["outcomesReceived"]
+        self.client.report(circuit, *[breakerbox.Outcome(ok=True, latency_ms=2, call=d.call)] * 3)
+        self.assertEqual(stats(self.client)["outcomesReceived"], before + 3)
+        named = self.client.acquire(circuit)
+        self.assertTrue(named.allowed, named.reason)
+        self.assertNotEqual(named.call, "", "acquire without call= names the call, as before")
+        self.client.report(circuit, breakerbox.Outcome(ok=True, latency_ms=1, call=named.call))
+
     def test_trip_from_reported_failures(self) -> None:
         circuit = circuit_id("trip")
         calls = 0
@@ -377,6 +394,49 @@ class AgainstAStandIn(unittest.TestCase):
         self.assertEqual(tokens, ["tok", "tok"])
 
 
+class AcquireBody(unittest.TestCase):
+    """What acquire sends: no body by default, {"call": false} for a batch."""
+
+    def test_no_body_by_default_and_call_false_for_a_batch(self) -> None:
+        import http.server
+        import json as jsonlib
+
+        seen: List[tuple] = []
+
+        class Recorder(http.server.BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+            def do_POST(self) -> None:
+                n = int(self.headers.get("Content-Length") or 0)
+                seen.append((self.headers.get("Content-Length"), self.headers.get("Content-Type"), self.rfile.read(n)))
+                body = b'{"allowed":true,"state":"CLOSED","call":"c-1"}' if n == 0 else b'{"allowed":true,"state":"CLOSED"}'
+                self.send_response(200)
+                self.send_header("Content-Length", str(len(body)))
+                self.end_headers()
+                self.wfile.write(body)
+
+        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
+        threading.Thread(target=srv.serve_forever, daemon=True).start()
+        self.addCleanup(srv.server_close)
+        self.addCleanup(srv.shutdown)
+        c = breakerbox.Client(port=srv.server_address[1], token="", timeout=30)
+        self.addCleanup(c.close)
+        self.assertEqual(c.acquire("inventory").call, "c-1")
+        self.assertEqual(c.acquire("inventory", call=True).call, "c-1")
+        d = c.acquire("inventory", call=False)
+        self.assertEqual((d.allowed, d.call, d.unreachable), (True, "", False), d.reason)
+        self.assertEqual(len(seen), 3)
+        for length, ctype, raw in seen[:2]:
+            # http.client says Content-Length: 0 for a POST without a body.
+            self.assertEqual((length, ctype, raw), ("0", None, b""), "the default acquire sends no body, as before")
+        length, ctype, raw = seen[2]
+        self.assertEqual((ctype, jsonlib.loads(raw)), ("application/json", {"call": False}))
+        self.assertEqual(length, str(len(raw)))
+
+
 class CallNames(unittest.TestCase):
     """Every way of making a call reports the name its own acquire gave (the FakeExtension names them)."""
 
@@ -445,6 +505,47 @@ class CallNames(unittest.TestCase):
         self.assertEqual(fake.calls[0].name, "")
         self.assertNotIn("call", outcome_json(breakerbox.Outcome(ok=True, latency_ms=1)))
         self.assertEqual(outcome_json(breakerbox.Outcome(ok=True, latency_ms=1, call="c-1"))["call"], "c-1")
+
+
+    def test_a_batch_acquire_names_no_call_and_a_bad_call_is_refused(self) -> None:
+        from breakerbox.testing import FakeExtension
+
+        fake = FakeExtension()
+        c = fake.client()
+        self.addCleanup(c.close)
+        d = c.acquire("inventory", call=False)
+        self.assertEqual((d.allowed, d.state, d.call), (True, "CLOSED", ""))
+        self.assertEqual((fake.calls[-1].op, fake.calls[-1].allowed, fake.calls[-1].name), ("acquire", True, ""))
+        self.assertNotEqual(c.acquire("inventory").call, "", "the default still names the call")
+        self.assertNotEqual(c.acquire("inventory", call=True).call, "")
+        made = len(fake.calls)
+        for bad in ("no", None, 0, 1, "false"):
+            with self.subTest(call=bad), self.assertRaises(TypeError) as ctx:
+                c.acquire("inventory", call=bad)  # type: ignore[arg-type]
+            self.assertIn(f"acquire(call={bad!r}) is not valid: want True", str(ctx.exception))
+        with self.assertRaises(TypeError):
+            fake.client(disabled=True).acquire("inventory", call="no")  # type: ignore[arg-type]
+        self.assertEqual(fake.client(disabled=True).acquire("inventory", call=False).state, "DISABLED")
+        self.assertEqual(len(fake.calls), made, "a refused argument sends nothing")
+
+    def test_the_fake_reads_the_acquire_body_as_the_extension_does(self) -> None:
+        from breakerbox.testing import FakeExtension
+
+        fake = FakeExtension()
+        c = fake.client()
+        self.addCleanup(c.close)
+        acquire = "/v1/circuits/inventory/acquire"
+        self.assertIn("call", c._call("POST", acquire, {}))
+        self.assertIn("call", c._call("POST", acquire, {"call": True}))
+        self.assertNotIn("call", c._call("POST", acquire, {"call": False}))
+        for bad, code, says in [({"call": "no"}, "invalid_body", "want true"), ({"call": None}, "invalid_body", "want true"),
+                                ({"call": 0}, "invalid_body", "want true"), ({"ttl": 5}, "invalid_body", "unknown field 'ttl'"),
+                                ({"call": False, "ttl": 5}, "invalid_body", "unknown field 'ttl'"), ([False], "invalid_json", "JSON object")]:
+            with self.subTest(body=bad), self.assertRaises(breakerbox.ExtensionError) as ctx:
+                c._call("POST", acquire, bad)  # type: ignore[arg-type]
+            self.assertEqual((ctx.exception.status, ctx.exception.code), (400, code))
+            self.assertIn(says, ctx.exception.message)
+        self.assertEqual([call.name for call in fake.calls], ["call-1", "call-2", ""])
 
 
 class TypeHints(unittest.TestCase):
