@@ -136,15 +136,25 @@ class Breakerbox {
   }
 
   /**
-   * May a call to the circuit go out now? Always resolves (only an invalid id throws): when the
-   * extension cannot answer, `allowed` follows the fail mode and `unreachable` is true.
+   * May a call to the circuit go out now? Always resolves (only an invalid id or invalid options
+   * reject): when the extension cannot answer, `allowed` follows the fail mode and `unreachable` is true.
+   *
+   * options.call = false is for a batch of calls made under this one answer and reported together
+   * (the Go client's AcquireBatch): the extension names no call (`call` is ''), so none counts as slow
+   * before its outcome comes back. By default the extension names one call and keeps it under way
+   * until an outcome brings the name back; a batch that runs longer than BREAKERBOX_SLOW_CALL would
+   * leave that one name under way and count it as slow, however fast its calls were. A `call` that is
+   * not a boolean, or another option, rejects with a TypeError before anything is sent.
    */
-  async acquire(circuit) {
+  async acquire(circuit, options = undefined) {
     validateId(circuit);
+    const named = checkAcquireOptions(options);
     if (this.disabled) return { allowed: true, state: 'DISABLED', permit: '', call: '', retryAt: '', override: '', stale: false, reason: 'BREAKERBOX_DISABLED=true', unreachable: false };
     let d;
     try {
-      d = await this._call('POST', path(circuit) + '/acquire');
+      // No body by default (the usual request, which costs the extension nothing to read);
+      // {"call":false} asks for an answer without a call name.
+      d = await this._call('POST', path(circuit) + '/acquire', named ? undefined : { call: false });
     } catch (err) {
       if (!(err instanceof UnreachableError)) throw err;
       this._unreachable++;
@@ -305,6 +315,35 @@ class Breakerbox {
 }
 
 /** Runs fn, rejecting with CallTimeoutError when it takes longer than ms (no limit when undefined). */
+/**
+ * Whether an acquire with these options names its call: true for undefined, {} or {call: true},
+ * false for {call: false}. Anything else is a TypeError that says what acquire takes.
+ */
+function checkAcquireOptions(options) {
+  if (options === undefined) return true;
+  if (options === null || typeof options !== 'object' || Array.isArray(options)) {
+    throw new TypeError(`acquire: options ${shown(options)} are not valid: want {call: false} for a batch of calls made under one answer, or nothing`);
+  }
+  const unknown = Object.keys(options).filter((k) => k !== 'call');
+  if (unknown.length > 0) throw new TypeError(`acquire: unknown option ${unknown.map((k) => JSON.stringify(k)).join(', ')}: acquire takes {call: false} for a batch of calls made under one answer`);
+  const call = options.call;
+  if (call === undefined) return true;
+  if (typeof call !== 'boolean') {
+    throw new TypeError(`acquire: call=${shown(call)} is not valid: want true (name the call, the default) or false (a batch of calls made under one answer and reported together)`);
+  }
+  return call;
+}
+
+/** A value as an error message shows it: JSON where it has one. */
+function shown(v) {
+  if (typeof v === 'function') return 'a function';
+  try {
+    return JSON.stringify(v) ?? String(v);
+  } catch {
+    return String(v);
+  }
+}
+
 function withTimeout(fn, ms) {
   if (ms === undefined || ms === null) return Promise.resolve().then(fn);
   if (!(Number.isFinite(ms) && ms > 0)) return Promise.reject(new ConfigError(`timeout=${ms}: want a positive number of milliseconds`));

@@ -41,7 +41,7 @@ export interface Decision {
   /**
    * The name of an allowed call: report it back with the outcome (Outcome.call), so the extension
    * knows which call ended. Until then it knows the call is under way, and counts it as slow as soon
-   * as it has run longer than the slow-call threshold. Empty when denied.
+   * as it has run longer than the slow-call threshold. Empty when denied, and for acquire(id, {call: false}).
    */
   call: string;
   retryAt: string;
@@ -50,6 +50,16 @@ export interface Decision {
   reason: string;
   /** True when the extension gave no usable answer; allowed then follows the fail mode. */
   unreachable: boolean;
+}
+
+/** The options of acquire. */
+export interface AcquireOptions {
+  /**
+   * false for a batch of calls made under this one answer and reported together (the Go client's
+   * AcquireBatch): the extension names no call (Decision.call is ''), so none counts as slow before
+   * its outcome comes back. Default true: the extension names the call.
+   */
+  call?: boolean;
 }
 
 /** How one call went. */
@@ -139,7 +149,7 @@ export declare class Breakerbox {
   close(): void;
   onTransition(hook: TransitionHook): this;
   state(circuit: string): Promise<Circuit>;
-  acquire(circuit: string): Promise<Decision>;
+  acquire(circuit: string, options?: AcquireOptions): Promise<Decision>;
   report(circuit: string, ...outcomes: Outcome[]): Promise<void>;
   call<A extends unknown[], R>(circuit: string, fn: (...args: A) => R | Promise<R>, options?: CallOptions<A, R>, ...args: A): Promise<R>;
   wrap<A extends unknown[], R>(circuit: string, fn: (...args: A) => R | Promise<R>, options?: CallOptions<A, R>): (...args: A) => Promise<R>;
@@ -184,7 +194,7 @@ export interface FakeCall {
   op: 'acquire' | 'report' | 'state';
   circuit: string;
   allowed?: boolean;
-  /** The call name an allowed acquire handed out ('call-1', 'call-2', ...). */
+  /** The call name an allowed acquire handed out ('call-1', 'call-2', ...); '' when it asked for none ({call: false}, a batch). */
   name?: string;
   outcomes?: Outcome[];
 }

@@ -12,12 +12,14 @@
 //   restore();
 //   fake.calls                                           // [{op: 'acquire', circuit: 'inventory', allowed: false}]
 //
-// An allowed acquire hands out a call name (name: 'call-1', 'call-2', ...); outcomes() shows the
-// call each reported outcome brought back.
+// An allowed acquire hands out a call name (name: 'call-1', 'call-2', ...), unless it asked for none
+// (acquire(circuit, {call: false}), a batch: name is ''); outcomes() shows the call each reported
+// outcome brought back. An acquire body the extension would refuse is refused here too, with the
+// extension's 400 (an ExtensionError).
 //
 // Every circuit is CLOSED until forced. Standard library only.
 
-const { NotFoundError, UnreachableError } = require('./errors');
+const { ExtensionError, NotFoundError, UnreachableError } = require('./errors');
 const { Breakerbox } = require('./client');
 const { setDefaultClient } = require('./breakers');
 const { DEFAULT_PORT } = require('./settings');
@@ -85,9 +87,14 @@ class FakeExtension {
     const state = open ? 'OPEN' : 'CLOSED';
     const override = open ? 'FORCED_OPEN' : '';
     if (method === 'POST' && op === 'acquire') {
+      const named = acquireBody(body);
       if (open) {
         this._calls.push({ op: 'acquire', circuit, allowed: false });
         return { allowed: false, state, override, reason: 'FakeExtension' };
+      }
+      if (!named) {
+        this._calls.push({ op: 'acquire', circuit, allowed: true, name: '' });
+        return { allowed: true, state, override, reason: 'FakeExtension' };
       }
       const name = `call-${++this._named}`;
       this._calls.push({ op: 'acquire', circuit, allowed: true, name });
@@ -104,6 +111,27 @@ class FakeExtension {
     }
     throw new NotFoundError(404, 'unknown_endpoint', `no such endpoint: ${method} ${p}`);
   }
+}
+
+/**
+ * Whether an acquire with this body names its call, as the extension reads it: no body or {} names
+ * it, {call: false} does not; anything else is the extension's 400.
+ */
+function acquireBody(body) {
+  if (body === undefined) return true;
+  if (body === null || typeof body !== 'object' || Array.isArray(body)) {
+    throw new ExtensionError(400, 'invalid_json', `body is not valid JSON: want a JSON object, got ${JSON.stringify(body)}`);
+  }
+  // What JSON would carry: a key set to undefined is not sent.
+  const unknown = Object.keys(body).filter((k) => k !== 'call' && body[k] !== undefined);
+  if (unknown.length > 0) {
+    throw new ExtensionError(400, 'invalid_body', `unknown field ${unknown.map((k) => JSON.stringify(k)).join(', ')}: acquire takes no body, or {"call":false} for a batch of calls reported together`);
+  }
+  if (body.call === undefined) return true;
+  if (typeof body.call !== 'boolean') {
+    throw new ExtensionError(400, 'invalid_body', `"call" is ${JSON.stringify(body.call)}: want true (name the call, the default) or false (a batch of calls reported together)`);
+  }
+  return body.call;
 }
 
 let fakes = 0;

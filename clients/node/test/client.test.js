@@ -101,6 +101,24 @@ test('an outcome with the call acquire gave is taken', async () => {
   assert.equal((await stats(client)).outcomesReceived, before + 1);
 });
 
+test('a batch acquire ({call: false}) names no call, and the default still does', async () => {
+  const { client } = newClient();
+  const circuit = circuitId('batch');
+  await client.report(circuit, { ok: false, latencyMs: 3, error: 'status 500' }); // creates it, CLOSED
+  await waitFor(`${circuit} to be created`, async () => (await stateOf(client, circuit)) === 'CLOSED');
+  const d = await client.acquire(circuit, { call: false });
+  // An extension that refused the body would show here as unreachable (its 400 is no answer).
+  assert.deepEqual([d.allowed, d.state, d.unreachable, d.call], [true, 'CLOSED', false, ''], d.reason);
+  const before = (await stats(client)).outcomesReceived;
+  const ok = { ok: true, latencyMs: 2, call: d.call };
+  await client.report(circuit, ok, ok, ok);
+  assert.equal((await stats(client)).outcomesReceived, before + 3);
+  const named = await client.acquire(circuit);
+  assert.ok(named.allowed, named.reason);
+  assert.notEqual(named.call, '', 'acquire without options names the call, as before');
+  await client.report(circuit, { ok: true, latencyMs: 1, call: named.call });
+});
+
 test('reported failures trip the circuit, and the hook sees it', async () => {
   const { client, transitions } = newClient();
   const circuit = circuitId('trip');
@@ -340,6 +358,83 @@ test('the permit, the call and the failure go back with the outcome (a stand-in 
   assert.deepEqual([o.ok, o.permit, o.call, o.error], [false, 'P1', 'c-1', 'inventory answered 503']);
   assert.ok(o.latencyMs >= 19, `latency ${o.latencyMs}ms`);
   assert.deepEqual(tokens, ['tok', 'tok']);
+});
+
+test('acquire sends no body by default, and {"call":false} for a batch (a stand-in records them)', async (t) => {
+  const seen = [];
+  const srv = require('node:http').createServer((req, res) => {
+    const chunks = [];
+    req.on('data', (c) => chunks.push(c));
+    req.on('end', () => {
+      const raw = Buffer.concat(chunks).toString();
+      seen.push({ length: req.headers['content-length'], type: req.headers['content-type'], encoding: req.headers['transfer-encoding'], raw });
+      res.end(raw === '' ? '{"allowed":true,"state":"CLOSED","call":"c-1"}' : '{"allowed":true,"state":"CLOSED"}');
+    });
+  });
+  await new Promise((r) => srv.listen(0, '127.0.0.1', r));
+  t.after(() => {
+    srv.closeAllConnections();
+    srv.close();
+  });
+  const c = new Breakerbox({ port: srv.address().port, token: '', timeout: 30000 });
+  t.after(() => c.close());
+  assert.equal((await c.acquire('inventory')).call, 'c-1');
+  assert.equal((await c.acquire('inventory', {})).call, 'c-1');
+  assert.equal((await c.acquire('inventory', { call: true })).call, 'c-1');
+  const d = await c.acquire('inventory', { call: false });
+  assert.deepEqual([d.allowed, d.call, d.unreachable], [true, '', false], d.reason);
+  assert.equal(seen.length, 4);
+  for (const r of seen.slice(0, 3)) {
+    // Node says Content-Length: 0 for a POST ended without a body.
+    assert.deepEqual(r, { length: '0', type: undefined, encoding: undefined, raw: '' }, 'the default acquire sends no body, as before');
+  }
+  assert.deepEqual(seen[3], { length: String(seen[3].raw.length), type: 'application/json', encoding: undefined, raw: '{"call":false}' });
+});
+
+test('a batch acquire names no call in the FakeExtension, and a bad option is refused before sending', async () => {
+  const fake = new breakerbox.FakeExtension();
+  const client = fake.client();
+  const d = await client.acquire('inventory', { call: false });
+  assert.deepEqual([d.allowed, d.state, d.call], [true, 'CLOSED', '']);
+  assert.deepEqual(fake.calls, [{ op: 'acquire', circuit: 'inventory', allowed: true, name: '' }]);
+  assert.notEqual((await client.acquire('inventory')).call, '', 'the default still names the call');
+  assert.notEqual((await client.acquire('inventory', { call: true })).call, '');
+  const made = fake.calls.length;
+  for (const [options, says] of [
+    [{ call: 'no' }, 'acquire: call="no" is not valid: want true'],
+    [{ call: null }, 'acquire: call=null is not valid: want true'],
+    [{ call: 0 }, 'acquire: call=0 is not valid: want true'],
+    [{ call: 'false' }, 'acquire: call="false" is not valid: want true'],
+    [{ calls: false }, 'acquire: unknown option "calls"'],
+    [false, 'acquire: options false are not valid'],
+    [null, 'acquire: options null are not valid'],
+    [[false], 'acquire: options [false] are not valid'],
+  ]) {
+    await assert.rejects(client.acquire('inventory', options), (err) => err instanceof TypeError && err.message.startsWith(says), JSON.stringify(options));
+  }
+  await assert.rejects(fake.client({ disabled: true }).acquire('inventory', { call: 'no' }), TypeError);
+  assert.equal((await fake.client({ disabled: true }).acquire('inventory', { call: false })).state, 'DISABLED');
+  assert.equal(fake.calls.length, made, 'a refused option sends nothing');
+});
+
+test('the FakeExtension reads the acquire body as the extension does', async () => {
+  const fake = new breakerbox.FakeExtension();
+  const client = fake.client();
+  const acquire = '/v1/circuits/inventory/acquire';
+  assert.ok('call' in (await client._call('POST', acquire, {})));
+  assert.ok('call' in (await client._call('POST', acquire, { call: true })));
+  assert.ok(!('call' in (await client._call('POST', acquire, { call: false }))));
+  for (const [body, code, says] of [
+    [{ call: 'no' }, 'invalid_body', 'want true'],
+    [{ call: null }, 'invalid_body', 'want true'],
+    [{ call: 0 }, 'invalid_body', 'want true'],
+    [{ ttl: 5 }, 'invalid_body', 'unknown field "ttl"'],
+    [{ call: false, ttl: 5 }, 'invalid_body', 'unknown field "ttl"'],
+    [[false], 'invalid_json', 'JSON object'],
+  ]) {
+    await assert.rejects(client._call('POST', acquire, body), (err) => err instanceof ExtensionError && err.status === 400 && err.code === code && err.detail.includes(says), JSON.stringify(body));
+  }
+  assert.deepEqual(fake.calls.map((c) => c.name), ['call-1', 'call-2', '']);
 });
 
 test('every wrapper path reports the call its own acquire named (the FakeExtension names them)', async () => {
