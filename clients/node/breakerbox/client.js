@@ -314,7 +314,6 @@ class Breakerbox {
   }
 }
 
-/** Runs fn, rejecting with CallTimeoutError when it takes longer than ms (no limit when undefined). */
 /**
  * Whether an acquire with these options names its call: true for undefined, {} or {call: true},
  * false for {call: false}. Anything else is a TypeError that says what acquire takes.
@@ -344,6 +343,7 @@ function shown(v) {
   }
 }
 
+/** Runs fn, rejecting with CallTimeoutError when it takes longer than ms (no limit when undefined). */
 function withTimeout(fn, ms) {
   if (ms === undefined || ms === null) return Promise.resolve().then(fn);
   if (!(Number.isFinite(ms) && ms > 0)) return Promise.reject(new ConfigError(`timeout=${ms}: want a positive number of milliseconds`));
