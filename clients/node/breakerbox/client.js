@@ -143,8 +143,9 @@ class Breakerbox {
    * (the Go client's AcquireBatch): the extension names no call (`call` is ''), so none counts as slow
    * before its outcome comes back. By default the extension names one call and keeps it under way
    * until an outcome brings the name back; a batch that runs longer than BREAKERBOX_SLOW_CALL would
-   * leave that one name under way and count it as slow, however fast its calls were. A `call` that is
-   * not a boolean, or another option, rejects with a TypeError before anything is sent.
+   * leave that one name under way and count it as slow, however fast its calls were. Report each
+   * call's outcome without a name. A `call` that is not a boolean, or another option, rejects with a
+   * TypeError before anything is sent.
    */
   async acquire(circuit, options = undefined) {
     validateId(circuit);

@@ -188,8 +188,8 @@ class Client:
         counts as slow before its outcome comes back. With the default, the extension names one call
         and keeps it under way until an outcome brings the name back; a batch that runs longer than
         BREAKERBOX_SLOW_CALL would leave that one name under way and count it as slow, however fast
-        its calls were. Report each call's outcome of the batch without a call name (``call=d.call``,
-        which is "", sends none).
+        its calls were. Report each call's outcome without a call name (leave ``call=`` out, or pass
+        ``d.call``, which is "" and sends none).
 
         The first time the extension gives no answer the client logs a warning (once per process,
         again if the extension comes back and goes away); each such call adds to unreachable_calls."""

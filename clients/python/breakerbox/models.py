@@ -46,7 +46,8 @@ class Decision:
     call: str = ""
     """The name of an allowed call: report it back with the outcome (Outcome.call), so the extension
     knows which call ended. Until then it knows the call is under way, and counts it as slow as soon
-    as it has run longer than the slow-call threshold."""
+    as it has run longer than the slow-call threshold. Empty when denied, and for
+    ``acquire(circuit, call=False)`` (a batch)."""
 
 
 @dataclass(frozen=True)
