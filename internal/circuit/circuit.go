@@ -40,6 +40,12 @@ type Circuit struct {
 	Unpublished []Transition
 	// Policy holds this circuit's own knobs, applied over the environment's with Policy.WithOverrides.
 	Policy map[string]string
+	// WriteTokens are the store's marks of the latest writes of the item, oldest first (the store
+	// keeps a few dozen). A conditional write whose answer was lost and that the SDK retried fails
+	// its own condition; finding its token here, even after other writers wrote over it, tells the
+	// store it succeeded the first time. Only the store sets them; a circuit derived from one read
+	// carries them to the next write.
+	WriteTokens []string
 }
 
 // Probe is a half-open permit: whoever holds it may send one call while the lease lasts.

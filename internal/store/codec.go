@@ -18,9 +18,11 @@ const (
 	attrPK        = "pk"
 	attrSK        = "sk"
 	attrExpiresAt = "expiresAt"
-	// attrWriteToken marks which Put wrote a circuit item; readers ignore it.
-	attrWriteToken = "writeToken"
-	skCircuit      = "circuit"
+	// attrWriteToken marks which Put wrote a circuit item last; attrWriteTokens lists the marks of
+	// its latest writes, oldest first (circuit.Circuit.WriteTokens, at most keptWriteTokens).
+	attrWriteToken  = "writeToken"
+	attrWriteTokens = "writeTokens"
+	skCircuit       = "circuit"
 )
 
 func circuitKey(id string) map[string]types.AttributeValue {
@@ -194,6 +196,7 @@ func decodeCircuit(item map[string]types.AttributeValue) (circuit.Circuit, error
 	}
 	sortProbes(c.Probes)
 	c.Unpublished = d.transitions("unpublished")
+	c.WriteTokens = d.writeTokens()
 	if pm := d.strMap("policy"); pm != nil {
 		c.Policy = make(map[string]string, len(pm))
 		for k, v := range pm {
@@ -214,6 +217,33 @@ func decodeCircuit(item map[string]types.AttributeValue) (circuit.Circuit, error
 		return circuit.Circuit{}, fmt.Errorf("store: circuit item pk=%q sk=%q is not valid: %w", c.ID, skCircuit, errors.Join(d.errs...))
 	}
 	return c, nil
+}
+
+// writeTokens reads the marks of the item's latest writes: the list, or, on an item written before
+// there was one, its last write's mark alone.
+func (d *decoder) writeTokens() []string {
+	v, ok := d.item[attrWriteTokens]
+	if !ok {
+		if last := d.str(attrWriteToken, false); last != "" {
+			return []string{last}
+		}
+		return nil
+	}
+	l, ok := v.(*types.AttributeValueMemberL)
+	if !ok {
+		d.fail(attrWriteTokens, "want a list (L), got %s", typeName(v))
+		return nil
+	}
+	out := make([]string, 0, len(l.Value))
+	for i, e := range l.Value {
+		s, ok := e.(*types.AttributeValueMemberS)
+		if !ok {
+			d.fail(attrWriteTokens, "entry %d: want a string (S), got %s", i, typeName(e))
+			continue
+		}
+		out = append(out, s.Value)
+	}
+	return out
 }
 
 // transitions reads a list of transitions (the events outbox); a malformed entry is an error.
