@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strconv"
 	"time"
 
@@ -27,6 +28,7 @@ const (
 	attrVersion = "version"
 	attrUpdated = "updatedAt"
 	attrWriter  = "writeToken"
+	attrWriters = "writeTokens"
 	attrMarks   = "marks"
 )
 
@@ -75,8 +77,14 @@ type Snapshot struct {
 	State   adaptive.State
 	Marks   Marks
 	Version int64
-	token   string
+	// tokens mark the item's latest writes, oldest first (at most keptTokens): a retried put finds
+	// its own among them, even after other writers wrote over it.
+	tokens []string
 }
+
+// keptTokens is how many write tokens the item keeps: more writes than this between a put and the
+// SDK's retry of it, and the retry takes the put for a lost race.
+const keptTokens = 32
 
 // Marks are what the ventilator itself remembers beside the controller's state, written under the
 // same condition.
@@ -167,10 +175,11 @@ func (s *Store) update(ctx context.Context, mappingUUID string, cur *Snapshot, f
 		next, decision := fn(Entry{State: cur.State, Marks: cur.Marks})
 		ch := Change{Prev: cur.State, Next: next.State, PrevMarks: cur.Marks, Marks: next.Marks, Decision: decision, Version: cur.Version + 1, Attempts: attempt}
 		token := newToken()
-		winner, err := s.put(ctx, mappingUUID, ch, token)
-		if err == nil || (winner != nil && winner.token == token) {
+		winner, err := s.put(ctx, mappingUUID, ch, cur.tokens, token)
+		if err == nil || (winner != nil && slices.Contains(winner.tokens, token)) {
 			// The second case is our own write: the SDK retried a put whose answer was lost, and the
-			// retry found the item it had written. Applying again would count this batch twice.
+			// retry found the item it had written, or one written over it since (the item keeps its
+			// latest writes' tokens). Applying again would count this batch twice.
 			return ch, nil
 		}
 		if !errors.Is(err, ErrConflict) {
@@ -186,9 +195,10 @@ func (s *Store) update(ctx context.Context, mappingUUID string, cur *Snapshot, f
 	}
 }
 
-// put writes ch conditionally. On a lost race it returns ErrConflict and the winner's snapshot when
+// put writes ch conditionally, marked token, after the writes that prev (the tokens of the item it
+// was decided from) mark. On a lost race it returns ErrConflict and the winner's snapshot when
 // DynamoDB returned it (nil otherwise, to re-read).
-func (s *Store) put(ctx context.Context, mappingUUID string, ch Change, token string) (*Snapshot, error) {
+func (s *Store) put(ctx context.Context, mappingUUID string, ch Change, prev []string, token string) (*Snapshot, error) {
 	state, err := attributevalue.Marshal(ch.Next)
 	if err != nil {
 		return nil, fmt.Errorf("controlstate: encode state of %s: %w", mappingUUID, err)
@@ -198,6 +208,12 @@ func (s *Store) put(ctx context.Context, mappingUUID string, ch Change, token st
 	item[attrVersion] = num(ch.Version)
 	item[attrUpdated] = num(s.opt.Now().UnixMilli())
 	item[attrWriter] = &types.AttributeValueMemberS{Value: token}
+	prev = prev[max(len(prev)-(keptTokens-1), 0):]
+	tokens := make([]types.AttributeValue, 0, len(prev)+1)
+	for _, t := range append(slices.Clip(prev), token) {
+		tokens = append(tokens, &types.AttributeValueMemberS{Value: t})
+	}
+	item[attrWriters] = &types.AttributeValueMemberL{Value: tokens}
 	if ch.Marks != (Marks{}) {
 		marks, err := attributevalue.Marshal(ch.Marks)
 		if err != nil {
@@ -253,8 +269,14 @@ func decode(mappingUUID string, item map[string]types.AttributeValue) (Snapshot,
 		return snap, fmt.Errorf("controlstate: item of %s: version %q: %w", mappingUUID, v.Value, err)
 	}
 	snap.Version = n
-	if t, ok := item[attrWriter].(*types.AttributeValueMemberS); ok {
-		snap.token = t.Value
+	if l, ok := item[attrWriters].(*types.AttributeValueMemberL); ok {
+		for _, v := range l.Value {
+			if t, ok := v.(*types.AttributeValueMemberS); ok {
+				snap.tokens = append(snap.tokens, t.Value)
+			}
+		}
+	} else if t, ok := item[attrWriter].(*types.AttributeValueMemberS); ok {
+		snap.tokens = []string{t.Value} // written before the list
 	}
 	if raw, ok := item[attrState]; ok {
 		if err := attributevalue.Unmarshal(raw, &snap.State); err != nil {

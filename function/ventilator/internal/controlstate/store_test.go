@@ -285,3 +285,50 @@ func TestUnreadableStateIsAnError(t *testing.T) {
 		t.Fatalf("Get of a garbage state = %v", err)
 	}
 }
+
+// TestOwnWriteIsKnownAfterAnotherWriter: the SDK's retry of a put whose answer was lost arrives after
+// another ventilator wrote over it; its failed condition returns the other's item. The put must
+// still be known as ours (the item keeps its latest writes' tokens), not re-applied on the other's
+// state, which would count this batch twice.
+func TestOwnWriteIsKnownAfterAnotherWriter(t *testing.T) {
+	db, table := newTable(t)
+	plain := controlstate.New(db, table, controlstate.Options{Timeout: 20 * time.Second})
+	ctrl := stepController(t)
+	step := func(prev adaptive.State) (adaptive.State, adaptive.Decision) { return ctrl.Next(prev, healthy, time.Now()) }
+	other := func(ctx context.Context) error {
+		_, err := plain.Update(ctx, "m", step)
+		return err
+	}
+	s := controlstate.New(&overwriter{DynamoDB: db, between: other}, table, controlstate.Options{Timeout: 20 * time.Second})
+	applied := 0
+	for i := 1; i <= 3; i++ {
+		ch, err := s.Update(ctxT(t), "m", func(prev adaptive.State) (adaptive.State, adaptive.Decision) {
+			applied++
+			return step(prev)
+		})
+		if err != nil || applied != i || ch.Version != int64(2*i-1) {
+			t.Fatalf("update %d = %+v, %v after %d applies; want version %d, applied once", i, ch, err, applied, 2*i-1)
+		}
+	}
+	got, err := plain.Get(ctxT(t), "m")
+	if err != nil || got.Version != 6 {
+		t.Fatalf("stored %+v, %v; want version 6: three updates of each ventilator, each applied once", got, err)
+	}
+}
+
+// overwriter sends every PutItem, lets another writer write over it (between), then sends it again
+// and answers with that second answer: an SDK retry that comes after the item moved on.
+type overwriter struct {
+	controlstate.DynamoDB
+	between func(ctx context.Context) error
+}
+
+func (o *overwriter) PutItem(ctx context.Context, in *dynamodb.PutItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.PutItemOutput, error) {
+	if _, err := o.DynamoDB.PutItem(ctx, in, opts...); err != nil {
+		return nil, err
+	}
+	if err := o.between(ctx); err != nil {
+		return nil, err
+	}
+	return o.DynamoDB.PutItem(ctx, in, opts...)
+}
