@@ -152,6 +152,15 @@ func (t *Table) Claim(ctx context.Context, key, owner string) (Claim, error) {
 		c.Verdict = Done
 	case statusDLQ:
 		c.Verdict = DeadLettered
+	case statusClaimed:
+		// Our own live claim: the SDK retried a claim whose answer was lost, and the retry found
+		// the claim the first try made (owner is unique to one claim). Taking it for another's
+		// would hold the record back a lease with an attempt counted for nothing.
+		if strAttr(ccf.Item, attrOwner) == owner {
+			c.Verdict = Claimed
+			break
+		}
+		c.Verdict = Busy
 	default:
 		// A live claim, or an item DynamoDB did not return: either way someone else has it now.
 		c.Verdict = Busy

@@ -275,3 +275,30 @@ func TestChargeCountsAnAttemptOfAFailedRecord(t *testing.T) {
 		t.Fatalf("charge of a done record = %d, %v, %v; want nothing charged", n, ok, err)
 	}
 }
+
+// replaying sends every UpdateItem twice and answers with the second answer, as the SDK does when
+// a conditional write succeeded but its answer was lost and the request is retried.
+type replaying struct{ *dynamodb.Client }
+
+func (r replaying) UpdateItem(ctx context.Context, in *dynamodb.UpdateItemInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateItemOutput, error) {
+	if _, err := r.Client.UpdateItem(ctx, in, opts...); err != nil {
+		return nil, err
+	}
+	return r.Client.UpdateItem(ctx, in, opts...)
+}
+
+// TestRetriedClaimIsOurs: a claim retried after it succeeded fails its condition on the claim it
+// made. It is the caller's claim, not another's: Claimed, with the one attempt it counted, and
+// the record can be completed by its owner.
+func TestRetriedClaimIsOurs(t *testing.T) {
+	_, db, name, clk := newTable(t)
+	tab := dedup.New(replaying{db}, name, dedup.Options{Lease: time.Minute, TTL: 48 * time.Hour, Timeout: 20 * time.Second, Now: clk.Now})
+	const key = "inv#2026-03-04#retried"
+	claim(t, tab, key, "v1#0", dedup.Claimed, 1)
+	plain := dedup.New(db, name, dedup.Options{Lease: time.Minute, TTL: 48 * time.Hour, Timeout: 20 * time.Second, Now: clk.Now})
+	claim(t, plain, key, "v2#0", dedup.Busy, 1) // someone else's claim is still refused
+	if lost, err := plain.Complete(ctxT(t), key, "v1#0"); err != nil || lost {
+		t.Fatalf("complete by the owner = lost %v, %v; want the claim still its own", lost, err)
+	}
+	claim(t, plain, key, "v3#0", dedup.Done, 1)
+}
