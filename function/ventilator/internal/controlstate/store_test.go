@@ -294,7 +294,9 @@ func TestOwnWriteIsKnownAfterAnotherWriter(t *testing.T) {
 	db, table := newTable(t)
 	plain := controlstate.New(db, table, controlstate.Options{Timeout: 20 * time.Second})
 	ctrl := stepController(t)
-	step := func(prev adaptive.State) (adaptive.State, adaptive.Decision) { return ctrl.Next(prev, healthy, time.Now()) }
+	step := func(prev adaptive.State) (adaptive.State, adaptive.Decision) {
+		return ctrl.Next(prev, healthy, time.Now())
+	}
 	other := func(ctx context.Context) error {
 		_, err := plain.Update(ctx, "m", step)
 		return err
