@@ -19,7 +19,7 @@ const (
 	attrSK        = "sk"
 	attrExpiresAt = "expiresAt"
 	// attrWriteToken marks which Put wrote a circuit item last; attrWriteTokens lists the marks of
-	// its latest writes, oldest first (circuit.Circuit.WriteTokens, at most keptWriteTokens).
+	// its latest writes, oldest first (circuit.Circuit.WriteTokens, at most KeptWriteTokens; writetokens.go).
 	attrWriteToken  = "writeToken"
 	attrWriteTokens = "writeTokens"
 	skCircuit       = "circuit"

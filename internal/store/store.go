@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"strconv"
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -121,15 +120,10 @@ func (s *Store) Put(ctx context.Context, c circuit.Circuit) error {
 	if c.Version < 1 {
 		return fmt.Errorf("store: put circuit %q: version %d, want ≥ 1", c.ID, c.Version)
 	}
-	// A random token marks this write, so that a retry of it (the SDK retries a request whose answer
-	// was lost) that fails its own condition is recognised as the success it is, not a lost race. The
-	// item keeps the tokens of its latest writes, so the retry knows its write even when other
-	// writers have written over it since (UpdateRetrying would otherwise re-decide from theirs and
-	// apply this write's decision twice).
-	token := strconv.FormatUint(rand.Uint64(), 36)
+	// A token marks this write, so that the SDK's retry of it is known as the success it is, not a
+	// lost race (writetokens.go).
 	item := encodeCircuit(c)
-	item[attrWriteToken] = str(token)
-	item[attrWriteTokens] = tokenList(c.WriteTokens, token)
+	token := MarkWrite(item, c.WriteTokens)
 	in := &dynamodb.PutItemInput{
 		TableName:                           &s.table,
 		Item:                                item,
@@ -146,7 +140,7 @@ func (s *Store) Put(ctx context.Context, c circuit.Circuit) error {
 	if _, err := s.db.PutItem(ctx, in); err != nil {
 		var ccf *types.ConditionalCheckFailedException
 		if errors.As(err, &ccf) {
-			if wroteBefore(ccf.Item, token) {
+			if Wrote(ccf.Item, token) {
 				return nil // our own write, retried: it succeeded the first time
 			}
 			ce := &ConflictError{ID: c.ID, Version: c.Version}
@@ -160,39 +154,6 @@ func (s *Store) Put(ctx context.Context, c circuit.Circuit) error {
 		return fmt.Errorf("store: put circuit %q version %d: %w", c.ID, c.Version, err)
 	}
 	return nil
-}
-
-// keptWriteTokens is how many write tokens a circuit item keeps: more writes than this between a
-// write and the SDK's retry of it, and the retry takes the write for a lost race.
-const keptWriteTokens = 32
-
-// tokenList is the item's list of write tokens after a write marked token: the latest
-// keptWriteTokens-1 of prev, then token.
-func tokenList(prev []string, token string) types.AttributeValue {
-	prev = prev[max(len(prev)-(keptWriteTokens-1), 0):]
-	l := make([]types.AttributeValue, 0, len(prev)+1)
-	for _, t := range prev {
-		l = append(l, str(t))
-	}
-	return &types.AttributeValueMemberL{Value: append(l, str(token))}
-}
-
-// wroteBefore reports whether the item (as a failed condition returned it) carries token among the
-// marks of its latest writes: the write that token marks took place.
-func wroteBefore(item map[string]types.AttributeValue, token string) bool {
-	if w, ok := item[attrWriteToken].(*types.AttributeValueMemberS); ok && w.Value == token {
-		return true
-	}
-	l, ok := item[attrWriteTokens].(*types.AttributeValueMemberL)
-	if !ok {
-		return false
-	}
-	for _, v := range l.Value {
-		if s, ok := v.(*types.AttributeValueMemberS); ok && s.Value == token {
-			return true
-		}
-	}
-	return false
 }
 
 // Decide computes the next circuit from the current one. It must be pure: Update may call it several

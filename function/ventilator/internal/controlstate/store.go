@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
-	"slices"
 	"strconv"
 	"time"
 
@@ -16,6 +15,7 @@ import (
 
 	"github.com/breakerbox/breakerbox/internal/adaptive"
 	"github.com/breakerbox/breakerbox/internal/ctxwait"
+	"github.com/breakerbox/breakerbox/internal/store"
 )
 
 // Key values and attribute names of the controller item.
@@ -27,8 +27,6 @@ const (
 	attrState   = "state"
 	attrVersion = "version"
 	attrUpdated = "updatedAt"
-	attrWriter  = "writeToken"
-	attrWriters = "writeTokens"
 	attrMarks   = "marks"
 )
 
@@ -77,14 +75,10 @@ type Snapshot struct {
 	State   adaptive.State
 	Marks   Marks
 	Version int64
-	// tokens mark the item's latest writes, oldest first (at most keptTokens): a retried put finds
-	// its own among them, even after other writers wrote over it.
+	// tokens mark the item's latest writes (store.WriteTokens): a retried put finds its own among
+	// them, even after other writers wrote over it.
 	tokens []string
 }
-
-// keptTokens is how many write tokens the item keeps: more writes than this between a put and the
-// SDK's retry of it, and the retry takes the put for a lost race.
-const keptTokens = 32
 
 // Marks are what the ventilator itself remembers beside the controller's state, written under the
 // same condition.
@@ -174,12 +168,8 @@ func (s *Store) update(ctx context.Context, mappingUUID string, cur *Snapshot, f
 		}
 		next, decision := fn(Entry{State: cur.State, Marks: cur.Marks})
 		ch := Change{Prev: cur.State, Next: next.State, PrevMarks: cur.Marks, Marks: next.Marks, Decision: decision, Version: cur.Version + 1, Attempts: attempt}
-		token := newToken()
-		winner, err := s.put(ctx, mappingUUID, ch, cur.tokens, token)
-		if err == nil || (winner != nil && slices.Contains(winner.tokens, token)) {
-			// The second case is our own write: the SDK retried a put whose answer was lost, and the
-			// retry found the item it had written, or one written over it since (the item keeps its
-			// latest writes' tokens). Applying again would count this batch twice.
+		winner, err := s.put(ctx, mappingUUID, ch, cur.tokens)
+		if err == nil {
 			return ch, nil
 		}
 		if !errors.Is(err, ErrConflict) {
@@ -195,10 +185,12 @@ func (s *Store) update(ctx context.Context, mappingUUID string, cur *Snapshot, f
 	}
 }
 
-// put writes ch conditionally, marked token, after the writes that prev (the tokens of the item it
-// was decided from) mark. On a lost race it returns ErrConflict and the winner's snapshot when
-// DynamoDB returned it (nil otherwise, to re-read).
-func (s *Store) put(ctx context.Context, mappingUUID string, ch Change, prev []string, token string) (*Snapshot, error) {
+// put writes ch conditionally, over an item whose latest writes' tokens are prev (store.MarkWrite).
+// On a lost race it returns ErrConflict and the winner's snapshot when DynamoDB returned it (nil
+// otherwise, to re-read). A failed condition on an item that carries this write's token is the SDK's
+// retry of a put that succeeded: put returns nil then, as applying the batch again on the item would
+// count it twice.
+func (s *Store) put(ctx context.Context, mappingUUID string, ch Change, prev []string) (*Snapshot, error) {
 	state, err := attributevalue.Marshal(ch.Next)
 	if err != nil {
 		return nil, fmt.Errorf("controlstate: encode state of %s: %w", mappingUUID, err)
@@ -207,13 +199,7 @@ func (s *Store) put(ctx context.Context, mappingUUID string, ch Change, prev []s
 	item[attrState] = state
 	item[attrVersion] = num(ch.Version)
 	item[attrUpdated] = num(s.opt.Now().UnixMilli())
-	item[attrWriter] = &types.AttributeValueMemberS{Value: token}
-	prev = prev[max(len(prev)-(keptTokens-1), 0):]
-	tokens := make([]types.AttributeValue, 0, len(prev)+1)
-	for _, t := range append(slices.Clip(prev), token) {
-		tokens = append(tokens, &types.AttributeValueMemberS{Value: t})
-	}
-	item[attrWriters] = &types.AttributeValueMemberL{Value: tokens}
+	token := store.MarkWrite(item, prev)
 	if ch.Marks != (Marks{}) {
 		marks, err := attributevalue.Marshal(ch.Marks)
 		if err != nil {
@@ -244,6 +230,8 @@ func (s *Store) put(ctx context.Context, mappingUUID string, ch Change, prev []s
 		return nil, fmt.Errorf("controlstate: put %s version %d: %w", mappingUUID, ch.Version, err)
 	case len(ccf.Item) == 0:
 		return nil, ErrConflict
+	case store.Wrote(ccf.Item, token):
+		return nil, nil // our own put, retried by the SDK after its answer was lost
 	}
 	winner, derr := decode(mappingUUID, ccf.Item)
 	if derr != nil {
@@ -269,15 +257,7 @@ func decode(mappingUUID string, item map[string]types.AttributeValue) (Snapshot,
 		return snap, fmt.Errorf("controlstate: item of %s: version %q: %w", mappingUUID, v.Value, err)
 	}
 	snap.Version = n
-	if l, ok := item[attrWriters].(*types.AttributeValueMemberL); ok {
-		for _, v := range l.Value {
-			if t, ok := v.(*types.AttributeValueMemberS); ok {
-				snap.tokens = append(snap.tokens, t.Value)
-			}
-		}
-	} else if t, ok := item[attrWriter].(*types.AttributeValueMemberS); ok {
-		snap.tokens = []string{t.Value} // written before the list
-	}
+	snap.tokens = store.WriteTokens(item)
 	if raw, ok := item[attrState]; ok {
 		if err := attributevalue.Unmarshal(raw, &snap.State); err != nil {
 			return snap, fmt.Errorf("controlstate: item of %s: state: %w", mappingUUID, err)
@@ -289,11 +269,6 @@ func decode(mappingUUID string, item map[string]types.AttributeValue) (Snapshot,
 		}
 	}
 	return snap, nil
-}
-
-// newToken returns a random id that tells one write from every other.
-func newToken() string {
-	return strconv.FormatUint(rand.Uint64(), 36) + strconv.FormatUint(rand.Uint64(), 36)
 }
 
 func key(mappingUUID string) map[string]types.AttributeValue {
