@@ -241,7 +241,7 @@ type invocation struct {
 }
 
 // traffic is one run's calls and invocations, over envs environments: the shape's, and the ones
-// Lambda started when an invocation found its environment busy (traffic.scaleOut).
+// Lambda started when an invocation found its environment busy (scaleOut).
 type traffic struct {
 	calls []call
 	invs  []invocation
@@ -265,13 +265,13 @@ func layout(s Shape, seed uint64, start time.Time, kind Kind, q float64) traffic
 		}
 		return cmp.Compare(a.calls, b.calls)
 	})
-	tr := traffic{envs: s.Envs}
+	var tr traffic
 	free := make([]time.Time, s.Envs) // when each environment may take its next invocation
 	used := make([]bool, s.Envs)
 	for _, a := range arr {
 		env := a.env
 		if a.at.Before(free[env]) { // busy: Lambda routes the invocation elsewhere
-			env = tr.scaleOut(a.at, free, used)
+			env = scaleOut(a.at, free, used)
 			if env == len(free) {
 				free, used = append(free, time.Time{}), append(used, false)
 			}
@@ -300,6 +300,7 @@ func layout(s Shape, seed uint64, start time.Time, kind Kind, q float64) traffic
 		free[env] = t.Add(time.Millisecond)
 		tr.invs = append(tr.invs, inv)
 	}
+	tr.envs = len(free)
 	return tr
 }
 
@@ -311,12 +312,11 @@ func layout(s Shape, seed uint64, start time.Time, kind Kind, q float64) traffic
 // others (len(free)), which the caller adds. Before, the invocation waited for its environment, so a
 // provider's slow calls slowed the fleet's calls down (fanout's quiet environment made one call
 // every 2.1 s instead of every second at 100 % slow calls).
-func (tr *traffic) scaleOut(at time.Time, free []time.Time, used []bool) int {
+func scaleOut(at time.Time, free []time.Time, used []bool) int {
 	for e := range free {
 		if used[e] && !at.Before(free[e]) {
 			return e
 		}
 	}
-	tr.envs = len(free) + 1
 	return len(free)
 }
