@@ -15,7 +15,7 @@ import time
 import unittest
 import typing
 import uuid
-from typing import Callable, List
+from typing import Any, Callable, List, Tuple
 
 import breakerbox
 
@@ -349,36 +349,19 @@ class AgainstAStandIn(unittest.TestCase):
     """What the real extension cannot be made to show on demand: a half-open permit."""
 
     def test_the_permit_the_call_and_the_failure_go_back_with_the_outcome(self) -> None:
-        import http.server
         import json as jsonlib
 
         bodies: List[dict] = []
         tokens: List[str] = []
 
-        class HalfOpen(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+        def half_open(path: str, headers: Any, body: bytes) -> Tuple[int, bytes]:
+            tokens.append(headers.get(breakerbox.TOKEN_HEADER, ""))
+            if path.endswith("/outcomes"):
+                bodies.append(jsonlib.loads(body))
+                return 202, b'{"accepted":1}'
+            return 200, b'{"allowed":true,"state":"HALF_OPEN","permit":"P1","call":"c-1","reason":"probing"}'
 
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                tokens.append(self.headers.get(breakerbox.TOKEN_HEADER, ""))
-                n = int(self.headers.get("Content-Length") or 0)
-                if self.path.endswith("/outcomes"):
-                    bodies.append(jsonlib.loads(self.rfile.read(n)))
-                    status, body = 202, b'{"accepted":1}'
-                else:
-                    status, body = 200, b'{"allowed":true,"state":"HALF_OPEN","permit":"P1","call":"c-1","reason":"probing"}'
-                self.send_response(status)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), HalfOpen)
-        threading.Thread(target=srv.serve_forever, daemon=True).start()
-        self.addCleanup(srv.server_close)
-        self.addCleanup(srv.shutdown)
-        c = breakerbox.Client(port=srv.server_address[1], token="tok", timeout=30)
+        c = breakerbox.Client(port=stand_in(self, half_open), token="tok", timeout=30)
 
         def probe() -> None:
             time.sleep(0.02)
@@ -398,31 +381,15 @@ class AcquireBody(unittest.TestCase):
     """What acquire sends: no body by default, {"call": false} for a batch."""
 
     def test_no_body_by_default_and_call_false_for_a_batch(self) -> None:
-        import http.server
         import json as jsonlib
 
         seen: List[tuple] = []
 
-        class Recorder(http.server.BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+        def recorder(path: str, headers: Any, body: bytes) -> Tuple[int, bytes]:
+            seen.append((headers.get("Content-Length"), headers.get("Content-Type"), body))
+            return 200, b'{"allowed":true,"state":"CLOSED","call":"c-1"}' if not body else b'{"allowed":true,"state":"CLOSED"}'
 
-            def log_message(self, *args: object) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                n = int(self.headers.get("Content-Length") or 0)
-                seen.append((self.headers.get("Content-Length"), self.headers.get("Content-Type"), self.rfile.read(n)))
-                body = b'{"allowed":true,"state":"CLOSED","call":"c-1"}' if n == 0 else b'{"allowed":true,"state":"CLOSED"}'
-                self.send_response(200)
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                self.wfile.write(body)
-
-        srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Recorder)
-        threading.Thread(target=srv.serve_forever, daemon=True).start()
-        self.addCleanup(srv.server_close)
-        self.addCleanup(srv.shutdown)
-        c = breakerbox.Client(port=srv.server_address[1], token="", timeout=30)
+        c = breakerbox.Client(port=stand_in(self, recorder), token="", timeout=30)
         self.addCleanup(c.close)
         self.assertEqual(c.acquire("inventory").call, "c-1")
         self.assertEqual(c.acquire("inventory", call=True).call, "c-1")
@@ -562,6 +529,32 @@ class TypeHints(unittest.TestCase):
                     import sys
                     hints = typing.get_type_hints(f, globalns=vars(sys.modules[f.__module__]), localns=vars(breakerbox))
                     self.assertIn("return", hints, f"{f.__qualname__} has no return annotation")
+
+
+def stand_in(test: unittest.TestCase, answer: Callable[[str, Any, bytes], Tuple[int, bytes]]) -> int:
+    """Starts a stand-in extension on loopback for the rest of the test and returns its port. Every
+    POST is answered by answer(path, headers, body) -> (status, body)."""
+    import http.server
+
+    class Handler(http.server.BaseHTTPRequestHandler):
+        protocol_version = "HTTP/1.1"
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+        def do_POST(self) -> None:
+            n = int(self.headers.get("Content-Length") or 0)
+            status, body = answer(self.path, self.headers, self.rfile.read(n))
+            self.send_response(status)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+    srv = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    threading.Thread(target=srv.serve_forever, daemon=True).start()
+    test.addCleanup(srv.server_close)
+    test.addCleanup(srv.shutdown)
+    return srv.server_address[1]
 
 
 if __name__ == "__main__":
