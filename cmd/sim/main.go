@@ -45,6 +45,8 @@ func run(args []string, stdout io.Writer) error {
 	compare := flags.String("compare", adaptive.PolicyStep+","+adaptive.PolicyKnee, "policies shown next to it, comma-separated")
 	bases := flags.String("bases", "5ms,200ms,30s,70s", "providers' healthy base latencies, comma-separated")
 	queues := flags.String("queues", "shared,fifo,limited", "providers' disciplines, comma-separated")
+	source := flags.String("source", "kinesis", "the ventilator's event source: kinesis or sqs (invocations as the ventilator scales its mapping, batches of at most 10)")
+	pollers := flags.Int("pollers", 1, "on kinesis, the ventilators running at once over one controller state (open shards x parallelization factor)")
 	rowsOf := flags.String("rows", "", "also print the summarised policy's rows per seed and phase of these providers, comma-separated: a base latency (70s) or a base and a discipline (70s/fifo)")
 	phases := flags.String("phases", "", "with -rows, only these phases, comma-separated (healthy,degraded,outage,recovered)")
 	if err := flags.Parse(args); err != nil {
@@ -53,7 +55,14 @@ func run(args []string, stdout io.Writer) error {
 	if *seeds < 1 {
 		return fmt.Errorf("-seeds must be at least 1, got %d", *seeds)
 	}
-	providers, err := parseProviders(*bases, *queues)
+	src, err := sim.ParseSource(*source)
+	if err != nil {
+		return err
+	}
+	if *pollers < 1 || src == sim.SQS && *pollers != 1 {
+		return fmt.Errorf("-pollers must be at least 1, and only kinesis takes it (sqs runs as many invocations as its mapping allows), got %d", *pollers)
+	}
+	providers, err := parseProviders(*bases, *queues, src, *pollers)
 	if err != nil {
 		return err
 	}
@@ -70,11 +79,11 @@ func run(args []string, stdout io.Writer) error {
 	var rows []sim.Row
 	var plotted bool
 	for _, pr := range providers {
-		ps, err := sim.NewPolicies(sim.SimConfig(pr.Base), names...)
+		ps, err := sim.NewPolicies(pr.Fit(sim.SimConfig(pr.Base)), names...)
 		if err != nil {
 			return err
 		}
-		sc := sim.DefaultScenario(pr.Base, pr.Discipline)
+		sc := pr.Scenario()
 		sc.Seed = *seed
 		outs, err := sim.Run(sc, ps)
 		if err != nil {
@@ -129,7 +138,7 @@ func run(args []string, stdout io.Writer) error {
 }
 
 // parseProviders crosses the base latencies and the disciplines.
-func parseProviders(bases, queues string) ([]sim.Provider, error) {
+func parseProviders(bases, queues string, src sim.Source, pollers int) ([]sim.Provider, error) {
 	var out []sim.Provider
 	for _, b := range splitList(bases) {
 		d, err := time.ParseDuration(b)
@@ -141,7 +150,7 @@ func parseProviders(bases, queues string) ([]sim.Provider, error) {
 			if err != nil {
 				return nil, err
 			}
-			out = append(out, sim.Provider{Base: d, Discipline: disc})
+			out = append(out, sim.Provider{Base: d, Discipline: disc, Source: src, Pollers: pollers})
 		}
 	}
 	if len(out) == 0 {

@@ -104,3 +104,25 @@ func TestCheckPhases(t *testing.T) {
 		t.Error("an unknown phase accepted")
 	}
 }
+
+// TestSourceAndPollersFlags checks that -source and -pollers name the providers they play, and
+// that what the ventilator could not run is refused before anything is played.
+func TestSourceAndPollersFlags(t *testing.T) {
+	if out := runSim(t, "-source", "sqs"); !strings.Contains(out, "30s limited sqs") {
+		t.Errorf("-source sqs: no provider named sqs in the summary:\n%s", out)
+	}
+	if out := runSim(t, "-pollers", "2"); !strings.Contains(out, "30s limited x2") {
+		t.Errorf("-pollers 2: no provider named x2 in the summary:\n%s", out)
+	}
+	for _, args := range [][]string{
+		{"-source", "kafka"},
+		{"-pollers", "0"},
+		{"-source", "sqs", "-pollers", "2"},
+	} {
+		var out bytes.Buffer
+		err := run(append([]string{"-out", t.TempDir(), "-bases", "30s", "-seeds", "1"}, args...), &out)
+		if err == nil || out.Len() != 0 {
+			t.Errorf("run %v: error %v after %d bytes of output; want an error and nothing played", args, err, out.Len())
+		}
+	}
+}

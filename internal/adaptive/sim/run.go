@@ -35,6 +35,9 @@ type Outcome struct {
 	MaxInFlight int
 	// MaxConcurrency is the largest fleet concurrency the controller ever decided.
 	MaxConcurrency int
+	// MaxRunning is the most ventilators that ever had a batch under way at once (on SQS, the
+	// mapping's invocations).
+	MaxRunning int
 	// Lost counts records that arrived and were, at the end, neither succeeded, waiting, in flight
 	// nor in the dead-letter queue.
 	Lost int
@@ -115,6 +118,7 @@ type runner struct {
 	enabled bool
 	state   adaptive.State
 	pollers []poller
+	busy    int // pollers with a batch under way
 	calls   []call
 	// The circuit, and the outcomes it was told of, by second.
 	circ    circuit.Circuit
@@ -154,7 +158,7 @@ func newRunner(sc Scenario, p Policy) *runner {
 		pol:     p,
 		rng:     rand.New(rand.NewPCG(sc.Seed, 0x9e3779b97f4a7c15)),
 		end:     sc.Duration(),
-		pollers: make([]poller, sc.Pollers),
+		pollers: make([]poller, slotsOf(sc)),
 		window:  make([]circuit.Counts, int(sc.Duration().Seconds())+2),
 		stopped: make([]bool, len(sc.Phases)),
 	}
@@ -179,10 +183,7 @@ func (r *runner) run() Outcome {
 	for i := range r.sc.Phases {
 		r.clock.schedule(r.phaseStart[i], evPhase, i, 0)
 	}
-	for i := range r.pollers {
-		r.clock.schedule(0, evPoll, i, 0)
-		r.pollers[i].waiting = true
-	}
+	r.pollIdle(0)
 	r.clock.schedule(r.sc.CheckOffset, evCheck, 0, 0)
 	r.clock.schedule(r.sc.WakeOffset, evWake, wakeBackstop, 0)
 	if r.sc.SelfWakeEvery > 0 {
@@ -254,8 +255,8 @@ func (r *runner) schedulePoll(i int, t time.Duration) {
 // poll delivers a batch to poller i, which asks the circuit and fans the batch out through its pool.
 func (r *runner) poll(i int, t time.Duration) {
 	p := &r.pollers[i]
-	if !r.enabled || p.busy {
-		return
+	if !r.enabled || p.busy || r.sc.Source == SQS && r.busy >= r.slots() {
+		return // on SQS, a slot freed by the next batch to settle polls again
 	}
 	waiting := len(r.retry) + r.arrivedBy(t) - r.arrived
 	if waiting <= 0 {
@@ -268,6 +269,9 @@ func (r *runner) poll(i int, t time.Duration) {
 		return
 	}
 	n := min(r.state.BatchSize, waiting)
+	if r.sc.Source == SQS {
+		n = min(n, SQSMaxBatch)
+	}
 	p.batch = p.batch[:0]
 	k := min(n, len(r.retry))
 	p.batch = append(p.batch, r.retry[:k]...)
@@ -297,12 +301,18 @@ func (r *runner) poll(i int, t time.Duration) {
 	}
 	p.permit = d.Permit
 	p.busy, p.next, p.unsent, p.inflight = true, 0, 0, 0
+	r.busy++
+	r.outcome.MaxRunning = max(r.outcome.MaxRunning, r.busy)
 	p.results, p.outcomes = p.results[:0], p.outcomes[:0]
 	p.start = t
 	p.fanOutBy = t + r.sc.FunctionTimeout - r.sc.SettleReserve
 	// Step 3: the pool over the batch, whose limit the controller moves as calls complete.
-	p.ctl = adaptive.NewPool(r.pol.Controller, r.state, r.sc.Pollers,
-		adaptive.Batch{Budget: p.fanOutBy - t, StartBudget: p.fanOutBy - t - r.sc.Timeout}, r.pol.SlowCall)
+	budget := adaptive.Batch{Budget: p.fanOutBy - t, StartBudget: p.fanOutBy - t - r.sc.Timeout}
+	if r.sc.Source == SQS {
+		p.ctl = adaptive.NewPool(r.pol.Controller, r.state, r.slots(), budget, r.pol.SlowCall)
+	} else {
+		p.ctl = adaptive.NewPool(r.pol.Controller, r.state, r.sc.Pollers, budget, r.pol.SlowCall)
+	}
 	p.pool = p.ctl.Limit()
 	if p.permit != "" {
 		// A half-open probe is one call, as the ventilator makes it, of the batch's newest record
@@ -325,7 +335,7 @@ func (r *runner) send(i int, t time.Duration) {
 		// The calls in flight have aged past what the provider's baseline allows: as the
 		// handler does before it admits a call.
 		p.pool = p.ctl.Limit()
-		r.markSize(t, p.pool*r.sc.Pollers)
+		r.markSize(t, p.pool*r.slots())
 	}
 	for p.inflight < p.pool && p.next < len(p.batch) || p.ctl.Tripped() && p.next < len(p.batch) {
 		if !p.ctl.Fits(epoch.Add(t), epoch.Add(p.fanOutBy), r.sc.Timeout) || p.ctl.Tripped() {
@@ -409,8 +419,8 @@ func (r *runner) answer(id int, t time.Duration, ok bool) {
 	p.results = append(p.results, res)
 	if p.ctl.Done(res, epoch.Add(c.sent), epoch.Add(t)) && p.permit == "" {
 		p.pool = p.ctl.Limit()
-		r.outcome.MaxConcurrency = max(r.outcome.MaxConcurrency, p.pool*r.sc.Pollers)
-		r.markSize(t, p.pool*r.sc.Pollers)
+		r.outcome.MaxConcurrency = max(r.outcome.MaxConcurrency, p.pool*r.slots())
+		r.markSize(t, p.pool*r.slots())
 	}
 	if !c.refused {
 		// A refusal (429) says the ventilator went past the provider's limit, not that the provider
@@ -459,6 +469,7 @@ func (r *runner) answer(id int, t time.Duration, ok bool) {
 func (r *runner) settle(i int, t time.Duration) {
 	p := &r.pollers[i]
 	p.busy = false
+	r.busy--
 	if len(p.outcomes) > 0 {
 		r.observe(t, p.outcomes, false)
 	}
@@ -470,7 +481,7 @@ func (r *runner) settle(i int, t time.Duration) {
 		r.state, d = p.ctl.Apply(r.state)
 		if r.pol.Trace != nil {
 			b := adaptive.Summarize(p.results, r.pol.SlowCall)
-			b.Pool, b.Pollers, b.Elapsed, b.Unsent = p.pool, r.sc.Pollers, t-p.start, p.unsent
+			b.Pool, b.Pollers, b.Elapsed, b.Unsent = p.pool, r.slots(), t-p.start, p.unsent
 			r.pol.Trace(t, b, r.state, d)
 		}
 		r.outcome.MaxConcurrency = max(r.outcome.MaxConcurrency, d.Concurrency)
@@ -481,6 +492,9 @@ func (r *runner) settle(i int, t time.Duration) {
 	}
 	r.mark(t)
 	r.schedulePoll(i, t+r.sc.BatchOverhead)
+	if r.sc.Source == SQS {
+		r.pollIdle(t + r.sc.BatchOverhead) // the decision may have raised MaximumConcurrency
+	}
 }
 
 // observe tells the circuit of outcomes at t, as the extension does with reported outcomes and the
@@ -572,11 +586,7 @@ func (r *runner) wake(kind wakeKind, t time.Duration) {
 	r.state, _ = r.pol.Controller.Resume(r.state, epoch.Add(t))
 	r.enabled = true
 	r.mark(t)
-	for i := range r.pollers {
-		if !r.pollers[i].busy {
-			r.schedulePoll(i, t)
-		}
-	}
+	r.pollIdle(t)
 }
 
 // stop disables the mapping at t.

@@ -95,8 +95,11 @@ type Scenario struct {
 	// FunctionTimeout is the ventilator's Lambda timeout; SettleReserve is kept of it for the settle
 	// step, and no call starts later than Timeout before that.
 	FunctionTimeout, SettleReserve time.Duration
-	// Pollers is how many ventilators run at once over the one controller state (shards times the
-	// parallelization factor); each runs a pool of its share of the concurrency.
+	// Source is the event source: Kinesis (the default) or SQS.
+	Source Source
+	// Pollers is how many ventilators run at once over the one controller state on Kinesis (shards
+	// times the parallelization factor); each runs a pool of its share of the concurrency. SQS sets
+	// its own from the concurrency (see SQS).
 	Pollers int
 	// CheckEvery is the checker's schedule; CheckOffset when it first fires.
 	CheckEvery, CheckOffset time.Duration
@@ -249,7 +252,7 @@ func (s Scenario) Validate() error {
 	if s.FunctionTimeout <= s.Timeout+s.SettleReserve {
 		errs = append(errs, errors.New("the function timeout must exceed the call timeout plus the settle reserve"))
 	}
-	if s.Pollers < 1 || s.MaxAttempts < 1 {
+	if s.Source == Kinesis && s.Pollers < 1 || s.MaxAttempts < 1 {
 		errs = append(errs, errors.New("pollers and max attempts must be at least 1"))
 	}
 	if err := s.Circuit.Validate(); err != nil {

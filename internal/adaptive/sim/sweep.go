@@ -3,20 +3,59 @@ package sim
 import (
 	"fmt"
 	"runtime"
+	"strconv"
 	"sync"
 	"time"
 
 	"github.com/breakerbox/breakerbox/internal/adaptive"
 )
 
-// Provider names one simulated provider: its healthy base latency and its discipline.
+// Provider names one simulated provider, its healthy base latency and its discipline, and how the
+// ventilator reads its records: the event source, and on Kinesis how many ventilators run at once.
 type Provider struct {
 	Base       time.Duration
 	Discipline Discipline
+	Source     Source
+	// Pollers is Scenario.Pollers on Kinesis (shards times the parallelization factor); 0 keeps
+	// the default scenario's 1.
+	Pollers int
 }
 
-// String is "200ms shared" and the like.
-func (p Provider) String() string { return p.Base.String() + " " + p.Discipline.String() }
+// String is "200ms shared" and the like, "200ms shared sqs" on SQS, "200ms shared x2" on Kinesis
+// with 2 pollers.
+func (p Provider) String() string {
+	s := p.Base.String() + " " + p.Discipline.String()
+	switch {
+	case p.Source == SQS:
+		s += " sqs"
+	case p.Pollers > 1:
+		s += " x" + strconv.Itoa(p.Pollers)
+	}
+	return s
+}
+
+// Fit makes cfg one the ventilator accepts for p's event source: MIN_CONCURRENCY at least the
+// pollers on Kinesis (each keeps a call in flight; the ventilator says so on every batch
+// otherwise) and at least 2 on SQS (its start-up check).
+func (p Provider) Fit(cfg adaptive.Config) adaptive.Config {
+	least := max(p.Pollers, 1)
+	if p.Source == SQS {
+		least = adaptive.SQSMinMaximumConcurrency
+	}
+	cfg.MinConcurrency = max(cfg.MinConcurrency, least)
+	cfg.InitialConcurrency = max(cfg.InitialConcurrency, cfg.MinConcurrency)
+	return cfg
+}
+
+// Scenario is the default scenario of p's base latency and discipline, with its source and pollers.
+func (p Provider) Scenario() Scenario {
+	sc := DefaultScenario(p.Base, p.Discipline)
+	sc.Source = p.Source
+	if p.Pollers > 0 {
+		sc.Pollers = p.Pollers
+	}
+	return sc
+}
 
 // Sweep plays policy over every provider and every seed in seeds, each run twice (with the poison
 // records of the default scenario and without, for the poison drop), on up to GOMAXPROCS
@@ -56,13 +95,13 @@ func SweepRows(policy string, providers []Provider, seeds []uint64, configFor fu
 			for j := range jobs {
 				pr := providers[j.p]
 				res := result{p: j.p, seed: j.seed}
-				ps, err := NewPolicies(configFor(pr.Base), policy)
+				ps, err := NewPolicies(pr.Fit(configFor(pr.Base)), policy)
 				if err != nil {
 					res.err = err
 					results <- res
 					continue
 				}
-				sc := DefaultScenario(pr.Base, pr.Discipline)
+				sc := pr.Scenario()
 				sc.Seed = seeds[j.seed]
 				outs, err := Run(sc, ps)
 				if err == nil {

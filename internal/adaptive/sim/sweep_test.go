@@ -14,7 +14,7 @@ import (
 // that its summaries are Sweep's.
 func TestSweepRowsKeepsTheRowsOfTheProvidersAsked(t *testing.T) {
 	slow := 30 * time.Second
-	providers := []Provider{{slow, Shared}, {slow, Limited}}
+	providers := []Provider{{Base: slow, Discipline: Shared}, {Base: slow, Discipline: Limited}}
 	seeds := []uint64{3, 1, 2}
 	per, all, err := Sweep(adaptive.PolicyPace, providers, seeds, SimConfig)
 	if err != nil {
