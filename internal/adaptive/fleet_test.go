@@ -21,7 +21,10 @@ func TestShareNeverAddsUpToMoreThanTheFleet(t *testing.T) {
 
 func TestSQSScaling(t *testing.T) {
 	tests := []struct{ conc, maxConc, pool int }{
-		{1, 2, 1}, {2, 2, 1}, {9, 9, 1}, {1000, 1000, 1}, {2500, 1000, 2},
+		// Two invocations at least; pools of up to SQSPool; then one more invocation per SQSPool;
+		// past 1000 invocations, larger pools.
+		{1, 2, 1}, {2, 2, 1}, {9, 2, 4}, {20, 2, 10}, {21, 3, 7}, {32, 4, 8},
+		{1000, 100, 10}, {10000, 1000, 10}, {25000, 1000, 25},
 	}
 	for _, tt := range tests {
 		m, p := SQSScaling(tt.conc)

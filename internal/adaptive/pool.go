@@ -45,6 +45,10 @@ type Pool struct {
 	cut   bool
 	// steps are the samples decided on, in order, to replay onto another stored state.
 	steps []step
+	// sqs is set for an invocation of an SQS mapping (NewSQSPool): its limit is SQSScaling's pool,
+	// at most sqsMax.
+	sqs    bool
+	sqsMax int
 	// tripped is set once a decision trips: the ventilator starts no more calls.
 	tripped bool
 	// flights are the calls in flight, noted by Sent, for the age brake.
@@ -68,13 +72,38 @@ func NewPool(ctl Controller, s State, pollers int, base Batch, slowCall time.Dur
 	return p
 }
 
+// NewSQSPool is NewPool for an invocation of an SQS mapping whose MAX_CONCURRENCY is
+// maxConcurrency. Lambda runs up to the mapping's MaximumConcurrency invocations at once (the
+// SQSScaling of a concurrency the mapping was set to, which may differ from s's) and starts more
+// as it is raised, while the ones under way keep their pools: the limit is SQSScaling's pool at
+// the concurrency decided so far, and never above the pool of maxConcurrency's, so that however
+// many invocations run (at most maxConcurrency's MaximumConcurrency) their calls together stay
+// within MAX_CONCURRENCY.
+func NewSQSPool(ctl Controller, s State, maxConcurrency int, base Batch, slowCall time.Duration) *Pool {
+	m, _ := SQSScaling(s.Concurrency)
+	p := NewPool(ctl, s, m, base, slowCall)
+	p.sqs = true
+	_, p.sqsMax = SQSScaling(maxConcurrency)
+	p.base.Pool = p.Limit()
+	return p
+}
+
 // Limit is how many calls the invocation may have in flight now: its share of the fleet's current
-// concurrency; 0 once a decision tripped (start no more calls).
+// concurrency (SQSScaling's pool on SQS); 0 once a decision tripped (start no more calls).
 func (p *Pool) Limit() int {
 	if p.tripped {
 		return 0
 	}
-	return Share(p.state.Concurrency, p.base.Pollers)
+	return p.share(p.state.Concurrency)
+}
+
+// share is the invocation's part of a fleet concurrency of c.
+func (p *Pool) share(c int) int {
+	if p.sqs {
+		_, pool := SQSScaling(c)
+		return min(pool, p.sqsMax)
+	}
+	return Share(c, p.base.Pollers)
 }
 
 // Tripped reports whether a decision within the batch tripped.
@@ -222,7 +251,7 @@ func (p *Pool) decided(s State, d Decision, sample Batch, now time.Time) {
 	p.stale = Batch{}
 	p.steps = append(p.steps, step{sample: sample, at: now})
 	p.round, p.peak = Batch{}, 0
-	p.base.Pool = Share(s.Concurrency, p.base.Pollers)
+	p.base.Pool = p.share(s.Concurrency)
 	if d.Trip {
 		p.tripped = true
 	}

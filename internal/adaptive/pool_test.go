@@ -195,8 +195,9 @@ func TestPoolPoisonRecordDoesNotBrake(t *testing.T) {
 	}
 }
 
-// On SQS each invocation has a pool of its share, one call when the fleet's concurrency is the
-// number of invocations: one call is a round there, and slow start moves on it.
+// A ventilator sharing the fleet with another (two Kinesis shards) has a pool of its share, one
+// call when the fleet's concurrency is the number of ventilators: one call is a round there, and
+// slow start moves on it.
 func TestPaceDecidesOnASharedPoolOfOne(t *testing.T) {
 	ctl := newController(t, PolicyPace, nil)
 	s := ctl.Initial(t0)
@@ -205,6 +206,31 @@ func TestPaceDecidesOnASharedPoolOfOne(t *testing.T) {
 	p := NewPool(ctl, s, 2, Batch{}, time.Minute)
 	if got := complete(p, 1, 100*time.Millisecond, t0, t0.Add(100*time.Millisecond)); got != 2 {
 		t.Fatalf("pool after one quiet call = %d, want 2 (a share of 4 over 2 invocations)", got)
+	}
+}
+
+// An SQS invocation's pool is SQSScaling's at the concurrency decided so far, and never above the
+// pool MAX_CONCURRENCY's own scaling gives: Lambda starts more invocations as the mapping's
+// MaximumConcurrency rises while the ones under way keep their pools, so a pool sized from a lower
+// MaximumConcurrency than the most the mapping may hold took an SQS fleet past MAX_CONCURRENCY
+// (38 calls in flight against 32 in make sim's 5 ms provider). Here 20 calls would be 2 pools of
+// 10, but MAX_CONCURRENCY 32 lets the mapping run 4 invocations, so each keeps at most 8.
+func TestSQSPoolStaysWithinMaxConcurrency(t *testing.T) {
+	ctl := newController(t, PolicyPace, nil)
+	s := steady(t, ctl)
+	s.Concurrency, s.Knee, s.Good = 20, 20, 20
+	p := NewSQSPool(ctl, s, 32, Batch{}, time.Minute)
+	if got := p.Limit(); got != 8 {
+		t.Fatalf("pool at concurrency 20 under MAX_CONCURRENCY 32 = %d, want 8 (32 over its 4 invocations)", got)
+	}
+	low := s
+	low.Concurrency, low.Knee, low.Good = 4, 0, 0 // no knee known: slow start
+	p = NewSQSPool(ctl, low, 32, Batch{}, time.Minute)
+	if got := p.Limit(); got != 2 {
+		t.Fatalf("pool at concurrency 4 = %d, want SQSScaling's 2 (4 over 2 invocations)", got)
+	}
+	if got := complete(p, 2, 200*time.Millisecond, t0, t0.Add(time.Second)); got <= 2 {
+		t.Fatalf("pool after a quiet round = %d, want it raised as the fleet's concurrency is", got)
 	}
 }
 

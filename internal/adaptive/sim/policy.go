@@ -15,6 +15,8 @@ type Policy struct {
 	Controller adaptive.Controller
 	// SlowCall is the threshold above which the ventilator reports a successful call as slow.
 	SlowCall time.Duration
+	// MaxConcurrency is the controller's MAX_CONCURRENCY.
+	MaxConcurrency int
 	// Trace, when set, sees every decision with the batch it was made on, at virtual time t.
 	Trace func(t time.Duration, b adaptive.Batch, s adaptive.State, d adaptive.Decision)
 }
@@ -41,7 +43,7 @@ func NewPolicies(cfg adaptive.Config, names ...string) ([]Policy, error) {
 		if err != nil {
 			return nil, fmt.Errorf("sim: policy %s: %w", name, err)
 		}
-		ps = append(ps, Policy{Name: name, Controller: ctl, SlowCall: c.SlowCall})
+		ps = append(ps, Policy{Name: name, Controller: ctl, SlowCall: c.SlowCall, MaxConcurrency: c.MaxConcurrency})
 	}
 	return ps, nil
 }

@@ -309,7 +309,7 @@ func (r *runner) poll(i int, t time.Duration) {
 	// Step 3: the pool over the batch, whose limit the controller moves as calls complete.
 	budget := adaptive.Batch{Budget: p.fanOutBy - t, StartBudget: p.fanOutBy - t - r.sc.Timeout}
 	if r.sc.Source == SQS {
-		p.ctl = adaptive.NewPool(r.pol.Controller, r.state, r.slots(), budget, r.pol.SlowCall)
+		p.ctl = adaptive.NewSQSPool(r.pol.Controller, r.state, r.pol.MaxConcurrency, budget, r.pol.SlowCall)
 	} else {
 		p.ctl = adaptive.NewPool(r.pol.Controller, r.state, r.sc.Pollers, budget, r.pol.SlowCall)
 	}

@@ -62,6 +62,31 @@ func TestDedupIsWhatPreventsDuplicates(t *testing.T) {
 	}
 }
 
+// TestSQSStaysWithinMaxConcurrency plays an SQS mapping, whose invocations Lambda scales up to the
+// MaximumConcurrency the ventilator sets: the invocations together never have more calls in flight
+// than MAX_CONCURRENCY, however many run, and never more invocations than that setting allows.
+func TestSQSStaysWithinMaxConcurrency(t *testing.T) {
+	const most = 6
+	for _, d := range Disciplines {
+		outs, _ := play(t, d, func(sc *Scenario, c *adaptive.Config) {
+			sc.Source = SQS
+			c.MinConcurrency, c.MaxConcurrency = 2, most
+		}, adaptive.PolicyPace, adaptive.PolicyKnee, adaptive.PolicyStep)
+		invocations, _ := adaptive.SQSScaling(most)
+		for _, o := range outs {
+			if o.MaxInFlight > most {
+				t.Errorf("%s, %s: %d calls in flight at once; MAX_CONCURRENCY is %d", d, o.Policy, o.MaxInFlight, most)
+			}
+			if o.MaxRunning > invocations {
+				t.Errorf("%s, %s: %d invocations at once; MaximumConcurrency is at most %d", d, o.Policy, o.MaxRunning, invocations)
+			}
+			if o.MaxRunning < 2 {
+				t.Errorf("%s, %s: at most %d invocation at once: SQS was not played", d, o.Policy, o.MaxRunning)
+			}
+		}
+	}
+}
+
 func TestConcurrencyNeverExceedsMaxConcurrency(t *testing.T) {
 	// A contract of 6 calls in flight, below the provider's capacity of 8, shared by 3 ventilators.
 	for _, d := range Disciplines {

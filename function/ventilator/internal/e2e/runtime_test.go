@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"fmt"
 	"net/http"
+	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -267,16 +268,18 @@ func TestStateChangeEventWithAnExtraFieldWakesTheVentilator(t *testing.T) {
 // On SQS the controller's concurrency moves the mapping's ScalingConfig.MaximumConcurrency, and the
 // poller runs that many ventilators at once.
 func TestSQSMaximumConcurrencyMoves(t *testing.T) {
-	r := newRig(t, rigOptions{Source: sqsSource, BatchSize: 1, Ventilators: 4, Env: []string{"MAX_CONCURRENCY=4", "MAX_BATCH=4"}})
+	// Pools of up to 10 calls per invocation (adaptive.SQSScaling): the mapping needs a third
+	// invocation once the concurrency passes 20, which MAX_CONCURRENCY 30 allows.
+	r := newRig(t, rigOptions{Source: sqsSource, BatchSize: 1, Ventilators: 4, Env: []string{"MAX_CONCURRENCY=30", "MAX_BATCH=10"}})
 	r.provider.setDelay(100 * time.Millisecond)
 	var ids []string
-	for i := range 60 {
+	for i := range 200 {
 		ids = append(ids, fmt.Sprint("c", i))
 		r.put("", record(ids[i]))
 	}
 	r.start()
 	var seen []int32
-	r.eventually("MaximumConcurrency reaches 4", func() bool {
+	r.eventually("MaximumConcurrency reaches 3", func() bool {
 		out, err := lambda.NewFromConfig(r.aws).GetEventSourceMapping(ctxT(t), &lambda.GetEventSourceMappingInput{UUID: aws.String(r.uuid)})
 		if err != nil || out.ScalingConfig == nil {
 			return false
@@ -285,15 +288,18 @@ func TestSQSMaximumConcurrencyMoves(t *testing.T) {
 		if len(seen) == 0 || seen[len(seen)-1] != n {
 			seen = append(seen, n)
 		}
-		return n == 4
+		return n == 3
 	})
 	r.eventuallySucceeded(ids)
 	most := 0
 	for _, p := range r.pollers {
 		most = max(most, p.Stats().MaxInFlight)
 	}
-	if most < 2 || most > 4 {
-		t.Fatalf("at most %d ventilators at once, want between 2 and the MaximumConcurrency of 4", most)
+	if most < 2 || most > 3 {
+		t.Fatalf("at most %d ventilators at once, want between 2 and the MaximumConcurrency of 3", most)
+	}
+	if calls := slices.Max(r.provider.inFlightAtArrivals()); calls > 30 {
+		t.Fatalf("%d calls in flight at once, more than MAX_CONCURRENCY 30", calls)
 	}
 	for _, id := range ids {
 		if n := r.provider.successesOf(id); n != 1 {

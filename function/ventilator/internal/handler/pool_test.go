@@ -38,25 +38,35 @@ func TestPoolOverALargerBatch(t *testing.T) {
 }
 
 // On SQS the concurrency is spread over concurrent invocations through the mapping's
-// MaximumConcurrency, each with a pool of one.
+// MaximumConcurrency, each with a pool of SQSScaling's (20 calls: 2 invocations of 10), and the
+// controller's decision moves MaximumConcurrency (21 calls: 3 invocations of 7).
 func TestSQSConcurrencyMovesMaximumConcurrency(t *testing.T) {
-	r := newRig(t, func(c *config.Config) { c.Adaptive.MinConcurrency = 2 })
-	r.setController(adaptive.State{Policy: "aimd", Concurrency: 4, BatchSize: 4})
+	r := newRig(t, func(c *config.Config) { c.Adaptive.MinConcurrency, c.Adaptive.MaxConcurrency = 2, 40 })
+	r.setController(adaptive.State{Policy: "aimd", Concurrency: 20, BatchSize: 10})
+	_, pool := adaptive.SQSScaling(20)
+	// Each call waits (up to a deadline only a failure reaches) until the pool is full once.
+	deadline := time.Now().Add(time.Minute)
 	r.worker.behave = func(string) fanout.Outcome {
-		time.Sleep(10 * time.Millisecond)
+		for r.worker.most.Load() < int32(pool) && time.Now().Before(deadline) {
+			time.Sleep(time.Millisecond)
+		}
 		return ok(0)
 	}
-	if failed := r.invoke(sqsEvent(sqsMessage{id: "m-1", body: rec("a")}, sqsMessage{id: "m-2", body: rec("b")})); len(failed) != 0 {
+	var msgs []sqsMessage
+	for i := range 10 {
+		msgs = append(msgs, sqsMessage{id: fmt.Sprint("m-", i), body: rec(fmt.Sprint("s", i))})
+	}
+	if failed := r.invoke(sqsEvent(msgs...)); len(failed) != 0 {
 		t.Fatalf("failures %v", failed)
 	}
-	if most := r.worker.most.Load(); most != 1 {
-		t.Fatalf("%d calls at once in one SQS invocation, want 1 (SQSScaling's pool)", most)
+	if most := r.worker.most.Load(); most != int32(pool) {
+		t.Fatalf("%d calls at once in one SQS invocation, want SQSScaling's pool of %d", most, pool)
 	}
 	s := r.controller()
 	last := r.mapping.applies[len(r.mapping.applies)-1]
 	want, _ := adaptive.SQSScaling(s.Concurrency)
-	if s.Concurrency != 5 || last.want.MaximumConcurrency != want || !last.fresh {
-		t.Fatalf("controller %+v, last apply %+v; want concurrency 5 applied as MaximumConcurrency %d", s, last, want)
+	if s.Concurrency != 21 || want != 3 || last.want.MaximumConcurrency != want || !last.fresh {
+		t.Fatalf("controller %+v, last apply %+v; want concurrency 21 applied as MaximumConcurrency 3", s, last)
 	}
 }
 
