@@ -56,6 +56,51 @@ func TestAllFailedBatchSkipsTheMinimumSample(t *testing.T) {
 	}
 }
 
+// Refusals at the floor trip a ventilator that runs alone, but only hold one that runs beside
+// others (several shards, an SQS mapping), whose older pools may be what fills the provider;
+// failures that are not refusals trip either.
+func TestRefusalsAtTheFloorBesideOthersHold(t *testing.T) {
+	for _, p := range append([]string{PolicyPace}, policies...) {
+		t.Run(p, func(t *testing.T) {
+			ctl := newController(t, p, func(c *Config) { c.MinConcurrency, c.TripAfter = 2, 1 })
+			refused := func(pollers int) Batch {
+				b := sample(2, 2, 0, 0)
+				b.Refused, b.Pollers, b.FailedKeys = 2, pollers, 2
+				return b
+			}
+			s := at(ctl, 2)
+			for i := range 10 {
+				var d Decision
+				if s, d = ctl.Next(s, refused(2), t0.Add(time.Duration(i)*time.Second)); d.Trip {
+					t.Fatalf("round %d of refusals at the floor beside another ventilator tripped (%s)", i+1, d.Reason)
+				}
+			}
+			alone := at(ctl, 2)
+			for i := range 10 {
+				var d Decision
+				if alone, d = ctl.Next(alone, refused(1), t0.Add(time.Duration(i)*time.Second)); d.Trip {
+					break
+				}
+				if i == 9 {
+					t.Fatalf("10 rounds of refusals at the floor alone did not trip (%s)", d.Reason)
+				}
+			}
+			failed := sample(2, 2, 0, 0)
+			failed.Pollers, failed.FailedKeys = 2, 2
+			down := at(ctl, 2)
+			for i := range 10 {
+				var d Decision
+				if down, d = ctl.Next(down, failed, t0.Add(time.Duration(i)*time.Second)); d.Trip {
+					break
+				}
+				if i == 9 {
+					t.Fatalf("10 rounds of failures at the floor beside another ventilator did not trip (%s)", d.Reason)
+				}
+			}
+		})
+	}
+}
+
 func TestTripOnlyAtTheFloor(t *testing.T) {
 	for _, p := range policies {
 		t.Run(p, func(t *testing.T) {
