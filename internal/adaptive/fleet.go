@@ -30,27 +30,36 @@ func Share(concurrency, pollers int) int {
 	return max(concurrency/pollers, 1)
 }
 
-// SQSPool is the most calls an SQS invocation keeps in flight before the fleet's concurrency is
-// spread over one more invocation: the largest batch of a FIFO queue, or of a standard queue
-// without a batching window, so that a batch can fill its pool.
+// SQSPool is the pool an SQS invocation is given at most before the fleet's concurrency is spread
+// over one more invocation (unless 1000 invocations are not enough): the largest batch of a FIFO
+// queue, or of a standard queue without a batching window, so that a batch can fill its pool.
 const SQSPool = 10
 
 // SQSScaling turns a fleet-wide concurrency into an SQS mapping's MaximumConcurrency and the pool of
-// each invocation: as few invocations as pools of at most SQSPool allow, and at least 2 (SQS's
-// least MaximumConcurrency), up to 1000; beyond, pools of concurrency/1000. maximumConcurrency*pool
-// never exceeds concurrency, except below 2, which SQS cannot express: there the answer is 2
+// each invocation, under a MAX_CONCURRENCY of maxConcurrency. MAX_CONCURRENCY fixes the most
+// invocations (enough for pools of at most SQSPool, at least 2, SQS's least MaximumConcurrency,
+// and at most 1000) and the largest pool (MAX_CONCURRENCY over that many); a concurrency takes as
+// few invocations as pools of that size allow, at least 2. So the invocations running at once,
+// however many a MaximumConcurrency set earlier let start and whatever pool each holds, never
+// have more than MAX_CONCURRENCY calls in flight together, and maximumConcurrency*pool never
+// exceeds concurrency, except below 2, which SQS cannot express: there the answer is 2
 // invocations of pool 1, so a ventilator on SQS checks its config with
 // [Config.FitsPollers](SQSMinMaximumConcurrency) at start-up.
 //
 // Pools, not one call per invocation: a pool of one makes every call a round of the controller,
 // decided by each invocation on its own, and `make sim -source sqs` held the fleet at
-// MAX_CONCURRENCY, 3.6 to 10.6 times what the provider served, when invocations had one call each.
-func SQSScaling(concurrency int) (maximumConcurrency, pool int) {
-	concurrency = max(concurrency, SQSMinMaximumConcurrency)
-	maximumConcurrency = (concurrency + SQSPool - 1) / SQSPool
-	maximumConcurrency = min(max(maximumConcurrency, SQSMinMaximumConcurrency), SQSMaxMaximumConcurrency)
-	return maximumConcurrency, concurrency / maximumConcurrency
+// MAX_CONCURRENCY, 3.7 to 10.6 times what the provider served, when invocations had one call each.
+func SQSScaling(concurrency, maxConcurrency int) (maximumConcurrency, pool int) {
+	maxConcurrency = max(maxConcurrency, SQSMinMaximumConcurrency)
+	most := min(max(ceilDiv(maxConcurrency, SQSPool), SQSMinMaximumConcurrency), SQSMaxMaximumConcurrency)
+	size := max(maxConcurrency/most, 1)
+	concurrency = min(max(concurrency, SQSMinMaximumConcurrency), maxConcurrency)
+	maximumConcurrency = min(max(ceilDiv(concurrency, size), SQSMinMaximumConcurrency), most)
+	return maximumConcurrency, min(concurrency/maximumConcurrency, size)
 }
+
+// ceilDiv is a/b rounded up, for positive a and b.
+func ceilDiv(a, b int) int { return (a + b - 1) / b }
 
 // FitsPollers reports whether pollers ventilators running at once can each keep at least one call
 // in flight without the fleet exceeding MIN_CONCURRENCY, and if not, which setting to change.

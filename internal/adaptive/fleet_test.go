@@ -20,19 +20,35 @@ func TestShareNeverAddsUpToMoreThanTheFleet(t *testing.T) {
 }
 
 func TestSQSScaling(t *testing.T) {
-	tests := []struct{ conc, maxConc, pool int }{
-		// Two invocations at least; pools of up to SQSPool; then one more invocation per SQSPool;
-		// past 1000 invocations, larger pools.
-		{1, 2, 1}, {2, 2, 1}, {9, 2, 4}, {20, 2, 10}, {21, 3, 7}, {32, 4, 8},
-		{1000, 100, 10}, {10000, 1000, 10}, {25000, 1000, 25},
+	tests := []struct{ conc, most, maxConc, pool int }{
+		// MAX_CONCURRENCY 10 (the default): 2 invocations of up to 5.
+		{1, 10, 2, 1}, {2, 10, 2, 1}, {9, 10, 2, 4}, {10, 10, 2, 5}, {40, 10, 2, 5},
+		// 40: 4 invocations of up to 10, as few as the concurrency needs.
+		{20, 40, 2, 10}, {21, 40, 3, 7}, {40, 40, 4, 10},
+		// 32: 4 invocations of up to 8 (18 calls are 3 invocations of 6, not 2 of 9).
+		{18, 32, 3, 6}, {32, 32, 4, 8},
+		// Past 1000 invocations of 10, larger pools.
+		{10000, 10000, 1000, 10}, {25000, 25000, 1000, 25}, {2500, 25000, 100, 25},
 	}
 	for _, tt := range tests {
-		m, p := SQSScaling(tt.conc)
+		m, p := SQSScaling(tt.conc, tt.most)
 		if m != tt.maxConc || p != tt.pool {
-			t.Errorf("SQSScaling(%d) = %d, %d; want %d, %d", tt.conc, m, p, tt.maxConc, tt.pool)
+			t.Errorf("SQSScaling(%d, %d) = %d, %d; want %d, %d", tt.conc, tt.most, m, p, tt.maxConc, tt.pool)
 		}
 		if tt.conc >= 2 && m*p > tt.conc {
-			t.Errorf("SQSScaling(%d): %d invocations of %d exceed it", tt.conc, m, p)
+			t.Errorf("SQSScaling(%d, %d): %d invocations of %d exceed the concurrency", tt.conc, tt.most, m, p)
+		}
+	}
+	// Whatever MaximumConcurrency the mapping was set to earlier and whatever pool each running
+	// invocation holds, they stay within MAX_CONCURRENCY.
+	for most := 2; most <= 3000; most++ {
+		invocations, pools := 0, 0
+		for c := 1; c <= most; c++ {
+			m, p := SQSScaling(c, most)
+			invocations, pools = max(invocations, m), max(pools, p)
+		}
+		if invocations*pools > most {
+			t.Fatalf("MAX_CONCURRENCY %d: up to %d invocations and pools of up to %d", most, invocations, pools)
 		}
 	}
 }

@@ -45,8 +45,8 @@ type Pool struct {
 	cut   bool
 	// steps are the samples decided on, in order, to replay onto another stored state.
 	steps []step
-	// sqs is set for an invocation of an SQS mapping (NewSQSPool): its limit is SQSScaling's pool,
-	// at most sqsMax.
+	// sqs is set for an invocation of an SQS mapping (NewSQSPool): its limit is SQSScaling's pool
+	// under a MAX_CONCURRENCY of sqsMax.
 	sqs    bool
 	sqsMax int
 	// tripped is set once a decision trips: the ventilator starts no more calls.
@@ -76,14 +76,12 @@ func NewPool(ctl Controller, s State, pollers int, base Batch, slowCall time.Dur
 // maxConcurrency. Lambda runs up to the mapping's MaximumConcurrency invocations at once (the
 // SQSScaling of a concurrency the mapping was set to, which may differ from s's) and starts more
 // as it is raised, while the ones under way keep their pools: the limit is SQSScaling's pool at
-// the concurrency decided so far, and never above the pool of maxConcurrency's, so that however
-// many invocations run (at most maxConcurrency's MaximumConcurrency) their calls together stay
-// within MAX_CONCURRENCY.
+// the concurrency decided so far, never the invocation's share of the invocations it began
+// among, which grew within each batch past what MAX_CONCURRENCY allows all of them together.
 func NewSQSPool(ctl Controller, s State, maxConcurrency int, base Batch, slowCall time.Duration) *Pool {
-	m, _ := SQSScaling(s.Concurrency)
+	m, _ := SQSScaling(s.Concurrency, maxConcurrency)
 	p := NewPool(ctl, s, m, base, slowCall)
-	p.sqs = true
-	_, p.sqsMax = SQSScaling(maxConcurrency)
+	p.sqs, p.sqsMax = true, maxConcurrency
 	p.base.Pool = p.Limit()
 	return p
 }
@@ -100,8 +98,8 @@ func (p *Pool) Limit() int {
 // share is the invocation's part of a fleet concurrency of c.
 func (p *Pool) share(c int) int {
 	if p.sqs {
-		_, pool := SQSScaling(c)
-		return min(pool, p.sqsMax)
+		_, pool := SQSScaling(c, p.sqsMax)
+		return pool
 	}
 	return Share(c, p.base.Pollers)
 }

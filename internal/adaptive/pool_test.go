@@ -209,28 +209,34 @@ func TestPaceDecidesOnASharedPoolOfOne(t *testing.T) {
 	}
 }
 
-// An SQS invocation's pool is SQSScaling's at the concurrency decided so far, and never above the
-// pool MAX_CONCURRENCY's own scaling gives: Lambda starts more invocations as the mapping's
-// MaximumConcurrency rises while the ones under way keep their pools, so a pool sized from a lower
-// MaximumConcurrency than the most the mapping may hold took an SQS fleet past MAX_CONCURRENCY
-// (38 calls in flight against 32 in make sim's 5 ms provider). Here 20 calls would be 2 pools of
-// 10, but MAX_CONCURRENCY 32 lets the mapping run 4 invocations, so each keeps at most 8.
-func TestSQSPoolStaysWithinMaxConcurrency(t *testing.T) {
+// An SQS invocation's pool is SQSScaling's at the concurrency decided so far, never its share of
+// the invocations it began among: Lambda starts more invocations as the mapping's
+// MaximumConcurrency rises while the ones under way keep their pools, and a share that grew within
+// each batch took an SQS fleet past MAX_CONCURRENCY (38 calls in flight against 32 in make sim's
+// 5 ms provider). Under MAX_CONCURRENCY 32, 20 calls are 3 invocations of 6, and 16 are 2 of 8: a
+// pool that began among 2 invocations and whose fleet grew to 17 keeps 5, as each of the 3
+// invocations the mapping is about to run will.
+func TestSQSPoolKeepsSQSScalingsPool(t *testing.T) {
 	ctl := newController(t, PolicyPace, nil)
 	s := steady(t, ctl)
 	s.Concurrency, s.Knee, s.Good = 20, 20, 20
+	if got := NewSQSPool(ctl, s, 32, Batch{}, time.Minute).Limit(); got != 6 {
+		t.Fatalf("pool at concurrency 20 under MAX_CONCURRENCY 32 = %d, want 6 (3 invocations of 6)", got)
+	}
+	s.Concurrency, s.Knee, s.Good = 16, 16, 16
 	p := NewSQSPool(ctl, s, 32, Batch{}, time.Minute)
 	if got := p.Limit(); got != 8 {
-		t.Fatalf("pool at concurrency 20 under MAX_CONCURRENCY 32 = %d, want 8 (32 over its 4 invocations)", got)
+		t.Fatalf("pool at concurrency 16 = %d, want 8 (2 invocations of 8)", got)
 	}
-	low := s
-	low.Concurrency, low.Knee, low.Good = 4, 0, 0 // no knee known: slow start
-	p = NewSQSPool(ctl, low, 32, Batch{}, time.Minute)
-	if got := p.Limit(); got != 2 {
-		t.Fatalf("pool at concurrency 4 = %d, want SQSScaling's 2 (4 over 2 invocations)", got)
+	// Quiet rounds at the knee: after paceHold of them the pace policy tries one more call.
+	for i := range paceHold + 1 {
+		complete(p, 8, 200*time.Millisecond, t0.Add(time.Duration(i)*time.Second), t0.Add(time.Duration(i+1)*time.Second))
 	}
-	if got := complete(p, 2, 200*time.Millisecond, t0, t0.Add(time.Second)); got <= 2 {
-		t.Fatalf("pool after a quiet round = %d, want it raised as the fleet's concurrency is", got)
+	if c := p.state.Concurrency; c != 17 {
+		t.Fatalf("fleet concurrency after quiet rounds at the knee = %d, want 17", c)
+	}
+	if got := p.Limit(); got != 5 {
+		t.Fatalf("pool at concurrency 17 = %d, want SQSScaling's 5 (3 invocations), not 8 of 2", got)
 	}
 }
 

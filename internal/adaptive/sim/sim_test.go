@@ -72,7 +72,7 @@ func TestSQSStaysWithinMaxConcurrency(t *testing.T) {
 			sc.Source = SQS
 			c.MinConcurrency, c.MaxConcurrency = 2, most
 		}, adaptive.PolicyPace, adaptive.PolicyKnee, adaptive.PolicyStep)
-		invocations, _ := adaptive.SQSScaling(most)
+		invocations, _ := adaptive.SQSScaling(most, most)
 		for _, o := range outs {
 			if o.MaxInFlight > most {
 				t.Errorf("%s, %s: %d calls in flight at once; MAX_CONCURRENCY is %d", d, o.Policy, o.MaxInFlight, most)

@@ -53,7 +53,7 @@ func (r *runner) slots() int {
 	if r.sc.Source != SQS {
 		return r.sc.Pollers
 	}
-	m, _ := adaptive.SQSScaling(r.state.Concurrency)
+	m, _ := adaptive.SQSScaling(r.state.Concurrency, r.pol.MaxConcurrency)
 	return m
 }
 

@@ -43,7 +43,7 @@ func TestPoolOverALargerBatch(t *testing.T) {
 func TestSQSConcurrencyMovesMaximumConcurrency(t *testing.T) {
 	r := newRig(t, func(c *config.Config) { c.Adaptive.MinConcurrency, c.Adaptive.MaxConcurrency = 2, 40 })
 	r.setController(adaptive.State{Policy: "aimd", Concurrency: 20, BatchSize: 10})
-	_, pool := adaptive.SQSScaling(20)
+	_, pool := adaptive.SQSScaling(20, 40)
 	// Each call waits (up to a deadline only a failure reaches) until the pool is full once.
 	deadline := time.Now().Add(time.Minute)
 	r.worker.behave = func(string) fanout.Outcome {
@@ -64,7 +64,7 @@ func TestSQSConcurrencyMovesMaximumConcurrency(t *testing.T) {
 	}
 	s := r.controller()
 	last := r.mapping.applies[len(r.mapping.applies)-1]
-	want, _ := adaptive.SQSScaling(s.Concurrency)
+	want, _ := adaptive.SQSScaling(s.Concurrency, 40)
 	if s.Concurrency != 21 || want != 3 || last.want.MaximumConcurrency != want || !last.fresh {
 		t.Fatalf("controller %+v, last apply %+v; want concurrency 21 applied as MaximumConcurrency 3", s, last)
 	}

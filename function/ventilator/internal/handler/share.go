@@ -27,7 +27,7 @@ func (h *Handler) shareOf(ctx context.Context, r *run, st adaptive.State) share 
 	}
 	c = min(max(c, h.cfg.Adaptive.MinConcurrency), h.cfg.Adaptive.MaxConcurrency)
 	if r.recs[0].source == sourceSQS {
-		pollers, pool := adaptive.SQSScaling(c)
+		pollers, pool := adaptive.SQSScaling(c, h.cfg.Adaptive.MaxConcurrency)
 		return share{concurrency: c, pollers: pollers, pool: pool}
 	}
 	pollers := 1
@@ -53,7 +53,7 @@ func (h *Handler) shareOf(ctx context.Context, r *run, st adaptive.State) share 
 func (h *Handler) want(d adaptive.Decision) mapping.Want {
 	w := mapping.Want{BatchSize: d.BatchSize}
 	if d.Concurrency > 0 {
-		w.MaximumConcurrency, _ = adaptive.SQSScaling(d.Concurrency)
+		w.MaximumConcurrency, _ = adaptive.SQSScaling(d.Concurrency, h.cfg.Adaptive.MaxConcurrency)
 	}
 	return w
 }
