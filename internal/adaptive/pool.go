@@ -66,9 +66,9 @@ type step struct {
 // call (Budget and StartBudget); slowCall is the slow-call threshold the calls are judged against.
 func NewPool(ctl Controller, s State, pollers int, base Batch, slowCall time.Duration) *Pool {
 	base.Pollers = max(pollers, 1)
-	base.Pool = Share(s.Concurrency, base.Pollers)
 	p := &Pool{ctl: ctl, slow: slowCall, perCall: ctl.PerCall(), start: s, state: s, base: base}
 	p.last = Decision{Concurrency: s.Concurrency, BatchSize: s.BatchSize, Reason: "hold: too few calls in the batch for a decision"}
+	p.resize(s.Concurrency)
 	return p
 }
 
@@ -77,12 +77,12 @@ func NewPool(ctl Controller, s State, pollers int, base Batch, slowCall time.Dur
 // SQSScaling of a concurrency the mapping was set to, which may differ from s's) and starts more
 // as it is raised, while the ones under way keep their pools: the limit is SQSScaling's pool at
 // the concurrency decided so far, never the invocation's share of the invocations it began
-// among, which grew within each batch past what MAX_CONCURRENCY allows all of them together.
+// among, which grew within each batch past what MAX_CONCURRENCY allows all of them together. Its
+// samples name as their pollers the invocations SQSScaling gives the concurrency decided so far.
 func NewSQSPool(ctl Controller, s State, maxConcurrency int, base Batch, slowCall time.Duration) *Pool {
-	m, _ := SQSScaling(s.Concurrency, maxConcurrency)
-	p := NewPool(ctl, s, m, base, slowCall)
+	p := NewPool(ctl, s, 1, base, slowCall)
 	p.sqs, p.sqsMax = true, maxConcurrency
-	p.base.Pool = p.Limit()
+	p.resize(s.Concurrency)
 	return p
 }
 
@@ -92,16 +92,17 @@ func (p *Pool) Limit() int {
 	if p.tripped {
 		return 0
 	}
-	return p.share(p.state.Concurrency)
+	return p.base.Pool
 }
 
-// share is the invocation's part of a fleet concurrency of c.
-func (p *Pool) share(c int) int {
+// resize makes the invocation's share that of a fleet concurrency of c: its part of c among the
+// ventilators running at once, which on SQS are the invocations SQSScaling gives c.
+func (p *Pool) resize(c int) {
 	if p.sqs {
-		_, pool := SQSScaling(c, p.sqsMax)
-		return pool
+		p.base.Pollers, p.base.Pool = SQSScaling(c, p.sqsMax)
+		return
 	}
-	return Share(c, p.base.Pollers)
+	p.base.Pool = Share(c, p.base.Pollers)
 }
 
 // Tripped reports whether a decision within the batch tripped.
@@ -249,7 +250,7 @@ func (p *Pool) decided(s State, d Decision, sample Batch, now time.Time) {
 	p.stale = Batch{}
 	p.steps = append(p.steps, step{sample: sample, at: now})
 	p.round, p.peak = Batch{}, 0
-	p.base.Pool = p.share(s.Concurrency)
+	p.resize(s.Concurrency)
 	if d.Trip {
 		p.tripped = true
 	}

@@ -238,6 +238,9 @@ func TestSQSPoolKeepsSQSScalingsPool(t *testing.T) {
 	if got := p.Limit(); got != 5 {
 		t.Fatalf("pool at concurrency 17 = %d, want SQSScaling's 5 (3 invocations), not 8 of 2", got)
 	}
+	if got := p.sample().Pollers; got != 3 {
+		t.Fatalf("the next sample names %d pollers, want the 3 invocations of concurrency 17", got)
+	}
 }
 
 // Slow start grows one call at a time once doubling could take latency past the slow-call

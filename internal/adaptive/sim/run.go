@@ -147,6 +147,10 @@ func Run(sc Scenario, policies []Policy) ([]Outcome, error) {
 		if p.Controller == nil {
 			return nil, fmt.Errorf("sim: policy %s has no controller", p.Name)
 		}
+		if sc.Source == SQS && p.MaxConcurrency < adaptive.SQSMinMaximumConcurrency {
+			return nil, fmt.Errorf("sim: policy %s: an SQS mapping needs a MAX_CONCURRENCY of at least %d, got %d",
+				p.Name, adaptive.SQSMinMaximumConcurrency, p.MaxConcurrency)
+		}
 		outs = append(outs, newRunner(sc, p).run())
 	}
 	return outs, nil
@@ -158,7 +162,7 @@ func newRunner(sc Scenario, p Policy) *runner {
 		pol:     p,
 		rng:     rand.New(rand.NewPCG(sc.Seed, 0x9e3779b97f4a7c15)),
 		end:     sc.Duration(),
-		pollers: make([]poller, slotsOf(sc)),
+		pollers: make([]poller, slotsOf(sc, p.MaxConcurrency)),
 		window:  make([]circuit.Counts, int(sc.Duration().Seconds())+2),
 		stopped: make([]bool, len(sc.Phases)),
 	}

@@ -67,12 +67,7 @@ func (d Discipline) String() string {
 
 // ParseDiscipline reads "shared", "fifo" or "limited".
 func ParseDiscipline(s string) (Discipline, error) {
-	for _, d := range Disciplines {
-		if d.String() == s {
-			return d, nil
-		}
-	}
-	return Shared, fmt.Errorf("sim: unknown queue discipline %q (want shared, fifo or limited)", s)
+	return parseName(s, Disciplines, "queue discipline")
 }
 
 // Scenario describes the load, the provider and the Lambda plumbing around the ventilator.

@@ -2,6 +2,7 @@ package sim
 
 import (
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/breakerbox/breakerbox/internal/adaptive"
@@ -39,12 +40,20 @@ func (s Source) String() string {
 
 // ParseSource reads "kinesis" or "sqs".
 func ParseSource(s string) (Source, error) {
-	for _, src := range Sources {
-		if src.String() == s {
-			return src, nil
+	return parseName(s, Sources, "event source")
+}
+
+// parseName returns the one of all named s, or an error that names what was asked for and lists
+// the names there are; the error comes with all's first.
+func parseName[T fmt.Stringer](s string, all []T, what string) (T, error) {
+	names := make([]string, len(all))
+	for i, v := range all {
+		if v.String() == s {
+			return v, nil
 		}
+		names[i] = v.String()
 	}
-	return Kinesis, fmt.Errorf("sim: unknown event source %q (want kinesis or sqs)", s)
+	return all[0], fmt.Errorf("sim: unknown %s %q (want one of %s)", what, s, strings.Join(names, ", "))
 }
 
 // slots is how many ventilators may run at once now: the scenario's pollers on Kinesis, the
@@ -57,18 +66,19 @@ func (r *runner) slots() int {
 	return m
 }
 
-// slotsOf is how many ventilator slots a run of sc needs: its pollers on Kinesis, as many as an
-// SQS mapping's MaximumConcurrency can be.
-func slotsOf(sc Scenario) int {
+// slotsOf is how many ventilator slots a run of sc under a MAX_CONCURRENCY of maxConcurrency needs:
+// its pollers on Kinesis, the most invocations SQSScaling gives on SQS.
+func slotsOf(sc Scenario, maxConcurrency int) int {
 	if sc.Source == SQS {
-		return adaptive.SQSMaxMaximumConcurrency
+		most, _ := adaptive.SQSScaling(maxConcurrency, maxConcurrency)
+		return most
 	}
 	return sc.Pollers
 }
 
 // pollIdle plans a poll at t for every idle ventilator slot that may run now.
 func (r *runner) pollIdle(t time.Duration) {
-	for i := range min(r.slots(), len(r.pollers)) {
+	for i := range r.slots() {
 		if !r.pollers[i].busy {
 			r.schedulePoll(i, t)
 		}

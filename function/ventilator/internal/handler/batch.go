@@ -128,11 +128,7 @@ func (h *Handler) batch(ctx context.Context, recs []record) Response {
 	if now := time.Now(); !r.fanOutBy.IsZero() && r.startBy.After(now) {
 		budget.Budget, budget.StartBudget = r.fanOutBy.Sub(now), r.startBy.Sub(now)
 	}
-	if r.recs[0].source == sourceSQS {
-		r.pool = adaptive.NewSQSPool(h.Controller, st, h.cfg.Adaptive.MaxConcurrency, budget, h.cfg.Adaptive.SlowCall)
-	} else {
-		r.pool = adaptive.NewPool(h.Controller, st, r.fleet.pollers, budget, h.cfg.Adaptive.SlowCall)
-	}
+	r.pool = r.fleet.newPool(h.Controller, st, h.cfg.Adaptive, budget)
 	r.fanOut(fctx)
 	r.settle(ctx, snap)
 	r.account(ctx)

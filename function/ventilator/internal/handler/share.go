@@ -16,6 +16,17 @@ type share struct {
 	pollers int
 	// pool is this invocation's calls in flight at most.
 	pool int
+	// sqs is set on an SQS mapping, whose invocations Lambda scales with MaximumConcurrency.
+	sqs bool
+}
+
+// newPool starts the invocation's admission control over its share of st's concurrency: on SQS an
+// adaptive.NewSQSPool, which keeps SQSScaling's pool as the concurrency moves.
+func (s share) newPool(ctl adaptive.Controller, st adaptive.State, cfg adaptive.Config, budget adaptive.Batch) *adaptive.Pool {
+	if s.sqs {
+		return adaptive.NewSQSPool(ctl, st, cfg.MaxConcurrency, budget, cfg.SlowCall)
+	}
+	return adaptive.NewPool(ctl, st, s.pollers, budget, cfg.SlowCall)
 }
 
 // shareOf works out the invocation's share of st's concurrency, so that the ventilators running at
@@ -28,7 +39,7 @@ func (h *Handler) shareOf(ctx context.Context, r *run, st adaptive.State) share 
 	c = min(max(c, h.cfg.Adaptive.MinConcurrency), h.cfg.Adaptive.MaxConcurrency)
 	if r.recs[0].source == sourceSQS {
 		pollers, pool := adaptive.SQSScaling(c, h.cfg.Adaptive.MaxConcurrency)
-		return share{concurrency: c, pollers: pollers, pool: pool}
+		return share{concurrency: c, pollers: pollers, pool: pool, sqs: true}
 	}
 	pollers := 1
 	if h.Shards != nil {
