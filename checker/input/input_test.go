@@ -99,3 +99,20 @@ func TestEncodeRoundTrips(t *testing.T) {
 		t.Fatalf("spec round trip: %+v %v", back, err)
 	}
 }
+
+// A port out of range is the rule's mistake, not the service's: probing it fails every time
+// ("invalid port") and would open a healthy service's circuit, so the input is refused instead.
+func TestURLPortOutOfRangeIsRefused(t *testing.T) {
+	for _, in := range []string{
+		`{"id":"a","url":"https://api.example.com:99999/health"}`,
+		`{"id":"a","url":"http://api.example.com:0/"}`,
+	} {
+		_, err := input.Parse([]byte(in))
+		if err == nil || !strings.Contains(err.Error(), "port") {
+			t.Errorf("%s: err = %v, want an error about the port", in, err)
+		}
+	}
+	if _, err := input.Parse([]byte(`{"id":"a","url":"http://api.example.com:8080/"}`)); err != nil {
+		t.Errorf("port 8080: %v", err)
+	}
+}

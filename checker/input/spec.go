@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 	"time"
 
@@ -121,6 +122,13 @@ func parseURL(raw string) (*url.URL, error) {
 	}
 	if u.Hostname() == "" {
 		return nil, fmt.Errorf(`"url" %q has no host`, raw)
+	}
+	if p := u.Port(); p != "" {
+		// url.Parse checks only that the port is digits: one out of range would fail every probe
+		// and open a healthy service's circuit, so it is the input's error.
+		if n, err := strconv.Atoi(p); err != nil || n < 1 || n > 65535 {
+			return nil, fmt.Errorf(`"url" %q: port %s is not a port from 1 to 65535`, raw, p)
+		}
 	}
 	return u, nil
 }
