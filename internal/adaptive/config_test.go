@@ -116,6 +116,10 @@ func TestLoadConfigErrors(t *testing.T) {
 		{map[string]string{"MAX_CONCURRENCY": "0"}, "MAX_CONCURRENCY (the provider's limit on calls in flight) must be between 1 and 10000, got 0"},
 		{map[string]string{"MIN_CONCURRENCY": "5", "MAX_CONCURRENCY": "4"}, "MIN_CONCURRENCY (5) must not exceed MAX_CONCURRENCY (4)"},
 		{map[string]string{"BATCH_POLICY": "fixed"}, `BATCH_POLICY must be one of pace, knee, step, aimd, gradient; got "fixed"`},
+		// 0 is the field's "unset" inside Config, but a 0 written in the environment is a value
+		// below the bounds, not a request for the default.
+		{map[string]string{"INITIAL_BATCH": "0"}, "INITIAL_BATCH must be between MIN_BATCH (1) and MAX_BATCH (100), got 0"},
+		{map[string]string{"INITIAL_CONCURRENCY": "0"}, "INITIAL_CONCURRENCY must be between MIN_CONCURRENCY (1) and MAX_CONCURRENCY (10), got 0"},
 	}
 	for _, tt := range tests {
 		_, err := LoadConfig(lookupIn(tt.env))

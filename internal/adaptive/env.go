@@ -79,7 +79,22 @@ func LoadConfig(lookup func(string) (string, bool)) (Config, error) {
 	if len(errs) > 0 {
 		return c, errors.Join(errs...)
 	}
-	if err := c.Validate(); err != nil {
+	// In Config a zero INITIAL_BATCH or INITIAL_CONCURRENCY means "start at the minimum"; written in
+	// the environment it is a value out of bounds, reported as Validate reports a negative one.
+	for _, v := range []struct {
+		name, lo, hi string
+		set          int
+		min, max     int
+	}{
+		{EnvInitialBatch, EnvMinBatch, EnvMaxBatch, c.InitialBatch, c.MinBatch, c.MaxBatch},
+		{EnvInitialConc, EnvMinConcurrency, EnvMaxConcurrency, c.InitialConcurrency, c.MinConcurrency, c.MaxConcurrency},
+	} {
+		if _, ok := get(v.name); ok && v.set == 0 {
+			errs = append(errs, fmt.Errorf("%w: %s must be between %s (%d) and %s (%d), got 0",
+				ErrInvalidConfig, v.name, v.lo, v.min, v.hi, v.max))
+		}
+	}
+	if err := errors.Join(append(errs, c.Validate())...); err != nil {
 		return c, err
 	}
 	return c, nil
