@@ -38,6 +38,12 @@ func (h *Handler) shareOf(ctx context.Context, r *run, st adaptive.State) share 
 	}
 	c = min(max(c, h.cfg.Adaptive.MinConcurrency), h.cfg.Adaptive.MaxConcurrency)
 	if r.recs[0].source == sourceSQS {
+		// config.Load checks this when EVENT_SOURCE_ARN names the queue; with ESM_UUID alone the
+		// source is known only now. Below 2, SQSScaling still answers 2 invocations of one call.
+		if err := h.cfg.Adaptive.FitsPollers(adaptive.SQSMinMaximumConcurrency); err != nil {
+			r.log.ErrorContext(ctx, "the fleet may exceed its concurrency: Lambda runs at least 2 ventilators at once on SQS",
+				"pollers", adaptive.SQSMinMaximumConcurrency, "error", err.Error())
+		}
 		pollers, pool := adaptive.SQSScaling(c, h.cfg.Adaptive.MaxConcurrency)
 		return share{concurrency: c, pollers: pollers, pool: pool, sqs: true}
 	}
