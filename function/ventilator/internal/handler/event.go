@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"math"
 	"strconv"
 	"strings"
 	"time"
@@ -118,21 +119,41 @@ func parseEvent(raw []byte) (recs []record, wake *wakeUp, err error) {
 
 // parseStateChange reads a Circuit State Change event's detail forward-compatibly: fields it does
 // not know (a publisher one version ahead may add some) are ignored, as EventBridge consumers are
-// expected to; a missing or empty "id" or "to", or a known field of the wrong type, is an error that
-// says what is wrong. "version" may be missing (read as 0: the event is then never taken as newer
-// than the extension's copy of the circuit); "from", "reason" and "at" are only logged.
+// expected to; a missing or empty "id" or "to", either of them not a string, or a "version" that is
+// not a whole number, is an error that says what is wrong. "version" may be missing (read as 0: the
+// event is then never taken as newer than the extension's copy of the circuit); "from", "reason"
+// and "at" are only logged, whatever their type.
 func parseStateChange(detail json.RawMessage) (stateChange, error) {
 	const want = `want a detail like {"id":"payments","from":"OPEN","to":"HALF_OPEN","reason":"...","at":"...","version":7}`
 	var c stateChange
 	if len(bytes.TrimSpace(detail)) == 0 || bytes.Equal(bytes.TrimSpace(detail), []byte("null")) {
 		return c, fmt.Errorf("%s event without a detail: %s", eventDetailType, want)
 	}
-	if err := json.Unmarshal(detail, &c); err != nil {
+	// The fields read, as they are: "from", "reason" and "at" are only logged, so one of another
+	// type (an "at" in epoch milliseconds, say) is logged as its JSON rather than failing the wake.
+	var d struct {
+		ID      string          `json:"id"`
+		To      string          `json:"to"`
+		Version json.RawMessage `json:"version"`
+		From    json.RawMessage `json:"from"`
+		Reason  json.RawMessage `json:"reason"`
+		At      json.RawMessage `json:"at"`
+	}
+	if err := json.Unmarshal(detail, &d); err != nil {
 		var ute *json.UnmarshalTypeError
 		if errors.As(err, &ute) && ute.Field != "" {
 			return c, fmt.Errorf("%s event: detail field %q is a JSON %s, want a %s: %s", eventDetailType, ute.Field, ute.Value, ute.Type, want)
 		}
 		return c, fmt.Errorf("%s event: detail is not a JSON object (%w): %s", eventDetailType, err, want)
+	}
+	c = stateChange{ID: d.ID, To: d.To, From: loggedString(d.From), Reason: loggedString(d.Reason), At: loggedString(d.At)}
+	if len(d.Version) > 0 && !bytes.Equal(d.Version, []byte("null")) {
+		// A JSON number (8.0 is 8), whole and within int64; a string, even "8", is not one.
+		v, ok := wholeNumber(d.Version)
+		if !ok {
+			return c, fmt.Errorf("%s event: detail field \"version\" is %s, want a whole JSON number: %s", eventDetailType, truncate(string(d.Version), 64), want)
+		}
+		c.Version = v
 	}
 	var missing []string
 	if c.ID == "" {
@@ -145,6 +166,35 @@ func parseStateChange(detail json.RawMessage) (stateChange, error) {
 		return c, fmt.Errorf("%s event: detail without %s: %s", eventDetailType, strings.Join(missing, " or "), want)
 	}
 	return c, nil
+}
+
+// loggedString is a detail field that is only logged: a JSON string's value, or else the JSON as
+// it came ("" when absent or null).
+func loggedString(raw json.RawMessage) string {
+	var s string
+	if len(raw) == 0 || bytes.Equal(raw, []byte("null")) {
+		return ""
+	}
+	if json.Unmarshal(raw, &s) == nil {
+		return s
+	}
+	return truncate(string(raw), 256)
+}
+
+// wholeNumber reads raw as a JSON number with no fractional part that fits an int64.
+func wholeNumber(raw json.RawMessage) (int64, bool) {
+	var n json.Number
+	if len(raw) == 0 || raw[0] == '"' || json.Unmarshal(raw, &n) != nil {
+		return 0, false
+	}
+	if v, err := n.Int64(); err == nil {
+		return v, true
+	}
+	f, err := n.Float64()
+	if err != nil || f != math.Trunc(f) || f < math.MinInt64 || f >= math.MaxInt64 {
+		return 0, false
+	}
+	return int64(f), true
 }
 
 func parseRecord(raw json.RawMessage) (record, error) {

@@ -223,3 +223,33 @@ func TestStateChangeEventIsReadForwardCompatibly(t *testing.T) {
 		t.Errorf("event without a detail: %v, want an error", err)
 	}
 }
+
+// "from", "reason" and "at" are only logged (docs/ventilator.md): one of another type, say an "at"
+// in epoch milliseconds from a publisher one version ahead, must not cost the wake-up. "version",
+// when present, is a number: 8.0 is the number 8.
+func TestStateChangeOnlyLoggedFieldsOfAnotherTypeStillWake(t *testing.T) {
+	for _, detail := range []string{
+		`{"id":"inventory","from":"OPEN","to":"HALF_OPEN","reason":"probe ok","at":1772618400000,"version":8}`,
+		`{"id":"inventory","from":{"state":"OPEN"},"to":"HALF_OPEN","reason":{"code":"probe"},"version":8}`,
+		`{"id":"inventory","from":"OPEN","to":"HALF_OPEN","version":8.0}`,
+	} {
+		r := newRig(t, nil)
+		r.mapping.enabled = false
+		r.setController(adaptive.State{Policy: "aimd", BatchSize: 1, Tripped: true})
+		r.breaker.view = client.Circuit{State: StateHalfOpen, Version: 7}
+		out, err := r.h.Invoke(r.ctx(), []byte(`{"detail-type":"Circuit State Change","source":"breakerbox","detail":`+detail+`}`))
+		if res, ok := out.(WakeResult); err != nil || !ok || res.Action != WakeResumed {
+			t.Errorf("detail %s = %+v, %v; want resumed", detail, out, err)
+		}
+	}
+	r := newRig(t, nil)
+	for _, detail := range []string{
+		`{"id":"inventory","to":"CLOSED","version":8.5}`,
+		`{"id":"inventory","to":"CLOSED","version":1e30}`,
+	} {
+		_, err := r.h.Invoke(r.ctx(), []byte(`{"detail-type":"Circuit State Change","source":"breakerbox","detail":`+detail+`}`))
+		if err == nil || !strings.Contains(err.Error(), `"version"`) {
+			t.Errorf("detail %s: err = %v, want an error naming \"version\"", detail, err)
+		}
+	}
+}
