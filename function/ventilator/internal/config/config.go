@@ -115,7 +115,8 @@ func Load(lookup func(string) (string, bool)) (Config, error) {
 		}
 	}
 	if c.DLQURL != "" {
-		if u, err := url.Parse(c.DLQURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
+		if u, err := url.Parse(c.DLQURL); err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" || strings.Trim(u.Path, "/") == "" {
+			// Without a path the URL names the SQS endpoint, not a queue: every dead letter would fail.
 			r.fail("%s must be an SQS queue URL such as https://sqs.us-east-1.amazonaws.com/123456789012/dlq, got %q", EnvDLQURL, c.DLQURL)
 		}
 	}

@@ -76,6 +76,7 @@ func TestErrorsNameTheVariable(t *testing.T) {
 		{"missing dedup", func(e map[string]string) { delete(e, "DEDUP_TABLE") }, []string{"DEDUP_TABLE is required"}},
 		{"missing dlq", func(e map[string]string) { delete(e, "DLQ_URL") }, []string{"DLQ_URL is required"}},
 		{"bad dlq", func(e map[string]string) { e["DLQ_URL"] = "dlq" }, []string{"DLQ_URL must be an SQS queue URL"}},
+		{"dlq without a queue", func(e map[string]string) { e["DLQ_URL"] = "https://sqs.us-east-1.amazonaws.com/" }, []string{"DLQ_URL must be an SQS queue URL"}},
 		{"bad attempts", func(e map[string]string) { e["MAX_ATTEMPTS"] = "0" }, []string{`MAX_ATTEMPTS must be a whole number of at least 1, got "0"`}},
 		{"bad timeout", func(e map[string]string) { e["INVOKE_TIMEOUT"] = "30" }, []string{`INVOKE_TIMEOUT must be a positive Go duration`}},
 		{"long timeout", func(e map[string]string) { e["INVOKE_TIMEOUT"] = "16m" }, []string{`INVOKE_TIMEOUT`, "at most 15m0s"}},
