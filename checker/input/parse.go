@@ -116,7 +116,24 @@ func setField(s *Spec, key string, v json.RawMessage) error {
 	case "slowCall":
 		dst, want = &s.SlowCall, `a duration string such as "1s"`
 	case "headers":
-		dst, want = &s.Headers, `an object of strings such as {"Authorization":"Bearer ..."}`
+		// Through pointers, so that a null value is told from "": json would read it as an empty
+		// header, sent without a word.
+		var m map[string]*string
+		want = `an object of strings such as {"Authorization":"Bearer ..."}`
+		if err := json.Unmarshal(v, &m); err != nil {
+			return fmt.Errorf("field %q: want %s, got %s", key, want, abbreviate(string(v)))
+		}
+		s.Headers = nil
+		for name, val := range m {
+			if val == nil {
+				return fmt.Errorf("field %q: header %q is null: give it a string value, or leave it out", key, name)
+			}
+			if s.Headers == nil {
+				s.Headers = make(map[string]string, len(m))
+			}
+			s.Headers[name] = *val
+		}
+		return nil
 	case "followRedirects":
 		dst, want = &s.FollowRedirects, "true or false"
 	default:
