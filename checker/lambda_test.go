@@ -93,3 +93,44 @@ func TestAsALambda(t *testing.T) {
 		t.Fatalf("%d items, want only the first check's circuit", out.Count)
 	}
 }
+
+// A bad configuration fails the init, and the invoke that started the sandbox fails with the
+// message through the Runtime API's /init/error, not with a bare exit status.
+func TestBadConfigurationFailsInit(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	bin := filepath.Join(t.TempDir(), "checker")
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	env, err := lambdaenv.New(lambdaenv.Config{Output: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer env.Close(context.Background())
+	var fnEnv []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "AWS_") && !strings.HasPrefix(kv, "BREAKERBOX_") {
+			fnEnv = append(fnEnv, kv)
+		}
+	}
+	fnEnv = append(fnEnv, "BREAKERBOX_TABLE=circuits", "BREAKERBOX_STORE_TIMEOUT=soon")
+	if _, err := env.AddFunction(lambdaenv.FunctionConfig{Name: "checker-bad", Command: []string{bin}, Env: fnEnv, Timeout: 30 * time.Second}); err != nil {
+		t.Fatal(err)
+	}
+	res, err := env.Invoke(ctx, "checker-bad", []byte(`{"id":"svc","url":"https://example.com"}`))
+	if err == nil {
+		err = res.Err()
+	}
+	if err == nil {
+		t.Fatal("the checker started with BREAKERBOX_STORE_TIMEOUT=soon")
+	}
+	for _, w := range []string{"checker cannot start", "BREAKERBOX_STORE_TIMEOUT", "Runtime.ConfigError"} {
+		if !strings.Contains(err.Error(), w) {
+			t.Errorf("init error %q does not say %q", err, w)
+		}
+	}
+}

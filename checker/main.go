@@ -20,15 +20,17 @@ import (
 
 	"github.com/breakerbox/breakerbox/checker/check"
 	"github.com/breakerbox/breakerbox/internal/events"
+	"github.com/breakerbox/breakerbox/internal/lambdainit"
 	"github.com/breakerbox/breakerbox/internal/store"
 )
 
 func main() {
-	log := slog.New(slog.NewJSONHandler(os.Stdout, nil))
+	log := lambdainit.Logger(os.Stderr, os.LookupEnv, "checker")
 	h, err := setup(context.Background(), os.Getenv, log)
 	if err != nil {
-		log.Error("checker cannot start", "error", err.Error())
-		os.Exit(1)
+		// Reported to the Runtime API too, so that the invoke that started the sandbox fails with
+		// the message rather than a bare exit status.
+		lambdainit.Fail(log, fmt.Errorf("checker cannot start: %w", err))
 	}
 	lambda.Start(h.Handle)
 }

@@ -13,8 +13,8 @@ import (
 	"github.com/aws/aws-lambda-go/lambda"
 
 	"github.com/breakerbox/breakerbox/extension/client"
-	"github.com/breakerbox/breakerbox/function/internal/lambdainit"
 	"github.com/breakerbox/breakerbox/function/orders/internal/orders"
+	"github.com/breakerbox/breakerbox/internal/lambdainit"
 )
 
 func main() {

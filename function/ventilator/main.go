@@ -24,7 +24,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/sqs"
 
 	"github.com/breakerbox/breakerbox/extension/client"
-	"github.com/breakerbox/breakerbox/function/internal/lambdainit"
 	"github.com/breakerbox/breakerbox/function/ventilator/internal/config"
 	"github.com/breakerbox/breakerbox/function/ventilator/internal/controlstate"
 	"github.com/breakerbox/breakerbox/function/ventilator/internal/deadletter"
@@ -35,6 +34,7 @@ import (
 	"github.com/breakerbox/breakerbox/function/ventilator/internal/mapping"
 	"github.com/breakerbox/breakerbox/function/ventilator/internal/shards"
 	"github.com/breakerbox/breakerbox/internal/adaptive"
+	"github.com/breakerbox/breakerbox/internal/lambdainit"
 )
 
 func main() {

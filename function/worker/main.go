@@ -11,8 +11,8 @@ import (
 
 	"github.com/aws/aws-lambda-go/lambda"
 
-	"github.com/breakerbox/breakerbox/function/internal/lambdainit"
 	"github.com/breakerbox/breakerbox/function/worker/internal/worker"
+	"github.com/breakerbox/breakerbox/internal/lambdainit"
 )
 
 func main() {

@@ -11,7 +11,7 @@ import (
 	"strings"
 	"testing"
 
-	"github.com/breakerbox/breakerbox/function/internal/lambdainit"
+	"github.com/breakerbox/breakerbox/internal/lambdainit"
 )
 
 func TestReportInitError(t *testing.T) {
