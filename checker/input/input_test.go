@@ -41,19 +41,22 @@ func TestThreeShapes(t *testing.T) {
 
 func TestErrorsSayWhatIsWrong(t *testing.T) {
 	cases := map[string]string{
-		`{"id":"a","URL":"http://x","url":"http://y"}`:             `both "URL" and "url" are set`,
-		`{"targets":[{"id":"a","url":"http://x"}],"id":"b"}`:       `"targets" must be the only field, found also "id"`,
-		`{"targets":{"id":"a"}}`:                                   `"targets" must be a list`,
-		`{"targets":[1]}`:                                          "targets[0] is not a JSON object",
-		`null`:                                                     "checker input is empty",
-		`{"id":"a","url":"http://x","timeout":"10m"}`:              "over the 5m0s limit",
-		`{"id":"a","url":"http://x","headers":{"Bad Name":"v"}}`:   `"Bad Name" is not a valid header name`,
-		`{"id":"a","url":"http://x","headers":{"X":"a\r\nB: c"}}`:  "line break",
-		`{"id":"a","url":"http://x","expectStatus":"399-200"}`:     "runs backwards",
-		`{"id":"a","url":"http://x","expectStatus":"700"}`:         "from 100 to 599",
-		`{"id":"a","url":"https://"}`:                              "has no host",
-		`{"id":"a","url":"http://x","followRedirects":"yes"}`:      `field "followRedirects": want true or false`,
-		`{"id":"a","url":"http://x","headers":{"X-Api-Key":null}}`: `header "X-Api-Key" is null`,
+		`{"id":"a","URL":"http://x","url":"http://y"}`:                                           `both "URL" and "url" are set`,
+		`{"targets":[{"id":"a","url":"http://x"}],"id":"b"}`:                                     `"targets" must be the only field, found also "id"`,
+		`{"targets":{"id":"a"}}`:                                                                 `"targets" must be a list`,
+		`{"targets":[1]}`:                                                                        "targets[0] is not a JSON object",
+		`null`:                                                                                   "checker input is empty",
+		`{"id":"a","url":"http://x","timeout":"10m"}`:                                            "over the 5m0s limit",
+		`{"id":"a","url":"http://x","headers":{"Bad Name":"v"}}`:                                 `"Bad Name" is not a valid header name`,
+		`{"id":"a","url":"http://x","headers":{"X":"a\r\nB: c"}}`:                                "line break",
+		`{"id":"a","url":"http://x","expectStatus":"399-200"}`:                                   "runs backwards",
+		`{"id":"a","url":"http://x","expectStatus":"700"}`:                                       "from 100 to 599",
+		`{"id":"a","url":"https://"}`:                                                            "has no host",
+		`{"id":"a","url":"http://x","followRedirects":"yes"}`:                                    `field "followRedirects": want true or false`,
+		`{"id":"a","url":"http://x","headers":{"X-Api-Key":null}}`:                               `header "X-Api-Key" is null`,
+		`{"id":"a","id":"b","url":"http://x"}`:                                                   `field "id" appears twice`,
+		`{"targets":[{"id":"a","url":"http://x"},{"id":"b","url":"http://x","url":"http://y"}]}`: `field "targets[1].url" appears twice`,
+		`{"id":"a","url":"http://x","headers":{"X":"1","X":"2"}}`:                                `field "headers.X" appears twice`,
 	}
 	for in, want := range cases {
 		_, err := input.Parse([]byte(in))

@@ -26,6 +26,9 @@ func Parse(raw []byte) ([]Target, error) {
 	if err := json.Unmarshal(raw, &fields); err != nil {
 		return nil, fmt.Errorf("checker input is not a JSON object (%v): want e.g. %s or {\"targets\":[...]}", err, example)
 	}
+	if dup := duplicateKey(raw); dup != "" {
+		return nil, fmt.Errorf("checker input: field %q appears twice: keep one (JSON would silently use the last)", dup)
+	}
 	if _, ok := fields["detail-type"]; ok {
 		return nil, fmt.Errorf("checker input is an EventBridge event, not the checker input: set the rule target's constant Input to e.g. %s", example)
 	}
