@@ -85,6 +85,15 @@ func (s Spec) Validate() (Target, error) {
 		if t.SlowCall, err = parseDuration("slowCall", s.SlowCall); err != nil {
 			return Target{}, err
 		}
+		if t.SlowCall >= t.Timeout {
+			// A probe is cut at its timeout, as a failure, before it could count as slow: the
+			// threshold would never apply.
+			of := "the timeout"
+			if s.Timeout == "" {
+				of = "the default timeout"
+			}
+			return Target{}, fmt.Errorf(`"slowCall" %q is not below %s %s: a probe fails at its timeout before it can count as slow; lower "slowCall" or raise "timeout"`, s.SlowCall, of, t.Timeout)
+		}
 	}
 	if s.Method != "" {
 		t.Method = strings.ToUpper(strings.TrimSpace(s.Method))
