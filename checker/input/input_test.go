@@ -56,6 +56,8 @@ func TestErrorsSayWhatIsWrong(t *testing.T) {
 		`{"id":"a","url":"http://x","headers":{"X-Api-Key":null}}`:                               `header "X-Api-Key" is null`,
 		`{"id":"a","url":"http://x","slowCall":"5s"}`:                                            `"slowCall" "5s" is not below the default timeout 4s`,
 		`{"id":"a","url":"http://x","timeout":"2s","slowCall":"2s"}`:                             `"slowCall" "2s" is not below the timeout 2s`,
+		`{"id":"a","url":"http://x","headers":{"x-key":"1","X-Key":"2"}}`:                        `"X-Key" and "x-key" name the same header`,
+		`{"id":"a","url":"http://x","headers":{"content-length":"4"}}`:                           `"content-length" is set by the HTTP client`,
 		`{"id":"a","id":"b","url":"http://x"}`:                                                   `field "id" appears twice`,
 		`{"targets":[{"id":"a","url":"http://x"},{"id":"b","url":"http://x","url":"http://y"}]}`: `field "targets[1].url" appears twice`,
 		`{"id":"a","url":"http://x","headers":{"X":"1","X":"2"}}`:                                `field "headers.X" appears twice`,

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"sort"
 	"strconv"
 	"strings"
 	"time"
@@ -158,16 +159,42 @@ func parseHeaders(m map[string]string) (http.Header, error) {
 		return nil, nil
 	}
 	h := make(http.Header, len(m))
-	for name, v := range m {
+	given := make(map[string]string, len(m))
+	for _, name := range sortedNames(m) {
+		v := m[name]
 		if !isToken(name) {
 			return nil, fmt.Errorf(`"headers": %q is not a valid header name`, name)
 		}
 		if strings.ContainsAny(v, "\r\n\x00") {
 			return nil, fmt.Errorf(`"headers": the value of %q holds a line break or NUL`, name)
 		}
+		key := http.CanonicalHeaderKey(name)
+		if droppedHeaders[key] {
+			return nil, fmt.Errorf(`"headers": %q is set by the HTTP client from the request itself and would not be sent: leave it out`, name)
+		}
+		if other, dup := given[key]; dup {
+			// Header names are case-insensitive: one of the two would be lost.
+			return nil, fmt.Errorf(`"headers": %q and %q name the same header: keep one`, other, name)
+		}
+		given[key] = name
 		h.Set(name, v)
 	}
 	return h, nil
+}
+
+// droppedHeaders are the request headers Go's HTTP client writes from the request itself, ignoring
+// any value set for them (net/http's request writer): given in a target, they would silently not be
+// sent. Host is not among them: the probe sends it as the request's host.
+var droppedHeaders = map[string]bool{"Content-Length": true, "Transfer-Encoding": true, "Trailer": true}
+
+// sortedNames returns m's keys in order, so that the first of two clashing names is always the same.
+func sortedNames(m map[string]string) []string {
+	names := make([]string, 0, len(m))
+	for k := range m {
+		names = append(names, k)
+	}
+	sort.Strings(names)
+	return names
 }
 
 // isToken reports whether s is an RFC 9110 token (the grammar of header names).
