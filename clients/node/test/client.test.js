@@ -297,6 +297,20 @@ test('unknown circuits and invalid ids', async () => {
   }
 });
 
+test('an id with a colon is served and trips', async () => {
+  // ':' is valid in an id, and the client sends it percent-encoded (%3A): the extension must read
+  // the same circuit, not refuse it with 400 (which the acquire followed the fail mode on, and the
+  // swallowed reports never tripped the circuit).
+  const { client } = newClient();
+  const circuit = circuitId('colon').replace('-', ':');
+  let d = await client.acquire(circuit);
+  assert.deepEqual([d.allowed, d.state, d.unreachable], [true, 'UNKNOWN', false], d.reason);
+  await trip(client, circuit);
+  assert.equal((await client.state(circuit)).state, 'OPEN');
+  d = await client.acquire(circuit);
+  assert.deepEqual([d.allowed, d.state, d.unreachable], [false, 'OPEN', false], d.reason);
+});
+
 test('the package loads with require and import from node_modules, as in the layer', () => {
   const layer = process.env.CLIENTS_TEST_LAYER;
   assert.ok(layer, 'the harness sets CLIENTS_TEST_LAYER');

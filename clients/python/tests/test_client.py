@@ -313,6 +313,19 @@ class ClientAgainstTheExtension(unittest.TestCase):
                     self.client.call(bad, lambda: self.fail("called with an invalid id"))
 
 
+    def test_an_id_with_a_colon_is_served_and_trips(self) -> None:
+        # ':' is valid in an id, and the client sends it percent-encoded (%3A): the extension must
+        # read the same circuit, not refuse it (an acquire refused with 400 followed the fail mode,
+        # and the reports were dropped, so the circuit never tripped).
+        circuit = circuit_id("colon").replace("-", ":", 1)
+        d = self.client.acquire(circuit)
+        self.assertEqual((d.allowed, d.state, d.unreachable), (True, "UNKNOWN", False), d.reason)
+        self.trip(circuit)
+        self.assertEqual(self.client.state(circuit).state, "OPEN")
+        d = self.client.acquire(circuit)
+        self.assertEqual((d.allowed, d.state, d.unreachable), (False, "OPEN", False), d.reason)
+
+
 class KeptConnections(unittest.TestCase):
     def test_a_kept_connection_closed_by_the_server_is_replaced_once(self) -> None:
         import http.server

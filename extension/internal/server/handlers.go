@@ -5,7 +5,9 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-chi/chi/v5"
@@ -22,9 +24,19 @@ func (a *api) health(w http.ResponseWriter, _ *http.Request) {
 	writeRaw(w, http.StatusOK, healthBody)
 }
 
-// circuitID reads and validates the {id} path parameter; on failure it has answered 400.
+// circuitID reads and validates the {id} path parameter; on failure it has answered 400. chi
+// routes on the escaped path, so an id whose characters were percent-encoded (the Python and Node
+// clients send ':' as %3A) is unescaped first: it names the same circuit.
 func circuitID(w http.ResponseWriter, r *http.Request) (string, bool) {
 	id := chi.URLParam(r, "id")
+	if strings.IndexByte(id, '%') >= 0 {
+		raw := id
+		var err error
+		if id, err = url.PathUnescape(raw); err != nil {
+			writeError(w, http.StatusBadRequest, "invalid_id", fmt.Sprintf("invalid circuit id %q: %v; use only A-Z a-z 0-9 . _ : -", raw, err))
+			return "", false
+		}
+	}
 	if err := circuit.ValidateID(id); err != nil {
 		writeError(w, http.StatusBadRequest, "invalid_id", err.Error())
 		return "", false

@@ -433,3 +433,30 @@ func TestAcquireBody(t *testing.T) {
 		t.Errorf("acquire with call and another field: %d %s", st, body)
 	}
 }
+
+// TestPercentEncodedID: the Python client (urllib.parse.quote(id, safe="")) and the Node client
+// (encodeURIComponent) send ':' in a circuit id as %3A. ':' is valid in an id, so the encoded path
+// names the same circuit; an encoded character that is not valid still gets a 400 naming it.
+func TestPercentEncodedID(t *testing.T) {
+	r := newRig(t, token)
+	if st, _, body := r.call("GET", "/v1/circuits/svc%3Aprod", token, nil); st != 404 || errorCode(t, body) != "not_found" || !strings.Contains(body, `\"svc:prod\"`) {
+		t.Errorf("GET svc%%3Aprod: %d %s, want 404 not_found for \"svc:prod\"", st, body)
+	}
+	if st, _, body := r.call("POST", "/v1/circuits/svc%3Aprod/acquire", token, nil); st != 200 {
+		t.Errorf("acquire svc%%3Aprod: %d %s, want 200", st, body)
+	}
+	if st, _, body := r.call("POST", "/v1/circuits/svc%3Aprod/outcomes", token, strings.NewReader(`{"ok":false,"latencyMs":3}`)); st != 202 {
+		t.Errorf("outcomes svc%%3Aprod: %d %s, want 202", st, body)
+	}
+	r.svc.mu.Lock()
+	got := len(r.svc.reports["svc:prod"])
+	r.svc.mu.Unlock()
+	if got != 1 {
+		t.Errorf("reports for svc:prod: %d, want 1 (%v)", got, r.svc.reports)
+	}
+	for _, p := range []string{"/v1/circuits/a%2Fb", "/v1/circuits/caf%C3%A9"} {
+		if st, _, body := r.call("GET", p, token, nil); st != 400 || errorCode(t, body) != "invalid_id" {
+			t.Errorf("GET %s: %d %s, want 400 invalid_id", p, st, body)
+		}
+	}
+}
