@@ -100,7 +100,13 @@ func monitorAdd(ctx context.Context, a *app, args []string) error {
 		if spec.Headers == nil {
 			spec.Headers = map[string]string{}
 		}
-		spec.Headers[strings.TrimSpace(name)] = strings.TrimSpace(value)
+		name = strings.TrimSpace(name)
+		for prev := range spec.Headers {
+			if strings.EqualFold(prev, name) {
+				return fmt.Errorf("header %q given twice: %q before names the same header (names are case-insensitive); give each header once", name, prev)
+			}
+		}
+		spec.Headers[name] = strings.TrimSpace(value)
 		return nil
 	})
 	checkerARN := fs.String("checker-arn", a.env.Getenv("BREAKERBOX_CHECKER_ARN"), "ARN of the checker Lambda")
