@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/aws/arn"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
 	"github.com/aws/aws-sdk-go-v2/service/eventbridge/types"
 
@@ -131,6 +132,9 @@ func monitorAdd(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return usagef("%v", err)
 	}
+	if err := checkLambdaARN(*checkerARN); err != nil {
+		return err
+	}
 	eb, err := a.eventBridge(ctx)
 	if err != nil {
 		return err
@@ -165,6 +169,21 @@ func monitorAdd(ctx context.Context, a *app, args []string) error {
 		return writeJSON(a.stdout, m)
 	}
 	fmt.Fprintf(a.stdout, "monitor %s: rule %s invokes %s %s with input %s\n", spec.ID, name, *checkerARN, expr, body)
+	return nil
+}
+
+// checkLambdaARN refuses a checker ARN that is not a Lambda function's before anything is written:
+// EventBridge takes any well-formed ARN as a target (a queue, a bucket), so the monitor would be
+// created and never probe, and a malformed one left a rule without a target behind.
+func checkLambdaARN(s string) error {
+	a, err := arn.Parse(s)
+	if err != nil {
+		return usagef("--checker-arn %q is not an ARN: want the checker Lambda's, e.g. arn:aws:lambda:REGION:ACCOUNT:function:breakerbox-checker", s)
+	}
+	kind, name, _ := strings.Cut(a.Resource, ":")
+	if a.Service != "lambda" || kind != "function" || name == "" || a.Region == "" || a.AccountID == "" {
+		return usagef("--checker-arn %q is not a Lambda function's ARN: want the checker's, e.g. arn:aws:lambda:REGION:ACCOUNT:function:breakerbox-checker", s)
+	}
 	return nil
 }
 

@@ -116,3 +116,38 @@ func TestRuleName(t *testing.T) {
 		t.Fatalf("names collide or are unstable: %q %q %q", a, b, c)
 	}
 }
+
+// TestMonitorAddRefusesBadInputBeforeWriting: a checker ARN that is not a Lambda function's, or a
+// header given twice (HTTP names are case-insensitive), is a usage error, and no rule is written:
+// EventBridge takes any ARN as a target (the monitor would never probe), and a header given twice
+// kept one value silently (the checker's pick between "x-a" and "X-A" was left to map order).
+func TestMonitorAddRefusesBadInputBeforeWriting(t *testing.T) {
+	c := newCtl(t)
+	eb := eventbridge.NewFromConfig(mototest.Shared(t).AWSConfig())
+	for _, tc := range []struct {
+		id   string
+		args []string
+		want string
+	}{
+		{"arn-garbage", []string{"--checker-arn", "notanarn"}, "--checker-arn"},
+		{"arn-s3", []string{"--checker-arn", "arn:aws:s3:::bucket"}, "Lambda function"},
+		{"arn-layer", []string{"--checker-arn", "arn:aws:lambda:us-east-1:123456789012:layer:x:1"}, "Lambda function"},
+		{"hdr-twice", []string{"--checker-arn", checkerARN, "--header", "X-A: 1", "--header", "X-A: 2"}, `"X-A"`},
+		{"hdr-case", []string{"--checker-arn", checkerARN, "--header", "x-a: 1", "--header", "X-A: 2"}, "same header"},
+	} {
+		args := append([]string{"monitor", "add", "--id", tc.id, "--url", "https://api.example.com/health"}, tc.args...)
+		_, errOut, code := c.run(args...)
+		if code != exitUsage || !strings.Contains(errOut, tc.want) {
+			t.Errorf("%v: exit %d, stderr %q; want exit %d saying %q", tc.args, code, errOut, exitUsage, tc.want)
+		}
+		var nf *types.ResourceNotFoundException
+		if _, err := eb.DescribeRule(context.Background(), &eventbridge.DescribeRuleInput{Name: aws.String(ruleName(tc.id))}); !errors.As(err, &nf) {
+			t.Errorf("%v: rule %s was written: %v", tc.args, ruleName(tc.id), err)
+		}
+	}
+	// A qualified function ARN (version or alias) and another partition are fine.
+	for _, arn := range []string{checkerARN + ":live", "arn:aws-cn:lambda:cn-north-1:123456789012:function:checker"} {
+		c.must("monitor", "add", "--id", "arn-ok", "--url", "https://api.example.com/health", "--checker-arn", arn)
+	}
+	c.must("monitor", "remove", "arn-ok")
+}
