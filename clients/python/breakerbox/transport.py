@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import http.client
+import io
 import json
+import socket
 import threading
+import time
 import urllib.parse
 from typing import Any, Dict, Optional, Set, Tuple
 
@@ -32,17 +35,22 @@ class Transport:
         """Sends one request on this thread's kept-alive connection. A kept connection found closed
         before any answer came (the extension that served it is gone) is replaced once; any other
         failure closes the connection and propagates."""
+        # One deadline bounds the whole exchange: a socket timeout alone bounds each read, and an
+        # answer that comes a little at a time would hold the caller for as long as it trickles.
+        deadline = time.monotonic() + self.timeout
         for attempt in (0, 1):
-            conn: Optional[http.client.HTTPConnection] = getattr(self._local, "conn", None)
+            conn: Optional[_Connection] = getattr(self._local, "conn", None)
             reused = conn is not None
             if conn is None:
-                conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout)
+                conn = _Connection(self.host, self.port, timeout=self.timeout)
                 self._local.conn = conn
-            elif conn.timeout != self.timeout:
-                # The timeout was changed after this thread's connection was made: it applies now.
+            else:
+                # The timeout may have been changed since this thread's connection was made, and
+                # the last answer's reads left the socket with what remained of its deadline.
                 conn.timeout = self.timeout
                 if conn.sock is not None:
                     conn.sock.settimeout(self.timeout)
+            conn.deadline = deadline
             with self._conns_lock:
                 self._conns.add(conn)  # again after a close(), which a kept connection outlives
             try:
@@ -108,6 +116,56 @@ class Transport:
         if not isinstance(doc, dict):
             raise UnreachableError(f"breakerbox: the answer to {method} {path} is not a JSON object")
         return doc
+
+
+class _Connection(http.client.HTTPConnection):
+    """An HTTPConnection whose answer is read by ``deadline`` (time.monotonic()) at the latest."""
+
+    deadline: float = 0.0
+
+    def getresponse(self) -> http.client.HTTPResponse:
+        sock = self.sock
+        if sock is None:
+            return super().getresponse()
+        self.sock = _DeadlineSocket(sock, self.deadline)  # type: ignore[assignment]
+        try:
+            return super().getresponse()
+        finally:
+            if self.sock is not None:  # getresponse closes (None) a connection the answer closes
+                self.sock = sock
+
+
+class _DeadlineSocket:
+    """What HTTPResponse reads from: the socket, whose reads end at the deadline."""
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        self._sock = sock
+        self._deadline = deadline
+
+    def makefile(self, mode: str, *args: Any, **kwargs: Any) -> io.BufferedReader:
+        return io.BufferedReader(_DeadlineReader(self._sock, self._deadline))
+
+    def close(self) -> None:
+        self._sock.close()
+
+
+class _DeadlineReader(io.RawIOBase):
+    """Reads the socket with the time left before the deadline as each read's timeout."""
+
+    def __init__(self, sock: socket.socket, deadline: float) -> None:
+        super().__init__()
+        self._sock = sock
+        self._deadline = deadline
+
+    def readable(self) -> bool:
+        return True
+
+    def readinto(self, b: Any) -> int:
+        left = self._deadline - time.monotonic()
+        if left <= 0:
+            raise socket.timeout("timed out")
+        self._sock.settimeout(left)
+        return self._sock.recv_into(b)
 
 
 def outcome_json(o: Outcome) -> dict:

@@ -303,5 +303,48 @@ class TimeoutSetAfterFirstUse(unittest.TestCase):
         self.assertIn("timed out", got[1].reason)
 
 
+
+class TimeoutBoundsTheWholeRequest(unittest.TestCase):
+    """The timeout bounds every request to the extension as a whole (as in the Node and Go clients),
+    not each read: an answer that comes a byte at a time must not hold the call past it."""
+
+    def test_a_trickling_answer_is_cut_off_at_the_timeout(self) -> None:
+        body = b'{"allowed":true,"state":"CLOSED"}'
+        answer = b"HTTP/1.1 200 OK\r\nContent-Type: application/json\r\nContent-Length: %d\r\n\r\n%s" % (len(body), body)
+        stop = threading.Event()
+        self.addCleanup(stop.set)
+        lsn = socket.socket()
+        lsn.bind(("127.0.0.1", 0))
+        lsn.listen(8)
+        self.addCleanup(lsn.close)
+
+        def serve() -> None:
+            while not stop.is_set():
+                try:
+                    conn, _ = lsn.accept()
+                except OSError:
+                    return
+                with conn:
+                    try:
+                        conn.recv(65536)
+                        for i in range(len(answer)):  # one byte every 50 ms: about 5 s in all
+                            if stop.wait(0.05):
+                                return
+                            conn.sendall(answer[i:i + 1])
+                    except OSError:
+                        pass  # the client gave up: what the test wants
+
+        threading.Thread(target=serve, daemon=True).start()
+        c = breakerbox.Client(port=lsn.getsockname()[1], token="", fail_open=True, disabled=False, timeout=0.5)
+        self.addCleanup(c.close)
+        with self.assertLogs("breakerbox", logging.WARNING):
+            start = time.monotonic()
+            d = c.acquire("inventory")
+            took = time.monotonic() - start
+        self.assertTrue(d.unreachable, d)
+        self.assertIn("timed out", d.reason)
+        self.assertLess(took, 1.5, f"acquire with timeout=0.5 took {took:.1f}s: the timeout bounded each read, not the request")
+
+
 if __name__ == "__main__":
     unittest.main()
