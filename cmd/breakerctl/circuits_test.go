@@ -55,6 +55,7 @@ func TestErrorsSayWhatToDo(t *testing.T) {
 		want string
 	}{
 		{[]string{"force-open", "x"}, exitUsage, "force-open needs --reason"},
+		{[]string{"force-open", "x", "--reason", "  \t "}, exitUsage, "force-open needs --reason"},
 		{[]string{"get"}, exitUsage, "want exactly one circuit id"},
 		{[]string{"get", "no such"}, exitUsage, "invalid circuit id"},
 		{[]string{"get", "missing"}, exitError, `no circuit "missing" in table`},

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/breakerbox/breakerbox/internal/circuit"
@@ -39,7 +40,7 @@ func runForce(name string) func(ctx context.Context, a *app, args []string) erro
 		if err := circuit.ValidateID(id); err != nil {
 			return usagef("%v", err)
 		}
-		if override == circuit.ForcedOpen && *reason == "" {
+		if override == circuit.ForcedOpen && strings.TrimSpace(*reason) == "" {
 			return usagef("force-open needs --reason: say why, e.g. --reason 'provider maintenance until 14:00 UTC'")
 		}
 		st, err := a.store(ctx)
