@@ -3,7 +3,11 @@
 
 const { ConfigError } = require('./errors');
 const { validateId } = require('./settings');
-const { checkCallOptions, refuseThresholds } = require('./options');
+const { CALL_OPTIONS, checkCallOptions, refuseThresholds } = require('./options');
+
+// What CircuitBreaker takes beside the call's options, in each of its shapes.
+const BREAKER_OPTIONS = Object.freeze([...CALL_OPTIONS, 'client', 'onTransition', 'callTimeout']);
+const PEER_OPTIONS = Object.freeze([...BREAKER_OPTIONS, 'circuitId', 'circuit', 'name']);
 const { Breakerbox } = require('./client');
 
 /**
@@ -46,13 +50,14 @@ class CircuitBreaker {
     }
     validateId(circuit);
     if (typeof fn !== 'function') throw new TypeError('CircuitBreaker: fn must be a function');
-    checkCallOptions(options);
+    checkCallOptions(options, peerShape ? PEER_OPTIONS : BREAKER_OPTIONS, 'CircuitBreaker');
     if (options.client !== undefined && options.client !== null && !(options.client instanceof Breakerbox)) {
       throw new ConfigError('CircuitBreaker: options.client is not valid: want a Breakerbox');
     }
     this.circuit = circuit;
     this.fn = fn;
-    this.options = options;
+    // What each call takes; the rest is the breaker's own.
+    this.options = { fallback: options.fallback, timeout: options.timeout, isFailure: options.isFailure, onTransition: options.onTransition };
     this.client = options.client ?? null;
     this._hooked = new WeakSet();
   }
@@ -69,7 +74,8 @@ class CircuitBreaker {
 
   /** Calls fn(...args) through the circuit (see Breakerbox.call). */
   fire(...args) {
-    return this._client().call(this.circuit, this.fn, this.options, ...args);
+    const { onTransition, ...call } = this.options;
+    return this._client().call(this.circuit, this.fn, call, ...args);
   }
 }
 
@@ -102,15 +108,15 @@ function circuitBreaker(circuit, fn, options = {}) {
 function middleware(options) {
   if (!options || typeof options.circuit !== 'string') throw new ConfigError('middleware: options.circuit (the circuit id) is required');
   validateId(options.circuit);
-  checkCallOptions(options);
   refuseThresholds(options.circuit, options, false);
+  checkCallOptions(options, ['circuit', 'client', 'fallback', 'isFailure'], 'middleware');
   // One middleware per client: options.client, else the default client as it is at each request
   // (so a test double installed later applies); after and onError use the one before chose.
   const perClient = new WeakMap();
   const chosen = new WeakMap();
   const get = () => {
     const c = options.client ?? defaultClient();
-    if (!perClient.has(c)) perClient.set(c, c.middleware(options.circuit, options));
+    if (!perClient.has(c)) perClient.set(c, c.middleware(options.circuit, { fallback: options.fallback, isFailure: options.isFailure }));
     return perClient.get(c);
   };
   return {

@@ -4,7 +4,10 @@
 const { BreakerboxError, CallTimeoutError, CircuitOpenError, ConfigError, NotFoundError, UnreachableError } = require('./errors');
 const { DEFAULT_TIMEOUT_MS, readDisabled, readEnvFields, validateId, short } = require('./settings');
 const { warnUnknown } = require('./names');
-const { checkCallOptions, checkFunction, refuseThresholds } = require('./options');
+const { checkCallOptions, checkFunction, refuseThresholds, refuseUnknown } = require('./options');
+
+/** The options of new Breakerbox(). */
+const CLIENT_OPTIONS = Object.freeze(['port', 'host', 'token', 'failOpen', 'disabled', 'timeout', 'onTransition', 'env', 'logger', 'transport']);
 const health = require('./health');
 const { Transport, path } = require('./transport');
 
@@ -16,6 +19,7 @@ class Breakerbox {
    */
   constructor(options = {}) {
     if (options === null || typeof options !== 'object') throw new ConfigError(`options: ${JSON.stringify(options)} is not valid: want an object`);
+    refuseUnknown('new Breakerbox', options, CLIENT_OPTIONS);
     this._env = options.env ?? process.env;
     const logger = options.logger ?? console;
     if (typeof logger.warn !== 'function') throw new ConfigError('logger: not valid: want an object with warn() (and info()), such as console');
@@ -213,7 +217,8 @@ class Breakerbox {
    * timeout always does.
    */
   async call(circuit, fn, options = {}, ...args) {
-    checkCallOptions(options);
+    if (options !== null && typeof options === 'object') refuseThresholds(circuit, options, false);
+    checkCallOptions(options, undefined, 'call');
     const d = await this.acquire(circuit);
     if (!d.allowed) {
       const err = new CircuitOpenError(circuit, d);
@@ -241,8 +246,8 @@ class Breakerbox {
   wrap(circuit, fn, options = {}) {
     validateId(circuit);
     if (typeof fn !== 'function') throw new TypeError('wrap: fn must be a function');
-    checkCallOptions(options);
-    refuseThresholds(circuit, options, false);
+    if (options !== null && typeof options === 'object') refuseThresholds(circuit, options, false);
+    checkCallOptions(options, undefined, 'wrap');
     const self = this;
     return async function breakerboxWrapped(...args) {
       return self.call(circuit, fn.bind(this), options, ...args);
@@ -257,7 +262,7 @@ class Breakerbox {
    */
   middleware(circuit, options = {}) {
     validateId(circuit);
-    checkCallOptions(options);
+    checkCallOptions(options, ['fallback', 'isFailure'], 'middleware');
     const calls = new WeakMap();
     return {
       before: async (request) => {

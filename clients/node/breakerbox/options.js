@@ -49,13 +49,55 @@ function refuseThresholds(circuit, options, peerShape) {
   }
 }
 
-/** Checks a wrapper's options ({fallback, timeout, isFailure, onTransition}) when it is made. */
-function checkCallOptions(options) {
+/** The options of call() and wrap(). */
+const CALL_OPTIONS = Object.freeze(['fallback', 'timeout', 'isFailure']);
+
+/** The known option k was probably meant to be: the one at an edit distance of at most 2, ignoring case. */
+function resembles(k, known) {
+  const distance = (a, b) => {
+    let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+    for (let i = 1; i <= a.length; i++) {
+      const cur = [i];
+      for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+      prev = cur;
+    }
+    return prev[b.length];
+  };
+  let best = '';
+  let bestD = 3;
+  for (const c of known) {
+    const d = distance(k.toLowerCase(), c.toLowerCase());
+    if (d < bestD) [best, bestD] = [c, d];
+  }
+  return best;
+}
+
+/**
+ * ConfigError naming every option of options (with a value) that is not in known: an option the
+ * client ignored would leave a mistake silent until it mattered ({failMode: 'closed'} failing open,
+ * a misspelt fallback not called when the circuit opens).
+ */
+function refuseUnknown(where, options, known) {
+  const unknown = Object.keys(options).filter((k) => options[k] !== undefined && !known.includes(k));
+  if (unknown.length === 0) return;
+  const named = unknown.map((k) => {
+    const s = resembles(k, known);
+    return s ? `${JSON.stringify(k)} (did you mean ${JSON.stringify(s)}?)` : JSON.stringify(k);
+  });
+  throw new ConfigError(`${where}: unknown option${unknown.length > 1 ? 's' : ''} ${named.join(', ')}: the options are ${known.join(', ')}`);
+}
+
+/**
+ * Checks a wrapper's options when it is made: {fallback, timeout, isFailure} (or the names in known)
+ * and nothing else.
+ */
+function checkCallOptions(options, known = CALL_OPTIONS, where = 'options') {
   if (options === null || typeof options !== 'object') throw new ConfigError(`options: ${show(options)} is not valid: want an object`);
+  refuseUnknown(where, options, known);
   checkFunction('fallback', options.fallback, 'called with the call\'s arguments and the CircuitOpenError when the circuit denies the call');
   checkFunction('isFailure', options.isFailure, 'called with an error; true counts it as a failure');
   checkFunction('onTransition', options.onTransition, 'called with {circuit, from, to, reason}');
   checkMs('timeout', options.timeout);
 }
 
-module.exports = { checkFunction, checkMs, checkCallOptions, refuseThresholds };
+module.exports = { CALL_OPTIONS, checkFunction, checkMs, checkCallOptions, refuseThresholds, refuseUnknown };

@@ -111,6 +111,35 @@ test('bad arguments throw when the wrapper is made, in the extension\'s words', 
   }
 });
 
+test('an option the client does not know is refused, naming the one probably meant', async () => {
+  // Ignored, {failMode: 'closed'} left the client failing open, and a misspelt fallback left a
+  // wrapper that throws CircuitOpenError the first time the circuit opens.
+  const c = new FakeExtension().client();
+  const cases = [
+    [() => new Breakerbox({ failMode: 'closed' }), '"failMode"'],
+    [() => new Breakerbox({ failopen: false }), 'did you mean "failOpen"'],
+    [() => c.wrap('inventory', async () => 1, { fallbak: () => 0 }), 'did you mean "fallback"'],
+    [() => c.wrap('inventory', async () => 1, { timeOut: 3000 }), 'did you mean "timeout"'],
+    [() => c.middleware('inventory', { fallbak: () => 0 }), 'did you mean "fallback"'],
+    [() => c.middleware('inventory', { timeout: 3000 }), '"timeout"'],
+    [() => breakerbox.middleware({ circuit: 'inventory', client: c, fallbak: () => 0 }), 'did you mean "fallback"'],
+    [() => breakerbox.circuitBreaker('inventory', async () => 1, { client: c, fallbak: () => 0 }), 'did you mean "fallback"'],
+    [() => new CircuitBreaker(async () => 1, { circuitId: 'inventory', client: c, calltimeout: 10 }), 'did you mean "callTimeout"'],
+  ];
+  for (const [make, words] of cases) {
+    assert.throws(make, (err) => err instanceof ConfigError && err.message.includes('unknown option') && err.message.includes(words), words);
+  }
+  await assert.rejects(c.call('inventory', async () => 1, { isfailure: () => true }), (err) => err instanceof ConfigError && err.message.includes('did you mean "isFailure"'));
+  // What the docs list is taken.
+  new Breakerbox({ port: 4243, host: '127.0.0.1', token: '', failOpen: false, disabled: false, timeout: 100, onTransition: () => {}, env: {}, logger: console });
+  c.wrap('inventory', async () => 1, { fallback: () => 0, timeout: 10, isFailure: () => true });
+  c.middleware('inventory', { fallback: () => 0, isFailure: () => true });
+  breakerbox.middleware({ circuit: 'inventory', client: c, fallback: () => 0, isFailure: () => true });
+  new CircuitBreaker(async () => 1, { circuitId: 'inventory', client: c, callTimeout: 10, onTransition: () => {}, fallback: () => 0, isFailure: () => true });
+  new CircuitBreaker(async () => 1, { name: 'inventory' });
+  new CircuitBreaker('inventory', async () => 1, { client: c, timeout: 10, onTransition: () => {} });
+});
+
 test('BREAKERBOX_AUTH=nope and the rest are refused as the extension refuses them', () => {
   for (const [env, words] of [
     [{ BREAKERBOX_AUTH: 'nope' }, 'BREAKERBOX_AUTH="nope" is not valid: want token or none'],
