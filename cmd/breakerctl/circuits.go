@@ -25,13 +25,23 @@ func runCircuits(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	cs, err := st.List(ctx)
-	if err != nil && len(cs) == 0 {
-		return err // run explains it
+	cs, listErr := st.List(ctx)
+	if listErr != nil && len(cs) == 0 {
+		return listErr // run explains it
 	}
-	if err != nil {
-		a.warnf("%v", err) // some items unreadable; show the rest
+	if err := printCircuits(a, cs); err != nil {
+		return err
 	}
+	if listErr != nil {
+		// Some items were unreadable, or a page failed: the circuits read are shown, and the exit
+		// status says the list is not the table's, so that a script never takes it for all of them.
+		return fmt.Errorf("the list above is incomplete: %w", listErr)
+	}
+	return nil
+}
+
+// printCircuits writes cs sorted by id, as a table or as JSON.
+func printCircuits(a *app, cs []circuit.Circuit) error {
 	sort.Slice(cs, func(i, j int) bool { return cs[i].ID < cs[j].ID })
 	if a.output == "json" {
 		views := make([]circuitView, len(cs))

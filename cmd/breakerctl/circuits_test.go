@@ -1,9 +1,16 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"strings"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+
+	"github.com/breakerbox/breakerbox/internal/motoserver/mototest"
 )
 
 func TestForceGetCircuitsClear(t *testing.T) {
@@ -98,5 +105,29 @@ func TestErrorsSayWhatToDo(t *testing.T) {
 	}
 	if _, errOut, code := c.run("circuits"); code != exitUsage || !strings.Contains(errOut, "pass --table NAME or set BREAKERBOX_TABLE") {
 		t.Errorf("no table: exit %d %q", code, errOut)
+	}
+}
+
+// An item that cannot be read is named, the readable circuits are still listed, and the exit status
+// says the list is incomplete: a script reading `circuits -o json` never takes it for the table.
+func TestCircuitsWithAnUnreadableItemFails(t *testing.T) {
+	c := newCtl(t)
+	c.must("force-open", "payments", "--reason", "maintenance")
+	db := dynamodb.NewFromConfig(mototest.Shared(t).AWSConfig())
+	if _, err := db.PutItem(context.Background(), &dynamodb.PutItemInput{
+		TableName: aws.String(c.env["BREAKERBOX_TABLE"]),
+		Item: map[string]types.AttributeValue{
+			"pk": &types.AttributeValueMemberS{Value: "mangled"}, "sk": &types.AttributeValueMemberS{Value: "circuit"},
+			"state": &types.AttributeValueMemberS{Value: "BOGUS"}, "version": &types.AttributeValueMemberN{Value: "1"},
+		},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, args := range [][]string{{"circuits"}, {"circuits", "-o", "json"}} {
+		out, errOut, code := c.run(args...)
+		if code != exitError || !strings.Contains(out, "payments") || !strings.Contains(errOut, "incomplete") || !strings.Contains(errOut, "mangled") {
+			t.Errorf("breakerctl %s: exit %d, stdout %q, stderr %q; want exit %d, payments listed, and the unreadable item named",
+				strings.Join(args, " "), code, out, errOut, exitError)
+		}
 	}
 }
