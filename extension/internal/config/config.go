@@ -140,8 +140,10 @@ func (r *reader) intIn(name string, def, lo, hi int, want string) int {
 	if v == "" {
 		return def
 	}
+	// Digits only, as the Python and Node clients read the same variables: Atoi alone would also
+	// take "+4243", which the clients refuse, so the extension and its clients could disagree.
 	n, err := strconv.Atoi(v)
-	if err != nil || n < lo || n > hi {
+	if err != nil || strings.TrimLeft(v, "0123456789") != "" || n < lo || n > hi {
 		r.fail(name, v, "is not valid: want "+want)
 		return def
 	}

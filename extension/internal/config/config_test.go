@@ -102,7 +102,7 @@ func TestBadValuesAreAllNamed(t *testing.T) {
 }
 
 func TestPortRange(t *testing.T) {
-	for _, p := range []string{"0", "65536", "-1"} {
+	for _, p := range []string{"0", "65536", "-1", "+4243"} {
 		if _, err := Load(env(map[string]string{"BREAKERBOX_TABLE": "t", "BREAKERBOX_PORT": p})); err == nil {
 			t.Errorf("port %s accepted", p)
 		}
