@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"sort"
 	"strings"
+
+	"github.com/breakerbox/breakerbox/internal/jsondup"
 )
 
 // example is quoted in errors so the fix is one copy away.
@@ -26,7 +28,7 @@ func Parse(raw []byte) ([]Target, error) {
 	if err := json.Unmarshal(raw, &fields); err != nil {
 		return nil, fmt.Errorf("checker input is not a JSON object (%v): want e.g. %s or {\"targets\":[...]}", err, example)
 	}
-	if dup := duplicateKey(raw); dup != "" {
+	if dup := jsondup.First(raw); dup != "" {
 		return nil, fmt.Errorf("checker input: field %q appears twice: keep one (JSON would silently use the last)", dup)
 	}
 	if _, ok := fields["detail-type"]; ok {

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/breakerbox/breakerbox/extension/internal/breaker"
+	"github.com/breakerbox/breakerbox/internal/jsondup"
 )
 
 // Limits on a reported outcome.
@@ -64,6 +65,9 @@ func strictOutcomes(raw []byte) ([]breaker.Outcome, error) {
 	obj, err := decodeObject(raw)
 	if err != nil {
 		return nil, err
+	}
+	if dup := jsondup.First(raw); dup != "" {
+		return nil, invalidOutcome(`field %q is given twice: send it once (JSON would keep the last without a word); %s`, dup, outcomeShape)
 	}
 	list, isList := obj["outcomes"]
 	if !isList {
@@ -253,6 +257,9 @@ func decodeAcquireBody(raw []byte) (bool, error) {
 	obj, err := decodeObject(raw)
 	if err != nil {
 		return true, err
+	}
+	if dup := jsondup.First(raw); dup != "" {
+		return true, &requestError{code: "invalid_body", msg: fmt.Sprintf(`field %q is given twice: send {"call":false} once, or no body`, dup)}
 	}
 	v, has := obj["call"]
 	delete(obj, "call")

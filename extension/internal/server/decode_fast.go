@@ -117,14 +117,19 @@ func (o fastOutcome) outcome() (breaker.Outcome, bool) {
 // exactKeys checks, without decoding, that every object key of raw is a field name spelt exactly
 // where it belongs: a report's own fields at the top (the outermost object), an outcome's fields
 // inside the list's objects. top is the set of the top's fields. ok is false for any other key (an
-// unknown, misspelt or escaped name, one at another depth) and for an unterminated string; the JSON
+// unknown, misspelt or escaped name, one at another depth, one given twice in an object) and for an
+// unterminated string; the JSON
 // itself is checked by the decode that follows.
 func exactKeys(raw []byte) (top uint8, ok bool) {
 	depth := 0
+	var cur uint8 // the fields of the outcome object being read, for a key given twice
 	for i := 0; i < len(raw); i++ {
 		switch raw[i] {
 		case '{', '[':
 			depth++
+			if depth == 3 {
+				cur = 0
+			}
 		case '}', ']':
 			depth--
 		case '"':
@@ -145,10 +150,13 @@ func exactKeys(raw []byte) (top uint8, ok bool) {
 			if k < len(raw) && raw[k] == ':' {
 				bit := fieldBit(raw[i+1 : j])
 				switch {
-				case depth == 1 && bit != 0:
+				case depth == 1 && bit != 0 && top&bit == 0:
 					top |= bit
-				case depth == 3 && bit != 0 && bit != bitOutcomes:
+				case depth == 3 && bit != 0 && bit != bitOutcomes && cur&bit == 0:
+					cur |= bit
 				default:
+					// Unknown, misplaced, or given twice (JSON would keep the last in silence):
+					// the strict decode says which.
 					return 0, false
 				}
 			}

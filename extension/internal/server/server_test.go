@@ -373,6 +373,8 @@ func TestStrictOutcomes(t *testing.T) {
 		{`null`, "invalid_json", []string{"want a JSON object, got null"}},
 		{`[{"ok":true,"latencyMs":3}]`, "invalid_json", []string{"want a JSON object, got array"}},
 		{`{"ok":true,"latencyMs":3} {"ok":true,"latencyMs":3}`, "invalid_json", []string{"not valid JSON"}},
+		{`{"ok":true,"latencyMs":3,"ok":false}`, "invalid_outcome", []string{`field "ok" is given twice`}},
+		{`{"outcomes":[{"ok":true,"latencyMs":3},{"ok":false,"latencyMs":3,"latencyMs":9}]}`, "invalid_outcome", []string{`field "outcomes[1].latencyMs" is given twice`}},
 	} {
 		st, _, body := r.call("POST", "/v1/circuits/inventory/outcomes", token, strings.NewReader(tc.body))
 		var e struct {
@@ -408,6 +410,10 @@ func TestAcquireBody(t *testing.T) {
 	st, _, body := r.call("POST", "/v1/circuits/inventory/acquire", token, strings.NewReader(`{"ttl":5}`))
 	if st != 400 || errorCode(t, body) != "invalid_body" || !strings.Contains(body, `unknown field \"ttl\"`) {
 		t.Errorf("acquire with a field: %d %s", st, body)
+	}
+	st, _, body = r.call("POST", "/v1/circuits/inventory/acquire", token, strings.NewReader(`{"call":false,"call":true}`))
+	if st != 400 || errorCode(t, body) != "invalid_body" || !strings.Contains(body, `field \"call\" is given twice`) {
+		t.Errorf("acquire with call twice: %d %s", st, body)
 	}
 	st, _, body = r.call("POST", "/v1/circuits/inventory/acquire", token, strings.NewReader(`{"ttl":`))
 	if st != 400 || errorCode(t, body) != "invalid_json" {

@@ -1,4 +1,7 @@
-package input
+// Package jsondup finds object keys given twice in a JSON document. encoding/json keeps the last of
+// two equal keys without a word, so {"ok":true,"ok":false} reads as a failure and
+// {"id":"a","id":"b"} names b: the project's strict inputs refuse such documents instead.
+package jsondup
 
 import (
 	"bytes"
@@ -7,11 +10,10 @@ import (
 	"io"
 )
 
-// duplicateKey returns the path of the first object key that appears twice in the JSON value raw
-// (such as `targets[1].url`), or "" when there is none. encoding/json keeps the last of two equal
-// keys without a word, so {"id":"a","id":"b"} would probe circuit "b": a rule's input written by
-// hand or by a template is refused instead. raw must be valid JSON (the caller has decoded it).
-func duplicateKey(raw []byte) string {
+// First returns the path of the first object key that appears twice in the JSON value raw (such as
+// `targets[1].url`), or "" when there is none. raw should be valid JSON (the caller has decoded
+// it); on a syntax error First returns what it found before it.
+func First(raw []byte) string {
 	dec := json.NewDecoder(bytes.NewReader(raw))
 	dec.UseNumber()
 	path, _ := walkValue(dec, "")
