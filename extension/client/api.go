@@ -3,6 +3,7 @@ package client
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 )
 
@@ -67,7 +68,8 @@ type Decision struct {
 // Acquire asks whether a call to circuit id may go out now. The Decision is always usable: when the
 // extension cannot answer, Allowed follows the fail mode and the error says why. Only an invalid id
 // returns a Decision that denies regardless of the fail mode (and so does a BREAKERBOX_DISABLED value
-// that is neither true nor false). While BREAKERBOX_DISABLED=true it allows without asking.
+// that is neither true nor false, and a ctx that ended before the answer: the error then matches
+// ctx.Err(), and the extension is not counted as unreachable). While BREAKERBOX_DISABLED=true it allows without asking.
 //
 // The first time the extension gives no answer the client logs a warning (once per process, again
 // if the extension comes back and goes away), and every such call adds to UnreachableCalls.
@@ -100,6 +102,12 @@ func (c *Client) acquire(ctx context.Context, id string, body any) (Decision, er
 	}
 	var d Decision
 	if err := c.call(ctx, "POST", circuitPath(id)+"/acquire", body, &d); err != nil {
+		if cerr := ctx.Err(); cerr != nil {
+			// The caller's own cancellation or deadline, not the extension's silence: it is no
+			// outage to warn about or count, and the call should not go out.
+			err = fmt.Errorf("breakerbox: acquire %s: caller's context ended: %w", id, cerr)
+			return Decision{State: "UNKNOWN", Reason: err.Error()}, err
+		}
 		c.unreachableNow(err)
 		return c.failDecision(err), err
 	}
@@ -191,7 +199,7 @@ func (e *OpenError) Unwrap() error { return e.Cause }
 // BREAKERBOX_DISABLED=true, Do runs fn and reports nothing.
 func (c *Client) Do(ctx context.Context, id string, fn func(ctx context.Context) error) error {
 	d, err := c.Acquire(ctx, id)
-	if errors.Is(err, ErrInvalidID) || errors.Is(err, ErrConfig) {
+	if errors.Is(err, ErrInvalidID) || errors.Is(err, ErrConfig) || (err != nil && !d.Unreachable && ctx.Err() != nil) {
 		return err
 	}
 	if d.State == "DISABLED" {
