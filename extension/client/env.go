@@ -25,8 +25,10 @@ type envConfig struct {
 func readEnv(getenv func(string) string) envConfig {
 	e := envConfig{port: DefaultPort, failOpen: true}
 	if v := strings.TrimSpace(getenv("BREAKERBOX_PORT")); v != "" {
+		// Digits only, as the extension and the Python and Node clients read it: Atoi alone takes
+		// "+4243", which the extension refuses at init.
 		p, err := strconv.Atoi(v)
-		if err != nil || p < 1 || p > 65535 {
+		if err != nil || strings.TrimLeft(v, "0123456789") != "" || p < 1 || p > 65535 {
 			e.portErr = fmt.Errorf("BREAKERBOX_PORT=%q is not valid: want the extension's TCP port, 1 to 65535 (default %d)", v, DefaultPort)
 		} else {
 			e.port = p
@@ -40,8 +42,13 @@ func readEnv(getenv func(string) string) envConfig {
 		e.failModeErr = fmt.Errorf("BREAKERBOX_FAIL_MODE=%q is not valid: want open (allow calls when the extension cannot answer) or closed (deny them)", v)
 	}
 	switch v := strings.TrimSpace(getenv("BREAKERBOX_AUTH")); strings.ToLower(v) {
-	case "", "token":
+	case "":
 		e.token = getenv("AWS_SESSION_TOKEN")
+	case "token":
+		e.token = getenv("AWS_SESSION_TOKEN")
+		if e.token == "" {
+			e.authErr = fmt.Errorf("BREAKERBOX_AUTH=%q needs AWS_SESSION_TOKEN, which is not set (use none for local work)", v)
+		}
 	case "none":
 	default:
 		e.authErr = fmt.Errorf("BREAKERBOX_AUTH=%q is not valid: want token or none", v)
