@@ -5,6 +5,8 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"net/http"
+	"net/http/httptest"
 	"testing"
 )
 
@@ -29,5 +31,20 @@ func TestEndedContextIsNotAnUnreachableExtension(t *testing.T) {
 		if n := c.UnreachableCalls(); n != 0 || logs.Len() != 0 {
 			t.Errorf("fail open %v: UnreachableCalls = %d, log %q: the caller's cancellation taken for an outage", failOpen, n, logs.String())
 		}
+	}
+}
+
+// An answer that is not the extension's (a proxy's HTML page, a runaway body) is named in a bounded
+// error, not copied whole into the error and the warning.
+func TestForeignAnswerIsBoundedInTheError(t *testing.T) {
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusBadGateway)
+		_, _ = w.Write(bytes.Repeat([]byte("x"), 4<<20))
+	}))
+	defer srv.Close()
+	_, err := mustNew(t, WithBaseURL(srv.URL), WithLogger(slog.New(slog.DiscardHandler))).Acquire(context.Background(), "inventory")
+	var e *Error
+	if !errors.As(err, &e) || e.Status != http.StatusBadGateway || len(err.Error()) > 1024 {
+		t.Fatalf("Acquire error of %d bytes (%.200v), want a bounded *Error with status 502", len(err.Error()), err)
 	}
 }

@@ -228,6 +228,9 @@ func (c *Client) call(ctx context.Context, method, path string, body any, out an
 			e.Code, e.Message = doc.Error.Code, doc.Error.Message
 		} else {
 			e.Code, e.Message = "unexpected", strings.TrimSpace(string(raw))
+			if len(e.Message) > 256 { // not the extension's answer: name it, do not copy it into every log line
+				e.Message = strings.ToValidUTF8(e.Message[:256], "") + fmt.Sprintf("... (%d bytes or more)", len(raw))
+			}
 		}
 		return e
 	}
