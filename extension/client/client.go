@@ -49,7 +49,8 @@ func WithTimeout(d time.Duration) Option {
 	return func(c *Client) { c.timeout, c.set.timeout = d, true }
 }
 
-// WithHTTPClient sets the HTTP client (its Timeout is replaced by WithTimeout's when that is set).
+// WithHTTPClient sets the HTTP client. It is used as given: each request is still bounded by
+// WithTimeout (through its context), and by hc.Timeout too when that is shorter.
 func WithHTTPClient(hc *http.Client) Option { return func(c *Client) { c.hc = hc } }
 
 // WithLogger sets where the client's warnings go (default slog.Default()): that the extension cannot
