@@ -1,6 +1,6 @@
 // Command orders is breakerbox's synchronous example: ask the extension, call the inventory
 // service, report, and fall back to DOWNSTREAM_UNAVAILABLE when the circuit is open or the call
-// fails. Input {"orderId","sku","quantity"}; environment INVENTORY_URL (required),
+// fails. Input {"orderId","sku","quantity"} (any other field is an error naming it); environment INVENTORY_URL (required),
 // INVENTORY_CIRCUIT (default inventory), INVENTORY_TIMEOUT (default 3s), and the extension
 // client's BREAKERBOX_PORT and BREAKERBOX_FAIL_MODE.
 //

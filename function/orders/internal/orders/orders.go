@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/url"
+	"slices"
 	"strconv"
 	"time"
 
@@ -37,6 +38,36 @@ type Order struct {
 	OrderID  string `json:"orderId"`
 	SKU      string `json:"sku"`
 	Quantity int    `json:"quantity"`
+}
+
+// orderFields are Order's JSON names, exactly as they are matched.
+var orderFields = []string{"orderId", "sku", "quantity"}
+
+// UnmarshalJSON reads an order strictly, as the rest of breakerbox reads its input: a field that is
+// not orderId, sku or quantity (a misspelling such as "qty", or "OrderId", which encoding/json would
+// match case-insensitively) is an error naming it, not an order read with that field missing.
+func (o *Order) UnmarshalJSON(b []byte) error {
+	var fields map[string]json.RawMessage
+	if err := json.Unmarshal(b, &fields); err != nil {
+		return fmt.Errorf("orders: want a JSON object {\"orderId\",\"sku\",\"quantity\"}: %w", err)
+	}
+	keys := make([]string, 0, len(fields))
+	for k := range fields {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	for _, k := range keys {
+		if !slices.Contains(orderFields, k) {
+			return fmt.Errorf("orders: unknown field %q in the order: want orderId, sku and quantity (names are case-sensitive)", k)
+		}
+	}
+	type plain Order // without this method
+	var p plain
+	if err := json.Unmarshal(b, &p); err != nil {
+		return fmt.Errorf("orders: want {\"orderId\":string,\"sku\":string,\"quantity\":integer}: %w", err)
+	}
+	*o = Order(p)
+	return nil
 }
 
 // Response is the function's answer.
