@@ -111,8 +111,8 @@ func TestNewRefusesBadSettings(t *testing.T) {
 		{map[string]string{"BREAKERBOX_PORT": "nonsense"}, []string{`BREAKERBOX_PORT="nonsense"`, "1 to 65535"}},
 		{map[string]string{"BREAKERBOX_PORT": "70000"}, []string{`BREAKERBOX_PORT="70000"`}},
 		{map[string]string{"BREAKERBOX_AUTH": "off"}, []string{`BREAKERBOX_AUTH="off"`, "token or none"}},
-		{map[string]string{"BREAKERBOX_PORT": "+4243"}, []string{`BREAKERBOX_PORT="+4243"`, "1 to 65535"}}, // the extension refuses it
-		{map[string]string{"BREAKERBOX_AUTH": "token"}, []string{`BREAKERBOX_AUTH="token"`, "AWS_SESSION_TOKEN"}},  // ... and this, at init
+		{map[string]string{"BREAKERBOX_PORT": "+4243"}, []string{`BREAKERBOX_PORT="+4243"`, "1 to 65535"}},        // the extension refuses it
+		{map[string]string{"BREAKERBOX_AUTH": "token"}, []string{`BREAKERBOX_AUTH="token"`, "AWS_SESSION_TOKEN"}}, // ... and this, at init
 		{map[string]string{"BREAKERBOX_FAIL_MODE": "deny", "BREAKERBOX_PORT": "-1"}, []string{"BREAKERBOX_FAIL_MODE", "BREAKERBOX_PORT"}},
 	} {
 		t.Run(strings.Join(tc.want, "+"), func(t *testing.T) {
