@@ -246,3 +246,23 @@ func TestDoubleNamesCallsAndRecordsThemReported(t *testing.T) {
 		t.Errorf("acquires named %q, outcomes %+v: want two distinct names, each reported back", names, outs)
 	}
 }
+
+// The double honours the request's context as a real transport does: a caller whose context has
+// ended gets its error from Do, the call does not run, and the double records no acquire.
+func TestDoubleHonoursAnEndedContext(t *testing.T) {
+	t.Setenv("BREAKERBOX_DISABLED", "")
+	ext := clienttest.New()
+	bb, err := ext.Client()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	ran := false
+	if err := bb.Do(ctx, "inventory", func(context.Context) error { ran = true; return nil }); !errors.Is(err, context.Canceled) || ran {
+		t.Errorf("Do with an ended context: %v (ran %v), want context.Canceled and no call", err, ran)
+	}
+	if calls := ext.Calls(); len(calls) != 0 {
+		t.Errorf("the double answered a cancelled request: %+v", calls)
+	}
+}

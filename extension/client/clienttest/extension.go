@@ -120,6 +120,11 @@ var errUnreachable = errors.New("clienttest: connection refused (SetUnreachable)
 // RoundTrip answers one request of the client as the extension's HTTP API does. It implements
 // http.RoundTripper.
 func (e *Extension) RoundTrip(req *http.Request) (*http.Response, error) {
+	if err := req.Context().Err(); err != nil {
+		// As a real transport does: a request whose context has ended is not sent, so a test sees
+		// what the client does with its caller's cancellation.
+		return nil, err
+	}
 	var body []byte
 	if req.Body != nil {
 		b, err := io.ReadAll(req.Body)
