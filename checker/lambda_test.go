@@ -31,10 +31,7 @@ func TestAsALambda(t *testing.T) {
 	srv := mototest.Shared(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	bin := filepath.Join(t.TempDir(), "checker")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
+	bin := buildChecker(ctx, t)
 	table := fmt.Sprintf("checker-lambda-%d", time.Now().UnixNano())
 	db := dynamodb.NewFromConfig(srv.AWSConfig())
 	if err := store.CreateTable(ctx, db, table); err != nil {
@@ -43,20 +40,8 @@ func TestAsALambda(t *testing.T) {
 	svc := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {}))
 	defer svc.Close()
 
-	env, err := lambdaenv.New(lambdaenv.Config{Output: io.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := env.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer env.Close(context.Background())
-	var fnEnv []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "AWS_") && !strings.HasPrefix(kv, "BREAKERBOX_") {
-			fnEnv = append(fnEnv, kv)
-		}
-	}
+	env := startEnv(t)
+	fnEnv := hostEnv()
 	fnEnv = append(fnEnv, srv.Env()...)
 	fnEnv = append(fnEnv, "BREAKERBOX_TABLE="+table, "BREAKERBOX_STORE_TIMEOUT=10s")
 	if _, err := env.AddFunction(lambdaenv.FunctionConfig{Name: "checker", Command: []string{bin}, Env: fnEnv, Timeout: 30 * time.Second}); err != nil {
@@ -99,24 +84,9 @@ func TestAsALambda(t *testing.T) {
 func TestBadConfigurationFailsInit(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	bin := filepath.Join(t.TempDir(), "checker")
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
-	env, err := lambdaenv.New(lambdaenv.Config{Output: io.Discard})
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := env.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer env.Close(context.Background())
-	var fnEnv []string
-	for _, kv := range os.Environ() {
-		if !strings.HasPrefix(kv, "AWS_") && !strings.HasPrefix(kv, "BREAKERBOX_") {
-			fnEnv = append(fnEnv, kv)
-		}
-	}
+	bin := buildChecker(ctx, t)
+	env := startEnv(t)
+	fnEnv := hostEnv()
 	fnEnv = append(fnEnv, "BREAKERBOX_TABLE=circuits", "BREAKERBOX_STORE_TIMEOUT=soon")
 	if _, err := env.AddFunction(lambdaenv.FunctionConfig{Name: "checker-bad", Command: []string{bin}, Env: fnEnv, Timeout: 30 * time.Second}); err != nil {
 		t.Fatal(err)
@@ -133,4 +103,40 @@ func TestBadConfigurationFailsInit(t *testing.T) {
 			t.Errorf("init error %q does not say %q", err, w)
 		}
 	}
+}
+
+// buildChecker builds the checker binary into a temporary directory.
+func buildChecker(ctx context.Context, t *testing.T) string {
+	t.Helper()
+	bin := filepath.Join(t.TempDir(), "checker")
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	return bin
+}
+
+// startEnv starts a Lambda environment, closed at the end of the test.
+func startEnv(t *testing.T) *lambdaenv.Env {
+	t.Helper()
+	env, err := lambdaenv.New(lambdaenv.Config{Output: io.Discard})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := env.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { env.Close(context.Background()) })
+	return env
+}
+
+// hostEnv is this process's environment without its AWS_ and BREAKERBOX_ settings, for a function
+// to be given its own.
+func hostEnv() []string {
+	var out []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "AWS_") && !strings.HasPrefix(kv, "BREAKERBOX_") {
+			out = append(out, kv)
+		}
+	}
+	return out
 }

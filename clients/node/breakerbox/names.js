@@ -39,17 +39,19 @@ const KNOWN_VARIABLES = Object.freeze([
   'BREAKERBOX_WINDOW',
 ]);
 
+/** The Levenshtein distance between a and b: the fewest edits of one character that turn a into b. */
+function distance(a, b) {
+  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
+  for (let i = 1; i <= a.length; i++) {
+    const cur = [i];
+    for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
+    prev = cur;
+  }
+  return prev[b.length];
+}
+
 /** The known variable at the least edit distance from name (the first of them on a tie). */
 function closest(name) {
-  const distance = (a, b) => {
-    let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-    for (let i = 1; i <= a.length; i++) {
-      const cur = [i];
-      for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
-    }
-    return prev[b.length];
-  };
   let best = KNOWN_VARIABLES[0];
   let bestD = Infinity;
   for (const k of KNOWN_VARIABLES) {
@@ -77,4 +79,4 @@ function warnUnknown(env, logger) {
   return now;
 }
 
-module.exports = { KNOWN_VARIABLES, closest, warnUnknown };
+module.exports = { KNOWN_VARIABLES, closest, distance, warnUnknown };

@@ -2,6 +2,7 @@
 // The options of a wrapper, checked when it is made: not found out when the circuit first opens.
 
 const { ConfigError } = require('./errors');
+const { distance } = require('./names');
 
 const show = (v) => (typeof v === 'string' ? JSON.stringify(v) : typeof v === 'function' ? 'a function' : String(v));
 
@@ -54,15 +55,6 @@ const CALL_OPTIONS = Object.freeze(['fallback', 'timeout', 'isFailure']);
 
 /** The known option k was probably meant to be: the one at an edit distance of at most 2, ignoring case. */
 function resembles(k, known) {
-  const distance = (a, b) => {
-    let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-    for (let i = 1; i <= a.length; i++) {
-      const cur = [i];
-      for (let j = 1; j <= b.length; j++) cur[j] = Math.min(prev[j] + 1, cur[j - 1] + 1, prev[j - 1] + (a[i - 1] === b[j - 1] ? 0 : 1));
-      prev = cur;
-    }
-    return prev[b.length];
-  };
   let best = '';
   let bestD = 3;
   for (const c of known) {
