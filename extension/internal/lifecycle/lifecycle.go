@@ -91,6 +91,12 @@ func Run(ctx context.Context, api API, f Flusher, opt Options, onRegistered Regi
 				shutdown(time.Now().Add(signalGrace), f, opt, log)
 				return nil
 			}
+			// The extension stops, and the caller exits non-zero: write what it holds first (within
+			// the same short grace as a signal), or the failures it was told of are lost with it.
+			log.Error("next event failed: flushing and stopping", "error", err.Error(), "grace", signalGrace.String())
+			stopBg()
+			<-bgDone
+			shutdown(time.Now().Add(signalGrace), f, opt, log)
 			return fmt.Errorf("next event: %w", err)
 		}
 		switch ev.EventType {

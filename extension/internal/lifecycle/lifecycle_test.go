@@ -202,6 +202,26 @@ func TestErrors(t *testing.T) {
 	}
 }
 
+// A failed /event/next (the Runtime API gone, or an error answer) ends Run with an error, after a
+// final flush bounded by the grace: what the extension holds is not lost with the process.
+func TestNextFailureFlushesFirst(t *testing.T) {
+	boom := errors.New("connection refused")
+	api := &fakeAPI{events: make(chan extensionsapi.Event), nextErr: boom}
+	close(api.events)
+	f := &fakeFlusher{delay: time.Hour}
+	start := time.Now()
+	if err := Run(context.Background(), api, f, Options{Name: "breakerbox"}, nil); !errors.Is(err, boom) {
+		t.Fatalf("next failure: %v", err)
+	}
+	full, _, d := f.counts()
+	if full != 1 {
+		t.Errorf("full flushes = %d, want 1", full)
+	}
+	if d.IsZero() || d.Sub(start) > signalGrace {
+		t.Errorf("final flush bounded at %v after the start, want within %s", d.Sub(start), signalGrace)
+	}
+}
+
 // A signal (ctx ending) still flushes before Run returns.
 func TestSignalFlushes(t *testing.T) {
 	api := &fakeAPI{events: make(chan extensionsapi.Event)}
