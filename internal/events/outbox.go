@@ -20,7 +20,8 @@ type Sender interface {
 const maxUnpublished = 32
 
 // outboxWriteTimeout bounds the write that records or clears the outbox, which must happen even
-// when the caller's context ran out during the publish.
+// when the caller's context was cancelled during the publish. A caller's deadline (a SHUTDOWN's, an
+// invocation's) is never passed: the publish gets half the time left before it, the write the rest.
 const outboxWriteTimeout = 5 * time.Second
 
 // Outbox publishes each transition once, by the part that wrote it, and loses none when a publish
@@ -51,8 +52,16 @@ func (o *Outbox) Send(ctx context.Context, id string, res circuit.Result) error 
 	for i, tr := range all {
 		details[i] = FromTransition(id, tr)
 	}
-	err := o.Sender.Publish(ctx, details...)
-	wctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), outboxWriteTimeout)
+	pctx, wctx := ctx, context.WithoutCancel(ctx)
+	if end, ok := ctx.Deadline(); ok {
+		var cancelP, cancelW context.CancelFunc
+		pctx, cancelP = context.WithDeadline(ctx, end.Add(-time.Until(end)/2))
+		defer cancelP()
+		wctx, cancelW = context.WithDeadline(wctx, end)
+		defer cancelW()
+	}
+	err := o.Sender.Publish(pctx, details...)
+	wctx, cancel := context.WithTimeout(wctx, outboxWriteTimeout)
 	defer cancel()
 	switch {
 	case err == nil && len(pending) > 0:

@@ -76,3 +76,35 @@ func TestOutboxLosesNothingAndSendsOnce(t *testing.T) {
 		t.Fatalf("published %d events for a write without a transition", len(snd.got))
 	}
 }
+
+// hangingSender and hangingUpdater hold every call until its context ends.
+type hangingSender struct{}
+
+func (hangingSender) Publish(ctx context.Context, _ ...Detail) error {
+	<-ctx.Done()
+	return ctx.Err()
+}
+
+type hangingUpdater struct{}
+
+func (h *hangingUpdater) Update(ctx context.Context, _ string, _ store.Decide) (circuit.Result, error) {
+	<-ctx.Done()
+	return circuit.Result{}, ctx.Err()
+}
+
+// TestOutboxKeepsTheCallersDeadline: with the bus and the store both holding every call, Send
+// returns by the caller's deadline (a SHUTDOWN's, an invocation's), not outboxWriteTimeout after it.
+func TestOutboxKeepsTheCallersDeadline(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	trip := circuit.Force(circuit.Circuit{ID: "inv", State: circuit.Closed, Version: 1, Since: t0}, circuit.ForcedOpen, "maintenance", t0)
+	o := &Outbox{Sender: hangingSender{}, Store: &hangingUpdater{}}
+	end := time.Now().Add(200 * time.Millisecond)
+	ctx, cancel := context.WithDeadline(context.Background(), end)
+	defer cancel()
+	if err := o.Send(ctx, "inv", trip); err == nil {
+		t.Fatal("a failed publish was not reported")
+	}
+	if late := time.Since(end); late > 50*time.Millisecond {
+		t.Fatalf("Send returned %s after the caller's deadline", late)
+	}
+}

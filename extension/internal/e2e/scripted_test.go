@@ -115,7 +115,29 @@ func fakeDynamoCounting(t *testing.T, mode string) (string, func() int) {
 	stop := make(chan struct{})
 	var mu sync.Mutex
 	updates := 0
+	tripped := false
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		target := r.Header.Get("X-Amz-Target")
+		if mode == "trip-then-hang" {
+			// Answers DynamoDB until the first item write (the trip), then holds every call, as
+			// it holds every EventBridge call.
+			mu.Lock()
+			hang := tripped || strings.HasPrefix(target, "AWSEvents.")
+			if strings.HasSuffix(target, ".PutItem") {
+				tripped = true
+			}
+			mu.Unlock()
+			if !hang {
+				w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+				io.WriteString(w, `{}`)
+				return
+			}
+			select {
+			case <-r.Context().Done():
+			case <-stop:
+			}
+			return
+		}
 		switch mode {
 		case "ok":
 			if strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".UpdateItem") {
@@ -373,5 +395,26 @@ func TestScriptedNextFailureFlushesFirst(t *testing.T) {
 	}
 	if updates() == before {
 		t.Fatal("the buffered failures were not written before the extension exited")
+	}
+}
+
+// A SHUTDOWN whose final flush trips a circuit while EventBridge and then DynamoDB stop answering:
+// the unpublished transition's outbox write must not carry the extension past the deadline.
+func TestScriptedShutdownTripWithTheStoreGoneKeepsTheDeadline(t *testing.T) {
+	api := newScriptedAPI(t)
+	dynamo, _ := fakeDynamoCounting(t, "trip-then-hang")
+	p := startExtension(t, api, dynamo, "AWS_LAMBDA_INITIALIZATION_TYPE=lambda-managed-instances",
+		"AWS_LAMBDA_MAX_CONCURRENCY=4", "BREAKERBOX_FLUSH_INTERVAL=10m")
+	api.waitNext(t, 1, p)
+	if code := p.report(t, "inventory", 5, false); code != http.StatusAccepted {
+		t.Fatalf("report: status %d", code)
+	}
+	deadline := time.Now().Add(2 * time.Second)
+	api.event(shutdownEvent("spindown", deadline))
+	if code := p.wait(30 * time.Second); code != 0 {
+		t.Fatalf("exit code %d, want 0", code)
+	}
+	if late := time.Since(deadline); late > 0 {
+		t.Fatalf("exited %s after the SHUTDOWN deadline", late)
 	}
 }
