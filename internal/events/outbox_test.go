@@ -104,7 +104,9 @@ func TestOutboxKeepsTheCallersDeadline(t *testing.T) {
 	if err := o.Send(ctx, "inv", trip); err == nil {
 		t.Fatal("a failed publish was not reported")
 	}
-	if late := time.Since(end); late > 50*time.Millisecond {
+	// Before the fix the outbox write ran outboxWriteTimeout past the deadline; half of it is a bound
+	// no scheduling delay reaches.
+	if late := time.Since(end); late > outboxWriteTimeout/2 {
 		t.Fatalf("Send returned %s after the caller's deadline", late)
 	}
 }

