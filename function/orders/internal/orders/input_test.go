@@ -19,6 +19,7 @@ func TestOrderInputIsStrict(t *testing.T) {
 		`{"OrderId":"o-1","sku":"A-1","quantity":2}`:          `unknown field "OrderId"`,
 		`{"orderId":"o-1","sku":"A-1","quantity":"2"}`:        `quantity`,
 		`["o-1"]`: `JSON object`,
+		`{"orderId":"o-1","sku":"A-1","quantity":2,"quantity":3}`: `field "quantity" is given twice`,
 	} {
 		var o Order
 		err := json.Unmarshal([]byte(in), &o)

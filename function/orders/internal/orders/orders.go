@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/breakerbox/breakerbox/extension/client"
+	"github.com/breakerbox/breakerbox/internal/jsondup"
 )
 
 // Order statuses and the fallback error code.
@@ -50,6 +51,9 @@ func (o *Order) UnmarshalJSON(b []byte) error {
 	var fields map[string]json.RawMessage
 	if err := json.Unmarshal(b, &fields); err != nil {
 		return fmt.Errorf("orders: want a JSON object {\"orderId\",\"sku\",\"quantity\"}: %w", err)
+	}
+	if dup := jsondup.First(b); dup != "" {
+		return fmt.Errorf("orders: field %q is given twice in the order: give it once", dup)
 	}
 	keys := make([]string, 0, len(fields))
 	for k := range fields {
