@@ -10,7 +10,7 @@ import (
 	"testing"
 )
 
-// A caller whose ctx ended before the extension answered (an API Gateway client that hung up, an
+// A caller whose ctx ended before the extension answered (an errgroup whose sibling failed, an
 // invocation past its deadline) is not an extension outage: no warning, no UnreachableCalls, and Do
 // returns the ctx's error without running the call, whatever the fail mode.
 func TestEndedContextIsNotAnUnreachableExtension(t *testing.T) {
