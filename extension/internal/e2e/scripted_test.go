@@ -28,39 +28,22 @@ type scriptedAPI struct {
 	srv *httptest.Server
 	// next answers each /event/next call in turn; past its end the call is held until the test ends.
 	next chan func(w http.ResponseWriter)
-	// registerStatus, when not 0, is the status of every register answer.
-	registerStatus int
 
 	mu         sync.Mutex
-	registered []string // events of the last register
-	exitErrors []string
+	exitErrors []string // "init/error <type>" or "exit/error <type>", as posted
 	nextCalls  int
-	nextAt     []time.Time
 }
 
 func newScriptedAPI(t *testing.T) *scriptedAPI {
 	a := &scriptedAPI{next: make(chan func(http.ResponseWriter), 16)}
 	mux := http.NewServeMux()
-	mux.HandleFunc("POST /2020-01-01/extension/register", func(w http.ResponseWriter, r *http.Request) {
-		var body struct {
-			Events []string `json:"events"`
-		}
-		_ = json.NewDecoder(r.Body).Decode(&body)
-		a.mu.Lock()
-		a.registered = body.Events
-		a.mu.Unlock()
-		if a.registerStatus != 0 {
-			w.WriteHeader(a.registerStatus)
-			fmt.Fprint(w, `{"errorType":"Extension.Unknown","errorMessage":"nope"}`)
-			return
-		}
+	mux.HandleFunc("POST /2020-01-01/extension/register", func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Lambda-Extension-Identifier", "ext-1")
 		fmt.Fprint(w, `{"functionName":"orders","functionVersion":"$LATEST","handler":"h"}`)
 	})
 	mux.HandleFunc("GET /2020-01-01/extension/event/next", func(w http.ResponseWriter, r *http.Request) {
 		a.mu.Lock()
 		a.nextCalls++
-		a.nextAt = append(a.nextAt, time.Now())
 		a.mu.Unlock()
 		select {
 		case f := <-a.next:
@@ -102,15 +85,15 @@ func shutdownEvent(reason string, deadline time.Time) string {
 	return fmt.Sprintf(`{"eventType":"SHUTDOWN","shutdownReason":%q,"deadlineMs":%d}`, reason, deadline.UnixMilli())
 }
 
-// fakeDynamo is a DynamoDB endpoint that holds every request until the client gives up (hang) or
-// answers 500 (down).
+// fakeDynamo is a DynamoDB endpoint that holds every request until the client gives up (hang),
+// answers 500 (down), answers every call with an empty success (ok: no item, nothing unprocessed),
+// or answers until the first item write and then holds every call (trip-then-hang).
 func fakeDynamo(t *testing.T, mode string) string {
 	url, _ := fakeDynamoCounting(t, mode)
 	return url
 }
 
-// fakeDynamoCounting is fakeDynamo, with mode "ok" too (every call answered with an empty
-// success: no item, nothing unprocessed), and a count of the counter writes (UpdateItem).
+// fakeDynamoCounting is fakeDynamo with a count of the counter writes (UpdateItem) it was sent.
 func fakeDynamoCounting(t *testing.T, mode string) (string, func() int) {
 	stop := make(chan struct{})
 	var mu sync.Mutex
@@ -118,43 +101,29 @@ func fakeDynamoCounting(t *testing.T, mode string) (string, func() int) {
 	tripped := false
 	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		target := r.Header.Get("X-Amz-Target")
-		if mode == "trip-then-hang" {
-			// Answers DynamoDB until the first item write (the trip), then holds every call, as
-			// it holds every EventBridge call.
-			mu.Lock()
-			hang := tripped || strings.HasPrefix(target, "AWSEvents.")
-			if strings.HasSuffix(target, ".PutItem") {
-				tripped = true
-			}
-			mu.Unlock()
-			if !hang {
-				w.Header().Set("Content-Type", "application/x-amz-json-1.0")
-				io.WriteString(w, `{}`)
-				return
-			}
-			select {
-			case <-r.Context().Done():
-			case <-stop:
-			}
-			return
+		mu.Lock()
+		if strings.HasSuffix(target, ".UpdateItem") {
+			updates++
 		}
-		switch mode {
-		case "ok":
-			if strings.HasSuffix(r.Header.Get("X-Amz-Target"), ".UpdateItem") {
-				mu.Lock()
-				updates++
-				mu.Unlock()
-			}
-			w.Header().Set("Content-Type", "application/x-amz-json-1.0")
-			io.WriteString(w, `{}`)
-		case "hang":
+		// trip-then-hang answers DynamoDB until the first item write (the trip), then holds every
+		// call, as it holds every EventBridge call.
+		hang := mode == "hang" || mode == "trip-then-hang" && (tripped || strings.HasPrefix(target, "AWSEvents."))
+		if mode == "trip-then-hang" && strings.HasSuffix(target, ".PutItem") {
+			tripped = true
+		}
+		mu.Unlock()
+		switch {
+		case hang:
 			select {
 			case <-r.Context().Done():
 			case <-stop:
 			}
-		default:
+		case mode == "down":
 			w.WriteHeader(http.StatusInternalServerError)
 			fmt.Fprint(w, `{"__type":"com.amazonaws.dynamodb.v20120810#InternalServerError","message":"down"}`)
+		default:
+			w.Header().Set("Content-Type", "application/x-amz-json-1.0")
+			io.WriteString(w, `{}`)
 		}
 	}))
 	t.Cleanup(srv.Close)
@@ -365,9 +334,13 @@ func TestScriptedNextFailures(t *testing.T) {
 				api.next <- answer
 			}
 			code := p.wait(30 * time.Second)
-			t.Logf("exit %d after %d calls to /event/next; errors %v", code, api.calls(), api.exitErrors)
-			if code == -1 {
-				t.Fatal("still running")
+			api.mu.Lock()
+			posted := strings.Join(api.exitErrors, "; ")
+			api.mu.Unlock()
+			// Eight bad answers are queued: an extension that retried would use them up.
+			if code != 1 || !strings.Contains(posted, "exit/error") || api.calls() > 2 {
+				t.Fatalf("exit %d after %d calls to /event/next, errors posted %q: want exit 1 after one exit/error, no retry",
+					code, api.calls(), posted)
 			}
 		})
 	}
@@ -378,9 +351,8 @@ func TestScriptedNextFailures(t *testing.T) {
 func TestScriptedNextFailureFlushesFirst(t *testing.T) {
 	dynamo, updates := fakeDynamoCounting(t, "ok")
 	api := newScriptedAPI(t)
-	// A store timeout long enough that an outbox write ignoring the deadline (5 s) shows as an overrun.
 	p := startExtension(t, api, dynamo, "AWS_LAMBDA_INITIALIZATION_TYPE=lambda-managed-instances",
-		"AWS_LAMBDA_MAX_CONCURRENCY=4", "BREAKERBOX_FLUSH_INTERVAL=10m", "BREAKERBOX_STORE_TIMEOUT=10s")
+		"AWS_LAMBDA_MAX_CONCURRENCY=4", "BREAKERBOX_FLUSH_INTERVAL=10m")
 	api.waitNext(t, 1, p)
 	if code := p.report(t, "inventory", 3, false); code != http.StatusAccepted {
 		t.Fatalf("report: status %d", code)
