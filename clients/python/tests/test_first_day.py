@@ -343,7 +343,9 @@ class TimeoutBoundsTheWholeRequest(unittest.TestCase):
             took = time.monotonic() - start
         self.assertTrue(d.unreachable, d)
         self.assertIn("timed out", d.reason)
-        self.assertLess(took, 1.5, f"acquire with timeout=0.5 took {took:.1f}s: the timeout bounded each read, not the request")
+        # Each read bounded on its own, the whole answer takes about 5 s; 3 s leaves a loaded
+        # machine room without letting the old behaviour pass.
+        self.assertLess(took, 3.0, f"acquire with timeout=0.5 took {took:.1f}s: the timeout bounded each read, not the request")
 
 
 if __name__ == "__main__":
