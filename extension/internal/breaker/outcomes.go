@@ -18,6 +18,10 @@ type Outcome struct {
 	Call string
 	// Err classifies a failure ("timeout", "status 503"), for the circuit's reason.
 	Err string
+	// Cancelled says the call named by Call (or Permit) was not made, or was cancelled by its
+	// caller: it counts nothing, and is no longer under way (a probe's permit is given back). OK,
+	// Latency and Err are then unset.
+	Cancelled bool
 }
 
 // buffer is one circuit's outcomes not flushed yet.
@@ -88,6 +92,10 @@ func (p *buffer) calls() int64 {
 // outcomes that carry a permit settle their half-open trial at once (a conditional write), and are
 // kept for the next flush if that write fails.
 func (b *Breaker) Report(ctx context.Context, id string, outs []Outcome) {
+	if hasCancelled(outs) {
+		b.cancel(ctx, id, outs)
+		outs = withoutCancelled(outs)
+	}
 	if len(outs) == 0 {
 		return
 	}

@@ -23,13 +23,13 @@ const (
 )
 
 // outcomeFields are the fields of one outcome, in the order the API documents them.
-var outcomeFields = []string{"ok", "latencyMs", "permit", "call", "error"}
+var outcomeFields = []string{"ok", "latencyMs", "permit", "call", "error", "cancelled"}
 
 // bodyHints are the names a field of a single-outcome body may have been meant as.
-var bodyHints = []string{"ok", "latencyMs", "permit", "call", "error", "outcomes"}
+var bodyHints = []string{"ok", "latencyMs", "permit", "call", "error", "cancelled", "outcomes"}
 
 // outcomeShape says what an outcome holds, for error messages.
-const outcomeShape = `an outcome is {"ok":true|false,"latencyMs":<milliseconds>,"permit":"..."?,"call":"..."?,"error":"..."?}`
+const outcomeShape = `an outcome is {"ok":true|false,"latencyMs":<milliseconds>,"permit":"..."?,"call":"..."?,"error":"..."?}, or {"call":"...","cancelled":true} (or "permit") for a call that was not made or was cancelled`
 
 // requestError is a body that is JSON but not what the endpoint takes: the code and a message that
 // names the field and what is expected.
@@ -125,6 +125,9 @@ func parseOutcome(f map[string]json.RawMessage, hints []string) (breaker.Outcome
 		return breaker.Outcome{}, err
 	}
 	var out breaker.Outcome
+	if _, has := f["cancelled"]; has {
+		return cancelledOutcome(f)
+	}
 	ok, has := f["ok"]
 	if !has || isNull(ok) || json.Unmarshal(ok, &out.OK) != nil {
 		return out, fmt.Errorf(`"ok" must be true or false (got %s)`, shown(ok, has))
@@ -155,6 +158,38 @@ func parseOutcome(f map[string]json.RawMessage, hints []string) (breaker.Outcome
 	}
 	if len(out.Err) > maxErrLen {
 		out.Err = out.Err[:maxErrLen] // a reason, kept short; the call's outcome itself is unchanged
+	}
+	return out, nil
+}
+
+// cancelledOutcome reads {"call":"...","cancelled":true} (or "permit", or both): a call acquired
+// and then not made, or cancelled by its caller, which says nothing of the provider. It carries no
+// ok, latency or error: there is no outcome to count.
+func cancelledOutcome(f map[string]json.RawMessage) (breaker.Outcome, error) {
+	out := breaker.Outcome{Cancelled: true}
+	var yes bool
+	if raw := f["cancelled"]; json.Unmarshal(raw, &yes) != nil || !yes {
+		return out, fmt.Errorf(`"cancelled" must be true (got %s): a call that was made is reported with "ok" and "latencyMs" instead`, raw)
+	}
+	for _, name := range []string{"ok", "latencyMs", "error"} {
+		if _, has := f[name]; has {
+			return out, fmt.Errorf(`a cancelled call has no outcome: send %q or "cancelled", not both`, name)
+		}
+	}
+	if err := optString(f, "permit", &out.Permit); err != nil {
+		return out, err
+	}
+	if len(out.Permit) > maxPermitLen {
+		return out, fmt.Errorf(`"permit" is longer than %d characters: send back the permit acquire gave`, maxPermitLen)
+	}
+	if err := optString(f, "call", &out.Call); err != nil {
+		return out, err
+	}
+	if len(out.Call) > maxCallLen {
+		return out, fmt.Errorf(`"call" is longer than %d characters: send back the call acquire gave`, maxCallLen)
+	}
+	if out.Call == "" && out.Permit == "" {
+		return out, fmt.Errorf(`a cancelled call is named by the "call" (or "permit") acquire gave: send it back`)
 	}
 	return out, nil
 }
@@ -200,7 +235,10 @@ func unknownFields(f map[string]json.RawMessage, known, hints []string) error {
 // resembles returns the known field k was probably meant to be: the same but for case and
 // underscores, or a prefix of it ("latency" for "latencyMs").
 func resembles(k string, known []string) string {
-	norm := func(s string) string { return strings.ToLower(strings.ReplaceAll(s, "_", "")) }
+	// Case, underscores and a doubled l aside ("canceled" for "cancelled").
+	norm := func(s string) string {
+		return strings.ReplaceAll(strings.ToLower(strings.ReplaceAll(s, "_", "")), "ll", "l")
+	}
 	nk := norm(k)
 	if nk == "" {
 		return ""

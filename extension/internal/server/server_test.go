@@ -292,10 +292,16 @@ func TestOutcomesAccepted(t *testing.T) {
 	if st != 202 || body != `{"accepted":2}` {
 		t.Fatalf("two outcomes: %d %s", st, body)
 	}
+	st, _, body = r.call("POST", "/v1/circuits/inventory/outcomes", token, strings.NewReader(`{"outcomes":[{"call":"c-2","cancelled":true},{"permit":"P2","cancelled":true}]}`))
+	if st != 202 || body != `{"accepted":2}` {
+		t.Fatalf("two cancellations: %d %s", st, body)
+	}
 	want := []breaker.Outcome{
 		{OK: false, Latency: 1200500 * time.Microsecond, Permit: "P1", Call: "c-1", Err: "status 503"},
 		{OK: true, Latency: 5 * time.Millisecond, Call: strings.Repeat("c", 64)},
 		{OK: true},
+		{Call: "c-2", Cancelled: true},
+		{Permit: "P2", Cancelled: true},
 	}
 	r.svc.mu.Lock()
 	got := r.svc.reports["inventory"]
@@ -375,6 +381,12 @@ func TestStrictOutcomes(t *testing.T) {
 		{`{"ok":true,"latencyMs":3} {"ok":true,"latencyMs":3}`, "invalid_json", []string{"not valid JSON"}},
 		{`{"ok":true,"latencyMs":3,"ok":false}`, "invalid_outcome", []string{`field "ok" is given twice`}},
 		{`{"outcomes":[{"ok":true,"latencyMs":3},{"ok":false,"latencyMs":3,"latencyMs":9}]}`, "invalid_outcome", []string{`field "outcomes[1].latencyMs" is given twice`}},
+		{`{"call":"c1","cancelled":false}`, "invalid_outcome", []string{`"cancelled" must be true (got false)`, `"ok" and "latencyMs" instead`}},
+		{`{"call":"c1","cancelled":"yes"}`, "invalid_outcome", []string{`"cancelled" must be true (got "yes")`}},
+		{`{"call":"c1","cancelled":true,"ok":false}`, "invalid_outcome", []string{`a cancelled call has no outcome: send "ok" or "cancelled", not both`}},
+		{`{"outcomes":[{"call":"c1","cancelled":true,"latencyMs":3}]}`, "invalid_outcome", []string{"outcome 0", `send "latencyMs" or "cancelled"`}},
+		{`{"cancelled":true}`, "invalid_outcome", []string{`a cancelled call is named by the "call" (or "permit") acquire gave`}},
+		{`{"call":"c1","canceled":true}`, "invalid_outcome", []string{`unknown field "canceled" (did you mean "cancelled"?)`}},
 	} {
 		st, _, body := r.call("POST", "/v1/circuits/inventory/outcomes", token, strings.NewReader(tc.body))
 		var e struct {
