@@ -162,6 +162,34 @@ func (c *Client) Report(ctx context.Context, id string, outcomes ...Outcome) err
 	return c.call(ctx, "POST", circuitPath(id)+"/outcomes", body, nil)
 }
 
+// Cancel tells the extension that the call decision d allowed on circuit id was not made, or was
+// cancelled by its caller (a cancellation says nothing of the downstream): it counts nothing, where a
+// call acquired and never reported counts as slow once it has run past BREAKERBOX_SLOW_CALL, and a
+// probe's permit is given back at once rather than holding HALF_OPEN's slot until its lease ends.
+// Nothing is sent for a decision that named no call and holds no permit (denied, decided without
+// the extension, DISABLED, or a batch's, from AcquireBatch). Do cancels by itself when its ctx is
+// cancelled.
+func (c *Client) Cancel(ctx context.Context, id string, d Decision) error {
+	if err := validID(id); err != nil {
+		return err
+	}
+	if d.Call == "" && d.Permit == "" {
+		return nil
+	}
+	if off, err := c.disabled(); err != nil || off {
+		return err
+	}
+	type cancelled struct {
+		Call      string `json:"call,omitempty"`
+		Permit    string `json:"permit,omitempty"`
+		Cancelled bool   `json:"cancelled"`
+	}
+	body := struct {
+		Outcomes [1]cancelled `json:"outcomes"`
+	}{[1]cancelled{{d.Call, d.Permit, true}}}
+	return c.call(ctx, "POST", circuitPath(id)+"/outcomes", body, nil)
+}
+
 // ErrOpen matches (errors.Is) the error Do returns when the circuit denies the call.
 var ErrOpen = errors.New("breakerbox: circuit open")
 
@@ -195,8 +223,8 @@ func (e *OpenError) Unwrap() error { return e.Cause }
 // permit, if one was granted), and returns fn's error. When the circuit denies the call it returns an *OpenError
 // (errors.Is(err, ErrOpen)) without running fn. A call cut off by ctx's deadline is reported as a
 // failure ("timeout"): a downstream that hangs until the function's deadline is the commonest failure
-// there is. Only a cancellation of ctx is not reported: it says nothing about the downstream. While
-// BREAKERBOX_DISABLED=true, Do runs fn and reports nothing.
+// there is. A cancellation of ctx counts nothing, as it says nothing about the downstream: Do tells
+// the extension so (Cancel). While BREAKERBOX_DISABLED=true, Do runs fn and reports nothing.
 func (c *Client) Do(ctx context.Context, id string, fn func(ctx context.Context) error) error {
 	d, err := c.Acquire(ctx, id)
 	if errors.Is(err, ErrInvalidID) || errors.Is(err, ErrConfig) || (err != nil && !d.Unreachable && ctx.Err() != nil) {
@@ -211,7 +239,11 @@ func (c *Client) Do(ctx context.Context, id string, fn func(ctx context.Context)
 	start := time.Now()
 	ferr := fn(ctx)
 	lat := time.Since(start)
-	if d.Unreachable || (ferr != nil && errors.Is(ctx.Err(), context.Canceled)) {
+	if d.Unreachable {
+		return ferr
+	}
+	if ferr != nil && errors.Is(ctx.Err(), context.Canceled) {
+		_ = c.Cancel(context.WithoutCancel(ctx), id, d) // best effort, as a report is
 		return ferr
 	}
 	o := Outcome{OK: ferr == nil || !c.isFailure(ferr), Latency: lat, Permit: d.Permit, Call: d.Call}

@@ -269,6 +269,8 @@ func TestInvalidIDsAreRefusedLocally(t *testing.T) {
 	}
 }
 
+// The caller's own cancellation is no outcome: Do sends the call's cancellation, by its name and
+// permit, and nothing the extension would count.
 func TestCallerCancellationIsNotReported(t *testing.T) {
 	f := newFake(t, allowedWithPermit)
 	c := mustNew(t, WithBaseURL(f.srv.URL))
@@ -277,8 +279,9 @@ func TestCallerCancellationIsNotReported(t *testing.T) {
 	if !errors.Is(err, context.Canceled) {
 		t.Fatalf("Do = %v", err)
 	}
-	if reports, _ := f.got(); len(reports) != 0 {
-		t.Errorf("reported the caller's own cancellation: %q", reports)
+	want := `inventory {"outcomes":[{"call":"c-1","permit":"P1","cancelled":true}]}`
+	if reports, _ := f.got(); len(reports) != 1 || reports[0] != want {
+		t.Errorf("sent %q for the caller's own cancellation, want only %q", reports, want)
 	}
 }
 

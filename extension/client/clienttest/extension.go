@@ -23,6 +23,9 @@ const (
 	OpAcquire Op = "acquire"
 	OpReport  Op = "report"
 	OpState   Op = "state"
+	// OpCancel is a call the client said was not made or was cancelled (client.Client.Cancel,
+	// and Do when its context is cancelled); the Call's Name is that call's name.
+	OpCancel Op = "cancel"
 )
 
 // Call is one request of the client, in order.
@@ -34,7 +37,8 @@ type Call struct {
 	// Allowed is what an acquire was answered.
 	Allowed bool
 	// Name is the call name an allowed acquire handed out ("call-1", "call-2", ...), which the
-	// client should report back in its outcome's Call (see Outcomes).
+	// client should report back in its outcome's Call (see Outcomes); for OpCancel, the name of the
+	// call cancelled.
 	Name string
 }
 
@@ -157,7 +161,12 @@ func (e *Extension) RoundTrip(req *http.Request) (*http.Response, error) {
 	case req.Method == http.MethodPost && op == "acquire":
 		c := Call{Op: OpAcquire, Circuit: id, Allowed: !open}
 		ans := map[string]any{"allowed": !open, "state": state, "override": override, "reason": "clienttest"}
-		if !open {
+		// As the extension does: {"call":false} (AcquireBatch) is a batch's answer, and names no call.
+		var ask struct {
+			Call *bool `json:"call"`
+		}
+		batch := json.Unmarshal(body, &ask) == nil && ask.Call != nil && !*ask.Call
+		if !open && !batch {
 			e.named++
 			c.Name = fmt.Sprintf("call-%d", e.named)
 			ans["call"] = c.Name
@@ -172,6 +181,7 @@ func (e *Extension) RoundTrip(req *http.Request) (*http.Response, error) {
 				Permit    string  `json:"permit"`
 				Call      string  `json:"call"`
 				Error     string  `json:"error"`
+				Cancelled bool    `json:"cancelled"`
 			} `json:"outcomes"`
 		}
 		if err := json.Unmarshal(body, &doc); err != nil {
@@ -179,10 +189,16 @@ func (e *Extension) RoundTrip(req *http.Request) (*http.Response, error) {
 		}
 		c := Call{Op: OpReport, Circuit: id}
 		for _, o := range doc.Outcomes {
+			if o.Cancelled {
+				e.calls = append(e.calls, Call{Op: OpCancel, Circuit: id, Name: o.Call})
+				continue
+			}
 			c.Outcomes = append(c.Outcomes, client.Outcome{OK: o.OK, Latency: time.Duration(o.LatencyMs * float64(time.Millisecond)), Permit: o.Permit, Call: o.Call, Err: o.Error})
 		}
-		e.calls = append(e.calls, c)
-		return answerJSON(req, http.StatusAccepted, map[string]any{"accepted": len(c.Outcomes)}), nil
+		if len(c.Outcomes) > 0 {
+			e.calls = append(e.calls, c)
+		}
+		return answerJSON(req, http.StatusAccepted, map[string]any{"accepted": len(doc.Outcomes)}), nil
 	case req.Method == http.MethodGet && op == "":
 		e.calls = append(e.calls, Call{Op: OpState, Circuit: id, Allowed: !open})
 		return answerJSON(req, http.StatusOK, map[string]any{"id": id, "state": state, "allowed": !open, "override": override, "reason": "clienttest", "version": 1}), nil

@@ -262,6 +262,7 @@ type stats struct {
 	Flushes          int64 `json:"flushes"`
 	OutcomesReceived int64 `json:"outcomesReceived"`
 	OutcomesBuffered int64 `json:"outcomesBuffered"`
+	CallsUnderWay    int   `json:"callsUnderWay"`
 }
 
 type apiError struct {

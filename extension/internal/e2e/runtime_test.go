@@ -19,7 +19,7 @@ import (
 // step is one thing the test runtime does.
 type step struct {
 	// Op is "http" (default), "sleep", "untilDeadline" (sleep until Ms before the invocation's
-	// deadline), "touch", "wait", "client.do", "client.acquire", "client.acquireUntil" (acquire a
+	// deadline), "touch", "wait", "client.do", "client.doCancelled" (a call cancelled Ms into it), "client.acquire", "client.acquireUntil" (acquire a
 	// call every Ms, none of them ever reported, until one is denied or File exists), "client.state"
 	// or "client.report".
 	Op     string `json:"op,omitempty"`
@@ -176,6 +176,17 @@ func clientStep(ctx context.Context, s step) stepResult {
 			return nil
 		})
 		v = map[string]any{"called": called, "open": errors.Is(err, client.ErrOpen)}
+	case "client.doCancelled":
+		// A call whose context is cancelled Ms into it (a sibling failed): Do cancels it.
+		cctx, cancel := context.WithCancel(ctx)
+		time.AfterFunc(time.Duration(s.Ms)*time.Millisecond, cancel)
+		err = c.Do(cctx, s.ID, func(ctx context.Context) error {
+			<-ctx.Done()
+			return ctx.Err()
+		})
+		cancel()
+		v = map[string]any{"cancelled": errors.Is(err, context.Canceled)}
+		err = nil
 	case "client.acquire":
 		v, err = c.Acquire(ctx, s.ID)
 	case "client.acquireUntil":
