@@ -208,6 +208,26 @@ class Breakerbox {
   }
 
   /**
+   * Tells the extension that the call decision allowed was not made, or was cancelled: it counts
+   * nothing, where a call acquired and never reported counts as slow once it has run past
+   * BREAKERBOX_SLOW_CALL, and a probe's permit is given back at once rather than holding the
+   * half-open slot until its lease ends. Sends nothing for a decision that names no call and holds
+   * no permit (denied, unreachable, DISABLED, or acquire(id, {call: false})). A call that ran and
+   * failed is reported (report, or the wrappers), not cancelled.
+   */
+  async cancel(circuit, decision) {
+    validateId(circuit);
+    if (typeof decision !== 'object' || decision === null) {
+      throw new TypeError(`cancel: pass the decision acquire returned, got ${JSON.stringify(decision)}`);
+    }
+    if (this.disabled || !(decision.call || decision.permit)) return;
+    const item = { cancelled: true };
+    if (decision.call) item.call = String(decision.call);
+    if (decision.permit) item.permit = String(decision.permit);
+    await this._call('POST', path(circuit) + '/outcomes', { outcomes: [item] });
+  }
+
+  /**
    * Acquires, calls fn(...args) when allowed, times it, reports the outcome (with the call's name
    * and the permit, if one was granted) and resolves with fn's result or rejects with its error. When the circuit
    * denies the call fn is not called: options.fallback(...args, CircuitOpenError) gives the result,

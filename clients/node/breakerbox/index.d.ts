@@ -151,6 +151,8 @@ export declare class Breakerbox {
   state(circuit: string): Promise<Circuit>;
   acquire(circuit: string, options?: AcquireOptions): Promise<Decision>;
   report(circuit: string, ...outcomes: Outcome[]): Promise<void>;
+  /** The call decision allowed was not made, or was cancelled: it counts nothing, and a probe's permit is given back. */
+  cancel(circuit: string, decision: Decision): Promise<void>;
   call<A extends unknown[], R>(circuit: string, fn: (...args: A) => R | Promise<R>, options?: CallOptions<A, R>, ...args: A): Promise<R>;
   wrap<A extends unknown[], R>(circuit: string, fn: (...args: A) => R | Promise<R>, options?: CallOptions<A, R>): (...args: A) => Promise<R>;
   middleware<E = any, R = any>(circuit: string, options?: MiddlewareOptions<E, R>): MiddlewareObj<E, R>;
@@ -191,10 +193,10 @@ export declare function setDefaultClient(client: Breakerbox | null): Breakerbox 
 
 /** One request a FakeExtension answered. */
 export interface FakeCall {
-  op: 'acquire' | 'report' | 'state';
+  op: 'acquire' | 'report' | 'cancel' | 'state';
   circuit: string;
   allowed?: boolean;
-  /** The call name an allowed acquire handed out ('call-1', 'call-2', ...); '' when it asked for none ({call: false}, a batch). */
+  /** The call name an allowed acquire handed out ('call-1', 'call-2', ...); '' when it asked for none ({call: false}, a batch); for a cancel, the call cancelled. */
   name?: string;
   outcomes?: Outcome[];
 }

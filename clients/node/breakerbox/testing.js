@@ -61,7 +61,7 @@ class FakeExtension {
     this._unreachable = down;
   }
 
-  /** The requests the client made, in order: {op: 'acquire'|'report'|'state', circuit, allowed?, name?, outcomes?}. */
+  /** The requests the client made, in order: {op: 'acquire'|'report'|'cancel'|'state', circuit, allowed?, name?, outcomes?} (a cancel's name is the call cancelled). */
   get calls() {
     return this._calls.slice();
   }
@@ -101,9 +101,11 @@ class FakeExtension {
       return { allowed: true, state, override, call: name, reason: 'FakeExtension' };
     }
     if (method === 'POST' && op === 'outcomes') {
-      const outcomes = (body?.outcomes ?? []).map((o) => ({ ...o }));
-      this._calls.push({ op: 'report', circuit, outcomes });
-      return { accepted: outcomes.length };
+      const items = body?.outcomes ?? [];
+      for (const o of items) if (o.cancelled) this._calls.push({ op: 'cancel', circuit, name: o.call ?? '' });
+      const outcomes = items.filter((o) => !o.cancelled).map((o) => ({ ...o }));
+      if (outcomes.length > 0) this._calls.push({ op: 'report', circuit, outcomes });
+      return { accepted: items.length };
     }
     if (method === 'GET' && op === '') {
       this._calls.push({ op: 'state', circuit, allowed: !open });

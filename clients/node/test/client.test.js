@@ -119,6 +119,19 @@ test('a batch acquire ({call: false}) names no call, and the default still does'
   await client.report(circuit, { ok: true, latencyMs: 1, call: named.call });
 });
 
+test('a cancelled call is no longer under way', async () => {
+  const { client } = newClient();
+  const circuit = circuitId('cancel');
+  await client.report(circuit, { ok: false, latencyMs: 3, error: 'status 500' }); // creates it, CLOSED
+  await waitFor(`${circuit} to be created`, async () => (await stateOf(client, circuit)) === 'CLOSED');
+  const d = await client.acquire(circuit);
+  assert.ok(d.allowed, d.reason);
+  assert.notEqual(d.call, '');
+  const underWay = (await stats(client)).callsUnderWay;
+  await client.cancel(circuit, d); // the extension's 400 would reject here
+  assert.equal((await stats(client)).callsUnderWay, underWay - 1, 'the cancelled call is still under way');
+});
+
 test('reported failures trip the circuit, and the hook sees it', async () => {
   const { client, transitions } = newClient();
   const circuit = circuitId('trip');
@@ -403,6 +416,19 @@ test('acquire sends no body by default, and {"call":false} for a batch (a stand-
     assert.deepEqual(r, { length: '0', type: undefined, encoding: undefined, raw: '' }, 'the default acquire sends no body, as before');
   }
   assert.deepEqual(seen[3], { length: String(seen[3].raw.length), type: 'application/json', encoding: undefined, raw: '{"call":false}' });
+});
+
+test('cancel sends the call acquire named, and nothing for a batch', async () => {
+  const fake = new breakerbox.FakeExtension();
+  const client = fake.client();
+  const d = await client.acquire('inventory');
+  await client.cancel('inventory', d);
+  assert.deepEqual(fake.calls.at(-1), { op: 'cancel', circuit: 'inventory', name: d.call });
+  assert.deepEqual(fake.outcomes('inventory'), [], 'a cancellation is no outcome');
+  const made = fake.calls.length;
+  await client.cancel('inventory', await client.acquire('inventory', { call: false }));
+  assert.equal(fake.calls.length, made + 1, "a batch's decision names no call: nothing to cancel");
+  await assert.rejects(client.cancel('inventory', d.call), /cancel: pass the decision acquire returned/);
 });
 
 test('a batch acquire names no call in the FakeExtension, and a bad option is refused before sending', async () => {

@@ -236,6 +236,26 @@ class Client:
             self._carried.add(circuit)
         self._call("POST", circuit_path(circuit) + "/outcomes", body)
 
+    def cancel(self, circuit: str, decision: Decision) -> None:
+        """Tells the extension that the call ``decision`` allowed was not made, or was cancelled: it
+        counts nothing, where a call acquired and never reported counts as slow once it has run past
+        BREAKERBOX_SLOW_CALL, and a probe's permit is given back at once rather than holding the
+        half-open slot until its lease ends. Sends nothing for a decision that names no call and holds
+        no permit (denied, unreachable, DISABLED, or ``acquire(circuit, call=False)``). Raises
+        UnreachableError when the extension does not take it. A call that ran and failed is reported
+        (report, or the wrappers), not cancelled."""
+        validate_id(circuit)
+        if not isinstance(decision, Decision):
+            raise TypeError(f"breakerbox: cancel() takes the Decision acquire returned, got {type(decision).__name__}")
+        if self.disabled or not (decision.call or decision.permit):
+            return
+        item: dict = {"cancelled": True}
+        if decision.call:
+            item["call"] = decision.call
+        if decision.permit:
+            item["permit"] = decision.permit
+        self._call("POST", circuit_path(circuit) + "/outcomes", {"outcomes": [item]})
+
     # --- the wrapper --------------------------------------------------------------------------------
 
     def call(

@@ -40,7 +40,7 @@ class Call:
     """One request of the client, in order."""
 
     op: str
-    """acquire, report or state."""
+    """acquire, report, cancel (Client.cancel: ``name`` is the call cancelled) or state."""
     circuit: str
     allowed: bool = False
     """What an acquire or a state read was answered."""
@@ -133,11 +133,16 @@ class FakeExtension:
                 self._calls.append(Call("acquire", circuit, allowed=not is_open, name=name))
                 return answer
             if method == "POST" and op == "outcomes":
+                items = (body or {}).get("outcomes", [])
+                for o in items:
+                    if o.get("cancelled"):
+                        self._calls.append(Call("cancel", circuit, name=o.get("call", "")))
                 got = tuple(Outcome(ok=o["ok"], latency_ms=o["latencyMs"], permit=o.get("permit", ""), error=o.get("error", ""),
                                     call=o.get("call", ""))
-                            for o in (body or {}).get("outcomes", []))
-                self._calls.append(Call("report", circuit, outcomes=got))
-                return {"accepted": len(got)}
+                            for o in items if not o.get("cancelled"))
+                if got:
+                    self._calls.append(Call("report", circuit, outcomes=got))
+                return {"accepted": len(items)}
             if method == "GET" and op == "":
                 self._calls.append(Call("state", circuit, allowed=not is_open))
                 return {"id": circuit, "state": state, "allowed": not is_open, "override": override, "reason": "FakeExtension", "version": 1}

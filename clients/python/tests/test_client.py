@@ -123,6 +123,17 @@ class ClientAgainstTheExtension(unittest.TestCase):
         self.assertNotEqual(named.call, "", "acquire without call= names the call, as before")
         self.client.report(circuit, breakerbox.Outcome(ok=True, latency_ms=1, call=named.call))
 
+    def test_a_cancelled_call_is_no_longer_under_way(self) -> None:
+        circuit = circuit_id("cancel")
+        self.client.report(circuit, breakerbox.Outcome(ok=False, latency_ms=3, error="status 500"))
+        wait_for(f"{circuit} to be created", lambda: state_of(self.client, circuit) == "CLOSED")
+        d = self.client.acquire(circuit)
+        self.assertTrue(d.allowed, d.reason)
+        self.assertNotEqual(d.call, "")
+        under_way = stats(self.client)["callsUnderWay"]
+        self.client.cancel(circuit, d)  # the extension's 400 would raise here
+        self.assertEqual(stats(self.client)["callsUnderWay"], under_way - 1, "the cancelled call is still under way")
+
     def test_trip_from_reported_failures(self) -> None:
         circuit = circuit_id("trip")
         calls = 0
@@ -486,6 +497,22 @@ class CallNames(unittest.TestCase):
         self.assertNotIn("call", outcome_json(breakerbox.Outcome(ok=True, latency_ms=1)))
         self.assertEqual(outcome_json(breakerbox.Outcome(ok=True, latency_ms=1, call="c-1"))["call"], "c-1")
 
+
+    def test_cancel_sends_the_call_acquire_named_and_nothing_for_a_batch(self) -> None:
+        from breakerbox.testing import FakeExtension
+
+        fake = FakeExtension()
+        c = fake.client()
+        self.addCleanup(c.close)
+        d = c.acquire("inventory")
+        c.cancel("inventory", d)
+        self.assertEqual((fake.calls[-1].op, fake.calls[-1].name), ("cancel", d.call))
+        self.assertEqual(fake.outcomes("inventory"), [], "a cancellation is no outcome")
+        made = len(fake.calls)
+        c.cancel("inventory", c.acquire("inventory", call=False))
+        self.assertEqual(len(fake.calls), made + 1, "a batch's decision names no call: nothing to cancel")
+        with self.assertRaises(TypeError):
+            c.cancel("inventory", d.call)  # type: ignore[arg-type]
 
     def test_a_batch_acquire_names_no_call_and_a_bad_call_is_refused(self) -> None:
         from breakerbox.testing import FakeExtension
