@@ -65,6 +65,12 @@ func (a *app) explain(err error) error {
 			hint += "; 'breakerctl create-table' creates it on a local server"
 		}
 		return fmt.Errorf("%w\ntable %q does not exist at %s: %s", err, a.table, where, hint)
+	case errors.Is(err, context.DeadlineExceeded):
+		from := "AWS in region " + a.region()
+		if e := a.endpoint(); e != "" {
+			from = e + " (AWS_ENDPOINT_URL)"
+		}
+		return fmt.Errorf("%w\nno answer from %s within %s (--aws-timeout): it is unreachable or overloaded; check AWS_ENDPOINT_URL, AWS_REGION and the network, or allow more with e.g. --aws-timeout 30s", err, from, a.awsTimeout)
 	case errors.As(err, &op) && a.endpoint() != "":
 		return fmt.Errorf("%w\nnothing answers at %s: start the server (e.g. moto_server -p 5000) or fix AWS_ENDPOINT_URL", err, a.endpoint())
 	case errors.As(err, &op):

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+
 	"github.com/breakerbox/breakerbox/internal/store"
 )
 
@@ -23,7 +25,7 @@ func runCreateTable(ctx context.Context, a *app, args []string) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute+a.awsTimeout) // the waiter allows the table two minutes
 	defer cancel()
-	if err := store.CreateTable(ctx, db, a.table); err != nil {
+	if err := store.CreateTable(ctx, timedAdmin{db: db, timeout: a.awsTimeout}, a.table); err != nil {
 		return err
 	}
 	if a.output == "json" {
@@ -31,4 +33,30 @@ func runCreateTable(ctx context.Context, a *app, args []string) error {
 	}
 	fmt.Fprintf(a.stdout, "table %s is ready (pk/sk, on demand, TTL on expiresAt)\n", a.table)
 	return nil
+}
+
+// timedAdmin bounds each call of store.CreateTable by --aws-timeout, as every other command's calls
+// are: the two minutes the table may take to become active are the waiter's, not one call's, so a
+// server that accepts the connection and never answers is reported after --aws-timeout.
+type timedAdmin struct {
+	db      *dynamodb.Client
+	timeout time.Duration
+}
+
+func (t timedAdmin) CreateTable(ctx context.Context, in *dynamodb.CreateTableInput, opts ...func(*dynamodb.Options)) (*dynamodb.CreateTableOutput, error) {
+	ctx, cancel := context.WithTimeout(ctx, t.timeout)
+	defer cancel()
+	return t.db.CreateTable(ctx, in, opts...)
+}
+
+func (t timedAdmin) DescribeTable(ctx context.Context, in *dynamodb.DescribeTableInput, opts ...func(*dynamodb.Options)) (*dynamodb.DescribeTableOutput, error) {
+	ctx, cancel := context.WithTimeout(ctx, t.timeout)
+	defer cancel()
+	return t.db.DescribeTable(ctx, in, opts...)
+}
+
+func (t timedAdmin) UpdateTimeToLive(ctx context.Context, in *dynamodb.UpdateTimeToLiveInput, opts ...func(*dynamodb.Options)) (*dynamodb.UpdateTimeToLiveOutput, error) {
+	ctx, cancel := context.WithTimeout(ctx, t.timeout)
+	defer cancel()
+	return t.db.UpdateTimeToLive(ctx, in, opts...)
 }
