@@ -50,6 +50,9 @@ type app struct {
 	awsTimeout     time.Duration
 	bus            string
 	awsCfg         *aws.Config
+	// globals are the flags given before the command; parse reads them before the command's own,
+	// so a flag after the command wins over the same flag before it.
+	globals []string
 }
 
 // command is one subcommand.
@@ -118,7 +121,8 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env Env) 
 		return code
 	}
 	a := &app{stdout: stdout, stderr: stderr, env: env}
-	args, err := globalsFirst(args)
+	globals, args, err := splitGlobals(args)
+	a.globals = globals
 	if err != nil {
 		fmt.Fprintf(stderr, "breakerctl: %v\nRun 'breakerctl help' for usage.\n", err)
 		return exitUsage
@@ -146,12 +150,13 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env Env) 
 	return exitUsage
 }
 
-// globalsFirst lets the flags every command takes come before the command too
-// (breakerctl --table x circuits): it moves them after the command's name. A command's own flag
-// before the command is a usage error that says where it goes.
-func globalsFirst(args []string) ([]string, error) {
+// splitGlobals lets the flags every command takes come before the command too
+// (breakerctl --table x circuits): it returns them apart, and parse reads them before the
+// command's own arguments, so they reach policy's and monitor's subcommands as well. A command's
+// own flag before the command is a usage error that says where it goes.
+func splitGlobals(args []string) (globals, rest []string, err error) {
 	if len(args) == 0 || !strings.HasPrefix(args[0], "-") {
-		return args, nil
+		return nil, args, nil
 	}
 	fs := flag.NewFlagSet("breakerctl", flag.ContinueOnError)
 	fs.SetOutput(io.Discard)
@@ -159,15 +164,13 @@ func globalsFirst(args []string) ([]string, error) {
 		fs.String(name, "", "")
 	}
 	if err := fs.Parse(args); err != nil {
-		return nil, fmt.Errorf("%v before the command: only --table, -o, --aws-timeout and --bus may come before it; put a command's own flags after it, e.g. breakerctl force-open ID --reason TEXT", err)
+		return nil, nil, fmt.Errorf("%v before the command: only --table, -o, --aws-timeout and --bus may come before it; put a command's own flags after it, e.g. breakerctl force-open ID --reason TEXT", err)
 	}
-	rest := fs.Args()
+	rest = fs.Args()
 	if len(rest) == 0 {
-		return nil, fmt.Errorf("no command after %s: e.g. breakerctl %s circuits", strings.Join(args, " "), strings.Join(args, " "))
+		return nil, nil, fmt.Errorf("no command after %s: e.g. breakerctl %s circuits", strings.Join(args, " "), strings.Join(args, " "))
 	}
-	globals := args[:len(args)-len(rest)]
-	out := append([]string{rest[0]}, globals...)
-	return append(out, rest[1:]...), nil
+	return args[:len(args)-len(rest)], rest, nil
 }
 
 // flags returns a flag set with the flags every command takes.
@@ -189,6 +192,7 @@ func (a *app) flags(name string) *flag.FlagSet {
 // parse parses flags that may come before, between or after the positional arguments, and checks
 // the common ones. It returns the positional arguments.
 func (a *app) parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	args = append(append([]string{}, a.globals...), args...)
 	var pos []string
 	for {
 		if err := fs.Parse(args); err != nil {
