@@ -53,6 +53,9 @@ type app struct {
 	// globals are the flags given before the command; parse reads them before the command's own,
 	// so a flag after the command wins over the same flag before it.
 	globals []string
+	// repeatable names the command's flags that may be given more than once (monitor add's
+	// --header); any other flag given twice is a usage error.
+	repeatable map[string]bool
 }
 
 // command is one subcommand.
@@ -192,6 +195,14 @@ func (a *app) flags(name string) *flag.FlagSet {
 // parse parses flags that may come before, between or after the positional arguments, and checks
 // the common ones. It returns the positional arguments.
 func (a *app) parse(fs *flag.FlagSet, args []string) ([]string, error) {
+	// Twice before the command, or twice after it, is a mistake; once before and once after, the
+	// one after wins (an alias may carry defaults).
+	if err := a.once(fs, a.globals); err != nil {
+		return nil, err
+	}
+	if err := a.once(fs, args); err != nil {
+		return nil, err
+	}
 	args = append(append([]string{}, a.globals...), args...)
 	var pos []string
 	for {
@@ -216,6 +227,46 @@ func (a *app) parse(fs *flag.FlagSet, args []string) ([]string, error) {
 		return nil, usagef("--aws-timeout must be positive")
 	}
 	return pos, nil
+}
+
+// once refuses a flag given twice: the flag package keeps the last value without a word, so
+// "monitor add --id x ... --id y" would quietly create the monitor of y. -o and --output are one
+// flag. It reads args as fs.Parse will (a flag's value may be the next argument; "--" makes the
+// argument after it positional, as parse's loop has it), leaving every other mistake to fs.Parse.
+func (a *app) once(fs *flag.FlagSet, args []string) error {
+	seen := map[string]string{}
+	for i := 0; i < len(args); i++ {
+		arg := args[i]
+		if arg == "--" {
+			i++
+			continue
+		}
+		if len(arg) < 2 || arg[0] != '-' {
+			continue
+		}
+		name, _, hasValue := strings.Cut(strings.TrimPrefix(arg[1:], "-"), "=")
+		f := fs.Lookup(name)
+		if f == nil {
+			continue // fs.Parse says it is not defined
+		}
+		given := arg
+		if b, ok := f.Value.(interface{ IsBoolFlag() bool }); !hasValue && !(ok && b.IsBoolFlag()) && i+1 < len(args) {
+			i++
+			given += " " + args[i]
+		}
+		if a.repeatable[name] {
+			continue
+		}
+		key := name
+		if key == "output" {
+			key = "o"
+		}
+		if prev, dup := seen[key]; dup {
+			return usagef("%s given twice (%s, then %s): give each flag once", arg, prev, given)
+		}
+		seen[key] = given
+	}
+	return nil
 }
 
 // oneID returns the single positional argument, the circuit id.

@@ -36,3 +36,36 @@ func TestGlobalFlagsBeforeEveryCommand(t *testing.T) {
 		t.Errorf("--table before and after policy show: exit %d %q", code, errOut)
 	}
 }
+
+// TestFlagGivenTwiceIsRefused: the flag package keeps the last of two values without a word, so
+// "monitor add --id a ... --id b" created the monitor of b. A flag given twice is a usage error,
+// and nothing is written; --header alone is repeatable.
+func TestFlagGivenTwiceIsRefused(t *testing.T) {
+	c := newCtl(t)
+	c.env["BREAKERBOX_CHECKER_ARN"] = checkerARN
+	a, b := fmt.Sprintf("twice-a-%d", seq.Add(1)), fmt.Sprintf("twice-b-%d", seq.Add(1))
+	for _, args := range [][]string{
+		{"monitor", "add", "--id", a, "--url", "http://x", "--id", b},
+		{"monitor", "add", "--id", a, "--url", "http://x", "--every", "1m", "--every=5m"},
+		{"force-open", a, "--reason", "one", "--reason", "two"},
+		{"force-closed", a, "--table", "t1", "--table=t2"},
+		{"policy", "set", a, "failureRate=30", "-o", "json", "--output", "table"},
+		{"--table", "t1", "--table", "t2", "get", a},
+	} {
+		_, errOut, code := c.run(args...)
+		if code != exitUsage || !strings.Contains(errOut, "given twice") {
+			t.Errorf("breakerctl %s: exit %d, stderr %q; want exit %d, given twice", strings.Join(args, " "), code, errOut, exitUsage)
+		}
+	}
+	if out := c.must("monitor", "list"); strings.Contains(out, a) || strings.Contains(out, b) {
+		t.Errorf("a refused monitor add wrote a rule:\n%s", out)
+	}
+	if _, errOut, code := c.run("get", a); code != exitError || !strings.Contains(errOut, "no circuit") {
+		t.Errorf("a refused force-open wrote the circuit: exit %d %q", code, errOut)
+	}
+	out := c.must("monitor", "add", "--id", a, "--url", "http://x", "--header", "A: 1", "--header", "B: 2")
+	if !strings.Contains(out, `"headers":{"A":"1","B":"2"}`) {
+		t.Errorf("--header twice: %q", out)
+	}
+	c.must("monitor", "remove", a)
+}

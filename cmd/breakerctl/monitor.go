@@ -93,6 +93,7 @@ func monitorAdd(ctx context.Context, a *app, args []string) error {
 	fs.StringVar(&spec.ExpectStatus, "expect-status", "", "healthy status codes (default 200-399)")
 	fs.StringVar(&spec.SlowCall, "slow-call", "", "an answer slower than this fails (default: the circuit policy's)")
 	fs.BoolVar(&spec.FollowRedirects, "follow-redirects", false, "follow redirects instead of judging the 3xx")
+	a.repeatable = map[string]bool{"header": true}
 	fs.Func("header", "request header 'Name: value' (repeatable)", func(v string) error {
 		name, value, ok := strings.Cut(v, ":")
 		if !ok {
