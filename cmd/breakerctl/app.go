@@ -179,11 +179,13 @@ func splitGlobals(args []string) (globals, rest []string, err error) {
 // flags returns a flag set with the flags every command takes.
 func (a *app) flags(name string) *flag.FlagSet {
 	fs := flag.NewFlagSet("breakerctl "+name, flag.ContinueOnError)
-	fs.SetOutput(a.stderr)
+	// The flag package would print each mistake, then every flag's help, before run prints the
+	// mistake again: run says it once, and -h prints the flags (parse).
+	fs.SetOutput(io.Discard)
 	fs.StringVar(&a.table, "table", a.env.Getenv("BREAKERBOX_TABLE"), "the breakerbox DynamoDB table")
 	fs.StringVar(&a.output, "o", "table", "output format: table or json")
 	fs.StringVar(&a.output, "output", "table", "output format: table or json")
-	fs.DurationVar(&a.awsTimeout, "aws-timeout", 10*time.Second, "bound on each AWS call")
+	durationVar(fs, &a.awsTimeout, "aws-timeout", 10*time.Second, "bound on each AWS call, a `duration` (10s, 1m)")
 	bus := a.env.Getenv("BREAKERBOX_EVENT_BUS")
 	if bus == "" {
 		bus = events.DefaultBus
@@ -208,7 +210,13 @@ func (a *app) parse(fs *flag.FlagSet, args []string) ([]string, error) {
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
+				fs.SetOutput(a.stderr)
+				fmt.Fprintf(a.stderr, "Usage of %s (and 'breakerctl help'):\n", fs.Name())
+				fs.PrintDefaults()
 				return nil, err
+			}
+			if name, ok := strings.CutPrefix(err.Error(), "flag provided but not defined: "); ok {
+				return nil, usagef("unknown flag %s: '%s -h' lists this command's flags", name, fs.Name())
 			}
 			return nil, &usageError{msg: err.Error()}
 		}
@@ -267,6 +275,32 @@ func (a *app) once(fs *flag.FlagSet, args []string) error {
 		seen[key] = given
 	}
 	return nil
+}
+
+// durationValue is a duration flag whose error says what a duration looks like (the flag
+// package's own says only "parse error").
+type durationValue struct{ p *time.Duration }
+
+func (d durationValue) Set(s string) error {
+	v, err := time.ParseDuration(s)
+	if err != nil {
+		return errors.New("not a duration: write it as Go does, with its unit, e.g. 10s, 500ms or 2m")
+	}
+	*d.p = v
+	return nil
+}
+
+func (d durationValue) String() string {
+	if d.p == nil {
+		return ""
+	}
+	return d.p.String()
+}
+
+// durationVar defines a duration flag with durationValue's errors.
+func durationVar(fs *flag.FlagSet, p *time.Duration, name string, value time.Duration, usage string) {
+	*p = value
+	fs.Var(durationValue{p}, name, usage)
 }
 
 // oneID returns the single positional argument, the circuit id.

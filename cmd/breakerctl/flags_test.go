@@ -69,3 +69,26 @@ func TestFlagGivenTwiceIsRefused(t *testing.T) {
 	}
 	c.must("monitor", "remove", a)
 }
+
+// TestFlagMistakesAreSaidOnce: a mistake in a flag is said once, with what is wrong and what to
+// do, not followed by every flag's help and said again; -h still lists the flags.
+func TestFlagMistakesAreSaidOnce(t *testing.T) {
+	c := newCtl(t)
+	for _, tc := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"get", "x", "--aws-timeout", "5"}, `invalid value "5" for flag -aws-timeout: not a duration: write it as Go does, with its unit, e.g. 10s`},
+		{[]string{"watch", "--interval", "soon"}, `invalid value "soon" for flag -interval: not a duration`},
+		{[]string{"monitor", "add", "--every", "1"}, `invalid value "1" for flag -every: not a duration`},
+		{[]string{"get", "x", "--bogus"}, `unknown flag -bogus: 'breakerctl get -h' lists this command's flags`},
+	} {
+		_, errOut, code := c.run(tc.args...)
+		if code != exitUsage || !strings.Contains(errOut, tc.want) || strings.Count(errOut, "\n") != 2 || strings.Contains(errOut, "Usage of") {
+			t.Errorf("breakerctl %s: exit %d, stderr %q; want exit %d and only %q with the pointer to help", strings.Join(tc.args, " "), code, errOut, exitUsage, tc.want)
+		}
+	}
+	if _, errOut, code := c.run("get", "-h"); code != exitOK || !strings.Contains(errOut, "-aws-timeout duration") {
+		t.Errorf("get -h: exit %d %q", code, errOut)
+	}
+}

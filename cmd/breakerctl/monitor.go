@@ -87,7 +87,8 @@ func monitorAdd(ctx context.Context, a *app, args []string) error {
 	var spec input.Spec
 	fs.StringVar(&spec.ID, "id", "", "circuit id of the monitored service")
 	fs.StringVar(&spec.URL, "url", "", "health URL to probe (http or https)")
-	every := fs.Duration("every", time.Minute, "how often to probe (whole minutes)")
+	every := new(time.Duration)
+	durationVar(fs, every, "every", time.Minute, "how often to probe, a `duration` in whole minutes (1m, 5m, 1h)")
 	fs.StringVar(&spec.Timeout, "timeout", "", "probe timeout (checker default 4s)")
 	fs.StringVar(&spec.Method, "method", "", "HTTP method (default GET)")
 	fs.StringVar(&spec.ExpectStatus, "expect-status", "", "healthy status codes (default 200-399)")

@@ -17,7 +17,8 @@ import (
 // half-open probe: OPEN → HALF_OPEN → OPEN) is a change too: its since moved.
 func runWatch(ctx context.Context, a *app, args []string) error {
 	fs := a.flags("watch")
-	interval := fs.Duration("interval", time.Second, "how often to read the table")
+	interval := new(time.Duration)
+	durationVar(fs, interval, "interval", time.Second, "how often to read the table, a `duration` (1s, 5s)")
 	pos, err := a.parse(fs, args)
 	if err != nil {
 		return err
