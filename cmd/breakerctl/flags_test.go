@@ -92,3 +92,17 @@ func TestFlagMistakesAreSaidOnce(t *testing.T) {
 		t.Errorf("get -h: exit %d %q", code, errOut)
 	}
 }
+
+// TestForceCannotSkipThePublish: every transition is published to EventBridge, whichever part
+// makes it; an undocumented --publish=false let an override go unannounced to the ventilators'
+// wake-up rules. It is refused, and nothing is written.
+func TestForceCannotSkipThePublish(t *testing.T) {
+	c := newCtl(t)
+	id := fmt.Sprintf("nopublish-%d", seq.Add(1))
+	if _, errOut, code := c.run("force-open", id, "--reason", "r", "--publish=false"); code != exitUsage || !strings.Contains(errOut, "unknown flag -publish") {
+		t.Errorf("force-open --publish=false: exit %d %q, want exit %d, unknown flag", code, errOut, exitUsage)
+	}
+	if _, errOut, code := c.run("get", id); code != exitError || !strings.Contains(errOut, "no circuit") {
+		t.Errorf("after a refused force-open: get exit %d %q, want no circuit", code, errOut)
+	}
+}

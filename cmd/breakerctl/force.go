@@ -28,7 +28,6 @@ func runForce(name string) func(ctx context.Context, a *app, args []string) erro
 	return func(ctx context.Context, a *app, args []string) error {
 		fs := a.flags(name)
 		reason := fs.String("reason", "", "why, kept as the circuit's reason")
-		publish := fs.Bool("publish", true, "publish the change to EventBridge")
 		pos, err := a.parse(fs, args)
 		if err != nil {
 			return err
@@ -65,7 +64,9 @@ func runForce(name string) func(ctx context.Context, a *app, args []string) erro
 			d := events.FromTransition(id, res.Transition)
 			out.Transition = &d
 		}
-		if *publish && res.Changed {
+		// Every transition is published, whichever part makes it (DESIGN.md): there is no way to
+		// skip it, which would leave the ventilators and every rule on the bus blind to it.
+		if res.Changed {
 			// Through the outbox: a failed publish is kept in the circuit item for its next writer,
 			// and what an earlier writer could not publish goes out now.
 			if err := a.publish(ctx, st, id, res); err != nil {
