@@ -78,7 +78,8 @@ func runForce(name string) func(ctx context.Context, a *app, args []string) erro
 			return writeJSON(a.stdout, out)
 		}
 		if out.Transition == nil {
-			fmt.Fprintf(a.stdout, "%s: already %s (version %d)\n", id, res.Circuit.Label(), res.Circuit.Version)
+			// Still written: the reason is the new one, so say so rather than that nothing happened.
+			fmt.Fprintf(a.stdout, "%s: already %s; reason now %q (version %d)\n", id, res.Circuit.Label(), res.Circuit.Reason, res.Circuit.Version)
 			return nil
 		}
 		from := out.Transition.From
