@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/url"
 	"strings"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
@@ -32,6 +33,11 @@ func (a *app) endpoint() string {
 // that is missing: without a region the SDK builds a request no server understands (a local one
 // answers with an HTML error page), and without credentials every call fails after a wait.
 func (a *app) checkAWS(ctx context.Context, cfg aws.Config) error {
+	for _, name := range []string{"AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_DYNAMODB", "AWS_ENDPOINT_URL_EVENTBRIDGE"} {
+		if err := checkEndpoint(name, a.env.Getenv(name)); err != nil {
+			return err
+		}
+	}
 	if cfg.Region == "" {
 		return fmt.Errorf("no AWS region: set AWS_REGION (or a region in your AWS_PROFILE); %s", localHint)
 	}
@@ -44,6 +50,21 @@ func (a *app) checkAWS(ctx context.Context, cfg aws.Config) error {
 			msg += "; AWS_ENDPOINT_URL is not set, so this is AWS itself: " + localHint
 		}
 		return fmt.Errorf("%s (%w)", msg, err)
+	}
+	return nil
+}
+
+// checkEndpoint refuses an endpoint the SDK cannot send to, which it reports only as "failed to
+// resolve service endpoint" or "unsupported protocol scheme" after its retries: the commonest is
+// a host and port without the scheme.
+func checkEndpoint(name, value string) error {
+	value = strings.TrimSpace(value)
+	if value == "" {
+		return nil
+	}
+	u, err := url.Parse(value)
+	if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		return fmt.Errorf("%s=%q is not an endpoint URL: want http:// or https://, a host and a port, e.g. %s=http://127.0.0.1:5000", name, value, name)
 	}
 	return nil
 }

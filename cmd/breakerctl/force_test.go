@@ -20,3 +20,23 @@ func TestForceAgainSaysTheNewReason(t *testing.T) {
 		t.Errorf("get after force-open again:\n%s", out)
 	}
 }
+
+// TestEndpointWithoutSchemeIsNamed: AWS_ENDPOINT_URL=127.0.0.1:5000, the scheme forgotten, ended
+// in the SDK's "failed to resolve service endpoint, Failed to parse uri"; it is named before any
+// call, with the form it takes.
+func TestEndpointWithoutSchemeIsNamed(t *testing.T) {
+	c := newCtl(t)
+	for name, value := range map[string]string{
+		"AWS_ENDPOINT_URL":             "127.0.0.1:5000",
+		"AWS_ENDPOINT_URL_DYNAMODB":    "localhost:5000",
+		"AWS_ENDPOINT_URL_EVENTBRIDGE": "ftp://127.0.0.1:5000",
+	} {
+		c.env[name] = value
+		_, errOut, code := c.run("circuits")
+		delete(c.env, name)
+		want := fmt.Sprintf("%s=%q is not an endpoint URL: want http:// or https://, a host and a port, e.g. %s=http://127.0.0.1:5000", name, value, name)
+		if code != exitError || !strings.Contains(errOut, want) {
+			t.Errorf("%s=%s: exit %d %q, want exit %d and %q", name, value, code, errOut, exitError, want)
+		}
+	}
+}
