@@ -120,7 +120,7 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env Env) 
 		if len(args) == 0 {
 			w, code = stderr, exitUsage
 		}
-		fmt.Fprintf(w, usage, strings.Join(circuit.OverrideKeys(), ", "))
+		printUsage(w)
 		return code
 	}
 	a := &app{stdout: stdout, stderr: stderr, env: env}
@@ -151,6 +151,23 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env Env) 
 	}
 	fmt.Fprintf(stderr, "breakerctl: unknown command %q\nRun 'breakerctl help' for usage.\n", args[0])
 	return exitUsage
+}
+
+func printUsage(w io.Writer) { fmt.Fprintf(w, usage, strings.Join(circuit.OverrideKeys(), ", ")) }
+
+// groupHelp answers -h after a command that takes a subcommand (policy, monitor) with the usage,
+// and a flag in the subcommand's place with where flags go.
+func (a *app) groupHelp(cmd, need, example string, args []string) error {
+	switch {
+	case len(args) == 0:
+		return usagef("%s needs %s", cmd, need)
+	case args[0] == "-h" || args[0] == "-help" || args[0] == "--help":
+		printUsage(a.stdout)
+		return flag.ErrHelp
+	case strings.HasPrefix(args[0], "-"):
+		return usagef("%s needs %s before any flag, e.g. %s", cmd, need, example)
+	}
+	return nil
 }
 
 // splitGlobals lets the flags every command takes come before the command too

@@ -106,3 +106,24 @@ func TestForceCannotSkipThePublish(t *testing.T) {
 		t.Errorf("after a refused force-open: get exit %d %q, want no circuit", code, errOut)
 	}
 }
+
+// TestSubcommandGroupsAnswerHelp: "policy -h" and "monitor --help" print the usage and exit 0,
+// as "get -h" does, instead of "policy needs a subcommand"/"unknown monitor command \"--help\"";
+// a flag where the subcommand goes says the subcommand comes first.
+func TestSubcommandGroupsAnswerHelp(t *testing.T) {
+	c := newCtl(t)
+	for _, args := range [][]string{{"policy", "-h"}, {"monitor", "--help"}} {
+		out, errOut, code := c.run(args...)
+		if code != exitOK || !strings.Contains(out, "breakerctl policy set ID KEY=VALUE") {
+			t.Errorf("breakerctl %s: exit %d, stdout %q, stderr %q; want the usage and exit 0", strings.Join(args, " "), code, out, errOut)
+		}
+	}
+	for args, want := range map[string]string{
+		"policy -o json show x": "before any flag, e.g. breakerctl policy show inventory -o json",
+		"monitor -o json list":  "monitor needs add, list or remove before any flag, e.g. breakerctl monitor list -o json",
+	} {
+		if _, errOut, code := c.run(strings.Fields(args)...); code != exitUsage || !strings.Contains(errOut, want) {
+			t.Errorf("breakerctl %s: exit %d %q, want exit %d and %q", args, code, errOut, exitUsage, want)
+		}
+	}
+}

@@ -25,8 +25,8 @@ const (
 )
 
 func runMonitor(ctx context.Context, a *app, args []string) error {
-	if len(args) == 0 {
-		return usagef("monitor needs add, list or remove")
+	if err := a.groupHelp("monitor", "add, list or remove", "breakerctl monitor list -o json", args); err != nil {
+		return err
 	}
 	switch args[0] {
 	case "add":

@@ -29,8 +29,8 @@ var errNoCircuit = errors.New("no such circuit")
 // check them (circuit.Policy.WithOverrides, through circuit.SetPolicy) before anything is written,
 // and written with the store's conditional write, so a concurrent transition is never lost.
 func runPolicy(ctx context.Context, a *app, args []string) error {
-	if len(args) == 0 || strings.HasPrefix(args[0], "-") {
-		return usagef("policy needs a subcommand: show ID, set ID KEY=VALUE..., or clear ID [KEY...]")
+	if err := a.groupHelp("policy", "a subcommand: show ID, set ID KEY=VALUE..., or clear ID [KEY...]", "breakerctl policy show inventory -o json", args); err != nil {
+		return err
 	}
 	sub, args := args[0], args[1:]
 	fs := a.flags("policy " + sub)
