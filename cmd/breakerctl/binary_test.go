@@ -6,6 +6,8 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -127,5 +129,38 @@ func TestBinaryNamesTheMissingSetting(t *testing.T) {
 				t.Errorf("%s: stderr has %q: %q", tc.name, noise, errOut.String())
 			}
 		}
+	}
+}
+
+// TestBinaryNoCredentialsWithoutSDKNoise: with no credentials and an instance metadata service
+// that refuses tokens (a laptop's network, a container's), the SDK logs "falling back to IMDSv1"
+// from the credential chain LoadDefaultConfig builds; breakerctl's own error says what to set, and
+// the SDK's notice is not printed raw before it.
+func TestBinaryNoCredentialsWithoutSDKNoise(t *testing.T) {
+	srv := mototest.Shared(t)
+	imds := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, _ *http.Request) {
+		w.WriteHeader(http.StatusForbidden)
+	}))
+	defer imds.Close()
+	bin := filepath.Join(t.TempDir(), "breakerctl")
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+	defer cancel()
+	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
+		t.Fatalf("go build: %v\n%s", err, out)
+	}
+	home := t.TempDir()
+	cmd := exec.CommandContext(ctx, bin, "circuits")
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "AWS_EC2_METADATA_SERVICE_ENDPOINT=" + imds.URL,
+		"AWS_CONFIG_FILE=" + filepath.Join(home, "none"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(home, "none"),
+		"AWS_REGION=us-east-1", "AWS_ENDPOINT_URL=" + srv.URL, "BREAKERBOX_TABLE=ctl-nocreds"}
+	var errOut bytes.Buffer
+	cmd.Stderr = &errOut
+	err := cmd.Run()
+	var ee *exec.ExitError
+	if !errors.As(err, &ee) || ee.ExitCode() != exitError || !strings.Contains(errOut.String(), "no AWS credentials found") {
+		t.Fatalf("%v, stderr %q; want exit %d, no AWS credentials found", err, errOut.String(), exitError)
+	}
+	if strings.Contains(errOut.String(), "IMDSv1") || strings.Contains(errOut.String(), "SDK ") {
+		t.Errorf("stderr has the SDK's own log line: %q", errOut.String())
 	}
 }

@@ -23,4 +23,9 @@ func main() {
 	os.Exit(code)
 }
 
-func loadAWS(ctx context.Context) (aws.Config, error) { return awsconfig.LoadDefaultConfig(ctx) }
+// loadAWS loads the SDK's configuration with breakerctl's logger from the start: the credential
+// chain is built here and keeps the logger it is given, so setting one later left its "falling
+// back to IMDSv1" notice printed raw before every missing-credentials error.
+func loadAWS(ctx context.Context) (aws.Config, error) {
+	return awsconfig.LoadDefaultConfig(ctx, awsconfig.WithLogger(sdkLogger{w: os.Stderr, local: os.Getenv("AWS_ENDPOINT_URL") != ""}))
+}
