@@ -110,6 +110,7 @@ policy keys: %s.
 monitor add takes the checker's ARN from --checker-arn or $BREAKERBOX_CHECKER_ARN.
 AWS credentials, region and endpoint come from the SDK's standard settings
 (AWS_PROFILE, AWS_REGION, AWS_ENDPOINT_URL, ...).
+Exit status: 0 done, 1 failed, 2 a mistake in the command line (nothing written).
 `
 
 // run is breakerctl's whole life: it parses args, runs the command and returns the exit code.
