@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"strings"
 	"time"
 
@@ -96,6 +97,10 @@ func (a *app) publish(ctx context.Context, st *store.Store, id string, res circu
 	if err != nil {
 		return err
 	}
-	ob := events.Outbox{Sender: events.NewPublisher(eb, events.Options{Bus: a.bus, Timeout: a.awsTimeout}), Store: st}
+	// The outbox logs what it could neither publish nor keep (a transition dropped from a full
+	// outbox): without a logger that loss was silent. Its warnings repeat what publish's caller
+	// says in words, so only errors are logged, as JSON lines on stderr.
+	log := slog.New(slog.NewJSONHandler(a.stderr, &slog.HandlerOptions{Level: slog.LevelError}))
+	ob := events.Outbox{Sender: events.NewPublisher(eb, events.Options{Bus: a.bus, Timeout: a.awsTimeout}), Store: st, Log: log}
 	return ob.Send(ctx, id, res)
 }

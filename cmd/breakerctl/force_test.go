@@ -1,6 +1,7 @@
 package main
 
 import (
+	"encoding/json"
 	"fmt"
 	"strings"
 	"testing"
@@ -38,5 +39,38 @@ func TestEndpointWithoutSchemeIsNamed(t *testing.T) {
 		if code != exitError || !strings.Contains(errOut, want) {
 			t.Errorf("%s=%s: exit %d %q, want exit %d and %q", name, value, code, errOut, exitError, want)
 		}
+	}
+}
+
+// TestOutboxLossIsLogged: while EventBridge refuses every publish, each override is kept in the
+// circuit's outbox for a later writer; past its 32 entries the oldest is dropped, and breakerctl
+// says so as a JSON log line on stderr instead of losing it in silence.
+func TestOutboxLossIsLogged(t *testing.T) {
+	c := newCtl(t)
+	id := fmt.Sprintf("outbox-%d", seq.Add(1))
+	var lastErr string
+	for i := range 34 {
+		cmd := "force-open"
+		if i%2 == 1 {
+			cmd = "force-closed"
+		}
+		_, errOut, code := c.run(cmd, id, "--reason", fmt.Sprintf("r%d", i), "--bus", "no-such-bus")
+		if code != exitOK || !strings.Contains(errOut, "not published") {
+			t.Fatalf("%s %d with no bus: exit %d %q, want exit 0 and a warning", cmd, i, code, errOut)
+		}
+		lastErr = errOut
+	}
+	var line struct {
+		Level, Msg, Circuit string
+	}
+	for _, l := range strings.Split(lastErr, "\n") {
+		if strings.HasPrefix(l, "{") {
+			if err := json.Unmarshal([]byte(l), &line); err != nil {
+				t.Fatalf("log line %q: %v", l, err)
+			}
+		}
+	}
+	if line.Level != "ERROR" || !strings.Contains(line.Msg, "dropped from a full outbox") || line.Circuit != id {
+		t.Errorf("stderr of the 34th override with the outbox full: %q; want a JSON error line naming the dropped change", lastErr)
 	}
 }
