@@ -127,3 +127,19 @@ func TestSubcommandGroupsAnswerHelp(t *testing.T) {
 		}
 	}
 }
+
+// TestMonitorAddRefusesACheckerInAnotherRegion: EventBridge accepts a Lambda target in another
+// region and the schedule then never runs it; monitor add refuses it before writing the rule.
+func TestMonitorAddRefusesACheckerInAnotherRegion(t *testing.T) {
+	c := newCtl(t)
+	id := fmt.Sprintf("region-%d", seq.Add(1))
+	other := strings.Replace(checkerARN, ":us-east-1:", ":eu-west-1:", 1)
+	_, errOut, code := c.run("monitor", "add", "--id", id, "--url", "http://x", "--checker-arn", other)
+	if want := "--checker-arn is in region eu-west-1 but the rule would be created in us-east-1 (AWS_REGION)"; code != exitUsage || !strings.Contains(errOut, want) {
+		t.Errorf("monitor add with a checker in eu-west-1: exit %d %q, want exit %d and %q", code, errOut, exitUsage, want)
+	}
+	if out := c.must("monitor", "list"); strings.Contains(out, id) {
+		t.Errorf("the refused monitor was written:\n%s", out)
+		c.must("monitor", "remove", id)
+	}
+}
