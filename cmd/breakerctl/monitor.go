@@ -141,8 +141,8 @@ func monitorAdd(ctx context.Context, a *app, args []string) error {
 	if err != nil {
 		return err
 	}
-	// A schedule rule invokes a Lambda function of its own region: one in another region would be
-	// accepted as a target and never run.
+	// A schedule rule invokes Lambda functions of its own region only (cross-region targets are
+	// event buses): the checker of another region would never be run by it.
 	if fn, _ := arn.Parse(*checkerARN); a.awsCfg != nil && fn.Region != a.awsCfg.Region {
 		return usagef("--checker-arn is in region %s but the rule would be created in %s (AWS_REGION): an EventBridge schedule invokes a Lambda function of its own region; use that region's checker or set AWS_REGION=%s", fn.Region, a.awsCfg.Region, fn.Region)
 	}
