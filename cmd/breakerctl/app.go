@@ -127,6 +127,10 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, env Env) 
 	a := &app{stdout: stdout, stderr: stderr, env: env}
 	globals, args, err := splitGlobals(args)
 	a.globals = globals
+	if errors.Is(err, flag.ErrHelp) || (err == nil && (args[0] == "help" || args[0] == "-h" || args[0] == "--help")) {
+		printUsage(stdout) // breakerctl --table x help
+		return exitOK
+	}
 	if err != nil {
 		fmt.Fprintf(stderr, "breakerctl: %v\nRun 'breakerctl help' for usage.\n", err)
 		return exitUsage
@@ -184,8 +188,12 @@ func splitGlobals(args []string) (globals, rest []string, err error) {
 	for _, name := range []string{"table", "o", "output", "aws-timeout", "bus"} {
 		fs.String(name, "", "")
 	}
-	if err := fs.Parse(args); err != nil {
+	if err := fs.Parse(args); errors.Is(err, flag.ErrHelp) {
+		return nil, nil, err
+	} else if err != nil && strings.HasPrefix(err.Error(), "flag provided but not defined") {
 		return nil, nil, fmt.Errorf("%v before the command: only --table, -o, --aws-timeout and --bus may come before it; put a command's own flags after it, e.g. breakerctl force-open ID --reason TEXT", err)
+	} else if err != nil {
+		return nil, nil, fmt.Errorf("%v (before the command)", err)
 	}
 	rest = fs.Args()
 	if len(rest) == 0 {

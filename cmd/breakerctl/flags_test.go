@@ -143,3 +143,20 @@ func TestMonitorAddRefusesACheckerInAnotherRegion(t *testing.T) {
 		c.must("monitor", "remove", id)
 	}
 }
+
+// TestHelpAfterGlobalFlags: "breakerctl --table T help" answered 'unknown command "help"' and
+// told the operator to run 'breakerctl help'; "-o" without its value was told that only --table,
+// -o, --aws-timeout and --bus may come before the command, which it was.
+func TestHelpAfterGlobalFlags(t *testing.T) {
+	c := newCtl(t)
+	for _, args := range [][]string{{"--table", "t", "help"}, {"-o", "json", "--help"}, {"--table", "t", "-h"}} {
+		out, errOut, code := c.run(args...)
+		if code != exitOK || !strings.Contains(out, "breakerctl operates breakerbox circuits") {
+			t.Errorf("breakerctl %s: exit %d, stdout %q, stderr %q; want the usage, exit 0", strings.Join(args, " "), code, out, errOut)
+		}
+	}
+	_, errOut, code := c.run("-o")
+	if code != exitUsage || !strings.Contains(errOut, "flag needs an argument: -o") || strings.Contains(errOut, "only --table") {
+		t.Errorf("breakerctl -o: exit %d %q", code, errOut)
+	}
+}
