@@ -160,3 +160,13 @@ func TestHelpAfterGlobalFlags(t *testing.T) {
 		t.Errorf("breakerctl -o: exit %d %q", code, errOut)
 	}
 }
+
+// TestWatchIntervalBoundIsTheOneSaid: watch refused --interval 10ms saying "use 1s or more" and
+// took 100ms; it says the bound it applies.
+func TestWatchIntervalBoundIsTheOneSaid(t *testing.T) {
+	c := newCtl(t)
+	_, errOut, code := c.run("watch", "--interval", "99ms")
+	if want := "--interval 99ms is too short: each poll scans the table; use 100ms or more"; code != exitUsage || !strings.Contains(errOut, want) {
+		t.Errorf("watch --interval 99ms: exit %d %q, want exit %d and %q", code, errOut, exitUsage, want)
+	}
+}

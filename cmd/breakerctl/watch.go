@@ -27,7 +27,7 @@ func runWatch(ctx context.Context, a *app, args []string) error {
 		return usagef("watch takes no arguments")
 	}
 	if *interval < 100*time.Millisecond {
-		return usagef("--interval %s is too short: each poll scans the table; use 1s or more", *interval)
+		return usagef("--interval %s is too short: each poll scans the table; use 100ms or more (the default is 1s)", *interval)
 	}
 	st, err := a.store(ctx)
 	if err != nil {
