@@ -1,10 +1,17 @@
 package main
 
 import (
+	"context"
 	"encoding/json"
 	"fmt"
 	"strings"
+	"sync"
 	"testing"
+
+	"github.com/aws/aws-sdk-go-v2/aws"
+	"github.com/aws/aws-sdk-go-v2/service/eventbridge"
+
+	"github.com/breakerbox/breakerbox/internal/motoserver/mototest"
 )
 
 // TestForceAgainSaysTheNewReason: forcing a circuit already in that state writes the new reason
@@ -72,5 +79,61 @@ func TestOutboxLossIsLogged(t *testing.T) {
 	}
 	if line.Level != "ERROR" || !strings.Contains(line.Msg, "dropped from a full outbox") || line.Circuit != id {
 		t.Errorf("stderr of the 34th override with the outbox full: %q; want a JSON error line naming the dropped change", lastErr)
+	}
+}
+
+// TestConcurrentOperatorsSettleByConditionalWrite: operators forcing one circuit open and closed
+// at once all succeed, each write lands once (the versions count them, none lost or repeated), and
+// the circuit ends in the state of the last write.
+func TestConcurrentOperatorsSettleByConditionalWrite(t *testing.T) {
+	c := newCtl(t)
+	id := fmt.Sprintf("race-%d", seq.Add(1))
+	// A bus of its own: moto fails PutEvents on the default bus while any test's monitor rule is
+	// there (it tries to invoke the rule's checker), and the outbox's records of those failures
+	// would be writes of their own.
+	bus := "ctl-" + id
+	eb := eventbridge.NewFromConfig(mototest.Shared(t).AWSConfig())
+	if _, err := eb.CreateEventBus(context.Background(), &eventbridge.CreateEventBusInput{Name: aws.String(bus)}); err != nil {
+		t.Fatal(err)
+	}
+	const n = 12
+	type answer struct {
+		out, errOut string
+		code        int
+	}
+	answers := make(chan answer, n)
+	var wg sync.WaitGroup
+	for i := range n {
+		cmd := "force-open"
+		if i%2 == 1 {
+			cmd = "force-closed"
+		}
+		wg.Go(func() {
+			out, errOut, code := c.run(cmd, id, "--reason", fmt.Sprintf("operator %d", i), "-o", "json", "--bus", bus)
+			answers <- answer{out, errOut, code}
+		})
+	}
+	wg.Wait()
+	close(answers)
+	versions := map[int64]bool{}
+	for a := range answers {
+		var r forceResult
+		if a.code != exitOK || json.Unmarshal([]byte(a.out), &r) != nil {
+			t.Fatalf("exit %d, stdout %q, stderr %q", a.code, a.out, a.errOut)
+		}
+		if r.PublishError != "" {
+			t.Errorf("publish: %s", r.PublishError)
+		}
+		if versions[r.Circuit.Version] {
+			t.Errorf("version %d written twice", r.Circuit.Version)
+		}
+		versions[r.Circuit.Version] = true
+	}
+	var last circuitView
+	if err := json.Unmarshal([]byte(c.must("get", id, "-o", "json")), &last); err != nil {
+		t.Fatal(err)
+	}
+	if last.Version != n || !versions[n] {
+		t.Errorf("after %d concurrent overrides: version %d, versions answered %v; want %d, each once", n, last.Version, versions, n)
 	}
 }
