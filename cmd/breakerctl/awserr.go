@@ -11,6 +11,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
+	"github.com/aws/smithy-go"
 	"github.com/aws/smithy-go/logging"
 )
 
@@ -77,6 +78,7 @@ func (a *app) explain(err error) error {
 	}
 	var nf *types.ResourceNotFoundException
 	var op *net.OpError
+	var api smithy.APIError
 	switch {
 	case errors.As(err, &nf):
 		hint := "check --table or BREAKERBOX_TABLE, and AWS_REGION"
@@ -86,6 +88,8 @@ func (a *app) explain(err error) error {
 			hint += "; 'breakerctl create-table' creates it on a local server"
 		}
 		return fmt.Errorf("%w\ntable %q does not exist at %s: %s", err, a.table, where, hint)
+	case errors.As(err, &api) && api.ErrorCode() == "ValidationException" && strings.Contains(api.ErrorMessage(), "key element does not match the schema"):
+		return fmt.Errorf("%w\ntable %q at %s is not a breakerbox table (its key is not pk/sk): check --table or BREAKERBOX_TABLE", err, a.table, where)
 	case errors.Is(err, context.DeadlineExceeded):
 		from := "AWS in region " + a.region()
 		if e := a.endpoint(); e != "" {

@@ -3,8 +3,11 @@ package main
 import (
 	"context"
 	"fmt"
+	"slices"
+	"strings"
 	"time"
 
+	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 
 	"github.com/breakerbox/breakerbox/internal/store"
@@ -25,13 +28,42 @@ func runCreateTable(ctx context.Context, a *app, args []string) error {
 	}
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute+a.awsTimeout) // the waiter allows the table two minutes
 	defer cancel()
-	if err := store.CreateTable(ctx, timedAdmin{db: db, timeout: a.awsTimeout}, a.table); err != nil {
+	admin := timedAdmin{db: db, timeout: a.awsTimeout}
+	if err := store.CreateTable(ctx, admin, a.table); err != nil {
+		return err
+	}
+	// A table of that name that was there already is taken as it is: say so if it cannot be
+	// breakerbox's, rather than that it is ready.
+	if err := checkKeySchema(ctx, admin, a.table); err != nil {
 		return err
 	}
 	if a.output == "json" {
 		return writeJSON(a.stdout, map[string]string{"table": a.table, "status": "ACTIVE"})
 	}
 	fmt.Fprintf(a.stdout, "table %s is ready (pk/sk, on demand, TTL on expiresAt)\n", a.table)
+	return nil
+}
+
+// checkKeySchema refuses a table whose key is not breakerbox's: pk (S) partition, sk (S) sort.
+func checkKeySchema(ctx context.Context, admin timedAdmin, table string) error {
+	out, err := admin.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &table})
+	if err != nil {
+		return fmt.Errorf("describe table %s: %w", table, err)
+	}
+	types := map[string]string{}
+	for _, d := range out.Table.AttributeDefinitions {
+		types[aws.ToString(d.AttributeName)] = string(d.AttributeType)
+	}
+	var key []string
+	for _, k := range out.Table.KeySchema {
+		name := aws.ToString(k.AttributeName)
+		key = append(key, fmt.Sprintf("%s (%s, %s)", name, k.KeyType, types[name]))
+	}
+	want := []string{"pk (HASH, S)", "sk (RANGE, S)"}
+	if !slices.Equal(key, want) {
+		return fmt.Errorf("table %s exists but is not a breakerbox table: its key is %s, breakerbox's is %s; name another table with --table or BREAKERBOX_TABLE",
+			table, strings.Join(key, " + "), strings.Join(want, " + "))
+	}
 	return nil
 }
 
