@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 	"strings"
@@ -9,6 +10,7 @@ import (
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
+	ddbtypes "github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/breakerbox/breakerbox/internal/store"
 )
@@ -29,12 +31,13 @@ func runCreateTable(ctx context.Context, a *app, args []string) error {
 	ctx, cancel := context.WithTimeout(ctx, 2*time.Minute+a.awsTimeout) // the waiter allows the table two minutes
 	defer cancel()
 	admin := timedAdmin{db: db, timeout: a.awsTimeout}
-	if err := store.CreateTable(ctx, admin, a.table); err != nil {
+	// store.CreateTable takes a table of that name that is there already as it is, and turns TTL on
+	// for its expiresAt: one that is not breakerbox's is refused first, untouched, rather than
+	// called ready.
+	if err := checkKeySchema(ctx, admin, a.table); err != nil {
 		return err
 	}
-	// A table of that name that was there already is taken as it is: say so if it cannot be
-	// breakerbox's, rather than that it is ready.
-	if err := checkKeySchema(ctx, admin, a.table); err != nil {
+	if err := store.CreateTable(ctx, admin, a.table); err != nil {
 		return err
 	}
 	if a.output == "json" {
@@ -44,20 +47,25 @@ func runCreateTable(ctx context.Context, a *app, args []string) error {
 	return nil
 }
 
-// checkKeySchema refuses a table whose key is not breakerbox's: pk (S) partition, sk (S) sort.
+// checkKeySchema refuses a table that exists with a key that is not breakerbox's: pk (S)
+// partition, sk (S) sort.
 func checkKeySchema(ctx context.Context, admin timedAdmin, table string) error {
 	out, err := admin.DescribeTable(ctx, &dynamodb.DescribeTableInput{TableName: &table})
+	var nf *ddbtypes.ResourceNotFoundException
+	if errors.As(err, &nf) {
+		return nil // to be created
+	}
 	if err != nil {
 		return fmt.Errorf("describe table %s: %w", table, err)
 	}
-	types := map[string]string{}
+	attrType := map[string]string{}
 	for _, d := range out.Table.AttributeDefinitions {
-		types[aws.ToString(d.AttributeName)] = string(d.AttributeType)
+		attrType[aws.ToString(d.AttributeName)] = string(d.AttributeType)
 	}
 	var key []string
 	for _, k := range out.Table.KeySchema {
 		name := aws.ToString(k.AttributeName)
-		key = append(key, fmt.Sprintf("%s (%s, %s)", name, k.KeyType, types[name]))
+		key = append(key, fmt.Sprintf("%s (%s, %s)", name, k.KeyType, attrType[name]))
 	}
 	want := []string{"pk (HASH, S)", "sk (RANGE, S)"}
 	if !slices.Equal(key, want) {

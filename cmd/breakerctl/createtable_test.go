@@ -33,6 +33,14 @@ func TestCreateTableRefusesATableThatIsNotBreakerboxs(t *testing.T) {
 	if want := fmt.Sprintf("table %s exists but is not a breakerbox table: its key is id (HASH, S), breakerbox's is pk (HASH, S) + sk (RANGE, S)", name); code != exitError || !strings.Contains(errOut, want) {
 		t.Errorf("create-table on another table: exit %d %q; want exit %d and %q", code, errOut, exitError, want)
 	}
+	// and left it untouched: no TTL turned on for an attribute that may be the owner's own
+	ttl, err := db.DescribeTimeToLive(context.Background(), &dynamodb.DescribeTimeToLiveInput{TableName: aws.String(name)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d := ttl.TimeToLiveDescription; d != nil && d.TimeToLiveStatus != types.TimeToLiveStatusDisabled {
+		t.Errorf("create-table turned TTL on in a table that is not breakerbox's: %s on %s", d.TimeToLiveStatus, aws.ToString(d.AttributeName))
+	}
 	_, errOut, code = c.run("force-open", "x", "--reason", "r", "--table", name)
 	if want := fmt.Sprintf("table %q at the endpoint", name); code != exitError || !strings.Contains(errOut, want) || !strings.Contains(errOut, "is not a breakerbox table") {
 		t.Errorf("force-open on another table: exit %d %q", code, errOut)
