@@ -29,6 +29,16 @@ func runCircuits(ctx context.Context, a *app, args []string) error {
 	if listErr != nil && len(cs) == 0 {
 		return listErr // run explains it
 	}
+	if len(cs) == 0 {
+		// A table with another key scans as empty: "no circuits yet" would hide the wrong --table.
+		db, err := a.dynamo(ctx)
+		if err != nil {
+			return err
+		}
+		if err := checkKeySchema(ctx, timedAdmin{db: db, timeout: a.awsTimeout}, a.table); err != nil {
+			return err
+		}
+	}
 	if err := printCircuits(a, cs); err != nil {
 		return err
 	}

@@ -41,6 +41,11 @@ func TestCreateTableRefusesATableThatIsNotBreakerboxs(t *testing.T) {
 	if d := ttl.TimeToLiveDescription; d != nil && d.TimeToLiveStatus != types.TimeToLiveStatusDisabled {
 		t.Errorf("create-table turned TTL on in a table that is not breakerbox's: %s on %s", d.TimeToLiveStatus, aws.ToString(d.AttributeName))
 	}
+	// circuits scans it as empty: it says whose table it is not, not "no circuits yet"
+	_, errOut, code = c.run("circuits", "--table", name)
+	if code != exitError || !strings.Contains(errOut, "is not a breakerbox table") {
+		t.Errorf("circuits on another table: exit %d %q", code, errOut)
+	}
 	_, errOut, code = c.run("force-open", "x", "--reason", "r", "--table", name)
 	if want := fmt.Sprintf("table %q at the endpoint", name); code != exitError || !strings.Contains(errOut, want) || !strings.Contains(errOut, "is not a breakerbox table") {
 		t.Errorf("force-open on another table: exit %d %q", code, errOut)
