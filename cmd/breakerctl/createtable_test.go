@@ -5,12 +5,14 @@ import (
 	"fmt"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/aws/aws-sdk-go-v2/aws"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb"
 	"github.com/aws/aws-sdk-go-v2/service/dynamodb/types"
 
 	"github.com/breakerbox/breakerbox/internal/motoserver/mototest"
+	"github.com/breakerbox/breakerbox/internal/testkit"
 )
 
 // TestCreateTableRefusesATableThatIsNotBreakerboxs: create-table on a name whose table exists with
@@ -45,6 +47,14 @@ func TestCreateTableRefusesATableThatIsNotBreakerboxs(t *testing.T) {
 	_, errOut, code = c.run("circuits", "--table", name)
 	if code != exitError || !strings.Contains(errOut, "is not a breakerbox table") {
 		t.Errorf("circuits on another table: exit %d %q", code, errOut)
+	}
+	// watch would wait forever for circuits that cannot appear there
+	wctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	var wout, werr testkit.SyncBuffer
+	code = c.runCtx(wctx, &wout, &werr, "watch", "--table", name)
+	cancel()
+	if code != exitError || !strings.Contains(werr.String(), "is not a breakerbox table") {
+		t.Errorf("watch on another table: exit %d %q", code, werr.String())
 	}
 	_, errOut, code = c.run("force-open", "x", "--reason", "r", "--table", name)
 	if want := fmt.Sprintf("table %q at the endpoint", name); code != exitError || !strings.Contains(errOut, want) || !strings.Contains(errOut, "is not a breakerbox table") {

@@ -37,6 +37,16 @@ func runWatch(ctx context.Context, a *app, args []string) error {
 	if err != nil && len(seen) == 0 {
 		return err // run explains it
 	}
+	if len(seen) == 0 {
+		// A table with another key scans as empty: watching it would wait forever for nothing.
+		db, err := a.dynamo(ctx)
+		if err != nil {
+			return err
+		}
+		if err := checkKeySchema(ctx, timedAdmin{db: db, timeout: a.awsTimeout}, a.table); err != nil {
+			return err
+		}
+	}
 	last := make(map[string]circuit.Circuit, len(seen))
 	for _, c := range seen {
 		last[c.ID] = c
