@@ -70,9 +70,17 @@ func runForce(name string) func(ctx context.Context, a *app, args []string) erro
 		if res.Changed {
 			// Through the outbox: a failed publish is kept in the circuit item for its next writer,
 			// and what an earlier writer could not publish goes out now.
-			if err := a.publish(ctx, st, id, res); err != nil {
+			err := a.publish(ctx, st, id, res)
+			if err != nil {
 				out.PublishError = err.Error()
 				a.warnf("the change is saved but was not published to EventBridge (it is kept for the circuit's next writer): %v", err)
+			}
+			if err != nil || len(res.Circuit.Unpublished) > 0 {
+				// The outbox wrote the item again (to record the failure, or to clear what it
+				// published): show the circuit as it is now, not the version before that write.
+				if c, rerr := st.GetConsistent(ctx, id); rerr == nil {
+					res.Circuit, out.Circuit = c, viewOf(c)
+				}
 			}
 		}
 		if a.output == "json" {

@@ -137,3 +137,29 @@ func TestConcurrentOperatorsSettleByConditionalWrite(t *testing.T) {
 		t.Errorf("after %d concurrent overrides: version %d, versions answered %v; want %d, each once", n, last.Version, versions, n)
 	}
 }
+
+// TestForceShowsTheVersionAfterTheOutboxWrite: a change whose publish failed is kept in the item;
+// the next override publishes it and clears it from the item, a write of its own, and force's
+// answer showed the version before that write, one behind what get shows.
+func TestForceShowsTheVersionAfterTheOutboxWrite(t *testing.T) {
+	c := newCtl(t)
+	id := fmt.Sprintf("outboxver-%d", seq.Add(1))
+	bus := "ctl-" + id // a bus of its own, as in TestConcurrentOperatorsSettleByConditionalWrite
+	eb := eventbridge.NewFromConfig(mototest.Shared(t).AWSConfig())
+	if _, err := eb.CreateEventBus(context.Background(), &eventbridge.CreateEventBusInput{Name: aws.String(bus)}); err != nil {
+		t.Fatal(err)
+	}
+	c.must("force-open", id, "--reason", "a", "--bus", "no-such-bus")
+	out := c.must("force-open", id, "--reason", "b", "--bus", bus, "-o", "json")
+	var r forceResult
+	if err := json.Unmarshal([]byte(out), &r); err != nil {
+		t.Fatal(err)
+	}
+	var now circuitView
+	if err := json.Unmarshal([]byte(c.must("get", id, "-o", "json")), &now); err != nil {
+		t.Fatal(err)
+	}
+	if r.PublishError != "" || r.Circuit.Version != now.Version {
+		t.Errorf("force-open answered version %d (publish error %q), get shows %d", r.Circuit.Version, r.PublishError, now.Version)
+	}
+}
