@@ -96,7 +96,7 @@ Usage:
                          [--expect-status 200-399] [--slow-call 1s] [--header 'Name: value']...
                          [--follow-redirects] [--checker-arn ARN]
                                                probe URL on a schedule with the checker Lambda
-  breakerctl monitor list                      list the monitors (rules named breakerbox-*)
+  breakerctl monitor list                      list the monitors (rules named breakerbox-* that run the checker)
   breakerctl monitor remove ID                 delete a monitor's rule and target
   breakerctl create-table                      create the table (for local use; safe to repeat)
 

@@ -22,6 +22,8 @@ import (
 const (
 	rulePrefix = "breakerbox-"
 	targetID   = "breakerbox-checker"
+	// ruleDescription starts the description of every rule monitor add writes.
+	ruleDescription = "breakerbox: probe circuit "
 )
 
 func runMonitor(ctx context.Context, a *app, args []string) error {
@@ -153,7 +155,7 @@ func monitorAdd(ctx context.Context, a *app, args []string) error {
 		Name:               aws.String(name),
 		ScheduleExpression: aws.String(expr),
 		State:              types.RuleStateEnabled,
-		Description:        aws.String(fmt.Sprintf("breakerbox: probe circuit %s %s", spec.ID, expr)),
+		Description:        aws.String(fmt.Sprintf("%s%s %s", ruleDescription, spec.ID, expr)),
 	})
 	if err != nil {
 		return fmt.Errorf("create rule %s: %w", name, err)
@@ -278,14 +280,24 @@ func monitorsOf(ctx context.Context, eb *eventbridge.Client, r types.Rule, timeo
 		return nil, fmt.Errorf("list targets of rule %s: %w", aws.ToString(r.Name), err)
 	}
 	base := monitorView{Rule: aws.ToString(r.Name), RuleARN: aws.ToString(r.Arn), Schedule: aws.ToString(r.ScheduleExpression), State: string(r.State)}
+	// Not every rule named breakerbox-* is a monitor: a stack named breakerbox has CloudFormation
+	// name the ventilator's rules breakerbox-VentilatorFunctionWakeUp-..., whose input is not the
+	// checker's. A rule is a monitor when monitor add made it (its description, its target's id)
+	// or when a target's input is a checker input; only a monitor's faults are shown.
+	ours := strings.HasPrefix(aws.ToString(r.Description), ruleDescription)
+	for _, t := range ts.Targets {
+		ours = ours || aws.ToString(t.Id) == targetID
+	}
 	var out []monitorView
 	for _, t := range ts.Targets {
 		m := base
 		m.Checker, m.Input = aws.ToString(t.Arn), aws.ToString(t.Input)
 		targets, err := input.Parse([]byte(m.Input))
 		if err != nil {
-			m.Problem = "not a checker input: " + err.Error()
-			out = append(out, m)
+			if ours {
+				m.Problem = "not a checker input: " + err.Error()
+				out = append(out, m)
+			}
 			continue
 		}
 		for _, tg := range targets {
@@ -293,7 +305,7 @@ func monitorsOf(ctx context.Context, eb *eventbridge.Client, r types.Rule, timeo
 			out = append(out, m)
 		}
 	}
-	if len(ts.Targets) == 0 {
+	if len(ts.Targets) == 0 && ours {
 		base.Problem = "rule has no target"
 		out = append(out, base)
 	}
