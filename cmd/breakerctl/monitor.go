@@ -338,6 +338,16 @@ func monitorRemove(ctx context.Context, a *app, args []string) error {
 	ts, err := eb.ListTargetsByRule(cctx, &eventbridge.ListTargetsByRuleInput{Rule: aws.String(name)})
 	var nf *types.ResourceNotFoundException
 	if errors.As(err, &nf) {
+		// monitor list also shows the rules a stack declares (the template's schedules of the
+		// checker): one of those for this id is not monitor add's to remove, and saying only that
+		// there is none contradicts the list.
+		if ms, lerr := listMonitors(ctx, eb, a.awsTimeout); lerr == nil {
+			for _, m := range ms {
+				if m.ID == *id {
+					return fmt.Errorf("no monitor of breakerctl's for %q (rule %s does not exist); %q is probed by rule %s, which breakerctl did not make: remove it where it was declared (e.g. the checker's schedule events in template.yaml)", *id, name, *id, m.Rule)
+				}
+			}
+		}
 		return fmt.Errorf("no monitor for %q: rule %s does not exist; 'breakerctl monitor list' shows the monitors", *id, name)
 	}
 	if err != nil {

@@ -75,6 +75,11 @@ func TestMonitorListShowsMonitorsOnly(t *testing.T) {
 	if m := got["check-inventory"]; m.ID != u+"-inventory" || m.Problem != "" {
 		t.Errorf("the template's checker schedule: %+v", m)
 	}
+	// monitor remove of an id the list shows from the template's rule says whose rule it is
+	_, errOut, code := c.run("monitor", "remove", u+"-inventory")
+	if want := "is probed by rule breakerbox-" + u + "-check-inventory, which breakerctl did not make"; code != exitError || !strings.Contains(errOut, want) {
+		t.Errorf("monitor remove %s-inventory: exit %d %q, want exit %d and %q", u, code, errOut, exitError, want)
+	}
 	if m := got["lost"]; m.Problem != "rule has no target" {
 		t.Errorf("monitor add's rule without its target: %+v", m)
 	}
