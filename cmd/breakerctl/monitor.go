@@ -173,11 +173,11 @@ func monitorAdd(ctx context.Context, a *app, args []string) error {
 			name, aws.ToString(f.ErrorCode), aws.ToString(f.ErrorMessage))
 	}
 	m := monitorView{ID: spec.ID, URL: spec.URL, Rule: name, RuleARN: aws.ToString(rule.RuleArn), Schedule: expr,
-		State: string(types.RuleStateEnabled), Checker: *checkerARN, Input: string(body)}
+		State: string(types.RuleStateEnabled), Checker: *checkerARN, Input: shownInput(string(body))}
 	if a.output == "json" {
 		return writeJSON(a.stdout, m)
 	}
-	fmt.Fprintf(a.stdout, "monitor %s: rule %s invokes %s %s with input %s\n", spec.ID, name, *checkerARN, expr, body)
+	fmt.Fprintf(a.stdout, "monitor %s: rule %s invokes %s %s with input %s\n", spec.ID, name, *checkerARN, expr, m.Input)
 	return nil
 }
 
@@ -293,6 +293,7 @@ func monitorsOf(ctx context.Context, eb *eventbridge.Client, r types.Rule, timeo
 		m := base
 		m.Checker, m.Input = aws.ToString(t.Arn), aws.ToString(t.Input)
 		targets, err := input.Parse([]byte(m.Input))
+		m.Input = shownInput(m.Input)
 		if err != nil {
 			if ours {
 				m.Problem = "not a checker input: " + err.Error()

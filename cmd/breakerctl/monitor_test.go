@@ -44,8 +44,10 @@ func TestMonitorAddListRemove(t *testing.T) {
 	}
 
 	// A second monitor with every option and a schedule in hours.
-	c.must("monitor", "add", "--id", "geo:lookup", "--url", "http://geo.internal/ping", "--every", "2h", "--method", "HEAD",
-		"--expect-status", "200,204", "--slow-call", "800ms", "--header", "X-Api-Key: k1", "--follow-redirects")
+	if out := c.must("monitor", "add", "--id", "geo:lookup", "--url", "http://geo.internal/ping", "--every", "2h", "--method", "HEAD",
+		"--expect-status", "200,204", "--slow-call", "800ms", "--header", "X-Api-Key: k1", "--follow-redirects"); strings.Contains(out, "k1") {
+		t.Fatalf("monitor add printed a header's value (an API key): %s", out)
+	}
 	geoRule := ruleName("geo:lookup")
 	ts, err = eb.ListTargetsByRule(ctx, &eventbridge.ListTargetsByRuleInput{Rule: aws.String(geoRule)})
 	if err != nil {
@@ -67,8 +69,9 @@ func TestMonitorAddListRemove(t *testing.T) {
 	if m := found["inventory"]; m.Schedule != "rate(1 minute)" || m.Input != wantInput || m.Checker != checkerARN || m.URL != "https://api.example.com/health" {
 		t.Fatalf("listed %+v", m)
 	}
-	if m := found["geo:lookup"]; m.Schedule != "rate(2 hours)" || m.Rule != geoRule {
-		t.Fatalf("listed %+v", m)
+	if m := found["geo:lookup"]; m.Schedule != "rate(2 hours)" || m.Rule != geoRule || strings.Contains(m.Input, "k1") ||
+		!strings.Contains(m.Input, `"headers":{"X-Api-Key":"***"}`) {
+		t.Fatalf("listed %+v, want the header's value (an API key) not shown", m)
 	}
 	if out := c.must("monitor", "list"); !strings.Contains(out, "inventory") || !strings.Contains(out, "rate(1 minute)") {
 		t.Fatalf("monitor list:\n%s", out)
