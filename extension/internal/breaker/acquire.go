@@ -197,11 +197,17 @@ const voidPermitTimeout = 2 * time.Second
 
 // voidPermit gives back a permit whose write may have landed although its answer never came (a
 // timeout, a canceled request): nobody holds it, and left alone it would keep HALF_OPEN's probe
-// slot for a whole lease. Releasing a permit the circuit does not hold changes nothing. It runs even
-// if ctx was canceled, but never past ctx's deadline (the invocation's): with no time left, the
-// permit lapses with its lease.
+// slot for a whole lease. Releasing a permit the circuit does not hold changes nothing.
 func (b *Breaker) voidPermit(ctx context.Context, id, permit string, now time.Time) {
-	end := time.Now().Add(voidPermitTimeout)
+	b.releasePermit(ctx, id, permit, now, voidPermitTimeout,
+		"unheard probe permit not given back; it lapses with its lease", "probe permit whose answer was lost given back")
+}
+
+// releasePermit gives permit back to circuit id (circuit.Release) with a conditional write bounded by
+// timeout and ctx's deadline (the invocation's), even if ctx was canceled: with no time left, the
+// permit lapses with its lease. It logs failed when the write fails and done when it freed the slot.
+func (b *Breaker) releasePermit(ctx context.Context, id, permit string, now time.Time, timeout time.Duration, failed, done string) {
+	end := time.Now().Add(timeout)
 	if d, ok := ctx.Deadline(); ok && d.Before(end) {
 		end = d
 	}
@@ -212,11 +218,11 @@ func (b *Breaker) voidPermit(ctx context.Context, id, permit string, now time.Ti
 	})
 	if err != nil {
 		b.stats.storeErrors.Add(1)
-		b.log.Warn("unheard probe permit not given back; it lapses with its lease", "circuit", id, "error", err.Error())
+		b.log.Warn(failed, "circuit", id, "error", err.Error())
 		return
 	}
 	if r.Changed {
-		b.log.Info("probe permit whose answer was lost given back", "circuit", id)
+		b.log.Info(done, "circuit", id)
 		b.wrote(id, r)
 	}
 }

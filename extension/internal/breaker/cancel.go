@@ -3,8 +3,6 @@ package breaker
 import (
 	"context"
 	"time"
-
-	"github.com/breakerbox/breakerbox/internal/circuit"
 )
 
 // A call acquired and then not made, or cancelled by its caller (a Go context cancelled because a
@@ -75,26 +73,9 @@ func (b *Breaker) cancel(ctx context.Context, id string, outs []Outcome) {
 	}
 }
 
-// givePermitBack releases a probe permit its holder will not use (circuit.Release), within
-// cancelPermitTimeout and ctx's deadline, even if ctx was cancelled: left alone, the permit keeps
-// HALF_OPEN's probe slot until its lease ends.
+// givePermitBack releases a probe permit its holder will not use, within cancelPermitTimeout and
+// ctx's deadline: left alone, the permit keeps HALF_OPEN's probe slot until its lease ends.
 func (b *Breaker) givePermitBack(ctx context.Context, id, permit string, now time.Time) {
-	end := time.Now().Add(cancelPermitTimeout)
-	if d, ok := ctx.Deadline(); ok && d.Before(end) {
-		end = d
-	}
-	ctx, cancel := context.WithDeadline(context.WithoutCancel(ctx), end)
-	defer cancel()
-	r, err := b.store.Update(ctx, id, func(prev circuit.Circuit) (circuit.Result, error) {
-		return circuit.Release(prev, permit, now), nil
-	})
-	if err != nil {
-		b.stats.storeErrors.Add(1)
-		b.log.Warn("cancelled probe's permit not given back; it lapses with its lease", "circuit", id, "error", err.Error())
-		return
-	}
-	if r.Changed {
-		b.log.Info("cancelled probe's permit given back", "circuit", id)
-		b.wrote(id, r)
-	}
+	b.releasePermit(ctx, id, permit, now, cancelPermitTimeout,
+		"cancelled probe's permit not given back; it lapses with its lease", "cancelled probe's permit given back")
 }

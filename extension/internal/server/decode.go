@@ -141,17 +141,8 @@ func parseOutcome(f map[string]json.RawMessage, hints []string) (breaker.Outcome
 		return out, fmt.Errorf(`"latencyMs" %v: want milliseconds from 0 to %d`, ms, maxLatency/time.Millisecond)
 	}
 	out.Latency = time.Duration(ms * float64(time.Millisecond))
-	if err := optString(f, "permit", &out.Permit); err != nil {
+	if err := names(f, &out); err != nil {
 		return out, err
-	}
-	if len(out.Permit) > maxPermitLen {
-		return out, fmt.Errorf(`"permit" is longer than %d characters: send back the permit acquire gave`, maxPermitLen)
-	}
-	if err := optString(f, "call", &out.Call); err != nil {
-		return out, err
-	}
-	if len(out.Call) > maxCallLen {
-		return out, fmt.Errorf(`"call" is longer than %d characters: send back the call acquire gave`, maxCallLen)
 	}
 	if err := optString(f, "error", &out.Err); err != nil {
 		return out, err
@@ -176,22 +167,30 @@ func cancelledOutcome(f map[string]json.RawMessage) (breaker.Outcome, error) {
 			return out, fmt.Errorf(`a cancelled call has no outcome: send %q or "cancelled", not both`, name)
 		}
 	}
-	if err := optString(f, "permit", &out.Permit); err != nil {
+	if err := names(f, &out); err != nil {
 		return out, err
-	}
-	if len(out.Permit) > maxPermitLen {
-		return out, fmt.Errorf(`"permit" is longer than %d characters: send back the permit acquire gave`, maxPermitLen)
-	}
-	if err := optString(f, "call", &out.Call); err != nil {
-		return out, err
-	}
-	if len(out.Call) > maxCallLen {
-		return out, fmt.Errorf(`"call" is longer than %d characters: send back the call acquire gave`, maxCallLen)
 	}
 	if out.Call == "" && out.Permit == "" {
 		return out, fmt.Errorf(`a cancelled call is named by the "call" (or "permit") acquire gave: send it back`)
 	}
 	return out, nil
+}
+
+// names reads an outcome's optional "permit" and "call", the names acquire gave, into out.
+func names(f map[string]json.RawMessage, out *breaker.Outcome) error {
+	if err := optString(f, "permit", &out.Permit); err != nil {
+		return err
+	}
+	if len(out.Permit) > maxPermitLen {
+		return fmt.Errorf(`"permit" is longer than %d characters: send back the permit acquire gave`, maxPermitLen)
+	}
+	if err := optString(f, "call", &out.Call); err != nil {
+		return err
+	}
+	if len(out.Call) > maxCallLen {
+		return fmt.Errorf(`"call" is longer than %d characters: send back the call acquire gave`, maxCallLen)
+	}
+	return nil
 }
 
 // optString reads an optional string field; null counts as absent.
