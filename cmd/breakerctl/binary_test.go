@@ -12,6 +12,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -19,17 +20,43 @@ import (
 	"github.com/breakerbox/breakerbox/internal/testkit"
 )
 
+// built is the breakerctl binary the binary tests share, built once per test process.
+var built struct {
+	once sync.Once
+	path string
+	err  error
+	dir  string
+}
+
+// binary returns the path of the real breakerctl, built on first use (one go build for every test
+// that runs the binary, not one each).
+func binary(t *testing.T) string {
+	t.Helper()
+	built.once.Do(func() {
+		built.dir, built.err = os.MkdirTemp("", "breakerctl-bin-")
+		if built.err != nil {
+			return
+		}
+		built.path = filepath.Join(built.dir, "breakerctl")
+		ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
+		defer cancel()
+		if out, err := exec.CommandContext(ctx, "go", "build", "-o", built.path, ".").CombinedOutput(); err != nil {
+			built.err = fmt.Errorf("go build: %w\n%s", err, out)
+		}
+	})
+	if built.err != nil {
+		t.Fatal(built.err)
+	}
+	return built.path
+}
+
 // TestBinary builds the real breakerctl and runs it against moto through the SDK's standard
 // environment (AWS_ENDPOINT_URL and friends), as an operator would.
 func TestBinary(t *testing.T) {
 	srv := mototest.Shared(t)
-	bin := filepath.Join(t.TempDir(), "breakerctl")
+	bin := binary(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, ".")
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
 	var env []string
 	for _, kv := range os.Environ() {
 		if !strings.HasPrefix(kv, "AWS_") && !strings.HasPrefix(kv, "BREAKERBOX_") {
@@ -85,12 +112,9 @@ func TestBinary(t *testing.T) {
 // the one case without AWS_ENDPOINT_URL fails on its credentials before any request.
 func TestBinaryNamesTheMissingSetting(t *testing.T) {
 	srv := mototest.Shared(t)
-	bin := filepath.Join(t.TempDir(), "breakerctl")
+	bin := binary(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
 	home := t.TempDir()
 	base := []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "AWS_EC2_METADATA_DISABLED=true",
 		"AWS_CONFIG_FILE=" + filepath.Join(home, "none"), "AWS_SHARED_CREDENTIALS_FILE=" + filepath.Join(home, "none"),
@@ -142,12 +166,9 @@ func TestBinaryNoCredentialsWithoutSDKNoise(t *testing.T) {
 		w.WriteHeader(http.StatusForbidden)
 	}))
 	defer imds.Close()
-	bin := filepath.Join(t.TempDir(), "breakerctl")
+	bin := binary(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	if out, err := exec.CommandContext(ctx, "go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
-		t.Fatalf("go build: %v\n%s", err, out)
-	}
 	home := t.TempDir()
 	cmd := exec.CommandContext(ctx, bin, "circuits")
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH"), "HOME=" + home, "AWS_EC2_METADATA_SERVICE_ENDPOINT=" + imds.URL,

@@ -3,6 +3,7 @@ package main
 import (
 	"context"
 	"fmt"
+	"os"
 	"strings"
 	"sync/atomic"
 	"testing"
@@ -15,7 +16,14 @@ import (
 	"github.com/breakerbox/breakerbox/internal/motoserver/mototest"
 )
 
-func TestMain(m *testing.M) { mototest.Main(m) }
+func TestMain(m *testing.M) {
+	code := m.Run()
+	mototest.StopShared()
+	if built.dir != "" {
+		os.RemoveAll(built.dir) // the binary the binary tests shared
+	}
+	os.Exit(code)
+}
 
 var seq atomic.Int64
 
