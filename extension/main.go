@@ -64,12 +64,17 @@ func run() int {
 	if err != nil {
 		return initFailed(ctx, api, name, "Extension.ListenFailed", fmt.Errorf("BREAKERBOX_PORT=%d: %w", cfg.Port, err), log)
 	}
-	b, err := newBreaker(ctx, cfg, log)
+	// Lambda gives the whole init phase 10 s, the function's own init included: the table check
+	// and the prefetch get initStoreBudget together, whatever BREAKERBOX_STORE_TIMEOUT says, and
+	// what is not read by then is read on first use.
+	ictx, icancel := context.WithTimeout(ctx, initStoreBudget)
+	defer icancel()
+	b, err := newBreaker(ictx, cfg, log)
 	if err != nil {
 		_ = ln.Close()
 		return initFailed(ctx, api, name, "Extension.InitFailed", err, log)
 	}
-	if err := prefetch(ctx, b, cfg, log); err != nil {
+	if err := prefetch(ictx, b, cfg, log); err != nil {
 		_ = ln.Close()
 		return initFailed(ctx, api, name, "Extension.InitFailed", err, log)
 	}
@@ -117,6 +122,11 @@ func run() int {
 	log.Info("shut down cleanly")
 	return 0
 }
+
+// initStoreBudget bounds the DynamoDB reads of the init (the table check, the prefetch), together:
+// Lambda ends an init phase that runs past 10 s, and a DynamoDB that does not answer must not take
+// the function's init with it (a BREAKERBOX_STORE_TIMEOUT of 10 s would, on its own).
+const initStoreBudget = 3 * time.Second
 
 // newBreaker builds the store, the cache and the breaker from the configuration.
 func newBreaker(ctx context.Context, cfg config.Config, log *slog.Logger) (*breaker.Breaker, error) {

@@ -3,7 +3,9 @@ package e2e
 import (
 	"errors"
 	"fmt"
+	"net"
 	"strings"
+	"sync"
 	"testing"
 
 	"github.com/breakerbox/breakerbox/internal/lambdaenv"
@@ -55,5 +57,50 @@ func TestUnreachableDynamoDBAtInitStartsAndSaysWhy(t *testing.T) {
 	d := decode[decision](t, res[2])
 	if !d.Allowed || d.State != "UNKNOWN" || !strings.Contains(d.Reason, "fail mode open: ") || !cause(d.Reason) {
 		t.Errorf("acquire with DynamoDB unreachable: %s, want the fail mode and the cause", res[2].Body)
+	}
+}
+
+// A DynamoDB that takes the connection and never answers does not take the init with it. With
+// BREAKERBOX_STORE_TIMEOUT at 90 s, the table check (no circuits to prefetch) or the prefetch would
+// each wait past the init's limit (Lambda's is 10 s; the rig allows a minute, for a loaded machine)
+// and fail the function's init; bounded together at the extension's init budget, it starts.
+func TestHangingDynamoDBAtInitDoesNotFailTheInit(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var held []net.Conn
+	var mu sync.Mutex
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			held = append(held, c) // read nothing, answer nothing
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		_ = ln.Close()
+		mu.Lock()
+		defer mu.Unlock()
+		for _, c := range held {
+			_ = c.Close()
+		}
+	})
+	hang := "AWS_ENDPOINT_URL=http://" + ln.Addr().String()
+	for _, prefetch := range []string{"", "inventory,payments"} {
+		t.Run("BREAKERBOX_CIRCUITS="+prefetch, func(t *testing.T) {
+			r := newRig(t, rigOptions{Env: []string{hang, "BREAKERBOX_STORE_TIMEOUT=90s", "BREAKERBOX_CIRCUITS=" + prefetch}})
+			res, err := r.invokeRaw(get("/healthz"))
+			if err != nil {
+				t.Fatalf("invoke with DynamoDB hanging at init: %v, want the init to go on", err)
+			}
+			if res.Results[0].Status != 200 {
+				t.Errorf("healthz: %d %s", res.Results[0].Status, res.Results[0].Body)
+			}
+		})
 	}
 }
