@@ -1,6 +1,7 @@
 package probe_test
 
 import (
+	"bufio"
 	"context"
 	"io"
 	"log"
@@ -201,5 +202,61 @@ func TestTrustedTLS(t *testing.T) {
 	r := p.Probe(context.Background(), target(t, input.Spec{URL: u.String()}), time.Second)
 	if !r.OK {
 		t.Fatalf("trusted TLS: %+v", r)
+	}
+}
+
+// rawServer serves each connection with h, below net/http, for answers no http.Handler can give.
+func rawServer(t *testing.T, h func(c net.Conn)) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	t.Cleanup(func() { close(done); l.Close() })
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			go func() {
+				defer c.Close()
+				if _, err := http.ReadRequest(bufio.NewReader(c)); err != nil {
+					return
+				}
+				h(c)
+				<-done // hold the connection open until the test ends
+			}()
+		}
+	}()
+	return "http://" + l.Addr().String()
+}
+
+// probeWithin runs a probe and fails the test if it has not returned after limit, far past its
+// own timeout: a probe that outlives its timeout outlives the invocation.
+func probeWithin(t *testing.T, tg input.Target, limit time.Duration) probe.Result {
+	t.Helper()
+	got := make(chan probe.Result, 1)
+	go func() { got <- probe.New(nil).Probe(context.Background(), tg, time.Second) }()
+	select {
+	case r := <-got:
+		return r
+	case <-time.After(limit):
+		t.Fatalf("probe with a %s timeout still running after %s", tg.Timeout, limit)
+		return probe.Result{}
+	}
+}
+
+// TestSwitchingProtocolsAnswerEndsAtTheTimeout: a service that answers 101 (the probe asked for no
+// upgrade) and then keeps the connection open must not hold the probe past its timeout: net/http
+// hands the connection over as the body, with no deadline on it.
+func TestSwitchingProtocolsAnswerEndsAtTheTimeout(t *testing.T) {
+	u := rawServer(t, func(c net.Conn) {
+		c.Write([]byte("HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n\r\nx"))
+	})
+	r := probeWithin(t, target(t, input.Spec{URL: u, Timeout: "500ms"}), 30*time.Second)
+	if r.OK || r.Status != 101 || r.Err != "status 101 (want 200-399)" {
+		t.Fatalf("got %+v, want a failed probe with status 101", r)
 	}
 }

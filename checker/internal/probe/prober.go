@@ -92,6 +92,12 @@ func (p *Prober) Probe(ctx context.Context, t input.Target, slowCall time.Durati
 		return failed(ctx, pctx, time.Since(start), 0, classify(err))
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusSwitchingProtocols {
+		// The body of a 101 is the raw connection, handed over for another protocol: net/http no
+		// longer watches the request's context on it, and reading it could wait forever. The probe
+		// asked for no upgrade; the status is judged alone.
+		return judge(t, resp, time.Since(start), slowCall)
+	}
 	_, err = io.Copy(io.Discard, io.LimitReader(resp.Body, MaxBody))
 	latency := time.Since(start)
 	if err != nil {
