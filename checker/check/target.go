@@ -5,6 +5,7 @@ import (
 	"crypto/rand"
 	"errors"
 	"log/slog"
+	"time"
 
 	"github.com/breakerbox/breakerbox/checker/input"
 	"github.com/breakerbox/breakerbox/checker/internal/probe"
@@ -77,8 +78,24 @@ func (h *Handler) checkOne(ctx, probeCtx context.Context, t input.Target, known 
 		}
 		c, permit = res.Circuit, dec.Permit // no permit when the circuit closed meanwhile: a plain check
 	}
+	// A trial must be reported while its permit lives: one reported later is void and leaves the
+	// circuit HALF_OPEN, so it ends, as a timeout, before the lease does.
+	trialEnd := now.Add(pol.ProbeLease - leaseMargin(pol.ProbeLease))
 	var pr probe.Result
-	if err := do(probeCtx, lim.probe, func() { pr = h.prober.Probe(probeCtx, t, pol.SlowCall) }); err != nil {
+	if err := do(probeCtx, lim.probe, func() {
+		pt := t
+		if permit != "" {
+			if left := trialEnd.Sub(h.cfg.Now()); left < pt.Timeout {
+				pt.Timeout = left
+				log.Debug("trial cut to the probe lease", "timeout", left.String(), "probeLease", pol.ProbeLease.String())
+			}
+			if pt.Timeout <= 0 {
+				pr = probe.Result{Aborted: true, Err: "aborted: the probe lease ran out before a probe slot was free"}
+				return
+			}
+		}
+		pr = h.prober.Probe(probeCtx, pt, pol.SlowCall)
+	}); err != nil {
 		pr = probe.Result{Aborted: true, Err: "aborted: " + err.Error()}
 	}
 	r.OK, r.LatencyMs, r.Status, r.Error = pr.OK, pr.Latency.Milliseconds(), pr.Status, pr.Err
@@ -116,6 +133,10 @@ func (h *Handler) checkOne(ctx, probeCtx context.Context, t input.Target, known 
 		"error", pr.Err, "state", r.State, "version", r.Version, "recorded", r.Recorded)
 	return r
 }
+
+// leaseMargin is kept between a trial's end and its permit's lease end, for the write that reports
+// it: a fifth of the lease, at most 2s.
+func leaseMargin(lease time.Duration) time.Duration { return min(lease/5, 2*time.Second) }
 
 // apply decides from prev, the copy already in hand, and writes the result on condition that the
 // stored version is still prev's: one write and no read in the usual case. A lost race goes through
