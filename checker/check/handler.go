@@ -37,6 +37,9 @@ const (
 	// DefaultReserve is the time kept before the invocation's deadline for recording results: probes
 	// still running then are abandoned and not recorded.
 	DefaultReserve = 2 * time.Second
+	// AnswerMargin is kept free before the invocation's deadline by every call the handler makes,
+	// for it to log and return its summary.
+	AnswerMargin = 200 * time.Millisecond
 )
 
 // Store is the part of *store.Store the handler uses.
@@ -125,6 +128,13 @@ func (h *Handler) Handle(ctx context.Context, raw json.RawMessage) (Summary, err
 		log.Error("invalid checker input", "error", err.Error())
 		return Summary{}, err
 	}
+	// No read, write or publish may still be waiting at the deadline: a handler that has not answered
+	// by then is a Lambda timeout, its summary and its run's log lost.
+	if deadline, ok := ctx.Deadline(); ok {
+		var cancelWork context.CancelFunc
+		ctx, cancelWork = context.WithDeadlineCause(ctx, deadline.Add(-AnswerMargin), errors.New("invocation deadline near: time kept to answer"))
+		defer cancelWork()
+	}
 	probeCtx, cancel := h.probeContext(ctx)
 	defer cancel()
 	known := h.readAll(ctx, targets, log)
@@ -173,7 +183,8 @@ func (h *Handler) readAll(ctx context.Context, targets []input.Target, log *slog
 	return found
 }
 
-// probeContext ends Reserve before the invocation's deadline, so results can still be written.
+// probeContext ends Reserve before ctx's deadline (the invocation's less AnswerMargin), so results
+// can still be written.
 func (h *Handler) probeContext(ctx context.Context) (context.Context, context.CancelFunc) {
 	deadline, ok := ctx.Deadline()
 	if !ok {
