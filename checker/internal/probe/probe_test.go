@@ -260,3 +260,40 @@ func TestSwitchingProtocolsAnswerEndsAtTheTimeout(t *testing.T) {
 		t.Fatalf("got %+v, want a failed probe with status 101", r)
 	}
 }
+
+// TestRedirectToAnotherHostDropsTheTargetsHeaders: a followed redirect keeps the target's headers
+// on its own host, and sends none of them (an API key among them) to another host, which the
+// target's owner never gave them to. net/http itself drops only Authorization and cookies.
+func TestRedirectToAnotherHostDropsTheTargetsHeaders(t *testing.T) {
+	var gotKey, gotAgent atomic.Value
+	other := server(t, func(w http.ResponseWriter, r *http.Request) {
+		gotKey.Store(r.Header.Get("X-Api-Key"))
+		gotAgent.Store(r.Header.Get("User-Agent"))
+	})
+	otherHost := strings.Replace(other.URL, "127.0.0.1", "localhost", 1)
+	var sameHostKey atomic.Value
+	origin := server(t, func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/moved":
+			sameHostKey.Store(r.Header.Get("X-Api-Key"))
+			http.Redirect(w, r, otherHost+"/landing", http.StatusFound)
+		default:
+			http.Redirect(w, r, "/moved", http.StatusFound)
+		}
+	})
+	r := probe.New(nil).Probe(context.Background(), target(t, input.Spec{
+		URL: origin.URL, FollowRedirects: true, Headers: map[string]string{"X-Api-Key": "secret"},
+	}), time.Second)
+	if !r.OK || r.Status != 200 {
+		t.Fatalf("got %+v", r)
+	}
+	if got := sameHostKey.Load(); got != "secret" {
+		t.Fatalf("redirect on the target's own host carried X-Api-Key %q, want it kept", got)
+	}
+	if got := gotKey.Load(); got != "" {
+		t.Fatalf("redirect to another host carried X-Api-Key %q, want none", got)
+	}
+	if got := gotAgent.Load(); got != "breakerbox-checker/1" {
+		t.Fatalf("User-Agent %q on the other host", got)
+	}
+}

@@ -8,6 +8,8 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
+	"strings"
 	"time"
 
 	"github.com/breakerbox/breakerbox/checker/input"
@@ -85,7 +87,7 @@ func (p *Prober) Probe(ctx context.Context, t input.Target, slowCall time.Durati
 	if req.Header.Get("User-Agent") == "" {
 		req.Header.Set("User-Agent", "breakerbox-checker/1")
 	}
-	client := &http.Client{Transport: p.transport, CheckRedirect: redirectPolicy(t.FollowRedirects)}
+	client := &http.Client{Transport: p.transport, CheckRedirect: redirectPolicy(t)}
 	start := time.Now()
 	resp, err := client.Do(req)
 	if err != nil {
@@ -134,16 +136,34 @@ func failed(ctx, pctx context.Context, latency time.Duration, status int, class 
 	return Result{Latency: latency, Status: status, Err: class}
 }
 
-func redirectPolicy(follow bool) func(*http.Request, []*http.Request) error {
+func redirectPolicy(t input.Target) func(*http.Request, []*http.Request) error {
 	return func(req *http.Request, via []*http.Request) error {
-		if !follow {
+		if !t.FollowRedirects {
 			return http.ErrUseLastResponse
 		}
 		if len(via) >= maxRedirects {
 			return fmt.Errorf("stopped after %d redirects", maxRedirects)
 		}
+		if !sameHost(via[0].URL, req.URL) {
+			// The target's headers (an API key, say) were given for its host: net/http would
+			// forward all but Authorization and cookies to wherever the service points.
+			for name := range t.Headers {
+				if name != "User-Agent" {
+					req.Header.Del(name)
+				}
+			}
+		}
 		return nil
 	}
+}
+
+// sameHost reports whether to is on from's host (any port: http to https is the usual move), and
+// no less secure.
+func sameHost(from, to *url.URL) bool {
+	if strings.EqualFold(from.Scheme, "https") && !strings.EqualFold(to.Scheme, "https") {
+		return false
+	}
+	return strings.EqualFold(from.Hostname(), to.Hostname())
 }
 
 func isRedirect(code int) bool { return code >= 300 && code < 400 }
