@@ -22,7 +22,10 @@ func classify(err error) string {
 	var alert tls.AlertError
 	var errno syscall.Errno
 	var opErr *net.OpError
+	var redirErr *redirectError
 	switch {
+	case errors.As(err, &redirErr):
+		return short(redirErr.Error())
 	case errors.Is(err, os.ErrDeadlineExceeded), isTimeout(err):
 		return "timeout"
 	case errors.As(err, &dnsErr):

@@ -297,3 +297,22 @@ func TestRedirectToAnotherHostDropsTheTargetsHeaders(t *testing.T) {
 		t.Fatalf("User-Agent %q on the other host", got)
 	}
 }
+
+// TestFollowedRedirectFailuresSayRedirect: a followed redirect that goes nowhere (a loop, a scheme
+// other than http or https) is a failure that names the redirect, not an error that reads as if
+// the target's own URL were at fault.
+func TestFollowedRedirectFailuresSayRedirect(t *testing.T) {
+	loop := server(t, func(w http.ResponseWriter, r *http.Request) { http.Redirect(w, r, "/again", http.StatusFound) })
+	toFTP := server(t, func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "ftp://files.example/health", http.StatusMovedPermanently)
+	})
+	for _, c := range []struct{ url, want string }{
+		{loop.URL, "redirect stopped after 10 redirects, the last to " + loop.URL + "/again"},
+		{toFTP.URL, "redirect 301 to ftp://files.example/health: only http and https are followed"},
+	} {
+		r := probe.New(nil).Probe(context.Background(), target(t, input.Spec{URL: c.url, FollowRedirects: true}), time.Second)
+		if r.OK || r.Err != c.want {
+			t.Errorf("%s: got %+v, want error %q", c.url, r, c.want)
+		}
+	}
+}

@@ -142,7 +142,12 @@ func redirectPolicy(t input.Target) func(*http.Request, []*http.Request) error {
 			return http.ErrUseLastResponse
 		}
 		if len(via) >= maxRedirects {
-			return fmt.Errorf("stopped after %d redirects", maxRedirects)
+			return &redirectError{fmt.Sprintf("stopped after %d redirects, the last to %s", maxRedirects, req.URL.Redacted())}
+		}
+		if s := strings.ToLower(req.URL.Scheme); s != "http" && s != "https" {
+			// net/http would fail with `unsupported protocol scheme "ftp"`, which reads as if the
+			// target's own URL were wrong.
+			return &redirectError{fmt.Sprintf("%d to %s: only http and https are followed", req.Response.StatusCode, req.URL.Redacted())}
 		}
 		if !sameHost(via[0].URL, req.URL) {
 			// The target's headers (an API key, say) were given for its host: net/http would
@@ -165,6 +170,11 @@ func sameHost(from, to *url.URL) bool {
 	}
 	return strings.EqualFold(from.Hostname(), to.Hostname())
 }
+
+// redirectError is why a followed redirect was not: classified as "redirect ...".
+type redirectError struct{ msg string }
+
+func (e *redirectError) Error() string { return "redirect " + e.msg }
 
 func isRedirect(code int) bool { return code >= 300 && code < 400 }
 
