@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"errors"
+	"io"
 	"net"
 	"net/url"
 	"os"
@@ -51,6 +52,10 @@ func classify(err error) string {
 		return "connect: " + short(opErr.Err.Error())
 	case errors.As(err, &errno):
 		return "connection: " + errno.Error()
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		return "connection: closed in the middle of the answer"
+	case errors.Is(err, io.EOF):
+		return "connection: closed without an answer"
 	}
 	return "error: " + short(unwrapURL(err).Error())
 }

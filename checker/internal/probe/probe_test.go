@@ -316,3 +316,38 @@ func TestFollowedRedirectFailuresSayRedirect(t *testing.T) {
 		}
 	}
 }
+
+// TestClosedConnectionsSayClosed: a service that closes the connection before or in the middle of
+// its answer fails the probe with words a reader understands, not Go's bare "EOF".
+func TestClosedConnectionsSayClosed(t *testing.T) {
+	for _, c := range []struct {
+		name, answer, want string
+	}{
+		{"before the answer", "", "connection: closed without an answer"},
+		{"in the headers", "HTTP/1.1 200 OK\r\nContent-Type: te", "connection: closed in the middle of the answer"},
+		{"in the body", "HTTP/1.1 200 OK\r\nContent-Length: 100\r\n\r\nabc", "connection: closed in the middle of the answer"},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			l, err := net.Listen("tcp", "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { l.Close() })
+			go func() {
+				for {
+					conn, err := l.Accept()
+					if err != nil {
+						return
+					}
+					http.ReadRequest(bufio.NewReader(conn))
+					conn.Write([]byte(c.answer))
+					conn.Close()
+				}
+			}()
+			r := probeWithin(t, target(t, input.Spec{URL: "http://" + l.Addr().String()}), 30*time.Second)
+			if r.OK || r.Err != c.want {
+				t.Fatalf("got %+v, want error %q", r, c.want)
+			}
+		})
+	}
+}
