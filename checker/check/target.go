@@ -47,56 +47,52 @@ func (h *Handler) checkOne(ctx, probeCtx context.Context, t input.Target, known 
 	}
 	r.State, r.Version = c.Label(), c.Version
 	now := h.cfg.Now()
-	permit := ""
 	switch {
 	case c.Override == circuit.ForcedOpen:
 		return skipped(r, log, "forced open by operator: "+c.Reason)
 	case c.Override == circuit.NoOverride && c.State == circuit.Open && now.Before(c.RetryAt):
 		return skipped(r, log, "open until "+events.FormatTime(c.RetryAt))
-	case c.Override == circuit.NoOverride && (c.State == circuit.Open || c.State == circuit.HalfOpen):
-		var dec circuit.Decision
-		permit = "checker:" + rand.Text()[:16]
-		res, err := h.apply(ctx, lim, c, func(prev circuit.Circuit) (circuit.Result, error) {
-			p, err := policyFor(prev)
-			if err != nil {
-				return circuit.Result{}, err
-			}
-			var res circuit.Result
-			res, dec = circuit.Acquire(prev, permit, p, now)
-			return res, nil
-		})
-		if err != nil {
-			return h.notRecorded(r, log, err.Error())
-		}
-		h.transition(ctx, &r, res, log)
-		if !dec.Allowed {
-			why := "another caller holds the half-open probe"
-			if !dec.RetryAt.IsZero() {
-				why += " until " + events.FormatTime(dec.RetryAt)
-			}
-			return skipped(r, log, why)
-		}
-		c, permit = res.Circuit, dec.Permit // no permit when the circuit closed meanwhile: a plain check
 	}
-	// A trial must be reported while its permit lives: one reported later is void and leaves the
-	// circuit HALF_OPEN, so it ends, as a timeout, before the lease does.
-	trialEnd := now.Add(pol.ProbeLease - leaseMargin(pol.ProbeLease))
-	var pr probe.Result
+	trial := c.Override == circuit.NoOverride && (c.State == circuit.Open || c.State == circuit.HalfOpen)
+	var (
+		pr             probe.Result
+		permit, failed string
+		skip           string
+		acquiredAt     time.Time
+	)
+	// A trial takes its probe slot before its permit: the permit's lease must not run out while the
+	// trial waits for a slot behind hanging services.
 	if err := do(probeCtx, lim.probe, func() {
+		if trial {
+			var why string
+			if c, permit, acquiredAt, why, failed = h.acquire(ctx, lim, &r, c, policyFor, log); failed != "" || why != "" {
+				skip = why
+				return
+			}
+		}
 		pt := t
 		if permit != "" {
+			// A trial must be reported while its permit lives: one reported later is void and leaves
+			// the circuit HALF_OPEN, so it ends, as a timeout, before the lease does.
+			trialEnd := acquiredAt.Add(pol.ProbeLease - leaseMargin(pol.ProbeLease))
 			if left := trialEnd.Sub(h.cfg.Now()); left < pt.Timeout {
 				pt.Timeout = left
 				log.Debug("trial cut to the probe lease", "timeout", left.String(), "probeLease", pol.ProbeLease.String())
 			}
 			if pt.Timeout <= 0 {
-				pr = probe.Result{Aborted: true, Err: "aborted: the probe lease ran out before a probe slot was free"}
+				pr = probe.Result{Aborted: true, Err: "aborted: the probe lease ran out before the probe could start"}
 				return
 			}
 		}
 		pr = h.prober.Probe(probeCtx, pt, pol.SlowCall)
 	}); err != nil {
 		pr = probe.Result{Aborted: true, Err: "aborted: " + err.Error()}
+	}
+	switch {
+	case failed != "":
+		return h.notRecorded(r, log, failed)
+	case skip != "":
+		return skipped(r, log, skip)
 	}
 	r.OK, r.LatencyMs, r.Status, r.Error = pr.OK, pr.Latency.Milliseconds(), pr.Status, pr.Err
 	if pr.Aborted {
@@ -132,6 +128,38 @@ func (h *Handler) checkOne(ctx, probeCtx context.Context, t input.Target, known 
 	log.Log(ctx, level, "probed", "url", r.URL, "ok", pr.OK, "latencyMs", r.LatencyMs, "status", pr.Status,
 		"error", pr.Err, "state", r.State, "version", r.Version, "recorded", r.Recorded)
 	return r
+}
+
+// acquire takes the half-open probe permit for c's trial (moving an OPEN circuit past its retryAt
+// to HALF_OPEN) and publishes any transition. It returns the circuit as written, the permit and the
+// time its lease started from; or
+// why the trial is skipped (the permit is held elsewhere); or why the check cannot be recorded.
+func (h *Handler) acquire(ctx context.Context, lim limits, r *TargetResult, c circuit.Circuit,
+	policyFor func(circuit.Circuit) (circuit.Policy, error), log *slog.Logger) (next circuit.Circuit, permit string, at time.Time, skip, failed string) {
+	var dec circuit.Decision
+	permit = "checker:" + rand.Text()[:16]
+	now := h.cfg.Now()
+	res, err := h.apply(ctx, lim, c, func(prev circuit.Circuit) (circuit.Result, error) {
+		p, err := policyFor(prev)
+		if err != nil {
+			return circuit.Result{}, err
+		}
+		var res circuit.Result
+		res, dec = circuit.Acquire(prev, permit, p, now)
+		return res, nil
+	})
+	if err != nil {
+		return c, "", now, "", err.Error()
+	}
+	h.transition(ctx, r, res, log)
+	if !dec.Allowed {
+		why := "another caller holds the half-open probe"
+		if !dec.RetryAt.IsZero() {
+			why += " until " + events.FormatTime(dec.RetryAt)
+		}
+		return c, "", now, why, ""
+	}
+	return res.Circuit, dec.Permit, now, "", "" // no permit when the circuit closed meanwhile: a plain check
 }
 
 // leaseMargin is kept between a trial's end and its permit's lease end, for the write that reports
