@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -86,6 +87,26 @@ func TestNothingRunsPastTheInvocationDeadline(t *testing.T) {
 		if d.IsZero() || d.After(deadline.Add(-100*time.Millisecond)) {
 			t.Fatalf("call %d of %d had deadline %s, the invocation's is %s: want it ended before, with time to answer",
 				i+1, len(ds.deadlines), d.Format(time.StampMilli), deadline.Format(time.StampMilli))
+		}
+	}
+}
+
+// TestProbeLongerThanTheInvocationSaysSo: a target whose timeout the invocation cannot hold (the
+// function's timeout set too short for it) is never recorded, so its circuit would never see a
+// timeout; the error says why and what to change, not only that the deadline came.
+func TestProbeLongerThanTheInvocationSaysSo(t *testing.T) {
+	r := newRig(t, nil)
+	svc := newServer(t, hanging(t))
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	sum, err := r.h.Handle(ctx, json.RawMessage(target("long", svc.URL, `,"timeout":"1m"`)))
+	if err == nil || sum.Errors != 1 {
+		t.Fatalf("err %v, summary %+v: want the unrecorded probe reported", err, sum)
+	}
+	got := sum.Targets[0].StoreError
+	for _, want := range []string{"probe not recorded", "invocation deadline near", "1m0s timeout", "function a timeout at least 2.2s longer"} {
+		if !strings.Contains(got, want) {
+			t.Fatalf("error %q does not say %q", got, want)
 		}
 	}
 }

@@ -190,8 +190,11 @@ func (h *Handler) probeContext(ctx context.Context) (context.Context, context.Ca
 	if !ok {
 		return context.WithCancel(ctx)
 	}
-	return context.WithDeadlineCause(ctx, deadline.Add(-h.cfg.Reserve), errors.New("invocation deadline near"))
+	return context.WithDeadlineCause(ctx, deadline.Add(-h.cfg.Reserve), errDeadlineNear)
 }
+
+// errDeadlineNear ends the probes Reserve before the invocation's deadline.
+var errDeadlineNear = errors.New("invocation deadline near")
 
 func firstStoreError(s Summary) string {
 	for _, r := range s.Targets {

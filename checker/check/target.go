@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
 	"log/slog"
 	"time"
 
@@ -59,6 +60,7 @@ func (h *Handler) checkOne(ctx, probeCtx context.Context, t input.Target, known 
 		permit, failed string
 		skip           string
 		acquiredAt     time.Time
+		tooLong        time.Duration // the probe's timeout, when it ran past what the invocation left
 	)
 	// A trial takes its probe slot before its permit: the permit's lease must not run out while the
 	// trial waits for a slot behind hanging services.
@@ -84,6 +86,9 @@ func (h *Handler) checkOne(ctx, probeCtx context.Context, t input.Target, known 
 				return
 			}
 		}
+		if dl, ok := probeCtx.Deadline(); ok && time.Until(dl) < pt.Timeout {
+			tooLong = pt.Timeout
+		}
 		pr = h.prober.Probe(probeCtx, pt, pol.SlowCall)
 	}); err != nil {
 		pr = probe.Result{Aborted: true, Err: "aborted: " + err.Error()}
@@ -98,7 +103,13 @@ func (h *Handler) checkOne(ctx, probeCtx context.Context, t input.Target, known 
 	if pr.Aborted {
 		h.release(ctx, lim, c, permit, log)
 		r.OK, r.Error = false, ""
-		return h.notRecorded(r, log, "probe not recorded: "+pr.Err)
+		why := "probe not recorded: " + pr.Err
+		if tooLong > 0 && errors.Is(context.Cause(probeCtx), errDeadlineNear) {
+			// The same every run: the service's circuit would never see a timeout.
+			why += fmt.Sprintf(" (the target's %s timeout runs past what the invocation leaves for probes: give the function a timeout at least %s longer than the longest probe timeout)",
+				tooLong, (h.cfg.Reserve + AnswerMargin).Round(100*time.Millisecond))
+		}
+		return h.notRecorded(r, log, why)
 	}
 	obs := circuit.Observation{
 		Outcomes: []circuit.Outcome{{OK: pr.OK, Latency: pr.Latency, Permit: permit, Err: pr.Err}},
