@@ -143,8 +143,8 @@ func (h *Handler) checkOne(ctx, probeCtx context.Context, t input.Target, known 
 
 // acquire takes the half-open probe permit for c's trial (moving an OPEN circuit past its retryAt
 // to HALF_OPEN) and publishes any transition. It returns the circuit as written, the permit and the
-// time its lease started from; or
-// why the trial is skipped (the permit is held elsewhere); or why the check cannot be recorded.
+// time its lease started from; or why the trial is skipped (the permit is held elsewhere); or why
+// the check cannot be recorded.
 func (h *Handler) acquire(ctx context.Context, lim limits, r *TargetResult, c circuit.Circuit,
 	policyFor func(circuit.Circuit) (circuit.Policy, error), log *slog.Logger) (next circuit.Circuit, permit string, at time.Time, skip, failed string) {
 	var dec circuit.Decision
