@@ -2,6 +2,7 @@ package events
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"slices"
@@ -63,28 +64,44 @@ func (o *Outbox) Send(ctx context.Context, id string, res circuit.Result) error 
 	err := o.Sender.Publish(pctx, details...)
 	wctx, cancel := context.WithTimeout(wctx, outboxWriteTimeout)
 	defer cancel()
+	// What was published: everything, or, when the bus refused some events (a *NotPublished
+	// names them), the others; any other error publishes nothing.
+	failed := map[int64]bool{}
+	var np *NotPublished
 	switch {
-	case err == nil && len(pending) > 0:
-		done := versions(pending)
-		if _, cerr := o.Store.Update(wctx, id, func(cur circuit.Circuit) (circuit.Result, error) {
-			return rewrite(cur, slices.DeleteFunc(slices.Clone(cur.Unpublished), func(t circuit.Transition) bool { return done[t.Version] })), nil
-		}); cerr != nil {
-			o.log().Warn("events published but still recorded as unpublished; the next writer publishes them again",
-				"circuit", id, "events", len(pending), "error", cerr.Error())
-		}
-		return nil
 	case err == nil:
-		return nil
+	case errors.As(err, &np):
+		for _, d := range np.Details {
+			failed[d.Version] = true
+		}
+	default:
+		failed = versions(all)
 	}
-	if !res.Transition.Happened() || hasVersion(pending, res.Transition.Version) {
-		return err // what failed is recorded already
+	done := map[int64]bool{} // recorded and now published: cleared from the outbox
+	for _, t := range pending {
+		if !failed[t.Version] {
+			done[t.Version] = true
+		}
 	}
 	tr := res.Transition
-	if _, rerr := o.Store.Update(wctx, id, func(cur circuit.Circuit) (circuit.Result, error) {
-		if hasVersion(cur.Unpublished, tr.Version) {
-			return circuit.Result{Circuit: cur}, nil
+	record := tr.Happened() && failed[tr.Version] && !hasVersion(pending, tr.Version)
+	if !record {
+		if len(done) > 0 {
+			if _, cerr := o.Store.Update(wctx, id, func(cur circuit.Circuit) (circuit.Result, error) {
+				return rewrite(cur, slices.DeleteFunc(slices.Clone(cur.Unpublished), func(t circuit.Transition) bool { return done[t.Version] })), nil
+			}); cerr != nil {
+				o.log().Warn("events published but still recorded as unpublished; the next writer publishes them again",
+					"circuit", id, "events", len(done), "error", cerr.Error())
+			}
 		}
-		next := append(slices.Clone(cur.Unpublished), tr)
+		return err // nil, or what failed is recorded already
+	}
+	if _, rerr := o.Store.Update(wctx, id, func(cur circuit.Circuit) (circuit.Result, error) {
+		kept := slices.DeleteFunc(slices.Clone(cur.Unpublished), func(t circuit.Transition) bool { return done[t.Version] })
+		if hasVersion(kept, tr.Version) {
+			return rewrite(cur, kept), nil
+		}
+		next := append(kept, tr)
 		if n := len(next) - maxUnpublished; n > 0 {
 			for _, lost := range next[:n] {
 				o.log().Error("circuit state change dropped from a full outbox", "circuit", id, "from", lost.From, "to", lost.To, "version", lost.Version, "reason", lost.Reason)

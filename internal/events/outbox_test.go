@@ -110,3 +110,67 @@ func TestOutboxKeepsTheCallersDeadline(t *testing.T) {
 		t.Fatalf("Send returned %s after the caller's deadline", late)
 	}
 }
+
+// refusingSender publishes every detail but those of the versions it refuses, as EventBridge does
+// when it accepts part of a PutEvents call.
+type refusingSender struct {
+	refuse map[int64]bool
+	got    []Detail
+}
+
+func (r *refusingSender) Publish(_ context.Context, ds ...Detail) error {
+	var lost []Detail
+	for _, d := range ds {
+		if r.refuse[d.Version] {
+			lost = append(lost, d)
+			continue
+		}
+		r.got = append(r.got, d)
+	}
+	if len(lost) == 0 {
+		return nil
+	}
+	return &NotPublished{Details: lost, Err: errors.New("bus refused some events")}
+}
+
+// When the bus takes part of a publish, the outbox keeps exactly what it refused: a recorded
+// transition it took is cleared (before, it stayed and was published again by the next writer),
+// and the new transition is recorded only if it was refused.
+func TestOutboxKeepsOnlyWhatTheBusRefused(t *testing.T) {
+	t0 := time.Date(2026, 12, 1, 0, 0, 0, 0, time.UTC)
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name   string
+		refuse int64
+		want   int64 // the one version left in the outbox
+	}{
+		{"the new transition refused", 4, 4}, // 2 the trip, 3 its recording, 4 the clear
+		{"the recorded one refused", 2, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			u := &memUpdater{m: map[string]circuit.Circuit{}}
+			down := &flakySender{fail: true}
+			trip, _ := u.Update(ctx, "inv", func(circuit.Circuit) (circuit.Result, error) {
+				return circuit.Force(circuit.Circuit{ID: "inv", State: circuit.Closed, Version: 1, Since: t0}, circuit.ForcedOpen, "maintenance", t0), nil
+			})
+			_ = (&Outbox{Sender: down, Store: u}).Send(ctx, "inv", trip) // version 2, recorded
+			if got := u.m["inv"].Unpublished; len(got) != 1 || got[0].Version != 2 {
+				t.Fatalf("outbox after the failed publish: %+v", got)
+			}
+			clear, _ := u.Update(ctx, "inv", func(prev circuit.Circuit) (circuit.Result, error) {
+				return circuit.Force(prev, circuit.NoOverride, "done", t0.Add(time.Minute)), nil
+			})
+			snd := &refusingSender{refuse: map[int64]bool{tc.refuse: true}}
+			if err := (&Outbox{Sender: snd, Store: u}).Send(ctx, "inv", clear); err == nil {
+				t.Fatal("a partly refused publish was not reported")
+			}
+			got := u.m["inv"].Unpublished
+			if len(got) != 1 || got[0].Version != tc.want {
+				t.Fatalf("outbox %+v, want only version %d, the one the bus refused", got, tc.want)
+			}
+			if len(snd.got) != 1 || snd.got[0].Version == tc.refuse {
+				t.Fatalf("published %+v", snd.got)
+			}
+		})
+	}
+}

@@ -51,25 +51,41 @@ func NewPublisher(client PutEventsAPI, opt Options) *Publisher {
 // Bus is the event bus the Publisher sends to.
 func (p *Publisher) Bus() string { return p.opt.Bus }
 
-// Publish sends one event per detail, in calls of at most ten entries. It returns an error naming
-// every detail that EventBridge did not accept; the others were published.
-func (p *Publisher) Publish(ctx context.Context, details ...Detail) error {
-	var errs []error
-	for start := 0; start < len(details); start += maxEntries {
-		batch := details[start:min(start+maxEntries, len(details))]
-		if err := p.put(ctx, batch); err != nil {
-			errs = append(errs, err)
-		}
-	}
-	return errors.Join(errs...)
+// NotPublished is Publish's error: Details are the details that were not published (EventBridge
+// refused them, or the call that carried them failed); every other detail was.
+type NotPublished struct {
+	Details []Detail
+	Err     error
 }
 
-func (p *Publisher) put(ctx context.Context, batch []Detail) error {
+func (e *NotPublished) Error() string { return e.Err.Error() }
+func (e *NotPublished) Unwrap() error { return e.Err }
+
+// Publish sends one event per detail, in calls of at most ten entries. Its error is a
+// *NotPublished naming every detail that EventBridge did not accept; the others were published.
+func (p *Publisher) Publish(ctx context.Context, details ...Detail) error {
+	var errs []error
+	var failed []Detail
+	for start := 0; start < len(details); start += maxEntries {
+		batch := details[start:min(start+maxEntries, len(details))]
+		if lost, err := p.put(ctx, batch); err != nil {
+			errs = append(errs, err)
+			failed = append(failed, lost...)
+		}
+	}
+	if len(errs) == 0 {
+		return nil
+	}
+	return &NotPublished{Details: failed, Err: errors.Join(errs...)}
+}
+
+// put sends one call's batch; on an error it returns the details not published with it.
+func (p *Publisher) put(ctx context.Context, batch []Detail) ([]Detail, error) {
 	entries := make([]types.PutEventsRequestEntry, len(batch))
 	for i, d := range batch {
 		body, err := json.Marshal(d)
 		if err != nil { // cannot happen for plain strings and numbers; kept so it never panics
-			return fmt.Errorf("events: encode detail of %q: %w", d.ID, err)
+			return batch, fmt.Errorf("events: encode detail of %q: %w", d.ID, err)
 		}
 		entries[i] = types.PutEventsRequestEntry{
 			EventBusName: aws.String(p.opt.Bus),
@@ -85,21 +101,24 @@ func (p *Publisher) put(ctx context.Context, batch []Detail) error {
 	defer cancel()
 	out, err := p.client.PutEvents(ctx, &eventbridge.PutEventsInput{Entries: entries})
 	if err != nil {
-		return fmt.Errorf("events: put %d event(s) on bus %s: %w", len(batch), p.opt.Bus, err)
+		return batch, fmt.Errorf("events: put %d event(s) on bus %s: %w", len(batch), p.opt.Bus, err)
 	}
 	if out.FailedEntryCount == 0 {
-		return nil
+		return nil, nil
 	}
 	var errs []error
+	var failed []Detail
 	for i, e := range out.Entries {
 		if e.ErrorCode == nil || i >= len(batch) {
 			continue
 		}
+		failed = append(failed, batch[i])
 		errs = append(errs, fmt.Errorf("events: circuit %q %s→%s version %d not accepted by bus %s: %s: %s",
 			batch[i].ID, batch[i].From, batch[i].To, batch[i].Version, p.opt.Bus, aws.ToString(e.ErrorCode), aws.ToString(e.ErrorMessage)))
 	}
-	if len(errs) == 0 {
-		errs = append(errs, fmt.Errorf("events: bus %s rejected %d of %d event(s)", p.opt.Bus, out.FailedEntryCount, len(batch)))
+	if len(errs) == 0 || len(out.Entries) != len(batch) {
+		// Refused without saying which: none of them can be taken as published.
+		return batch, fmt.Errorf("events: bus %s rejected %d of %d event(s)", p.opt.Bus, out.FailedEntryCount, len(batch))
 	}
-	return errors.Join(errs...)
+	return failed, errors.Join(errs...)
 }

@@ -77,9 +77,13 @@ func TestPublishReportsRejectedEntriesAndErrors(t *testing.T) {
 	if err == nil || !strings.Contains(err.Error(), `circuit "b" OPEN→HALF_OPEN version 2 not accepted by bus default: InternalFailure`) {
 		t.Fatalf("err = %v", err)
 	}
+	var np *events.NotPublished
+	if !errors.As(err, &np) || len(np.Details) != 1 || np.Details[0].ID != "b" {
+		t.Fatalf("err = %#v, want a *NotPublished naming b alone (a was published)", err)
+	}
 	bus = &fakeBus{err: errors.New("no route")}
-	if err := events.NewPublisher(bus, events.Options{}).Publish(context.Background(), events.Detail{ID: "a"}); err == nil ||
-		!strings.Contains(err.Error(), "no route") {
-		t.Fatalf("err = %v", err)
+	err = events.NewPublisher(bus, events.Options{}).Publish(context.Background(), events.Detail{ID: "a"}, events.Detail{ID: "b"})
+	if err == nil || !strings.Contains(err.Error(), "no route") || !errors.As(err, &np) || len(np.Details) != 2 {
+		t.Fatalf("err = %v, want a *NotPublished naming both", err)
 	}
 }
