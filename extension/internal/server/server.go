@@ -5,7 +5,6 @@ import (
 	"crypto/subtle"
 	"log/slog"
 	"net/http"
-	"strings"
 	"sync/atomic"
 	"time"
 
@@ -78,21 +77,14 @@ func Handler(svc Service, opt Options) http.Handler {
 	if a.bound != nil {
 		r.Use(a.deadline)
 	}
-	r.NotFound(func(w http.ResponseWriter, r *http.Request) {
-		writeError(w, http.StatusNotFound, "unknown_endpoint", "no such endpoint: "+r.Method+" "+r.URL.Path)
-	})
-	r.MethodNotAllowed(func(w http.ResponseWriter, r *http.Request) {
-		allow := http.MethodGet
-		if strings.HasSuffix(r.URL.Path, "/acquire") || strings.HasSuffix(r.URL.Path, "/outcomes") {
-			allow = http.MethodPost
-		}
-		w.Header().Set("Allow", allow)
-		writeError(w, http.StatusMethodNotAllowed, "method_not_allowed", r.Method+" is not allowed on "+r.URL.Path+"; use "+allow)
-	})
-	r.Get("/healthz", a.health)
-	r.Get("/v1/stats", a.stats)
-	r.Get("/v1/circuits", a.list)
-	r.Get("/v1/circuits/{id}", a.get)
+	r.NotFound(func(w http.ResponseWriter, req *http.Request) { notFound(w, req, r) })
+	r.MethodNotAllowed(func(w http.ResponseWriter, req *http.Request) { methodNotAllowed(w, req, r) })
+	// Every GET answers HEAD too (RFC 9110 asks it of a server; health checkers send it): net/http
+	// drops the body and keeps the headers.
+	for path, h := range map[string]http.HandlerFunc{"/healthz": a.health, "/v1/stats": a.stats, "/v1/circuits": a.list, "/v1/circuits/{id}": a.get} {
+		r.Get(path, h)
+		r.Head(path, h)
+	}
 	r.Post("/v1/circuits/{id}/acquire", a.acquire)
 	r.Post("/v1/circuits/{id}/outcomes", a.outcomes)
 	return r
