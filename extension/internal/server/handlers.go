@@ -6,6 +6,7 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"time"
@@ -97,7 +98,7 @@ func (a *api) acquire(w http.ResponseWriter, r *http.Request) {
 	if r.ContentLength != 0 {
 		raw, err := io.ReadAll(r.Body)
 		if err != nil {
-			bodyError(w, err)
+			bodyError(w, r, err)
 			return
 		}
 		if name, err = decodeAcquireBody(raw); err != nil {
@@ -121,7 +122,7 @@ func (a *api) outcomes(w http.ResponseWriter, r *http.Request) {
 	}
 	raw, err := io.ReadAll(r.Body)
 	if err != nil {
-		bodyError(w, err)
+		bodyError(w, r, err)
 		return
 	}
 	outs, err := decodeOutcomes(raw)
@@ -148,11 +149,20 @@ func writeRequestError(w http.ResponseWriter, err error) {
 	writeError(w, http.StatusBadRequest, "invalid_body", err.Error())
 }
 
-// bodyError answers a failed body read: 413 past the limit, else 400.
-func bodyError(w http.ResponseWriter, err error) {
+// bodyError answers a failed body read: 413 past the limit, 408 when the body did not come within
+// the server's ReadTimeout, else 400.
+func bodyError(w http.ResponseWriter, r *http.Request, err error) {
 	var mbe *http.MaxBytesError
 	if errors.As(err, &mbe) {
 		writeError(w, http.StatusRequestEntityTooLarge, "body_too_large", "request body over 64 KiB")
+		return
+	}
+	if errors.Is(err, os.ErrDeadlineExceeded) {
+		within := ""
+		if srv, ok := r.Context().Value(http.ServerContextKey).(*http.Server); ok && srv.ReadTimeout > 0 {
+			within = fmt.Sprintf(" within %v", srv.ReadTimeout)
+		}
+		writeError(w, http.StatusRequestTimeout, "request_timeout", "the request body did not arrive"+within+": send the whole body at once")
 		return
 	}
 	writeError(w, http.StatusBadRequest, "invalid_body", "cannot read the request body: "+err.Error())

@@ -90,14 +90,26 @@ func Handler(svc Service, opt Options) http.Handler {
 	return r
 }
 
-// NewServer wraps the handler in an http.Server with a header timeout. Keep-alive connections get
-// no idle timeout: the function holds them across freezes, and a server-side close would make its
-// next POST fail. There is no write timeout either: the only client is the function on loopback,
-// and setting a deadline on every answer costs the hot path for nothing.
+// ReadTimeout bounds the read of one request, headers and body, from its first byte. The function
+// sends a request of at most 64 KiB on loopback in one piece: a client that trickles its body (one
+// byte a second) would otherwise hold a connection and its goroutine for as long as it likes.
+const ReadTimeout = 10 * time.Second
+
+// readTimeout is ReadTimeout, shortened by tests.
+var readTimeout = ReadTimeout
+
+// NewServer wraps the handler in an http.Server that bounds the read of each request (ReadTimeout;
+// a body not in by then is answered 408). Keep-alive connections get no idle timeout (IdleTimeout
+// would otherwise default to ReadTimeout): the function holds them across freezes, and a
+// server-side close would make its next POST fail. There is no write timeout either: the only
+// client is the function on loopback, and setting a deadline on every answer costs the hot path for
+// nothing.
 func NewServer(h http.Handler, log *slog.Logger) *http.Server {
 	return &http.Server{
 		Handler:           h,
-		ReadHeaderTimeout: 10 * time.Second,
+		ReadHeaderTimeout: readTimeout,
+		ReadTimeout:       readTimeout,
+		IdleTimeout:       -1,
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelDebug),
 	}
 }
