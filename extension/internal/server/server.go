@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"log/slog"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -157,7 +158,7 @@ func (a *api) deadline(next http.Handler) http.Handler {
 	})
 }
 
-// limitBody refuses declared bodies over MaxBody and caps the others.
+// limitBody refuses declared bodies over MaxBody and compressed ones, and caps the others.
 func limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if r.ContentLength > MaxBody {
@@ -165,8 +166,28 @@ func limitBody(next http.Handler) http.Handler {
 			return
 		}
 		if r.Body != nil && r.Body != http.NoBody {
+			if ce := r.Header["Content-Encoding"]; len(ce) > 0 && !identity(ce) {
+				// Read as it is, a gzip body is "not valid JSON: invalid character '\x1f'", which
+				// sends its sender looking in the wrong place.
+				w.Header().Set("Accept-Encoding", "identity")
+				writeError(w, http.StatusUnsupportedMediaType, "unsupported_encoding",
+					"Content-Encoding "+strings.Join(ce, ", ")+" is not supported: send the body uncompressed (it is at most 64 KiB)")
+				return
+			}
 			r.Body = http.MaxBytesReader(w, r.Body, MaxBody)
 		}
 		next.ServeHTTP(w, r)
 	})
+}
+
+// identity reports whether the Content-Encoding values ce leave the body as it is.
+func identity(ce []string) bool {
+	for _, v := range ce {
+		for _, c := range strings.Split(v, ",") {
+			if c = strings.TrimSpace(c); c != "" && !strings.EqualFold(c, "identity") {
+				return false
+			}
+		}
+	}
+	return true
 }

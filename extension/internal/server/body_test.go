@@ -1,0 +1,55 @@
+package server
+
+import (
+	"bytes"
+	"compress/gzip"
+	"net/http"
+	"strings"
+	"testing"
+)
+
+// TestCompressedBodyIsRefused: a body sent with a Content-Encoding is a 415 that says to send it
+// uncompressed, not an "invalid character '\x1f'" that sends its sender looking at the JSON.
+func TestCompressedBodyIsRefused(t *testing.T) {
+	r := newRig(t, token)
+	var gz bytes.Buffer
+	zw := gzip.NewWriter(&gz)
+	_, _ = zw.Write([]byte(`{"ok":true,"latencyMs":5}`))
+	_ = zw.Close()
+	for _, tc := range []struct {
+		path, encoding string
+		body           []byte
+		status         int
+	}{
+		{"/v1/circuits/inventory/outcomes", "gzip", gz.Bytes(), 415},
+		{"/v1/circuits/inventory/acquire", "gzip", gz.Bytes(), 415},
+		{"/v1/circuits/inventory/outcomes", "br", []byte(`{"ok":true,"latencyMs":5}`), 415},
+		{"/v1/circuits/inventory/outcomes", "identity, gzip", gz.Bytes(), 415},
+		{"/v1/circuits/inventory/outcomes", "identity", []byte(`{"ok":true,"latencyMs":5}`), 202},
+		{"/v1/circuits/inventory/outcomes", "IDENTITY", []byte(`{"ok":true,"latencyMs":5}`), 202},
+	} {
+		req, err := http.NewRequest("POST", r.srv.URL+tc.path, bytes.NewReader(tc.body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		req.Header.Set(TokenHeader, token)
+		req.Header.Set("Content-Encoding", tc.encoding)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b bytes.Buffer
+		_, _ = b.ReadFrom(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != tc.status {
+			t.Errorf("%s with Content-Encoding %s: %d %s, want %d", tc.path, tc.encoding, resp.StatusCode, b.String(), tc.status)
+			continue
+		}
+		if tc.status == 415 {
+			if errorCode(t, b.String()) != "unsupported_encoding" || !strings.Contains(b.String(), "send the body uncompressed") || resp.Header.Get("Accept-Encoding") != "identity" {
+				t.Errorf("%s with Content-Encoding %s: %s (Accept-Encoding %q)", tc.path, tc.encoding, b.String(), resp.Header.Get("Accept-Encoding"))
+			}
+		}
+		r.healthy()
+	}
+}
