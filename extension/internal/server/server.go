@@ -5,6 +5,7 @@ import (
 	"crypto/subtle"
 	"log/slog"
 	"net/http"
+	"strconv"
 	"strings"
 	"sync/atomic"
 	"time"
@@ -135,13 +136,18 @@ func (a *api) recoverer(next http.Handler) http.Handler {
 func (a *api) auth(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if a.token != nil && r.URL.Path != "/healthz" {
-			got := r.Header.Get(TokenHeader)
-			if got == "" {
+			vals := r.Header[TokenHeader]
+			if len(vals) == 0 || vals[0] == "" {
 				writeError(w, http.StatusUnauthorized, "unauthorized", "missing "+TokenHeader+" header: send the function's AWS_SESSION_TOKEN")
 				return
 			}
-			if subtle.ConstantTimeCompare([]byte(got), a.token) != 1 {
-				writeError(w, http.StatusUnauthorized, "unauthorized", "wrong "+TokenHeader)
+			if len(vals) > 1 {
+				// Which one would count? Header.Get takes the first and lets a wrong second pass.
+				writeError(w, http.StatusUnauthorized, "unauthorized", TokenHeader+" given "+strconv.Itoa(len(vals))+" times: send it once")
+				return
+			}
+			if subtle.ConstantTimeCompare([]byte(vals[0]), a.token) != 1 {
+				writeError(w, http.StatusUnauthorized, "unauthorized", "wrong "+TokenHeader+": send the AWS_SESSION_TOKEN of this function's environment")
 				return
 			}
 		}

@@ -235,6 +235,28 @@ func TestAuth(t *testing.T) {
 	if st, _, _ := r.call("POST", "/v1/circuits/inventory/acquire", "-", nil); st != 401 {
 		t.Errorf("acquire without token: %d", st)
 	}
+	// Sent twice, whichever comes first: refused, never settled by taking one of them.
+	for _, toks := range [][]string{{token, "wrong"}, {"wrong", token}, {token, token}} {
+		req, _ := http.NewRequest("GET", r.srv.URL+"/v1/circuits/inventory", nil)
+		req.Header[TokenHeader] = toks
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 401 || errorCode(t, string(b)) != "unauthorized" || !strings.Contains(string(b), "send it once") {
+			t.Errorf("token sent as %q: %d %s, want 401 saying to send it once", toks, resp.StatusCode, b)
+		}
+	}
+	// The header's name is matched whatever its case, as HTTP asks.
+	req, _ := http.NewRequest("GET", r.srv.URL+"/v1/circuits/inventory", nil)
+	req.Header["x-breakerbox-TOKEN"] = []string{token}
+	if resp, err := http.DefaultClient.Do(req); err != nil || resp.StatusCode != 200 {
+		t.Errorf("token header in another case: %v %v", resp, err)
+	} else {
+		resp.Body.Close()
+	}
 	// Without a configured token nobody needs one.
 	open := newRig(t, "")
 	if st, _, _ := open.call("GET", "/v1/circuits/inventory", "-", nil); st != 200 {
