@@ -53,3 +53,25 @@ func TestCompressedBodyIsRefused(t *testing.T) {
 		r.healthy()
 	}
 }
+
+// TestBodyErrorsSayWhatToSend: a body that is not JSON, or not an object, is answered with what the
+// endpoint takes, not only with the parser's complaint ("unexpected end of JSON input").
+func TestBodyErrorsSayWhatToSend(t *testing.T) {
+	r := newRig(t, token)
+	for _, tc := range []struct{ path, body, want string }{
+		{"/v1/circuits/inventory/outcomes", "", `empty body: send {"outcomes":[...]} or one outcome`},
+		{"/v1/circuits/inventory/outcomes", " \n", `empty body: send {"outcomes":[...]} or one outcome`},
+		{"/v1/circuits/inventory/outcomes", "hello", `send {"outcomes":[...]} or one outcome`},
+		{"/v1/circuits/inventory/outcomes", "[]", `body is a JSON array, not an object; send {"outcomes":[...]} or one outcome`},
+		{"/v1/circuits/inventory/outcomes", "null", `body is JSON null, not an object; send {"outcomes":[...]} or one outcome`},
+		{"/v1/circuits/inventory/outcomes", `"x"`, `body is a JSON string, not an object; send {"outcomes":[...]} or one outcome`},
+		{"/v1/circuits/inventory/outcomes", `{"ok":true,"latencyMs":5`, `send {"outcomes":[...]} or one outcome`},
+		{"/v1/circuits/inventory/acquire", "junk", `acquire takes no body, or {"call":false}`},
+		{"/v1/circuits/inventory/acquire", "[true]", `body is a JSON array, not an object; acquire takes no body, or {"call":false}`},
+	} {
+		st, _, body := r.call("POST", tc.path, token, strings.NewReader(tc.body))
+		if st != 400 || errorCode(t, body) != "invalid_json" || !strings.Contains(body, strings.ReplaceAll(tc.want, `"`, `\"`)) {
+			t.Errorf("POST %s %q: %d %s, want 400 invalid_json saying %s", tc.path, tc.body, st, body, tc.want)
+		}
+	}
+}

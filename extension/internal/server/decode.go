@@ -62,9 +62,12 @@ func decodeOutcomes(raw []byte) ([]breaker.Outcome, error) {
 // strictOutcomes is decodeOutcomes field by field: each field is checked on its own, so that an
 // error names it and what is expected.
 func strictOutcomes(raw []byte) ([]breaker.Outcome, error) {
+	if len(bytes.TrimSpace(raw)) == 0 {
+		return nil, &requestError{code: "invalid_json", msg: `empty body: send {"outcomes":[...]} or one outcome; ` + outcomeShape}
+	}
 	obj, err := decodeObject(raw)
 	if err != nil {
-		return nil, err
+		return nil, withHint(err, `send {"outcomes":[...]} or one outcome; `+outcomeShape)
 	}
 	if dup := jsondup.First(raw); dup != "" {
 		return nil, invalidOutcome(`field %q is given twice: send it once (JSON would keep the last without a word); %s`, dup, outcomeShape)
@@ -103,18 +106,28 @@ func strictOutcomes(raw []byte) ([]breaker.Outcome, error) {
 	return outs, nil
 }
 
+// withHint adds what to send to the message of a requestError.
+func withHint(err error, hint string) error {
+	var re *requestError
+	if errors.As(err, &re) {
+		return &requestError{code: re.code, msg: re.msg + "; " + hint}
+	}
+	return err
+}
+
 // decodeObject decodes one JSON object into its raw fields.
 func decodeObject(raw []byte) (map[string]json.RawMessage, error) {
 	var obj map[string]json.RawMessage
 	if err := json.Unmarshal(raw, &obj); err != nil {
 		var ute *json.UnmarshalTypeError
 		if errors.As(err, &ute) {
-			return nil, invalidJSON(fmt.Errorf("want a JSON object, got %s", ute.Value))
+			// Valid JSON, of the wrong type: saying "not valid JSON" would send the sender to a validator.
+			return nil, &requestError{code: "invalid_json", msg: "body is a JSON " + ute.Value + ", not an object"}
 		}
 		return nil, invalidJSON(err)
 	}
 	if obj == nil {
-		return nil, invalidJSON(errors.New("want a JSON object, got null"))
+		return nil, &requestError{code: "invalid_json", msg: "body is JSON null, not an object"}
 	}
 	return obj, nil
 }
@@ -293,7 +306,7 @@ func decodeAcquireBody(raw []byte) (bool, error) {
 	}
 	obj, err := decodeObject(raw)
 	if err != nil {
-		return true, err
+		return true, withHint(err, `acquire takes no body, or {"call":false} for a batch of calls reported together`)
 	}
 	if dup := jsondup.First(raw); dup != "" {
 		return true, &requestError{code: "invalid_body", msg: fmt.Sprintf(`field %q is given twice: send {"call":false} once, or no body`, dup)}
