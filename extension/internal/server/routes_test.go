@@ -58,3 +58,23 @@ func TestMethodsAndPaths(t *testing.T) {
 		}
 	}
 }
+
+// TestQueryIsRefused: the API takes no query parameters; one sent is a 400 that names it, not
+// ignored (?call=false would name the call it meant not to).
+func TestQueryIsRefused(t *testing.T) {
+	r := newRig(t, token)
+	for _, tc := range []struct{ method, path string }{
+		{"POST", "/v1/circuits/inventory/acquire?call=false"},
+		{"GET", "/v1/circuits/inventory?consistent=true"},
+		{"GET", "/v1/stats?x"},
+		{"GET", "/healthz?probe=1"},
+	} {
+		st, _, body := r.call(tc.method, tc.path, token, nil)
+		if st != 400 || errorCode(t, body) != "invalid_query" || !strings.Contains(body, tc.path[strings.IndexByte(tc.path, '?'):]) {
+			t.Errorf("%s %s: %d %s, want 400 invalid_query naming it", tc.method, tc.path, st, body)
+		}
+	}
+	if st, _, body := r.call("GET", "/v1/circuits/inventory?", token, nil); st != 200 {
+		t.Errorf("an empty query: %d %s", st, body)
+	}
+}

@@ -164,9 +164,16 @@ func (a *api) deadline(next http.Handler) http.Handler {
 	})
 }
 
-// limitBody refuses declared bodies over MaxBody and compressed ones, and caps the others.
+// limitBody refuses a query string (the API takes none), declared bodies over MaxBody and
+// compressed ones, and caps the others.
 func limitBody(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if r.URL.RawQuery != "" {
+			// Ignored, ?call=false would name the call it meant not to, without a word.
+			writeError(w, http.StatusBadRequest, "invalid_query", "the API takes no query parameters, got ?"+truncate(r.URL.RawQuery, 80)+
+				`: send the path alone (acquire's one option is its body, {"call":false})`)
+			return
+		}
 		if r.ContentLength > MaxBody {
 			writeError(w, http.StatusRequestEntityTooLarge, "body_too_large", "request body over 64 KiB")
 			return
@@ -196,4 +203,12 @@ func identity(ce []string) bool {
 		}
 	}
 	return true
+}
+
+// truncate cuts s to at most n bytes for a message.
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + "..."
 }
