@@ -84,8 +84,9 @@ func (b *Breaker) allowed(id string, named bool) string {
 }
 
 // untrack takes the call an outcome reports out of the calls under way: by its name, or when it came
-// back without one (or with one this environment does not hold), the call of circuit id whose start
-// is nearest to the outcome's (within matchSlack). false when none is known. b.mu must be held.
+// back without one (or with one this environment never gave), the call of circuit id whose start is
+// nearest to the outcome's (within matchSlack). false when none is known, and for a name given and no
+// longer under way (reported already). b.mu must be held.
 func (b *Breaker) untrack(id string, o Outcome, now time.Time) (running, bool) {
 	calls := b.running[id]
 	if len(calls) == 0 || o.Permit != "" {
@@ -93,6 +94,12 @@ func (b *Breaker) untrack(id string, o Outcome, now time.Time) (running, bool) {
 	}
 	n, ok := callNumber(o.Call)
 	if _, held := calls[n]; !ok || !held {
+		if ok && n <= b.callSeq.Load() {
+			// A name this environment gave, no longer under way: its call was reported already
+			// (a report sent twice) or let go at an INVOKE. It names no other call, and taking the
+			// call under way nearest in time for it would leave that one untracked.
+			return running{}, false
+		}
 		ok = false
 		start := now.Add(-o.Latency)
 		best := matchSlack + o.Latency/10

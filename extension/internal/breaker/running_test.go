@@ -158,3 +158,25 @@ func TestHangingCallsTripWithinOneInvocation(t *testing.T) {
 	}
 	t.Logf("OPEN %s after the first call", clk.Now().Sub(start))
 }
+
+// A call reported twice is not taken, the second time, for another call under way that started
+// with it: that one stays under way, to be counted slow if it runs past the threshold.
+func TestCallReportedTwiceTakesNoOtherCall(t *testing.T) {
+	_, b, clk, _ := closedEnv(t, "twice")
+	a := b.Acquire(ctxT(t), "twice")
+	other := b.Acquire(ctxT(t), "twice")
+	if a.Call == "" || other.Call == "" {
+		t.Fatalf("acquires %+v %+v, want named calls", a, other)
+	}
+	clk.Add(100 * time.Millisecond)
+	for range 2 {
+		b.Report(ctxT(t), "twice", []Outcome{{OK: true, Latency: 100 * time.Millisecond, Call: a.Call}})
+	}
+	if n := b.Stats().CallsUnderWay; n != 1 {
+		t.Fatalf("%d calls under way after one call was reported twice, want the other one still under way", n)
+	}
+	b.Report(ctxT(t), "twice", []Outcome{{OK: true, Latency: 100 * time.Millisecond, Call: other.Call}})
+	if n := b.Stats().CallsUnderWay; n != 0 {
+		t.Fatalf("%d calls under way after both were reported", n)
+	}
+}
