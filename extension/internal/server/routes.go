@@ -10,6 +10,9 @@ import (
 // endpoints lists the API, for the answer to a request that matches none of it.
 const endpoints = "GET /healthz, GET /v1/stats, GET /v1/circuits, GET /v1/circuits/{id}, POST /v1/circuits/{id}/acquire, POST /v1/circuits/{id}/outcomes"
 
+// maxShownPath bounds a path echoed in an error message: a request line may be up to 1 MB long.
+const maxShownPath = 200
+
 // routedMethods are the methods the API routes: only these can be allowed on a path.
 var routedMethods = []string{http.MethodGet, http.MethodHead, http.MethodPost}
 
@@ -44,7 +47,7 @@ func methodNotAllowed(w http.ResponseWriter, req *http.Request, mux chi.Routes) 
 	}
 	list := strings.Join(allow, ", ")
 	w.Header().Set("Allow", list)
-	msg := req.Method + " is not allowed on " + req.URL.Path + "; use " + list
+	msg := req.Method + " is not allowed on " + truncate(req.URL.Path, maxShownPath) + "; use " + list
 	if req.Method == http.MethodPost {
 		if last := req.URL.Path[strings.LastIndexByte(req.URL.Path, '/')+1:]; last == "acquire" || last == "outcomes" {
 			msg += " (that path is the circuit named " + `"` + last + `"` + "; to " + last + ", POST /v1/circuits/{id}/" + last + ")"
@@ -56,9 +59,9 @@ func methodNotAllowed(w http.ResponseWriter, req *http.Request, mux chi.Routes) 
 // notFound answers 404 for a path that is no endpoint, naming the endpoint meant when the path is
 // one but for a trailing slash or a doubled one, and listing the API otherwise.
 func notFound(w http.ResponseWriter, req *http.Request, mux chi.Routes) {
-	msg := "no such endpoint: " + req.Method + " " + req.URL.Path
+	msg := "no such endpoint: " + truncate(req.Method, 20) + " " + truncate(req.URL.Path, maxShownPath)
 	if fixed := tidySlashes(routePath(req)); fixed != routePath(req) && len(allowedMethods(mux, fixed)) > 0 {
-		msg += "; did you mean " + fixed + " (without the extra /)?"
+		msg += "; did you mean " + truncate(fixed, maxShownPath) + " (without the extra /)?"
 	} else {
 		msg += "; the endpoints are " + endpoints
 	}

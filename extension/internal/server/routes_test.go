@@ -78,3 +78,22 @@ func TestQueryIsRefused(t *testing.T) {
 		t.Errorf("an empty query: %d %s", st, body)
 	}
 }
+
+// TestLongPathIsNotEchoed: a 404 or 405 on a path of hundreds of KB names it cut short, rather than
+// echo it whole.
+func TestLongPathIsNotEchoed(t *testing.T) {
+	r := newRig(t, token)
+	long := strings.Repeat("a", 100_000)
+	for _, tc := range []struct{ method, path string }{
+		{"GET", "/" + long},
+		{"GET", "/v1/circuits/x/" + long},
+		{"GET", "/v1/circuits/x/" + long + "/"},
+		{"POST", "/" + long},
+	} {
+		st, _, body := r.call(tc.method, tc.path, token, nil)
+		if st != 404 || len(body) > 1000 {
+			t.Errorf("%s of a %d-byte path: %d and %d bytes, want a 404 of at most 1000", tc.method, len(tc.path), st, len(body))
+		}
+		errorCode(t, body)
+	}
+}
