@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"unicode/utf8"
 )
 
 // TestCompressedBodyIsRefused: a body sent with a Content-Encoding is a 415 that says to send it
@@ -72,6 +73,32 @@ func TestBodyErrorsSayWhatToSend(t *testing.T) {
 		st, _, body := r.call("POST", tc.path, token, strings.NewReader(tc.body))
 		if st != 400 || errorCode(t, body) != "invalid_json" || !strings.Contains(body, strings.ReplaceAll(tc.want, `"`, `\"`)) {
 			t.Errorf("POST %s %q: %d %s, want 400 invalid_json saying %s", tc.path, tc.body, st, body, tc.want)
+		}
+	}
+}
+
+// TestLongErrorIsCutAtACharacter: an outcome's error past 256 bytes is cut where a character
+// starts, never inside one (which would leave broken UTF-8 in the circuit's reason).
+func TestLongErrorIsCutAtACharacter(t *testing.T) {
+	r := newRig(t, token)
+	msg := strings.Repeat("x", 255) + "é and more"
+	for _, body := range []string{
+		`{"ok":false,"latencyMs":5,"error":"` + msg + `"}`,      // the one-pass decode
+		`{"\u006fk":false,"latencyMs":5,"error":"` + msg + `"}`, // an escaped name: the strict one
+	} {
+		if st, _, resp := r.call("POST", "/v1/circuits/inventory/outcomes", token, strings.NewReader(body)); st != 202 {
+			t.Fatalf("%s: %d %s", body, st, resp)
+		}
+	}
+	r.svc.mu.Lock()
+	defer r.svc.mu.Unlock()
+	got := r.svc.reports["inventory"]
+	if len(got) != 2 {
+		t.Fatalf("reported %d outcomes, want 2", len(got))
+	}
+	for _, o := range got {
+		if !utf8.ValidString(o.Err) || o.Err != strings.Repeat("x", 255) {
+			t.Errorf("error cut to %q (valid UTF-8: %v), want the 255 x before the é", o.Err, utf8.ValidString(o.Err))
 		}
 	}
 }

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"github.com/breakerbox/breakerbox/extension/internal/breaker"
 	"github.com/breakerbox/breakerbox/internal/jsondup"
@@ -160,9 +161,7 @@ func parseOutcome(f map[string]json.RawMessage, hints []string) (breaker.Outcome
 	if err := optString(f, "error", &out.Err); err != nil {
 		return out, err
 	}
-	if len(out.Err) > maxErrLen {
-		out.Err = out.Err[:maxErrLen] // a reason, kept short; the call's outcome itself is unchanged
-	}
+	out.Err = cutErr(out.Err) // a reason, kept short; the call's outcome itself is unchanged
 	return out, nil
 }
 
@@ -204,6 +203,19 @@ func names(f map[string]json.RawMessage, out *breaker.Outcome) error {
 		return fmt.Errorf(`"call" is longer than %d characters: send back the call acquire gave`, maxCallLen)
 	}
 	return nil
+}
+
+// cutErr cuts an outcome's error to at most maxErrLen bytes, at the start of a character: cut inside
+// one, it would end in a broken UTF-8 sequence, shown as U+FFFD in the circuit's reason.
+func cutErr(s string) string {
+	if len(s) <= maxErrLen {
+		return s
+	}
+	n := maxErrLen
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 // optString reads an optional string field; null counts as absent.

@@ -106,10 +106,7 @@ func (o fastOutcome) outcome() (breaker.Outcome, bool) {
 		out.Call = *o.Call
 	}
 	if o.Error != nil {
-		out.Err = *o.Error
-		if len(out.Err) > maxErrLen {
-			out.Err = out.Err[:maxErrLen]
-		}
+		out.Err = cutErr(*o.Error)
 	}
 	return out, true
 }
