@@ -94,6 +94,9 @@ type Breaker struct {
 	// it (reportHeld).
 	written map[string]time.Time
 	seq     atomic.Uint64 // the last counter write's sequence number
+	// writing counts the calls of counter writes under way (taken out of pending by takeOne, not yet
+	// written or restored by flushOne), so that Stats still shows them as buffered.
+	writing atomic.Int64
 
 	// invoked is set once the lifecycle has told of an INVOKE (the default model, Invoked); then
 	// thawedAt is the last one's time and calling counts each circuit's calls allowed in this

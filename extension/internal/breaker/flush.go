@@ -33,6 +33,18 @@ type work struct {
 	bad, decide, report, overdue bool
 }
 
+// calls counts the calls of w's counter writes.
+func (w work) calls() int64 {
+	var n int64
+	for _, t := range w.buckets {
+		n += t.all.Calls
+	}
+	for _, cw := range w.unsent {
+		n += cw.Counts.Calls
+	}
+	return n
+}
+
 // windowCopy is the last window read of a circuit plus what this environment added since.
 type windowCopy struct {
 	readAt  time.Time
@@ -223,6 +235,7 @@ func (b *Breaker) takeOne(id string, buf *buffer, now time.Time, force, report b
 		b.written[id] = now
 		delete(b.passed, id)
 	}
+	b.writing.Add(w.calls())
 	for start, cnt := range buf.own {
 		w.own = append(w.own, circuit.BucketCounts{Start: time.Unix(start, 0).UTC(), Counts: cnt.all, Settled: cnt.settled})
 	}
@@ -299,6 +312,11 @@ func (b *Breaker) restore(w work, buckets map[int64]tally, unsent []store.Counts
 }
 
 func (b *Breaker) flushOne(ctx context.Context, w work, now time.Time) error {
+	// The calls taken stop counting as under way once written or put back (before restore, so that
+	// Stats never counts them twice).
+	writing := w.calls()
+	defer func() { b.writing.Add(-writing) }()
+	settle := func() { b.writing.Add(-writing); writing = 0 }
 	var errs []error
 	if len(w.permits) > 0 {
 		if err := b.settleTrials(ctx, w.id, w.permits, now); err != nil {
@@ -328,6 +346,7 @@ func (b *Breaker) flushOne(ctx context.Context, w work, now time.Time) error {
 	// number from this environment before an earlier one is settled (store.CountsWrite).
 	for i, cw := range w.unsent {
 		if err := b.addCounts(ctx, cw, p); err != nil {
+			settle()
 			b.restore(w, w.buckets, w.unsent[i:], now)
 			drain(read)
 			return errors.Join(append(errs, err)...)
@@ -340,6 +359,7 @@ func (b *Breaker) flushOne(ctx context.Context, w work, now time.Time) error {
 			for _, s := range starts[i+1:] {
 				rest[s] = w.buckets[s]
 			}
+			settle()
 			b.restore(w, rest, []store.CountsWrite{cw}, now)
 			drain(read)
 			return errors.Join(append(errs, err)...)

@@ -15,7 +15,8 @@ type Stats struct {
 	// StaleAnswers were served from a last good copy; Unavailable had no copy to serve.
 	StaleAnswers, Unavailable int64
 	Flushes, FlushErrors      int64
-	// OutcomesReceived counts reported outcomes; OutcomesBuffered the calls waiting in buffers now.
+	// OutcomesReceived counts reported outcomes; OutcomesBuffered the calls not written yet, those of
+	// a write under way included.
 	OutcomesReceived, OutcomesBuffered int64
 	// CallsUnderWay are the calls named by Acquire whose outcome has not come back yet (running.go):
 	// a number that only grows points at a function that acquires and never reports.
@@ -42,6 +43,7 @@ func (b *Breaker) Stats() Stats {
 	for _, buf := range b.pending {
 		buffered += buf.calls()
 	}
+	buffered += b.writing.Load() // taken out of the buffers by a write under way
 	running := b.nRunning
 	b.mu.Unlock()
 	return Stats{
