@@ -312,8 +312,8 @@ func (b *Breaker) restore(w work, buckets map[int64]tally, unsent []store.Counts
 }
 
 func (b *Breaker) flushOne(ctx context.Context, w work, now time.Time) error {
-	// The calls taken stop counting as under way once written or put back (before restore, so that
-	// Stats never counts them twice).
+	// The calls taken stop counting as under way once written, or as they are put back (before
+	// restore, so that Stats never counts them twice).
 	writing := w.calls()
 	defer func() { b.writing.Add(-writing) }()
 	settle := func() { b.writing.Add(-writing); writing = 0 }
@@ -366,6 +366,7 @@ func (b *Breaker) flushOne(ctx context.Context, w work, now time.Time) error {
 		}
 		added = append(added, circuit.BucketCounts{Start: cw.Bucket, Counts: cw.Counts, Settled: cw.Settled})
 	}
+	settle() // written
 	if read != nil && b.keepRead(w.id, now, <-read) {
 		added = nil // the copy read beside the writes holds them
 	}
