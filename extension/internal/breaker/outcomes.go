@@ -213,9 +213,16 @@ func (b *Breaker) keepTrials(id string, trials []circuit.Outcome) {
 // a matching permit is released and counted as a trial (closing or reopening the circuit per
 // policy); a permit that is not held (its lease ran out) changes nothing.
 func (b *Breaker) settleTrials(ctx context.Context, id string, trials []circuit.Outcome, now time.Time) error {
+	void := 0 // outcomes whose permit the HALF_OPEN circuit does not hold
 	r, err := b.store.Update(ctx, id, func(prev circuit.Circuit) (circuit.Result, error) {
+		void = 0
 		if !prev.Exists() || prev.State != circuit.HalfOpen || prev.Override != circuit.NoOverride {
 			return circuit.Result{Circuit: prev}, nil
+		}
+		for _, t := range trials {
+			if !holdsPermit(&prev, t.Permit, now) {
+				void++
+			}
 		}
 		return circuit.Observe(prev, circuit.Observation{Outcomes: trials}, b.policyFor(prev), now), nil
 	})
@@ -224,6 +231,22 @@ func (b *Breaker) settleTrials(ctx context.Context, id string, trials []circuit.
 		b.log.Warn("half-open trial not written; kept for the next flush", "circuit", id, "error", err.Error())
 		return err
 	}
+	if void > 0 {
+		// The report is accepted (the call happened) but is no trial: say so, or a caller whose
+		// probes outlast the lease sees the circuit stay HALF_OPEN without a word.
+		b.log.Warn("probe outcome not counted as a trial: its permit is void (its lease ran out, it was reported already, or acquire never gave it)",
+			"circuit", id, "outcomes", void, "probeLease", b.policyFor(r.Circuit).ProbeLease.String())
+	}
 	b.wrote(id, r)
 	return nil
+}
+
+// holdsPermit reports whether c holds permit with its lease running at now.
+func holdsPermit(c *circuit.Circuit, permit string, now time.Time) bool {
+	for _, p := range c.Probes {
+		if p.Permit == permit && now.Before(p.Until) {
+			return true
+		}
+	}
+	return false
 }

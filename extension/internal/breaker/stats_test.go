@@ -3,12 +3,15 @@ package breaker
 import (
 	"context"
 	"errors"
+	"log/slog"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/breakerbox/breakerbox/internal/circuit"
 	"github.com/breakerbox/breakerbox/internal/store"
+	"github.com/breakerbox/breakerbox/internal/testkit"
 )
 
 // heldAdds holds the first AddCounts until release is closed, then fails it.
@@ -57,5 +60,35 @@ func TestStatsCountTheCallsOfAWriteUnderWay(t *testing.T) {
 	}
 	if n := b.Stats().OutcomesBuffered; n != 0 {
 		t.Errorf("%d calls buffered once written, want 0", n)
+	}
+}
+
+// A probe outcome whose permit the HALF_OPEN circuit does not hold (reported twice, after its
+// lease, or never given) is no trial, and the breaker says so rather than let the circuit stay
+// HALF_OPEN without a word.
+func TestVoidPermitIsLogged(t *testing.T) {
+	s := newStore(t)
+	clk := newClock()
+	put(t, s, circuit.Circuit{ID: "inv", State: circuit.HalfOpen, Since: clk.Now(), OpenCount: 1})
+	var logs testkit.SyncBuffer
+	b := newEnv(t, s, s, 0, circuit.DefaultPolicy(), on(clk), func(o *Options) {
+		o.Logger = slog.New(slog.NewTextHandler(&logs, nil))
+	})
+	d := b.Acquire(ctxT(t), "inv")
+	if d.Permit == "" {
+		t.Fatalf("acquire %+v, want a permit", d)
+	}
+	b.Report(ctxT(t), "inv", []Outcome{{OK: true, Latency: 20 * time.Millisecond, Permit: d.Permit}})
+	if strings.Contains(logs.String(), "permit is void") {
+		t.Fatalf("a held permit logged as void:\n%s", logs.String())
+	}
+	for _, permit := range []string{d.Permit, "FORGED"} { // reported twice; never given
+		b.Report(ctxT(t), "inv", []Outcome{{OK: true, Latency: 20 * time.Millisecond, Permit: permit}})
+	}
+	if n := strings.Count(logs.String(), "permit is void"); n != 2 {
+		t.Fatalf("%d void permits logged, want 2:\n%s", n, logs.String())
+	}
+	if c := stored(t, s, "inv"); c.State != circuit.HalfOpen || c.ProbeSuccesses != 1 {
+		t.Fatalf("stored %+v, want HALF_OPEN with the one trial", c)
 	}
 }
