@@ -58,7 +58,7 @@ sim: ## Run the concurrency simulator: table and the sim: line on stdout, out/si
 	$(GO) run ./cmd/sim -out out/sim $(ARGS)
 
 .PHONY: fleet
-fleet: ## Run the fleet simulator: table on stdout (last line fleet: runs=...), out/fleet/results.json and tripprob.svg (ARGS="-runs 100", -h for flags)
+fleet: ## Run the fleet simulator: table on stdout (last line fleet: runs=...), out/fleet/results.json, table.md and tripprob.svg (ARGS="-runs 100", -h for flags)
 	$(GO) run ./extension/internal/fleet -out out/fleet $(ARGS)
 
 .PHONY: demo

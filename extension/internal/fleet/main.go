@@ -4,70 +4,136 @@
 // with `fleet: runs=N false-trips=N missed-trips=N healthy-writes=N trip-100-max=Ts slow-100-max=Ts
 // writes-per-call-5pct=X writes-per-env-interval-max=N` (results.go defines each figure), and writes results.json,
 // table.md (the table in docs/results.md) and tripprob.svg to -out. It prints figures; it does not pass or fail on them.
+//
+// Exit status: 0 when it ran, 2 for a bad command line, 130 when interrupted (Ctrl-C), 1 on any
+// other error.
 package main
 
 import (
 	"context"
+	"errors"
 	"flag"
 	"fmt"
+	"io"
 	"os"
 	"os/signal"
 	"path/filepath"
 	"runtime/debug"
+	"slices"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/breakerbox/breakerbox/extension/internal/fleetsim"
 )
 
 func main() {
-	if err := run(); err != nil {
-		fmt.Fprintln(os.Stderr, "fleet:", err)
-		os.Exit(1)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	go func() {
+		<-ctx.Done()
+		stop() // a second Ctrl-C ends the process at once
+	}()
+	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
+}
+
+// errUsage marks a bad command line (exit status 2).
+var errUsage = errors.New("usage")
+
+// run is the command: it returns the exit status.
+func run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	err := simulate(ctx, args, stdout, stderr)
+	switch {
+	case err == nil:
+		return 0
+	case errors.Is(err, flag.ErrHelp):
+		return 0 // -h: the usage is printed
+	case ctx.Err() != nil && errors.Is(err, ctx.Err()):
+		fmt.Fprintln(stderr, "fleet: interrupted: no table and no files written")
+		return 130
+	case errors.Is(err, errUsage):
+		fmt.Fprintln(stderr, "fleet:", strings.TrimSuffix(err.Error(), ": "+errUsage.Error()))
+		return 2
+	default:
+		fmt.Fprintln(stderr, "fleet:", err)
+		return 1
 	}
 }
 
-func run() error {
+func simulate(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	cfg := fleetsim.DefaultConfig()
-	out := flag.String("out", "out/fleet", "folder for results.json, table.md and tripprob.svg")
-	flag.IntVar(&cfg.Runs, "runs", cfg.Runs, "runs (windows) per shape, kind and rate")
-	flag.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of every random draw")
-	shapes := flag.String("shapes", "", "comma list of shapes to run (default: all)")
-	envs := flag.Int("envs", 0, "environments of the spread shape (default 150, at most 500)")
-	flag.DurationVar(&cfg.Settings.CacheTTL, "cache-ttl", cfg.Settings.CacheTTL, "the extension's BREAKERBOX_CACHE_TTL: how old a circuit copy may be, so how long a bad-window mark takes to reach every environment")
-	flag.DurationVar(&cfg.Settings.FlushInterval, "flush-interval", cfg.Settings.FlushInterval, "the extension's BREAKERBOX_FLUSH_INTERVAL")
-	recent := flag.Duration("recent-span", cfg.Settings.Policy.RecentSpan, "the policy's BREAKERBOX_RECENT_SPAN (0: off)")
-	flag.Parse()
-	cfg.Settings.Policy.RecentSpan = *recent
-	if *envs != 0 {
-		for i := range cfg.Shapes {
-			if cfg.Shapes[i].Name == "spread" {
-				cfg.Shapes[i].Envs = *envs
-			}
+	fs := flag.NewFlagSet("fleet", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	out := fs.String("out", "out/fleet", "folder for results.json, table.md and tripprob.svg")
+	fs.IntVar(&cfg.Runs, "runs", cfg.Runs, "runs (windows) per shape, kind and rate")
+	fs.Uint64Var(&cfg.Seed, "seed", cfg.Seed, "seed of every random draw")
+	shapes := fs.String("shapes", "", "comma list of shapes to run (default: all)")
+	envs := fs.Int("envs", 0, "environments of the spread shape, 1 to 500 (default 150)")
+	fs.DurationVar(&cfg.Settings.CacheTTL, "cache-ttl", cfg.Settings.CacheTTL, "the extension's BREAKERBOX_CACHE_TTL: how old a circuit copy may be, so how long a bad-window mark takes to reach every environment")
+	fs.DurationVar(&cfg.Settings.FlushInterval, "flush-interval", cfg.Settings.FlushInterval, "the extension's BREAKERBOX_FLUSH_INTERVAL")
+	recent := fs.Duration("recent-span", cfg.Settings.Policy.RecentSpan, "the policy's BREAKERBOX_RECENT_SPAN (0: off)")
+	if err := fs.Parse(args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return err
 		}
+		return fmt.Errorf("%w (-h lists the flags): %w", err, errUsage) // the flag package printed the usage
 	}
-	if *shapes != "" {
+	if fs.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q (flags only; -h lists them): %w", fs.Args(), errUsage)
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	cfg.Settings.Policy.RecentSpan = *recent
+	if *shapes != "" || set["shapes"] {
 		var picked []fleetsim.Shape
-		for _, name := range strings.Split(*shapes, ",") {
-			s, err := fleetsim.ShapeByName(cfg.Shapes, strings.TrimSpace(name))
+		var names []string
+		for name := range strings.SplitSeq(*shapes, ",") {
+			name = strings.TrimSpace(name)
+			if name == "" {
+				return fmt.Errorf("-shapes %q: an empty shape name; give a comma list such as dense,spread: %w", *shapes, errUsage)
+			}
+			if slices.Contains(names, name) {
+				return fmt.Errorf("-shapes %q: %s is named twice (it would be run twice and counted twice): %w", *shapes, name, errUsage)
+			}
+			s, err := fleetsim.ShapeByName(cfg.Shapes, name)
 			if err != nil {
-				return err
+				return fmt.Errorf("-shapes: %w: %w", err, errUsage)
 			}
 			picked = append(picked, s)
+			names = append(names, name)
 		}
 		cfg.Shapes = picked
 	}
+	if set["envs"] {
+		if *envs < 1 || *envs > 500 {
+			return fmt.Errorf("-envs %d: want 1 to 500 environments for the spread shape: %w", *envs, errUsage)
+		}
+		found := false
+		for i := range cfg.Shapes {
+			if cfg.Shapes[i].Name == "spread" {
+				cfg.Shapes[i].Envs = *envs
+				found = true
+			}
+		}
+		if !found {
+			return fmt.Errorf("-envs sets the spread shape's environments, and -shapes %q leaves spread out: add spread or drop -envs: %w", *shapes, errUsage)
+		}
+	}
+	if err := cfg.Validate(); err != nil {
+		return fmt.Errorf("%w: %w", err, errUsage)
+	}
+	// The folder must take the files before minutes of simulation are spent, not after.
+	if err := writable(*out); err != nil {
+		return err
+	}
 	// The simulation allocates many short-lived objects and holds little: fewer collections, same results.
 	debug.SetGCPercent(400)
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
-	defer stop()
+	fmt.Fprintf(stderr, "fleet: simulating %d shapes, %d runs per shape, kind and rate, seed %d (Ctrl-C stops)\n",
+		len(cfg.Shapes), cfg.Runs, cfg.Seed)
 	started := time.Now()
 	res, err := fleetsim.Run(ctx, cfg)
 	if err != nil {
 		return err
-	}
-	if err := os.MkdirAll(*out, 0o755); err != nil {
-		return fmt.Errorf("create %s: %w", *out, err)
 	}
 	if err := writeFile(filepath.Join(*out, "results.json"), func(f *os.File) error { return fleetsim.WriteJSON(f, res) }); err != nil {
 		return err
@@ -78,8 +144,21 @@ func run() error {
 	if err := writeFile(filepath.Join(*out, "tripprob.svg"), func(f *os.File) error { return fleetsim.WritePlot(f, res) }); err != nil {
 		return err
 	}
-	fmt.Fprintf(os.Stderr, "fleet: simulated in %s; results.json, table.md and tripprob.svg in %s\n", time.Since(started).Round(time.Millisecond), *out)
-	return fleetsim.WriteTable(os.Stdout, cfg, res)
+	fmt.Fprintf(stderr, "fleet: simulated in %s; results.json, table.md and tripprob.svg in %s\n", time.Since(started).Round(time.Millisecond), *out)
+	return fleetsim.WriteTable(stdout, cfg, res)
+}
+
+// writable creates dir when it is missing and checks that a file can be created in it.
+func writable(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("-out: create %s: %w (pick a folder you can write)", dir, err)
+	}
+	f, err := os.CreateTemp(dir, ".fleet-probe-*")
+	if err != nil {
+		return fmt.Errorf("-out: cannot write in %s: %w (pick a folder you can write)", dir, err)
+	}
+	f.Close()
+	return os.Remove(f.Name())
 }
 
 func writeFile(path string, write func(*os.File) error) error {
