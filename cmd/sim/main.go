@@ -13,6 +13,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"runtime"
@@ -31,14 +32,14 @@ func main() {
 		os.Exit(0) // -h: the usage is printed
 	}
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "sim:", err)
+		fmt.Fprintln(os.Stderr, "sim: "+strings.TrimPrefix(err.Error(), "sim: "))
 		os.Exit(1)
 	}
 }
 
 func run(args []string, stdout io.Writer) error {
 	flags := flag.NewFlagSet("sim", flag.ContinueOnError)
-	out := flags.String("out", "out/sim", "folder for results.json and concurrency.svg")
+	out := flags.String("out", "out/sim", "folder for results.json and concurrency.svg (the chart plays the 200ms providers: none without 200ms in -bases)")
 	seed := flags.Uint64("seed", 1, "seed of the side-by-side table")
 	seeds := flags.Int("seeds", 30, "the sim: line sweeps seeds 1 to this")
 	policy := flags.String("policy", adaptive.DefaultPolicy, "the policy summarised")
@@ -52,8 +53,11 @@ func run(args []string, stdout io.Writer) error {
 	if err := flags.Parse(args); err != nil {
 		return err
 	}
-	if *seeds < 1 {
-		return fmt.Errorf("-seeds must be at least 1, got %d", *seeds)
+	if flags.NArg() > 0 {
+		return fmt.Errorf("unexpected arguments %q (flags only; -h lists them)", flags.Args())
+	}
+	if *seeds < 1 || *seeds > maxSeeds {
+		return fmt.Errorf("-seeds must be from 1 to %d, got %d", maxSeeds, *seeds)
 	}
 	src, err := sim.ParseSource(*source)
 	if err != nil {
@@ -73,7 +77,16 @@ func run(args []string, stdout io.Writer) error {
 	if err := checkPhases(*phases, keep != nil); err != nil {
 		return err
 	}
+	if keep != nil && !slices.ContainsFunc(providers, keep) {
+		return fmt.Errorf("-rows %s names none of the providers played (-bases %s, -queues %s)", *rowsOf, *bases, *queues)
+	}
 	names := append([]string{*policy}, splitList(*compare)...)
+	if err := checkPolicies(names); err != nil {
+		return err
+	}
+	if err := os.MkdirAll(*out, 0o755); err != nil {
+		return fmt.Errorf("-out: create %s: %w (pick a folder you can write)", *out, err)
+	}
 	start := time.Now()
 
 	var rows []sim.Row
@@ -90,11 +103,17 @@ func run(args []string, stdout io.Writer) error {
 			return err
 		}
 		rows = append(rows, sim.Rows(sc, outs)...)
-		if !plotted && pr.Base == 200*time.Millisecond {
+		if !plotted && pr.Base == plotBase {
 			if err := writePlot(*out, sc, outs); err != nil {
 				return err
 			}
 			plotted = true
+		}
+	}
+	if !plotted {
+		// A chart left by an earlier run would pass for this one's.
+		if err := os.Remove(filepath.Join(*out, "concurrency.svg")); err != nil && !errors.Is(err, fs.ErrNotExist) {
+			return fmt.Errorf("remove the earlier run's chart: %w", err)
 		}
 	}
 	fmt.Fprintf(stdout, "seed %d: goodput in %% of the optimum, mean concurrency / C and mean latency / base latency per phase\n"+
@@ -131,25 +150,46 @@ func run(args []string, stdout io.Writer) error {
 			return err
 		}
 	}
+	if !plotted {
+		fmt.Fprintf(stdout, "\nno concurrency.svg: the chart plays a %s provider, and -bases has none\n", plotBase)
+	}
 	fmt.Fprintf(stdout, "\n%d runs (%d providers x %d seeds, with and without poison records) and the table in %.1fs on %d CPUs\n",
 		2*all.Runs, len(providers), *seeds, time.Since(start).Seconds(), runtime.GOMAXPROCS(0))
 	fmt.Fprintln(stdout, all.Line())
 	return nil
 }
 
-// parseProviders crosses the base latencies and the disciplines.
+// maxSeeds bounds -seeds: each seed is a dozen simulations per provider (30 take minutes), and
+// the list of seeds is held in memory.
+const maxSeeds = 100_000
+
+// plotBase is the base latency of the provider concurrency.svg plays.
+const plotBase = 200 * time.Millisecond
+
+// parseProviders crosses the base latencies and the disciplines. A value named twice is an error:
+// it would be played and counted twice.
 func parseProviders(bases, queues string, src sim.Source, pollers int) ([]sim.Provider, error) {
 	var out []sim.Provider
+	var durs []time.Duration
 	for _, b := range splitList(bases) {
 		d, err := time.ParseDuration(b)
 		if err != nil || d <= 0 {
 			return nil, fmt.Errorf("-bases: %q is not a positive duration such as 200ms", b)
 		}
+		if slices.Contains(durs, d) {
+			return nil, fmt.Errorf("-bases %s: %s is named twice", bases, d)
+		}
+		durs = append(durs, d)
+		var discs []sim.Discipline
 		for _, q := range splitList(queues) {
 			disc, err := sim.ParseDiscipline(q)
 			if err != nil {
-				return nil, err
+				return nil, fmt.Errorf("-queues: %w", err)
 			}
+			if slices.Contains(discs, disc) {
+				return nil, fmt.Errorf("-queues %s: %s is named twice", queues, q)
+			}
+			discs = append(discs, disc)
 			out = append(out, sim.Provider{Base: d, Discipline: disc, Source: src, Pollers: pollers})
 		}
 	}
@@ -194,6 +234,20 @@ func parseRows(s string) (func(sim.Provider) bool, error) {
 		}
 		return false
 	}, nil
+}
+
+// checkPolicies reports a policy of -policy and -compare that is unknown or named twice.
+func checkPolicies(names []string) error {
+	known := []string{adaptive.PolicyPace, adaptive.PolicyKnee, adaptive.PolicyStep, adaptive.PolicyAIMD, adaptive.PolicyGradient}
+	for i, n := range names {
+		if !slices.Contains(known, n) {
+			return fmt.Errorf("-policy, -compare: unknown policy %q (want %s)", n, strings.Join(known, ", "))
+		}
+		if slices.Contains(names[:i], n) {
+			return fmt.Errorf("-policy, -compare: %s is named twice (-compare lists the policies shown next to -policy)", n)
+		}
+	}
+	return nil
 }
 
 // checkPhases reports a -phases list that names a phase the scenario does not have, or that comes

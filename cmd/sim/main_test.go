@@ -2,6 +2,10 @@ package main
 
 import (
 	"bytes"
+	"errors"
+	"io/fs"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -124,5 +128,73 @@ func TestSourceAndPollersFlags(t *testing.T) {
 		if err == nil || out.Len() != 0 {
 			t.Errorf("run %v: error %v after %d bytes of output; want an error and nothing played", args, err, out.Len())
 		}
+	}
+}
+
+// TestBadCommandLine checks that a command line whose meaning is not what it says is refused
+// before anything is played, naming the flag at fault: an ignored argument, a provider or policy
+// named twice (played and counted twice), -rows naming no provider played (an empty section), an
+// unwritable -out.
+func TestBadCommandLine(t *testing.T) {
+	file := filepath.Join(t.TempDir(), "file")
+	if err := os.WriteFile(file, nil, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"extra"}, `unexpected arguments ["extra"]`},
+		{[]string{"-bases", "30s,30000ms"}, "-bases 30s,30000ms: 30s is named twice"},
+		{[]string{"-queues", "shared,shared"}, "-queues shared,shared: shared is named twice"},
+		{[]string{"-queues", "lifo"}, `-queues: sim: unknown queue discipline "lifo"`},
+		{[]string{"-compare", "step,step"}, "step is named twice"},
+		{[]string{"-compare", "pace"}, "pace is named twice"},
+		{[]string{"-compare", "stpe"}, `unknown policy "stpe" (want pace, knee, step, aimd, gradient)`},
+		{[]string{"-policy", ""}, `unknown policy ""`},
+		{[]string{"-rows", "5s"}, "-rows 5s names none of the providers played"},
+		{[]string{"-seeds", "0"}, "-seeds must be from 1 to 100000, got 0"},
+		{[]string{"-out", filepath.Join(file, "out")}, "-out: create " + filepath.Join(file, "out")},
+	} {
+		var out bytes.Buffer
+		args := append([]string{"-out", t.TempDir(), "-bases", "30s", "-queues", "shared", "-seeds", "1"}, c.args...)
+		err := run(args, &out)
+		if err == nil || !strings.Contains(err.Error(), c.want) || out.Len() != 0 {
+			t.Errorf("sim %q: error %v after %d bytes of output; want %q and nothing played", c.args, err, out.Len(), c.want)
+		}
+	}
+}
+
+// TestChartWithoutItsProvider checks that a run whose -bases has no 200ms provider (the one the
+// chart plays) says there is no chart and leaves none from an earlier run to pass for its own.
+func TestChartWithoutItsProvider(t *testing.T) {
+	dir := t.TempDir()
+	var out bytes.Buffer
+	if err := run([]string{"-out", dir, "-bases", "200ms", "-queues", "shared", "-seeds", "1", "-compare", ""}, &out); err != nil {
+		t.Fatal(err)
+	}
+	chart := filepath.Join(dir, "concurrency.svg")
+	if _, err := os.Stat(chart); err != nil {
+		t.Fatalf("with a 200ms provider: %v", err)
+	}
+	out.Reset()
+	if err := run([]string{"-out", dir, "-bases", "30s", "-queues", "shared", "-seeds", "1", "-compare", ""}, &out); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(chart); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("the earlier run's chart is still there (%v)", err)
+	}
+	if !strings.Contains(out.String(), "no concurrency.svg: the chart plays a 200ms provider, and -bases has none") {
+		t.Errorf("the output does not say there is no chart:\n%s", out.String())
+	}
+}
+
+// TestHugeSeeds checks that a -seeds too large to hold is refused: the list of seeds alone took
+// 16 GB at 2000000000, and the run died out of memory.
+func TestHugeSeeds(t *testing.T) {
+	var out bytes.Buffer
+	err := run([]string{"-out", t.TempDir(), "-bases", "30s", "-seeds", "2000000000"}, &out)
+	if err == nil || !strings.Contains(err.Error(), "-seeds must be from 1 to 100000, got 2000000000") {
+		t.Errorf("error %v, want -seeds refused", err)
 	}
 }
