@@ -135,6 +135,9 @@ func (c *Config) RegisterFlags(fs *flag.FlagSet) {
 	fs.StringVar(&c.Color, "color", c.Color, "colours in the timeline: auto, always or never")
 }
 
+// maxPhase bounds each phase, so that their sum cannot overflow.
+const maxPhase = 24 * time.Hour
+
 // Validate reports every problem at once, naming the flag at fault.
 func (c Config) Validate() error {
 	var errs []error
@@ -146,18 +149,21 @@ func (c Config) Validate() error {
 		bad("-circuit: %v", err)
 	}
 	for name, d := range map[string]time.Duration{"-healthy": c.Healthy, "-degraded": c.Degraded, "-down": c.Down, "-recovered": c.Recovered} {
-		if d < 0 {
+		switch {
+		case d < 0:
 			bad("%s: a phase length cannot be negative, got %s", name, d)
+		case d > maxPhase:
+			bad("%s: at most %s for a phase (the clock is compressed: the defaults last 10s to 30s), got %s", name, maxPhase, d)
 		}
 	}
-	if c.Healthy+c.Degraded+c.Down+c.Recovered <= 0 {
+	if c.Healthy <= 0 && c.Degraded <= 0 && c.Down <= 0 && c.Recovered <= 0 {
 		bad("-healthy, -degraded, -down, -recovered: at least one phase must last")
 	}
 	if c.Down > 0 && c.Recovered <= 0 {
 		bad("-recovered: a demo with a down phase needs a recovered phase to show the recovery")
 	}
 	for name, f := range map[string]float64{"-degraded-errors": c.DegradedErrors, "-degraded-slow": c.DegradedSlow, "-down-errors": c.DownErrors} {
-		if f < 0 || f > 1 {
+		if !(f >= 0 && f <= 1) { // NaN too
 			bad("%s: want a share from 0 to 1, got %v", name, f)
 		}
 	}
@@ -167,7 +173,7 @@ func (c Config) Validate() error {
 	if c.Latency <= 0 || c.SlowDelay <= 0 {
 		bad("-latency and -slow-delay must be more than 0")
 	}
-	if c.Rate <= 0 || c.Rate > 200 {
+	if !(c.Rate > 0 && c.Rate <= 200) { // NaN too
 		bad("-rate: want more than 0 and at most 200 records per second, got %v", c.Rate)
 	}
 	ac := adaptive.DefaultConfig()

@@ -90,3 +90,33 @@ func TestCaughtUp(t *testing.T) {
 		t.Errorf("without a recovered phase: %s, want 0", got)
 	}
 }
+
+// TestValidateRefusesNaNAndHugePhases checks that NaN, which every comparison lets through, is
+// refused for the shares and the rate (the demo ran, "fed NaN records/s"), and that phases whose
+// sum overflows are refused as too long rather than as lasting nothing.
+func TestValidateRefusesNaNAndHugePhases(t *testing.T) {
+	for _, c := range []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-rate", "NaN"}, "-rate: want more than 0 and at most 200 records per second, got NaN"},
+		{[]string{"-degraded-errors", "NaN"}, "-degraded-errors: want a share from 0 to 1, got NaN"},
+		{[]string{"-degraded-slow", "NaN"}, "-degraded-slow: want a share from 0 to 1, got NaN"},
+		{[]string{"-down-errors", "NaN"}, "-down-errors: want a share from 0 to 1, got NaN"},
+		{[]string{"-healthy", "2562047h", "-degraded", "2562047h"}, "-healthy: at most 24h0m0s for a phase"},
+	} {
+		cfg := DefaultConfig()
+		fs := flag.NewFlagSet("demo", flag.ContinueOnError)
+		cfg.RegisterFlags(fs)
+		if err := fs.Parse(c.args); err != nil {
+			t.Fatal(err)
+		}
+		err := cfg.Validate()
+		if err == nil || !strings.Contains(err.Error(), c.want) {
+			t.Errorf("%q: %v; want an error with %q", c.args, err, c.want)
+		}
+		if err != nil && strings.Contains(err.Error(), "at least one phase must last") {
+			t.Errorf("%q: %v; the phases do last", c.args, err)
+		}
+	}
+}
