@@ -25,6 +25,7 @@ import (
 	"io"
 	"log/slog"
 	"os"
+	"os/exec"
 	"os/signal"
 	"strings"
 	"syscall"
@@ -103,6 +104,11 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("-memory %d: want a positive number of MB", o.memory)
 	case o.concurrency <= 0:
 		return o, fmt.Errorf("-concurrency %d: want at least 1", o.concurrency)
+	}
+	// The runtime starts at the first invoke: a command that cannot run is said now, not then.
+	// (It is looked up on PATH when it has no slash, as its start does.)
+	if _, err := exec.LookPath(o.command[0]); err != nil {
+		return o, fmt.Errorf("runtime command %q cannot be run: %w (give an executable's path, e.g. -- ./bootstrap)", o.command[0], err)
 	}
 	if o.extensions != "" {
 		st, err := os.Stat(o.extensions)

@@ -42,7 +42,7 @@ func New(cfg Config) (*Env, error) {
 	e := &Env{cfg: cfg, log: cfg.Logger, out: &syncWriter{w: cfg.Output}, funcs: map[string]*Function{}}
 	if cfg.Upstream != "" {
 		u, err := url.Parse(cfg.Upstream)
-		if err != nil || u.Scheme == "" || u.Host == "" {
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return nil, fmt.Errorf("lambdaenv: upstream %q: want an absolute http URL", cfg.Upstream)
 		}
 		e.upstream = u
