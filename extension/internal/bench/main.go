@@ -47,8 +47,17 @@ func main() {
 	if *bare != "" {
 		os.Exit(serveBare(*bare, *body))
 	}
+	if flag.NArg() > 0 {
+		// The flag package stops at the first argument that is not a flag: what follows would be dropped.
+		fmt.Fprintf(os.Stderr, "bench: unexpected arguments %q (flags only, and every flag before them is read; -h lists them)\n", flag.Args())
+		os.Exit(2)
+	}
 	if *rounds < 1 || *starts < 1 || *invokes < 1 || *dur <= 0 {
 		fmt.Fprintln(os.Stderr, "bench: -rounds, -starts and -invokes must be at least 1, and -duration above 0")
+		os.Exit(2)
+	}
+	if *readsFor < 0 || *readsFor > 0 && !(*readsRate > 0 && !math.IsInf(*readsRate, 1)) {
+		fmt.Fprintf(os.Stderr, "bench: -reads-duration %s, -reads-rate %v: want a duration of 0 (skipped) or more, and a rate above 0 lookups/s\n", *readsFor, *readsRate)
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
