@@ -37,6 +37,10 @@ func main() {
 	os.Exit(run(ctx, os.Args[1:], os.Stdout, os.Stderr))
 }
 
+// maxRuns bounds -runs: fleetsim holds every run's result until the end, and -runs 1000000000
+// grew by tens of MB a second towards running out of memory.
+const maxRuns = 10_000
+
 // errUsage marks a bad command line (exit status 2).
 var errUsage = errors.New("usage")
 
@@ -80,6 +84,9 @@ func simulate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if fs.NArg() > 0 {
 		return fmt.Errorf("unexpected arguments %q (flags only; -h lists them): %w", fs.Args(), errUsage)
+	}
+	if cfg.Runs > maxRuns {
+		return fmt.Errorf("-runs %d: at most %d (every run's result is held in memory until the end; the default 100 takes minutes): %w", cfg.Runs, maxRuns, errUsage)
 	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })

@@ -86,6 +86,7 @@ func TestBadCommandLine(t *testing.T) {
 		{[]string{"-runs", "1", "-shapes", ""}, "an empty shape name"},
 		{[]string{"-runs", "1", "-shapes", "nope"}, `unknown traffic shape "nope"`},
 		{[]string{"-runs", "0", "-shapes", "dense"}, "runs 0: want at least 1"},
+		{[]string{"-runs", "1000000000", "-shapes", "sparse"}, "-runs 1000000000: at most 10000"},
 		{[]string{"-runs", "1", "-shapes", "dense", "-cache-ttl", "-1s"}, "want both positive"},
 		{[]string{"-bogus"}, "flag provided but not defined: -bogus"},
 	} {
