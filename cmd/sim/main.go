@@ -24,6 +24,7 @@ import (
 
 	"github.com/breakerbox/breakerbox/internal/adaptive"
 	"github.com/breakerbox/breakerbox/internal/adaptive/sim"
+	"github.com/breakerbox/breakerbox/internal/outlock"
 )
 
 func main() {
@@ -84,9 +85,12 @@ func run(args []string, stdout io.Writer) error {
 	if err := checkPolicies(names); err != nil {
 		return err
 	}
-	if err := os.MkdirAll(*out, 0o755); err != nil {
-		return fmt.Errorf("-out: create %s: %w (pick a folder you can write)", *out, err)
+	// The folder is this run's alone: another sim writing there would mix its files with these.
+	lock, err := outlock.Lock(*out, "sim")
+	if err != nil {
+		return err
 	}
+	defer lock.Close()
 	start := time.Now()
 
 	var rows []sim.Row

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/breakerbox/breakerbox/internal/adaptive/sim"
+	"github.com/breakerbox/breakerbox/internal/outlock"
 )
 
 // timing masks the run's duration, the one figure that differs from run to run.
@@ -196,5 +197,21 @@ func TestHugeSeeds(t *testing.T) {
 	err := run([]string{"-out", t.TempDir(), "-bases", "30s", "-seeds", "2000000000"}, &out)
 	if err == nil || !strings.Contains(err.Error(), "-seeds must be from 1 to 100000, got 2000000000") {
 		t.Errorf("error %v, want -seeds refused", err)
+	}
+}
+
+// TestTwoAtOnce checks that a sim whose -out another sim is writing stops at once, saying so,
+// instead of mixing its results.json and chart with the other's.
+func TestTwoAtOnce(t *testing.T) {
+	dir := t.TempDir()
+	other, err := outlock.Lock(dir, "sim")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	var out bytes.Buffer
+	err = run([]string{"-out", dir, "-bases", "30s", "-queues", "shared", "-seeds", "1"}, &out)
+	if err == nil || !strings.Contains(err.Error(), "-out "+dir+": in use by another run: another sim is writing there") || out.Len() != 0 {
+		t.Errorf("error %v after %d bytes of output; want the folder named as in use, and nothing played", err, out.Len())
 	}
 }

@@ -25,6 +25,7 @@ import (
 	"time"
 
 	"github.com/breakerbox/breakerbox/extension/internal/fleetsim"
+	"github.com/breakerbox/breakerbox/internal/outlock"
 )
 
 func main() {
@@ -129,10 +130,13 @@ func simulate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err := cfg.Validate(); err != nil {
 		return fmt.Errorf("%w: %w", err, errUsage)
 	}
-	// The folder must take the files before minutes of simulation are spent, not after.
-	if err := writable(*out); err != nil {
+	// The folder must take the files before minutes of simulation are spent, not after, and be
+	// this run's alone: another fleet writing there would mix its files with these.
+	lock, err := outlock.Lock(*out, "fleet")
+	if err != nil {
 		return err
 	}
+	defer lock.Close()
 	// The simulation allocates many short-lived objects and holds little: fewer collections, same results.
 	debug.SetGCPercent(400)
 	fmt.Fprintf(stderr, "fleet: simulating %d shapes, %d runs per shape, kind and rate, seed %d (Ctrl-C stops)\n",
@@ -153,19 +157,6 @@ func simulate(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	fmt.Fprintf(stderr, "fleet: simulated in %s; results.json, table.md and tripprob.svg in %s\n", time.Since(started).Round(time.Millisecond), *out)
 	return fleetsim.WriteTable(stdout, cfg, res)
-}
-
-// writable creates dir when it is missing and checks that a file can be created in it.
-func writable(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
-		return fmt.Errorf("-out: create %s: %w (pick a folder you can write)", dir, err)
-	}
-	f, err := os.CreateTemp(dir, ".fleet-probe-*")
-	if err != nil {
-		return fmt.Errorf("-out: cannot write in %s: %w (pick a folder you can write)", dir, err)
-	}
-	f.Close()
-	return os.Remove(f.Name())
 }
 
 func writeFile(path string, write func(*os.File) error) error {

@@ -11,6 +11,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/breakerbox/breakerbox/internal/outlock"
 )
 
 // The test binary doubles as the command: run with FLEET_MAIN=1 it is `fleet`, so that the tests
@@ -143,5 +145,20 @@ func TestInterrupt(t *testing.T) {
 	}
 	if stdout.String() != "" {
 		t.Errorf("stdout %q, want nothing", stdout.String())
+	}
+}
+
+// TestTwoAtOnce checks that a fleet whose -out another fleet is writing stops at once, saying so,
+// instead of mixing its files with the other's.
+func TestTwoAtOnce(t *testing.T) {
+	dir := t.TempDir()
+	other, err := outlock.Lock(dir, "fleet")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer other.Close()
+	code, stdout, stderr := fleet(t, "-out", dir, "-runs", "1", "-shapes", "dense")
+	if code != 1 || !strings.Contains(stderr, "-out "+dir+": in use by another run: another fleet is writing there") || stdout != "" {
+		t.Errorf("exit %d, stderr %q, stdout %q; want exit 1, the folder named as in use, and no table", code, stderr, stdout)
 	}
 }
