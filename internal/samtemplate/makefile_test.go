@@ -1,7 +1,10 @@
 package samtemplate_test
 
 import (
+	"os"
 	"os/exec"
+	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -61,5 +64,42 @@ func TestDeployWithoutSAMSaysHowToGetIt(t *testing.T) {
 	out, err := cmd.CombinedOutput()
 	if err == nil || !strings.Contains(string(out), "make deploy needs the AWS SAM CLI (sam), which is not on PATH: install it with 'pip install aws-sam-cli'") {
 		t.Errorf("make deploy without sam: %v\n%s\nwant a failure saying how to install sam", err, out)
+	}
+}
+
+// TestMakeHelp runs `make help` into a pipe, as `make help | less` or a log does: one plain line per
+// target (no terminal colour codes, which a pipe shows as ^[[36m), and every `make X` the README
+// names is listed.
+func TestMakeHelp(t *testing.T) {
+	if _, err := exec.LookPath("make"); err != nil {
+		t.Skip("make is not installed")
+	}
+	cmd := exec.Command("make", "--no-print-directory", "-s", "help")
+	cmd.Dir = root
+	out, err := cmd.Output()
+	if err != nil {
+		t.Fatalf("make help: %v", err)
+	}
+	if strings.ContainsRune(string(out), '\x1b') {
+		t.Errorf("make help into a pipe prints terminal escape codes:\n%q", out)
+	}
+	listed := map[string]bool{}
+	line := regexp.MustCompile(`^  ([a-z-]+) +\S`)
+	for _, l := range strings.Split(strings.TrimRight(string(out), "\n"), "\n") {
+		m := line.FindStringSubmatch(l)
+		if m == nil {
+			t.Errorf("line %q is not a target and its description", l)
+			continue
+		}
+		listed[m[1]] = true
+	}
+	readme, err := os.ReadFile(filepath.Join(root, "README.md"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range regexp.MustCompile("`make ([a-z-]+)").FindAllStringSubmatch(string(readme), -1) {
+		if !listed[m[1]] {
+			t.Errorf("the README names make %s, which make help does not list", m[1])
+		}
 	}
 }
