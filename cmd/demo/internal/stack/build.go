@@ -71,6 +71,19 @@ func fileExists(p string) bool {
 	return err == nil && !st.IsDir()
 }
 
+// Module is the breakerbox module's path, whose parts the demo builds.
+const Module = "github.com/breakerbox/breakerbox"
+
+// modulePath reads the module line of a go.mod.
+func modulePath(gomod []byte) string {
+	for line := range strings.SplitSeq(string(gomod), "\n") {
+		if rest, ok := strings.CutPrefix(strings.TrimSpace(line), "module "); ok {
+			return strings.Trim(strings.TrimSpace(rest), `"`)
+		}
+	}
+	return ""
+}
+
 // ModuleRoot finds the directory of the go.mod of the module that holds dir (or a parent).
 func ModuleRoot(dir string) (string, error) {
 	abs, err := filepath.Abs(dir)
@@ -78,11 +91,15 @@ func ModuleRoot(dir string) (string, error) {
 		return "", fmt.Errorf("stack: %w", err)
 	}
 	for d := abs; ; d = filepath.Dir(d) {
-		if fileExists(filepath.Join(d, "go.mod")) {
+		if mod, err := os.ReadFile(filepath.Join(d, "go.mod")); err == nil {
+			// The nearest go.mod decides, as for go build: another module's would build nothing of ours.
+			if modulePath(mod) != Module {
+				return "", fmt.Errorf("stack: %s is in the module %q, not %s: run the demo from the breakerbox repository (make demo), or give -repo a folder in it", abs, modulePath(mod), Module)
+			}
 			return d, nil
 		}
 		if filepath.Dir(d) == d {
-			return "", fmt.Errorf("stack: no go.mod in %s or above: run the demo from the breakerbox repository (make demo)", abs)
+			return "", fmt.Errorf("stack: no go.mod in %s or above: run the demo from the breakerbox repository (make demo), or give -repo a folder in it", abs)
 		}
 	}
 }

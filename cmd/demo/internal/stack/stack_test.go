@@ -41,4 +41,14 @@ func TestModuleRoot(t *testing.T) {
 	if _, err := ModuleRoot(t.TempDir()); err == nil {
 		t.Error("a directory outside any module has a module root")
 	}
+	// Another module's folder (-repo pointed at the wrong project) is refused saying so, instead
+	// of the go build that follows failing on packages it cannot find.
+	other := t.TempDir()
+	if err := os.WriteFile(filepath.Join(other, "go.mod"), []byte("module example.com/other\n\ngo 1.26\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	_, err = ModuleRoot(other)
+	if err == nil || !strings.Contains(err.Error(), `is in the module "example.com/other", not github.com/breakerbox/breakerbox`) {
+		t.Errorf("another module's folder: %v; want it refused, naming both modules", err)
+	}
 }
