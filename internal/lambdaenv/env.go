@@ -195,8 +195,10 @@ func (e *Env) InvokeAsync(name string, payload []byte) error {
 	return nil
 }
 
-// Close shuts everything down: no new invokes, SHUTDOWN (reason spindown) to every sandbox once its
-// invoke has finished, then the Invoke API stops. If ctx ends first, what is left is killed and
+// Close shuts everything down: no new asynchronous invokes; the invokes in flight run to their end
+// while synchronous invokes are still taken (an invoke in flight may call another function); then
+// no new invokes, SHUTDOWN (reason spindown) to every sandbox once its invoke has finished, and
+// the Invoke API stops. If ctx ends first, what is left is killed and
 // ctx's error is returned. Close is idempotent.
 func (e *Env) Close(ctx context.Context) error {
 	e.mu.Lock()
@@ -213,6 +215,19 @@ func (e *Env) Close(ctx context.Context) error {
 	e.mu.Unlock()
 
 	e.asyncCancel()
+	// An invoke in flight may call another function of this Env (the ventilator its workers): let
+	// those in flight end while the functions still take invokes, so that what they call is not
+	// refused, and retried by their SDK, until ctx's deadline kills them.
+	var inflight []chan struct{}
+	for _, f := range funcs {
+		inflight = append(inflight, f.running()...)
+	}
+	for _, ch := range inflight {
+		select {
+		case <-ch:
+		case <-ctx.Done():
+		}
+	}
 	var wg sync.WaitGroup
 	for _, f := range funcs {
 		wg.Go(func() { f.close(ctx) })

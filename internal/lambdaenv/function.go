@@ -17,6 +17,7 @@ type Function struct {
 	mu        sync.Mutex
 	sandboxes []*sandbox
 	closed    bool
+	inflight  map[string]chan struct{} // by request id: closed when that invoke has ended
 }
 
 // Name returns the function's name.
@@ -52,8 +53,10 @@ func (f *Function) Invoke(ctx context.Context, payload []byte) (Result, error) {
 		payload = []byte("{}")
 	}
 	inv := &invocation{id: newUUID(), arn: f.ARN(), trace: newTraceID(), payload: payload}
+	ended := f.started(inv.id)
 	done := make(chan Result, 1)
 	go func() {
+		defer ended()
 		res := sb.invoke(inv)
 		f.release(sb) // before the answer: an invoke that follows this one finds the sandbox free
 		sb.report(inv, res)
@@ -92,6 +95,34 @@ func (f *Function) acquire() (*sandbox, error) {
 	sb.active = 1
 	f.sandboxes = append(f.sandboxes, sb)
 	return sb, nil
+}
+
+// started records an invoke in flight; the function it returns records its end.
+func (f *Function) started(id string) (ended func()) {
+	ch := make(chan struct{})
+	f.mu.Lock()
+	if f.inflight == nil {
+		f.inflight = map[string]chan struct{}{}
+	}
+	f.inflight[id] = ch
+	f.mu.Unlock()
+	return func() {
+		f.mu.Lock()
+		delete(f.inflight, id)
+		f.mu.Unlock()
+		close(ch)
+	}
+}
+
+// running returns a channel per invoke in flight, closed when it ends.
+func (f *Function) running() []chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	out := make([]chan struct{}, 0, len(f.inflight))
+	for _, ch := range f.inflight {
+		out = append(out, ch)
+	}
+	return out
 }
 
 func (f *Function) release(sb *sandbox) {

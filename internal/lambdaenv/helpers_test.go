@@ -128,6 +128,24 @@ func helperRuntime() int {
 			os.Exit(4)
 		case "env":
 			reply.Value = os.Getenv(req.Key)
+		case "call":
+			// Once the file Key exists, invoke the function whose Invoke API URL is Message, as
+			// the ventilator invokes its workers, and answer its HTTP status.
+			for deadline := time.Now().Add(time.Minute); ; time.Sleep(5 * time.Millisecond) {
+				if _, err := os.Stat(req.Key); err == nil {
+					break
+				}
+				if time.Now().After(deadline) {
+					return nil, fmt.Errorf("call: %s never appeared", req.Key)
+				}
+			}
+			client := &http.Client{Timeout: time.Minute}
+			resp, err := client.Post(req.Message, "application/json", strings.NewReader(`{"action":"echo"}`))
+			if err != nil {
+				return nil, err
+			}
+			resp.Body.Close()
+			reply.Value = strconv.Itoa(resp.StatusCode)
 		case "barrier":
 			// Wait until Key invocations have reached the barrier: only a runtime serving that
 			// many at once gets through.
