@@ -96,9 +96,10 @@ func newFleet(ctx context.Context, set Settings, clk *clock, envs int, id string
 	f := &fleet{ctx: ctx, id: id, st: &watched{Store: ms, clk: clk, interval: set.FlushInterval, recent: map[string][]time.Time{}},
 		permits: map[int]string{}, calls: map[int]string{}}
 	r := rand.New(rand.NewPCG(seed, 7))
+	jitter := &lockedRand{f: r.Float64} // the same draws; the cache's may come from a read left running
 	n := 0
 	for e := range envs {
-		c, err := cache.New(f.st, cache.Options{TTL: set.CacheTTL, StaleTTL: set.StaleTTL, Size: 8, Now: clk.Now, Rand: r.Float64})
+		c, err := cache.New(f.st, cache.Options{TTL: set.CacheTTL, StaleTTL: set.StaleTTL, Size: 8, Now: clk.Now, Rand: jitter.Float64})
 		if err != nil {
 			return nil, fmt.Errorf("fleetsim: %w", err)
 		}

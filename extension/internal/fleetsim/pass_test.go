@@ -23,14 +23,14 @@ func TestHangingCallsTripBeforeAnyEnds(t *testing.T) {
 	since := start.Add(-time.Hour)
 
 	clk := &clock{t: start}
-	ref := play(tr, evs, clk, newReference(set.Policy, clk, "hang", since), start)
+	ref := play(context.Background(), tr, evs, clk, newReference(set.Policy, clk, "hang", since), start)
 
 	clk = &clock{t: start}
 	f, err := newFleet(context.Background(), set, clk, 40, "hang", since, 1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	box := play(tr, evs, clk, f, start)
+	box := play(context.Background(), tr, evs, clk, f, start)
 	for name, p := range map[string]played{"reference": ref, "breakerbox": box} {
 		if !p.tripped || p.trip >= 30*time.Second || !strings.HasPrefix(p.reason, "slow call rate") {
 			t.Errorf("%s: tripped %v at %s (%s), want by the slow call rate before the first call ends (30 s)", name, p.tripped, p.trip, p.reason)

@@ -2,6 +2,7 @@ package fleetsim
 
 import (
 	"cmp"
+	"context"
 	"slices"
 	"time"
 )
@@ -109,13 +110,16 @@ type played struct {
 type burster interface{ perInterval() int }
 
 // play feeds the events to sys and records what it did.
-func play(tr traffic, evs []event, clk *clock, sys system, start time.Time) played {
+func play(ctx context.Context, tr traffic, evs []event, clk *clock, sys system, start time.Time) played {
 	var out played
 	allowed := make([]bool, len(tr.calls))
 	var r0, w0 int64
 	snapped := false
 	for _, ev := range evs {
-		clk.t = ev.at
+		if ctx.Err() != nil {
+			return out // interrupted: the caller reports it, and nothing of this run is used
+		}
+		clk.set(ev.at)
 		if !snapped && !ev.at.Before(start) {
 			r0, w0 = sys.io()
 			snapped = true

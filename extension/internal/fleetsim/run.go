@@ -118,7 +118,10 @@ func runOne(ctx context.Context, cfg Config, cb Combo, shapeIdx, run int) ([]pla
 		case "cb-lambda":
 			sys = newCBLambda(clk)
 		}
-		out[i] = play(tr, evs, clk, sys, start)
+		out[i] = play(ctx, tr, evs, clk, sys, start)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, fmt.Errorf("fleetsim: %w", err)
 	}
 	return out, nil
 }
