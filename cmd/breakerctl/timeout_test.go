@@ -2,9 +2,7 @@ package main
 
 import (
 	"context"
-	"net"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
@@ -15,42 +13,11 @@ import (
 	"github.com/breakerbox/breakerbox/internal/testkit"
 )
 
-// hangingEndpoint accepts connections and never answers, like a server that is up but stuck.
-func hangingEndpoint(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var mu sync.Mutex
-	var conns []net.Conn
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			conns = append(conns, c)
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range conns {
-			c.Close()
-		}
-	})
-	return "http://" + ln.Addr().String()
-}
-
 // TestUnansweredEndpointTimesOutClearly: against an endpoint that takes the connection and never
 // answers, every command gives up after --aws-timeout (create-table too, whose table may take two
 // minutes to become active) and says which endpoint did not answer within what, and what to do.
 func TestUnansweredEndpointTimesOutClearly(t *testing.T) {
-	url := hangingEndpoint(t)
+	url := testkit.HangingEndpoint(t)
 	cfg := mototest.Shared(t).AWSConfig()
 	cfg.BaseEndpoint = aws.String(url)
 	cfg.HTTPClient = awshttp.NewBuildableClient() // the SDK's default, with no overall timeout of its own

@@ -3,9 +3,7 @@ package e2e
 import (
 	"errors"
 	"fmt"
-	"net"
 	"strings"
-	"sync"
 	"testing"
 
 	"github.com/breakerbox/breakerbox/internal/lambdaenv"
@@ -65,32 +63,7 @@ func TestUnreachableDynamoDBAtInitStartsAndSaysWhy(t *testing.T) {
 // each wait past the init's limit (Lambda's is 10 s; the rig allows a minute, for a loaded machine)
 // and fail the function's init; bounded together at the extension's init budget, it starts.
 func TestHangingDynamoDBAtInitDoesNotFailTheInit(t *testing.T) {
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	var held []net.Conn
-	var mu sync.Mutex
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			mu.Lock()
-			held = append(held, c) // read nothing, answer nothing
-			mu.Unlock()
-		}
-	}()
-	t.Cleanup(func() {
-		_ = ln.Close()
-		mu.Lock()
-		defer mu.Unlock()
-		for _, c := range held {
-			_ = c.Close()
-		}
-	})
-	hang := "AWS_ENDPOINT_URL=http://" + ln.Addr().String()
+	hang := "AWS_ENDPOINT_URL=" + testkit.HangingEndpoint(t)
 	for _, prefetch := range []string{"", "inventory,payments"} {
 		t.Run("BREAKERBOX_CIRCUITS="+prefetch, func(t *testing.T) {
 			r := newRig(t, rigOptions{Env: []string{hang, "BREAKERBOX_STORE_TIMEOUT=90s", "BREAKERBOX_CIRCUITS=" + prefetch}})
