@@ -243,7 +243,14 @@ func (c *Client) Do(ctx context.Context, id string, fn func(ctx context.Context)
 		return ferr
 	}
 	if ferr != nil && errors.Is(ctx.Err(), context.Canceled) {
-		_ = c.Cancel(context.WithoutCancel(ctx), id, d) // best effort, as a report is
+		// Best effort, as a report is: not cancelled with ctx, but within its deadline (the
+		// invocation's), which a cancellation has not reached.
+		cctx, cancel := context.WithoutCancel(ctx), context.CancelFunc(func() {})
+		if end, ok := ctx.Deadline(); ok {
+			cctx, cancel = context.WithDeadline(cctx, end)
+		}
+		_ = c.Cancel(cctx, id, d)
+		cancel()
 		return ferr
 	}
 	o := Outcome{OK: ferr == nil || !c.isFailure(ferr), Latency: lat, Permit: d.Permit, Call: d.Call}

@@ -4,10 +4,13 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
+	"time"
 )
 
 // A caller whose ctx ended before the extension answered (an errgroup whose sibling failed, an
@@ -46,5 +49,36 @@ func TestForeignAnswerIsBoundedInTheError(t *testing.T) {
 	var e *Error
 	if !errors.As(err, &e) || e.Status != http.StatusBadGateway || len(err.Error()) > 1024 {
 		t.Fatalf("Acquire error of %d bytes (%.200v), want a bounded *Error with status 502", len(err.Error()), err)
+	}
+}
+
+// A cancellation sent by Do stays within its caller's deadline (the invocation's): against an
+// extension that never answers it, Do returns at that deadline, not after the client's own
+// timeout (a minute here).
+func TestDoCancelsWithinTheCallersDeadline(t *testing.T) {
+	over := make(chan struct{})
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if strings.HasSuffix(r.URL.Path, "/acquire") {
+			_, _ = io.WriteString(w, allowedWithPermit)
+			return
+		}
+		select { // the cancellation is never answered
+		case <-r.Context().Done():
+		case <-over:
+		}
+	}))
+	defer srv.Close()
+	defer close(over) // before Close, which waits for the handler
+	c := mustNew(t, WithBaseURL(srv.URL), WithTimeout(time.Minute))
+	ctx, stop := context.WithTimeout(context.Background(), time.Second)
+	defer stop()
+	cctx, cancel := context.WithCancel(ctx)
+	start := time.Now()
+	err := c.Do(cctx, "inventory", func(context.Context) error { cancel(); return context.Canceled })
+	if !errors.Is(err, context.Canceled) {
+		t.Fatalf("Do = %v", err)
+	}
+	if took := time.Since(start); took > 30*time.Second {
+		t.Fatalf("Do returned %s after a call cancelled within a 1s deadline: the cancellation outlived it", took.Round(time.Second))
 	}
 }
