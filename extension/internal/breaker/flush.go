@@ -34,16 +34,7 @@ type work struct {
 }
 
 // calls counts the calls of w's counter writes.
-func (w work) calls() int64 {
-	var n int64
-	for _, t := range w.buckets {
-		n += t.all.Calls
-	}
-	for _, cw := range w.unsent {
-		n += cw.Counts.Calls
-	}
-	return n
-}
+func (w work) calls() int64 { return callsIn(w.buckets, w.unsent) }
 
 // windowCopy is the last window read of a circuit plus what this environment added since.
 type windowCopy struct {

@@ -77,12 +77,15 @@ func newBuffer() *buffer {
 	return &buffer{buckets: map[int64]tally{}, own: map[int64]tally{}}
 }
 
-func (p *buffer) calls() int64 {
+func (p *buffer) calls() int64 { return callsIn(p.buckets, p.unsent) }
+
+// callsIn counts the calls of buckets not written yet and of writes to retry.
+func callsIn(buckets map[int64]tally, unsent []store.CountsWrite) int64 {
 	var n int64
-	for _, c := range p.buckets {
+	for _, c := range buckets {
 		n += c.all.Calls
 	}
-	for _, w := range p.unsent {
+	for _, w := range unsent {
 		n += w.Counts.Calls
 	}
 	return n
